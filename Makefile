@@ -1,0 +1,85 @@
+# effortd — build, test, demo and install.
+#
+#   make            build effortd and effortctl
+#   make check      install missing packages, build with -Werror, run every test
+#   make demo       private PostgreSQL + effortd + the sample organisation
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+SBINDIR   ?= $(PREFIX)/sbin
+DATADIR   ?= $(PREFIX)/share/effortd
+MANDIR    ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR   ?= /lib/systemd/system
+
+CC        ?= cc
+BUILD     ?= build
+SQLDIR    ?= $(abspath sql)
+PKGS      := libevent libevent_openssl jansson libconfig libpq libsystemd libcrypto
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+             -Wformat=2 -Wno-format-nonliteral
+CFLAGS    ?= -O2 -g
+CPPFLAGS  += -Iinclude -D_GNU_SOURCE -DSQLDIR='"$(SQLDIR)"'
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv
+
+COMMON_SRC  := $(wildcard common/*.c)
+DAEMON_SRC  := $(wildcard daemon/*.c)
+CLI_SRC     := $(wildcard cli/*.c)
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+
+COMMON_OBJ  := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+DAEMON_OBJ  := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ     := $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# Daemon objects the unit tests link against (everything but main).
+DAEMON_LIB  := $(filter-out $(BUILD)/daemon/main.o,$(DAEMON_OBJ))
+
+.PHONY: all check check-unit deps demo install clean format format-check
+
+all: $(BUILD)/effortd $(BUILD)/effortctl
+
+$(BUILD)/%.o: %.c $(wildcard include/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/effortd: $(DAEMON_OBJ) $(COMMON_OBJ)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/effortctl: $(CLI_OBJ) $(COMMON_OBJ)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(DAEMON_LIB) $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+deps:
+	@scripts/install-deps
+
+# Every test: cmocka unit tests, pgTAP rule tests and the integration tests
+# (real effortd, effortctl and a throwaway PostgreSQL), all under prove.
+check: deps
+	$(MAKE) all $(UNIT_BIN)
+	scripts/run-tests $(UNIT_BIN)
+
+demo: deps all
+	scripts/demo
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sql/functions \
+		$(DESTDIR)$(SYSCONFDIR)/effortd $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	install -m 755 $(BUILD)/effortd $(DESTDIR)$(SBINDIR)/effortd
+	install -m 755 $(BUILD)/effortctl $(DESTDIR)$(BINDIR)/effortctl
+	install -m 644 sql/*.sql $(DESTDIR)$(DATADIR)/sql/
+	install -m 644 sql/functions/*.sql $(DESTDIR)$(DATADIR)/sql/functions/
+	sed 's|^\(\s*sql_dir\s*=\s*\).*|\1"$(DATADIR)/sql";|' conf/effortd.conf > $(DESTDIR)$(SYSCONFDIR)/effortd/effortd.conf.example
+	install -m 644 systemd/effortd.service $(DESTDIR)$(UNITDIR)/effortd.service
+	install -m 644 docs/effortd.8 $(DESTDIR)$(MANDIR)/man8/effortd.8
+	install -m 644 docs/effortctl.1 $(DESTDIR)$(MANDIR)/man1/effortctl.1
+
+format:
+	clang-format -i include/*.h common/*.c daemon/*.c cli/*.c tests/unit/*.c
+
+clean:
+	rm -rf $(BUILD)

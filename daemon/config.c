@@ -1,0 +1,281 @@
+/*
+ * Configuration loading with libconfig.  Every option lives in one table
+ * with its type, default, bounds and whether SIGHUP may change it; the
+ * loader, the sample conf/effortd.conf and the docs are checked against it
+ * (tests/t/config.t).
+ */
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+#include <libconfig.h>
+
+#include "config.h"
+#include "log.h"
+#include "xmalloc.h"
+
+static bool check_timezone(const char *, char *, size_t);
+static bool check_log_level(const char *, char *, size_t);
+static bool check_nonempty(const char *, char *, size_t);
+
+#define OFF(f) offsetof(struct config, f)
+#define INF 1e12
+
+const struct config_option config_options[] = {
+	{ "listen.address", OPT_STRING, "127.0.0.1", OFF(listen_address), true, 0, 0, check_nonempty },
+	{ "listen.port", OPT_INT, "8470", OFF(listen_port), true, 0, 65535, NULL },
+	{ "db.conninfo", OPT_STRING, "dbname=effortd", OFF(db_conninfo), true, 0, 0, NULL },
+	{ "db.pool_size", OPT_INT, "4", OFF(db_pool_size), true, 1, 256, NULL },
+	{ "db.statement_timeout", OPT_INT, "30", OFF(db_statement_timeout), true, 0, 86400, NULL },
+	{ "db.connect_timeout", OPT_INT, "5", OFF(db_connect_timeout), false, 1, 600, NULL },
+	{ "db.queue_max", OPT_INT, "1024", OFF(db_queue_max), false, 1, 1000000, NULL },
+	{ "db.sql_dir", OPT_STRING, SQLDIR, OFF(sql_dir), false, 0, 0, check_nonempty },
+	{ "limits.max_body", OPT_INT, "67108864", OFF(max_body), true, 1024, 2147483647, NULL },
+	{ "limits.max_records", OPT_INT, "100000", OFF(max_records), false, 1, 10000000, NULL },
+	{ "limits.request_timeout", OPT_INT, "60", OFF(request_timeout), true, 1, 3600, NULL },
+	{ "log.level", OPT_STRING, "info", OFF(log_level), false, 0, 0, check_log_level },
+	{ "audit.sweep_interval", OPT_INT, "3600", OFF(sweep_interval), false, 0, 604800, NULL },
+	{ "rules.timezone", OPT_STRING, "Europe/London", OFF(rules.timezone), false, 0, 0, check_timezone },
+	{ "rules.standard_weekly_hours", OPT_DOUBLE, "37.5", OFF(rules.standard_weekly_hours), false, 0.01, 168, NULL },
+	{ "rules.investigator_annual_hours", OPT_DOUBLE, "1650", OFF(rules.investigator_annual_hours), false, 0, 8784, NULL },
+	{ "rules.authorisation_months", OPT_INT, "2", OFF(rules.authorisation_months), false, 0, 120, NULL },
+	{ "rules.cap_year_start_month", OPT_INT, "8", OFF(rules.cap_year_start_month), false, 1, 12, NULL },
+	{ "rules.teaching_weekly_hours", OPT_DOUBLE, "6", OFF(rules.teaching_weekly_hours), false, 0, 168, NULL },
+	{ "rules.all_hours_tolerance", OPT_DOUBLE, "0.5", OFF(rules.all_hours_tolerance), false, 0, INF, NULL },
+	{ "rules.charge_tolerance", OPT_DOUBLE, "0.5", OFF(rules.charge_tolerance), false, 0, INF, NULL },
+	{ "rules.reminder_days", OPT_INT, "14", OFF(rules.reminder_days), false, 0, 3650, NULL },
+};
+const int config_option_count = sizeof config_options / sizeof config_options[0];
+
+static bool
+check_nonempty(const char *v, char *err, size_t len)
+{
+	if (*v != '\0')
+		return true;
+	snprintf(err, len, "must not be empty");
+	return false;
+}
+
+static bool
+check_log_level(const char *v, char *err, size_t len)
+{
+	enum log_level l;
+
+	if (log_parse_level(v, &l) == 0)
+		return true;
+	snprintf(err, len, "unknown level \"%s\" (error, warning, info, debug)", v);
+	return false;
+}
+
+/* A zone is known when the system's tz database (tzdata) has it. */
+static bool
+check_timezone(const char *v, char *err, size_t len)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (*v != '\0' && *v != '/' && strstr(v, "..") == NULL) {
+		snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", v);
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+			return true;
+	}
+	snprintf(err, len, "unknown time zone \"%s\"", v);
+	return false;
+}
+
+static void
+set_value(struct config *cfg, const struct config_option *o, const char *s,
+    double d)
+{
+	char *p = (char *)cfg + o->offset;
+
+	switch (o->type) {
+	case OPT_STRING:
+		free(*(char **)p);
+		*(char **)p = xstrdup(s);
+		break;
+	case OPT_INT:
+		*(int *)p = (int)d;
+		break;
+	case OPT_DOUBLE:
+		*(double *)p = d;
+		break;
+	}
+}
+
+static void
+config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	for (int i = 0; i < config_option_count; i++) {
+		const struct config_option *o = &config_options[i];
+		set_value(cfg, o, o->def, strtod(o->def, NULL));
+	}
+}
+
+/* Reads one setting; returns -1 with err filled when it is not valid. */
+static int
+load_option(const struct config_option *o, config_setting_t *s,
+    struct config *cfg, char *err, size_t errlen)
+{
+	char why[256] = "";
+	const char *str = NULL;
+	double d = 0;
+	int type = config_setting_type(s);
+
+	if (o->type == OPT_STRING) {
+		if (type != CONFIG_TYPE_STRING)
+			snprintf(why, sizeof why, "must be a string");
+		else if (o->check != NULL &&
+		    !o->check(str = config_setting_get_string(s), why, sizeof why))
+			;
+		else
+			str = config_setting_get_string(s);
+	} else {
+		if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64)
+			d = (double)config_setting_get_int64(s);
+		else if (type == CONFIG_TYPE_FLOAT && o->type == OPT_DOUBLE)
+			d = config_setting_get_float(s);
+		else
+			snprintf(why, sizeof why, "must be %s",
+			    o->type == OPT_INT ? "an integer" : "a number");
+		if (*why == '\0' && (d < o->min || d > o->max))
+			snprintf(why, sizeof why, "%g is out of range (%g to %g)",
+			    d, o->min, o->max);
+	}
+	if (*why != '\0') {
+		snprintf(err, errlen, "%s:%d: %s: %s",
+		    config_setting_source_file(s) ? config_setting_source_file(s) : "?",
+		    config_setting_source_line(s), o->path, why);
+		return -1;
+	}
+	set_value(cfg, o, str, d);
+	return 0;
+}
+
+/* Refuses settings the table does not know, so typos do not pass silently. */
+static int
+check_unknown(config_setting_t *group, const char *prefix, char *err,
+    size_t errlen)
+{
+	for (int i = 0; i < config_setting_length(group); i++) {
+		config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+		char path[256];
+		bool known = false;
+
+		snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "",
+		    config_setting_name(s));
+		for (int j = 0; j < config_option_count && !known; j++) {
+			size_t n = strlen(path);
+			known = strcmp(config_options[j].path, path) == 0 ||
+			    (config_setting_is_group(s) &&
+				strncmp(config_options[j].path, path, n) == 0 &&
+				config_options[j].path[n] == '.');
+		}
+		if (!known) {
+			snprintf(err, errlen, "%s:%d: unknown setting \"%s\"",
+			    config_setting_source_file(s) ? config_setting_source_file(s) : "?",
+			    config_setting_source_line(s), path);
+			return -1;
+		}
+		if (config_setting_is_group(s) &&
+		    check_unknown(s, path, err, errlen) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+config_load(const char *path, struct config *cfg, char *err, size_t errlen)
+{
+	config_t lc;
+	int rc = 0;
+
+	config_defaults(cfg);
+	config_init(&lc);
+	if (config_read_file(&lc, path) != CONFIG_TRUE) {
+		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
+			snprintf(err, errlen, "%s: cannot read file", path);
+		else
+			snprintf(err, errlen, "%s:%d: %s",
+			    config_error_file(&lc) ? config_error_file(&lc) : path,
+			    config_error_line(&lc), config_error_text(&lc));
+		rc = -1;
+	}
+	if (rc == 0)
+		rc = check_unknown(config_root_setting(&lc), "", err, errlen);
+	for (int i = 0; rc == 0 && i < config_option_count; i++) {
+		config_setting_t *s = config_lookup(&lc, config_options[i].path);
+		if (s != NULL)
+			rc = load_option(&config_options[i], s, cfg, err, errlen);
+	}
+	config_destroy(&lc);
+	if (rc != 0)
+		config_free(cfg);
+	return rc;
+}
+
+void
+config_free(struct config *cfg)
+{
+	for (int i = 0; i < config_option_count; i++) {
+		if (config_options[i].type == OPT_STRING) {
+			char **p = (char **)((char *)cfg + config_options[i].offset);
+			free(*p);
+			*p = NULL;
+		}
+	}
+}
+
+char *
+config_rules_json(const struct config *cfg)
+{
+	const struct rules_config *r = &cfg->rules;
+	json_t *o;
+	char *s;
+
+	o = json_pack("{s:s, s:f, s:f, s:i, s:i, s:f, s:f, s:f, s:i}",
+	    "timezone", r->timezone,
+	    "standard_weekly_hours", r->standard_weekly_hours,
+	    "investigator_annual_hours", r->investigator_annual_hours,
+	    "authorisation_months", r->authorisation_months,
+	    "cap_year_start_month", r->cap_year_start_month,
+	    "teaching_weekly_hours", r->teaching_weekly_hours,
+	    "all_hours_tolerance", r->all_hours_tolerance,
+	    "charge_tolerance", r->charge_tolerance,
+	    "reminder_days", r->reminder_days);
+	s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	json_decref(o);
+	if (s == NULL)
+		fatal("config_rules_json: out of memory");
+	return s;
+}
+
+static bool
+option_equal(const struct config *a, const struct config *b,
+    const struct config_option *o)
+{
+	const char *pa = (const char *)a + o->offset;
+	const char *pb = (const char *)b + o->offset;
+
+	if (o->type == OPT_STRING)
+		return strcmp(*(char *const *)pa, *(char *const *)pb) == 0;
+	if (o->type == OPT_INT)
+		return *(const int *)pa == *(const int *)pb;
+	return *(const double *)pa == *(const double *)pb;
+}
+
+const char *
+config_restart_needed(const struct config *old, const struct config *new)
+{
+	for (int i = 0; i < config_option_count; i++) {
+		if (config_options[i].no_reload &&
+		    !option_equal(old, new, &config_options[i]))
+			return config_options[i].path;
+	}
+	return NULL;
+}

@@ -1,0 +1,500 @@
+/*
+ * The asynchronous libpq pool.  Each connection is a small state machine
+ * (enum conn_state) advanced by conn_step() from socket events and timers:
+ *
+ *   DOWN --connect--> CONNECTING --ok--> PREPARING --ok--> IDLE <--> BUSY
+ *     ^                    |                 |                        |
+ *     +---- backoff <------+-----------------+------------------------+
+ *
+ * Connections are non-blocking; statements are prepared in one pipeline
+ * when a connection comes up.  A job that finds no ready connection waits
+ * in a bounded FIFO; when every connection is down, jobs fail at once
+ * with DB_UNAVAILABLE so that clients get a 503 they may safely retry.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include "db.h"
+#include "log.h"
+#include "xmalloc.h"
+
+enum conn_state { CONN_DOWN, CONN_CONNECTING, CONN_PREPARING, CONN_IDLE,
+	CONN_BUSY };
+
+struct db_job {
+	enum stmt_id stmt;
+	int nparams;
+	char **values;
+	db_cb cb;
+	void *arg;
+	TAILQ_ENTRY(db_job) entry;
+};
+TAILQ_HEAD(job_queue, db_job);
+
+struct db_conn {
+	struct db_pool *pool;
+	int index;
+	enum conn_state state;
+	PGconn *pg;
+	struct event *rev, *wev, *timer;
+	struct db_job *job;  /* BUSY: the job in flight */
+	PGresult *last;	     /* BUSY: the result so far */
+	int pending;	     /* PREPARING: results still expected */
+	bool prepare_failed; /* PREPARING: a prepare failed */
+	double backoff;	     /* seconds before the next attempt */
+};
+
+struct db_pool {
+	struct event_base *base;
+	char *conninfo, *options;
+	int size, queue_max, connect_timeout, statement_timeout, waiting;
+	struct db_conn *conns;
+	struct job_queue queue;
+};
+
+static void conn_step(struct db_conn *);
+static void conn_fail(struct db_conn *, const char *);
+static void pool_dispatch(struct db_pool *);
+
+static void
+job_finish(struct db_job *job, const struct db_result *r)
+{
+	job->cb(r, job->arg);
+	for (int i = 0; i < job->nparams; i++)
+		free(job->values[i]);
+	free(job->values);
+	free(job);
+}
+
+static void
+job_unavailable(struct db_job *job, const char *why)
+{
+	struct db_result r = { .status = DB_UNAVAILABLE, .message = why };
+
+	job_finish(job, &r);
+}
+
+static void
+on_socket(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_step(arg);
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct db_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->state == CONN_DOWN)
+		conn_step(c);
+	else
+		conn_fail(c, "timed out");
+}
+
+/* Watches the connection's socket: for reading always, writing on demand. */
+static void
+conn_watch(struct db_conn *c, bool want_write)
+{
+	int fd = PQsocket(c->pg);
+
+	if (c->rev == NULL || event_get_fd(c->rev) != fd) {
+		if (c->rev != NULL)
+			event_free(c->rev);
+		if (c->wev != NULL)
+			event_free(c->wev);
+		c->rev = event_new(c->pool->base, fd, EV_READ | EV_PERSIST,
+		    on_socket, c);
+		c->wev = event_new(c->pool->base, fd, EV_WRITE, on_socket, c);
+		event_add(c->rev, NULL);
+	}
+	if (want_write)
+		event_add(c->wev, NULL);
+	else
+		event_del(c->wev);
+}
+
+static void
+conn_close(struct db_conn *c)
+{
+	if (c->rev != NULL)
+		event_free(c->rev);
+	if (c->wev != NULL)
+		event_free(c->wev);
+	c->rev = c->wev = NULL;
+	if (c->last != NULL)
+		PQclear(c->last);
+	c->last = NULL;
+	if (c->pg != NULL)
+		PQfinish(c->pg);
+	c->pg = NULL;
+}
+
+static bool
+pool_any_up(const struct db_pool *p)
+{
+	for (int i = 0; i < p->size; i++)
+		if (p->conns[i].state != CONN_DOWN)
+			return true;
+	return false;
+}
+
+/* Drops the connection and schedules a reconnect with backoff. */
+static void
+conn_fail(struct db_conn *c, const char *why)
+{
+	struct db_pool *p = c->pool;
+	struct timeval tv;
+	struct db_job *job;
+
+	if (c->state == CONN_IDLE || c->state == CONN_BUSY ||
+	    c->state == CONN_PREPARING)
+		log_warn("database connection %d lost: %s", c->index, why);
+	else
+		log_debug("database connection %d failed: %s", c->index, why);
+	conn_close(c);
+	c->state = CONN_DOWN;
+	if ((job = c->job) != NULL) {
+		c->job = NULL;
+		job_unavailable(job, "database connection lost");
+	}
+	tv.tv_sec = (long)c->backoff;
+	tv.tv_usec = (long)((c->backoff - (double)tv.tv_sec) * 1e6);
+	evtimer_add(c->timer, &tv);
+	c->backoff = c->backoff * 2 > 5 ? 5 : c->backoff * 2;
+	if (!pool_any_up(p)) {
+		while ((job = TAILQ_FIRST(&p->queue)) != NULL) {
+			TAILQ_REMOVE(&p->queue, job, entry);
+			p->waiting--;
+			job_unavailable(job, "database unavailable");
+		}
+	}
+}
+
+static void
+conn_start(struct db_conn *c)
+{
+	const char *keys[] = { "dbname", "options", "application_name",
+		"client_encoding", NULL };
+	const char *vals[] = { c->pool->conninfo, c->pool->options, "effortd",
+		"UTF8", NULL };
+	struct timeval tv = { c->pool->connect_timeout, 0 };
+
+	c->pg = PQconnectStartParams(keys, vals, 1);
+	if (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD) {
+		conn_fail(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
+		return;
+	}
+	c->state = CONN_CONNECTING;
+	evtimer_add(c->timer, &tv);
+	conn_watch(c, true);
+}
+
+/* PREPARING: sends every statement's Parse in one pipeline. */
+static void
+conn_prepare(struct db_conn *c)
+{
+	PQsetnonblocking(c->pg, 1);
+	if (PQenterPipelineMode(c->pg) != 1) {
+		conn_fail(c, PQerrorMessage(c->pg));
+		return;
+	}
+	for (int i = 0; i < STMT_COUNT; i++) {
+		if (!PQsendPrepare(c->pg, statements[i].name, statements[i].sql,
+			statements[i].nparams, NULL)) {
+			conn_fail(c, PQerrorMessage(c->pg));
+			return;
+		}
+	}
+	PQpipelineSync(c->pg);
+	c->pending = STMT_COUNT;
+	c->prepare_failed = false;
+	c->state = CONN_PREPARING;
+	conn_watch(c, PQflush(c->pg) == 1);
+}
+
+static void
+conn_connecting(struct db_conn *c)
+{
+	switch (PQconnectPoll(c->pg)) {
+	case PGRES_POLLING_READING:
+		conn_watch(c, false);
+		break;
+	case PGRES_POLLING_WRITING:
+		conn_watch(c, true);
+		break;
+	case PGRES_POLLING_OK:
+		evtimer_del(c->timer);
+		conn_prepare(c);
+		break;
+	default:
+		conn_fail(c, PQerrorMessage(c->pg));
+	}
+}
+
+/* Reads what is available; returns false when the connection broke. */
+static bool
+conn_read(struct db_conn *c)
+{
+	if (PQflush(c->pg) == -1 || !PQconsumeInput(c->pg)) {
+		conn_fail(c, PQerrorMessage(c->pg));
+		return false;
+	}
+	return true;
+}
+
+static void
+conn_preparing(struct db_conn *c)
+{
+	PGresult *r;
+
+	if (!conn_read(c))
+		return;
+	while (!PQisBusy(c->pg) && (r = PQgetResult(c->pg)) != NULL) {
+		ExecStatusType st = PQresultStatus(r);
+		if (st == PGRES_FATAL_ERROR) {
+			log_error("preparing statements: %s",
+			    PQresultErrorMessage(r));
+			c->prepare_failed = true;
+		}
+		PQclear(r);
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQexitPipelineMode(c->pg);
+			if (c->prepare_failed) {
+				conn_fail(c, "statements could not be prepared"
+				    " (is the schema migrated?)");
+				return;
+			}
+			log_debug("database connection %d ready", c->index);
+			c->state = CONN_IDLE;
+			c->backoff = 0.1;
+			pool_dispatch(c->pool);
+			return;
+		}
+	}
+	conn_watch(c, PQflush(c->pg) == 1);
+}
+
+static void
+conn_finish_job(struct db_conn *c)
+{
+	struct db_job *job = c->job;
+	PGresult *res = c->last;
+	struct db_result r = { .status = DB_OK, .res = res };
+
+	c->job = NULL;
+	c->last = NULL;
+	c->state = CONN_IDLE;
+	evtimer_del(c->timer);
+	if (res == NULL || PQresultStatus(res) == PGRES_FATAL_ERROR) {
+		r.status = DB_ERROR;
+		r.sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+		r.message = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+				: PQerrorMessage(c->pg);
+		if (r.sqlstate == NULL)
+			r.sqlstate = "XX000";
+		if (r.message == NULL)
+			r.message = "unknown error";
+		/* A timed-out statement is the database being unavailable. */
+		if (strcmp(r.sqlstate, "57014") == 0)
+			r.status = DB_UNAVAILABLE;
+	}
+	job_finish(job, &r);
+	if (res != NULL)
+		PQclear(res);
+	pool_dispatch(c->pool);
+}
+
+static void
+conn_busy(struct db_conn *c)
+{
+	PGresult *r;
+
+	if (!conn_read(c))
+		return;
+	while (!PQisBusy(c->pg)) {
+		if ((r = PQgetResult(c->pg)) == NULL) {
+			conn_finish_job(c);
+			return;
+		}
+		if (c->last != NULL)
+			PQclear(c->last);
+		c->last = r;
+	}
+	conn_watch(c, PQflush(c->pg) == 1);
+}
+
+/* The one transition function: advances c from its current state. */
+static void
+conn_step(struct db_conn *c)
+{
+	switch (c->state) {
+	case CONN_DOWN:
+		conn_start(c);
+		break;
+	case CONN_CONNECTING:
+		conn_connecting(c);
+		break;
+	case CONN_PREPARING:
+		conn_preparing(c);
+		break;
+	case CONN_BUSY:
+		conn_busy(c);
+		break;
+	case CONN_IDLE:
+		/* Input while idle: a notice or the server closing. */
+		if (conn_read(c) && PQstatus(c->pg) == CONNECTION_BAD)
+			conn_fail(c, "server closed the connection");
+		break;
+	}
+}
+
+static void
+conn_send(struct db_conn *c, struct db_job *job)
+{
+	const struct statement *s = &statements[job->stmt];
+
+	c->job = job;
+	c->state = CONN_BUSY;
+	if (c->pool->statement_timeout > 0) {
+		/* The server enforces statement_timeout; this catches a
+		 * server that stopped answering altogether. */
+		struct timeval tv = { c->pool->statement_timeout + 5, 0 };
+		evtimer_add(c->timer, &tv);
+	}
+	if (!PQsendQueryPrepared(c->pg, s->name, job->nparams,
+		(const char *const *)job->values, NULL, NULL, 0)) {
+		conn_fail(c, PQerrorMessage(c->pg));
+		return;
+	}
+	conn_watch(c, PQflush(c->pg) == 1);
+}
+
+static void
+pool_dispatch(struct db_pool *p)
+{
+	struct db_job *job;
+
+	for (int i = 0; i < p->size && !TAILQ_EMPTY(&p->queue); i++) {
+		if (p->conns[i].state != CONN_IDLE)
+			continue;
+		job = TAILQ_FIRST(&p->queue);
+		TAILQ_REMOVE(&p->queue, job, entry);
+		p->waiting--;
+		conn_send(&p->conns[i], job);
+	}
+}
+
+void
+db_query(struct db_pool *p, enum stmt_id stmt, int nparams,
+    const char *const *values, db_cb cb, void *arg)
+{
+	struct db_job *job = xcalloc(1, sizeof *job);
+
+	job->stmt = stmt;
+	job->cb = cb;
+	job->arg = arg;
+	job->nparams = nparams;
+	job->values = xcalloc((size_t)nparams + 1, sizeof *job->values);
+	for (int i = 0; i < nparams; i++)
+		job->values[i] = values[i] ? xstrdup(values[i]) : NULL;
+	if (!pool_any_up(p)) {
+		job_unavailable(job, "database unavailable");
+		return;
+	}
+	if (p->waiting >= p->queue_max) {
+		job_unavailable(job, "database queue full");
+		return;
+	}
+	TAILQ_INSERT_TAIL(&p->queue, job, entry);
+	p->waiting++;
+	pool_dispatch(p);
+}
+
+struct db_pool *
+db_pool_new(struct event_base *base, const struct db_pool_config *cfg)
+{
+	struct db_pool *p = xcalloc(1, sizeof *p);
+
+	p->base = base;
+	p->conninfo = xstrdup(cfg->conninfo);
+	xasprintf(&p->options, "-c statement_timeout=%ds -c TimeZone=UTC",
+	    cfg->statement_timeout);
+	p->size = cfg->size;
+	p->queue_max = cfg->queue_max;
+	p->connect_timeout = cfg->connect_timeout;
+	p->statement_timeout = cfg->statement_timeout;
+	TAILQ_INIT(&p->queue);
+	p->conns = xcalloc((size_t)p->size, sizeof *p->conns);
+	for (int i = 0; i < p->size; i++) {
+		struct db_conn *c = &p->conns[i];
+		c->pool = p;
+		c->index = i;
+		c->backoff = 0.1;
+		c->timer = evtimer_new(base, on_timer, c);
+		conn_start(c);
+	}
+	return p;
+}
+
+void
+db_pool_free(struct db_pool *p)
+{
+	struct db_job *job;
+
+	if (p == NULL)
+		return;
+	while ((job = TAILQ_FIRST(&p->queue)) != NULL) {
+		TAILQ_REMOVE(&p->queue, job, entry);
+		job_unavailable(job, "shutting down");
+	}
+	for (int i = 0; i < p->size; i++) {
+		struct db_conn *c = &p->conns[i];
+		if (c->job != NULL)
+			job_unavailable(c->job, "shutting down");
+		conn_close(c);
+		event_free(c->timer);
+	}
+	free(p->conns);
+	free(p->conninfo);
+	free(p->options);
+	free(p);
+}
+
+bool
+db_pool_ready(const struct db_pool *p)
+{
+	for (int i = 0; i < p->size; i++)
+		if (p->conns[i].state == CONN_IDLE ||
+		    p->conns[i].state == CONN_BUSY)
+			return true;
+	return false;
+}
+
+int
+db_pool_busy(const struct db_pool *p)
+{
+	int n = 0;
+
+	for (int i = 0; i < p->size; i++)
+		n += p->conns[i].state == CONN_BUSY;
+	return n;
+}
+
+int
+db_pool_waiting(const struct db_pool *p)
+{
+	return p->waiting;
+}
+
+void
+db_pool_set_limits(struct db_pool *p, int queue_max, int connect_timeout)
+{
+	p->queue_max = queue_max;
+	p->connect_timeout = connect_timeout;
+}

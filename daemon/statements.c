@@ -1,0 +1,40 @@
+/*
+ * The statements effortd prepares on each connection.  Every statement
+ * calls one SQL function (sql/functions/*.sql) and returns one row with one
+ * column, usually a jsonb document.
+ */
+#include "statements.h"
+
+const struct statement statements[STMT_COUNT] = {
+	[STMT_PING] = { "ping", "SELECT 1", 0 },
+	/* token hash (hex) -> role, person_id, token_id */
+	[STMT_AUTH] = { "auth", "SELECT * FROM effort_auth($1)", 1 },
+	/* batch (jsonb), token_id */
+	[STMT_INGEST_PEOPLE] = { "ingest_people",
+	    "SELECT ingest_people($1::jsonb, $2::bigint)", 2 },
+	[STMT_INGEST_GRANTS] = { "ingest_grants",
+	    "SELECT ingest_grants($1::jsonb, $2::bigint)", 2 },
+	[STMT_INGEST_ASSIGNMENTS] = { "ingest_assignments",
+	    "SELECT ingest_assignments($1::jsonb, $2::bigint)", 2 },
+	[STMT_INGEST_CHARGES] = { "ingest_charges",
+	    "SELECT ingest_charges($1::jsonb, $2::bigint)", 2 },
+	[STMT_INGEST_DELEGATIONS] = { "ingest_delegations",
+	    "SELECT ingest_delegations($1::jsonb, $2::bigint)", 2 },
+	[STMT_INGEST_TIMESHEETS] = { "ingest_timesheets",
+	    "SELECT ingest_timesheets($1::jsonb, $2::bigint)", 2 },
+	/* person, month, status, viewer manager id, rules json */
+	[STMT_TIMESHEETS_LIST] = { "timesheets_list",
+	    "SELECT timesheets_list($1, $2::date, $3, $4, $5::jsonb)", 5 },
+	/* timesheet id, viewer manager id, rules json */
+	[STMT_TIMESHEET_VERSIONS] = { "timesheet_versions",
+	    "SELECT timesheet_versions($1::bigint, $2, $3::jsonb)", 3 },
+	/* id, decision, manager person, reason, token_id, rules json */
+	[STMT_TIMESHEET_DECIDE] = { "timesheet_decide",
+	    "SELECT timesheet_decide($1::bigint, $2, $3, $4, $5::bigint, $6::jsonb)", 6 },
+	/* as_of (NULL = today), rules json, rule, severity, person, grant, manager */
+	[STMT_VIOLATIONS] = { "violations",
+	    "SELECT violations_list($1::date, $2::jsonb, $3, $4, $5, $6, $7)", 7 },
+	/* rules json, people (text[] or NULL for everyone) */
+	[STMT_AUDIT_SWEEP] = { "audit_sweep",
+	    "SELECT audit_sweep(NULL, $1::jsonb, $2::text[])", 2 },
+};

@@ -1,0 +1,69 @@
+/*
+ * effortd's configuration: one table of options (config.c) drives the
+ * loader, the defaults, reload rules and the checks of conf/effortd.conf
+ * and docs/configuration.md.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stdbool.h>
+
+struct rules_config {
+	char *timezone;
+	double standard_weekly_hours;
+	double investigator_annual_hours;
+	int authorisation_months;
+	int cap_year_start_month;
+	double teaching_weekly_hours;
+	double all_hours_tolerance;
+	double charge_tolerance;
+	int reminder_days;
+};
+
+struct config {
+	char *listen_address;
+	int listen_port;
+
+	char *db_conninfo;
+	int db_pool_size;
+	int db_statement_timeout; /* seconds */
+	int db_connect_timeout;   /* seconds */
+	int db_queue_max;
+	char *sql_dir;
+
+	int max_body;
+	int max_records;
+	int request_timeout; /* seconds */
+
+	char *log_level;
+	int sweep_interval; /* seconds */
+
+	struct rules_config rules;
+};
+
+enum opt_type { OPT_STRING, OPT_INT, OPT_DOUBLE };
+
+struct config_option {
+	const char *path; /* "group.key" */
+	enum opt_type type;
+	const char *def; /* default, as text */
+	size_t offset;
+	bool no_reload; /* change needs a restart */
+	double min, max; /* numeric bounds */
+	bool (*check)(const char *, char *, size_t); /* strings */
+};
+
+extern const struct config_option config_options[];
+extern const int config_option_count;
+
+/* Loads path into *cfg; on failure fills err ("file:line: reason"). */
+int config_load(const char *path, struct config *cfg, char *err,
+    size_t errlen);
+void config_free(struct config *);
+/* The rules group as the JSON object the rule SQL takes; caller frees. */
+char *config_rules_json(const struct config *);
+/* Names of no-reload options whose value differs; NULL if none. */
+const char *config_restart_needed(const struct config *,
+    const struct config *);
+
+#endif

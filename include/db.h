@@ -1,0 +1,53 @@
+/*
+ * The asynchronous PostgreSQL pool: a fixed number of non-blocking libpq
+ * connections driven by the daemon's libevent loop.  Work is one prepared
+ * statement per job (each a transaction of its own); jobs wait in a FIFO
+ * queue while every connection is busy.  Nothing here ever blocks.
+ */
+#ifndef DB_H
+#define DB_H
+
+#include <stdbool.h>
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+
+#include "statements.h"
+
+enum db_status {
+	DB_OK,		/* res holds the statement's result */
+	DB_UNAVAILABLE, /* no connection, lost, queue full or timed out */
+	DB_ERROR,	/* the statement failed: sqlstate and message */
+};
+
+struct db_result {
+	enum db_status status;
+	PGresult *res;	      /* DB_OK; freed by the pool after the callback */
+	const char *sqlstate; /* DB_ERROR */
+	const char *message;  /* DB_UNAVAILABLE, DB_ERROR */
+};
+
+typedef void (*db_cb)(const struct db_result *, void *arg);
+
+struct db_pool_config {
+	const char *conninfo;
+	int size;
+	int queue_max;
+	int statement_timeout; /* seconds, 0 = none */
+	int connect_timeout;   /* seconds */
+};
+
+struct db_pool;
+
+struct db_pool *db_pool_new(struct event_base *, const struct db_pool_config *);
+/* Stops accepting work; queued jobs fail, running ones finish. */
+void db_pool_free(struct db_pool *);
+/* Runs statement stmt with text parameters (NULL = SQL NULL). */
+void db_query(struct db_pool *, enum stmt_id stmt, int nparams,
+    const char *const *values, db_cb cb, void *arg);
+bool db_pool_ready(const struct db_pool *);
+int db_pool_busy(const struct db_pool *);
+int db_pool_waiting(const struct db_pool *);
+void db_pool_set_limits(struct db_pool *, int queue_max, int connect_timeout);
+
+#endif
