@@ -20,6 +20,16 @@ CREATE TABLE people (
 );
 CREATE INDEX people_line_manager ON people (line_manager_id);
 
+-- Who line-managed whom from when: authorisations are checked against the
+-- line manager at the time they were made.  ingest_people appends a row
+-- whenever a person's line_manager_id is first seen or changes.
+CREATE TABLE line_manager_history (
+	person_id       text NOT NULL,
+	line_manager_id text,
+	valid_from      timestamptz NOT NULL,
+	PRIMARY KEY (person_id, valid_from)
+);
+
 CREATE TABLE grants (
 	grant_ref  text PRIMARY KEY,
 	title      text NOT NULL,
