@@ -22,7 +22,7 @@ WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-protot
 CFLAGS    ?= -O2 -g
 CPPFLAGS  += -Iinclude -D_GNU_SOURCE -DSQLDIR='"$(SQLDIR)"'
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv
+LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lm
 
 COMMON_SRC  := $(wildcard common/*.c)
 DAEMON_SRC  := $(wildcard daemon/*.c)

@@ -255,7 +255,15 @@ conn_preparing(struct db_conn *c)
 
 	if (!conn_read(c))
 		return;
-	while (!PQisBusy(c->pg) && (r = PQgetResult(c->pg)) != NULL) {
+	/* In a pipeline each command's results end with a NULL; two NULLs in
+	 * a row mean nothing more has arrived yet. */
+	int nulls = 0;
+	while (!PQisBusy(c->pg) && nulls < 2) {
+		if ((r = PQgetResult(c->pg)) == NULL) {
+			nulls++;
+			continue;
+		}
+		nulls = 0;
 		ExecStatusType st = PQresultStatus(r);
 		if (st == PGRES_FATAL_ERROR) {
 			log_error("preparing statements: %s",

@@ -1,6 +1,6 @@
 /*
  * The statements effortd prepares on each connection.  Every statement
- * calls one SQL function (sql/functions/*.sql) and returns one row with one
+ * calls one SQL function (sql/functions/NN_name.sql) and returns one row with one
  * column, usually a jsonb document.
  */
 #include "statements.h"
@@ -34,7 +34,9 @@ const struct statement statements[STMT_COUNT] = {
 	/* as_of (NULL = today), rules json, rule, severity, person, grant, manager */
 	[STMT_VIOLATIONS] = { "violations",
 	    "SELECT violations_list($1::date, $2::jsonb, $3, $4, $5, $6, $7)", 7 },
-	/* rules json, people (text[] or NULL for everyone) */
+	/* rules json, people (a JSON array of person ids; NULL: everyone) */
 	[STMT_AUDIT_SWEEP] = { "audit_sweep",
-	    "SELECT audit_sweep(NULL, $1::jsonb, $2::text[])", 2 },
+	    "SELECT audit_sweep(NULL, $1::jsonb, CASE WHEN $2::jsonb IS NULL "
+	    "THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text($2::jsonb)) "
+	    "END)", 2 },
 };

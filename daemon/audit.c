@@ -1,0 +1,119 @@
+/*
+ * Keeping findings fresh.  After a feed or a decision is stored, the
+ * people it touched are re-evaluated before the client is answered; a full
+ * sweep runs every audit.sweep_interval seconds and a minute after local
+ * midnight in the organisation's zone, so deadlines turn over by
+ * themselves.  The SQL side (audit_sweep) takes an advisory lock so that
+ * several effortd instances never sweep at once.
+ */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "audit.h"
+#include "effortd.h"
+#include "log.h"
+#include "request.h"
+#include "xmalloc.h"
+
+struct pending_reply {
+	struct request *r;
+	json_t *out;
+};
+
+static struct event *sweep_timer;
+
+static void
+rescored(const struct db_result *res, void *arg)
+{
+	struct pending_reply *p = arg;
+
+	if (res->status != DB_OK)
+		log_warn("re-audit after %s failed (%s); the next sweep will "
+		    "catch up", p->r->route->name, res->message);
+	reply_json(p->r, 200, p->out);
+	free(p);
+}
+
+void
+audit_then_reply(struct request *r, json_t *out)
+{
+	struct pending_reply *p = xmalloc(sizeof *p);
+	json_t *people = json_incref(json_object_get(out, "people"));
+	char *s = json_dumps(people ? people : json_null(), JSON_ENCODE_ANY);
+
+	json_object_del(out, "people");
+	p->r = r;
+	p->out = out;
+	if (people == NULL || json_array_size(people) == 0) {
+		struct db_result ok = { .status = DB_OK };
+		rescored(&ok, p);
+	} else {
+		const char *params[2] = { effortd.rules_json, s };
+		db_query(effortd.db, STMT_AUDIT_SWEEP, 2, params, rescored, p);
+	}
+	json_decref(people);
+	free(s);
+}
+
+static void
+swept(const struct db_result *res, void *arg)
+{
+	(void)arg;
+	if (res->status == DB_OK)
+		log_info("audit sweep: %s", PQgetvalue(res->res, 0, 0));
+	else
+		log_warn("audit sweep failed: %s", res->message);
+	audit_timer_start();
+}
+
+/* Seconds until the next sweep: the interval, or local midnight + 60 s. */
+static long
+next_sweep_delay(void)
+{
+	long interval = effortd.cfg.sweep_interval;
+	time_t now = time(NULL);
+	struct tm lt;
+	long to_midnight;
+
+	setenv("TZ", effortd.cfg.rules.timezone, 1);
+	tzset();
+	localtime_r(&now, &lt);
+	to_midnight = 86400 - (lt.tm_hour * 3600 + lt.tm_min * 60 + lt.tm_sec) + 60;
+	if (to_midnight > 86400)
+		to_midnight -= 86400;
+	if (interval <= 0 || to_midnight < interval)
+		return to_midnight;
+	return interval;
+}
+
+static void
+on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	const char *params[2] = { effortd.rules_json, NULL };
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	db_query(effortd.db, STMT_AUDIT_SWEEP, 2, params, swept, NULL);
+}
+
+void
+audit_timer_start(void)
+{
+	static bool started;
+	struct timeval tv = { started ? next_sweep_delay() : 1, 0 };
+
+	started = true;
+	if (sweep_timer == NULL)
+		sweep_timer = evtimer_new(effortd.base, on_sweep, NULL);
+	evtimer_add(sweep_timer, &tv);
+}
+
+void
+audit_timer_stop(void)
+{
+	if (sweep_timer != NULL)
+		event_free(sweep_timer);
+	sweep_timer = NULL;
+}

@@ -1,0 +1,248 @@
+/*
+ * CSV feed bodies (RFC 4180 through libcsv: quoted fields, embedded
+ * newlines, CRLF; a UTF-8 byte-order mark is dropped).  The body is fed to
+ * the parser straight from the request's buffer, one physical line at a
+ * time, so that each row knows the line it started on.  Rows become the
+ * same JSON records a JSON body gives; timesheet rows sharing person_id,
+ * period_start and period_end become one timesheet with several entries.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <csv.h>
+
+#include "feed.h"
+#include "xmalloc.h"
+
+struct csv_reader {
+	const struct feed_spec *feed;
+	struct feed_errors *errs;
+	json_t *records;
+	json_t *groups;	 /* timesheets: "person|start|end" -> index */
+	char **header;
+	size_t ncols;
+	char **row;	 /* fields of the row being read */
+	size_t nfields, cap;
+	long line;	 /* physical line being fed */
+	long row_line;	 /* first line of the current row */
+	bool in_row;
+	bool header_done;
+};
+
+static void
+on_field(void *s, size_t len, void *arg)
+{
+	struct csv_reader *cr = arg;
+
+	if (cr->nfields == cr->cap) {
+		cr->cap = cr->cap ? cr->cap * 2 : 16;
+		cr->row = xreallocarray(cr->row, cr->cap, sizeof *cr->row);
+	}
+	cr->row[cr->nfields++] = s ? xstrndup(s, len) : xstrdup("");
+}
+
+/* A CSV cell as a typed JSON value for field f; NULL for an empty cell. */
+static json_t *
+cell_value(struct csv_reader *cr, const struct field_spec *f, const char *s)
+{
+	char *end;
+	double d;
+
+	if (*s == '\0')
+		return NULL;
+	if (f == NULL || f->type != FT_NUMBER)
+		return json_string(s);
+	d = strtod(s, &end);
+	if (end == s || *end != '\0') {
+		feed_error_line(cr->errs, cr->row_line, f->name,
+		    "must be a number, not \"%.40s\"", s);
+		return NULL;
+	}
+	return json_real(d);
+}
+
+/* Adds a timesheet row's record fields to the group's record, or checks
+ * that they agree with the first row of the group. */
+static json_t *
+timesheet_record(struct csv_reader *cr, json_t *rec)
+{
+	char *key;
+	json_t *idx, *first;
+	const char *k;
+	json_t *v;
+
+	xasprintf(&key, "%s\x1f%s\x1f%s",
+	    json_string_value(json_object_get(rec, "person_id")) ?: "",
+	    json_string_value(json_object_get(rec, "period_start")) ?: "",
+	    json_string_value(json_object_get(rec, "period_end")) ?: "");
+	idx = json_object_get(cr->groups, key);
+	if (idx == NULL) {
+		json_object_set_new(cr->groups, key,
+		    json_integer((json_int_t)json_array_size(cr->records)));
+		json_object_set_new(rec, "entries", json_array());
+		json_array_append(cr->records, rec);
+		free(key);
+		return rec;
+	}
+	free(key);
+	first = json_array_get(cr->records, (size_t)json_integer_value(idx));
+	json_object_foreach(rec, k, v) {
+		if (strcmp(k, "_line") == 0 || json_equal(v, json_object_get(first, k)))
+			continue;
+		feed_error_line(cr->errs, cr->row_line, k, "differs from line %lld "
+		    "of the same timesheet", (long long)json_integer_value(
+		    json_object_get(first, "_line")));
+	}
+	return first;
+}
+
+/* One data row: a record, or for timesheets an entry of a record. */
+static void
+data_row(struct csv_reader *cr)
+{
+	json_t *rec = json_object(), *entry = json_object(), *v;
+
+	for (size_t i = 0; i < cr->ncols; i++) {
+		const struct field_spec *f = feed_field(cr->feed, cr->header[i]);
+		if ((v = cell_value(cr, f, cr->row[i])) == NULL)
+			continue;
+		if (f != NULL && (f->flags & F_ENTRY))
+			json_object_set_new(entry, cr->header[i], v);
+		else
+			json_object_set_new(rec, cr->header[i], v);
+	}
+	json_object_set_new(rec, "_line", json_integer(cr->row_line));
+	if (!cr->feed->has_entries) {
+		json_array_append(cr->records, rec);
+	} else {
+		json_t *ts = timesheet_record(cr, rec);
+		json_object_set_new(entry, "_line", json_integer(cr->row_line));
+		json_array_append(json_object_get(ts, "entries"), entry);
+	}
+	json_decref(rec);
+	json_decref(entry);
+}
+
+static void
+header_row(struct csv_reader *cr)
+{
+	cr->header = cr->row;
+	cr->ncols = cr->nfields;
+	cr->row = NULL;
+	cr->nfields = cr->cap = 0;
+	cr->header_done = true;
+	for (size_t i = 0; i < cr->ncols; i++) {
+		if (feed_field(cr->feed, cr->header[i]) == NULL)
+			feed_error_line(cr->errs, cr->row_line, cr->header[i],
+			    "unknown column");
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(cr->header[i], cr->header[j]) == 0)
+				feed_error_line(cr->errs, cr->row_line,
+				    cr->header[i], "column appears twice");
+	}
+}
+
+static void
+on_row(int c, void *arg)
+{
+	struct csv_reader *cr = arg;
+
+	(void)c;
+	if (!cr->header_done)
+		header_row(cr);
+	else if (cr->nfields != cr->ncols)
+		feed_error_line(cr->errs, cr->row_line, "", "expected %zu fields "
+		    "as in the header, found %zu", cr->ncols, cr->nfields);
+	else
+		data_row(cr);
+	for (size_t i = 0; i < cr->nfields; i++)
+		free(cr->row[i]);
+	cr->nfields = 0;
+	cr->in_row = false;
+}
+
+static bool
+has_content(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != '\r' && s[i] != '\n')
+			return true;
+	return false;
+}
+
+/* Feeds bytes of one physical line (up to and including its newline). */
+static int
+feed_piece(struct csv_reader *cr, struct csv_parser *p, const char *s,
+    size_t n)
+{
+	if (!cr->in_row && has_content(s, n)) {
+		cr->in_row = true;
+		cr->row_line = cr->line;
+	}
+	if (csv_parse(p, s, n, on_field, on_row, cr) != n)
+		return -1;
+	if (n > 0 && s[n - 1] == '\n')
+		cr->line++;
+	return 0;
+}
+
+static int
+feed_buffer(struct csv_reader *cr, struct csv_parser *p, struct evbuffer *buf)
+{
+	int n = evbuffer_peek(buf, -1, NULL, NULL, 0);
+	struct evbuffer_iovec *v = xcalloc((size_t)n + 1, sizeof *v);
+	bool first = true;
+	int rc = 0;
+
+	evbuffer_peek(buf, -1, NULL, v, n);
+	for (int i = 0; i < n && rc == 0; i++) {
+		const char *s = v[i].iov_base, *end = s + v[i].iov_len, *nl;
+		if (first && v[i].iov_len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+			s += 3;
+		first = false;
+		while (s < end && rc == 0) {
+			nl = memchr(s, '\n', (size_t)(end - s));
+			size_t len = nl ? (size_t)(nl - s) + 1 : (size_t)(end - s);
+			rc = feed_piece(cr, p, s, len);
+			s += len;
+		}
+	}
+	free(v);
+	return rc;
+}
+
+json_t *
+csv_feed_parse(const struct feed_spec *feed, struct evbuffer *buf,
+    struct feed_errors *errs, char *err, size_t errlen)
+{
+	struct csv_reader cr = { .feed = feed, .errs = errs, .line = 1 };
+	struct csv_parser p;
+	int rc;
+
+	cr.records = json_array();
+	cr.groups = json_object();
+	csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL);
+	rc = feed_buffer(&cr, &p, buf);
+	if (rc == 0 && csv_fini(&p, on_field, on_row, &cr) != 0)
+		rc = -1;
+	if (rc != 0) {
+		snprintf(err, errlen, "malformed CSV at line %ld: %s", cr.line,
+		    csv_strerror(csv_error(&p)));
+		json_decref(cr.records);
+		cr.records = NULL;
+	} else if (!cr.header_done) {
+		snprintf(err, errlen, "empty CSV: a header row is required");
+		json_decref(cr.records);
+		cr.records = NULL;
+	}
+	csv_free(&p);
+	for (size_t i = 0; i < cr.nfields; i++)
+		free(cr.row[i]);
+	free(cr.row);
+	for (size_t i = 0; i < cr.ncols; i++)
+		free(cr.header[i]);
+	free(cr.header);
+	json_decref(cr.groups);
+	return cr.records;
+}

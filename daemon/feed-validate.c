@@ -1,0 +1,224 @@
+/*
+ * The generic record validator: walks a feed's field table and checks
+ * presence, type, bounds, enumerations and unknown fields, then calls the
+ * feed's cross-field check.  Also the error collector, which renders each
+ * error with the record's index (JSON) or physical line (CSV).
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "date.h"
+#include "feed.h"
+#include "xmalloc.h"
+
+#define MAX_ERRORS 1000
+
+void
+feed_errors_init(struct feed_errors *errs, bool csv)
+{
+	memset(errs, 0, sizeof *errs);
+	errs->list = json_array();
+	errs->csv = csv;
+}
+
+static void
+feed_error_add(struct feed_errors *errs, const char *where, json_int_t n,
+    const char *field, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	if (errs->count++ >= MAX_ERRORS)
+		return;
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	json_array_append_new(errs->list, json_pack("{s:I, s:s, s:s}", where,
+	    n, "field", field, "message", msg));
+}
+
+/* The CSV line of a record, or of its entry when field is "entries[j]…". */
+static long
+record_line(struct feed_errors *errs, int index, const char *field)
+{
+	json_t *rec = json_array_get(errs->records, (size_t)index);
+	json_t *entry;
+
+	if (strncmp(field, "entries[", 8) == 0) {
+		entry = json_array_get(json_object_get(rec, "entries"),
+		    strtoul(field + 8, NULL, 10));
+		if (json_object_get(entry, "_line") != NULL)
+			rec = entry;
+	}
+	return (long)json_integer_value(json_object_get(rec, "_line"));
+}
+
+void
+feed_error(struct feed_errors *errs, int index, const char *field,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (errs->csv)
+		feed_error_add(errs, "line", record_line(errs, index, field),
+		    field, fmt, ap);
+	else
+		feed_error_add(errs, "index", index, field, fmt, ap);
+	va_end(ap);
+}
+
+void
+feed_error_line(struct feed_errors *errs, long line, const char *field,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	feed_error_add(errs, "line", line, field, fmt, ap);
+	va_end(ap);
+}
+
+const struct field_spec *
+feed_field(const struct feed_spec *feed, const char *name)
+{
+	for (const struct field_spec *f = feed->fields; f->name; f++)
+		if (strcmp(f->name, name) == 0)
+			return f;
+	return NULL;
+}
+
+static bool
+enum_has(const char *const *values, const char *s)
+{
+	for (; *values != NULL; values++)
+		if (strcmp(*values, s) == 0)
+			return true;
+	return false;
+}
+
+/* Checks one present, non-null value; returns a reason or NULL. */
+static const char *
+check_value(const struct field_spec *f, json_t *v, char *buf, size_t len)
+{
+	struct date d;
+	double n;
+
+	if (f->type == FT_NUMBER) {
+		if (!json_is_number(v))
+			return "must be a number";
+		n = json_number_value(v);
+		if (n < f->min || n > f->max) {
+			snprintf(buf, len, "%g is out of range (%g to %g)", n,
+			    f->min, f->max);
+			return buf;
+		}
+		if ((f->flags & F_HOURS) && fabs(n * 100 - round(n * 100)) > 1e-6)
+			return "at most 2 decimals";
+		return NULL;
+	}
+	if (!json_is_string(v))
+		return "must be a string";
+	const char *s = json_string_value(v);
+	switch (f->type) {
+	case FT_DATE:
+		return date_parse(s, &d) ? NULL : "must be a date YYYY-MM-DD";
+	case FT_MONTH:
+		return month_parse(s, &d) ? NULL : "must be a month YYYY-MM";
+	case FT_TIMESTAMP:
+		return timestamp_valid(s) ? NULL :
+		    "must be an ISO-8601 timestamp with an offset or Z";
+	case FT_ENUM:
+		if (enum_has(f->values, s))
+			return NULL;
+		snprintf(buf, len, "unknown value \"%.60s\"", s);
+		return buf;
+	default:
+		if (strlen(s) < (size_t)f->min)
+			return "must not be empty";
+		if (strlen(s) > (size_t)f->max) {
+			snprintf(buf, len, "longer than %g characters", f->max);
+			return buf;
+		}
+		return NULL;
+	}
+}
+
+/* Checks the fields of obj (a record or an entry) that match want_entry. */
+static void
+check_fields(const struct feed_spec *feed, json_t *obj, bool want_entry,
+    int index, const char *prefix, struct feed_errors *errs)
+{
+	const char *key, *why;
+	json_t *v;
+	char buf[128], field[96];
+
+	for (const struct field_spec *f = feed->fields; f->name; f++) {
+		if (((f->flags & F_ENTRY) != 0) != want_entry)
+			continue;
+		snprintf(field, sizeof field, "%s%s", prefix, f->name);
+		v = json_object_get(obj, f->name);
+		if (v == NULL || json_is_null(v)) {
+			if (f->flags & F_REQUIRED)
+				feed_error(errs, index, field, "is required");
+		} else if ((why = check_value(f, v, buf, sizeof buf)) != NULL)
+			feed_error(errs, index, field, "%s", why);
+	}
+	json_object_foreach(obj, key, v) {
+		const struct field_spec *f = feed_field(feed, key);
+		bool known = (f != NULL && ((f->flags & F_ENTRY) != 0) == want_entry) ||
+		    (errs->csv && strcmp(key, "_line") == 0) ||
+		    (!want_entry && feed->has_entries && strcmp(key, "entries") == 0);
+		if (!known) {
+			snprintf(field, sizeof field, "%s%.60s", prefix, key);
+			feed_error(errs, index, field, "unknown field");
+		}
+	}
+}
+
+static void
+check_entries(const struct feed_spec *feed, json_t *rec, int index,
+    struct feed_errors *errs)
+{
+	json_t *entries = json_object_get(rec, "entries"), *e;
+	char prefix[32];
+	size_t i;
+
+	if (!json_is_array(entries)) {
+		feed_error(errs, index, "entries", entries == NULL ?
+		    "is required" : "must be an array of entries");
+		return;
+	}
+	json_array_foreach(entries, i, e) {
+		snprintf(prefix, sizeof prefix, "entries[%zu].", i);
+		if (!json_is_object(e)) {
+			prefix[strlen(prefix) - 1] = '\0';
+			feed_error(errs, index, prefix, "must be an object");
+			continue;
+		}
+		check_fields(feed, e, true, index, prefix, errs);
+	}
+}
+
+int
+feed_validate(const struct feed_spec *feed, json_t *records,
+    struct feed_errors *errs)
+{
+	int before = errs->count, n;
+	size_t i;
+	json_t *rec;
+
+	json_array_foreach(records, i, rec) {
+		if (!json_is_object(rec)) {
+			feed_error(errs, (int)i, "", "a record must be an object");
+			continue;
+		}
+		n = errs->count;
+		check_fields(feed, rec, false, (int)i, "", errs);
+		if (feed->has_entries)
+			check_entries(feed, rec, (int)i, errs);
+		if (errs->count == n && feed->check != NULL)
+			feed->check(rec, (int)i, errs);
+	}
+	return errs->count - before;
+}

@@ -1,0 +1,219 @@
+/*
+ * effortd: start-up, the modes of the command line (--migrate,
+ * --create-token, --check-config), signals through the event loop
+ * (SIGTERM/SIGINT drain and exit, SIGHUP reloads) and systemd readiness.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/http.h>
+#include <systemd/sd-daemon.h>
+
+#include "audit.h"
+#include "config.h"
+#include "effortd.h"
+#include "log.h"
+#include "migrate.h"
+#include "request.h"
+#include "token.h"
+#include "xmalloc.h"
+
+#define VERSION "0.1.0"
+#define DRAIN_SECONDS 30
+
+static struct evhttp_bound_socket *listener;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: effortd [-c FILE] [--check-config | --migrate |\n"
+	    "               --create-token ROLE [--person ID] [--label TEXT]]\n"
+	    "\n"
+	    "  -c, --config FILE    configuration file (default /etc/effortd/effortd.conf)\n"
+	    "  --check-config       check the configuration file and exit\n"
+	    "  --migrate            bring the database schema up to date and exit\n"
+	    "  --create-token ROLE  create an API token (feed, manager, reviewer,\n"
+	    "                       admin), print it once and exit\n"
+	    "  --person ID          the person a manager token belongs to\n"
+	    "  --label TEXT         a note kept with the token\n"
+	    "  -V, --version        print the version and exit\n"
+	    "  -h, --help           print this help and exit\n"
+	    "\n"
+	    "Without a mode, effortd serves in the foreground until SIGTERM.\n");
+}
+
+static void
+apply_config(void)
+{
+	enum log_level level;
+
+	free(effortd.rules_json);
+	effortd.rules_json = config_rules_json(&effortd.cfg);
+	if (log_parse_level(effortd.cfg.log_level, &level) == 0)
+		log_set_level(level);
+	if (effortd.db != NULL)
+		db_pool_set_limits(effortd.db, effortd.cfg.db_queue_max,
+		    effortd.cfg.db_connect_timeout);
+}
+
+static void
+reload(void)
+{
+	struct config next;
+	char err[512];
+	const char *fixed;
+
+	sd_notify(0, "RELOADING=1");
+	if (config_load(effortd.config_path, &next, err, sizeof err) != 0) {
+		log_error("reload failed, keeping the running configuration: %s",
+		    err);
+	} else if ((fixed = config_restart_needed(&effortd.cfg, &next)) != NULL) {
+		log_error("reload refused, keeping the running configuration: "
+		    "%s changed and needs a restart", fixed);
+		config_free(&next);
+	} else {
+		config_free(&effortd.cfg);
+		effortd.cfg = next;
+		apply_config();
+		log_info("configuration reloaded from %s", effortd.config_path);
+	}
+	sd_notify(0, "READY=1");
+}
+
+static void
+shutdown_begin(void)
+{
+	struct timeval tv = { DRAIN_SECONDS, 0 };
+
+	if (effortd.draining)
+		return;
+	log_info("shutting down: finishing %d request(s)", effortd.inflight);
+	sd_notify(0, "STOPPING=1");
+	effortd.draining = true;
+	if (listener != NULL)
+		evhttp_del_accept_socket(effortd.http, listener);
+	listener = NULL;
+	audit_timer_stop();
+	if (effortd.inflight == 0)
+		event_base_loopexit(effortd.base, NULL);
+	else
+		event_base_loopexit(effortd.base, &tv);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	if (sig == SIGHUP)
+		reload();
+	else
+		shutdown_begin();
+}
+
+static int
+serve(void)
+{
+	struct event *sigs[3];
+	const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
+	struct db_pool_config pc = { effortd.cfg.db_conninfo,
+		effortd.cfg.db_pool_size, effortd.cfg.db_queue_max,
+		effortd.cfg.db_statement_timeout, effortd.cfg.db_connect_timeout };
+
+	signal(SIGPIPE, SIG_IGN);
+	effortd.base = event_base_new();
+	effortd.http = evhttp_new(effortd.base);
+	evhttp_set_max_body_size(effortd.http, effortd.cfg.max_body);
+	evhttp_set_timeout(effortd.http, effortd.cfg.request_timeout);
+	evhttp_set_allowed_methods(effortd.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+	evhttp_set_gencb(effortd.http, request_dispatch, NULL);
+	listener = evhttp_bind_socket_with_handle(effortd.http,
+	    effortd.cfg.listen_address, (ev_uint16_t)effortd.cfg.listen_port);
+	if (listener == NULL) {
+		log_error("cannot listen on %s:%d", effortd.cfg.listen_address,
+		    effortd.cfg.listen_port);
+		return 1;
+	}
+	effortd.db = db_pool_new(effortd.base, &pc);
+	for (int i = 0; i < 3; i++) {
+		sigs[i] = evsignal_new(effortd.base, signums[i], on_signal, NULL);
+		evsignal_add(sigs[i], NULL);
+	}
+	audit_timer_start();
+	log_info("listening on %s:%d", effortd.cfg.listen_address,
+	    effortd.cfg.listen_port);
+	sd_notify(0, "READY=1");
+	event_base_dispatch(effortd.base);
+
+	for (int i = 0; i < 3; i++)
+		event_free(sigs[i]);
+	audit_timer_stop();
+	evhttp_free(effortd.http);
+	db_pool_free(effortd.db);
+	event_base_free(effortd.base);
+	log_info("stopped");
+	return 0;
+}
+
+enum { OPT_CHECK = 256, OPT_MIGRATE, OPT_TOKEN, OPT_PERSON, OPT_LABEL };
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, OPT_CHECK },
+		{ "migrate", no_argument, NULL, OPT_MIGRATE },
+		{ "create-token", required_argument, NULL, OPT_TOKEN },
+		{ "person", required_argument, NULL, OPT_PERSON },
+		{ "label", required_argument, NULL, OPT_LABEL },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *role = NULL, *person = NULL, *label = NULL;
+	int c, mode = 0, rc;
+	char err[512];
+
+	effortd.config_path = "/etc/effortd/effortd.conf";
+	while ((c = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': effortd.config_path = optarg; break;
+		case OPT_CHECK: case OPT_MIGRATE: mode = c; break;
+		case OPT_TOKEN: mode = c; role = optarg; break;
+		case OPT_PERSON: person = optarg; break;
+		case OPT_LABEL: label = optarg; break;
+		case 'V': printf("effortd %s\n", VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (config_load(effortd.config_path, &effortd.cfg, err, sizeof err) != 0)
+		fatal("%s", err);
+	apply_config();
+	switch (mode) {
+	case OPT_CHECK:
+		printf("%s: ok\n", effortd.config_path);
+		rc = 0;
+		break;
+	case OPT_MIGRATE:
+		rc = migrate_run(effortd.cfg.db_conninfo, effortd.cfg.sql_dir);
+		break;
+	case OPT_TOKEN:
+		rc = token_create(effortd.cfg.db_conninfo, role, person, label);
+		break;
+	default:
+		rc = serve();
+	}
+	config_free(&effortd.cfg);
+	free(effortd.rules_json);
+	return rc;
+}

@@ -1,0 +1,235 @@
+/*
+ * Request dispatch: matches the route table, authenticates the bearer
+ * token (one prepared statement), checks the route's roles and hands the
+ * request to its handler.  Also the replies all handlers share, so every
+ * error body has the same shape.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include "effortd.h"
+#include "log.h"
+#include "request.h"
+#include "token.h"
+#include "xmalloc.h"
+
+/* Matches path against pattern; a {…} segment captures into *arg. */
+static bool
+route_match(const char *pattern, const char *path, char **arg)
+{
+	while (*pattern != '\0' && *path != '\0') {
+		if (*pattern == '{') {
+			size_t n = strcspn(path, "/");
+			if (n == 0)
+				return false;
+			free(*arg);
+			*arg = xstrndup(path, n);
+			path += n;
+			pattern = strchr(pattern, '}') + 1;
+			continue;
+		}
+		if (*pattern++ != *path++)
+			return false;
+	}
+	return *pattern == '\0' && *path == '\0';
+}
+
+static void
+request_free(struct request *r)
+{
+	evhttp_clear_headers(&r->query);
+	free(r->arg);
+	free(r->person_id);
+	free(r->token_id);
+	free(r);
+	if (--effortd.inflight == 0 && effortd.draining)
+		effortd_drained();
+}
+
+const char *
+request_query(struct request *r, const char *key)
+{
+	return evhttp_find_header(&r->query, key);
+}
+
+void
+reply_text(struct request *r, int code, const char *ctype, const char *body,
+    size_t len)
+{
+	struct evbuffer *buf = evbuffer_new();
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+
+	evhttp_add_header(h, "Content-Type", ctype);
+	evbuffer_add(buf, body, len);
+	evhttp_send_reply(r->req, code, NULL, buf);
+	evbuffer_free(buf);
+	log_debug("%s %s -> %d", r->route ? r->route->name : "-",
+	    evhttp_request_get_uri(r->req), code);
+	request_free(r);
+}
+
+void
+reply_json(struct request *r, int code, json_t *body)
+{
+	char *s = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
+
+	json_decref(body);
+	if (s == NULL)
+		fatal("reply_json: out of memory");
+	reply_text(r, code, "application/json", s, strlen(s));
+	free(s);
+}
+
+void
+reply_error(struct request *r, int code, const char *msg, json_t *errors)
+{
+	json_t *body = json_pack("{s:s}", "error", msg);
+
+	if (errors != NULL)
+		json_object_set_new(body, "errors", errors);
+	reply_json(r, code, body);
+}
+
+void
+reply_db_failure(struct request *r, const struct db_result *res)
+{
+	if (res->status == DB_UNAVAILABLE) {
+		reply_error(r, 503, "database unavailable; nothing was stored, "
+		    "safe to retry", NULL);
+		return;
+	}
+	log_error("%s: database error %s: %s", r->route->name, res->sqlstate,
+	    res->message);
+	reply_error(r, 500, "internal error", NULL);
+}
+
+void
+reply_db_json(struct request *r, const struct db_result *res)
+{
+	const char *v;
+	json_t *doc;
+
+	if (res->status != DB_OK || PQntuples(res->res) != 1) {
+		reply_db_failure(r, res);
+		return;
+	}
+	v = PQgetvalue(res->res, 0, 0);
+	/* A refusal from the SQL: {"error": "...", "http_status": 409}
+	 * (jsonb puts the shorter key first). */
+	if (strncmp(v, "{\"error\"", 8) == 0 &&
+	    (doc = json_loads(v, 0, NULL)) != NULL) {
+		int code = (int)json_integer_value(json_object_get(doc, "http_status"));
+		reply_error(r, code ? code : 500, json_string_value(
+		    json_object_get(doc, "error")) ?: "refused", NULL);
+		json_decref(doc);
+		return;
+	}
+	reply_text(r, 200, "application/json", PQgetvalue(res->res, 0, 0),
+	    (size_t)PQgetlength(res->res, 0, 0));
+}
+
+static enum role
+role_parse(const char *s)
+{
+	if (strcmp(s, "feed") == 0)
+		return ROLE_FEED;
+	if (strcmp(s, "manager") == 0)
+		return ROLE_MANAGER;
+	if (strcmp(s, "reviewer") == 0)
+		return ROLE_REVIEWER;
+	if (strcmp(s, "admin") == 0)
+		return ROLE_ADMIN;
+	return 0;
+}
+
+static void
+auth_done(const struct db_result *res, void *arg)
+{
+	struct request *r = arg;
+
+	if (res->status != DB_OK) {
+		reply_db_failure(r, res);
+		return;
+	}
+	if (PQntuples(res->res) != 1) {
+		reply_error(r, 401, "unknown or revoked token", NULL);
+		return;
+	}
+	r->role = role_parse(PQgetvalue(res->res, 0, 0));
+	if (!PQgetisnull(res->res, 0, 1))
+		r->person_id = xstrdup(PQgetvalue(res->res, 0, 1));
+	r->token_id = xstrdup(PQgetvalue(res->res, 0, 2));
+	if ((r->role & r->route->roles) == 0) {
+		reply_error(r, 403, "this token's role may not do that", NULL);
+		return;
+	}
+	r->route->handler(r);
+}
+
+static void
+authenticate(struct request *r)
+{
+	const char *h = evhttp_find_header(
+	    evhttp_request_get_input_headers(r->req), "Authorization");
+	char hash[65];
+	const char *params[1] = { hash };
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || h[7] == '\0') {
+		evhttp_add_header(evhttp_request_get_output_headers(r->req),
+		    "WWW-Authenticate", "Bearer");
+		reply_error(r, 401, "missing bearer token", NULL);
+		return;
+	}
+	token_hash_hex(h + 7, hash);
+	db_query(effortd.db, STMT_AUTH, 1, params, auth_done, r);
+}
+
+/* Finds the route for the request; sets *code to 404/405 when none fits. */
+static const struct route *
+route_find(struct request *r, const char *path, int *code)
+{
+	enum evhttp_cmd_type method = evhttp_request_get_command(r->req);
+
+	*code = 404;
+	for (const struct route *rt = routes; rt->pattern != NULL; rt++) {
+		if (!route_match(rt->pattern, path, &r->arg))
+			continue;
+		if (rt->method == method)
+			return rt;
+		*code = 405;
+	}
+	return NULL;
+}
+
+void
+request_dispatch(struct evhttp_request *req, void *unused)
+{
+	struct request *r = xcalloc(1, sizeof *r);
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = evhttp_uri_get_path(uri);
+	const char *q = evhttp_uri_get_query(uri);
+	int code;
+
+	(void)unused;
+	r->req = req;
+	TAILQ_INIT(&r->query);
+	effortd.inflight++;
+	if (q != NULL && evhttp_parse_query_str(q, &r->query) != 0) {
+		reply_error(r, 400, "malformed query string", NULL);
+		return;
+	}
+	if ((r->route = route_find(r, path ? path : "/", &code)) == NULL) {
+		reply_error(r, code, code == 404 ? "no such resource" :
+		    "method not allowed", NULL);
+		return;
+	}
+	if (r->route->roles == 0)
+		r->route->handler(r);
+	else
+		authenticate(r);
+}

@@ -1,0 +1,32 @@
+/*
+ * The daemon's shared state: the event loop, the configuration in force,
+ * the database pool and the HTTP server.  One instance, `effortd`.
+ */
+#ifndef EFFORTD_H
+#define EFFORTD_H
+
+#include <stdbool.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "config.h"
+#include "db.h"
+
+struct effortd {
+	struct event_base *base;
+	const char *config_path;
+	struct config cfg;
+	char *rules_json; /* cfg.rules as the JSON the rule SQL takes */
+	struct db_pool *db;
+	struct evhttp *http;
+	int inflight;	/* requests not yet answered */
+	bool draining;	/* shutting down: answer what is in flight, then exit */
+};
+
+extern struct effortd effortd;
+
+/* Called when the last in-flight request is answered during shutdown. */
+void effortd_drained(void);
+
+#endif

@@ -1,0 +1,81 @@
+/*
+ * Feeds: the records HR and payroll systems push (people, grants,
+ * assignments, charges, delegations, timesheets).  Each feed is described
+ * by a table of fields (feed-specs.c); one generic validator checks types,
+ * bounds and enumerations, and a per-feed function the cross-field rules.
+ * Bodies arrive as JSON arrays or CSV (csvfeed.c) and become the same
+ * JSON records, which travel to PostgreSQL as one jsonb parameter.
+ */
+#ifndef FEED_H
+#define FEED_H
+
+#include <stdbool.h>
+
+#include <event2/buffer.h>
+#include <jansson.h>
+
+#include "statements.h"
+
+enum field_type {
+	FT_STRING,
+	FT_DATE,      /* YYYY-MM-DD */
+	FT_MONTH,     /* YYYY-MM */
+	FT_TIMESTAMP, /* ISO-8601 with offset or Z */
+	FT_NUMBER,
+	FT_ENUM,
+};
+
+#define F_REQUIRED 0x1 /* must be present and not null */
+#define F_ENTRY 0x2    /* timesheets: a field of an entry, not the record */
+#define F_HOURS 0x4    /* numbers: at most two decimals */
+
+struct field_spec {
+	const char *name;
+	enum field_type type;
+	unsigned flags;
+	const char *const *values; /* FT_ENUM: NULL-terminated */
+	double min, max;	   /* FT_NUMBER bounds; FT_STRING max length */
+};
+
+struct feed_errors;
+
+struct feed_spec {
+	const char *name; /* "people": the path /v1/people */
+	enum stmt_id stmt;
+	const struct field_spec *fields;
+	bool has_entries; /* timesheets */
+	/* Cross-field checks of one record, after the field checks passed. */
+	void (*check)(json_t *rec, int index, struct feed_errors *);
+};
+
+extern const struct feed_spec feed_people, feed_grants, feed_assignments,
+    feed_charges, feed_delegations, feed_timesheets;
+
+/* Error collection; rendered with "index" (JSON) or "line" (CSV). */
+struct feed_errors {
+	json_t *list;	 /* array of {index|line, field, message} */
+	json_t *records; /* CSV: records carrying "_line" for lookups */
+	bool csv;
+	int count;
+};
+
+void feed_errors_init(struct feed_errors *, bool csv);
+void feed_error(struct feed_errors *, int index, const char *field,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void feed_error_line(struct feed_errors *, long line, const char *field,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Checks every record; returns the number of errors added. */
+int feed_validate(const struct feed_spec *, json_t *records,
+    struct feed_errors *);
+
+/*
+ * Parses a CSV body into records.  Returns the records, or NULL with a
+ * message in err (malformed CSV: a 400).  Field problems go to errs.
+ */
+json_t *csv_feed_parse(const struct feed_spec *, struct evbuffer *,
+    struct feed_errors *, char *err, size_t errlen);
+
+const struct field_spec *feed_field(const struct feed_spec *, const char *);
+
+#endif

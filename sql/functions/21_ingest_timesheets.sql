@@ -1,0 +1,137 @@
+-- Timesheet ingest, with versions (RULES.md, "Timesheet shape"):
+--   * no current version for (person, period)      -> version 1   (created)
+--   * entries differ from the current version       -> version N+1 (updated);
+--     when the current version is authorised, only with amendment_reason
+--   * same entries, carrying an authorisation the current version lacks
+--                                                   -> authorisation recorded (updated)
+--   * same entries otherwise                        -> nothing     (unchanged)
+-- Entries are compared as a set of (activity, kind, hours).  Versions are
+-- never updated or deleted; the people of the batch are locked first so
+-- that concurrent batches for one person cannot both create version N+1.
+
+-- A timesheet's entries in a canonical form for comparison.
+CREATE OR REPLACE FUNCTION effort_entries_canon(p_entries jsonb)
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+	SELECT coalesce(jsonb_agg(jsonb_build_array(e ->> 'activity', e ->> 'kind',
+		round((e ->> 'hours')::numeric, 2)) ORDER BY e ->> 'activity'), '[]')
+	  FROM jsonb_array_elements(p_entries) e
+$$;
+
+CREATE OR REPLACE FUNCTION effort_version_canon(p_timesheet bigint)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT coalesce(jsonb_agg(jsonb_build_array(activity, kind, hours)
+		ORDER BY activity), '[]')
+	  FROM timesheet_entries WHERE timesheet_id = p_timesheet
+$$;
+
+CREATE OR REPLACE FUNCTION ingest_timesheets(p_batch jsonb, p_token bigint)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	v_errors jsonb := effort_batch_duplicates(p_batch,
+		'{person_id,period_start,period_end}', 'period_start');
+	v_result jsonb;
+BEGIN
+	IF jsonb_array_length(v_errors) > 0 THEN
+		RETURN jsonb_build_object('errors', v_errors);
+	END IF;
+
+	PERFORM 1 FROM people
+	 WHERE person_id IN (SELECT e ->> 'person_id' FROM jsonb_array_elements(p_batch) e)
+	 ORDER BY person_id FOR UPDATE;
+
+	CREATE TEMP TABLE IF NOT EXISTS effort_ts_plan (
+		idx int, person_id text, period_start date, period_end date,
+		submitted_at timestamptz, authorised_by text, authorised_at timestamptz,
+		amendment_reason text, entries jsonb, total numeric,
+		cur_id bigint, cur_version int, cur_decision text,
+		cur_by text, cur_at timestamptz, same boolean, known boolean,
+		action text, target_version int
+	) ON COMMIT DROP;
+	TRUNCATE effort_ts_plan;
+
+	INSERT INTO effort_ts_plan
+	SELECT b.idx, b.person_id, b.period_start, b.period_end, b.submitted_at,
+	       b.authorised_by, b.authorised_at, b.amendment_reason, b.entries,
+	       (SELECT coalesce(sum((e ->> 'hours')::numeric), 0)
+	          FROM jsonb_array_elements(b.entries) e),
+	       c.timesheet_id, c.version, c.decision, c.decided_by, c.decided_at,
+	       c.timesheet_id IS NOT NULL AND
+	         effort_entries_canon(b.entries) = effort_version_canon(c.timesheet_id),
+	       EXISTS (SELECT 1 FROM people p WHERE p.person_id = b.person_id),
+	       NULL, NULL
+	  FROM (SELECT (ord - 1)::int AS idx, r.*
+	          FROM jsonb_array_elements(p_batch) WITH ORDINALITY a(e, ord),
+	               jsonb_to_record(e) AS r(person_id text, period_start date,
+	                 period_end date, submitted_at timestamptz,
+	                 authorised_by text, authorised_at timestamptz,
+	                 amendment_reason text, entries jsonb)) b
+	  LEFT JOIN current_timesheets c
+	    ON c.person_id = b.person_id AND c.period_start = b.period_start
+	   AND c.period_end = b.period_end;
+
+	SELECT coalesce(jsonb_agg(err ORDER BY (err ->> 'index')::int), '[]')
+	  INTO v_errors
+	  FROM (SELECT jsonb_build_object('index', idx, 'field', 'person_id',
+	               'message', format('unknown person "%s": send it in the people feed first', person_id)) AS err
+	          FROM effort_ts_plan WHERE NOT known
+	        UNION ALL
+	        SELECT jsonb_build_object('index', idx, 'field', 'amendment_reason',
+	               'message', format('version %s of this timesheet is authorised; '
+	                 'an amendment needs an amendment_reason', cur_version))
+	          FROM effort_ts_plan
+	         WHERE known AND NOT same AND cur_decision = 'authorised'
+	           AND coalesce(btrim(amendment_reason), '') = ''
+	        UNION ALL
+	        SELECT jsonb_build_object('index', idx, 'field', 'authorised_by',
+	               'message', format('version %s of this timesheet is already '
+	                 'authorised by %s at %s', cur_version, cur_by,
+	                 to_char(cur_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')))
+	          FROM effort_ts_plan
+	         WHERE known AND same AND cur_decision = 'authorised'
+	           AND authorised_by IS NOT NULL
+	           AND (authorised_by, authorised_at) IS DISTINCT FROM (cur_by, cur_at)) e;
+	IF jsonb_array_length(v_errors) > 0 THEN
+		RETURN jsonb_build_object('errors', v_errors);
+	END IF;
+
+	UPDATE effort_ts_plan SET
+		action = CASE
+			WHEN cur_id IS NULL THEN 'create'
+			WHEN NOT same THEN 'amend'
+			WHEN authorised_by IS NOT NULL
+			 AND cur_decision IS DISTINCT FROM 'authorised' THEN 'authorise'
+			ELSE 'none' END,
+		target_version = CASE WHEN cur_id IS NULL THEN 1
+			WHEN NOT same THEN cur_version + 1 ELSE cur_version END;
+
+	WITH ins AS (
+		INSERT INTO timesheets (person_id, period_start, period_end, version,
+			submitted_at, amendment_reason, total_hours, token_id)
+		SELECT person_id, period_start, period_end, target_version,
+		       submitted_at, amendment_reason, total, p_token
+		  FROM effort_ts_plan WHERE action IN ('create', 'amend')
+		RETURNING timesheet_id, person_id, period_start, period_end)
+	INSERT INTO timesheet_entries (timesheet_id, position, kind, activity, hours)
+	SELECT ins.timesheet_id, (x.ord - 1)::int, x.e ->> 'kind', x.e ->> 'activity',
+	       (x.e ->> 'hours')::numeric
+	  FROM ins JOIN effort_ts_plan p USING (person_id, period_start, period_end),
+	       jsonb_array_elements(p.entries) WITH ORDINALITY x(e, ord);
+
+	INSERT INTO timesheet_decisions (timesheet_id, decision, decided_by,
+		decided_at, source, token_id)
+	SELECT t.timesheet_id, 'authorised', p.authorised_by, p.authorised_at,
+	       'feed', p_token
+	  FROM effort_ts_plan p
+	  JOIN timesheets t ON t.person_id = p.person_id
+	   AND t.period_start = p.period_start AND t.period_end = p.period_end
+	   AND t.version = p.target_version
+	 WHERE p.action <> 'none' AND p.authorised_by IS NOT NULL;
+
+	SELECT effort_ingest_result(count(*),
+		count(*) FILTER (WHERE action = 'create'),
+		count(*) FILTER (WHERE action IN ('amend', 'authorise')),
+		array_agg(DISTINCT person_id) FILTER (WHERE action <> 'none'))
+	  INTO v_result FROM effort_ts_plan;
+	RETURN v_result;
+END
+$$;
