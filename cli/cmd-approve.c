@@ -1,0 +1,146 @@
+/*
+ * "effortctl approve ID...": authorises timesheets as the token's person,
+ * POST /v1/timesheets/{id}/approve, asking first when stdin is a terminal
+ * (unless --yes).  Goes on to the next ID after a refusal; stops when
+ * effortd is unavailable.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "client.h"
+#include "log.h"
+#include "xmalloc.h"
+
+static int cmd_approve_exec(struct cli_ctx *, int, char **);
+
+const struct cmd_entry cmd_approve_entry = {
+	"approve",
+	"[--yes] ID...",
+	"Approve (authorise) timesheets as the token's person.",
+	"Options:\n"
+	"  -y, --yes          do not ask; otherwise each approval is "
+	"confirmed\n"
+	"                     when standard input is a terminal\n",
+	cmd_approve_exec,
+};
+
+/* Asks "Approve timesheet N (person, period)? [y/N]"; an exit status. */
+static int
+confirm(struct client *cl, long long id, bool *yes)
+{
+	struct response resp;
+	char *path, *what, line[64];
+	const char *person, *start, *end;
+	int rc;
+
+	*yes = false;
+	xasprintf(&path, "/v1/timesheets/%lld/versions", id);
+	xasprintf(&what, "timesheet %lld", id);
+	if ((rc = client_get(cl, path, &resp, what)) == EXIT_OK) {
+		person = json_text(resp.json, "person_id");
+		start = json_text(resp.json, "period_start");
+		end = json_text(resp.json, "period_end");
+		fprintf(stderr, "Approve timesheet %lld (%s, %s to %s)? [y/N] ",
+		    id, person != NULL ? person : "?",
+		    start != NULL ? start : "?", end != NULL ? end : "?");
+		fflush(stderr);
+		if (fgets(line, sizeof line, stdin) != NULL)
+			*yes = line[0] == 'y' || line[0] == 'Y';
+		else
+			fputc('\n', stderr);
+	}
+	response_free(&resp);
+	free(path);
+	free(what);
+	return rc;
+}
+
+/* Prints the outcome of a successful approval. */
+static void
+print_approved(const struct cli_ctx *ctx, long long id,
+    const struct response *resp)
+{
+	if (ctx->format != FORMAT_JSON) {
+		printf("approved timesheet %lld\n", id);
+	} else if (resp->json != NULL) {
+		out_print_json(stdout, resp->body, resp->len);
+	} else {
+		json_t *doc = json_pack("{s:I,s:s}", "id", (json_int_t)id,
+		    "status", "authorised");
+
+		out_print_json_value(stdout, doc);
+		json_decref(doc);
+	}
+}
+
+static int
+approve_one(const struct cli_ctx *ctx, struct client *cl, long long id,
+    bool ask)
+{
+	struct response resp;
+	char *path, *what;
+	bool yes;
+	int rc;
+
+	if (ask && ((rc = confirm(cl, id, &yes)) != EXIT_OK || !yes)) {
+		if (rc == EXIT_OK)
+			printf("skipped timesheet %lld\n", id);
+		return rc;
+	}
+	xasprintf(&path, "/v1/timesheets/%lld/approve", id);
+	xasprintf(&what, "timesheet %lld", id);
+	if ((rc = client_post(cl, path, NULL, 0, &resp, what)) == EXIT_OK)
+		print_approved(ctx, id, &resp);
+	response_free(&resp);
+	free(path);
+	free(what);
+	return rc;
+}
+
+static int
+cmd_approve_exec(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "yes", no_argument, NULL, 'y' },
+		CLI_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cmd_entry *e = &cmd_approve_entry;
+	long long *ids;
+	struct client cl;
+	bool yes = false;
+	int c, rc, worst = EXIT_OK, n;
+
+	while ((c = getopt_long(argc, argv, "hy", longopts, NULL)) != -1) {
+		if (c == 'y')
+			yes = true;
+		else if ((rc = cli_common_option(ctx, e, c, optarg)) !=
+		    CLI_OPT_HANDLED)
+			return rc;
+	}
+	if ((n = argc - optind) == 0)
+		return cli_usage_error(e, "expected at least one timesheet ID");
+	ids = xcalloc((size_t)n, sizeof *ids);
+	for (int i = 0; i < n; i++) {
+		if (!cli_parse_id(argv[optind + i], &ids[i])) {
+			free(ids);
+			return cli_usage_error(e, "invalid timesheet ID: %s",
+			    argv[optind + i]);
+		}
+	}
+	if ((rc = client_init(&cl, ctx)) != EXIT_OK) {
+		free(ids);
+		return rc;
+	}
+	for (int i = 0; i < n && worst != EXIT_UNAVAILABLE; i++) {
+		rc = approve_one(ctx, &cl, ids[i],
+		    !yes && isatty(STDIN_FILENO));
+		worst = rc > worst ? rc : worst;
+	}
+	client_free(&cl);
+	free(ids);
+	return worst;
+}

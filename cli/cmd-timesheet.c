@@ -1,0 +1,254 @@
+/*
+ * "effortctl timesheet ID": one timesheet's history from
+ * GET /v1/timesheets/{id}/versions -- the latest version's entries, then
+ * every version with its authorisation decisions.  As CSV, one row per
+ * entry and per decision of every version (column "record" says which).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "client.h"
+#include "log.h"
+#include "xmalloc.h"
+
+static int cmd_timesheet_exec(struct cli_ctx *, int, char **);
+
+const struct cmd_entry cmd_timesheet_entry = {
+	"timesheet",
+	"ID",
+	"Show one timesheet: its latest entries and every version's "
+	"decisions.",
+	"",
+	cmd_timesheet_exec,
+};
+
+static const struct column entry_columns[] = {
+	{ "kind", "KIND", COL_TEXT },
+	{ "activity", "ACTIVITY", COL_TEXT },
+	{ "hours", "HOURS", COL_HOURS },
+};
+
+static const struct column decision_columns[] = {
+	{ "decision", "DECISION", COL_TEXT },
+	{ "decided_by", "BY", COL_TEXT },
+	{ "decided_at", "AT", COL_TEXT },
+	{ "source", "SOURCE", COL_TEXT },
+	{ "reason", "REASON", COL_TEXT },
+};
+
+static const struct column history_columns[] = {
+	{ "timesheet_id", "", COL_INT },
+	{ "person_id", "", COL_TEXT },
+	{ "period_start", "", COL_TEXT },
+	{ "period_end", "", COL_TEXT },
+	{ "version", "", COL_INT },
+	{ "version_id", "", COL_INT },
+	{ "submitted_at", "", COL_TEXT },
+	{ "total_hours", "", COL_HOURS },
+	{ "status", "", COL_TEXT },
+	{ "amendment_reason", "", COL_TEXT },
+	{ "record", "", COL_TEXT },
+	{ "kind", "", COL_TEXT },
+	{ "activity", "", COL_TEXT },
+	{ "hours", "", COL_HOURS },
+	{ "decision", "", COL_TEXT },
+	{ "decided_by", "", COL_TEXT },
+	{ "decided_at", "", COL_TEXT },
+	{ "reason", "", COL_TEXT },
+	{ "source", "", COL_TEXT },
+};
+#define NHISTORY (sizeof history_columns / sizeof history_columns[0])
+
+static const char *
+or_dash(const char *s)
+{
+	return s != NULL ? s : "-";
+}
+
+/* The version with the highest number. */
+static json_t *
+latest_version(json_t *versions)
+{
+	json_t *v, *best = NULL;
+	size_t i;
+
+	json_array_foreach(versions, i, v)
+	{
+		if (best == NULL ||
+		    json_integer_value(json_object_get(v, "version")) >=
+			json_integer_value(json_object_get(best, "version")))
+			best = v;
+	}
+	return best;
+}
+
+/* Prints a table of obj's array member key, each line indented. */
+static void
+print_list(json_t *obj, const char *key, const struct column *cols,
+    size_t ncols, const char *none)
+{
+	json_t *list = json_object_get(obj, key), *v;
+	struct table *t = out_table_new(cols, ncols, FORMAT_TABLE);
+	size_t i;
+
+	json_array_foreach(list, i, v) out_table_add_json(t, v);
+	if (out_table_rows(t) == 0)
+		printf("    %s\n", none);
+	else
+		out_table_print(t, stdout, "    ");
+	out_table_free(t);
+}
+
+static void
+print_version_line(json_t *v)
+{
+	char *hours = out_json_cell(json_object_get(v, "total_hours"),
+	    COL_HOURS, FORMAT_TABLE);
+	char *n = out_json_cell(json_object_get(v, "version"), COL_INT,
+	    FORMAT_TABLE);
+	const char *status = json_text(v, "status");
+	const char *at = json_text(v, "submitted_at");
+	const char *why = json_text(v, "amendment_reason");
+
+	printf("  Version %s (%s): submitted at %s, %s h\n", or_dash(n),
+	    or_dash(status), or_dash(at), or_dash(hours));
+	if (why != NULL)
+		printf("    Amendment reason: %s\n", why);
+	free(hours);
+	free(n);
+}
+
+static void
+print_text(json_t *doc, json_t *versions)
+{
+	json_t *latest = latest_version(versions), *v;
+	const char *person = json_text(doc, "person_id");
+	size_t i;
+
+	printf("Timesheet %lld: %s, %s to %s\n",
+	    (long long)json_integer_value(json_object_get(doc, "timesheet_id")),
+	    or_dash(person), or_dash(json_text(doc, "period_start")),
+	    or_dash(json_text(doc, "period_end")));
+	if (latest == NULL) {
+		printf("\nNo versions.\n");
+		return;
+	}
+	printf("\nLatest entries:\n");
+	print_version_line(latest);
+	print_list(latest, "entries", entry_columns, 3, "no entries");
+	printf("\nVersions:\n");
+	json_array_foreach(versions, i, v)
+	{
+		if (i > 0)
+			printf("\n");
+		print_version_line(v);
+		print_list(v, "decisions", decision_columns, 5, "no decisions");
+	}
+}
+
+/* The columns every CSV row of one version repeats. */
+static json_t *
+version_base(json_t *doc, json_t *v)
+{
+	static const char *const keys[] = { "version", "submitted_at",
+		"total_hours", "status", "amendment_reason" };
+	json_t *base = json_object();
+
+	json_object_set(base, "timesheet_id",
+	    json_object_get(doc, "timesheet_id"));
+	json_object_set(base, "person_id", json_object_get(doc, "person_id"));
+	json_object_set(base, "period_start",
+	    json_object_get(doc, "period_start"));
+	json_object_set(base, "period_end", json_object_get(doc, "period_end"));
+	json_object_set(base, "version_id", json_object_get(v, "id"));
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		json_object_set(base, keys[i], json_object_get(v, keys[i]));
+	return base;
+}
+
+/* Adds a row per member of v's array key, marked record = kind. */
+static void
+add_records(struct table *t, json_t *base, json_t *v, const char *key,
+    const char *kind)
+{
+	json_t *item, *row;
+	size_t i;
+
+	json_array_foreach(json_object_get(v, key), i, item)
+	{
+		row = json_deep_copy(base);
+		json_object_set_new(row, "record", json_string(kind));
+		if (json_is_object(item))
+			json_object_update(row, item);
+		out_table_add_json(t, row);
+		json_decref(row);
+	}
+}
+
+static void
+print_csv(json_t *doc, json_t *versions)
+{
+	struct table *t = out_table_new(history_columns, NHISTORY, FORMAT_CSV);
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(versions, i, v)
+	{
+		json_t *base = version_base(doc, v);
+
+		add_records(t, base, v, "entries", "entry");
+		add_records(t, base, v, "decisions", "decision");
+		json_decref(base);
+	}
+	out_table_print(t, stdout, NULL);
+	out_table_free(t);
+}
+
+static int
+cmd_timesheet_exec(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cmd_entry *e = &cmd_timesheet_entry;
+	struct client cl;
+	struct response resp;
+	json_t *versions;
+	long long id;
+	char *path, *what;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if ((rc = cli_common_option(ctx, e, c, optarg)) !=
+		    CLI_OPT_HANDLED)
+			return rc;
+	}
+	if (argc - optind != 1)
+		return cli_usage_error(e, "expected one timesheet ID");
+	if (!cli_parse_id(argv[optind], &id))
+		return cli_usage_error(e, "invalid timesheet ID: %s",
+		    argv[optind]);
+	if ((rc = client_init(&cl, ctx)) != EXIT_OK)
+		return rc;
+	xasprintf(&path, "/v1/timesheets/%lld/versions", id);
+	xasprintf(&what, "timesheet %lld", id);
+	if ((rc = client_get(&cl, path, &resp, what)) == EXIT_OK) {
+		versions = json_object_get(resp.json, "versions");
+		if (!json_is_array(versions)) {
+			log_error("%s: reply has no \"versions\" array", what);
+			rc = EXIT_UNAVAILABLE;
+		} else if (ctx->format == FORMAT_JSON)
+			out_print_json(stdout, resp.body, resp.len);
+		else if (ctx->format == FORMAT_CSV)
+			print_csv(resp.json, versions);
+		else
+			print_text(resp.json, versions);
+	}
+	response_free(&resp);
+	free(path);
+	free(what);
+	client_free(&cl);
+	return rc;
+}

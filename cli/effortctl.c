@@ -1,0 +1,257 @@
+/*
+ * effortctl: the command-line client of effortd.  main() parses the global
+ * options, finds the command in the table below and runs it; also the
+ * helpers every command shares (common options, usage errors, --help).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+#include "xmalloc.h"
+
+static const struct cmd_entry *const cmd_table[] = {
+	&cmd_ingest_entry,
+	&cmd_timesheets_entry,
+	&cmd_timesheet_entry,
+	&cmd_violations_entry,
+	&cmd_approve_entry,
+	&cmd_reject_entry,
+};
+#define NCMDS (sizeof cmd_table / sizeof cmd_table[0])
+
+static const char common_help[] =
+    "Options every command accepts:\n"
+    "  --url URL          effortd's address (default " EFFORTCTL_DEFAULT_URL
+    ")\n"
+    "  --token TOKEN      bearer token (prefer $EFFORTCTL_TOKEN or the\n"
+    "                     config file: command lines are visible to others)\n"
+    "  --format FORMAT    output: table (default), csv or json\n"
+    "  --timeout SECONDS  give up waiting for effortd (default 30)\n"
+    "  --verbose          log each request and reply status to stderr\n"
+    "  --help             show help and exit\n";
+
+static const char exit_help[] =
+    "Exit status:\n"
+    "  0  success; for violations, nothing found\n"
+    "  1  violations found\n"
+    "  2  usage error (bad option, argument, URL or config file)\n"
+    "  3  the server refused the request (HTTP 4xx: 401, 403, 404, 409,\n"
+    "     413, 422)\n"
+    "  4  effortd or its database unavailable: connection failed, timeout,\n"
+    "     HTTP 5xx or an unreadable reply\n";
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: effortctl [--url URL] [--token TOKEN] [--format FORMAT]\n"
+	    "                 [--timeout SECONDS] [--verbose] COMMAND "
+	    "[ARGS...]\n"
+	    "       effortctl --help | --version | help [COMMAND]\n");
+}
+
+static void
+help(void)
+{
+	usage(stdout);
+	printf("\nThe command-line client of effortd, the UKRI grant timesheet "
+	       "auditor.\n\nCommands:\n");
+	for (size_t i = 0; i < NCMDS; i++)
+		printf("  %-11s %s\n", cmd_table[i]->name, cmd_table[i]->help);
+	printf("\n%s\n"
+	       "Configuration, highest first: --url and --token; "
+	       "$EFFORTCTL_URL and\n$EFFORTCTL_TOKEN; the libconfig file "
+	       "$XDG_CONFIG_HOME/effortctl/config\n(default "
+	       "~/.config/effortctl/config) with url, token and timeout.\n\n"
+	       "%s\nRun 'effortctl COMMAND --help' for a command's options; "
+	       "see effortctl(1).\n",
+	    common_help, exit_help);
+}
+
+void
+cli_command_help(const struct cmd_entry *e)
+{
+	printf("usage: effortctl %s %s\n\n%s\n", e->name, e->usage, e->help);
+	if (e->options != NULL && *e->options != '\0')
+		printf("\n%s", e->options);
+	printf("\n%s\n%s", common_help, exit_help);
+}
+
+/* The usage of a command, or of effortctl, on stderr. */
+static int
+usage_hint(const struct cmd_entry *e)
+{
+	if (e != NULL)
+		fprintf(stderr, "usage: effortctl %s %s\n(see 'effortctl %s "
+				"--help')\n",
+		    e->name, e->usage, e->name);
+	else
+		usage(stderr);
+	return EXIT_USAGE;
+}
+
+int
+cli_usage_error(const struct cmd_entry *e, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	log_error("%s", msg);
+	return usage_hint(e);
+}
+
+int
+cli_set_format(struct cli_ctx *ctx, const char *s)
+{
+	if (out_parse_format(s, &ctx->format) != 0)
+		return -1;
+	ctx->format_set = true;
+	return 0;
+}
+
+/* Parses a positive decimal integer, such as a timesheet id. */
+bool
+cli_parse_id(const char *s, long long *out)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	*out = strtoll(s, &end, 10);
+	return errno == 0 && *end == '\0' && *out > 0;
+}
+
+/*
+ * Handles an option every command shares.  Returns CLI_OPT_HANDLED to carry
+ * on, or the status to exit with (after --help or a usage error).
+ */
+int
+cli_common_option(struct cli_ctx *ctx, const struct cmd_entry *e, int c,
+    const char *arg)
+{
+	long long n;
+
+	switch (c) {
+	case OPT_URL:
+		ctx->url = arg;
+		break;
+	case OPT_TOKEN:
+		ctx->token = arg;
+		break;
+	case OPT_TIMEOUT:
+		if (!cli_parse_id(arg, &n) || n > 86400)
+			return cli_usage_error(e, "invalid --timeout: %s", arg);
+		ctx->timeout = (int)n;
+		break;
+	case OPT_VERBOSE:
+		ctx->verbose = true;
+		log_set_level(LOG_DEBUG);
+		break;
+	case OPT_FORMAT:
+		if (cli_set_format(ctx, arg) != 0)
+			return cli_usage_error(e,
+			    "invalid --format: %s (table, csv or json)", arg);
+		break;
+	case 'h':
+	case OPT_HELP:
+		if (e != NULL)
+			cli_command_help(e);
+		else
+			help();
+		return EXIT_OK;
+	default: /* getopt_long has said what is wrong */
+		return usage_hint(e);
+	}
+	return CLI_OPT_HANDLED;
+}
+
+/* Exact name, else a unique prefix of one. */
+static const struct cmd_entry *
+find_command(const char *name)
+{
+	const struct cmd_entry *found = NULL;
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < NCMDS; i++) {
+		if (strcmp(cmd_table[i]->name, name) == 0)
+			return cmd_table[i];
+	}
+	for (size_t i = 0; i < NCMDS; i++) {
+		if (strncmp(cmd_table[i]->name, name, len) != 0)
+			continue;
+		if (found != NULL) {
+			cli_usage_error(NULL, "ambiguous command: %s", name);
+			return NULL;
+		}
+		found = cmd_table[i];
+	}
+	if (found == NULL)
+		cli_usage_error(NULL, "unknown command: %s", name);
+	return found;
+}
+
+/* "effortctl help [COMMAND]". */
+static int
+help_command(int argc, char **argv)
+{
+	const struct cmd_entry *e;
+
+	if (argc < 2) {
+		help();
+		return EXIT_OK;
+	}
+	if ((e = find_command(argv[1])) == NULL)
+		return EXIT_USAGE;
+	cli_command_help(e);
+	return EXIT_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_OPTIONS,
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_ctx ctx = { .timeout = -1, .format = FORMAT_TABLE };
+	const struct cmd_entry *e;
+	int c, rc;
+
+	log_set_prefix("effortctl");
+	argv[0] = (char *)"effortctl"; /* for getopt_long's messages */
+	while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
+		if (c == 'V') {
+			printf("effortctl %s\n", EFFORTCTL_VERSION);
+			return EXIT_OK;
+		}
+		if ((rc = cli_common_option(&ctx, NULL, c, optarg)) !=
+		    CLI_OPT_HANDLED)
+			return rc;
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
+		return cli_usage_error(NULL, "no command given");
+	if (strcmp(argv[0], "help") == 0)
+		return help_command(argc, argv);
+	if ((e = find_command(argv[0])) == NULL)
+		return EXIT_USAGE;
+	optind = 0; /* glibc: start afresh for the command's options */
+	xasprintf(&argv[0], "effortctl %s", e->name);
+	rc = e->exec(&ctx, argc, argv);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		log_error("writing output: %s", strerror(errno));
+		return rc == EXIT_OK ? EXIT_UNAVAILABLE : rc;
+	}
+	return rc;
+}

@@ -1,0 +1,165 @@
+/*
+ * Where effortctl finds the daemon and its token.  Highest first: --url and
+ * --token, then $EFFORTCTL_URL and $EFFORTCTL_TOKEN, then the libconfig file
+ * $XDG_CONFIG_HOME/effortctl/config (default ~/.config/effortctl/config):
+ *
+ *	url = "http://127.0.0.1:8470";
+ *	token = "...";
+ *	timeout = 30;
+ *
+ * The token is never printed, not even in error messages.
+ */
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libconfig.h>
+
+#include "cli.h"
+#include "log.h"
+#include "settings.h"
+#include "xmalloc.h"
+
+/* The config file's path, or NULL when there is no home to put it in. */
+char *
+settings_path(void)
+{
+	const char *base = getenv("XDG_CONFIG_HOME");
+	const char *home = getenv("HOME");
+	struct passwd *pw;
+	char *path;
+
+	if (base != NULL && *base == '/') {
+		xasprintf(&path, "%s/effortctl/config", base);
+		return path;
+	}
+	if ((home == NULL || *home == '\0') &&
+	    (pw = getpwuid(getuid())) != NULL)
+		home = pw->pw_dir;
+	if (home == NULL || *home == '\0')
+		return NULL;
+	xasprintf(&path, "%s/.config/effortctl/config", home);
+	return path;
+}
+
+static int
+read_string(config_t *cf, const char *path, const char *key, char **out)
+{
+	config_setting_t *s = config_lookup(cf, key);
+
+	if (s == NULL)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		log_error("%s:%d: %s must be a string", path,
+		    config_setting_source_line(s), key);
+		return -1;
+	}
+	*out = xstrdup(config_setting_get_string(s));
+	return 0;
+}
+
+static int
+read_timeout(config_t *cf, const char *path, int *out)
+{
+	config_setting_t *s = config_lookup(cf, "timeout");
+
+	if (s == NULL)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_INT ||
+	    config_setting_get_int(s) < 1) {
+		log_error("%s:%d: timeout must be a positive whole number of "
+			  "seconds",
+		    path, config_setting_source_line(s));
+		return -1;
+	}
+	*out = config_setting_get_int(s);
+	return 0;
+}
+
+/* Warns when a file holding a token is readable by others. */
+static void
+check_mode(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
+		log_warn("%s holds a token but is readable by others; "
+			 "chmod 600 it",
+		    path);
+}
+
+/* Reads the config file if there is one; -1 (reported) on error. */
+static int
+read_file(struct settings *s)
+{
+	char *path = settings_path();
+	config_t cf;
+	int rc = -1;
+
+	if (path == NULL || access(path, F_OK) != 0) {
+		free(path);
+		return 0;
+	}
+	config_init(&cf);
+	if (!config_read_file(&cf, path)) {
+		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
+			log_error("%s: %s", path, strerror(errno));
+		else
+			log_error("%s:%d: %s", path, config_error_line(&cf),
+			    config_error_text(&cf));
+	} else if (read_string(&cf, path, "url", &s->url) == 0 &&
+	    read_string(&cf, path, "token", &s->token) == 0 &&
+	    read_timeout(&cf, path, &s->timeout) == 0) {
+		if (s->token != NULL)
+			check_mode(path);
+		rc = 0;
+	}
+	config_destroy(&cf);
+	free(path);
+	return rc;
+}
+
+/* Overrides *out with v when v is set and not empty. */
+static void
+take(char **out, const char *v)
+{
+	if (v == NULL || *v == '\0')
+		return;
+	free(*out);
+	*out = xstrdup(v);
+}
+
+/* Resolves url, token and timeout; returns an exit status. */
+int
+settings_load(const struct cli_ctx *ctx, struct settings *s)
+{
+	memset(s, 0, sizeof *s);
+	s->timeout = EFFORTCTL_DEFAULT_TIMEOUT;
+	if (read_file(s) != 0) {
+		settings_free(s);
+		return EXIT_USAGE;
+	}
+	take(&s->url, getenv("EFFORTCTL_URL"));
+	take(&s->token, getenv("EFFORTCTL_TOKEN"));
+	take(&s->url, ctx->url);
+	take(&s->token, ctx->token);
+	if (s->url == NULL)
+		s->url = xstrdup(EFFORTCTL_DEFAULT_URL);
+	if (ctx->timeout > 0)
+		s->timeout = ctx->timeout;
+	return EXIT_OK;
+}
+
+void
+settings_free(struct settings *s)
+{
+	free(s->url);
+	if (s->token != NULL)
+		explicit_bzero(s->token, strlen(s->token));
+	free(s->token);
+	memset(s, 0, sizeof *s);
+}
