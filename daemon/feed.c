@@ -128,7 +128,14 @@ stored(const struct db_result *res, void *arg)
 		feed_job_free(job);
 		return;
 	}
-	audit_then_reply(job->r, out);
+	/* API.md's order: accepted, created, updated, unchanged. */
+	audit_then_reply(job->r, json_pack("{s:O, s:O, s:O, s:O, s:O}",
+	    "accepted", json_object_get(out, "accepted"),
+	    "created", json_object_get(out, "created"),
+	    "updated", json_object_get(out, "updated"),
+	    "unchanged", json_object_get(out, "unchanged"),
+	    "people", json_object_get(out, "people")));
+	json_decref(out);
 	feed_job_free(job);
 }
 

@@ -40,6 +40,7 @@ usage(FILE *f)
 	    "                       admin), print it once and exit\n"
 	    "  --person ID          the person a manager token belongs to\n"
 	    "  --label TEXT         a note kept with the token\n"
+	    "  --list-options       print every setting with its default and exit\n"
 	    "  -V, --version        print the version and exit\n"
 	    "  -h, --help           print this help and exit\n"
 	    "\n"
@@ -159,7 +160,20 @@ serve(void)
 	return 0;
 }
 
-enum { OPT_CHECK = 256, OPT_MIGRATE, OPT_TOKEN, OPT_PERSON, OPT_LABEL };
+enum { OPT_CHECK = 256, OPT_MIGRATE, OPT_TOKEN, OPT_PERSON, OPT_LABEL,
+	OPT_LIST };
+
+static void
+list_options(void)
+{
+	static const char *types[] = { "string", "integer", "number" };
+
+	for (int i = 0; i < config_option_count; i++) {
+		const struct config_option *o = &config_options[i];
+		printf("%s\t%s\t%s\t%s\n", o->path, types[o->type], o->def,
+		    o->no_reload ? "restart" : "reload");
+	}
+}
 
 int
 main(int argc, char **argv)
@@ -171,6 +185,7 @@ main(int argc, char **argv)
 		{ "create-token", required_argument, NULL, OPT_TOKEN },
 		{ "person", required_argument, NULL, OPT_PERSON },
 		{ "label", required_argument, NULL, OPT_LABEL },
+		{ "list-options", no_argument, NULL, OPT_LIST },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -187,6 +202,7 @@ main(int argc, char **argv)
 		case OPT_TOKEN: mode = c; role = optarg; break;
 		case OPT_PERSON: person = optarg; break;
 		case OPT_LABEL: label = optarg; break;
+		case OPT_LIST: list_options(); return 0;
 		case 'V': printf("effortd %s\n", VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
