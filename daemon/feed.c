@@ -23,6 +23,7 @@ struct feed_job {
 	struct request *r;
 	const struct feed_spec *feed;
 	json_t *records;
+	json_t *checked; /* check-only run: batch index -> record index */
 	struct feed_errors errs;
 };
 
@@ -30,6 +31,7 @@ static void
 feed_job_free(struct feed_job *job)
 {
 	json_decref(job->records);
+	json_decref(job->checked);
 	json_decref(job->errs.list);
 	free(job);
 }
@@ -84,6 +86,42 @@ parse_body(struct feed_job *job)
 	return true;
 }
 
+/* Orders errors by record (index or line), keeping their order within one. */
+static int
+error_cmp(const void *a, const void *b)
+{
+	json_t *const *x = a, *const *y = b;
+	json_int_t kx = json_integer_value(json_object_get(*x, "index")) +
+	    json_integer_value(json_object_get(*x, "line"));
+	json_int_t ky = json_integer_value(json_object_get(*y, "index")) +
+	    json_integer_value(json_object_get(*y, "line"));
+	json_int_t px = json_integer_value(json_object_get(*x, "_pos"));
+	json_int_t py = json_integer_value(json_object_get(*y, "_pos"));
+
+	if (kx != ky)
+		return kx < ky ? -1 : 1;
+	return (px > py) - (px < py);
+}
+
+static json_t *
+sorted_errors(json_t *list)
+{
+	size_t n = json_array_size(list), i;
+	json_t **v = xcalloc(n + 1, sizeof *v), *out = json_array();
+
+	for (i = 0; i < n; i++) {
+		v[i] = json_array_get(list, i);
+		json_object_set_new(v[i], "_pos", json_integer((json_int_t)i));
+	}
+	qsort(v, n, sizeof *v, error_cmp);
+	for (i = 0; i < n; i++) {
+		json_object_del(v[i], "_pos");
+		json_array_append(out, v[i]);
+	}
+	free(v);
+	return out;
+}
+
 static void
 reply_invalid(struct feed_job *job)
 {
@@ -91,7 +129,7 @@ reply_invalid(struct feed_job *job)
 
 	snprintf(msg, sizeof msg, "%d error%s in the %s feed; nothing was stored",
 	    job->errs.count, job->errs.count == 1 ? "" : "s", job->feed->name);
-	reply_error(job->r, 422, msg, json_incref(job->errs.list));
+	reply_error(job->r, 422, msg, sorted_errors(job->errs.list));
 }
 
 /* Turns the errors the database found ({index, field, message}) into ours. */
@@ -102,8 +140,11 @@ add_db_errors(struct feed_job *job, json_t *list)
 	size_t i;
 
 	json_array_foreach(list, i, e) {
-		feed_error(&job->errs,
-		    (int)json_integer_value(json_object_get(e, "index")),
+		json_int_t index = json_integer_value(json_object_get(e, "index"));
+		if (job->checked != NULL)
+			index = json_integer_value(json_array_get(job->checked,
+			    (size_t)index));
+		feed_error(&job->errs, (int)index,
 		    json_string_value(json_object_get(e, "field")) ?: "", "%s",
 		    json_string_value(json_object_get(e, "message")) ?: "invalid");
 	}
@@ -121,7 +162,7 @@ stored(const struct db_result *res, void *arg)
 		return;
 	}
 	out = json_loads(PQgetvalue(res->res, 0, 0), 0, NULL);
-	if (json_object_get(out, "errors") != NULL) {
+	if (json_object_get(out, "errors") != NULL || job->checked != NULL) {
 		add_db_errors(job, json_object_get(out, "errors"));
 		reply_invalid(job);
 		json_decref(out);
@@ -137,6 +178,88 @@ stored(const struct db_result *res, void *arg)
 	    "people", json_object_get(out, "people")));
 	json_decref(out);
 	feed_job_free(job);
+}
+
+/* CSV: the record each physical line belongs to, keyed by line number. */
+static json_t *
+csv_line_owners(json_t *records)
+{
+	json_t *owners = json_object(), *rec, *e;
+	char key[32];
+	size_t i, j;
+
+	json_array_foreach(records, i, rec) {
+		snprintf(key, sizeof key, "%lld", (long long)json_integer_value(
+		    json_object_get(rec, "_line")));
+		json_object_set_new(owners, key, json_integer((json_int_t)i));
+		json_array_foreach(json_object_get(rec, "entries"), j, e) {
+			snprintf(key, sizeof key, "%lld", (long long)json_integer_value(
+			    json_object_get(e, "_line")));
+			json_object_set_new(owners, key, json_integer((json_int_t)i));
+		}
+	}
+	return owners;
+}
+
+/* Indices of the records that have no error so far. */
+static json_t *
+clean_records(struct feed_job *job)
+{
+	json_t *owners = job->errs.csv ? csv_line_owners(job->records) : NULL;
+	json_t *bad = json_object(), *e, *owner, *clean = json_array();
+	char key[32];
+	size_t i;
+
+	json_array_foreach(job->errs.list, i, e) {
+		if (owners == NULL)
+			owner = json_object_get(e, "index");
+		else {
+			snprintf(key, sizeof key, "%lld", (long long)json_integer_value(
+			    json_object_get(e, "line")));
+			owner = json_object_get(owners, key);
+		}
+		if (owner == NULL)
+			continue; /* a header or malformed row: no record */
+		snprintf(key, sizeof key, "%lld", (long long)json_integer_value(owner));
+		json_object_set_new(bad, key, json_true());
+	}
+	for (i = 0; i < json_array_size(job->records); i++) {
+		snprintf(key, sizeof key, "%zu", i);
+		if (json_object_get(bad, key) == NULL)
+			json_array_append_new(clean, json_integer((json_int_t)i));
+	}
+	json_decref(bad);
+	json_decref(owners);
+	return clean;
+}
+
+/*
+ * Some records failed effortd's own checks.  So that the 422 lists every
+ * bad record, the others are sent for the database's checks too (nothing
+ * is stored), and the answer comes from stored().
+ */
+static void
+check_rest(struct feed_job *job)
+{
+	json_t *batch = json_array(), *i;
+	size_t k;
+	char *s;
+
+	job->checked = clean_records(job);
+	if (json_array_size(job->checked) == 0 || job->errs.count >= 1000) {
+		json_decref(batch);
+		reply_invalid(job);
+		feed_job_free(job);
+		return;
+	}
+	json_array_foreach(job->checked, k, i)
+		json_array_append(batch, json_array_get(job->records,
+		    (size_t)json_integer_value(i)));
+	s = json_dumps(batch, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	const char *params[3] = { s, job->r->token_id, "true" };
+	db_query(effortd.db, job->feed->stmt, 3, params, stored, job);
+	free(s);
+	json_decref(batch);
 }
 
 void
@@ -160,14 +283,13 @@ handle_feed(struct request *r)
 		feed_job_free(job);
 		return;
 	}
-	if (feed_validate(job->feed, job->records, &job->errs) > 0 ||
-	    job->errs.count > 0) {
-		reply_invalid(job);
-		feed_job_free(job);
+	feed_validate(job->feed, job->records, &job->errs);
+	if (job->errs.count > 0) {
+		check_rest(job);
 		return;
 	}
 	batch = json_dumps(job->records, JSON_COMPACT | JSON_REAL_PRECISION(15));
-	const char *params[2] = { batch, r->token_id };
-	db_query(effortd.db, job->feed->stmt, 2, params, stored, job);
+	const char *params[3] = { batch, r->token_id, "false" };
+	db_query(effortd.db, job->feed->stmt, 3, params, stored, job);
 	free(batch);
 }

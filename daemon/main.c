@@ -128,7 +128,10 @@ serve(void)
 	signal(SIGPIPE, SIG_IGN);
 	effortd.base = event_base_new();
 	effortd.http = evhttp_new(effortd.base);
-	evhttp_set_max_body_size(effortd.http, effortd.cfg.max_body);
+	/* effortd answers bodies over max_body with a JSON 413 itself; the
+	 * HTTP layer's own (HTML) 413 is only for bodies far beyond it. */
+	evhttp_set_max_body_size(effortd.http, (ev_ssize_t)effortd.cfg.max_body * 2 +
+	    1024 * 1024);
 	evhttp_set_timeout(effortd.http, effortd.cfg.request_timeout);
 	evhttp_set_allowed_methods(effortd.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
 	evhttp_set_gencb(effortd.http, request_dispatch, NULL);

@@ -223,6 +223,14 @@ request_dispatch(struct evhttp_request *req, void *unused)
 		reply_error(r, 400, "malformed query string", NULL);
 		return;
 	}
+	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) >
+	    (size_t)effortd.cfg.max_body) {
+		char msg[96];
+		snprintf(msg, sizeof msg, "request body larger than %d bytes",
+		    effortd.cfg.max_body);
+		reply_error(r, 413, msg, NULL);
+		return;
+	}
 	if ((r->route = route_find(r, path ? path : "/", &code)) == NULL) {
 		reply_error(r, code, code == 404 ? "no such resource" :
 		    "method not allowed", NULL);

@@ -9,19 +9,19 @@ const struct statement statements[STMT_COUNT] = {
 	[STMT_PING] = { "ping", "SELECT 1", 0 },
 	/* token hash (hex) -> role, person_id, token_id */
 	[STMT_AUTH] = { "auth", "SELECT * FROM effort_auth($1)", 1 },
-	/* batch (jsonb), token_id */
+	/* batch (jsonb), token_id, check only */
 	[STMT_INGEST_PEOPLE] = { "ingest_people",
-	    "SELECT ingest_people($1::jsonb, $2::bigint)", 2 },
+	    "SELECT ingest_people($1::jsonb, $2::bigint, $3::boolean)", 3 },
 	[STMT_INGEST_GRANTS] = { "ingest_grants",
-	    "SELECT ingest_grants($1::jsonb, $2::bigint)", 2 },
+	    "SELECT ingest_grants($1::jsonb, $2::bigint, $3::boolean)", 3 },
 	[STMT_INGEST_ASSIGNMENTS] = { "ingest_assignments",
-	    "SELECT ingest_assignments($1::jsonb, $2::bigint)", 2 },
+	    "SELECT ingest_assignments($1::jsonb, $2::bigint, $3::boolean)", 3 },
 	[STMT_INGEST_CHARGES] = { "ingest_charges",
-	    "SELECT ingest_charges($1::jsonb, $2::bigint)", 2 },
+	    "SELECT ingest_charges($1::jsonb, $2::bigint, $3::boolean)", 3 },
 	[STMT_INGEST_DELEGATIONS] = { "ingest_delegations",
-	    "SELECT ingest_delegations($1::jsonb, $2::bigint)", 2 },
+	    "SELECT ingest_delegations($1::jsonb, $2::bigint, $3::boolean)", 3 },
 	[STMT_INGEST_TIMESHEETS] = { "ingest_timesheets",
-	    "SELECT ingest_timesheets($1::jsonb, $2::bigint)", 2 },
+	    "SELECT ingest_timesheets($1::jsonb, $2::bigint, $3::boolean)", 3 },
 	/* person, month, status, viewer manager id, rules json */
 	[STMT_TIMESHEETS_LIST] = { "timesheets_list",
 	    "SELECT timesheets_list($1, $2::date, $3, $4, $5::jsonb)", 5 },

@@ -4,6 +4,9 @@
 --   {"accepted":N,"created":C,"updated":U,"unchanged":X,"people":[…]}
 -- ("people": whose findings to re-evaluate) or, storing nothing,
 --   {"errors":[{"index":i,"field":"…","message":"…"}]}.
+-- With p_check_only the batch is only checked: the answer is always
+-- {"errors":[…]}, possibly empty (effortd uses it to list the database's
+-- objections to the records that passed its own checks when others failed).
 
 -- Errors for records whose key repeats an earlier record of the batch.
 CREATE OR REPLACE FUNCTION effort_batch_duplicates(p_batch jsonb,
@@ -28,13 +31,15 @@ RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- People -----------------------------------------------------------------
-CREATE OR REPLACE FUNCTION ingest_people(p_batch jsonb, p_token bigint)
+DROP FUNCTION IF EXISTS ingest_people(jsonb, bigint);
+CREATE OR REPLACE FUNCTION ingest_people(p_batch jsonb, p_token bigint,
+	p_check_only boolean DEFAULT false)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	v_errors jsonb := effort_batch_duplicates(p_batch, '{person_id}', 'person_id');
 	v_result jsonb;
 BEGIN
-	IF jsonb_array_length(v_errors) > 0 THEN
+	IF jsonb_array_length(v_errors) > 0 OR p_check_only THEN
 		RETURN jsonb_build_object('errors', v_errors);
 	END IF;
 	WITH b AS (
@@ -74,13 +79,15 @@ END
 $$;
 
 -- Grants -----------------------------------------------------------------
-CREATE OR REPLACE FUNCTION ingest_grants(p_batch jsonb, p_token bigint)
+DROP FUNCTION IF EXISTS ingest_grants(jsonb, bigint);
+CREATE OR REPLACE FUNCTION ingest_grants(p_batch jsonb, p_token bigint,
+	p_check_only boolean DEFAULT false)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	v_errors jsonb := effort_batch_duplicates(p_batch, '{grant_ref}', 'grant_ref');
 	v_result jsonb;
 BEGIN
-	IF jsonb_array_length(v_errors) > 0 THEN
+	IF jsonb_array_length(v_errors) > 0 OR p_check_only THEN
 		RETURN jsonb_build_object('errors', v_errors);
 	END IF;
 	WITH b AS (
@@ -113,14 +120,16 @@ END
 $$;
 
 -- Assignments ------------------------------------------------------------
-CREATE OR REPLACE FUNCTION ingest_assignments(p_batch jsonb, p_token bigint)
+DROP FUNCTION IF EXISTS ingest_assignments(jsonb, bigint);
+CREATE OR REPLACE FUNCTION ingest_assignments(p_batch jsonb, p_token bigint,
+	p_check_only boolean DEFAULT false)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	v_errors jsonb := effort_batch_duplicates(p_batch,
 		'{person_id,grant_ref,start_date}', 'start_date');
 	v_result jsonb;
 BEGIN
-	IF jsonb_array_length(v_errors) > 0 THEN
+	IF jsonb_array_length(v_errors) > 0 OR p_check_only THEN
 		RETURN jsonb_build_object('errors', v_errors);
 	END IF;
 	WITH b AS (
@@ -151,14 +160,16 @@ END
 $$;
 
 -- Charges ----------------------------------------------------------------
-CREATE OR REPLACE FUNCTION ingest_charges(p_batch jsonb, p_token bigint)
+DROP FUNCTION IF EXISTS ingest_charges(jsonb, bigint);
+CREATE OR REPLACE FUNCTION ingest_charges(p_batch jsonb, p_token bigint,
+	p_check_only boolean DEFAULT false)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	v_errors jsonb := effort_batch_duplicates(p_batch,
 		'{person_id,grant_ref,month}', 'month');
 	v_result jsonb;
 BEGIN
-	IF jsonb_array_length(v_errors) > 0 THEN
+	IF jsonb_array_length(v_errors) > 0 OR p_check_only THEN
 		RETURN jsonb_build_object('errors', v_errors);
 	END IF;
 	WITH b AS (
@@ -184,14 +195,16 @@ END
 $$;
 
 -- Delegations ------------------------------------------------------------
-CREATE OR REPLACE FUNCTION ingest_delegations(p_batch jsonb, p_token bigint)
+DROP FUNCTION IF EXISTS ingest_delegations(jsonb, bigint);
+CREATE OR REPLACE FUNCTION ingest_delegations(p_batch jsonb, p_token bigint,
+	p_check_only boolean DEFAULT false)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	v_errors jsonb := effort_batch_duplicates(p_batch,
 		'{manager_id,delegate_id,start_date}', 'start_date');
 	v_result jsonb;
 BEGIN
-	IF jsonb_array_length(v_errors) > 0 THEN
+	IF jsonb_array_length(v_errors) > 0 OR p_check_only THEN
 		RETURN jsonb_build_object('errors', v_errors);
 	END IF;
 	WITH b AS (

@@ -24,7 +24,9 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	  FROM timesheet_entries WHERE timesheet_id = p_timesheet
 $$;
 
-CREATE OR REPLACE FUNCTION ingest_timesheets(p_batch jsonb, p_token bigint)
+DROP FUNCTION IF EXISTS ingest_timesheets(jsonb, bigint);
+CREATE OR REPLACE FUNCTION ingest_timesheets(p_batch jsonb, p_token bigint,
+	p_check_only boolean DEFAULT false)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	v_errors jsonb := effort_batch_duplicates(p_batch,
@@ -90,7 +92,7 @@ BEGIN
 	         WHERE known AND same AND cur_decision = 'authorised'
 	           AND authorised_by IS NOT NULL
 	           AND (authorised_by, authorised_at) IS DISTINCT FROM (cur_by, cur_at)) e;
-	IF jsonb_array_length(v_errors) > 0 THEN
+	IF jsonb_array_length(v_errors) > 0 OR p_check_only THEN
 		RETURN jsonb_build_object('errors', v_errors);
 	END IF;
 

@@ -1,0 +1,591 @@
+package EffortTest;
+
+# Helpers for effortd's integration tests (tests/t/*.t): databases in a real
+# PostgreSQL cluster, a real build/effortd per test, HTTP requests, psql and
+# effortctl.  Core Perl modules only.
+#
+#   use lib 'tests/lib';
+#   use EffortTest;
+#   my $db = EffortTest::new_db();                  # fresh, migrated database
+#   my $d  = EffortTest::start_effortd(db => $db, 'limits.max_body' => 4096);
+#   my ($status, $json) = $d->req(POST => '/v1/people', token => $d->token('feed'),
+#                                 body => [ {...} ]);
+#   my @rows = EffortTest::psql($db, 'SELECT person_id, fte FROM people');
+#   my ($rc, $out, $err) = EffortTest::effortctl($d, 'timesheets', '--format', 'csv');
+#
+# The cluster is the one in the environment (PGHOST/PGPORT/PGUSER, as set by
+# scripts/run-tests); when there is none (a .t run on its own with prove), a
+# private one is started for the test file and removed at the end.
+# EffortTest::private_cluster() starts an extra private cluster for tests that
+# stop and start PostgreSQL.  Every daemon still running at the end is sent
+# SIGTERM, and a daemon that does not exit with status 0 fails the test file.
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use Exporter qw(import);
+use File::Basename qw(basename dirname);
+use File::Path qw(remove_tree);
+use File::Temp qw(tempdir);
+use HTTP::Tiny;
+use IO::Socket::INET;
+use IPC::Open3 qw(open3);
+use JSON::PP;
+use POSIX qw(:sys_wait_h);
+use Symbol qw(gensym);
+use Test::More ();
+use Test2::API ();
+use Time::HiRes qw(sleep time);
+
+our @EXPORT_OK = qw(new_db start_effortd psql psql_value effortctl private_cluster post_feed
+    load_sample sample_file row_counts json_decode json_encode slurp spew);
+
+our $TOP = $ENV{EFFORT_TOP} // abs_path(dirname(__FILE__) . '/../..');
+our $EFFORTD = $ENV{EFFORTD} // "$TOP/build/effortd";
+our $EFFORTCTL = $ENV{EFFORTCTL} // "$TOP/build/effortctl";
+our $SAMPLE = "$TOP/sample";
+our $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
+
+my $own_tmp;
+our $TMP = $ENV{EFFORT_TMP} // do {
+	$own_tmp = tempdir('effortd-t.XXXXXX', TMPDIR => 1, CLEANUP => 0);
+	$own_tmp;
+};
+chmod 0755, $TMP;    # the postgres user must reach clusters in it as root
+
+# Test names and diagnostics are UTF-8 (test files "use utf8").
+{
+	my $tb = Test::More->builder;
+	binmode $_, ':encoding(UTF-8)' for $tb->output, $tb->failure_output, $tb->todo_output;
+}
+
+my $test_name = lc basename($0, '.t');
+$test_name =~ s/[^a-z0-9]+/_/g;
+my $db_seq = 0;
+my @daemons;     # every daemon started
+my @clusters;    # private clusters started here (stopped at the end)
+my $default_cluster;
+
+sub json_encode { $JSON->encode($_[0]) }
+sub json_decode { $JSON->decode($_[0]) }
+
+sub slurp {
+	my ($path) = @_;
+	open my $fh, '<:raw', $path or die "$path: $!";
+	local $/;
+	my $s = <$fh>;
+	return $s // '';
+}
+
+sub spew {
+	my ($path, $text) = @_;
+	open my $fh, '>:raw', $path or die "$path: $!";
+	print $fh $text;
+	close $fh or die "$path: $!";
+}
+
+sub _run {
+	my (@cmd) = @_;
+	my $out = '';
+	my $pid = open3(my $in, my $fh, undef, @cmd);
+	close $in;
+	local $/;
+	$out = <$fh> // '';
+	waitpid $pid, 0;
+	return ($? >> 8, $out);
+}
+
+# ---------------------------------------------------------------- clusters
+
+package EffortTest::Cluster {
+
+	sub new {
+		my ($class, %a) = @_;
+		return bless {%a}, $class;
+	}
+	sub host { $_[0]{host} }
+	sub port { $_[0]{port} }
+	sub user { $_[0]{user} // 'postgres' }
+
+	sub conninfo {
+		my ($self, $dbname) = @_;
+		return "host=$self->{host} port=$self->{port} dbname=$dbname user=" . $self->user;
+	}
+
+	# The environment psql needs to reach this cluster.
+	sub env {
+		my ($self) = @_;
+		return (PGHOST => $self->{host}, PGPORT => $self->{port}, PGUSER => $self->user);
+	}
+
+	# Private clusters only.
+	sub stop {
+		my ($self) = @_;
+		die "not a private cluster" unless $self->{dir};
+		my ($rc, $out) = EffortTest::_run("$EffortTest::TOP/scripts/pg-private", 'stop', $self->{dir});
+		die "pg-private stop: $out" if $rc;
+		$self->{running} = 0;
+	}
+
+	sub start {
+		my ($self) = @_;
+		die "not a private cluster" unless $self->{dir};
+		my ($rc, $out) = EffortTest::_run("$EffortTest::TOP/scripts/pg-private", 'start', $self->{dir},
+			$self->{port} // ());
+		die "pg-private start: $out" if $rc;
+		$out =~ /PGHOST=(\S+) PGPORT=(\d+)/ or die "pg-private start: unexpected output: $out";
+		@$self{qw(host port)} = ($1, $2);
+		$self->{running} = 1;
+		return $self;
+	}
+
+	sub destroy {
+		my ($self) = @_;
+		return unless $self->{dir};
+		eval { $self->stop } if $self->{running};
+		File::Path::remove_tree($self->{dir});
+		delete $self->{dir};
+	}
+}
+
+my $cluster_seq = 0;
+
+# A new private cluster (scripts/pg-private) for this test file, stopped and
+# removed at the end.  $c->stop / $c->start stop and restart PostgreSQL on
+# the same socket and port.
+sub private_cluster {
+	my $dir = "$TMP/c" . $$ . '_' . ++$cluster_seq;
+	my $c = EffortTest::Cluster->new(dir => $dir);
+	$c->start;
+	push @clusters, $c;
+	return $c;
+}
+
+sub default_cluster {
+	return $default_cluster if $default_cluster;
+	if ($ENV{PGHOST} && $ENV{PGPORT}) {
+		$default_cluster = EffortTest::Cluster->new(host => $ENV{PGHOST}, port => $ENV{PGPORT},
+			user => $ENV{PGUSER} // 'postgres');
+	} else {
+		$default_cluster = private_cluster();
+	}
+	return $default_cluster;
+}
+
+# ---------------------------------------------------------------- databases
+
+package EffortTest::DB {
+	sub name    { $_[0]{name} }
+	sub cluster { $_[0]{cluster} }
+	sub conninfo { $_[0]{cluster}->conninfo($_[0]{name}) }
+}
+
+sub _config_value {
+	my ($v) = @_;
+	return 'true'  if ref $v && ref $v eq 'SCALAR' && $$v;
+	return 'false' if ref $v && ref $v eq 'SCALAR';
+	return $v if defined $v && $v =~ /\A-?\d+(?:\.\d+)?\z/;
+	(my $s = $v // '') =~ s/(["\\])/\\$1/g;
+	return qq{"$s"};
+}
+
+# libconfig text from "group.key" => value pairs.
+sub config_text {
+	my (%opt) = @_;
+	my %groups;
+	for my $k (sort keys %opt) {
+		my ($g, $n) = $k =~ /\A(\w+)\.(\w+)\z/ or die "config key $k: want group.name";
+		$groups{$g}{$n} = $opt{$k};
+	}
+	my $text = "# written by tests/lib/EffortTest.pm\n";
+	for my $g (sort keys %groups) {
+		$text .= "$g = {\n";
+		$text .= "\t$_ = " . _config_value($groups{$g}{$_}) . ";\n" for sort keys %{ $groups{$g} };
+		$text .= "};\n";
+	}
+	return $text;
+}
+
+# Runs effortd --migrate on a database; returns (exit code, output).
+sub migrate {
+	my ($db) = @_;
+	my $conf = "$TMP/migrate-$db->{name}.conf";
+	spew($conf, config_text('db.conninfo' => $db->conninfo, 'db.pool_size' => 1,
+			'db.sql_dir' => "$TOP/sql", 'log.level' => 'warning'));
+	return _run($EFFORTD, '-c', $conf, '--migrate');
+}
+
+# A fresh database with a unique name, migrated by effortd --migrate.
+# Options: cluster => (default: the environment's), migrate => 0 to skip.
+sub new_db {
+	my (%a) = @_;
+	my $c = $a{cluster} // default_cluster();
+	my $name = "t_${test_name}_$$" . '_' . ++$db_seq;
+	my $db = bless { name => $name, cluster => $c }, 'EffortTest::DB';
+	psql_cluster($c, 'postgres', qq{CREATE DATABASE "$name"});
+	if ($a{migrate} // 1) {
+		my ($rc, $out) = migrate($db);
+		die "effortd --migrate of $name failed (exit $rc):\n$out" if $rc;
+	}
+	return $db;
+}
+
+sub psql_cluster {
+	my ($c, $dbname, $sql) = @_;
+	local %ENV = (%ENV, $c->env, PGDATABASE => $dbname);
+	delete $ENV{PGOPTIONS};
+	my $err = gensym;
+	my $pid = open3(my $in, my $out, $err, 'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1',
+		'-F', "\x1f", '-R', "\x1e", '-P', 'null=\\N', '-f', '-');
+	binmode $in, ':raw';
+	my $bytes = $sql;
+	utf8::encode($bytes) if utf8::is_utf8($bytes);
+	print $in $bytes;
+	close $in;
+	my ($o, $e);
+	{
+		local $/;
+		$o = <$out> // '';
+		$e = <$err> // '';
+	}
+	waitpid $pid, 0;
+	die "psql on $dbname failed: $e\nSQL: $sql\n" if $?;
+	utf8::decode($o);
+	$o =~ s/\n\z//;
+	my @rows;
+	for my $r (split /\x1e/, $o) {
+		$r =~ s/\A\n//;
+		next if $r eq '';
+		push @rows, [ map { $_ eq '\\N' ? undef : $_ } split /\x1f/, $r, -1 ];
+	}
+	return @rows;
+}
+
+# psql($db, $sql): the rows as array refs (NULL = undef).  In scalar context:
+# the first column of the first row.
+sub psql {
+	my ($db, $sql) = @_;
+	my @rows = psql_cluster($db->{cluster}, $db->{name}, $sql);
+	return wantarray ? @rows : (@rows ? $rows[0][0] : undef);
+}
+
+sub psql_value { scalar psql(@_) }
+
+# Row counts of the tables the feeds write, for "nothing was stored" checks.
+sub row_counts {
+	my ($db) = @_;
+	my %n;
+	for my $t (qw(people line_manager_history grants assignments charges delegations
+		timesheets timesheet_entries timesheet_decisions)) {
+		$n{$t} = psql($db, "SELECT count(*) FROM $t");
+	}
+	return \%n;
+}
+
+# ---------------------------------------------------------------- daemons
+
+sub free_port {
+	my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'tcp',
+		Listen => 1, ReuseAddr => 1) or die "no free port: $!";
+	my $p = $s->sockport;
+	close $s;
+	return $p;
+}
+
+package EffortTest::Daemon {
+	use POSIX qw(:sys_wait_h);
+	use Time::HiRes qw(sleep time);
+
+	sub url  { "http://127.0.0.1:$_[0]{port}" }
+	sub port { $_[0]{port} }
+	sub pid  { $_[0]{pid} }
+	sub db   { $_[0]{db} }
+	sub conf { $_[0]{conf} }
+	sub log_text { EffortTest::slurp($_[0]{log}) }
+
+	# The config options this daemon runs with ("group.key" => value).
+	sub options { %{ $_[0]{options} } }
+
+	# Rewrites the config file (does not signal).
+	sub write_config {
+		my ($self, %opt) = @_;
+		$self->{options} = {%opt};
+		EffortTest::spew($self->{conf}, EffortTest::config_text(%opt));
+	}
+
+	# A token for a role (cached): effortd --create-token ROLE [--person ID].
+	sub token {
+		my ($self, $role, $person) = @_;
+		my $key = join ':', $role, $person // '';
+		return $self->{tokens}{$key} //= do {
+			my @cmd = ($EffortTest::EFFORTD, '-c', $self->{conf}, '--create-token', $role,
+				defined $person ? ('--person', $person) : ());
+			my $pid = IPC::Open3::open3(my $in, my $out, undef, @cmd);
+			close $in;
+			local $/;
+			my $o = <$out> // '';
+			waitpid $pid, 0;
+			die "@cmd: exit " . ($? >> 8) . ": $o" if $?;
+			my @l = grep { /\S/ } split /\n/, $o;
+			die "@cmd printed no token" unless @l;
+			(my $t = $l[-1]) =~ s/\s+//g;
+			$t;
+		};
+	}
+
+	sub alive {
+		my ($self) = @_;
+		return 0 if defined $self->{exit};
+		my $r = waitpid $self->{pid}, WNOHANG;
+		if ($r == $self->{pid}) {
+			$self->{wstatus} = $?;
+			$self->{exit} = WIFEXITED($?) ? WEXITSTATUS($?) : 128 + WTERMSIG($?);
+			return 0;
+		}
+		return 1;
+	}
+
+	# (status, decoded JSON body or raw text, HTTP::Tiny response)
+	# Options: token, body (ref → JSON, string → raw), type (Content-Type),
+	# headers (hash ref), query (hash ref).
+	sub req {
+		my ($self, $method, $path, %a) = @_;
+		my %h = %{ $a{headers} // {} };
+		$h{Authorization} = "Bearer $a{token}" if defined $a{token};
+		my %o = (headers => \%h);
+		if (exists $a{body}) {
+			my $b = $a{body};
+			if (ref $b) {
+				$o{content} = EffortTest::json_encode($b);
+				$h{'Content-Type'} //= $a{type} // 'application/json';
+			} else {
+				$o{content} = $b;
+				$h{'Content-Type'} //= $a{type} // 'application/json';
+			}
+		}
+		my $url = $self->url . $path;
+		if ($a{query}) {
+			my $q = HTTP::Tiny->www_form_urlencode($a{query});
+			$url .= ($url =~ /\?/ ? '&' : '?') . $q if length $q;
+		}
+		my $http = HTTP::Tiny->new(timeout => $a{timeout} // 30, keep_alive => 0);
+		my $res = $http->request($method, $url, \%o);
+		my $content = $res->{content} // '';
+		my $ct = $res->{headers}{'content-type'} // '';
+		my $data = $content;
+		if ($ct =~ m{json}i || $content =~ /\A\s*[\[{]/) {
+			$data = eval { EffortTest::json_decode($content) } // $content;
+		}
+		return ($res->{status}, $data, $res);
+	}
+
+	# Polls GET /healthz until it answers $want (default 200); true if it did.
+	sub wait_health {
+		my ($self, $want, $timeout) = @_;
+		$want //= 200;
+		$timeout //= 15;
+		my $end = time + $timeout;
+		while (time < $end) {
+			return 0 unless $self->alive;
+			my ($s) = $self->req(GET => '/healthz', timeout => 2);
+			return 1 if $s == $want;
+			sleep 0.1;
+		}
+		return 0;
+	}
+
+	sub signal {
+		my ($self, $sig) = @_;
+		kill $sig, $self->{pid} if $self->alive;
+	}
+
+	# SIGTERM (or $sig) and wait up to $timeout s; returns the exit status
+	# (128+signal when killed by one; undef if it would not stop, then KILLed).
+	sub stop {
+		my ($self, $sig, $timeout) = @_;
+		$self->{stop_requested} = 1;
+		return $self->{exit} unless $self->alive;
+		kill $sig // 'TERM', $self->{pid};
+		my $end = time + ($timeout // 15);
+		while (time < $end) {
+			return $self->{exit} unless $self->alive;
+			sleep 0.05;
+		}
+		kill 'KILL', $self->{pid};
+		waitpid $self->{pid}, 0;
+		$self->{exit} = undef;
+		$self->{killed} = 1;
+		return undef;
+	}
+}
+
+# Starts build/effortd on a free port with a config for $a{db} plus the given
+# "group.key" => value overrides; waits for /healthz 200 (unless wait => 0).
+sub start_effortd {
+	my (%a) = @_;
+	my $db = delete $a{db} // new_db();
+	my $wait = delete $a{wait} // 1;
+	my $port = free_port();
+	my $n = @daemons + 1;
+	my $base = "$TMP/effortd-$db->{name}-$n";
+	my %opt = (
+		'listen.address' => '127.0.0.1',
+		'listen.port' => $port,
+		'db.conninfo' => $db->conninfo,
+		'db.pool_size' => 2,
+		'db.sql_dir' => "$TOP/sql",
+		'log.level' => 'info',
+		%a,
+	);
+	$port = $opt{'listen.port'};
+	my $d = bless { db => $db, port => $port, conf => "$base.conf", log => "$base.log",
+		options => \%opt }, 'EffortTest::Daemon';
+	$d->write_config(%opt);
+
+	my $pid = fork // die "fork: $!";
+	if ($pid == 0) {
+		open STDIN, '<', '/dev/null';
+		open STDOUT, '>>', $d->{log};
+		open STDERR, '>>', $d->{log};
+		exec $EFFORTD, '-c', $d->{conf} or POSIX::_exit(127);
+	}
+	$d->{pid} = $pid;
+	push @daemons, $d;
+	if ($wait && !$d->wait_health(200, 20)) {
+		my $why = $d->alive ? 'did not answer /healthz 200 within 20 s'
+			: "exited with status $d->{exit}";
+		Test::More::fail("effortd starts and answers GET /healthz 200");
+		die "effortd $why; its log:\n" . $d->log_text;
+	}
+	return $d;
+}
+
+# ---------------------------------------------------------------- effortctl
+
+# effortctl($d, [\%opt,] @args) → (exit code, stdout, stderr).  Talks to $d
+# through EFFORTCTL_URL / EFFORTCTL_TOKEN (token: $opt{token}, default an
+# admin token; token => undef for none); $opt{stdin} is fed to it,
+# $opt{env} adds environment.
+sub effortctl {
+	my ($d, @args) = @_;
+	my %o = ref $args[0] eq 'HASH' ? %{ shift @args } : ();
+	my $token = exists $o{token} ? $o{token} : ($d ? $d->token('admin') : undef);
+	local %ENV = %ENV;
+	delete @ENV{qw(EFFORTCTL_URL EFFORTCTL_TOKEN)};
+	$ENV{EFFORTCTL_URL} = $d->url if $d;
+	$ENV{EFFORTCTL_TOKEN} = $token if defined $token;
+	%ENV = (%ENV, %{ $o{env} // {} });
+	my $outf = File::Temp->new(DIR => $TMP);
+	my $errf = File::Temp->new(DIR => $TMP);
+	my $pid = fork // die "fork: $!";
+	if ($pid == 0) {
+		if (defined $o{stdin}) {
+			my $inf = "$outf.in";
+			spew($inf, $o{stdin});
+			open STDIN, '<', $inf;
+		} else {
+			open STDIN, '<', '/dev/null';
+		}
+		open STDOUT, '>', "$outf";
+		open STDERR, '>', "$errf";
+		exec $EFFORTCTL, @args or POSIX::_exit(127);
+	}
+	waitpid $pid, 0;
+	my $rc = WIFEXITED($?) ? WEXITSTATUS($?) : 128 + WTERMSIG($?);
+	my ($out, $err) = (slurp("$outf"), slurp("$errf"));
+	unlink "$outf.in";
+	utf8::decode($out);
+	utf8::decode($err);
+	return ($rc, $out, $err);
+}
+
+# post_feed($d, $feed, $body, %opt): POST /v1/$feed with a feed token (or
+# $opt{token}); $body is a Perl structure (sent as JSON) or a string, sent as
+# text/csv unless $opt{type} says otherwise.  Returns (status, decoded body).
+sub post_feed {
+	my ($d, $feed, $body, %o) = @_;
+	my $type = $o{type} // (ref $body ? 'application/json' : 'text/csv');
+	my ($s, $j) = $d->req(POST => "/v1/$feed", token => $o{token} // $d->token('feed'),
+		body => $body, type => $type);
+	return ($s, $j);
+}
+
+# ---------------------------------------------------------------- sample
+
+our @FEEDS = qw(people grants assignments delegations charges timesheets);
+
+sub sample_file {
+	my ($feed, $ext) = @_;
+	return "$SAMPLE/$feed." . ($ext // 'json');
+}
+
+# Posts the sample organisation's feeds (load order) to $d; format 'json',
+# 'csv', or a hash ref feed => format.  Returns { feed => [status, body] }
+# and dies on any answer but 200.
+sub load_sample {
+	my ($d, %a) = @_;
+	my $fmt = $a{format} // 'json';
+	my $token = $a{token} // $d->token('feed');
+	my %res;
+	for my $feed (@{ $a{feeds} // \@FEEDS }) {
+		my $f = ref $fmt ? $fmt->{$feed} // 'json' : $fmt;
+		my $body = slurp(sample_file($feed, $f));
+		my ($s, $j) = $d->req(POST => "/v1/$feed", token => $token, body => $body,
+			type => $f eq 'csv' ? 'text/csv' : 'application/json');
+		die "loading sample $feed.$f: $s " . (ref $j ? json_encode($j) : $j) . "\n" unless $s == 200;
+		$res{$feed} = [ $s, $j ];
+	}
+	return \%res;
+}
+
+# ---------------------------------------------------------------- the end
+
+my $ending_done = 0;
+
+sub _finish {
+	my ($ctx, $exit_ref) = @_;
+	return if $ending_done++;
+	my @bad;
+	for my $d (@daemons) {
+		next unless defined $d->{pid};
+		if (!$d->alive) {
+			push @bad, "effortd (pid $d->{pid}) exited unexpectedly with status $d->{exit}; log $d->{log}"
+				unless $d->{stop_requested};
+			next;
+		}
+		my $st = $d->stop('TERM', 15);
+		if (!defined $st) {
+			push @bad, "effortd (pid $d->{pid}) did not exit within 15 s of SIGTERM; killed";
+		} elsif ($st != 0) {
+			push @bad, "effortd (pid $d->{pid}) exited with status $st after SIGTERM";
+		}
+	}
+	for my $c (@clusters) {
+		eval { $c->destroy };
+	}
+	remove_tree($own_tmp) if $own_tmp && !$ENV{KEEP_TMP};
+	if (@bad) {
+		if ($ctx) {
+			$ctx->diag($_) for @bad;
+		} else {
+			print STDERR "# $_\n" for @bad;
+		}
+		$$exit_ref = 1 if $exit_ref && !$$exit_ref;
+	}
+}
+
+# Runs after the test's last line, before Test::More fixes the exit code.
+Test2::API::test2_add_callback_exit(sub {
+	my ($ctx, $real, $new) = @_;
+	_finish($ctx, $new);
+});
+
+END {
+	# Fallback when the test died before Test2's exit callbacks.
+	my $st = $?;
+	_finish(undef, undef);
+	$? = $st;
+}
+
+1;
