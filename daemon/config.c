@@ -71,6 +71,20 @@ check_log_level(const char *v, char *err, size_t len)
 	return false;
 }
 
+/* Whether path is a compiled zone file (they begin with "TZif"). */
+static bool
+is_tzif(const char *path)
+{
+	char magic[4];
+	FILE *f = fopen(path, "rb");
+	bool ok = f != NULL && fread(magic, 1, 4, f) == 4 &&
+	    memcmp(magic, "TZif", 4) == 0;
+
+	if (f != NULL)
+		fclose(f);
+	return ok;
+}
+
 /* A zone is known when the system's tz database (tzdata) has it. */
 static bool
 check_timezone(const char *v, char *err, size_t len)
@@ -80,7 +94,7 @@ check_timezone(const char *v, char *err, size_t len)
 
 	if (*v != '\0' && *v != '/' && strstr(v, "..") == NULL) {
 		snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", v);
-		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && is_tzif(path))
 			return true;
 	}
 	snprintf(err, len, "unknown time zone \"%s\"", v);

@@ -6,6 +6,7 @@
  * same JSON records a JSON body gives; timesheet rows sharing person_id,
  * period_start and period_end become one timesheet with several entries.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +55,7 @@ cell_value(struct csv_reader *cr, const struct field_spec *f, const char *s)
 	if (f == NULL || f->type != FT_NUMBER)
 		return json_string(s);
 	d = strtod(s, &end);
-	if (end == s || *end != '\0') {
+	if (end == s || *end != '\0' || !isfinite(d)) {
 		feed_error_line(cr->errs, cr->row_line, f->name,
 		    "must be a number, not \"%.40s\"", s);
 		return NULL;
@@ -69,8 +70,6 @@ timesheet_record(struct csv_reader *cr, json_t *rec)
 {
 	char *key;
 	json_t *idx, *first;
-	const char *k;
-	json_t *v;
 
 	xasprintf(&key, "%s\x1f%s\x1f%s",
 	    json_string_value(json_object_get(rec, "person_id")) ?: "",
@@ -87,11 +86,14 @@ timesheet_record(struct csv_reader *cr, json_t *rec)
 	}
 	free(key);
 	first = json_array_get(cr->records, (size_t)json_integer_value(idx));
-	json_object_foreach(rec, k, v) {
-		if (strcmp(k, "_line") == 0 || json_equal(v, json_object_get(first, k)))
+	for (const struct field_spec *f = cr->feed->fields; f->name; f++) {
+		if ((f->flags & F_ENTRY) || json_equal(json_object_get(rec, f->name),
+			json_object_get(first, f->name)) ||
+		    (json_object_get(rec, f->name) == NULL &&
+			json_object_get(first, f->name) == NULL))
 			continue;
-		feed_error_line(cr->errs, cr->row_line, k, "differs from line %lld "
-		    "of the same timesheet", (long long)json_integer_value(
+		feed_error_line(cr->errs, cr->row_line, f->name, "differs from line "
+		    "%lld of the same timesheet", (long long)json_integer_value(
 		    json_object_get(first, "_line")));
 	}
 	return first;
@@ -162,11 +164,12 @@ on_row(int c, void *arg)
 	cr->in_row = false;
 }
 
+/* Whether a piece of a line holds more than the blanks libcsv skips. */
 static bool
 has_content(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (s[i] != '\r' && s[i] != '\n')
+		if (s[i] != '\r' && s[i] != '\n' && s[i] != ' ' && s[i] != '\t')
 			return true;
 	return false;
 }
@@ -192,15 +195,11 @@ feed_buffer(struct csv_reader *cr, struct csv_parser *p, struct evbuffer *buf)
 {
 	int n = evbuffer_peek(buf, -1, NULL, NULL, 0);
 	struct evbuffer_iovec *v = xcalloc((size_t)n + 1, sizeof *v);
-	bool first = true;
 	int rc = 0;
 
 	evbuffer_peek(buf, -1, NULL, v, n);
 	for (int i = 0; i < n && rc == 0; i++) {
 		const char *s = v[i].iov_base, *end = s + v[i].iov_len, *nl;
-		if (first && v[i].iov_len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
-			s += 3;
-		first = false;
 		while (s < end && rc == 0) {
 			nl = memchr(s, '\n', (size_t)(end - s));
 			size_t len = nl ? (size_t)(nl - s) + 1 : (size_t)(end - s);
@@ -218,8 +217,11 @@ csv_feed_parse(const struct feed_spec *feed, struct evbuffer *buf,
 {
 	struct csv_reader cr = { .feed = feed, .errs = errs, .line = 1 };
 	struct csv_parser p;
+	char bom[3];
 	int rc;
 
+	if (evbuffer_copyout(buf, bom, 3) == 3 && memcmp(bom, "\xef\xbb\xbf", 3) == 0)
+		evbuffer_drain(buf, 3);
 	cr.records = json_array();
 	cr.groups = json_object();
 	csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL);
@@ -227,8 +229,8 @@ csv_feed_parse(const struct feed_spec *feed, struct evbuffer *buf,
 	if (rc == 0 && csv_fini(&p, on_field, on_row, &cr) != 0)
 		rc = -1;
 	if (rc != 0) {
-		snprintf(err, errlen, "malformed CSV at line %ld: %s", cr.line,
-		    csv_strerror(csv_error(&p)));
+		snprintf(err, errlen, "malformed CSV at line %ld: %s",
+		    cr.in_row ? cr.row_line : cr.line, csv_strerror(csv_error(&p)));
 		json_decref(cr.records);
 		cr.records = NULL;
 	} else if (!cr.header_done) {

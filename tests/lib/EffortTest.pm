@@ -60,6 +60,11 @@ chmod 0755, $TMP;    # the postgres user must reach clusters in it as root
 	binmode $_, ':encoding(UTF-8)' for $tb->output, $tb->failure_output, $tb->todo_output;
 }
 
+# Killed (prove's timeout, Ctrl-C) or writing to a closed pipe: still run
+# the END cleanup, so no effortd or private PostgreSQL is left behind.
+$SIG{$_} = sub { exit 1 } for qw(TERM INT HUP);
+$SIG{PIPE} = 'IGNORE';
+
 my $test_name = lc basename($0, '.t');
 $test_name =~ s/[^a-z0-9]+/_/g;
 my $db_seq = 0;
@@ -445,6 +450,7 @@ sub start_effortd {
 
 	my $pid = fork // die "fork: $!";
 	if ($pid == 0) {
+		$SIG{PIPE} = 'DEFAULT';
 		open STDIN, '<', '/dev/null';
 		open STDOUT, '>>', $d->{log};
 		open STDERR, '>>', $d->{log};
@@ -480,6 +486,7 @@ sub effortctl {
 	my $errf = File::Temp->new(DIR => $TMP);
 	my $pid = fork // die "fork: $!";
 	if ($pid == 0) {
+		$SIG{PIPE} = 'DEFAULT';
 		if (defined $o{stdin}) {
 			my $inf = "$outf.in";
 			spew($inf, $o{stdin});
