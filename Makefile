@@ -36,7 +36,7 @@ UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # Daemon objects the unit tests link against (everything but main).
 DAEMON_LIB  := $(filter-out $(BUILD)/daemon/main.o,$(DAEMON_OBJ))
 
-.PHONY: all check check-unit deps demo install clean format format-check
+.PHONY: all check check-asan deps demo install clean format format-check
 
 all: $(BUILD)/effortd $(BUILD)/effortctl
 
@@ -63,6 +63,17 @@ check: deps
 	$(MAKE) all $(UNIT_BIN)
 	scripts/run-tests $(UNIT_BIN)
 
+# The whole suite again with AddressSanitizer and UndefinedBehaviorSanitizer
+# (leak checking included): any report fails the test that saw it.
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+check-asan: deps
+	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" \
+		build-asan/effortd build-asan/effortctl \
+		$(UNIT_BIN:$(BUILD)/%=build-asan/%)
+	BUILD=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		scripts/run-tests $(UNIT_BIN:$(BUILD)/%=build-asan/%)
+
 demo: deps all
 	scripts/demo
 
@@ -81,5 +92,8 @@ install: all
 format:
 	clang-format -i include/*.h common/*.c daemon/*.c cli/*.c tests/unit/*.c
 
+format-check:
+	clang-format --dry-run --Werror include/*.h common/*.c daemon/*.c cli/*.c tests/unit/*.c
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan
