@@ -204,7 +204,7 @@ probe(const struct client *cl, int *gai)
 		return -1;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-			 ai->ai_protocol)) == -1) {
+		         ai->ai_protocol)) == -1) {
 			err = errno;
 			continue;
 		}
@@ -242,15 +242,16 @@ describe_failure(const struct client *cl, const struct request_state *st)
 		xasprintf(&s, "cannot connect to effortd at %s: %s", cl->s.url,
 		    strerror(err));
 	else
-		xasprintf(&s, "effortd at %s closed the connection without "
-			      "a reply",
+		xasprintf(&s,
+		    "effortd at %s closed the connection without "
+		    "a reply",
 		    cl->s.url);
 	return s;
 }
 
 static void
-add_headers(const struct client *cl, struct evhttp_request *req,
-    const char *ctype)
+add_headers(
+    const struct client *cl, struct evhttp_request *req, const char *ctype)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	char *v;
@@ -285,8 +286,8 @@ run_request(struct client *cl, struct request_state *st,
 	struct timeval guard = { cl->s.timeout + 5, 0 };
 	char *uri;
 
-	conn = evhttp_connection_base_new(st->base, NULL, cl->host,
-	    (unsigned short)cl->port);
+	conn = evhttp_connection_base_new(
+	    st->base, NULL, cl->host, (unsigned short)cl->port);
 	if (conn == NULL)
 		fatal("evhttp_connection_base_new failed");
 	evhttp_connection_set_timeout(conn, cl->s.timeout);
@@ -301,8 +302,8 @@ run_request(struct client *cl, struct request_state *st,
 	log_debug("%s %s%s (%zu bytes)", method == HTTP_GET ? "GET" : "POST",
 	    cl->s.url, path, len);
 	if (evhttp_make_request(conn, req,
-		method == HTTP_GET ? EVHTTP_REQ_GET : EVHTTP_REQ_POST,
-		uri) != 0) {
+	        method == HTTP_GET ? EVHTTP_REQ_GET : EVHTTP_REQ_POST,
+	        uri) != 0) {
 		st->done = true; /* the request was freed */
 	} else {
 		event_base_loopexit(st->base, &guard);
@@ -350,8 +351,8 @@ response_exit_status(const struct response *resp)
 
 /* Reports a failed request: "WHAT: server's message (403 Forbidden)". */
 void
-response_report(const struct client *cl, const struct response *resp,
-    const char *what)
+response_report(
+    const struct client *cl, const struct response *resp, const char *what)
 {
 	const char *msg = resp->error != NULL ? resp->error : resp->reason;
 
@@ -377,7 +378,7 @@ response_report(const struct client *cl, const struct response *resp,
 		char *path = settings_path();
 
 		log_error("no token configured: use --token, $EFFORTCTL_TOKEN "
-			  "or token in %s",
+		          "or token in %s",
 		    path != NULL ? path : "~/.config/effortctl/config");
 		free(path);
 	}
@@ -410,8 +411,8 @@ client_get(struct client *cl, const char *path, struct response *resp,
 	int rc = call(cl, HTTP_GET, path, NULL, NULL, 0, resp, what);
 
 	if (rc == EXIT_OK && !json_is_object(resp->json)) {
-		log_error("%s: effortd sent a reply that is not a JSON object",
-		    what);
+		log_error(
+		    "%s: effortd sent a reply that is not a JSON object", what);
 		rc = EXIT_UNAVAILABLE;
 	}
 	return rc;
@@ -419,8 +420,8 @@ client_get(struct client *cl, const char *path, struct response *resp,
 
 /* POST of a JSON body (or none); the reply's JSON is optional. */
 int
-client_post(struct client *cl, const char *path, const char *body,
-    size_t len, struct response *resp, const char *what)
+client_post(struct client *cl, const char *path, const char *body, size_t len,
+    struct response *resp, const char *what)
 {
 	return call(cl, HTTP_POST, path,
 	    body != NULL ? "application/json" : NULL, body, len, resp, what);

@@ -60,16 +60,16 @@ confirm(struct client *cl, long long id, bool *yes)
 
 /* Prints the outcome of a successful approval. */
 static void
-print_approved(const struct cli_ctx *ctx, long long id,
-    const struct response *resp)
+print_approved(
+    const struct cli_ctx *ctx, long long id, const struct response *resp)
 {
 	if (ctx->format != FORMAT_JSON) {
 		printf("approved timesheet %lld\n", id);
 	} else if (resp->json != NULL) {
 		out_print_json(stdout, resp->body, resp->len);
 	} else {
-		json_t *doc = json_pack("{s:I,s:s}", "id", (json_int_t)id,
-		    "status", "authorised");
+		json_t *doc = json_pack(
+		    "{s:I,s:s}", "id", (json_int_t)id, "status", "authorised");
 
 		out_print_json_value(stdout, doc);
 		json_decref(doc);
@@ -77,8 +77,8 @@ print_approved(const struct cli_ctx *ctx, long long id,
 }
 
 static int
-approve_one(const struct cli_ctx *ctx, struct client *cl, long long id,
-    bool ask)
+approve_one(
+    const struct cli_ctx *ctx, struct client *cl, long long id, bool ask)
 {
 	struct response resp;
 	char *path, *what;
@@ -118,7 +118,7 @@ cmd_approve_exec(struct cli_ctx *ctx, int argc, char **argv)
 		if (c == 'y')
 			yes = true;
 		else if ((rc = cli_common_option(ctx, e, c, optarg)) !=
-		    CLI_OPT_HANDLED)
+		         CLI_OPT_HANDLED)
 			return rc;
 	}
 	if ((n = argc - optind) == 0)
@@ -127,8 +127,8 @@ cmd_approve_exec(struct cli_ctx *ctx, int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		if (!cli_parse_id(argv[optind + i], &ids[i])) {
 			free(ids);
-			return cli_usage_error(e, "invalid timesheet ID: %s",
-			    argv[optind + i]);
+			return cli_usage_error(
+			    e, "invalid timesheet ID: %s", argv[optind + i]);
 		}
 	}
 	if ((rc = client_init(&cl, ctx)) != EXIT_OK) {
@@ -136,8 +136,8 @@ cmd_approve_exec(struct cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	}
 	for (int i = 0; i < n && worst != EXIT_UNAVAILABLE; i++) {
-		rc = approve_one(ctx, &cl, ids[i],
-		    !yes && isatty(STDIN_FILENO));
+		rc =
+		    approve_one(ctx, &cl, ids[i], !yes && isatty(STDIN_FILENO));
 		worst = rc > worst ? rc : worst;
 	}
 	client_free(&cl);

@@ -112,8 +112,7 @@ by_extension(const char *file)
 
 /* One bad record: "FILE:LINE: FIELD: MESSAGE" or "FILE: record N: ...". */
 static void
-print_error(const char *file, enum input_format fmt,
-    const struct api_error *e)
+print_error(const char *file, enum input_format fmt, const struct api_error *e)
 {
 	const char *field = e->field != NULL ? e->field : "";
 	const char *sep = e->field != NULL ? ": " : "";
@@ -164,8 +163,8 @@ ingest(const struct cli_ctx *ctx, struct client *cl, const char *feed,
 	xasprintf(&path, "/v1/%s", feed);
 	xasprintf(&what, "ingest %s %s", feed, file);
 	if (client_request(cl, HTTP_POST, path,
-		fmt == INPUT_CSV ? "text/csv" : "application/json", buf, len,
-		&resp) != 0) {
+	        fmt == INPUT_CSV ? "text/csv" : "application/json", buf, len,
+	        &resp) != 0) {
 		response_report(cl, &resp, what);
 		rc = EXIT_UNAVAILABLE;
 	} else if ((rc = response_exit_status(&resp)) != EXIT_OK) {
@@ -179,8 +178,8 @@ ingest(const struct cli_ctx *ctx, struct client *cl, const char *feed,
 		if (resp.status == 422 || resp.status == 400)
 			log_error("nothing was stored");
 	} else if (!json_is_object(resp.json)) {
-		log_error("%s: effortd sent a reply that is not a JSON object",
-		    what);
+		log_error(
+		    "%s: effortd sent a reply that is not a JSON object", what);
 		rc = EXIT_UNAVAILABLE;
 	} else
 		print_result(ctx, &resp);
@@ -221,10 +220,10 @@ cmd_ingest_exec(struct cli_ctx *ctx, int argc, char **argv)
 		else if (c == OPT_FORMAT && strcmp(optarg, "csv") == 0)
 			fmt = INPUT_CSV;
 		else if (c == OPT_FORMAT)
-			return cli_usage_error(e,
-			    "invalid --format: %s (csv or json)", optarg);
+			return cli_usage_error(
+			    e, "invalid --format: %s (csv or json)", optarg);
 		else if ((rc = cli_common_option(ctx, e, c, optarg)) !=
-		    CLI_OPT_HANDLED)
+		         CLI_OPT_HANDLED)
 			return rc;
 	}
 	if (argc - optind != 2)
@@ -232,9 +231,10 @@ cmd_ingest_exec(struct cli_ctx *ctx, int argc, char **argv)
 	feed = argv[optind];
 	file = argv[optind + 1];
 	if (!known_feed(feed))
-		return cli_usage_error(e, "unknown feed: %s (people, grants, "
-					  "assignments, charges, timesheets or "
-					  "delegations)",
+		return cli_usage_error(e,
+		    "unknown feed: %s (people, grants, "
+		    "assignments, charges, timesheets or "
+		    "delegations)",
 		    feed);
 	if (fmt == INPUT_UNKNOWN)
 		fmt = by_extension(file);

@@ -76,14 +76,14 @@ cmd_reject_exec(struct cli_ctx *ctx, int argc, char **argv)
 		if (c == 'r')
 			reason = optarg;
 		else if ((rc = cli_common_option(ctx, e, c, optarg)) !=
-		    CLI_OPT_HANDLED)
+		         CLI_OPT_HANDLED)
 			return rc;
 	}
 	if (argc - optind != 1)
 		return cli_usage_error(e, "expected one timesheet ID");
 	if (!cli_parse_id(argv[optind], &id))
-		return cli_usage_error(e, "invalid timesheet ID: %s",
-		    argv[optind]);
+		return cli_usage_error(
+		    e, "invalid timesheet ID: %s", argv[optind]);
 	if (reason == NULL || reason[strspn(reason, " \t\r\n")] == '\0')
 		return cli_usage_error(e, "--reason is required");
 	if (!utf8_valid(reason))

@@ -77,7 +77,7 @@ latest_version(json_t *versions)
 	{
 		if (best == NULL ||
 		    json_integer_value(json_object_get(v, "version")) >=
-			json_integer_value(json_object_get(best, "version")))
+		        json_integer_value(json_object_get(best, "version")))
 			best = v;
 	}
 	return best;
@@ -103,10 +103,10 @@ print_list(json_t *obj, const char *key, const struct column *cols,
 static void
 print_version_line(json_t *v)
 {
-	char *hours = out_json_cell(json_object_get(v, "total_hours"),
-	    COL_HOURS, FORMAT_TABLE);
-	char *n = out_json_cell(json_object_get(v, "version"), COL_INT,
-	    FORMAT_TABLE);
+	char *hours = out_json_cell(
+	    json_object_get(v, "total_hours"), COL_HOURS, FORMAT_TABLE);
+	char *n =
+	    out_json_cell(json_object_get(v, "version"), COL_INT, FORMAT_TABLE);
 	const char *status = json_text(v, "status");
 	const char *at = json_text(v, "submitted_at");
 	const char *why = json_text(v, "amendment_reason");
@@ -155,11 +155,11 @@ version_base(json_t *doc, json_t *v)
 		"total_hours", "status", "amendment_reason" };
 	json_t *base = json_object();
 
-	json_object_set(base, "timesheet_id",
-	    json_object_get(doc, "timesheet_id"));
+	json_object_set(
+	    base, "timesheet_id", json_object_get(doc, "timesheet_id"));
 	json_object_set(base, "person_id", json_object_get(doc, "person_id"));
-	json_object_set(base, "period_start",
-	    json_object_get(doc, "period_start"));
+	json_object_set(
+	    base, "period_start", json_object_get(doc, "period_start"));
 	json_object_set(base, "period_end", json_object_get(doc, "period_end"));
 	json_object_set(base, "version_id", json_object_get(v, "id"));
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
@@ -169,8 +169,8 @@ version_base(json_t *doc, json_t *v)
 
 /* Adds a row per member of v's array key, marked record = kind. */
 static void
-add_records(struct table *t, json_t *base, json_t *v, const char *key,
-    const char *kind)
+add_records(
+    struct table *t, json_t *base, json_t *v, const char *key, const char *kind)
 {
 	json_t *item, *row;
 	size_t i;
@@ -228,8 +228,8 @@ cmd_timesheet_exec(struct cli_ctx *ctx, int argc, char **argv)
 	if (argc - optind != 1)
 		return cli_usage_error(e, "expected one timesheet ID");
 	if (!cli_parse_id(argv[optind], &id))
-		return cli_usage_error(e, "invalid timesheet ID: %s",
-		    argv[optind]);
+		return cli_usage_error(
+		    e, "invalid timesheet ID: %s", argv[optind]);
 	if ((rc = client_init(&cl, ctx)) != EXIT_OK)
 		return rc;
 	xasprintf(&path, "/v1/timesheets/%lld/versions", id);

@@ -92,15 +92,15 @@ cmd_timesheets_exec(struct cli_ctx *ctx, int argc, char **argv)
 		else if (c == OPT_STATUS)
 			status = optarg;
 		else if ((rc = cli_common_option(ctx, e, c, optarg)) !=
-		    CLI_OPT_HANDLED)
+		         CLI_OPT_HANDLED)
 			return rc;
 	}
 	if (optind != argc)
-		return cli_usage_error(e, "unexpected argument: %s",
-		    argv[optind]);
+		return cli_usage_error(
+		    e, "unexpected argument: %s", argv[optind]);
 	if (month != NULL && !month_parse(month, &d))
-		return cli_usage_error(e, "invalid --month: %s (YYYY-MM)",
-		    month);
+		return cli_usage_error(
+		    e, "invalid --month: %s (YYYY-MM)", month);
 	if ((rc = client_init(&cl, ctx)) != EXIT_OK)
 		return rc;
 	path = xstrdup("/v1/timesheets");

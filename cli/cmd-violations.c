@@ -55,9 +55,9 @@ compare_summary(const void *a, const void *b)
 	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
 	int c = strcmp(json_text(x, "rule"), json_text(y, "rule"));
 
-	return c != 0 ? c
-		      : strcmp(json_text(x, "severity"),
-			    json_text(y, "severity"));
+	return c != 0
+	           ? c
+	           : strcmp(json_text(x, "severity"), json_text(y, "severity"));
 }
 
 /* The summary row for rule and severity, or NULL. */
@@ -96,9 +96,9 @@ summarise(json_t *list)
 			json_integer_set(cnt, json_integer_value(cnt) + 1);
 			continue;
 		}
-		json_array_append_new(out, json_pack("{s:s,s:s,s:I}", "rule",
-					       rule, "severity", sev, "count",
-					       (json_int_t)1));
+		json_array_append_new(
+		    out, json_pack("{s:s,s:s,s:I}", "rule", rule, "severity",
+		             sev, "count", (json_int_t)1));
 	}
 	rows = xcalloc(json_array_size(out) + 1, sizeof *rows);
 	json_array_foreach(out, i, row) rows[n++] = json_incref(row);
@@ -118,8 +118,8 @@ print_summary(const struct cli_ctx *ctx, const char *as_of, json_t *list)
 	size_t i;
 
 	if (ctx->format == FORMAT_JSON) {
-		json_t *doc = json_pack("{s:s?,s:O}", "as_of", as_of,
-		    "summary", summary);
+		json_t *doc =
+		    json_pack("{s:s?,s:O}", "as_of", as_of, "summary", summary);
 
 		out_print_json_value(stdout, doc);
 		json_decref(doc);
@@ -160,8 +160,7 @@ print_list(const struct cli_ctx *ctx, const char *as_of, json_t *list)
 }
 
 static int
-print_violations(const struct cli_ctx *ctx, struct response *resp,
-    bool summary)
+print_violations(const struct cli_ctx *ctx, struct response *resp, bool summary)
 {
 	json_t *list = json_object_get(resp->json, "violations");
 	const char *as_of = json_text(resp->json, "as_of");
@@ -186,11 +185,17 @@ struct violation_query {
 
 /* Parses the options; returns CLI_OPT_HANDLED or an exit status. */
 static int
-parse_options(struct cli_ctx *ctx, int argc, char **argv,
-    struct violation_query *q)
+parse_options(
+    struct cli_ctx *ctx, int argc, char **argv, struct violation_query *q)
 {
-	enum { OPT_AS_OF = OPT_CMD_BASE, OPT_RULE, OPT_SEVERITY, OPT_PERSON,
-		OPT_GRANT, OPT_SUMMARY };
+	enum {
+		OPT_AS_OF = OPT_CMD_BASE,
+		OPT_RULE,
+		OPT_SEVERITY,
+		OPT_PERSON,
+		OPT_GRANT,
+		OPT_SUMMARY
+	};
 	static const struct option longopts[] = {
 		{ "as-of", required_argument, NULL, OPT_AS_OF },
 		{ "rule", required_argument, NULL, OPT_RULE },
@@ -232,11 +237,11 @@ parse_options(struct cli_ctx *ctx, int argc, char **argv,
 		}
 	}
 	if (optind != argc)
-		return cli_usage_error(e, "unexpected argument: %s",
-		    argv[optind]);
+		return cli_usage_error(
+		    e, "unexpected argument: %s", argv[optind]);
 	if (q->as_of != NULL && !date_parse(q->as_of, &d))
-		return cli_usage_error(e, "invalid --as-of: %s (YYYY-MM-DD)",
-		    q->as_of);
+		return cli_usage_error(
+		    e, "invalid --as-of: %s (YYYY-MM-DD)", q->as_of);
 	return CLI_OPT_HANDLED;
 }
 

@@ -87,8 +87,9 @@ static int
 usage_hint(const struct cmd_entry *e)
 {
 	if (e != NULL)
-		fprintf(stderr, "usage: effortctl %s %s\n(see 'effortctl %s "
-				"--help')\n",
+		fprintf(stderr,
+		    "usage: effortctl %s %s\n(see 'effortctl %s "
+		    "--help')\n",
 		    e->name, e->usage, e->name);
 	else
 		usage(stderr);
@@ -135,8 +136,8 @@ cli_parse_id(const char *s, long long *out)
  * on, or the status to exit with (after --help or a usage error).
  */
 int
-cli_common_option(struct cli_ctx *ctx, const struct cmd_entry *e, int c,
-    const char *arg)
+cli_common_option(
+    struct cli_ctx *ctx, const struct cmd_entry *e, int c, const char *arg)
 {
 	long long n;
 

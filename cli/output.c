@@ -139,8 +139,8 @@ out_text_width(const char *s)
 }
 
 struct table *
-out_table_new(const struct column *cols, size_t ncols,
-    enum output_format format)
+out_table_new(
+    const struct column *cols, size_t ncols, enum output_format format)
 {
 	struct table *t = xcalloc(1, sizeof *t);
 
@@ -156,8 +156,8 @@ out_table_add(struct table *t, const char *const *row)
 {
 	if (t->nrows == t->alloc) {
 		t->alloc = t->alloc == 0 ? 16 : t->alloc * 2;
-		t->cells = xreallocarray(t->cells, t->alloc * t->ncols,
-		    sizeof *t->cells);
+		t->cells = xreallocarray(
+		    t->cells, t->alloc * t->ncols, sizeof *t->cells);
 	}
 	for (size_t c = 0; c < t->ncols; c++) {
 		t->cells[t->nrows * t->ncols + c] =
@@ -205,8 +205,8 @@ table_text(const char *s)
 }
 
 static void
-print_cell(FILE *fp, const struct column *col, const char *s, size_t width,
-    bool last)
+print_cell(
+    FILE *fp, const struct column *col, const char *s, size_t width, bool last)
 {
 	size_t pad = width - out_text_width(s);
 
@@ -245,8 +245,8 @@ print_text_table(const struct table *t, FILE *fp, const char *indent)
 
 		if (c == 0)
 			fputs(indent, fp);
-		print_cell(fp, &t->cols[c], text[i], width[c],
-		    c + 1 == t->ncols);
+		print_cell(
+		    fp, &t->cols[c], text[i], width[c], c + 1 == t->ncols);
 		free(text[i]);
 	}
 	free(text);

@@ -72,7 +72,7 @@ read_timeout(config_t *cf, const char *path, int *out)
 	if (config_setting_type(s) != CONFIG_TYPE_INT ||
 	    config_setting_get_int(s) < 1) {
 		log_error("%s:%d: timeout must be a positive whole number of "
-			  "seconds",
+		          "seconds",
 		    path, config_setting_source_line(s));
 		return -1;
 	}
@@ -88,7 +88,7 @@ check_mode(const char *path)
 
 	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
 		log_warn("%s holds a token but is readable by others; "
-			 "chmod 600 it",
+		         "chmod 600 it",
 		    path);
 }
 
@@ -112,8 +112,8 @@ read_file(struct settings *s)
 			log_error("%s:%d: %s", path, config_error_line(&cf),
 			    config_error_text(&cf));
 	} else if (read_string(&cf, path, "url", &s->url) == 0 &&
-	    read_string(&cf, path, "token", &s->token) == 0 &&
-	    read_timeout(&cf, path, &s->timeout) == 0) {
+	           read_string(&cf, path, "token", &s->token) == 0 &&
+	           read_timeout(&cf, path, &s->timeout) == 0) {
 		if (s->token != NULL)
 			check_mode(path);
 		rc = 0;

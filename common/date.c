@@ -32,8 +32,8 @@ is_leap_year(int y)
 int
 days_in_month(int y, int m)
 {
-	static const int mdays[] = { 31, 28, 31, 30, 31, 30,
-		31, 31, 30, 31, 30, 31 };
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+		31 };
 
 	if (m == 2 && is_leap_year(y))
 		return 29;

@@ -19,7 +19,8 @@ static const int level_syslog[] = { 3, 4, 6, 7 };
 int
 log_parse_level(const char *s, enum log_level *out)
 {
-	for (size_t i = 0; i < sizeof level_names / sizeof level_names[0]; i++) {
+	for (size_t i = 0; i < sizeof level_names / sizeof level_names[0];
+	     i++) {
 		if (strcmp(s, level_names[i]) == 0) {
 			*out = (enum log_level)i;
 			return 0;
@@ -59,15 +60,15 @@ log_vwrite(enum log_level level, const char *fmt, va_list ap)
 		    msg);
 }
 
-#define LOG_FUNC(name, level)                                          \
-	void name(const char *fmt, ...)                                \
-	{                                                              \
-		va_list ap;                                            \
-		if (log_level < (level))                               \
-			return;                                        \
-		va_start(ap, fmt);                                     \
-		log_vwrite((level), fmt, ap);                          \
-		va_end(ap);                                            \
+#define LOG_FUNC(name, level)                                                  \
+	void name(const char *fmt, ...)                                        \
+	{                                                                      \
+		va_list ap;                                                    \
+		if (log_level < (level))                                       \
+			return;                                                \
+		va_start(ap, fmt);                                             \
+		log_vwrite((level), fmt, ap);                                  \
+		va_end(ap);                                                    \
 	}
 
 LOG_FUNC(log_error, LOG_ERROR)

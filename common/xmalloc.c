@@ -29,7 +29,8 @@ xcalloc(size_t n, size_t size)
 	if (n == 0 || size == 0)
 		n = size = 1;
 	if ((p = calloc(n, size)) == NULL)
-		fatal("xcalloc: out of memory allocating %zu x %zu bytes", n, size);
+		fatal("xcalloc: out of memory allocating %zu x %zu bytes", n,
+		    size);
 	return p;
 }
 

@@ -30,7 +30,8 @@ rescored(const struct db_result *res, void *arg)
 
 	if (res->status != DB_OK)
 		log_warn("re-audit after %s failed (%s); the next sweep will "
-		    "catch up", p->r->route->name, res->message);
+		         "catch up",
+		    p->r->route->name, res->message);
 	reply_json(p->r, 200, p->out);
 	free(p);
 }
@@ -79,7 +80,8 @@ next_sweep_delay(void)
 	setenv("TZ", effortd.cfg.rules.timezone, 1);
 	tzset();
 	localtime_r(&now, &lt);
-	to_midnight = 86400 - (lt.tm_hour * 3600 + lt.tm_min * 60 + lt.tm_sec) + 60;
+	to_midnight =
+	    86400 - (lt.tm_hour * 3600 + lt.tm_min * 60 + lt.tm_sec) + 60;
 	if (to_midnight > 86400)
 		to_midnight -= 86400;
 	if (interval <= 0 || to_midnight < interval)

@@ -23,8 +23,9 @@ static bool check_log_level(const char *, char *, size_t);
 static bool check_nonempty(const char *, char *, size_t);
 
 #define OFF(f) offsetof(struct config, f)
-#define INF 1e12
+#define INF    1e12
 
+/* clang-format off */
 const struct config_option config_options[] = {
 	{ "listen.address", OPT_STRING, "127.0.0.1", OFF(listen_address), true, 0, 0, check_nonempty },
 	{ "listen.port", OPT_INT, "8470", OFF(listen_port), true, 0, 65535, NULL },
@@ -49,7 +50,9 @@ const struct config_option config_options[] = {
 	{ "rules.charge_tolerance", OPT_DOUBLE, "0.5", OFF(rules.charge_tolerance), false, 0, INF, NULL },
 	{ "rules.reminder_days", OPT_INT, "14", OFF(rules.reminder_days), false, 0, 3650, NULL },
 };
-const int config_option_count = sizeof config_options / sizeof config_options[0];
+/* clang-format on */
+const int config_option_count =
+    sizeof config_options / sizeof config_options[0];
 
 static bool
 check_nonempty(const char *v, char *err, size_t len)
@@ -67,7 +70,8 @@ check_log_level(const char *v, char *err, size_t len)
 
 	if (log_parse_level(v, &l) == 0)
 		return true;
-	snprintf(err, len, "unknown level \"%s\" (error, warning, info, debug)", v);
+	snprintf(
+	    err, len, "unknown level \"%s\" (error, warning, info, debug)", v);
 	return false;
 }
 
@@ -78,7 +82,7 @@ is_tzif(const char *path)
 	char magic[4];
 	FILE *f = fopen(path, "rb");
 	bool ok = f != NULL && fread(magic, 1, 4, f) == 4 &&
-	    memcmp(magic, "TZif", 4) == 0;
+	          memcmp(magic, "TZif", 4) == 0;
 
 	if (f != NULL)
 		fclose(f);
@@ -94,7 +98,8 @@ check_timezone(const char *v, char *err, size_t len)
 
 	if (*v != '\0' && *v != '/' && strstr(v, "..") == NULL) {
 		snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", v);
-		if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && is_tzif(path))
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+		    is_tzif(path))
 			return true;
 	}
 	snprintf(err, len, "unknown time zone \"%s\"", v);
@@ -102,8 +107,8 @@ check_timezone(const char *v, char *err, size_t len)
 }
 
 static void
-set_value(struct config *cfg, const struct config_option *o, const char *s,
-    double d)
+set_value(
+    struct config *cfg, const struct config_option *o, const char *s, double d)
 {
 	char *p = (char *)cfg + o->offset;
 
@@ -145,7 +150,8 @@ load_option(const struct config_option *o, config_setting_t *s,
 		if (type != CONFIG_TYPE_STRING)
 			snprintf(why, sizeof why, "must be a string");
 		else if (o->check != NULL &&
-		    !o->check(str = config_setting_get_string(s), why, sizeof why))
+		         !o->check(str = config_setting_get_string(s), why,
+		             sizeof why))
 			;
 		else
 			str = config_setting_get_string(s);
@@ -158,12 +164,14 @@ load_option(const struct config_option *o, config_setting_t *s,
 			snprintf(why, sizeof why, "must be %s",
 			    o->type == OPT_INT ? "an integer" : "a number");
 		if (*why == '\0' && (d < o->min || d > o->max))
-			snprintf(why, sizeof why, "%g is out of range (%g to %g)",
-			    d, o->min, o->max);
+			snprintf(why, sizeof why,
+			    "%g is out of range (%g to %g)", d, o->min, o->max);
 	}
 	if (*why != '\0') {
 		snprintf(err, errlen, "%s:%d: %s: %s",
-		    config_setting_source_file(s) ? config_setting_source_file(s) : "?",
+		    config_setting_source_file(s)
+		        ? config_setting_source_file(s)
+		        : "?",
 		    config_setting_source_line(s), o->path, why);
 		return -1;
 	}
@@ -173,26 +181,30 @@ load_option(const struct config_option *o, config_setting_t *s,
 
 /* Refuses settings the table does not know, so typos do not pass silently. */
 static int
-check_unknown(config_setting_t *group, const char *prefix, char *err,
-    size_t errlen)
+check_unknown(
+    config_setting_t *group, const char *prefix, char *err, size_t errlen)
 {
 	for (int i = 0; i < config_setting_length(group); i++) {
-		config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+		config_setting_t *s =
+		    config_setting_get_elem(group, (unsigned)i);
 		char path[256];
 		bool known = false;
 
-		snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "",
-		    config_setting_name(s));
+		snprintf(path, sizeof path, "%s%s%s", prefix,
+		    *prefix ? "." : "", config_setting_name(s));
 		for (int j = 0; j < config_option_count && !known; j++) {
 			size_t n = strlen(path);
-			known = strcmp(config_options[j].path, path) == 0 ||
+			known =
+			    strcmp(config_options[j].path, path) == 0 ||
 			    (config_setting_is_group(s) &&
-				strncmp(config_options[j].path, path, n) == 0 &&
-				config_options[j].path[n] == '.');
+			        strncmp(config_options[j].path, path, n) == 0 &&
+			        config_options[j].path[n] == '.');
 		}
 		if (!known) {
 			snprintf(err, errlen, "%s:%d: unknown setting \"%s\"",
-			    config_setting_source_file(s) ? config_setting_source_file(s) : "?",
+			    config_setting_source_file(s)
+			        ? config_setting_source_file(s)
+			        : "?",
 			    config_setting_source_line(s), path);
 			return -1;
 		}
@@ -216,16 +228,19 @@ config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: cannot read file", path);
 		else
 			snprintf(err, errlen, "%s:%d: %s",
-			    config_error_file(&lc) ? config_error_file(&lc) : path,
+			    config_error_file(&lc) ? config_error_file(&lc)
+			                           : path,
 			    config_error_line(&lc), config_error_text(&lc));
 		rc = -1;
 	}
 	if (rc == 0)
 		rc = check_unknown(config_root_setting(&lc), "", err, errlen);
 	for (int i = 0; rc == 0 && i < config_option_count; i++) {
-		config_setting_t *s = config_lookup(&lc, config_options[i].path);
+		config_setting_t *s =
+		    config_lookup(&lc, config_options[i].path);
 		if (s != NULL)
-			rc = load_option(&config_options[i], s, cfg, err, errlen);
+			rc = load_option(
+			    &config_options[i], s, cfg, err, errlen);
 	}
 	config_destroy(&lc);
 	if (rc != 0)
@@ -238,7 +253,8 @@ config_free(struct config *cfg)
 {
 	for (int i = 0; i < config_option_count; i++) {
 		if (config_options[i].type == OPT_STRING) {
-			char **p = (char **)((char *)cfg + config_options[i].offset);
+			char **p =
+			    (char **)((char *)cfg + config_options[i].offset);
 			free(*p);
 			*p = NULL;
 		}
@@ -253,14 +269,13 @@ config_rules_json(const struct config *cfg)
 	char *s;
 
 	o = json_pack("{s:s, s:f, s:f, s:i, s:i, s:f, s:f, s:f, s:i}",
-	    "timezone", r->timezone,
-	    "standard_weekly_hours", r->standard_weekly_hours,
-	    "investigator_annual_hours", r->investigator_annual_hours,
-	    "authorisation_months", r->authorisation_months,
-	    "cap_year_start_month", r->cap_year_start_month,
-	    "teaching_weekly_hours", r->teaching_weekly_hours,
-	    "all_hours_tolerance", r->all_hours_tolerance,
-	    "charge_tolerance", r->charge_tolerance,
+	    "timezone", r->timezone, "standard_weekly_hours",
+	    r->standard_weekly_hours, "investigator_annual_hours",
+	    r->investigator_annual_hours, "authorisation_months",
+	    r->authorisation_months, "cap_year_start_month",
+	    r->cap_year_start_month, "teaching_weekly_hours",
+	    r->teaching_weekly_hours, "all_hours_tolerance",
+	    r->all_hours_tolerance, "charge_tolerance", r->charge_tolerance,
 	    "reminder_days", r->reminder_days);
 	s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	json_decref(o);

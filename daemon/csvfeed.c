@@ -20,13 +20,13 @@ struct csv_reader {
 	const struct feed_spec *feed;
 	struct feed_errors *errs;
 	json_t *records;
-	json_t *groups;	 /* timesheets: "person|start|end" -> index */
+	json_t *groups; /* timesheets: "person|start|end" -> index */
 	char **header;
 	size_t ncols;
-	char **row;	 /* fields of the row being read */
+	char **row; /* fields of the row being read */
 	size_t nfields, cap;
-	long line;	 /* physical line being fed */
-	long row_line;	 /* first line of the current row */
+	long line;     /* physical line being fed */
+	long row_line; /* first line of the current row */
 	bool in_row;
 	bool header_done;
 };
@@ -87,14 +87,17 @@ timesheet_record(struct csv_reader *cr, json_t *rec)
 	free(key);
 	first = json_array_get(cr->records, (size_t)json_integer_value(idx));
 	for (const struct field_spec *f = cr->feed->fields; f->name; f++) {
-		if ((f->flags & F_ENTRY) || json_equal(json_object_get(rec, f->name),
-			json_object_get(first, f->name)) ||
+		if ((f->flags & F_ENTRY) ||
+		    json_equal(json_object_get(rec, f->name),
+		        json_object_get(first, f->name)) ||
 		    (json_object_get(rec, f->name) == NULL &&
-			json_object_get(first, f->name) == NULL))
+		        json_object_get(first, f->name) == NULL))
 			continue;
-		feed_error_line(cr->errs, cr->row_line, f->name, "differs from line "
-		    "%lld of the same timesheet", (long long)json_integer_value(
-		    json_object_get(first, "_line")));
+		feed_error_line(cr->errs, cr->row_line, f->name,
+		    "differs from line "
+		    "%lld of the same timesheet",
+		    (long long)json_integer_value(
+		        json_object_get(first, "_line")));
 	}
 	return first;
 }
@@ -106,7 +109,8 @@ data_row(struct csv_reader *cr)
 	json_t *rec = json_object(), *entry = json_object(), *v;
 
 	for (size_t i = 0; i < cr->ncols; i++) {
-		const struct field_spec *f = feed_field(cr->feed, cr->header[i]);
+		const struct field_spec *f =
+		    feed_field(cr->feed, cr->header[i]);
 		if ((v = cell_value(cr, f, cr->row[i])) == NULL)
 			continue;
 		if (f != NULL && (f->flags & F_ENTRY))
@@ -154,8 +158,10 @@ on_row(int c, void *arg)
 	if (!cr->header_done)
 		header_row(cr);
 	else if (cr->nfields != cr->ncols)
-		feed_error_line(cr->errs, cr->row_line, "", "expected %zu fields "
-		    "as in the header, found %zu", cr->ncols, cr->nfields);
+		feed_error_line(cr->errs, cr->row_line, "",
+		    "expected %zu fields "
+		    "as in the header, found %zu",
+		    cr->ncols, cr->nfields);
 	else
 		data_row(cr);
 	for (size_t i = 0; i < cr->nfields; i++)
@@ -176,8 +182,7 @@ has_content(const char *s, size_t n)
 
 /* Feeds bytes of one physical line (up to and including its newline). */
 static int
-feed_piece(struct csv_reader *cr, struct csv_parser *p, const char *s,
-    size_t n)
+feed_piece(struct csv_reader *cr, struct csv_parser *p, const char *s, size_t n)
 {
 	if (!cr->in_row && has_content(s, n)) {
 		cr->in_row = true;
@@ -202,7 +207,8 @@ feed_buffer(struct csv_reader *cr, struct csv_parser *p, struct evbuffer *buf)
 		const char *s = v[i].iov_base, *end = s + v[i].iov_len, *nl;
 		while (s < end && rc == 0) {
 			nl = memchr(s, '\n', (size_t)(end - s));
-			size_t len = nl ? (size_t)(nl - s) + 1 : (size_t)(end - s);
+			size_t len =
+			    nl ? (size_t)(nl - s) + 1 : (size_t)(end - s);
 			rc = feed_piece(cr, p, s, len);
 			s += len;
 		}
@@ -220,7 +226,8 @@ csv_feed_parse(const struct feed_spec *feed, struct evbuffer *buf,
 	char bom[3];
 	int rc;
 
-	if (evbuffer_copyout(buf, bom, 3) == 3 && memcmp(bom, "\xef\xbb\xbf", 3) == 0)
+	if (evbuffer_copyout(buf, bom, 3) == 3 &&
+	    memcmp(bom, "\xef\xbb\xbf", 3) == 0)
 		evbuffer_drain(buf, 3);
 	cr.records = json_array();
 	cr.groups = json_object();
@@ -230,7 +237,8 @@ csv_feed_parse(const struct feed_spec *feed, struct evbuffer *buf,
 		rc = -1;
 	if (rc != 0) {
 		snprintf(err, errlen, "malformed CSV at line %ld: %s",
-		    cr.in_row ? cr.row_line : cr.line, csv_strerror(csv_error(&p)));
+		    cr.in_row ? cr.row_line : cr.line,
+		    csv_strerror(csv_error(&p)));
 		json_decref(cr.records);
 		cr.records = NULL;
 	} else if (!cr.header_done) {

@@ -20,8 +20,13 @@
 #include "log.h"
 #include "xmalloc.h"
 
-enum conn_state { CONN_DOWN, CONN_CONNECTING, CONN_PREPARING, CONN_IDLE,
-	CONN_BUSY };
+enum conn_state {
+	CONN_DOWN,
+	CONN_CONNECTING,
+	CONN_PREPARING,
+	CONN_IDLE,
+	CONN_BUSY
+};
 
 struct db_job {
 	enum stmt_id stmt;
@@ -40,10 +45,10 @@ struct db_conn {
 	PGconn *pg;
 	struct event *rev, *wev, *timer;
 	struct db_job *job;  /* BUSY: the job in flight */
-	PGresult *last;	     /* BUSY: the result so far */
-	int pending;	     /* PREPARING: results still expected */
+	PGresult *last;      /* BUSY: the result so far */
+	int pending;         /* PREPARING: results still expected */
 	bool prepare_failed; /* PREPARING: a prepare failed */
-	double backoff;	     /* seconds before the next attempt */
+	double backoff;      /* seconds before the next attempt */
 };
 
 struct db_pool {
@@ -108,8 +113,8 @@ conn_watch(struct db_conn *c, bool want_write)
 			event_free(c->rev);
 		if (c->wev != NULL)
 			event_free(c->wev);
-		c->rev = event_new(c->pool->base, fd, EV_READ | EV_PERSIST,
-		    on_socket, c);
+		c->rev = event_new(
+		    c->pool->base, fd, EV_READ | EV_PERSIST, on_socket, c);
 		c->wev = event_new(c->pool->base, fd, EV_WRITE, on_socket, c);
 		event_add(c->rev, NULL);
 	}
@@ -206,7 +211,7 @@ conn_prepare(struct db_conn *c)
 	}
 	for (int i = 0; i < STMT_COUNT; i++) {
 		if (!PQsendPrepare(c->pg, statements[i].name, statements[i].sql,
-			statements[i].nparams, NULL)) {
+		        statements[i].nparams, NULL)) {
 			conn_fail(c, PQerrorMessage(c->pg));
 			return;
 		}
@@ -275,7 +280,7 @@ conn_preparing(struct db_conn *c)
 			PQexitPipelineMode(c->pg);
 			if (c->prepare_failed) {
 				conn_fail(c, "statements could not be prepared"
-				    " (is the schema migrated?)");
+				             " (is the schema migrated?)");
 				return;
 			}
 			log_debug("database connection %d ready", c->index);
@@ -301,9 +306,11 @@ conn_finish_job(struct db_conn *c)
 	evtimer_del(c->timer);
 	if (res == NULL || PQresultStatus(res) == PGRES_FATAL_ERROR) {
 		r.status = DB_ERROR;
-		r.sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-		r.message = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
-				: PQerrorMessage(c->pg);
+		r.sqlstate =
+		    res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+		r.message =
+		    res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+		        : PQerrorMessage(c->pg);
 		if (r.sqlstate == NULL)
 			r.sqlstate = "XX000";
 		if (r.message == NULL)
@@ -376,7 +383,7 @@ conn_send(struct db_conn *c, struct db_job *job)
 		evtimer_add(c->timer, &tv);
 	}
 	if (!PQsendQueryPrepared(c->pg, s->name, job->nparams,
-		(const char *const *)job->values, NULL, NULL, 0)) {
+	        (const char *const *)job->values, NULL, NULL, 0)) {
 		conn_fail(c, PQerrorMessage(c->pg));
 		return;
 	}

@@ -8,15 +8,15 @@
 #include "date.h"
 #include "feed.h"
 
-#define ID_MAX 64
+#define ID_MAX   64
 #define TEXT_MAX 1000
 
 static const char *const roles[] = { "pi", "co_i", "researcher", "fellow",
 	"technician", "rse", "other", NULL };
 static const char *const cost_types[] = { "DI", "DA", "EXC", NULL };
-static const char *const kinds[] = { "grant", "project", "research",
-	"teaching", "admin", "other", "annual_leave", "sick_leave",
-	"public_holiday", "parental_leave", "other_leave", NULL };
+static const char *const kinds[] = { "grant", "project", "research", "teaching",
+	"admin", "other", "annual_leave", "sick_leave", "public_holiday",
+	"parental_leave", "other_leave", NULL };
 
 /* A date field's value, when the field checks let it through. */
 static bool
@@ -29,8 +29,8 @@ get_date(json_t *rec, const char *key, struct date *d)
 
 /* end must not be before start, when both are present. */
 static void
-check_order(json_t *rec, int index, struct feed_errors *errs,
-    const char *start, const char *end)
+check_order(json_t *rec, int index, struct feed_errors *errs, const char *start,
+    const char *end)
 {
 	struct date a, b;
 
@@ -39,6 +39,7 @@ check_order(json_t *rec, int index, struct feed_errors *errs,
 		feed_error(errs, index, end, "%s is before %s", end, start);
 }
 
+/* clang-format off */
 static const struct field_spec people_fields[] = {
 	{ "person_id", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
 	{ "name", FT_STRING, F_REQUIRED, NULL, 1, TEXT_MAX },
@@ -49,6 +50,7 @@ static const struct field_spec people_fields[] = {
 	{ "employment_end", FT_DATE, 0, NULL, 0, 0 },
 	{ NULL, 0, 0, NULL, 0, 0 }
 };
+/* clang-format on */
 
 static void
 check_person(json_t *rec, int index, struct feed_errors *errs)
@@ -62,6 +64,7 @@ check_person(json_t *rec, int index, struct feed_errors *errs)
 		    "a person cannot be their own line manager");
 }
 
+/* clang-format off */
 static const struct field_spec grants_fields[] = {
 	{ "grant_ref", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
 	{ "title", FT_STRING, F_REQUIRED, NULL, 1, TEXT_MAX },
@@ -70,6 +73,7 @@ static const struct field_spec grants_fields[] = {
 	{ "end_date", FT_DATE, F_REQUIRED, NULL, 0, 0 },
 	{ NULL, 0, 0, NULL, 0, 0 }
 };
+/* clang-format on */
 
 static void
 check_grant(json_t *rec, int index, struct feed_errors *errs)
@@ -77,6 +81,7 @@ check_grant(json_t *rec, int index, struct feed_errors *errs)
 	check_order(rec, index, errs, "start_date", "end_date");
 }
 
+/* clang-format off */
 static const struct field_spec assignments_fields[] = {
 	{ "person_id", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
 	{ "grant_ref", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
@@ -88,6 +93,7 @@ static const struct field_spec assignments_fields[] = {
 	{ "estimated_hours_per_year", FT_NUMBER, F_HOURS, NULL, 0, 8784 },
 	{ NULL, 0, 0, NULL, 0, 0 }
 };
+/* clang-format on */
 
 static void
 check_assignment(json_t *rec, int index, struct feed_errors *errs)
@@ -95,6 +101,7 @@ check_assignment(json_t *rec, int index, struct feed_errors *errs)
 	check_order(rec, index, errs, "start_date", "end_date");
 }
 
+/* clang-format off */
 static const struct field_spec charges_fields[] = {
 	{ "person_id", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
 	{ "grant_ref", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
@@ -103,20 +110,22 @@ static const struct field_spec charges_fields[] = {
 	{ "hours", FT_NUMBER, F_HOURS, NULL, 0, 744 },
 	{ NULL, 0, 0, NULL, 0, 0 }
 };
+/* clang-format on */
 
 static void
 check_charge(json_t *rec, int index, struct feed_errors *errs)
 {
 	bool f = !json_is_null(json_object_get(rec, "fte_fraction")) &&
-	    json_object_get(rec, "fte_fraction") != NULL;
+	         json_object_get(rec, "fte_fraction") != NULL;
 	bool h = !json_is_null(json_object_get(rec, "hours")) &&
-	    json_object_get(rec, "hours") != NULL;
+	         json_object_get(rec, "hours") != NULL;
 
 	if (f == h)
 		feed_error(errs, index, f ? "hours" : "fte_fraction",
 		    "give exactly one of fte_fraction and hours");
 }
 
+/* clang-format off */
 static const struct field_spec delegations_fields[] = {
 	{ "manager_id", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
 	{ "delegate_id", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
@@ -124,17 +133,19 @@ static const struct field_spec delegations_fields[] = {
 	{ "end_date", FT_DATE, F_REQUIRED, NULL, 0, 0 },
 	{ NULL, 0, 0, NULL, 0, 0 }
 };
+/* clang-format on */
 
 static void
 check_delegation(json_t *rec, int index, struct feed_errors *errs)
 {
 	check_order(rec, index, errs, "start_date", "end_date");
 	if (json_equal(json_object_get(rec, "manager_id"),
-		json_object_get(rec, "delegate_id")))
+	        json_object_get(rec, "delegate_id")))
 		feed_error(errs, index, "delegate_id",
 		    "a manager cannot delegate to themself");
 }
 
+/* clang-format off */
 static const struct field_spec timesheets_fields[] = {
 	{ "person_id", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
 	{ "period_start", FT_DATE, F_REQUIRED, NULL, 0, 0 },
@@ -148,6 +159,7 @@ static const struct field_spec timesheets_fields[] = {
 	{ "hours", FT_NUMBER, F_ENTRY | F_REQUIRED | F_HOURS, NULL, 0, 744 },
 	{ NULL, 0, 0, NULL, 0, 0 }
 };
+/* clang-format on */
 
 /* Entry hours may not exceed 24 h a day of the period; no activity twice. */
 static void
@@ -157,22 +169,28 @@ check_entries(json_t *rec, int index, struct feed_errors *errs, long days)
 	size_t i, j;
 	char field[64];
 
-	json_array_foreach(entries, i, e) {
+	json_array_foreach(entries, i, e)
+	{
 		double h = json_number_value(json_object_get(e, "hours"));
 		if (days > 0 && h > 24.0 * (double)days) {
 			snprintf(field, sizeof field, "entries[%zu].hours", i);
-			feed_error(errs, index, field, "%.2f h is more than 24 h "
-			    "x %ld days of the period", h, days);
+			feed_error(errs, index, field,
+			    "%.2f h is more than 24 h "
+			    "x %ld days of the period",
+			    h, days);
 		}
 		for (j = 0; j < i; j++) {
 			f = json_array_get(entries, j);
 			if (!json_equal(json_object_get(e, "activity"),
-				json_object_get(f, "activity")))
+			        json_object_get(f, "activity")))
 				continue;
-			snprintf(field, sizeof field, "entries[%zu].activity", i);
-			feed_error(errs, index, field, "activity \"%s\" appears "
-			    "twice (also entries[%zu])", json_string_value(
-			    json_object_get(e, "activity")), j);
+			snprintf(
+			    field, sizeof field, "entries[%zu].activity", i);
+			feed_error(errs, index, field,
+			    "activity \"%s\" appears "
+			    "twice (also entries[%zu])",
+			    json_string_value(json_object_get(e, "activity")),
+			    j);
 			break;
 		}
 	}
@@ -186,12 +204,14 @@ check_timesheet(json_t *rec, int index, struct feed_errors *errs)
 	bool by = json_is_string(json_object_get(rec, "authorised_by"));
 	bool at = json_is_string(json_object_get(rec, "authorised_at"));
 
-	if (get_date(rec, "period_start", &a) && get_date(rec, "period_end", &b)) {
+	if (get_date(rec, "period_start", &a) &&
+	    get_date(rec, "period_end", &b)) {
 		if (date_cmp(a, b) > 0)
 			feed_error(errs, index, "period_end",
 			    "period_end is before period_start");
 		else if (!date_same_month(a, b))
-			feed_error(errs, index, "period_end", "the period must lie "
+			feed_error(errs, index, "period_end",
+			    "the period must lie "
 			    "inside one calendar month (split weekly timesheets "
 			    "at month end)");
 		else
@@ -213,5 +233,5 @@ const struct feed_spec feed_charges = { "charges", STMT_INGEST_CHARGES,
 	charges_fields, false, check_charge };
 const struct feed_spec feed_delegations = { "delegations",
 	STMT_INGEST_DELEGATIONS, delegations_fields, false, check_delegation };
-const struct feed_spec feed_timesheets = { "timesheets",
-	STMT_INGEST_TIMESHEETS, timesheets_fields, true, check_timesheet };
+const struct feed_spec feed_timesheets = { "timesheets", STMT_INGEST_TIMESHEETS,
+	timesheets_fields, true, check_timesheet };

@@ -33,8 +33,8 @@ feed_error_add(struct feed_errors *errs, const char *where, json_int_t n,
 	if (errs->count++ >= MAX_ERRORS)
 		return;
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	json_array_append_new(errs->list, json_pack("{s:I, s:s, s:s}", where,
-	    n, "field", field, "message", msg));
+	json_array_append_new(errs->list, json_pack("{s:I, s:s, s:s}", where, n,
+	                                      "field", field, "message", msg));
 }
 
 /* The CSV line of a record, or of its entry when field is "entries[j]…". */
@@ -113,7 +113,8 @@ check_value(const struct field_spec *f, json_t *v, char *buf, size_t len)
 			    f->min, f->max);
 			return buf;
 		}
-		if ((f->flags & F_HOURS) && fabs(n * 100 - round(n * 100)) > 1e-6)
+		if ((f->flags & F_HOURS) &&
+		    fabs(n * 100 - round(n * 100)) > 1e-6)
 			return "at most 2 decimals";
 		return NULL;
 	}
@@ -126,8 +127,9 @@ check_value(const struct field_spec *f, json_t *v, char *buf, size_t len)
 	case FT_MONTH:
 		return month_parse(s, &d) ? NULL : "must be a month YYYY-MM";
 	case FT_TIMESTAMP:
-		return timestamp_valid(s) ? NULL :
-		    "must be an ISO-8601 timestamp with an offset or Z";
+		return timestamp_valid(s)
+		           ? NULL
+		           : "must be an ISO-8601 timestamp with an offset or Z";
 	case FT_ENUM:
 		if (enum_has(f->values, s))
 			return NULL;
@@ -164,11 +166,14 @@ check_fields(const struct feed_spec *feed, json_t *obj, bool want_entry,
 		} else if ((why = check_value(f, v, buf, sizeof buf)) != NULL)
 			feed_error(errs, index, field, "%s", why);
 	}
-	json_object_foreach(obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		const struct field_spec *f = feed_field(feed, key);
-		bool known = (f != NULL && ((f->flags & F_ENTRY) != 0) == want_entry) ||
+		bool known =
+		    (f != NULL && ((f->flags & F_ENTRY) != 0) == want_entry) ||
 		    (errs->csv && strcmp(key, "_line") == 0) ||
-		    (!want_entry && feed->has_entries && strcmp(key, "entries") == 0);
+		    (!want_entry && feed->has_entries &&
+		        strcmp(key, "entries") == 0);
 		if (!known) {
 			snprintf(field, sizeof field, "%s%.60s", prefix, key);
 			feed_error(errs, index, field, "unknown field");
@@ -185,11 +190,13 @@ check_entries(const struct feed_spec *feed, json_t *rec, int index,
 	size_t i;
 
 	if (!json_is_array(entries)) {
-		feed_error(errs, index, "entries", entries == NULL ?
-		    "is required" : "must be an array of entries");
+		feed_error(errs, index, "entries",
+		    entries == NULL ? "is required"
+		                    : "must be an array of entries");
 		return;
 	}
-	json_array_foreach(entries, i, e) {
+	json_array_foreach(entries, i, e)
+	{
 		snprintf(prefix, sizeof prefix, "entries[%zu].", i);
 		if (!json_is_object(e)) {
 			prefix[strlen(prefix) - 1] = '\0';
@@ -201,16 +208,18 @@ check_entries(const struct feed_spec *feed, json_t *rec, int index,
 }
 
 int
-feed_validate(const struct feed_spec *feed, json_t *records,
-    struct feed_errors *errs)
+feed_validate(
+    const struct feed_spec *feed, json_t *records, struct feed_errors *errs)
 {
 	int before = errs->count, n;
 	size_t i;
 	json_t *rec;
 
-	json_array_foreach(records, i, rec) {
+	json_array_foreach(records, i, rec)
+	{
 		if (!json_is_object(rec)) {
-			feed_error(errs, (int)i, "", "a record must be an object");
+			feed_error(
+			    errs, (int)i, "", "a record must be an object");
 			continue;
 		}
 		n = errs->count;

@@ -62,8 +62,8 @@ parse_body(struct feed_job *job)
 	char err[256];
 
 	if (job->errs.csv) {
-		job->records = csv_feed_parse(job->feed, body, &job->errs, err,
-		    sizeof err);
+		job->records = csv_feed_parse(
+		    job->feed, body, &job->errs, err, sizeof err);
 		if (job->records == NULL) {
 			reply_error(job->r, 400, err, NULL);
 			return false;
@@ -71,16 +71,18 @@ parse_body(struct feed_job *job)
 		job->errs.records = job->records;
 		return true;
 	}
-	job->records = json_load_callback(read_body, body,
-	    JSON_REJECT_DUPLICATES, &jerr);
+	job->records =
+	    json_load_callback(read_body, body, JSON_REJECT_DUPLICATES, &jerr);
 	if (job->records == NULL) {
-		snprintf(err, sizeof err, "invalid JSON at line %d, column %d: %s",
-		    jerr.line, jerr.column, jerr.text);
+		snprintf(err, sizeof err,
+		    "invalid JSON at line %d, column %d: %s", jerr.line,
+		    jerr.column, jerr.text);
 		reply_error(job->r, 400, err, NULL);
 		return false;
 	}
 	if (!json_is_array(job->records)) {
-		reply_error(job->r, 422, "expected a JSON array of records", NULL);
+		reply_error(
+		    job->r, 422, "expected a JSON array of records", NULL);
 		return false;
 	}
 	return true;
@@ -92,9 +94,9 @@ error_cmp(const void *a, const void *b)
 {
 	json_t *const *x = a, *const *y = b;
 	json_int_t kx = json_integer_value(json_object_get(*x, "index")) +
-	    json_integer_value(json_object_get(*x, "line"));
+	                json_integer_value(json_object_get(*x, "line"));
 	json_int_t ky = json_integer_value(json_object_get(*y, "index")) +
-	    json_integer_value(json_object_get(*y, "line"));
+	                json_integer_value(json_object_get(*y, "line"));
 	json_int_t px = json_integer_value(json_object_get(*x, "_pos"));
 	json_int_t py = json_integer_value(json_object_get(*y, "_pos"));
 
@@ -127,8 +129,9 @@ reply_invalid(struct feed_job *job)
 {
 	char msg[128];
 
-	snprintf(msg, sizeof msg, "%d error%s in the %s feed; nothing was stored",
-	    job->errs.count, job->errs.count == 1 ? "" : "s", job->feed->name);
+	snprintf(msg, sizeof msg,
+	    "%d error%s in the %s feed; nothing was stored", job->errs.count,
+	    job->errs.count == 1 ? "" : "s", job->feed->name);
 	reply_error(job->r, 422, msg, sorted_errors(job->errs.list));
 }
 
@@ -139,14 +142,17 @@ add_db_errors(struct feed_job *job, json_t *list)
 	json_t *e;
 	size_t i;
 
-	json_array_foreach(list, i, e) {
-		json_int_t index = json_integer_value(json_object_get(e, "index"));
+	json_array_foreach(list, i, e)
+	{
+		json_int_t index =
+		    json_integer_value(json_object_get(e, "index"));
 		if (job->checked != NULL)
-			index = json_integer_value(json_array_get(job->checked,
-			    (size_t)index));
+			index = json_integer_value(
+			    json_array_get(job->checked, (size_t)index));
 		feed_error(&job->errs, (int)index,
 		    json_string_value(json_object_get(e, "field")) ?: "", "%s",
-		    json_string_value(json_object_get(e, "message")) ?: "invalid");
+		    json_string_value(json_object_get(e, "message"))
+		        ?: "invalid");
 	}
 }
 
@@ -170,12 +176,13 @@ stored(const struct db_result *res, void *arg)
 		return;
 	}
 	/* API.md's order: accepted, created, updated, unchanged. */
-	audit_then_reply(job->r, json_pack("{s:O, s:O, s:O, s:O, s:O}",
-	    "accepted", json_object_get(out, "accepted"),
-	    "created", json_object_get(out, "created"),
-	    "updated", json_object_get(out, "updated"),
-	    "unchanged", json_object_get(out, "unchanged"),
-	    "people", json_object_get(out, "people")));
+	audit_then_reply(
+	    job->r, json_pack("{s:O, s:O, s:O, s:O, s:O}", "accepted",
+	                json_object_get(out, "accepted"), "created",
+	                json_object_get(out, "created"), "updated",
+	                json_object_get(out, "updated"), "unchanged",
+	                json_object_get(out, "unchanged"), "people",
+	                json_object_get(out, "people")));
 	json_decref(out);
 	feed_job_free(job);
 }
@@ -188,14 +195,19 @@ csv_line_owners(json_t *records)
 	char key[32];
 	size_t i, j;
 
-	json_array_foreach(records, i, rec) {
-		snprintf(key, sizeof key, "%lld", (long long)json_integer_value(
-		    json_object_get(rec, "_line")));
+	json_array_foreach(records, i, rec)
+	{
+		snprintf(key, sizeof key, "%lld",
+		    (long long)json_integer_value(
+		        json_object_get(rec, "_line")));
 		json_object_set_new(owners, key, json_integer((json_int_t)i));
-		json_array_foreach(json_object_get(rec, "entries"), j, e) {
-			snprintf(key, sizeof key, "%lld", (long long)json_integer_value(
-			    json_object_get(e, "_line")));
-			json_object_set_new(owners, key, json_integer((json_int_t)i));
+		json_array_foreach(json_object_get(rec, "entries"), j, e)
+		{
+			snprintf(key, sizeof key, "%lld",
+			    (long long)json_integer_value(
+			        json_object_get(e, "_line")));
+			json_object_set_new(
+			    owners, key, json_integer((json_int_t)i));
 		}
 	}
 	return owners;
@@ -210,23 +222,27 @@ clean_records(struct feed_job *job)
 	char key[32];
 	size_t i;
 
-	json_array_foreach(job->errs.list, i, e) {
+	json_array_foreach(job->errs.list, i, e)
+	{
 		if (owners == NULL)
 			owner = json_object_get(e, "index");
 		else {
-			snprintf(key, sizeof key, "%lld", (long long)json_integer_value(
-			    json_object_get(e, "line")));
+			snprintf(key, sizeof key, "%lld",
+			    (long long)json_integer_value(
+			        json_object_get(e, "line")));
 			owner = json_object_get(owners, key);
 		}
 		if (owner == NULL)
 			continue; /* a header or malformed row: no record */
-		snprintf(key, sizeof key, "%lld", (long long)json_integer_value(owner));
+		snprintf(key, sizeof key, "%lld",
+		    (long long)json_integer_value(owner));
 		json_object_set_new(bad, key, json_true());
 	}
 	for (i = 0; i < json_array_size(job->records); i++) {
 		snprintf(key, sizeof key, "%zu", i);
 		if (json_object_get(bad, key) == NULL)
-			json_array_append_new(clean, json_integer((json_int_t)i));
+			json_array_append_new(
+			    clean, json_integer((json_int_t)i));
 	}
 	json_decref(bad);
 	json_decref(owners);
@@ -252,9 +268,8 @@ check_rest(struct feed_job *job)
 		feed_job_free(job);
 		return;
 	}
-	json_array_foreach(job->checked, k, i)
-		json_array_append(batch, json_array_get(job->records,
-		    (size_t)json_integer_value(i)));
+	json_array_foreach(job->checked, k, i) json_array_append(
+	    batch, json_array_get(job->records, (size_t)json_integer_value(i)));
 	s = json_dumps(batch, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	const char *params[3] = { s, job->r->token_id, "true" };
 	db_query(effortd.db, job->feed->stmt, 3, params, stored, job);
@@ -277,8 +292,10 @@ handle_feed(struct request *r)
 	}
 	if (json_array_size(job->records) > (size_t)effortd.cfg.max_records) {
 		char msg[128];
-		snprintf(msg, sizeof msg, "%zu records in one batch; the limit "
-		    "is %d", json_array_size(job->records), effortd.cfg.max_records);
+		snprintf(msg, sizeof msg,
+		    "%zu records in one batch; the limit "
+		    "is %d",
+		    json_array_size(job->records), effortd.cfg.max_records);
 		reply_error(r, 413, msg, NULL);
 		feed_job_free(job);
 		return;
@@ -288,7 +305,8 @@ handle_feed(struct request *r)
 		check_rest(job);
 		return;
 	}
-	batch = json_dumps(job->records, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	batch =
+	    json_dumps(job->records, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	const char *params[3] = { batch, r->token_id, "false" };
 	db_query(effortd.db, job->feed->stmt, 3, params, stored, job);
 	free(batch);

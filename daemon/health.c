@@ -12,11 +12,12 @@ ping_done(const struct db_result *res, void *arg)
 	struct request *r = arg;
 
 	if (res->status == DB_OK)
-		reply_json(r, 200, json_pack("{s:s, s:s}", "status", "ok",
-		    "database", "ok"));
+		reply_json(r, 200,
+		    json_pack("{s:s, s:s}", "status", "ok", "database", "ok"));
 	else
-		reply_json(r, 503, json_pack("{s:s, s:s}", "status", "degraded",
-		    "database", "unavailable"));
+		reply_json(r, 503,
+		    json_pack("{s:s, s:s}", "status", "degraded", "database",
+		        "unavailable"));
 }
 
 void

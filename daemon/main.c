@@ -21,7 +21,7 @@
 #include "token.h"
 #include "xmalloc.h"
 
-#define VERSION "0.1.0"
+#define VERSION       "0.1.0"
 #define DRAIN_SECONDS 30
 
 static struct evhttp_bound_socket *listener;
@@ -70,11 +70,14 @@ reload(void)
 
 	sd_notify(0, "RELOADING=1");
 	if (config_load(effortd.config_path, &next, err, sizeof err) != 0) {
-		log_error("reload failed, keeping the running configuration: %s",
+		log_error(
+		    "reload failed, keeping the running configuration: %s",
 		    err);
-	} else if ((fixed = config_restart_needed(&effortd.cfg, &next)) != NULL) {
+	} else if ((fixed = config_restart_needed(&effortd.cfg, &next)) !=
+	           NULL) {
 		log_error("reload refused, keeping the running configuration: "
-		    "%s changed and needs a restart", fixed);
+		          "%s changed and needs a restart",
+		    fixed);
 		config_free(&next);
 	} else {
 		config_free(&effortd.cfg);
@@ -123,17 +126,19 @@ serve(void)
 	const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
 	struct db_pool_config pc = { effortd.cfg.db_conninfo,
 		effortd.cfg.db_pool_size, effortd.cfg.db_queue_max,
-		effortd.cfg.db_statement_timeout, effortd.cfg.db_connect_timeout };
+		effortd.cfg.db_statement_timeout,
+		effortd.cfg.db_connect_timeout };
 
 	signal(SIGPIPE, SIG_IGN);
 	effortd.base = event_base_new();
 	effortd.http = evhttp_new(effortd.base);
 	/* effortd answers bodies over max_body with a JSON 413 itself; the
 	 * HTTP layer's own (HTML) 413 is only for bodies far beyond it. */
-	evhttp_set_max_body_size(effortd.http, (ev_ssize_t)effortd.cfg.max_body * 2 +
-	    1024 * 1024);
+	evhttp_set_max_body_size(
+	    effortd.http, (ev_ssize_t)effortd.cfg.max_body * 2 + 1024 * 1024);
 	evhttp_set_timeout(effortd.http, effortd.cfg.request_timeout);
-	evhttp_set_allowed_methods(effortd.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+	evhttp_set_allowed_methods(
+	    effortd.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
 	evhttp_set_gencb(effortd.http, request_dispatch, NULL);
 	listener = evhttp_bind_socket_with_handle(effortd.http,
 	    effortd.cfg.listen_address, (ev_uint16_t)effortd.cfg.listen_port);
@@ -144,7 +149,8 @@ serve(void)
 	}
 	effortd.db = db_pool_new(effortd.base, &pc);
 	for (int i = 0; i < 3; i++) {
-		sigs[i] = evsignal_new(effortd.base, signums[i], on_signal, NULL);
+		sigs[i] =
+		    evsignal_new(effortd.base, signums[i], on_signal, NULL);
 		evsignal_add(sigs[i], NULL);
 	}
 	audit_timer_start();
@@ -163,8 +169,14 @@ serve(void)
 	return 0;
 }
 
-enum { OPT_CHECK = 256, OPT_MIGRATE, OPT_TOKEN, OPT_PERSON, OPT_LABEL,
-	OPT_LIST };
+enum {
+	OPT_CHECK = 256,
+	OPT_MIGRATE,
+	OPT_TOKEN,
+	OPT_PERSON,
+	OPT_LABEL,
+	OPT_LIST
+};
 
 static void
 list_options(void)
@@ -181,8 +193,8 @@ list_options(void)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
+	static const struct option opts[] = { { "config", required_argument,
+		                                  NULL, 'c' },
 		{ "check-config", no_argument, NULL, OPT_CHECK },
 		{ "migrate", no_argument, NULL, OPT_MIGRATE },
 		{ "create-token", required_argument, NULL, OPT_TOKEN },
@@ -190,9 +202,7 @@ main(int argc, char **argv)
 		{ "label", required_argument, NULL, OPT_LABEL },
 		{ "list-options", no_argument, NULL, OPT_LIST },
 		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	const char *role = NULL, *person = NULL, *label = NULL;
 	int c, mode = 0, rc;
 	char err[512];
@@ -200,22 +210,43 @@ main(int argc, char **argv)
 	effortd.config_path = "/etc/effortd/effortd.conf";
 	while ((c = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': effortd.config_path = optarg; break;
-		case OPT_CHECK: case OPT_MIGRATE: mode = c; break;
-		case OPT_TOKEN: mode = c; role = optarg; break;
-		case OPT_PERSON: person = optarg; break;
-		case OPT_LABEL: label = optarg; break;
-		case OPT_LIST: list_options(); return 0;
-		case 'V': printf("effortd %s\n", VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'c':
+			effortd.config_path = optarg;
+			break;
+		case OPT_CHECK:
+		case OPT_MIGRATE:
+			mode = c;
+			break;
+		case OPT_TOKEN:
+			mode = c;
+			role = optarg;
+			break;
+		case OPT_PERSON:
+			person = optarg;
+			break;
+		case OPT_LABEL:
+			label = optarg;
+			break;
+		case OPT_LIST:
+			list_options();
+			return 0;
+		case 'V':
+			printf("effortd %s\n", VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc) {
 		usage(stderr);
 		return 2;
 	}
-	if (config_load(effortd.config_path, &effortd.cfg, err, sizeof err) != 0)
+	if (config_load(effortd.config_path, &effortd.cfg, err, sizeof err) !=
+	    0)
 		fatal("%s", err);
 	apply_config();
 	switch (mode) {

@@ -3,8 +3,8 @@
  * migrations (sql/NNN_name.sql) run once each in a transaction of their
  * own and are recorded with their SHA-256 in schema_migrations; a recorded
  * migration whose file has since changed stops the run.  Then the function
- * files (sql/functions/NN_name.sql: rules, ingest, reads) are re-applied, all in
- * one transaction.  An advisory lock keeps two instances from migrating at
+ * files (sql/functions/NN_name.sql: rules, ingest, reads) are re-applied, all
+ * in one transaction.  An advisory lock keeps two instances from migrating at
  * once.  This runs before serving, so blocking libpq is fine here.
  */
 #include <dirent.h>
@@ -58,7 +58,7 @@ is_migration(const struct dirent *d)
 	size_t n = strlen(d->d_name);
 
 	return n > 8 && strspn(d->d_name, "0123456789") == 3 &&
-	    d->d_name[3] == '_' && strcmp(d->d_name + n - 4, ".sql") == 0;
+	       d->d_name[3] == '_' && strcmp(d->d_name + n - 4, ".sql") == 0;
 }
 
 static int
@@ -66,7 +66,8 @@ is_sql(const struct dirent *d)
 {
 	size_t n = strlen(d->d_name);
 
-	return n > 4 && d->d_name[0] != '.' && strcmp(d->d_name + n - 4, ".sql") == 0;
+	return n > 4 && d->d_name[0] != '.' &&
+	       strcmp(d->d_name + n - 4, ".sql") == 0;
 }
 
 /* Runs SQL text with no parameters; logs and returns -1 on failure. */
@@ -90,8 +91,10 @@ static int
 applied(PGconn *pg, const char *name, const char *sum)
 {
 	const char *params[1] = { name };
-	PGresult *res = PQexecParams(pg, "SELECT checksum FROM schema_migrations "
-	    "WHERE version = $1", 1, NULL, params, NULL, NULL, 0);
+	PGresult *res = PQexecParams(pg,
+	    "SELECT checksum FROM schema_migrations "
+	    "WHERE version = $1",
+	    1, NULL, params, NULL, NULL, 0);
 	int rc = 0;
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
@@ -100,7 +103,8 @@ applied(PGconn *pg, const char *name, const char *sum)
 		rc = 1;
 	else if (PQntuples(res) == 1) {
 		log_error("migration %s was edited after it was applied; add a "
-		    "new migration instead", name);
+		          "new migration instead",
+		    name);
 		rc = -1;
 	}
 	PQclear(res);
@@ -128,13 +132,15 @@ apply_migration(PGconn *pg, const char *dir, const char *name)
 		if (rc == 0)
 			rc = exec(pg, sql, path);
 		if (rc == 0) {
-			res = PQexecParams(pg, "INSERT INTO schema_migrations "
-			    "(version, checksum) VALUES ($1, $2)", 2, NULL,
-			    params, NULL, NULL, 0);
+			res = PQexecParams(pg,
+			    "INSERT INTO schema_migrations "
+			    "(version, checksum) VALUES ($1, $2)",
+			    2, NULL, params, NULL, NULL, 0);
 			rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
 			PQclear(res);
 		}
-		rc = exec(pg, rc == 0 ? "COMMIT" : "ROLLBACK", name) == 0 ? rc : -1;
+		rc = exec(pg, rc == 0 ? "COMMIT" : "ROLLBACK", name) == 0 ? rc
+		                                                          : -1;
 		if (rc == 0)
 			log_info("applied migration %s", name);
 	} else if (rc == 1)
@@ -173,7 +179,8 @@ apply_functions(PGconn *pg, const char *dir)
 	}
 	free(names);
 	free(fdir);
-	rc = exec(pg, rc == 0 ? "COMMIT" : "ROLLBACK", "functions") == 0 ? rc : -1;
+	rc = exec(pg, rc == 0 ? "COMMIT" : "ROLLBACK", "functions") == 0 ? rc
+	                                                                 : -1;
 	return rc;
 }
 
@@ -203,17 +210,21 @@ migrate_run(const char *conninfo, const char *sql_dir)
 	int rc;
 
 	if (PQstatus(pg) != CONNECTION_OK) {
-		log_error("cannot connect to the database: %s", PQerrorMessage(pg));
+		log_error(
+		    "cannot connect to the database: %s", PQerrorMessage(pg));
 		PQfinish(pg);
 		return 1;
 	}
 	rc = exec(pg, "SET client_min_messages = warning", "setup");
 	if (rc == 0)
-		rc = exec(pg, "SELECT pg_advisory_lock(" MIGRATE_LOCK ")", "lock");
+		rc = exec(
+		    pg, "SELECT pg_advisory_lock(" MIGRATE_LOCK ")", "lock");
 	if (rc == 0)
-		rc = exec(pg, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+		rc = exec(pg,
+		    "CREATE TABLE IF NOT EXISTS schema_migrations ("
 		    "version text PRIMARY KEY, checksum text NOT NULL, "
-		    "applied_at timestamptz NOT NULL DEFAULT now())", "setup");
+		    "applied_at timestamptz NOT NULL DEFAULT now())",
+		    "setup");
 	if (rc == 0)
 		rc = apply_all(pg, sql_dir);
 	PQfinish(pg);

@@ -6,6 +6,7 @@
 #define FEED_ROLES (ROLE_FEED | ROLE_ADMIN)
 #define READ_ROLES (ROLE_MANAGER | ROLE_REVIEWER | ROLE_ADMIN)
 
+/* clang-format off */
 const struct route routes[] = {
 	{ EVHTTP_REQ_GET, "/healthz", 0, handle_healthz, "healthz", NULL },
 	{ EVHTTP_REQ_GET, "/metrics", 0, handle_metrics, "metrics", NULL },
@@ -22,3 +23,4 @@ const struct route routes[] = {
 	{ EVHTTP_REQ_GET, "/v1/violations", READ_ROLES, handle_violations, "violations", NULL },
 	{ 0, NULL, 0, NULL, NULL, NULL }
 };
+/* clang-format on */

@@ -99,8 +99,10 @@ void
 reply_db_failure(struct request *r, const struct db_result *res)
 {
 	if (res->status == DB_UNAVAILABLE) {
-		reply_error(r, 503, "database unavailable; nothing was stored, "
-		    "safe to retry", NULL);
+		reply_error(r, 503,
+		    "database unavailable; nothing was stored, "
+		    "safe to retry",
+		    NULL);
 		return;
 	}
 	log_error("%s: database error %s: %s", r->route->name, res->sqlstate,
@@ -123,9 +125,12 @@ reply_db_json(struct request *r, const struct db_result *res)
 	 * (jsonb puts the shorter key first). */
 	if (strncmp(v, "{\"error\"", 8) == 0 &&
 	    (doc = json_loads(v, 0, NULL)) != NULL) {
-		int code = (int)json_integer_value(json_object_get(doc, "http_status"));
-		reply_error(r, code ? code : 500, json_string_value(
-		    json_object_get(doc, "error")) ?: "refused", NULL);
+		int code = (int)json_integer_value(
+		    json_object_get(doc, "http_status"));
+		reply_error(r, code ? code : 500,
+		    json_string_value(json_object_get(doc, "error"))
+		        ?: "refused",
+		    NULL);
 		json_decref(doc);
 		return;
 	}
@@ -232,8 +237,9 @@ request_dispatch(struct evhttp_request *req, void *unused)
 		return;
 	}
 	if ((r->route = route_find(r, path ? path : "/", &code)) == NULL) {
-		reply_error(r, code, code == 404 ? "no such resource" :
-		    "method not allowed", NULL);
+		reply_error(r, code,
+		    code == 404 ? "no such resource" : "method not allowed",
+		    NULL);
 		return;
 	}
 	if (r->route->roles == 0)

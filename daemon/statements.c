@@ -1,7 +1,7 @@
 /*
  * The statements effortd prepares on each connection.  Every statement
- * calls one SQL function (sql/functions/NN_name.sql) and returns one row with one
- * column, usually a jsonb document.
+ * calls one SQL function (sql/functions/NN_name.sql) and returns one row with
+ * one column, usually a jsonb document.
  */
 #include "statements.h"
 
@@ -15,11 +15,13 @@ const struct statement statements[STMT_COUNT] = {
 	[STMT_INGEST_GRANTS] = { "ingest_grants",
 	    "SELECT ingest_grants($1::jsonb, $2::bigint, $3::boolean)", 3 },
 	[STMT_INGEST_ASSIGNMENTS] = { "ingest_assignments",
-	    "SELECT ingest_assignments($1::jsonb, $2::bigint, $3::boolean)", 3 },
+	    "SELECT ingest_assignments($1::jsonb, $2::bigint, $3::boolean)",
+	    3 },
 	[STMT_INGEST_CHARGES] = { "ingest_charges",
 	    "SELECT ingest_charges($1::jsonb, $2::bigint, $3::boolean)", 3 },
 	[STMT_INGEST_DELEGATIONS] = { "ingest_delegations",
-	    "SELECT ingest_delegations($1::jsonb, $2::bigint, $3::boolean)", 3 },
+	    "SELECT ingest_delegations($1::jsonb, $2::bigint, $3::boolean)",
+	    3 },
 	[STMT_INGEST_TIMESHEETS] = { "ingest_timesheets",
 	    "SELECT ingest_timesheets($1::jsonb, $2::bigint, $3::boolean)", 3 },
 	/* person, month, status, viewer manager id, rules json */
@@ -30,13 +32,18 @@ const struct statement statements[STMT_COUNT] = {
 	    "SELECT timesheet_versions($1::bigint, $2, $3::jsonb)", 3 },
 	/* id, decision, manager person, reason, token_id, rules json */
 	[STMT_TIMESHEET_DECIDE] = { "timesheet_decide",
-	    "SELECT timesheet_decide($1::bigint, $2, $3, $4, $5::bigint, $6::jsonb)", 6 },
-	/* as_of (NULL = today), rules json, rule, severity, person, grant, manager */
+	    "SELECT timesheet_decide($1::bigint, $2, $3, $4, $5::bigint, $6::jsonb)",
+	    6 },
+	/* as_of (NULL = today), rules json, rule, severity, person, grant,
+	 * manager
+	 */
 	[STMT_VIOLATIONS] = { "violations",
-	    "SELECT violations_list($1::date, $2::jsonb, $3, $4, $5, $6, $7)", 7 },
+	    "SELECT violations_list($1::date, $2::jsonb, $3, $4, $5, $6, $7)",
+	    7 },
 	/* rules json, people (a JSON array of person ids; NULL: everyone) */
 	[STMT_AUDIT_SWEEP] = { "audit_sweep",
 	    "SELECT audit_sweep(NULL, $1::jsonb, CASE WHEN $2::jsonb IS NULL "
 	    "THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text($2::jsonb)) "
-	    "END)", 2 },
+	    "END)",
+	    2 },
 };

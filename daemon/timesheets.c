@@ -59,9 +59,12 @@ handle_timesheets(struct request *r)
 		memcpy(first + 7, "-01", 4);
 	}
 	if (status != NULL && strcmp(status, "submitted") != 0 &&
-	    strcmp(status, "authorised") != 0 && strcmp(status, "rejected") != 0) {
-		reply_error(r, 400, "status must be submitted, authorised or "
-		    "rejected", NULL);
+	    strcmp(status, "authorised") != 0 &&
+	    strcmp(status, "rejected") != 0) {
+		reply_error(r, 400,
+		    "status must be submitted, authorised or "
+		    "rejected",
+		    NULL);
 		return;
 	}
 	const char *params[5] = { person, month ? first : NULL, status,
@@ -122,15 +125,16 @@ handle_reject(struct request *r)
 {
 	struct evbuffer *body = evhttp_request_get_input_buffer(r->req);
 	size_t len = evbuffer_get_length(body);
-	json_t *doc = json_loadb((const char *)evbuffer_pullup(body, -1), len,
-	    0, NULL);
+	json_t *doc =
+	    json_loadb((const char *)evbuffer_pullup(body, -1), len, 0, NULL);
 	const char *reason = json_string_value(json_object_get(doc, "reason"));
 
 	if (reason == NULL || reason[strspn(reason, " \t\r\n")] == '\0') {
 		json_decref(doc);
-		reply_error(r, 422, "a reason is required to reject a timesheet",
+		reply_error(r, 422,
+		    "a reason is required to reject a timesheet",
 		    json_pack("[{s:s, s:s}]", "field", "reason", "message",
-		    "is required"));
+		        "is required"));
 		return;
 	}
 	decide(r, "rejected", reason);

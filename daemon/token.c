@@ -49,7 +49,8 @@ token_create(const char *conninfo, const char *role, const char *person,
 	token_hash_hex(token, hash);
 	pg = PQconnectdb(conninfo);
 	if (PQstatus(pg) != CONNECTION_OK) {
-		log_error("cannot connect to the database: %s", PQerrorMessage(pg));
+		log_error(
+		    "cannot connect to the database: %s", PQerrorMessage(pg));
 		PQfinish(pg);
 		return 1;
 	}

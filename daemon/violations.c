@@ -29,7 +29,8 @@ handle_violations(struct request *r)
 	}
 	if (severity != NULL && strcmp(severity, "violation") != 0 &&
 	    strcmp(severity, "warning") != 0) {
-		reply_error(r, 400, "severity must be violation or warning", NULL);
+		reply_error(
+		    r, 400, "severity must be violation or warning", NULL);
 		return;
 	}
 	const char *params[7] = { as_of, effortd.rules_json,

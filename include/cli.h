@@ -15,14 +15,14 @@
 #define EFFORTCTL_VERSION "0.1.0"
 #endif
 
-#define EFFORTCTL_DEFAULT_URL	  "http://127.0.0.1:8470"
+#define EFFORTCTL_DEFAULT_URL     "http://127.0.0.1:8470"
 #define EFFORTCTL_DEFAULT_TIMEOUT 30
 
 /* Exit statuses, documented in --help and docs/effortctl.1. */
 enum {
-	EXIT_OK = 0,	      /* success; violations: nothing found */
-	EXIT_FOUND = 1,	      /* violations: something found */
-	EXIT_USAGE = 2,	      /* bad command line or configuration */
+	EXIT_OK = 0,          /* success; violations: nothing found */
+	EXIT_FOUND = 1,       /* violations: something found */
+	EXIT_USAGE = 2,       /* bad command line or configuration */
 	EXIT_REFUSED = 3,     /* the server refused the request (4xx) */
 	EXIT_UNAVAILABLE = 4, /* connection failed, timeout, 5xx, bad reply */
 };
@@ -31,7 +31,7 @@ enum {
 struct cli_ctx {
 	const char *url;
 	const char *token;
-	int timeout;		    /* seconds, -1 if not given */
+	int timeout; /* seconds, -1 if not given */
 	enum output_format format;
 	bool format_set;
 	bool verbose;
@@ -39,8 +39,8 @@ struct cli_ctx {
 
 struct cmd_entry {
 	const char *name;
-	const char *usage; /* arguments after the name */
-	const char *help;  /* one line */
+	const char *usage;   /* arguments after the name */
+	const char *help;    /* one line */
 	const char *options; /* the command's own options, for --help */
 	int (*exec)(struct cli_ctx *, int, char **);
 };
@@ -66,19 +66,21 @@ enum {
 	OPT_HELP,
 	OPT_CMD_BASE = 300 /* first value free for a command's own options */
 };
-#define CLI_COMMON_OPTIONS                                        \
-	{ "url", required_argument, NULL, OPT_URL },              \
-	    { "token", required_argument, NULL, OPT_TOKEN },      \
-	    { "timeout", required_argument, NULL, OPT_TIMEOUT },  \
-	    { "verbose", no_argument, NULL, OPT_VERBOSE },        \
-	    { "format", required_argument, NULL, OPT_FORMAT },    \
-	    { "help", no_argument, NULL, OPT_HELP }
+#define CLI_COMMON_OPTIONS                                                     \
+	{ "url", required_argument, NULL, OPT_URL },                           \
+	    { "token", required_argument, NULL, OPT_TOKEN },                   \
+	    { "timeout", required_argument, NULL, OPT_TIMEOUT },               \
+	    { "verbose", no_argument, NULL, OPT_VERBOSE },                     \
+	    { "format", required_argument, NULL, OPT_FORMAT },                 \
+	{                                                                      \
+		"help", no_argument, NULL, OPT_HELP                            \
+	}
 
 /* Result of cli_common_option: handled, or exit with the given status. */
 #define CLI_OPT_HANDLED (-1)
 
-int cli_common_option(struct cli_ctx *, const struct cmd_entry *, int,
-    const char *);
+int cli_common_option(
+    struct cli_ctx *, const struct cmd_entry *, int, const char *);
 int cli_set_format(struct cli_ctx *, const char *);
 int cli_usage_error(const struct cmd_entry *, const char *, ...)
     __attribute__((format(printf, 2, 3)));

@@ -25,8 +25,8 @@ struct client {
 /* One member of the "errors" array of an error body. */
 struct api_error {
 	long long index; /* -1 when absent */
-	long long line;	 /* -1 when absent */
-	char *field;	 /* NULL when absent */
+	long long line;  /* -1 when absent */
+	char *field;     /* NULL when absent */
 	char *message;
 };
 
@@ -51,14 +51,13 @@ void client_query_add(char **, const char *, const char *);
 
 int client_request(struct client *, enum http_method, const char *,
     const char *, const char *, size_t, struct response *);
-int client_get(struct client *, const char *, struct response *,
-    const char *);
+int client_get(struct client *, const char *, struct response *, const char *);
 int client_post(struct client *, const char *, const char *, size_t,
     struct response *, const char *);
 
 int response_exit_status(const struct response *);
-void response_report(const struct client *, const struct response *,
-    const char *);
+void response_report(
+    const struct client *, const struct response *, const char *);
 void response_free(struct response *);
 
 const char *json_text(json_t *, const char *);

@@ -48,7 +48,7 @@ struct config_option {
 	enum opt_type type;
 	const char *def; /* default, as text */
 	size_t offset;
-	bool no_reload; /* change needs a restart */
+	bool no_reload;  /* change needs a restart */
 	double min, max; /* numeric bounds */
 	bool (*check)(const char *, char *, size_t); /* strings */
 };
@@ -57,13 +57,11 @@ extern const struct config_option config_options[];
 extern const int config_option_count;
 
 /* Loads path into *cfg; on failure fills err ("file:line: reason"). */
-int config_load(const char *path, struct config *cfg, char *err,
-    size_t errlen);
+int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
 void config_free(struct config *);
 /* The rules group as the JSON object the rule SQL takes; caller frees. */
 char *config_rules_json(const struct config *);
 /* Names of no-reload options whose value differs; NULL if none. */
-const char *config_restart_needed(const struct config *,
-    const struct config *);
+const char *config_restart_needed(const struct config *, const struct config *);
 
 #endif

@@ -15,14 +15,14 @@
 #include "statements.h"
 
 enum db_status {
-	DB_OK,		/* res holds the statement's result */
+	DB_OK,          /* res holds the statement's result */
 	DB_UNAVAILABLE, /* no connection, lost, queue full or timed out */
-	DB_ERROR,	/* the statement failed: sqlstate and message */
+	DB_ERROR,       /* the statement failed: sqlstate and message */
 };
 
 struct db_result {
 	enum db_status status;
-	PGresult *res;	      /* DB_OK; freed by the pool after the callback */
+	PGresult *res;        /* DB_OK; freed by the pool after the callback */
 	const char *sqlstate; /* DB_ERROR */
 	const char *message;  /* DB_UNAVAILABLE, DB_ERROR */
 };

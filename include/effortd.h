@@ -20,8 +20,8 @@ struct effortd {
 	char *rules_json; /* cfg.rules as the JSON the rule SQL takes */
 	struct db_pool *db;
 	struct evhttp *http;
-	int inflight;	/* requests not yet answered */
-	bool draining;	/* shutting down: answer what is in flight, then exit */
+	int inflight;  /* requests not yet answered */
+	bool draining; /* shutting down: answer what is in flight, then exit */
 };
 
 extern struct effortd effortd;

@@ -26,15 +26,15 @@ enum field_type {
 };
 
 #define F_REQUIRED 0x1 /* must be present and not null */
-#define F_ENTRY 0x2    /* timesheets: a field of an entry, not the record */
-#define F_HOURS 0x4    /* numbers: at most two decimals */
+#define F_ENTRY    0x2 /* timesheets: a field of an entry, not the record */
+#define F_HOURS    0x4 /* numbers: at most two decimals */
 
 struct field_spec {
 	const char *name;
 	enum field_type type;
 	unsigned flags;
 	const char *const *values; /* FT_ENUM: NULL-terminated */
-	double min, max;	   /* FT_NUMBER bounds; FT_STRING max length */
+	double min, max;           /* FT_NUMBER bounds; FT_STRING max length */
 };
 
 struct feed_errors;
@@ -53,7 +53,7 @@ extern const struct feed_spec feed_people, feed_grants, feed_assignments,
 
 /* Error collection; rendered with "index" (JSON) or "line" (CSV). */
 struct feed_errors {
-	json_t *list;	 /* array of {index|line, field, message} */
+	json_t *list;    /* array of {index|line, field, message} */
 	json_t *records; /* CSV: records carrying "_line" for lookups */
 	bool csv;
 	int count;
@@ -66,8 +66,8 @@ void feed_error_line(struct feed_errors *, long line, const char *field,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Checks every record; returns the number of errors added. */
-int feed_validate(const struct feed_spec *, json_t *records,
-    struct feed_errors *);
+int feed_validate(
+    const struct feed_spec *, json_t *records, struct feed_errors *);
 
 /*
  * Parses a CSV body into records.  Returns the records, or NULL with a

@@ -4,13 +4,13 @@
 
 #include "request.h"
 
-void handle_feed(struct request *);	   /* feed.c */
-void handle_healthz(struct request *);	   /* health.c */
-void handle_metrics(struct request *);	   /* health.c */
-void handle_timesheets(struct request *);  /* timesheets.c */
-void handle_versions(struct request *);	   /* timesheets.c */
-void handle_approve(struct request *);	   /* timesheets.c */
-void handle_reject(struct request *);	   /* timesheets.c */
-void handle_violations(struct request *);  /* violations.c */
+void handle_feed(struct request *);       /* feed.c */
+void handle_healthz(struct request *);    /* health.c */
+void handle_metrics(struct request *);    /* health.c */
+void handle_timesheets(struct request *); /* timesheets.c */
+void handle_versions(struct request *);   /* timesheets.c */
+void handle_approve(struct request *);    /* timesheets.c */
+void handle_reject(struct request *);     /* timesheets.c */
+void handle_violations(struct request *); /* violations.c */
 
 #endif

@@ -29,20 +29,20 @@ typedef void (*handler_fn)(struct request *);
 struct route {
 	enum evhttp_cmd_type method;
 	const char *pattern; /* "/v1/timesheets/{id}/versions" */
-	int roles;	     /* 0: no token needed */
+	int roles;           /* 0: no token needed */
 	handler_fn handler;
-	const char *name;    /* for logs and metrics */
-	const void *data;    /* handler-specific (feed spec) */
+	const char *name; /* for logs and metrics */
+	const void *data; /* handler-specific (feed spec) */
 };
 
 struct request {
 	struct evhttp_request *req;
 	const struct route *route;
-	char *arg;		  /* the {…} path segment, decoded */
-	struct evkeyvalq query;	  /* decoded query string */
+	char *arg;              /* the {…} path segment, decoded */
+	struct evkeyvalq query; /* decoded query string */
 	enum role role;
-	char *person_id;	  /* manager tokens */
-	char *token_id;		  /* as text, for SQL parameters */
+	char *person_id; /* manager tokens */
+	char *token_id;  /* as text, for SQL parameters */
 	bool answered;
 };
 
@@ -54,8 +54,8 @@ void request_dispatch(struct evhttp_request *, void *);
 const char *request_query(struct request *, const char *);
 /* Replies; each frees the request. */
 void reply_json(struct request *, int code, json_t *); /* steals */
-void reply_text(struct request *, int code, const char *ctype,
-    const char *body, size_t len);
+void reply_text(struct request *, int code, const char *ctype, const char *body,
+    size_t len);
 void reply_error(struct request *, int code, const char *msg,
     json_t *errors); /* steals errors (may be NULL) */
 /* The standard answer to a failed database job: 503 or 500. */

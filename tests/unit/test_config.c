@@ -113,8 +113,8 @@ test_defaults(void **state)
 	assert_null(cfg.listen_address);
 
 	/* Comments and empty groups only: the same defaults. */
-	load_ok(fixture("# nothing\n// here\nrules = { };\nlisten = { };\n"),
-	    &cfg);
+	load_ok(
+	    fixture("# nothing\n// here\nrules = { };\nlisten = { };\n"), &cfg);
 	assert_int_equal(cfg.listen_port, 8470);
 	assert_true(cfg.rules.standard_weekly_hours == 37.5);
 	config_free(&cfg);
@@ -126,18 +126,20 @@ test_values_read(void **state)
 	struct config cfg;
 
 	(void)state;
-	load_ok(fixture(
-	    "listen = { address = \"0.0.0.0\"; port = 9000; };\n"
-	    "db = { pool_size = 8; conninfo = \"host=db dbname=e\"; };\n"
-	    "log = { level = \"debug\"; };\n"
-	    "rules = {\n"
-	    "  timezone = \"America/New_York\";\n"
-	    "  standard_weekly_hours = 40;\n" /* an integer for a double */
-	    "  cap_year_start_month = 4;\n"
-	    "  authorisation_months = 3;\n"
-	    "  all_hours_tolerance = 0.25;\n"
-	    "  reminder_days = 7;\n"
-	    "};\n"), &cfg);
+	load_ok(
+	    fixture(
+	        "listen = { address = \"0.0.0.0\"; port = 9000; };\n"
+	        "db = { pool_size = 8; conninfo = \"host=db dbname=e\"; };\n"
+	        "log = { level = \"debug\"; };\n"
+	        "rules = {\n"
+	        "  timezone = \"America/New_York\";\n"
+	        "  standard_weekly_hours = 40;\n" /* an integer for a double */
+	        "  cap_year_start_month = 4;\n"
+	        "  authorisation_months = 3;\n"
+	        "  all_hours_tolerance = 0.25;\n"
+	        "  reminder_days = 7;\n"
+	        "};\n"),
+	    &cfg);
 	assert_string_equal(cfg.listen_address, "0.0.0.0");
 	assert_int_equal(cfg.listen_port, 9000);
 	assert_int_equal(cfg.db_pool_size, 8);
@@ -166,8 +168,8 @@ test_sample_conf(void **state)
 	load_ok("conf/effortd.conf", &cfg);
 	load_ok(fixture(""), &def);
 	assert_int_equal(cfg.listen_port, def.listen_port);
-	assert_true(cfg.rules.standard_weekly_hours ==
-	    def.rules.standard_weekly_hours);
+	assert_true(
+	    cfg.rules.standard_weekly_hours == def.rules.standard_weekly_hours);
 	assert_string_equal(cfg.rules.timezone, def.rules.timezone);
 	config_free(&cfg);
 	config_free(&def);
@@ -178,12 +180,12 @@ test_bad_values(void **state)
 {
 	(void)state;
 	load_bad("# effortd\n"
-		 "listen = { port = 8470; };\n"
-		 "rules = {\n"
-		 "  timezone = \"Europe/London\";\n"
-		 "  standard_weekly_hours = -1.0;\n"
-		 "};\n", 5,
-	    "rules.standard_weekly_hours: -1 is out of range");
+	         "listen = { port = 8470; };\n"
+	         "rules = {\n"
+	         "  timezone = \"Europe/London\";\n"
+	         "  standard_weekly_hours = -1.0;\n"
+	         "};\n",
+	    5, "rules.standard_weekly_hours: -1 is out of range");
 	load_bad("rules = { standard_weekly_hours = -1.0; };\n", 1,
 	    "rules.standard_weekly_hours: -1 is out of range");
 	load_bad("\n\nrules = {\n\n  cap_year_start_month = 13;\n};\n", 5,
@@ -191,10 +193,10 @@ test_bad_values(void **state)
 	load_bad("rules = {\n  cap_year_start_month = 0;\n};\n", 2,
 	    "rules.cap_year_start_month: 0 is out of range");
 	load_bad("rules = {\n"
-		 "  reminder_days = 14;\n"
-		 "  timezone = \"Mars/Olympus\";\n"
-		 "};\n", 3,
-	    "rules.timezone: unknown time zone \"Mars/Olympus\"");
+	         "  reminder_days = 14;\n"
+	         "  timezone = \"Mars/Olympus\";\n"
+	         "};\n",
+	    3, "rules.timezone: unknown time zone \"Mars/Olympus\"");
 	load_bad("rules = { timezone = \"\"; };\n", 1,
 	    "rules.timezone: unknown time zone");
 	load_bad("rules = { timezone = \"Europe\"; };\n", 1,
@@ -209,8 +211,8 @@ test_bad_values(void **state)
 	    "rules.authorisation_months: -1 is out of range");
 	load_bad("\nlisten = { port = 70000; };\n", 2,
 	    "listen.port: 70000 is out of range (0 to 65535)");
-	load_bad("db = { pool_size = 0; };\n", 1,
-	    "db.pool_size: 0 is out of range");
+	load_bad(
+	    "db = { pool_size = 0; };\n", 1, "db.pool_size: 0 is out of range");
 	load_bad("log = { level = \"loud\"; };\n", 1,
 	    "log.level: unknown level \"loud\"");
 	load_bad("listen = { address = \"\"; };\n", 1,
@@ -242,9 +244,10 @@ test_unknown_settings(void **state)
 	load_bad("rules = { tolerance = 1; };\n", 1,
 	    "unknown setting \"rules.tolerance\"");
 	load_bad("rules = {\n"
-		 "  timezone = \"Europe/London\";\n"
-		 "  tolerance = 1;\n"
-		 "};\n", 3, "unknown setting \"rules.tolerance\"");
+	         "  timezone = \"Europe/London\";\n"
+	         "  tolerance = 1;\n"
+	         "};\n",
+	    3, "unknown setting \"rules.tolerance\"");
 	load_bad("# top\nlistne = { port = 1; };\n", 2,
 	    "unknown setting \"listne\"");
 	load_bad("port = 8470;\n", 1, "unknown setting \"port\"");
@@ -260,12 +263,14 @@ test_syntax_error(void **state)
 {
 	(void)state;
 	load_bad("listen = {\n  port = 8470;\n};\nrules = {\n"
-		 "  timezone = = \"UTC\";\n  reminder_days = 3;\n};\n", 5,
-	    "syntax error");
+	         "  timezone = = \"UTC\";\n  reminder_days = 3;\n};\n",
+	    5, "syntax error");
 	load_bad("# one\n# two\nlisten = { port = 8470; }\n"
-		 "db = { pool_size = 4; ;\n", 4, "syntax error");
+	         "db = { pool_size = 4; ;\n",
+	    4, "syntax error");
 	load_bad("# one\n\nlisten = { port 8470; };\n"
-		 "db = { pool_size = 4; };\n", 3, "syntax error");
+	         "db = { pool_size = 4; };\n",
+	    3, "syntax error");
 	load_bad("rules = {\n  reminder_days = 3;\n  reminder_days = 4;\n};\n",
 	    3, "duplicate setting");
 }
@@ -317,7 +322,8 @@ test_rules_json(void **state)
 
 	(void)state;
 	load_ok(fixture("rules = { standard_weekly_hours = 36.25; "
-			"timezone = \"UTC\"; reminder_days = 10; };\n"), &cfg);
+	                "timezone = \"UTC\"; reminder_days = 10; };\n"),
+	    &cfg);
 	s = config_rules_json(&cfg);
 	o = json_loads(s, 0, &jerr);
 	if (o == NULL)
@@ -326,19 +332,19 @@ test_rules_json(void **state)
 		if (json_object_get(o, keys[i]) == NULL)
 			fail_msg("rules JSON lacks \"%s\": %s", keys[i], s);
 	assert_int_equal(json_object_size(o), sizeof keys / sizeof keys[0]);
-	assert_string_equal(json_string_value(json_object_get(o, "timezone")),
-	    "UTC");
-	assert_true(json_number_value(json_object_get(o,
-	    "standard_weekly_hours")) == 36.25);
+	assert_string_equal(
+	    json_string_value(json_object_get(o, "timezone")), "UTC");
+	assert_true(json_number_value(
+	                json_object_get(o, "standard_weekly_hours")) == 36.25);
 	assert_true(json_is_integer(json_object_get(o, "reminder_days")));
-	assert_int_equal(json_integer_value(json_object_get(o,
-	    "reminder_days")), 10);
-	assert_int_equal(json_integer_value(json_object_get(o,
-	    "cap_year_start_month")), 8);
-	assert_true(json_number_value(json_object_get(o,
-	    "investigator_annual_hours")) == 1650);
-	assert_true(json_number_value(json_object_get(o,
-	    "all_hours_tolerance")) == 0.5);
+	assert_int_equal(
+	    json_integer_value(json_object_get(o, "reminder_days")), 10);
+	assert_int_equal(
+	    json_integer_value(json_object_get(o, "cap_year_start_month")), 8);
+	assert_true(json_number_value(json_object_get(
+	                o, "investigator_annual_hours")) == 1650);
+	assert_true(json_number_value(
+	                json_object_get(o, "all_hours_tolerance")) == 0.5);
 	json_decref(o);
 	free(s);
 	config_free(&cfg);
@@ -353,9 +359,10 @@ test_restart_needed(void **state)
 	load_ok(fixture("listen = { port = 8470; };\n"), &base);
 	load_ok(fixture("listen = { port = 8471; };\n"), &port);
 	load_ok(fixture("listen = { port = 8470; };\n"
-			"rules = { standard_weekly_hours = 35.0; "
-			"timezone = \"UTC\"; reminder_days = 1; };\n"
-			"log = { level = \"debug\"; };\n"), &rules);
+	                "rules = { standard_weekly_hours = 35.0; "
+	                "timezone = \"UTC\"; reminder_days = 1; };\n"
+	                "log = { level = \"debug\"; };\n"),
+	    &rules);
 	load_ok(fixture(""), &same);
 
 	const char *what = config_restart_needed(&base, &port);
@@ -375,8 +382,8 @@ test_restart_needed(void **state)
 
 	load_ok(fixture("listen = { address = \"::1\"; };\n"), &base);
 	load_ok(fixture(""), &same);
-	assert_string_equal(config_restart_needed(&same, &base),
-	    "listen.address");
+	assert_string_equal(
+	    config_restart_needed(&same, &base), "listen.address");
 	config_free(&base);
 	config_free(&same);
 }

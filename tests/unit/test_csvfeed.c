@@ -19,9 +19,9 @@
 
 #include "feed.h"
 
-#define PEOPLE_HEADER \
+#define PEOPLE_HEADER                                                          \
 	"person_id,name,email,line_manager_id,fte,employment_start,employment_end"
-#define TS_HEADER \
+#define TS_HEADER                                                              \
 	"person_id,period_start,period_end,submitted_at,kind,activity,hours"
 
 struct result {
@@ -82,8 +82,8 @@ parse_chunks(const struct feed_spec *feed, struct result *r, ...)
 	while ((s = va_arg(ap, const char *)) != NULL) {
 		if (*s == '\0')
 			continue;
-		assert_int_equal(evbuffer_add_reference(buf, s, strlen(s), NULL,
-		    NULL), 0);
+		assert_int_equal(
+		    evbuffer_add_reference(buf, s, strlen(s), NULL, NULL), 0);
 		n++;
 	}
 	va_end(ap);
@@ -151,20 +151,21 @@ assert_no_errors(struct result *r)
 
 /* Asserts errs holds {line, field, message ~ want}. */
 static void
-assert_line_error(struct result *r, long line, const char *field,
-    const char *want)
+assert_line_error(
+    struct result *r, long line, const char *field, const char *want)
 {
 	size_t i;
 	json_t *e;
 
-	json_array_foreach(r->errs.list, i, e) {
+	json_array_foreach(r->errs.list, i, e)
+	{
 		if (json_object_get(e, "index") != NULL ||
 		    json_integer_value(json_object_get(e, "line")) != line ||
 		    strcmp(json_string_value(json_object_get(e, "field")),
-			field) != 0)
+		        field) != 0)
 			continue;
 		if (strstr(json_string_value(json_object_get(e, "message")),
-			want) != NULL)
+		        want) != NULL)
 			return;
 	}
 	dump("errors", r->errs.list);
@@ -217,7 +218,9 @@ test_people_typed(void **state)
 	json_t *p;
 
 	(void)state;
-	parse_one(&feed_people, &r, PEOPLE_HEADER "\n"
+	parse_one(&feed_people, &r,
+	    PEOPLE_HEADER
+	    "\n"
 	    "E1001,Ada Byron,a.byron@example.ac.uk,E0001,1.0,2020-01-06,\n"
 	    "E0001,Grace Hopper,,,0.8,2010-09-01,2030-08-31\n");
 	assert_no_errors(&r);
@@ -241,7 +244,8 @@ test_people_typed(void **state)
 	assert_int_equal(json_object_size(p), 6);
 	/* A string field that looks like a number stays a string. */
 	result_free(&r);
-	parse_one(&feed_people, &r, "person_id,name,fte,employment_start\n"
+	parse_one(&feed_people, &r,
+	    "person_id,name,fte,employment_start\n"
 	    "1001,007,0.5,2020-01-06\n");
 	assert_no_errors(&r);
 	assert_string_equal(str(rec(&r, 0), "person_id"), "1001");
@@ -255,7 +259,9 @@ test_quoting(void **state)
 	struct result r;
 
 	(void)state;
-	parse_one(&feed_people, &r, PEOPLE_HEADER "\n"
+	parse_one(&feed_people, &r,
+	    PEOPLE_HEADER
+	    "\n"
 	    "P0,\"Hopper, Grace\",,,0.8,2010-09-01,\n"
 	    "P1,\"Ada \"\"Countess\"\" Byron\",\"a@x.ac.uk\",P0,1.0,2020-01-06,\n"
 	    "\"P2\",\"\"\"\",,,\"0.5\",2024-02-29,\"\"\n");
@@ -267,7 +273,8 @@ test_quoting(void **state)
 	assert_string_equal(str(rec(&r, 2), "person_id"), "P2");
 	assert_string_equal(str(rec(&r, 2), "name"), "\"");
 	/* A quoted number is still typed by the field table. */
-	assert_true(json_number_value(json_object_get(rec(&r, 2), "fte")) == 0.5);
+	assert_true(
+	    json_number_value(json_object_get(rec(&r, 2), "fte")) == 0.5);
 	/* A quoted empty cell is omitted like an unquoted one. */
 	assert_null(json_object_get(rec(&r, 2), "employment_end"));
 	assert_int_equal(line_of(rec(&r, 2)), 4);
@@ -295,8 +302,8 @@ test_embedded_newline(void **state)
 	assert_int_equal(line_of(rec(&r, 0)), 2);
 	/* The row after a 3-line row starts on line 5. */
 	assert_int_equal(line_of(rec(&r, 1)), 5);
-	assert_string_equal(str(rec(&r, 1), "title"),
-	    "Peat, carbon and \"water\"");
+	assert_string_equal(
+	    str(rec(&r, 1), "title"), "Peat, carbon and \"water\"");
 	assert_int_equal(line_of(rec(&r, 2)), 6);
 	assert_string_equal(str(rec(&r, 2), "title"), "two\n\nblank");
 	assert_int_equal(line_of(rec(&r, 3)), 9);
@@ -328,7 +335,9 @@ test_crlf_and_bom(void **state)
 	result_free(&r);
 
 	/* A BOM alone before the header, last line without a newline. */
-	parse_one(&feed_people, &r, "\xef\xbb\xbf" "fte,person_id,name,"
+	parse_one(&feed_people, &r,
+	    "\xef\xbb\xbf"
+	    "fte,person_id,name,"
 	    "employment_start\r\n0.6,P3,Charles Babbage,2021-05-04");
 	assert_no_errors(&r);
 	assert_int_equal(json_array_size(r.records), 1);
@@ -393,7 +402,8 @@ test_wrong_field_count(void **state)
 	    "A/4,d,,2024-01-01,2024-12-31\n");
 	assert_non_null(r.records);
 	assert_int_equal(r.errs.count, 2);
-	assert_line_error(&r, 3, "", "expected 5 fields as in the header, "
+	assert_line_error(&r, 3, "",
+	    "expected 5 fields as in the header, "
 	    "found 4");
 	assert_line_error(&r, 4, "", "found 6");
 	/* The bad rows are dropped, the good ones kept with their lines. */
@@ -432,7 +442,9 @@ test_non_numeric(void **state)
 	struct result r;
 
 	(void)state;
-	parse_one(&feed_timesheets, &r, TS_HEADER "\n"
+	parse_one(&feed_timesheets, &r,
+	    TS_HEADER
+	    "\n"
 	    "E1,2025-01-01,2025-01-31,2025-02-03T10:00:00Z,grant,G1,80\n"
 	    "E1,2025-01-01,2025-01-31,2025-02-03T10:00:00Z,admin,A,eight\n"
 	    "E1,2025-01-01,2025-01-31,2025-02-03T10:00:00Z,teaching,T,7.5h\n");
@@ -443,8 +455,9 @@ test_non_numeric(void **state)
 	assert_line_error(&r, 4, "hours", "must be a number");
 	result_free(&r);
 
-	parse_one(&feed_people, &r, PEOPLE_HEADER "\n"
-	    "E1,\"Ada\nByron\",,,one,2020-01-06,\n");
+	parse_one(&feed_people, &r,
+	    PEOPLE_HEADER "\n"
+	                  "E1,\"Ada\nByron\",,,one,2020-01-06,\n");
 	assert_int_equal(r.errs.count, 1);
 	assert_line_error(&r, 2, "fte", "must be a number");
 	result_free(&r);
@@ -466,15 +479,18 @@ test_non_finite_numbers(void **state)
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		snprintf(body, sizeof body,
 		    "person_id,grant_ref,month,fte_fraction,hours\n"
-		    "E1,G1,2025-01,0.5,%s\n", bad[i]);
+		    "E1,G1,2025-01,0.5,%s\n",
+		    bad[i]);
 		parse_one(&feed_charges, &r, body);
 		assert_non_null(r.records);
 		r.errs.records = r.records;
 		feed_validate(&feed_charges, r.records, &r.errs);
 		if (r.errs.count == 0) {
 			char *s = json_dumps(r.records, JSON_COMPACT);
-			print_error("hours cell \"%s\" accepted without an error:"
-			    " records %s\n", bad[i], s);
+			print_error(
+			    "hours cell \"%s\" accepted without an error:"
+			    " records %s\n",
+			    bad[i], s);
 			free(s);
 			failed++;
 		}
@@ -483,7 +499,9 @@ test_non_finite_numbers(void **state)
 
 	/* A required number: the CSV error must name the cell, not leave
 	 * validation to say a misleading "is required". */
-	parse_one(&feed_timesheets, &r, TS_HEADER "\n"
+	parse_one(&feed_timesheets, &r,
+	    TS_HEADER
+	    "\n"
 	    "E1,2025-01-01,2025-01-31,2025-02-03T10:00:00Z,grant,G1,nan\n");
 	assert_non_null(r.records);
 	if (r.errs.count == 0) {
@@ -501,16 +519,18 @@ test_unterminated_quote(void **state)
 	struct result r;
 
 	(void)state;
-	parse_one(&feed_people, &r, PEOPLE_HEADER "\n"
-	    "E1,Ada,,,1,2020-01-06,\n"
-	    "E2,\"Grace,,,1,2020-01-06,\n"
-	    "E3,Alan,,,1,2020-01-06,\n");
+	parse_one(&feed_people, &r,
+	    PEOPLE_HEADER "\n"
+	                  "E1,Ada,,,1,2020-01-06,\n"
+	                  "E2,\"Grace,,,1,2020-01-06,\n"
+	                  "E3,Alan,,,1,2020-01-06,\n");
 	assert_null(r.records);
 	assert_non_null(strstr(r.err, "malformed CSV"));
 	/* The quote that never closes opens on line 3. */
 	if (strstr(r.err, "line 3") == NULL)
 		fail_msg("err \"%s\" does not name line 3, where the "
-		    "unterminated quote opens", r.err);
+		         "unterminated quote opens",
+		    r.err);
 	result_free(&r);
 }
 
@@ -520,10 +540,11 @@ test_malformed_quote_mid_body(void **state)
 	struct result r;
 
 	(void)state;
-	parse_one(&feed_people, &r, PEOPLE_HEADER "\n"
-	    "E1,Ada,,,1,2020-01-06,\n"
-	    "E2,\"Grace\"x,,,1,2020-01-06,\n"
-	    "E3,Alan,,,1,2020-01-06,\n");
+	parse_one(&feed_people, &r,
+	    PEOPLE_HEADER "\n"
+	                  "E1,Ada,,,1,2020-01-06,\n"
+	                  "E2,\"Grace\"x,,,1,2020-01-06,\n"
+	                  "E3,Alan,,,1,2020-01-06,\n");
 	assert_null(r.records);
 	if (strstr(r.err, "malformed CSV at line 3") == NULL)
 		fail_msg("err \"%s\" does not name line 3", r.err);
@@ -567,7 +588,9 @@ test_timesheet_grouping(void **state)
 	json_t *ts, *entries, *e;
 
 	(void)state;
-	parse_one(&feed_timesheets, &r, TS_HEADER ",authorised_by,authorised_at\n"
+	parse_one(&feed_timesheets, &r,
+	    TS_HEADER
+	    ",authorised_by,authorised_at\n"
 	    "E1,2025-01-01,2025-01-31,2025-02-03T10:00:00Z,grant,G1,80,E0,"
 	    "2025-02-10T09:00:00Z\n"
 	    "E2,2025-01-01,2025-01-31,2025-02-04T10:00:00Z,grant,G1,150,,\n"
@@ -616,7 +639,8 @@ test_timesheet_grouping(void **state)
 
 	/* The grouped records are a valid batch. */
 	r.errs.records = r.records;
-	assert_int_equal(feed_validate(&feed_timesheets, r.records, &r.errs), 0);
+	assert_int_equal(
+	    feed_validate(&feed_timesheets, r.records, &r.errs), 0);
 	result_free(&r);
 }
 
@@ -626,7 +650,9 @@ test_timesheet_record_column_differs(void **state)
 	struct result r;
 
 	(void)state;
-	parse_one(&feed_timesheets, &r, TS_HEADER "\n"
+	parse_one(&feed_timesheets, &r,
+	    TS_HEADER
+	    "\n"
 	    "E1,2025-01-01,2025-01-31,2025-02-03T10:00:00Z,grant,G1,80\n"
 	    "E1,2025-01-01,2025-01-31,2025-02-03T10:00:00Z,admin,A,10\n"
 	    "E1,2025-01-01,2025-01-31,2025-02-05T10:00:00Z,teaching,T,12\n");
@@ -646,7 +672,9 @@ test_timesheet_record_column_missing(void **state)
 
 	(void)state;
 	/* First row empty, later row set: reported. */
-	parse_one(&feed_timesheets, &r, TS_HEADER ",authorised_by\n"
+	parse_one(&feed_timesheets, &r,
+	    TS_HEADER
+	    ",authorised_by\n"
 	    "E1,2025-01-01,2025-01-31,2025-02-03T10:00:00Z,grant,G1,80,\n"
 	    "E1,2025-01-01,2025-01-31,2025-02-03T10:00:00Z,admin,A,10,E0\n");
 	assert_non_null(r.records);
@@ -654,7 +682,9 @@ test_timesheet_record_column_missing(void **state)
 	result_free(&r);
 
 	/* First row set, later row empty: must be reported too. */
-	parse_one(&feed_timesheets, &r, TS_HEADER ",authorised_by\n"
+	parse_one(&feed_timesheets, &r,
+	    TS_HEADER
+	    ",authorised_by\n"
 	    "E1,2025-01-01,2025-01-31,2025-02-03T10:00:00Z,grant,G1,80,E0\n"
 	    "E1,2025-01-01,2025-01-31,2025-02-03T10:00:00Z,admin,A,10,\n");
 	assert_non_null(r.records);
@@ -670,7 +700,9 @@ test_validation_lines(void **state)
 	struct result r;
 
 	(void)state;
-	parse_one(&feed_timesheets, &r, TS_HEADER "\n"
+	parse_one(&feed_timesheets, &r,
+	    TS_HEADER
+	    "\n"
 	    "E1,2025-01-06,2025-01-12,2025-02-03T10:00:00Z,grant,G1,20\n"
 	    "E2,2025-01-06,2025-01-12,2025-02-03T10:00:00Z,grant,G1,20\n"
 	    "\n"
@@ -681,7 +713,8 @@ test_validation_lines(void **state)
 	assert_no_errors(&r);
 	assert_int_equal(json_array_size(r.records), 3);
 	r.errs.records = r.records;
-	assert_int_equal(feed_validate(&feed_timesheets, r.records, &r.errs), 3);
+	assert_int_equal(
+	    feed_validate(&feed_timesheets, r.records, &r.errs), 3);
 	/* E1's entries[2] (line 7) repeats activity G1 of entries[0]. */
 	assert_line_error(&r, 7, "entries[2].activity", "appears twice");
 	/* E2's entries[1] is on line 8. */
@@ -691,7 +724,9 @@ test_validation_lines(void **state)
 	result_free(&r);
 
 	/* entries[1] error on a two-row timesheet. */
-	parse_one(&feed_timesheets, &r, TS_HEADER "\n"
+	parse_one(&feed_timesheets, &r,
+	    TS_HEADER
+	    "\n"
 	    "E1,2025-01-15,2025-01-15,2025-02-03T10:00:00Z,grant,G1,2\n"
 	    "E9,2025-01-15,2025-01-15,2025-02-03T10:00:00Z,grant,G1,2\n"
 	    "E1,2025-01-15,2025-01-15,2025-02-03T10:00:00Z,admin,A,25\n");
@@ -704,10 +739,11 @@ test_validation_lines(void **state)
 	result_free(&r);
 
 	/* Other feeds: the line of the record; "_line" is no unknown field. */
-	parse_one(&feed_people, &r, PEOPLE_HEADER "\n"
-	    "E1,Ada,,,1,2020-01-06,\n"
-	    "\n"
-	    "E2,Grace,,E2,1,2020-01-06,2019-01-01\n");
+	parse_one(&feed_people, &r,
+	    PEOPLE_HEADER "\n"
+	                  "E1,Ada,,,1,2020-01-06,\n"
+	                  "\n"
+	                  "E2,Grace,,E2,1,2020-01-06,2019-01-01\n");
 	assert_no_errors(&r);
 	r.errs.records = r.records;
 	assert_int_equal(feed_validate(&feed_people, r.records, &r.errs), 2);
@@ -727,11 +763,12 @@ test_chunks(void **state)
 	/* Splits inside a line, inside a quoted field (before and after an
 	 * embedded newline and a doubled quote), and between CR and LF. */
 	parse_chunks(&feed_people, &r,
-	    "\xef\xbb\xbfperson_id,name,email,line_m", "anager_id,fte,"
-	    "employment_start,employment_end\r", "\nE1,\"Byron, ",
-	    "Ada \"", "\"the Countess\"\"\nof ", "Lovelace\",,,1.0,2020-01-0",
-	    "6,\r\n", "\r\n", "E2,Grace,,E1,0.", "8,2010-09-01,\n",
-	    "E3,\"x\"", ",,,1,2020-01-06,", NULL);
+	    "\xef\xbb\xbfperson_id,name,email,line_m",
+	    "anager_id,fte,"
+	    "employment_start,employment_end\r",
+	    "\nE1,\"Byron, ", "Ada \"", "\"the Countess\"\"\nof ",
+	    "Lovelace\",,,1.0,2020-01-0", "6,\r\n", "\r\n", "E2,Grace,,E1,0.",
+	    "8,2010-09-01,\n", "E3,\"x\"", ",,,1,2020-01-06,", NULL);
 	assert_no_errors(&r);
 	assert_int_equal(json_array_size(r.records), 3);
 	assert_string_equal(str(rec(&r, 0), "name"),
@@ -739,7 +776,8 @@ test_chunks(void **state)
 	assert_string_equal(str(rec(&r, 0), "employment_start"), "2020-01-06");
 	assert_int_equal(line_of(rec(&r, 0)), 2);
 	assert_int_equal(line_of(rec(&r, 1)), 5);
-	assert_true(json_number_value(json_object_get(rec(&r, 1), "fte")) == 0.8);
+	assert_true(
+	    json_number_value(json_object_get(rec(&r, 1), "fte")) == 0.8);
 	assert_string_equal(str(rec(&r, 1), "line_manager_id"), "E1");
 	assert_string_equal(str(rec(&r, 2), "name"), "x");
 	assert_int_equal(line_of(rec(&r, 2)), 6);
@@ -751,7 +789,8 @@ test_chunks(void **state)
 static void
 test_every_split(void **state)
 {
-	static const char body[] = TS_HEADER "\r\n"
+	static const char body[] = TS_HEADER
+	    "\r\n"
 	    "E1,2025-01-01,2025-01-31,2025-02-03T10:00:00Z,grant,\"G,1\",80\r\n"
 	    "\r\n"
 	    "E1,2025-01-01,2025-01-31,2025-02-03T10:00:00Z,teaching,\"say "
@@ -794,8 +833,8 @@ test_every_split(void **state)
 		evbuffer_add_reference(buf, body + i, 1, NULL, NULL);
 	assert_int_equal(evbuffer_peek(buf, -1, NULL, NULL, 0), (int)len);
 	feed_errors_init(&r.errs, true);
-	r.records = csv_feed_parse(&feed_timesheets, buf, &r.errs, r.err,
-	    sizeof r.err);
+	r.records =
+	    csv_feed_parse(&feed_timesheets, buf, &r.errs, r.err, sizeof r.err);
 	evbuffer_free(buf);
 	own(r.records);
 	own(r.errs.list);
@@ -813,7 +852,8 @@ test_bom_split(void **state)
 
 	(void)state;
 	for (int cut = 1; cut <= 2; cut++) {
-		static const char body[] = "\xef\xbb\xbf"
+		static const char body[] =
+		    "\xef\xbb\xbf"
 		    "grant_ref,title,funder,start_date,end_date\n"
 		    "A/1,a,,2024-01-01,2024-12-31\n";
 		char a[4] = "";
@@ -839,15 +879,19 @@ main(void)
 		cmocka_unit_test_teardown(test_blank_lines, release_all),
 		cmocka_unit_test_teardown(test_whitespace_line, release_all),
 		cmocka_unit_test_teardown(test_wrong_field_count, release_all),
-		cmocka_unit_test_teardown(test_unknown_and_duplicate_column, release_all),
+		cmocka_unit_test_teardown(
+		    test_unknown_and_duplicate_column, release_all),
 		cmocka_unit_test_teardown(test_non_numeric, release_all),
 		cmocka_unit_test_teardown(test_non_finite_numbers, release_all),
 		cmocka_unit_test_teardown(test_unterminated_quote, release_all),
-		cmocka_unit_test_teardown(test_malformed_quote_mid_body, release_all),
+		cmocka_unit_test_teardown(
+		    test_malformed_quote_mid_body, release_all),
 		cmocka_unit_test_teardown(test_empty_body, release_all),
 		cmocka_unit_test_teardown(test_timesheet_grouping, release_all),
-		cmocka_unit_test_teardown(test_timesheet_record_column_differs, release_all),
-		cmocka_unit_test_teardown(test_timesheet_record_column_missing, release_all),
+		cmocka_unit_test_teardown(
+		    test_timesheet_record_column_differs, release_all),
+		cmocka_unit_test_teardown(
+		    test_timesheet_record_column_missing, release_all),
 		cmocka_unit_test_teardown(test_validation_lines, release_all),
 		cmocka_unit_test_teardown(test_chunks, release_all),
 		cmocka_unit_test_teardown(test_every_split, release_all),

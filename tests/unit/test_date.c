@@ -150,8 +150,8 @@ test_timestamp_valid(void **state)
 static void
 test_days_in_month(void **state)
 {
-	static const int want[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
-		30, 31 };
+	static const int want[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+		31 };
 
 	(void)state;
 	for (int m = 1; m <= 12; m++)
@@ -180,9 +180,11 @@ test_date_to_days(void **state)
 	assert_int_equal(date_to_days(mkdate(1900, 1, 1)), -25567);
 	/* Across a leap day and a non-leap February. */
 	assert_int_equal(date_to_days(mkdate(2024, 3, 1)) -
-	    date_to_days(mkdate(2024, 2, 28)), 2);
+	                     date_to_days(mkdate(2024, 2, 28)),
+	    2);
 	assert_int_equal(date_to_days(mkdate(2025, 3, 1)) -
-	    date_to_days(mkdate(2025, 2, 28)), 1);
+	                     date_to_days(mkdate(2025, 2, 28)),
+	    1);
 	/* A whole year: every day follows the one before. */
 	long prev = date_to_days(mkdate(2023, 12, 31));
 	for (int m = 1; m <= 12; m++)
@@ -201,7 +203,8 @@ test_date_cmp_same_month(void **state)
 	assert_int_equal(date_cmp(mkdate(2025, 1, 1), mkdate(2025, 1, 1)), 0);
 	assert_int_equal(date_cmp(mkdate(2025, 1, 1), mkdate(2025, 1, 2)), -1);
 	assert_int_equal(date_cmp(mkdate(2025, 1, 2), mkdate(2025, 1, 1)), 1);
-	assert_int_equal(date_cmp(mkdate(2024, 12, 31), mkdate(2025, 1, 1)), -1);
+	assert_int_equal(
+	    date_cmp(mkdate(2024, 12, 31), mkdate(2025, 1, 1)), -1);
 	assert_int_equal(date_cmp(mkdate(2025, 2, 1), mkdate(2025, 1, 31)), 1);
 	assert_int_equal(date_cmp(mkdate(2026, 1, 1), mkdate(2025, 12, 31)), 1);
 

@@ -127,8 +127,8 @@ sample_table(enum output_format f)
 	struct table *t = out_table_new(cols, 3, f);
 	json_t *a = json_pack("{s:s,s:f,s:s}", "person_id", "E1", "hours",
 	    172.5, "detail", "short");
-	json_t *b = json_pack("{s:s,s:i,s:s}", "person_id", "Zoë", "hours",
-	    8, "detail", "a, \"b\"\nc");
+	json_t *b = json_pack("{s:s,s:i,s:s}", "person_id", "Zoë", "hours", 8,
+	    "detail", "a, \"b\"\nc");
 	json_t *c = json_pack("{s:s,s:n}", "person_id", "E1003", "hours");
 
 	out_table_add_json(t, a);
@@ -148,18 +148,16 @@ test_table_text(void **state)
 
 	(void)state;
 	assert_int_equal(out_table_rows(t), 3);
-	assert_string_equal(got,
-	    "PERSON   HOURS  DETAIL\n"
-	    "E1      172.50  short\n"
-	    "Zoë       8.00  a, \"b\" c\n"
-	    "E1003        -  -\n");
+	assert_string_equal(got, "PERSON   HOURS  DETAIL\n"
+	                         "E1      172.50  short\n"
+	                         "Zoë       8.00  a, \"b\" c\n"
+	                         "E1003        -  -\n");
 	free(got);
 	got = capture_table(t, "  ");
-	assert_string_equal(got,
-	    "  PERSON   HOURS  DETAIL\n"
-	    "  E1      172.50  short\n"
-	    "  Zoë       8.00  a, \"b\" c\n"
-	    "  E1003        -  -\n");
+	assert_string_equal(got, "  PERSON   HOURS  DETAIL\n"
+	                         "  E1      172.50  short\n"
+	                         "  Zoë       8.00  a, \"b\" c\n"
+	                         "  E1003        -  -\n");
 	free(got);
 	out_table_free(t);
 }
@@ -171,11 +169,10 @@ test_table_csv(void **state)
 	char *got = capture_table(t, NULL);
 
 	(void)state;
-	assert_string_equal(got,
-	    "person_id,hours,detail\r\n"
-	    "E1,172.5,short\r\n"
-	    "Zoë,8,\"a, \"\"b\"\"\nc\"\r\n"
-	    "E1003,,\r\n");
+	assert_string_equal(got, "person_id,hours,detail\r\n"
+	                         "E1,172.5,short\r\n"
+	                         "Zoë,8,\"a, \"\"b\"\"\nc\"\r\n"
+	                         "E1003,,\r\n");
 	free(got);
 	out_table_free(t);
 }
@@ -196,22 +193,21 @@ static void
 test_json_pretty(void **state)
 {
 	const char *in = "{\"a\":[1,2.50,1e3],\"b\":{},\"c\":[ ],"
-			 "\"s\":\"x, {y}: [\\\"z\\\"]\",\"n\":null}";
+	                 "\"s\":\"x, {y}: [\\\"z\\\"]\",\"n\":null}";
 	char *got = out_json_pretty(in, strlen(in));
 
 	(void)state;
-	assert_string_equal(got,
-	    "{\n"
-	    "  \"a\": [\n"
-	    "    1,\n"
-	    "    2.50,\n"
-	    "    1e3\n"
-	    "  ],\n"
-	    "  \"b\": {},\n"
-	    "  \"c\": [],\n"
-	    "  \"s\": \"x, {y}: [\\\"z\\\"]\",\n"
-	    "  \"n\": null\n"
-	    "}\n");
+	assert_string_equal(got, "{\n"
+	                         "  \"a\": [\n"
+	                         "    1,\n"
+	                         "    2.50,\n"
+	                         "    1e3\n"
+	                         "  ],\n"
+	                         "  \"b\": {},\n"
+	                         "  \"c\": [],\n"
+	                         "  \"s\": \"x, {y}: [\\\"z\\\"]\",\n"
+	                         "  \"n\": null\n"
+	                         "}\n");
 	free(got);
 }
 

@@ -65,7 +65,8 @@ patched(const char *base, const char *patch)
 	json_t *rec = parse(base), *p = parse(patch), *v;
 	const char *k;
 
-	json_object_foreach(p, k, v) {
+	json_object_foreach(p, k, v)
+	{
 		if (json_is_null(v))
 			json_object_del(rec, k);
 		else
@@ -89,8 +90,8 @@ timesheet(const char *start, const char *end, const char *entries)
 
 /* Validates records (stolen); leaves the errors in errs. */
 static int
-validate(const struct feed_spec *feed, json_t *records,
-    struct feed_errors *errs)
+validate(
+    const struct feed_spec *feed, json_t *records, struct feed_errors *errs)
 {
 	int n;
 
@@ -119,20 +120,21 @@ dump_errors(const struct feed_errors *errs)
 /* Asserts that errs holds an error for (index, field) whose message
  * contains want. */
 static void
-assert_has_error(const struct feed_errors *errs, int index,
-    const char *field, const char *want)
+assert_has_error(const struct feed_errors *errs, int index, const char *field,
+    const char *want)
 {
 	size_t i;
 	json_t *e;
 
-	json_array_foreach(errs->list, i, e) {
+	json_array_foreach(errs->list, i, e)
+	{
 		if (json_integer_value(json_object_get(e, "index")) != index ||
 		    json_object_get(e, "line") != NULL ||
 		    strcmp(json_string_value(json_object_get(e, "field")),
-			field) != 0)
+		        field) != 0)
 			continue;
 		if (strstr(json_string_value(json_object_get(e, "message")),
-			want) != NULL)
+		        want) != NULL)
 			return;
 	}
 	dump_errors(errs);
@@ -183,30 +185,36 @@ test_api_examples_valid(void **state)
 	expect_valid(&feed_delegations, parse(delegation_ok));
 	/* The whole batch at once. */
 	char batch[4096];
-	snprintf(batch, sizeof batch, "[%s,%s]", charge_fte_ok, charge_hours_ok);
+	snprintf(
+	    batch, sizeof batch, "[%s,%s]", charge_fte_ok, charge_hours_ok);
 	expect_valid(&feed_charges, parse(batch));
 	/* Optional fields left out altogether. */
-	expect_valid(&feed_people, patched(person_ok,
-	    "{\"email\":null,\"line_manager_id\":null,\"employment_end\":null}"));
-	expect_valid(&feed_timesheets, patched(timesheet_ok,
-	    "{\"authorised_by\":null,\"authorised_at\":null}"));
+	expect_valid(&feed_people,
+	    patched(person_ok,
+	        "{\"email\":null,\"line_manager_id\":null,\"employment_end\":null}"));
+	expect_valid(&feed_timesheets,
+	    patched(timesheet_ok,
+	        "{\"authorised_by\":null,\"authorised_at\":null}"));
 	expect_valid(&feed_grants, patched(grant_ok, "{\"funder\":null}"));
-	expect_valid(&feed_assignments, patched(assignment_ok,
-	    "{\"end_date\":null,\"estimated_hours_per_year\":1650}"));
+	expect_valid(&feed_assignments,
+	    patched(assignment_ok,
+	        "{\"end_date\":null,\"estimated_hours_per_year\":1650}"));
 	/* Explicit JSON null counts as absent. */
 	expect_valid(&feed_charges, patched(charge_fte_ok, "{\"hours\":null}"));
-	expect_valid(&feed_people, patched(person_ok,
-	    "{\"employment_end\":\"2020-01-06\"}"));
+	expect_valid(&feed_people,
+	    patched(person_ok, "{\"employment_end\":\"2020-01-06\"}"));
 	/* Every kind of entry is known. */
 	static const char *const kinds[] = { "grant", "project", "research",
 		"teaching", "admin", "other", "annual_leave", "sick_leave",
 		"public_holiday", "parental_leave", "other_leave" };
 	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
 		char e[200];
-		snprintf(e, sizeof e, "[{\"kind\":\"%s\",\"activity\":\"a\","
-		    "\"hours\":1}]", kinds[i]);
-		expect_valid(&feed_timesheets, timesheet("2025-01-06",
-		    "2025-01-10", e));
+		snprintf(e, sizeof e,
+		    "[{\"kind\":\"%s\",\"activity\":\"a\","
+		    "\"hours\":1}]",
+		    kinds[i]);
+		expect_valid(
+		    &feed_timesheets, timesheet("2025-01-06", "2025-01-10", e));
 	}
 	static const char *const roles[] = { "pi", "co_i", "researcher",
 		"fellow", "technician", "rse", "other" };
@@ -215,10 +223,10 @@ test_api_examples_valid(void **state)
 		snprintf(p, sizeof p, "{\"role\":\"%s\"}", roles[i]);
 		expect_valid(&feed_assignments, patched(assignment_ok, p));
 	}
-	expect_valid(&feed_assignments, patched(assignment_ok,
-	    "{\"cost_type\":\"DA\"}"));
-	expect_valid(&feed_assignments, patched(assignment_ok,
-	    "{\"cost_type\":\"EXC\"}"));
+	expect_valid(&feed_assignments,
+	    patched(assignment_ok, "{\"cost_type\":\"DA\"}"));
+	expect_valid(&feed_assignments,
+	    patched(assignment_ok, "{\"cost_type\":\"EXC\"}"));
 }
 
 /* ---- timesheets: RULES.md "Timesheet shape" ------------------------------ */
@@ -227,15 +235,18 @@ static void
 test_ts_period_order(void **state)
 {
 	(void)state;
-	expect_one(&feed_timesheets, patched(timesheet_ok,
-	    "{\"period_start\":\"2025-01-31\",\"period_end\":\"2025-01-01\"}"),
+	expect_one(&feed_timesheets,
+	    patched(timesheet_ok,
+	        "{\"period_start\":\"2025-01-31\",\"period_end\":\"2025-01-01\"}"),
 	    "period_end", "before period_start");
-	expect_one(&feed_timesheets, patched(timesheet_ok,
-	    "{\"period_start\":\"2025-01-02\",\"period_end\":\"2025-01-01\"}"),
+	expect_one(&feed_timesheets,
+	    patched(timesheet_ok,
+	        "{\"period_start\":\"2025-01-02\",\"period_end\":\"2025-01-01\"}"),
 	    "period_end", "before period_start");
 	/* A one-day period is fine. */
-	expect_valid(&feed_timesheets, timesheet("2025-01-15", "2025-01-15",
-	    "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":7.5}]"));
+	expect_valid(&feed_timesheets,
+	    timesheet("2025-01-15", "2025-01-15",
+	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":7.5}]"));
 }
 
 static void
@@ -243,61 +254,76 @@ test_ts_period_one_month(void **state)
 {
 	(void)state;
 	/* A week across a month end must be split. */
-	expect_one(&feed_timesheets, timesheet("2025-01-27", "2025-02-02",
-	    "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":7.5}]"),
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-27", "2025-02-02",
+	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":7.5}]"),
 	    "period_end", "one calendar month");
 	/* Same month number, different year. */
-	expect_one(&feed_timesheets, timesheet("2024-01-01", "2025-01-31",
-	    "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":7.5}]"),
+	expect_one(&feed_timesheets,
+	    timesheet("2024-01-01", "2025-01-31",
+	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":7.5}]"),
 	    "period_end", "one calendar month");
-	expect_one(&feed_timesheets, timesheet("2024-12-31", "2025-01-01",
-	    "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":7.5}]"),
+	expect_one(&feed_timesheets,
+	    timesheet("2024-12-31", "2025-01-01",
+	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":7.5}]"),
 	    "period_end", "one calendar month");
-	expect_valid(&feed_timesheets, timesheet("2024-02-01", "2024-02-29",
-	    "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":7.5}]"));
+	expect_valid(&feed_timesheets,
+	    timesheet("2024-02-01", "2024-02-29",
+	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":7.5}]"));
 }
 
 static void
 test_ts_period_dates(void **state)
 {
 	(void)state;
-	expect_one(&feed_timesheets, timesheet("2025-02-01", "2025-02-29",
-	    "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":1}]"),
+	expect_one(&feed_timesheets,
+	    timesheet("2025-02-01", "2025-02-29",
+	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":1}]"),
 	    "period_end", "must be a date YYYY-MM-DD");
-	expect_one(&feed_timesheets, timesheet("2025-1-01", "2025-01-31",
-	    "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":1}]"),
+	expect_one(&feed_timesheets,
+	    timesheet("2025-1-01", "2025-01-31",
+	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":1}]"),
 	    "period_start", "must be a date YYYY-MM-DD");
-	expect_one(&feed_timesheets, patched(timesheet_ok,
-	    "{\"period_start\":20250101}"), "period_start", "must be a string");
-	expect_one(&feed_timesheets, patched(timesheet_ok,
-	    "{\"period_start\":null}"), "period_start", "is required");
-	expect_one(&feed_timesheets, patched(timesheet_ok,
-	    "{\"person_id\":null}"), "person_id", "is required");
-	expect_one(&feed_timesheets, patched(timesheet_ok,
-	    "{\"person_id\":\"\"}"), "person_id", "must not be empty");
+	expect_one(&feed_timesheets,
+	    patched(timesheet_ok, "{\"period_start\":20250101}"),
+	    "period_start", "must be a string");
+	expect_one(&feed_timesheets,
+	    patched(timesheet_ok, "{\"period_start\":null}"), "period_start",
+	    "is required");
+	expect_one(&feed_timesheets,
+	    patched(timesheet_ok, "{\"person_id\":null}"), "person_id",
+	    "is required");
+	expect_one(&feed_timesheets,
+	    patched(timesheet_ok, "{\"person_id\":\"\"}"), "person_id",
+	    "must not be empty");
 }
 
 static void
 test_ts_kind(void **state)
 {
 	(void)state;
-	expect_one(&feed_timesheets, timesheet("2025-01-01", "2025-01-31",
-	    "[{\"kind\":\"holiday\",\"activity\":\"a\",\"hours\":1}]"),
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"kind\":\"holiday\",\"activity\":\"a\",\"hours\":1}]"),
 	    "entries[0].kind", "unknown value \"holiday\"");
-	expect_one(&feed_timesheets, timesheet("2025-01-01", "2025-01-31",
-	    "[{\"kind\":\"Grant\",\"activity\":\"a\",\"hours\":1}]"),
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"kind\":\"Grant\",\"activity\":\"a\",\"hours\":1}]"),
 	    "entries[0].kind", "unknown value");
-	expect_one(&feed_timesheets, timesheet("2025-01-01", "2025-01-31",
-	    "[{\"activity\":\"a\",\"hours\":1}]"),
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"activity\":\"a\",\"hours\":1}]"),
 	    "entries[0].kind", "is required");
-	expect_one(&feed_timesheets, timesheet("2025-01-01", "2025-01-31",
-	    "[{\"kind\":3,\"activity\":\"a\",\"hours\":1}]"),
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"kind\":3,\"activity\":\"a\",\"hours\":1}]"),
 	    "entries[0].kind", "must be a string");
 	/* The index of the bad entry is the one reported. */
-	expect_one(&feed_timesheets, timesheet("2025-01-01", "2025-01-31",
-	    "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":1},"
-	    "{\"kind\":\"admin\",\"activity\":\"b\",\"hours\":1},"
-	    "{\"kind\":\"nope\",\"activity\":\"c\",\"hours\":1}]"),
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":1},"
+	        "{\"kind\":\"admin\",\"activity\":\"b\",\"hours\":1},"
+	        "{\"kind\":\"nope\",\"activity\":\"c\",\"hours\":1}]"),
 	    "entries[2].kind", "unknown value");
 }
 
@@ -305,17 +331,20 @@ static void
 test_ts_activity(void **state)
 {
 	(void)state;
-	expect_one(&feed_timesheets, timesheet("2025-01-01", "2025-01-31",
-	    "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":1},"
-	    "{\"kind\":\"teaching\",\"hours\":2}]"),
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":1},"
+	        "{\"kind\":\"teaching\",\"hours\":2}]"),
 	    "entries[1].activity", "is required");
-	expect_one(&feed_timesheets, timesheet("2025-01-01", "2025-01-31",
-	    "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":1},"
-	    "{\"kind\":\"teaching\",\"activity\":\"\",\"hours\":2}]"),
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":1},"
+	        "{\"kind\":\"teaching\",\"activity\":\"\",\"hours\":2}]"),
 	    "entries[1].activity", "must not be empty");
-	expect_one(&feed_timesheets, timesheet("2025-01-01", "2025-01-31",
-	    "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":1},"
-	    "{\"kind\":\"teaching\",\"activity\":null,\"hours\":2}]"),
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":1},"
+	        "{\"kind\":\"teaching\",\"activity\":null,\"hours\":2}]"),
 	    "entries[1].activity", "is required");
 }
 
@@ -323,49 +352,63 @@ static void
 test_ts_hours_range(void **state)
 {
 	(void)state;
-	expect_one(&feed_timesheets, timesheet("2025-01-01", "2025-01-31",
-	    "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":-1}]"),
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":-1}]"),
 	    "entries[0].hours", "out of range");
-	expect_one(&feed_timesheets, timesheet("2025-01-01", "2025-01-31",
-	    "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":1},"
-	    "{\"kind\":\"admin\",\"activity\":\"b\",\"hours\":-0.01}]"),
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":1},"
+	        "{\"kind\":\"admin\",\"activity\":\"b\",\"hours\":-0.01}]"),
 	    "entries[1].hours", "out of range");
 	/* A one-day period: 24 h is the most. */
-	expect_one(&feed_timesheets, timesheet("2025-01-15", "2025-01-15",
-	    "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":25}]"),
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-15", "2025-01-15",
+	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":25}]"),
 	    "entries[0].hours", "more than 24 h");
-	expect_one(&feed_timesheets, timesheet("2025-01-15", "2025-01-15",
-	    "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":1},"
-	    "{\"kind\":\"admin\",\"activity\":\"b\",\"hours\":24.01}]"),
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-15", "2025-01-15",
+	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":1},"
+	        "{\"kind\":\"admin\",\"activity\":\"b\",\"hours\":24.01}]"),
 	    "entries[1].hours", "more than 24 h");
-	expect_valid(&feed_timesheets, timesheet("2025-01-15", "2025-01-15",
-	    "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":24}]"));
+	expect_valid(&feed_timesheets,
+	    timesheet("2025-01-15", "2025-01-15",
+	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":24}]"));
 	/* A week: 168 h. */
-	expect_one(&feed_timesheets, timesheet("2025-01-06", "2025-01-12",
-	    "[{\"kind\":\"grant\",\"activity\":\"G\",\"hours\":168.01}]"),
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-06", "2025-01-12",
+	        "[{\"kind\":\"grant\",\"activity\":\"G\",\"hours\":168.01}]"),
 	    "entries[0].hours", "more than 24 h");
-	expect_valid(&feed_timesheets, timesheet("2025-01-06", "2025-01-12",
-	    "[{\"kind\":\"grant\",\"activity\":\"G\",\"hours\":168}]"));
+	expect_valid(&feed_timesheets,
+	    timesheet("2025-01-06", "2025-01-12",
+	        "[{\"kind\":\"grant\",\"activity\":\"G\",\"hours\":168}]"));
 	/* February 2024 has 29 days: 696 h; a 31-day month 744 h. */
-	expect_one(&feed_timesheets, timesheet("2024-02-01", "2024-02-29",
-	    "[{\"kind\":\"grant\",\"activity\":\"G\",\"hours\":696.5}]"),
+	expect_one(&feed_timesheets,
+	    timesheet("2024-02-01", "2024-02-29",
+	        "[{\"kind\":\"grant\",\"activity\":\"G\",\"hours\":696.5}]"),
 	    "entries[0].hours", "more than 24 h");
-	expect_valid(&feed_timesheets, timesheet("2024-02-01", "2024-02-29",
-	    "[{\"kind\":\"grant\",\"activity\":\"G\",\"hours\":696}]"));
-	expect_valid(&feed_timesheets, timesheet("2025-01-01", "2025-01-31",
-	    "[{\"kind\":\"grant\",\"activity\":\"G\",\"hours\":744}]"));
-	expect_one(&feed_timesheets, timesheet("2025-01-01", "2025-01-31",
-	    "[{\"kind\":\"grant\",\"activity\":\"G\",\"hours\":744.01}]"),
+	expect_valid(&feed_timesheets,
+	    timesheet("2024-02-01", "2024-02-29",
+	        "[{\"kind\":\"grant\",\"activity\":\"G\",\"hours\":696}]"));
+	expect_valid(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"kind\":\"grant\",\"activity\":\"G\",\"hours\":744}]"));
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"kind\":\"grant\",\"activity\":\"G\",\"hours\":744.01}]"),
 	    "entries[0].hours", "out of range");
 	/* Zero hours is allowed. */
-	expect_valid(&feed_timesheets, timesheet("2025-01-01", "2025-01-31",
-	    "[{\"kind\":\"grant\",\"activity\":\"G\",\"hours\":0}]"));
+	expect_valid(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"kind\":\"grant\",\"activity\":\"G\",\"hours\":0}]"));
 	/* Missing or non-numeric hours. */
-	expect_one(&feed_timesheets, timesheet("2025-01-01", "2025-01-31",
-	    "[{\"kind\":\"grant\",\"activity\":\"G\"}]"),
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"kind\":\"grant\",\"activity\":\"G\"}]"),
 	    "entries[0].hours", "is required");
-	expect_one(&feed_timesheets, timesheet("2025-01-01", "2025-01-31",
-	    "[{\"kind\":\"grant\",\"activity\":\"G\",\"hours\":\"7.5\"}]"),
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"kind\":\"grant\",\"activity\":\"G\",\"hours\":\"7.5\"}]"),
 	    "entries[0].hours", "must be a number");
 }
 
@@ -373,18 +416,21 @@ static void
 test_ts_hours_decimals(void **state)
 {
 	(void)state;
-	expect_one(&feed_timesheets, timesheet("2025-01-01", "2025-01-31",
-	    "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":7.125}]"),
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":7.125}]"),
 	    "entries[0].hours", "at most 2 decimals");
-	expect_one(&feed_timesheets, timesheet("2025-01-01", "2025-01-31",
-	    "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":1},"
-	    "{\"kind\":\"admin\",\"activity\":\"b\",\"hours\":0.001}]"),
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":1},"
+	        "{\"kind\":\"admin\",\"activity\":\"b\",\"hours\":0.001}]"),
 	    "entries[1].hours", "at most 2 decimals");
-	expect_valid(&feed_timesheets, timesheet("2025-01-01", "2025-01-31",
-	    "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":7.1},"
-	    "{\"kind\":\"admin\",\"activity\":\"b\",\"hours\":0.29},"
-	    "{\"kind\":\"admin\",\"activity\":\"c\",\"hours\":1.15},"
-	    "{\"kind\":\"admin\",\"activity\":\"d\",\"hours\":4.35}]"));
+	expect_valid(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":7.1},"
+	        "{\"kind\":\"admin\",\"activity\":\"b\",\"hours\":0.29},"
+	        "{\"kind\":\"admin\",\"activity\":\"c\",\"hours\":1.15},"
+	        "{\"kind\":\"admin\",\"activity\":\"d\",\"hours\":4.35}]"));
 }
 
 /* Every value with two decimals from 0 to 744 passes the decimals check,
@@ -400,7 +446,8 @@ test_hours_all_hundredths(void **state)
 		json_t *rec = parse(charge_fte_ok);
 		snprintf(text, sizeof text, "%d.%02d", k / 100, k % 100);
 		json_object_del(rec, "fte_fraction");
-		json_object_set_new(rec, "hours", json_real(strtod(text, NULL)));
+		json_object_set_new(
+		    rec, "hours", json_real(strtod(text, NULL)));
 		if (validate(&feed_charges, rec, &errs) != 0) {
 			dump_errors(&errs);
 			fail_msg("hours %s refused", text);
@@ -413,72 +460,85 @@ static void
 test_ts_duplicate_activity(void **state)
 {
 	(void)state;
-	expect_one(&feed_timesheets, timesheet("2025-01-01", "2025-01-31",
-	    "[{\"kind\":\"grant\",\"activity\":\"EP/X012345/1\",\"hours\":10},"
-	    "{\"kind\":\"grant\",\"activity\":\"EP/X012345/1\",\"hours\":5}]"),
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"kind\":\"grant\",\"activity\":\"EP/X012345/1\",\"hours\":10},"
+	        "{\"kind\":\"grant\",\"activity\":\"EP/X012345/1\",\"hours\":5}]"),
 	    "entries[1].activity", "appears twice");
 	/* Different kinds, same activity: still twice. */
-	expect_one(&feed_timesheets, timesheet("2025-01-01", "2025-01-31",
-	    "[{\"kind\":\"admin\",\"activity\":\"x\",\"hours\":1},"
-	    "{\"kind\":\"teaching\",\"activity\":\"y\",\"hours\":1},"
-	    "{\"kind\":\"other\",\"activity\":\"x\",\"hours\":1}]"),
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"kind\":\"admin\",\"activity\":\"x\",\"hours\":1},"
+	        "{\"kind\":\"teaching\",\"activity\":\"y\",\"hours\":1},"
+	        "{\"kind\":\"other\",\"activity\":\"x\",\"hours\":1}]"),
 	    "entries[2].activity", "also entries[0]");
 	/* Case matters: distinct codes. */
-	expect_valid(&feed_timesheets, timesheet("2025-01-01", "2025-01-31",
-	    "[{\"kind\":\"admin\",\"activity\":\"x\",\"hours\":1},"
-	    "{\"kind\":\"admin\",\"activity\":\"X\",\"hours\":1}]"));
+	expect_valid(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"kind\":\"admin\",\"activity\":\"x\",\"hours\":1},"
+	        "{\"kind\":\"admin\",\"activity\":\"X\",\"hours\":1}]"));
 }
 
 static void
 test_ts_authorisation_pair(void **state)
 {
 	(void)state;
-	expect_one(&feed_timesheets, patched(timesheet_ok,
-	    "{\"authorised_at\":null}"), "authorised_at", "go together");
-	expect_one(&feed_timesheets, patched(timesheet_ok,
-	    "{\"authorised_by\":null}"), "authorised_by", "go together");
-	expect_one(&feed_timesheets, patched(timesheet_ok,
-	    "{\"authorised_at\":\"2025-02-10\"}"), "authorised_at",
-	    "ISO-8601 timestamp");
-	expect_one(&feed_timesheets, patched(timesheet_ok,
-	    "{\"authorised_at\":\"2025-02-10T09:00:00\"}"), "authorised_at",
-	    "with an offset or Z");
-	expect_one(&feed_timesheets, patched(timesheet_ok,
-	    "{\"authorised_by\":\"\"}"), "authorised_by", "must not be empty");
+	expect_one(&feed_timesheets,
+	    patched(timesheet_ok, "{\"authorised_at\":null}"), "authorised_at",
+	    "go together");
+	expect_one(&feed_timesheets,
+	    patched(timesheet_ok, "{\"authorised_by\":null}"), "authorised_by",
+	    "go together");
+	expect_one(&feed_timesheets,
+	    patched(timesheet_ok, "{\"authorised_at\":\"2025-02-10\"}"),
+	    "authorised_at", "ISO-8601 timestamp");
+	expect_one(&feed_timesheets,
+	    patched(
+	        timesheet_ok, "{\"authorised_at\":\"2025-02-10T09:00:00\"}"),
+	    "authorised_at", "with an offset or Z");
+	expect_one(&feed_timesheets,
+	    patched(timesheet_ok, "{\"authorised_by\":\"\"}"), "authorised_by",
+	    "must not be empty");
 }
 
 static void
 test_ts_submitted_at(void **state)
 {
 	(void)state;
-	expect_one(&feed_timesheets, patched(timesheet_ok,
-	    "{\"submitted_at\":null}"), "submitted_at", "is required");
-	expect_one(&feed_timesheets, patched(timesheet_ok,
-	    "{\"submitted_at\":\"2025-02-03\"}"), "submitted_at",
-	    "must be an ISO-8601 timestamp");
-	expect_one(&feed_timesheets, patched(timesheet_ok,
-	    "{\"submitted_at\":\"2025-02-03T24:00Z\"}"), "submitted_at",
-	    "must be an ISO-8601 timestamp");
-	expect_valid(&feed_timesheets, patched(timesheet_ok,
-	    "{\"submitted_at\":\"2025-02-03T10:00:00.123+01:00\"}"));
+	expect_one(&feed_timesheets,
+	    patched(timesheet_ok, "{\"submitted_at\":null}"), "submitted_at",
+	    "is required");
+	expect_one(&feed_timesheets,
+	    patched(timesheet_ok, "{\"submitted_at\":\"2025-02-03\"}"),
+	    "submitted_at", "must be an ISO-8601 timestamp");
+	expect_one(&feed_timesheets,
+	    patched(timesheet_ok, "{\"submitted_at\":\"2025-02-03T24:00Z\"}"),
+	    "submitted_at", "must be an ISO-8601 timestamp");
+	expect_valid(&feed_timesheets,
+	    patched(timesheet_ok,
+	        "{\"submitted_at\":\"2025-02-03T10:00:00.123+01:00\"}"));
 }
 
 static void
 test_ts_unknown_fields(void **state)
 {
 	(void)state;
-	expect_one(&feed_timesheets, patched(timesheet_ok,
-	    "{\"approved\":true}"), "approved", "unknown field");
-	/* An entry field at record level, and a record field in an entry. */
-	expect_one(&feed_timesheets, patched(timesheet_ok,
-	    "{\"kind\":\"grant\"}"), "kind", "unknown field");
-	expect_one(&feed_timesheets, timesheet("2025-01-01", "2025-01-31",
-	    "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":1,"
-	    "\"person_id\":\"E1001\"}]"), "entries[0].person_id",
+	expect_one(&feed_timesheets,
+	    patched(timesheet_ok, "{\"approved\":true}"), "approved",
 	    "unknown field");
-	expect_one(&feed_timesheets, timesheet("2025-01-01", "2025-01-31",
-	    "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":1},"
-	    "{\"kind\":\"admin\",\"activity\":\"b\",\"hours\":1,\"note\":\"x\"}]"),
+	/* An entry field at record level, and a record field in an entry. */
+	expect_one(&feed_timesheets,
+	    patched(timesheet_ok, "{\"kind\":\"grant\"}"), "kind",
+	    "unknown field");
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":1,"
+	        "\"person_id\":\"E1001\"}]"),
+	    "entries[0].person_id", "unknown field");
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":1},"
+	        "{\"kind\":\"admin\",\"activity\":\"b\",\"hours\":1,\"note\":\"x\"}]"),
 	    "entries[1].note", "unknown field");
 	/* "_line" is only known in CSV batches. */
 	expect_one(&feed_timesheets, patched(timesheet_ok, "{\"_line\":3}"),
@@ -492,12 +552,14 @@ static void
 test_ts_entries_shape(void **state)
 {
 	(void)state;
-	expect_one(&feed_timesheets, patched(timesheet_ok, "{\"entries\":null}"),
-	    "entries", "is required");
+	expect_one(&feed_timesheets,
+	    patched(timesheet_ok, "{\"entries\":null}"), "entries",
+	    "is required");
 	expect_one(&feed_timesheets, patched(timesheet_ok, "{\"entries\":{}}"),
 	    "entries", "must be an array");
-	expect_one(&feed_timesheets, timesheet("2025-01-01", "2025-01-31",
-	    "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":1}, 7]"),
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":1}, 7]"),
 	    "entries[1]", "must be an object");
 }
 
@@ -567,20 +629,21 @@ test_people(void **state)
 	expect_one(&feed_people, patched(person_ok, "{\"fte\":\"1\"}"), "fte",
 	    "must be a number");
 	expect_valid(&feed_people, patched(person_ok, "{\"fte\":0.2}"));
-	expect_one(&feed_people, patched(person_ok,
-	    "{\"employment_start\":\"2020-13-06\"}"), "employment_start",
-	    "must be a date");
-	expect_one(&feed_people, patched(person_ok,
-	    "{\"employment_start\":\"06/01/2020\"}"), "employment_start",
-	    "must be a date");
-	expect_one(&feed_people, patched(person_ok,
-	    "{\"employment_start\":null}"), "employment_start", "is required");
-	expect_one(&feed_people, patched(person_ok,
-	    "{\"employment_end\":\"2020-01-05\"}"), "employment_end",
-	    "employment_end is before employment_start");
-	expect_one(&feed_people, patched(person_ok,
-	    "{\"line_manager_id\":\"E1001\"}"), "line_manager_id",
-	    "own line manager");
+	expect_one(&feed_people,
+	    patched(person_ok, "{\"employment_start\":\"2020-13-06\"}"),
+	    "employment_start", "must be a date");
+	expect_one(&feed_people,
+	    patched(person_ok, "{\"employment_start\":\"06/01/2020\"}"),
+	    "employment_start", "must be a date");
+	expect_one(&feed_people,
+	    patched(person_ok, "{\"employment_start\":null}"),
+	    "employment_start", "is required");
+	expect_one(&feed_people,
+	    patched(person_ok, "{\"employment_end\":\"2020-01-05\"}"),
+	    "employment_end", "employment_end is before employment_start");
+	expect_one(&feed_people,
+	    patched(person_ok, "{\"line_manager_id\":\"E1001\"}"),
+	    "line_manager_id", "own line manager");
 	expect_one(&feed_people, patched(person_ok, "{\"phone\":\"x\"}"),
 	    "phone", "unknown field");
 	memset(longid, 'E', 65);
@@ -594,41 +657,49 @@ static void
 test_grants(void **state)
 {
 	(void)state;
-	expect_one(&feed_grants, patched(grant_ok,
-	    "{\"end_date\":\"2023-03-31\"}"), "end_date",
+	expect_one(&feed_grants,
+	    patched(grant_ok, "{\"end_date\":\"2023-03-31\"}"), "end_date",
 	    "end_date is before start_date");
-	expect_valid(&feed_grants, patched(grant_ok,
-	    "{\"end_date\":\"2023-04-01\"}"));
+	expect_valid(
+	    &feed_grants, patched(grant_ok, "{\"end_date\":\"2023-04-01\"}"));
 	expect_one(&feed_grants, patched(grant_ok, "{\"end_date\":null}"),
 	    "end_date", "is required");
-	expect_one(&feed_grants, patched(grant_ok, "{\"title\":null}"),
-	    "title", "is required");
+	expect_one(&feed_grants, patched(grant_ok, "{\"title\":null}"), "title",
+	    "is required");
 }
 
 static void
 test_assignments(void **state)
 {
 	(void)state;
-	expect_one(&feed_assignments, patched(assignment_ok,
-	    "{\"role\":\"boss\"}"), "role", "unknown value \"boss\"");
-	expect_one(&feed_assignments, patched(assignment_ok,
-	    "{\"role\":\"PI\"}"), "role", "unknown value");
-	expect_one(&feed_assignments, patched(assignment_ok,
-	    "{\"cost_type\":\"DX\"}"), "cost_type", "unknown value \"DX\"");
-	expect_one(&feed_assignments, patched(assignment_ok,
-	    "{\"cost_type\":null}"), "cost_type", "is required");
-	expect_one(&feed_assignments, patched(assignment_ok,
-	    "{\"fte_share\":0}"), "fte_share", "out of range");
-	expect_one(&feed_assignments, patched(assignment_ok,
-	    "{\"fte_share\":1.01}"), "fte_share", "out of range");
-	expect_one(&feed_assignments, patched(assignment_ok,
-	    "{\"fte_share\":-0.5}"), "fte_share", "out of range");
-	expect_valid(&feed_assignments, patched(assignment_ok,
-	    "{\"fte_share\":1}"));
-	expect_one(&feed_assignments, patched(assignment_ok,
-	    "{\"end_date\":\"2023-12-31\"}"), "end_date", "is before");
-	expect_one(&feed_assignments, patched(assignment_ok,
-	    "{\"estimated_hours_per_year\":100.125}"),
+	expect_one(&feed_assignments,
+	    patched(assignment_ok, "{\"role\":\"boss\"}"), "role",
+	    "unknown value \"boss\"");
+	expect_one(&feed_assignments,
+	    patched(assignment_ok, "{\"role\":\"PI\"}"), "role",
+	    "unknown value");
+	expect_one(&feed_assignments,
+	    patched(assignment_ok, "{\"cost_type\":\"DX\"}"), "cost_type",
+	    "unknown value \"DX\"");
+	expect_one(&feed_assignments,
+	    patched(assignment_ok, "{\"cost_type\":null}"), "cost_type",
+	    "is required");
+	expect_one(&feed_assignments,
+	    patched(assignment_ok, "{\"fte_share\":0}"), "fte_share",
+	    "out of range");
+	expect_one(&feed_assignments,
+	    patched(assignment_ok, "{\"fte_share\":1.01}"), "fte_share",
+	    "out of range");
+	expect_one(&feed_assignments,
+	    patched(assignment_ok, "{\"fte_share\":-0.5}"), "fte_share",
+	    "out of range");
+	expect_valid(
+	    &feed_assignments, patched(assignment_ok, "{\"fte_share\":1}"));
+	expect_one(&feed_assignments,
+	    patched(assignment_ok, "{\"end_date\":\"2023-12-31\"}"), "end_date",
+	    "is before");
+	expect_one(&feed_assignments,
+	    patched(assignment_ok, "{\"estimated_hours_per_year\":100.125}"),
 	    "estimated_hours_per_year", "at most 2 decimals");
 }
 
@@ -638,32 +709,39 @@ test_charges(void **state)
 	(void)state;
 	expect_one(&feed_charges, patched(charge_fte_ok, "{\"hours\":86.25}"),
 	    "hours", "exactly one of fte_fraction and hours");
-	expect_one(&feed_charges, patched(charge_fte_ok,
-	    "{\"fte_fraction\":null}"), "fte_fraction",
+	expect_one(&feed_charges,
+	    patched(charge_fte_ok, "{\"fte_fraction\":null}"), "fte_fraction",
 	    "exactly one of fte_fraction and hours");
-	expect_one(&feed_charges, patched(charge_fte_ok,
-	    "{\"month\":\"2025-13\"}"), "month", "must be a month YYYY-MM");
-	expect_one(&feed_charges, patched(charge_fte_ok,
-	    "{\"month\":\"2025-01-01\"}"), "month", "must be a month");
-	expect_one(&feed_charges, patched(charge_fte_ok,
-	    "{\"fte_fraction\":1.5}"), "fte_fraction", "out of range");
-	expect_one(&feed_charges, patched(charge_hours_ok,
-	    "{\"hours\":86.255}"), "hours", "at most 2 decimals");
-	expect_one(&feed_charges, patched(charge_hours_ok,
-	    "{\"grant_ref\":null}"), "grant_ref", "is required");
+	expect_one(&feed_charges,
+	    patched(charge_fte_ok, "{\"month\":\"2025-13\"}"), "month",
+	    "must be a month YYYY-MM");
+	expect_one(&feed_charges,
+	    patched(charge_fte_ok, "{\"month\":\"2025-01-01\"}"), "month",
+	    "must be a month");
+	expect_one(&feed_charges,
+	    patched(charge_fte_ok, "{\"fte_fraction\":1.5}"), "fte_fraction",
+	    "out of range");
+	expect_one(&feed_charges,
+	    patched(charge_hours_ok, "{\"hours\":86.255}"), "hours",
+	    "at most 2 decimals");
+	expect_one(&feed_charges,
+	    patched(charge_hours_ok, "{\"grant_ref\":null}"), "grant_ref",
+	    "is required");
 }
 
 static void
 test_delegations(void **state)
 {
 	(void)state;
-	expect_one(&feed_delegations, patched(delegation_ok,
-	    "{\"delegate_id\":\"E0001\"}"), "delegate_id", "themself");
-	expect_one(&feed_delegations, patched(delegation_ok,
-	    "{\"end_date\":\"2025-06-30\"}"), "end_date",
+	expect_one(&feed_delegations,
+	    patched(delegation_ok, "{\"delegate_id\":\"E0001\"}"),
+	    "delegate_id", "themself");
+	expect_one(&feed_delegations,
+	    patched(delegation_ok, "{\"end_date\":\"2025-06-30\"}"), "end_date",
 	    "end_date is before start_date");
-	expect_one(&feed_delegations, patched(delegation_ok,
-	    "{\"end_date\":null}"), "end_date", "is required");
+	expect_one(&feed_delegations,
+	    patched(delegation_ok, "{\"end_date\":null}"), "end_date",
+	    "is required");
 }
 
 int
