@@ -3,66 +3,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 SET client_min_messages = warning;
 
--- Fixture helpers (temporary, gone at ROLLBACK).
--- ts(person, start, end, entries [[kind, activity, hours], ...], submitted_at, version, reason)
-CREATE FUNCTION pg_temp.ts(p_person text, p_start date, p_end date, p_entries jsonb,
-	p_submitted timestamptz DEFAULT NULL, p_version int DEFAULT 1, p_reason text DEFAULT NULL)
-RETURNS bigint LANGUAGE plpgsql AS $f$
-DECLARE v_id bigint;
-BEGIN
-	INSERT INTO timesheets (person_id, period_start, period_end, version, submitted_at,
-	                        amendment_reason, total_hours)
-	VALUES (p_person, p_start, p_end, p_version,
-	        coalesce(p_submitted, ((p_end + 1)::timestamp + interval '9 hours') AT TIME ZONE 'Europe/London'),
-	        p_reason,
-	        (SELECT coalesce(sum((e->>2)::numeric), 0) FROM jsonb_array_elements(p_entries) e))
-	RETURNING timesheet_id INTO v_id;
-	INSERT INTO timesheet_entries (timesheet_id, position, kind, activity, hours)
-	SELECT v_id, x.o, x.e->>0, x.e->>1, (x.e->>2)::numeric
-	  FROM jsonb_array_elements(p_entries) WITH ORDINALITY AS x(e, o);
-	RETURN v_id;
-END $f$;
--- decide(timesheet, by, at, decision)
-CREATE FUNCTION pg_temp.decide(p_ts bigint, p_by text, p_at timestamptz,
-	p_decision text DEFAULT 'authorised')
-RETURNS void LANGUAGE sql AS $f$
-	INSERT INTO timesheet_decisions (timesheet_id, decision, decided_by, decided_at, source)
-	VALUES (p_ts, p_decision, p_by, p_at, 'feed')
-$f$;
--- person(id, fte, start, end, manager)
-CREATE FUNCTION pg_temp.person(p_id text, p_fte numeric, p_start date DEFAULT '2020-01-01',
-	p_end date DEFAULT NULL, p_manager text DEFAULT 'M0')
-RETURNS void LANGUAGE sql AS $f$
-	INSERT INTO people (person_id, name, line_manager_id, fte, employment_start, employment_end)
-	VALUES (p_id, 'Person ' || p_id, p_manager, p_fte, p_start, p_end);
-	INSERT INTO line_manager_history (person_id, line_manager_id, valid_from)
-	VALUES (p_id, p_manager, '2000-01-01');
-$f$;
--- asg(person, grant, start, end, role, cost_type, fte_share, estimated_hours_per_year)
-CREATE FUNCTION pg_temp.asg(p_person text, p_grant text, p_start date, p_end date,
-	p_role text DEFAULT 'researcher', p_cost text DEFAULT 'DI', p_share numeric DEFAULT 1.0,
-	p_est numeric DEFAULT NULL)
-RETURNS void LANGUAGE sql AS $f$
-	INSERT INTO assignments (person_id, grant_ref, start_date, end_date, role, cost_type,
-	                         fte_share, estimated_hours_per_year)
-	VALUES (p_person, p_grant, p_start, p_end, p_role, p_cost, p_share, p_est)
-$f$;
--- The findings of one rule for some people as of a date (default settings).
-CREATE FUNCTION pg_temp.f(p_as_of date, p_rule text, p_people text[] DEFAULT NULL,
-	p_params jsonb DEFAULT '{}')
-RETURNS TABLE (person_id text, severity text, grant_ref text, period_start date,
-               period_end date, hours numeric)
-LANGUAGE sql AS $f$
-	SELECT a.person_id, a.severity, a.grant_ref, a.period_start, a.period_end, a.hours
-	  FROM audit_findings(p_as_of, p_params, p_people) a
-	 WHERE a.rule = p_rule
-	 ORDER BY 1, 4, 3
-$f$;
-
-INSERT INTO grants (grant_ref, title, funder, start_date, end_date) VALUES
-	('G1', 'Grant one', 'EPSRC', '2020-01-01', '2030-12-31'),
-	('G2', 'Grant two', 'BBSRC', '2020-01-01', '2030-12-31');
-INSERT INTO people (person_id, name, fte, employment_start) VALUES ('M0', 'Manager', 1.0, '2000-01-01');
+\ir fixtures.psql
 SELECT plan(17);
 
 SELECT pg_temp.person('S1', 1.0, '2020-01-01', NULL, 'M0');
