@@ -85,7 +85,7 @@ install: all
 	install -m 644 sql/*.sql $(DESTDIR)$(DATADIR)/sql/
 	install -m 644 sql/functions/*.sql $(DESTDIR)$(DATADIR)/sql/functions/
 	sed 's|^\(\s*sql_dir\s*=\s*\).*|\1"$(DATADIR)/sql";|' conf/effortd.conf > $(DESTDIR)$(SYSCONFDIR)/effortd/effortd.conf.example
-	install -m 644 systemd/effortd.service $(DESTDIR)$(UNITDIR)/effortd.service
+	sed 's|/usr/local/sbin/effortd|$(SBINDIR)/effortd|g' systemd/effortd.service > $(DESTDIR)$(UNITDIR)/effortd.service
 	install -m 644 docs/effortd.8 $(DESTDIR)$(MANDIR)/man8/effortd.8
 	install -m 644 docs/effortctl.1 $(DESTDIR)$(MANDIR)/man1/effortctl.1
 
