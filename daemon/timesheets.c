@@ -83,13 +83,17 @@ handle_versions(struct request *r)
 	db_query(effortd.db, STMT_TIMESHEET_VERSIONS, 3, params, list_done, r);
 }
 
-static void
-decided(const struct db_result *res, void *arg)
+/*
+ * The callback of a change: a refusal from the SQL is answered as it is;
+ * otherwise the people in its "people" are re-audited, then 200.
+ */
+void
+db_reply_then_audit(const struct db_result *res, void *arg)
 {
 	struct request *r = arg;
 	json_t *out;
 
-	if (res->status != DB_OK) {
+	if (res->status != DB_OK || PQntuples(res->res) != 1) {
 		reply_db_failure(r, res);
 		return;
 	}
@@ -111,7 +115,8 @@ decide(struct request *r, const char *decision, const char *reason)
 		return;
 	const char *params[6] = { id, decision, r->person_id, reason,
 		r->token_id, effortd.rules_json };
-	db_query(effortd.db, STMT_TIMESHEET_DECIDE, 6, params, decided, r);
+	db_query(effortd.db, STMT_TIMESHEET_DECIDE, 6, params,
+	    db_reply_then_audit, r);
 }
 
 void

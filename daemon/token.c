@@ -32,21 +32,29 @@ token_hash_hex(const char *token, char out[65])
 	out[64] = '\0';
 }
 
+void
+token_new(char token[TOKEN_LEN + 1], char hash[65])
+{
+	unsigned char raw[32];
+
+	if (RAND_bytes(raw, sizeof raw) != 1)
+		fatal("cannot get random bytes for a token");
+	memcpy(token, "eff_", 4);
+	hex(raw, sizeof raw, token + 4);
+	OPENSSL_cleanse(raw, sizeof raw);
+	token_hash_hex(token, hash);
+}
+
 int
 token_create(const char *conninfo, const char *role, const char *person,
     const char *label)
 {
-	unsigned char raw[32];
-	char token[4 + 64 + 1] = "eff_", hash[65];
+	char token[TOKEN_LEN + 1], hash[65];
 	PGconn *pg;
 	PGresult *res;
 	int rc = 0;
 
-	if (RAND_bytes(raw, sizeof raw) != 1)
-		fatal("cannot get random bytes for a token");
-	hex(raw, sizeof raw, token + 4);
-	OPENSSL_cleanse(raw, sizeof raw);
-	token_hash_hex(token, hash);
+	token_new(token, hash);
 	pg = PQconnectdb(conninfo);
 	if (PQstatus(pg) != CONNECTION_OK) {
 		log_error(

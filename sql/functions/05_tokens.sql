@@ -18,10 +18,83 @@ BEGIN
 END
 $$;
 
+-- effortd --create-token (logged in the audit trail as made from the
+-- command line).
 CREATE OR REPLACE FUNCTION token_create(p_hash text, p_role text,
 	p_person text, p_label text)
 RETURNS bigint LANGUAGE sql AS $$
+	SELECT set_config('effortd.actor', '{"via": "effortd --create-token"}', true);
 	INSERT INTO tokens (token_hash, role, person_id, label)
 	VALUES (decode(p_hash, 'hex'), p_role, p_person, p_label)
 	RETURNING token_id
+$$;
+
+-- Records who is acting in this transaction, for the audit trail's
+-- triggers (effort_actor in 60_audit_log.sql): the token's id, role and
+-- person.  Every function that writes on behalf of a token calls it.
+CREATE OR REPLACE FUNCTION effort_set_actor(p_token bigint)
+RETURNS text LANGUAGE sql AS $$
+	SELECT set_config('effortd.actor', coalesce((SELECT jsonb_build_object(
+		'token_id', t.token_id, 'role', t.role, 'person_id', t.person_id)::text
+		FROM tokens t WHERE t.token_id = p_token), ''), true)
+$$;
+
+-- A token as GET /v1/tokens lists it: never the token nor its hash.
+CREATE OR REPLACE FUNCTION effort_token_doc(t tokens)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('id', t.token_id, 'role', t.role,
+		'person_id', t.person_id, 'label', t.label, 'created_at', t.created_at,
+		'last_used_at', t.last_used_at, 'revoked_at', t.revoked_at)
+$$;
+
+CREATE OR REPLACE FUNCTION tokens_list()
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('tokens', coalesce(jsonb_agg(effort_token_doc(t)
+		ORDER BY t.token_id), '[]'))
+	  FROM tokens t
+$$;
+
+-- POST /v1/tokens: stores a new token's hash (effortd made the token and
+-- shows it once).  p_actor: the admin token creating it.
+CREATE OR REPLACE FUNCTION token_issue(p_hash text, p_role text,
+	p_person text, p_label text, p_actor bigint)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	t tokens;
+BEGIN
+	PERFORM effort_set_actor(p_actor);
+	IF p_role IS NULL OR p_role NOT IN ('feed', 'manager', 'reviewer', 'admin') THEN
+		RETURN effort_refuse(422, 'role must be feed, manager, reviewer or admin');
+	ELSIF p_role = 'manager' AND p_person IS NULL THEN
+		RETURN effort_refuse(422, 'a manager token needs a person_id');
+	ELSIF p_role <> 'manager' AND p_person IS NOT NULL THEN
+		RETURN effort_refuse(422, 'only manager tokens belong to a person');
+	ELSIF p_person IS NOT NULL AND NOT EXISTS
+	      (SELECT 1 FROM people WHERE person_id = p_person) THEN
+		RETURN effort_refuse(422, format('unknown person "%s"', p_person));
+	END IF;
+	INSERT INTO tokens (token_hash, role, person_id, label)
+	VALUES (decode(p_hash, 'hex'), p_role, p_person, p_label)
+	RETURNING * INTO t;
+	RETURN jsonb_build_object('token', effort_token_doc(t));
+END
+$$;
+
+-- POST /v1/tokens/{id}/revoke.
+CREATE OR REPLACE FUNCTION token_revoke(p_id bigint, p_actor bigint)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	t tokens;
+BEGIN
+	PERFORM effort_set_actor(p_actor);
+	SELECT * INTO t FROM tokens WHERE token_id = p_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN effort_refuse(404, 'no such token');
+	ELSIF t.revoked_at IS NOT NULL THEN
+		RETURN effort_refuse(409, format('token %s was revoked at %s', p_id,
+			to_char(t.revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')));
+	END IF;
+	UPDATE tokens SET revoked_at = now() WHERE token_id = p_id RETURNING * INTO t;
+	RETURN jsonb_build_object('token', effort_token_doc(t));
+END
 $$;

@@ -39,6 +39,7 @@ DECLARE
 	v_errors jsonb := effort_batch_duplicates(p_batch, '{person_id}', 'person_id');
 	v_result jsonb;
 BEGIN
+	PERFORM effort_set_actor(p_token);
 	IF jsonb_array_length(v_errors) > 0 OR p_check_only THEN
 		RETURN jsonb_build_object('errors', v_errors);
 	END IF;
@@ -87,6 +88,7 @@ DECLARE
 	v_errors jsonb := effort_batch_duplicates(p_batch, '{grant_ref}', 'grant_ref');
 	v_result jsonb;
 BEGIN
+	PERFORM effort_set_actor(p_token);
 	IF jsonb_array_length(v_errors) > 0 OR p_check_only THEN
 		RETURN jsonb_build_object('errors', v_errors);
 	END IF;
@@ -129,6 +131,7 @@ DECLARE
 		'{person_id,grant_ref,start_date}', 'start_date');
 	v_result jsonb;
 BEGIN
+	PERFORM effort_set_actor(p_token);
 	IF jsonb_array_length(v_errors) > 0 OR p_check_only THEN
 		RETURN jsonb_build_object('errors', v_errors);
 	END IF;
@@ -169,6 +172,7 @@ DECLARE
 		'{person_id,grant_ref,month}', 'month');
 	v_result jsonb;
 BEGIN
+	PERFORM effort_set_actor(p_token);
 	IF jsonb_array_length(v_errors) > 0 OR p_check_only THEN
 		RETURN jsonb_build_object('errors', v_errors);
 	END IF;
@@ -204,6 +208,7 @@ DECLARE
 		'{manager_id,delegate_id,start_date}', 'start_date');
 	v_result jsonb;
 BEGIN
+	PERFORM effort_set_actor(p_token);
 	IF jsonb_array_length(v_errors) > 0 OR p_check_only THEN
 		RETURN jsonb_build_object('errors', v_errors);
 	END IF;

@@ -106,6 +106,7 @@ DECLARE
 	c current_timesheets;
 	v_today date := effort_today(p_params);
 BEGIN
+	PERFORM effort_set_actor(p_token);
 	SELECT * INTO t FROM timesheets WHERE timesheet_id = p_id;
 	IF NOT FOUND THEN
 		RETURN effort_refuse(404, 'no such timesheet');

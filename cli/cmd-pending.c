@@ -1,0 +1,78 @@
+/*
+ * "effortctl pending": the manager's queue, GET /v1/pending -- the
+ * timesheets of their staff (and of managers who delegated to them)
+ * awaiting authorisation, soonest deadline first, overdue ones marked.
+ */
+#include <stdio.h>
+
+#include "cli.h"
+#include "client.h"
+#include "listing.h"
+
+static int cmd_pending_exec(struct cli_ctx *, int, char **);
+
+const struct cmd_entry cmd_pending_entry = {
+	"pending",
+	"",
+	"List the timesheets awaiting your authorisation.",
+	"",
+	cmd_pending_exec,
+};
+
+static const struct column pending_columns[] = {
+	{ "id", "ID", COL_INT },
+	{ "person_id", "PERSON", COL_TEXT },
+	{ "name", "NAME", COL_TEXT },
+	{ "period_start", "START", COL_TEXT },
+	{ "period_end", "END", COL_TEXT },
+	{ "total_hours", "HOURS", COL_HOURS },
+	{ "deadline", "DEADLINE", COL_TEXT },
+	{ "days_left", "DAYS_LEFT", COL_INT },
+	{ "mark", "", COL_TEXT },
+};
+
+/* Adds "mark": "OVERDUE" to the overdue ones (table and CSV). */
+static void
+mark_overdue(json_t *list)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(list, i, v) json_object_set_new(v, "mark",
+	    json_string(
+	        json_is_true(json_object_get(v, "overdue")) ? "OVERDUE" : ""));
+}
+
+static int
+cmd_pending_exec(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cmd_entry *e = &cmd_pending_entry;
+	struct client cl;
+	struct response resp;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if ((rc = cli_common_option(ctx, e, c, optarg)) !=
+		    CLI_OPT_HANDLED)
+			return rc;
+	}
+	if (optind != argc)
+		return cli_usage_error(
+		    e, "unexpected argument: %s", argv[optind]);
+	if ((rc = client_init(&cl, ctx)) != EXIT_OK)
+		return rc;
+	if ((rc = client_get(&cl, "/v1/pending", &resp, "pending")) ==
+	    EXIT_OK) {
+		mark_overdue(json_object_get(resp.json, "pending"));
+		rc = cli_print_list(ctx, &resp, "pending", pending_columns,
+		    sizeof pending_columns / sizeof pending_columns[0],
+		    "Nothing awaits your authorisation.");
+	}
+	response_free(&resp);
+	client_free(&cl);
+	return rc;
+}

@@ -1,0 +1,71 @@
+-- The manager's side of approvals: GET /v1/pending (the queue) and
+-- POST /v1/me/delegations (a manager delegates their own staff).
+
+-- The latest versions, not yet decided and whose period has ended, of the
+-- people p_manager line-manages or holds an active delegation for: soonest
+-- deadline first, with the days left (negative once overdue).
+CREATE OR REPLACE FUNCTION pending_list(p_manager text, p_params jsonb)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	WITH p AS (
+		SELECT effort_today(p_params) AS today,
+		       coalesce((p_params ->> 'authorisation_months')::int, 2) AS months),
+	q AS (
+		SELECT c.timesheet_id, c.person_id, pe.name, c.period_start,
+		       c.period_end, c.version, c.submitted_at, c.total_hours,
+		       pe.line_manager_id, p.today,
+		       effort_deadline(c.period_end, p.months) AS deadline
+		  FROM current_timesheets c
+		  JOIN people pe ON pe.person_id = c.person_id
+		 CROSS JOIN p
+		 WHERE c.decision IS NULL AND c.period_end < p.today
+		   AND c.person_id IN (SELECT m.person_id
+		                         FROM effort_managed_people(p_manager, p.today) m))
+	SELECT jsonb_build_object('as_of', (SELECT today FROM p),
+		'pending', coalesce(jsonb_agg(jsonb_build_object(
+			'id', q.timesheet_id, 'person_id', q.person_id, 'name', q.name,
+			'period_start', q.period_start, 'period_end', q.period_end,
+			'version', q.version, 'submitted_at', q.submitted_at,
+			'total_hours', q.total_hours, 'deadline', q.deadline,
+			'days_left', q.deadline - q.today, 'overdue', q.deadline < q.today,
+			'via', CASE WHEN q.line_manager_id = p_manager THEN 'line_manager'
+			            ELSE 'delegation' END)
+			ORDER BY q.deadline, q.person_id, q.period_start), '[]'))
+	  FROM q
+$$;
+
+-- A manager delegates the authorisation of their staff to p_delegate from
+-- p_start to p_end (inclusive), as the delegations feed would record it:
+-- an existing delegation to the same person from the same day has its end
+-- changed.  Answers {"delegation": {...}, "created": bool, "people": [...]}
+-- ("people": whose findings to re-evaluate).
+CREATE OR REPLACE FUNCTION delegation_create(p_manager text, p_delegate text,
+	p_start date, p_end date, p_token bigint)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	d delegations;
+	v_created boolean;
+BEGIN
+	PERFORM effort_set_actor(p_token);
+	IF p_delegate = p_manager THEN
+		RETURN effort_refuse(422, 'you cannot delegate to yourself');
+	ELSIF NOT EXISTS (SELECT 1 FROM people WHERE person_id = p_delegate) THEN
+		RETURN effort_refuse(422, format('unknown person "%s"', p_delegate));
+	ELSIF p_end < p_start THEN
+		RETURN effort_refuse(422, 'end_date is before start_date');
+	END IF;
+	INSERT INTO delegations AS x (manager_id, delegate_id, start_date, end_date)
+	VALUES (p_manager, p_delegate, p_start, p_end)
+	ON CONFLICT (manager_id, delegate_id, start_date) DO UPDATE
+	   SET end_date = excluded.end_date, updated_at = now()
+	RETURNING (x.xmax = 0) INTO v_created;
+	SELECT * INTO d FROM delegations
+	 WHERE manager_id = p_manager AND delegate_id = p_delegate
+	   AND start_date = p_start;
+	RETURN jsonb_build_object('delegation', jsonb_build_object(
+		'manager_id', d.manager_id, 'delegate_id', d.delegate_id,
+		'start_date', d.start_date, 'end_date', d.end_date),
+		'created', v_created,
+		'people', coalesce((SELECT jsonb_agg(DISTINCT h.person_id)
+		  FROM line_manager_history h WHERE h.line_manager_id = p_manager), '[]'));
+END
+$$;
