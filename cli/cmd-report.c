@@ -1,0 +1,236 @@
+/*
+ * "effortctl report": the funding-assurance reports of GET /v1/reports/...
+ * (docs/reports.md) as JSON, CSV or HTML, to standard output or a file.
+ *
+ *   effortctl report grant REF | evidence REF | investigators --year Y |
+ *                    compliance --from D --to D
+ *                    [--format json|csv|html] [--as-of D] [-o FILE]
+ *
+ * The grant reference is URL-encoded into the path (EP%2FX012345%2F1).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/http.h>
+
+#include "cli.h"
+#include "client.h"
+#include "date.h"
+#include "log.h"
+#include "xmalloc.h"
+
+static int cmd_report_exec(struct cli_ctx *, int, char **);
+
+const struct cmd_entry cmd_report_entry = {
+	"report",
+	"grant REF | evidence REF | investigators --year YYYY |\n"
+	"       compliance --from YYYY-MM-DD --to YYYY-MM-DD\n"
+	"       [--format json|csv|html] [--as-of YYYY-MM-DD] [-o FILE]",
+	"Funding-assurance reports: grant reconciliation, evidence pack, "
+	"investigator cap, compliance.",
+	"Reports:\n"
+	"  grant REF            charged, recorded and evidenced hours per "
+	"person and month\n"
+	"  evidence REF         every timesheet version on the grant, with "
+	"decisions and\n"
+	"                       audit-log rows\n"
+	"  investigators        grant hours against the 1650-hour cap "
+	"(--year: the cap\n"
+	"                       year starting in that year)\n"
+	"  compliance           timesheets required, submitted, authorised, "
+	"late, overdue,\n"
+	"                       missing; findings by rule (--from, --to)\n"
+	"Options:\n"
+	"  --format FORMAT      json (default), csv or html\n"
+	"  --as-of YYYY-MM-DD   evaluate as of this date (default: today)\n"
+	"  --year YYYY          investigators: the cap year's start year\n"
+	"  --from, --to DATE    compliance: the period\n"
+	"  -o, --output FILE    write the report to FILE instead of standard "
+	"output\n",
+	cmd_report_exec,
+};
+
+struct report_query {
+	const char *format, *as_of, *year, *from, *to, *output;
+};
+
+static int
+check_date(const char *opt, const char *v)
+{
+	struct date d;
+
+	if (v != NULL && !date_parse(v, &d))
+		return cli_usage_error(
+		    &cmd_report_entry, "invalid %s: %s (YYYY-MM-DD)", opt, v);
+	return CLI_OPT_HANDLED;
+}
+
+/* The format from --format, else the global one (table means json). */
+static int
+check_format(struct cli_ctx *ctx, struct report_query *q)
+{
+	if (q->format == NULL)
+		q->format = ctx->format_set && ctx->format == FORMAT_CSV
+		                ? "csv"
+		                : "json";
+	if (strcmp(q->format, "json") != 0 && strcmp(q->format, "csv") != 0 &&
+	    strcmp(q->format, "html") != 0)
+		return cli_usage_error(&cmd_report_entry,
+		    "invalid --format: %s (json, csv or html)", q->format);
+	return CLI_OPT_HANDLED;
+}
+
+static int
+parse_options(
+    struct cli_ctx *ctx, int argc, char **argv, struct report_query *q)
+{
+	enum {
+		OPT_AS_OF = OPT_CMD_BASE,
+		OPT_YEAR,
+		OPT_FROM,
+		OPT_TO,
+	};
+	static const struct option longopts[] = {
+		{ "as-of", required_argument, NULL, OPT_AS_OF },
+		{ "year", required_argument, NULL, OPT_YEAR },
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "to", required_argument, NULL, OPT_TO },
+		{ "output", required_argument, NULL, 'o' },
+		CLI_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_AS_OF:
+			q->as_of = optarg;
+			break;
+		case OPT_YEAR:
+			q->year = optarg;
+			break;
+		case OPT_FROM:
+			q->from = optarg;
+			break;
+		case OPT_TO:
+			q->to = optarg;
+			break;
+		case 'o':
+			q->output = optarg;
+			break;
+		case OPT_FORMAT:
+			q->format = optarg;
+			break;
+		default:
+			if ((rc = cli_common_option(ctx, &cmd_report_entry, c,
+			         optarg)) != CLI_OPT_HANDLED)
+				return rc;
+		}
+	}
+	if ((rc = check_format(ctx, q)) != CLI_OPT_HANDLED ||
+	    (rc = check_date("--as-of", q->as_of)) != CLI_OPT_HANDLED ||
+	    (rc = check_date("--from", q->from)) != CLI_OPT_HANDLED ||
+	    (rc = check_date("--to", q->to)) != CLI_OPT_HANDLED)
+		return rc;
+	return CLI_OPT_HANDLED;
+}
+
+/* "/v1/reports/grants/EP%2FX012345%2F1[/evidence]". */
+static char *
+grant_path(const char *ref, bool evidence)
+{
+	char *enc = evhttp_uriencode(ref, -1, 0), *path;
+
+	if (enc == NULL)
+		fatal("evhttp_uriencode failed");
+	xasprintf(
+	    &path, "/v1/reports/grants/%s%s", enc, evidence ? "/evidence" : "");
+	free(enc);
+	return path;
+}
+
+/* The request path for the report named in args, or NULL (usage error). */
+static char *
+report_path(int nargs, char **args, const struct report_query *q)
+{
+	const char *what = nargs > 0 ? args[0] : "";
+	int want =
+	    strcmp(what, "grant") == 0 || strcmp(what, "evidence") == 0 ? 2 : 1;
+	char *path = NULL;
+
+	if (nargs != want)
+		return NULL;
+	if (want == 2)
+		path = grant_path(args[1], strcmp(what, "evidence") == 0);
+	else if (strcmp(what, "investigators") == 0 && q->year != NULL) {
+		path = xstrdup("/v1/reports/investigators");
+		client_query_add(&path, "year", q->year);
+	} else if (strcmp(what, "compliance") == 0 && q->from != NULL &&
+	           q->to != NULL) {
+		path = xstrdup("/v1/reports/compliance");
+		client_query_add(&path, "from", q->from);
+		client_query_add(&path, "to", q->to);
+	}
+	return path;
+}
+
+/* The body to -o FILE, or standard output (JSON pretty-printed). */
+static int
+write_report(const struct report_query *q, const struct response *resp)
+{
+	FILE *fp;
+
+	if (q->output == NULL) {
+		if (strcmp(q->format, "json") == 0)
+			out_print_json(stdout, resp->body, resp->len);
+		else
+			fwrite(resp->body, 1, resp->len, stdout);
+		return EXIT_OK;
+	}
+	if ((fp = fopen(q->output, "wb")) == NULL) {
+		log_error("%s: %s", q->output, strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (fwrite(resp->body, 1, resp->len, fp) != resp->len ||
+	    fclose(fp) != 0) {
+		log_error("%s: %s", q->output, strerror(errno));
+		return EXIT_UNAVAILABLE;
+	}
+	return EXIT_OK;
+}
+
+static int
+cmd_report_exec(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct report_query q = { 0 };
+	struct response resp = { 0 };
+	struct client cl;
+	char *path;
+	int rc;
+
+	if ((rc = parse_options(ctx, argc, argv, &q)) != CLI_OPT_HANDLED)
+		return rc;
+	if ((path = report_path(argc - optind, argv + optind, &q)) == NULL)
+		return cli_usage_error(&cmd_report_entry,
+		    "say which report: grant REF, evidence REF, investigators "
+		    "--year YYYY or compliance --from DATE --to DATE");
+	client_query_add(&path, "as_of", q.as_of);
+	client_query_add(&path, "format", q.format);
+	if ((rc = client_init(&cl, ctx)) != EXIT_OK) {
+		free(path);
+		return rc;
+	}
+	if (client_request(&cl, HTTP_GET, path, NULL, NULL, 0, &resp) != 0) {
+		response_report(&cl, &resp, "report");
+		rc = EXIT_UNAVAILABLE;
+	} else if ((rc = response_exit_status(&resp)) != EXIT_OK)
+		response_report(&cl, &resp, "report");
+	else
+		rc = write_report(&q, &resp);
+	response_free(&resp);
+	client_free(&cl);
+	free(path);
+	return rc;
+}
