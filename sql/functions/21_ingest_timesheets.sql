@@ -33,6 +33,7 @@ DECLARE
 		'{person_id,period_start,period_end}', 'period_start');
 	v_result jsonb;
 BEGIN
+	PERFORM effort_set_actor(p_token);
 	IF jsonb_array_length(v_errors) > 0 THEN
 		RETURN jsonb_build_object('errors', v_errors);
 	END IF;
@@ -67,9 +68,19 @@ BEGIN
 	                 period_end date, submitted_at timestamptz,
 	                 authorised_by text, authorised_at timestamptz,
 	                 amendment_reason text, entries jsonb)) b
-	  LEFT JOIN current_timesheets c
-	    ON c.person_id = b.person_id AND c.period_start = b.period_start
-	   AND c.period_end = b.period_end;
+	  -- current_timesheets for just these keys: the view would sort every
+	  -- timesheet ever stored for each batch; these are index probes.
+	  LEFT JOIN LATERAL (SELECT t.timesheet_id, t.version, d.decision, d.decided_by, d.decided_at
+	                       FROM (SELECT t.timesheet_id, t.version FROM timesheets t
+	                              WHERE t.person_id = b.person_id
+	                                AND t.period_start = b.period_start
+	                                AND t.period_end = b.period_end
+	                              ORDER BY t.version DESC LIMIT 1) t
+	                       LEFT JOIN LATERAL (SELECT d.decision, d.decided_by, d.decided_at
+	                                            FROM timesheet_decisions d
+	                                           WHERE d.timesheet_id = t.timesheet_id
+	                                           ORDER BY d.decision_id DESC LIMIT 1) d ON true) c
+	    ON true;
 
 	SELECT coalesce(jsonb_agg(err ORDER BY (err ->> 'index')::int), '[]')
 	  INTO v_errors

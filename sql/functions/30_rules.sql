@@ -53,21 +53,39 @@ pp AS (
 	  FROM people p, prm
 	 WHERE p_people IS NULL OR p.person_id = ANY (p_people)
 ),
+-- (current_timesheets written out: the latest version is the one no
+-- higher version of the same person and period exists for, which the
+-- planner runs as an anti-join for everyone or as index probes for a few.)
 ts AS (
 	SELECT c.timesheet_id, c.person_id, c.period_start, c.period_end,
-	       c.submitted_at, c.total_hours, c.decision, c.decided_by, c.decided_at,
+	       c.submitted_at, c.total_hours, d.decision, d.decided_by, d.decided_at,
 	       effort_month_start(c.period_start) AS m,
 	       effort_month_end(c.period_start) AS me
-	  FROM current_timesheets c
+	  FROM timesheets c
 	  JOIN pp ON pp.person_id = c.person_id
+	  LEFT JOIN LATERAL (SELECT d.decision, d.decided_by, d.decided_at
+	                       FROM timesheet_decisions d
+	                      WHERE d.timesheet_id = c.timesheet_id
+	                      ORDER BY d.decision_id DESC LIMIT 1) d ON true
+	 WHERE NOT EXISTS (SELECT 1 FROM timesheets n
+	                    WHERE n.person_id = c.person_id AND n.period_start = c.period_start
+	                      AND n.period_end = c.period_end AND n.version > c.version)
 ),
+-- Only the grant and teaching entries: no rule reads the others.
 ent AS (
 	SELECT ts.person_id, ts.m, ts.me, ts.period_start, ts.period_end,
 	       e.kind, e.activity, e.hours
 	  FROM ts JOIN timesheet_entries e ON e.timesheet_id = ts.timesheet_id
+	 WHERE e.kind IN ('grant', 'teaching')
 ),
 -- Merge overlapping timesheet periods of a month into islands so that a day
--- covered twice is counted once.
+-- covered twice is counted once.  Most months have one timesheet: tm1 takes
+-- those as they are and only the others (tm_multi) go through the windows.
+tm1 AS (
+	SELECT ts.person_id, ts.m, ts.me, sum(ts.total_hours) AS total, count(*) AS n,
+	       min(ts.period_start) AS s, max(ts.period_end) AS e
+	  FROM ts GROUP BY ts.person_id, ts.m, ts.me
+),
 ts_isl AS (
 	SELECT x.person_id, x.m, min(x.period_start) AS s, max(x.period_end) AS e
 	  FROM (SELECT y.*, sum(CASE WHEN y.prev_end IS NULL OR y.period_start > y.prev_end
@@ -78,13 +96,15 @@ ts_isl AS (
 	                       max(ts.period_end) OVER (PARTITION BY ts.person_id, ts.m
 	                             ORDER BY ts.period_start, ts.period_end
 	                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
-	                  FROM ts) y) x
+	                  FROM ts
+	                  JOIN tm1 ON tm1.person_id = ts.person_id AND tm1.m = ts.m AND tm1.n > 1) y) x
 	 GROUP BY x.person_id, x.m, x.grp
+	UNION ALL
+	SELECT tm1.person_id, tm1.m, tm1.s, tm1.e FROM tm1 WHERE tm1.n = 1
 ),
 tmonth AS (
 	SELECT t.person_id, t.m, t.me, t.total, coalesce(c.covered_wd, 0) AS covered_wd
-	  FROM (SELECT ts.person_id, ts.m, ts.me, sum(ts.total_hours) AS total
-	          FROM ts GROUP BY ts.person_id, ts.m, ts.me) t
+	  FROM tm1 t
 	  LEFT JOIN (SELECT i.person_id, i.m,
 	                    sum(effort_weekdays(greatest(i.s, pp.es), least(i.e, coalesce(pp.ee, i.e)))) AS covered_wd
 	               FROM ts_isl i JOIN pp ON pp.person_id = i.person_id
@@ -211,13 +231,22 @@ r_auth AS (
 	                                  AND x.auth_day BETWEEN d.start_date AND d.end_date))
 	               AS may
 	          FROM (SELECT auth.*,
-	                       coalesce((SELECT h.line_manager_id FROM line_manager_history h
-	                                  WHERE h.person_id = auth.person_id AND h.valid_from <= auth.decided_at
-	                                  ORDER BY h.valid_from DESC LIMIT 1),
-	                                (SELECT h.line_manager_id FROM line_manager_history h
-	                                  WHERE h.person_id = auth.person_id
-	                                  ORDER BY h.valid_from LIMIT 1)) AS lm
-	                  FROM auth WHERE auth.is_auth) x) a
+	                       -- coalesce(line manager of the history row in force at
+	                       -- decided_at, that of the earliest row): each history row
+	                       -- is valid until the next; the earliest also before itself.
+	                       coalesce(h.line_manager_id, h.first_lm) AS lm
+	                  FROM auth
+	                  LEFT JOIN (SELECT h.person_id, h.line_manager_id, h.valid_from,
+	                                    lead(h.valid_from) OVER w AS valid_to,
+	                                    row_number() OVER w = 1 AS is_first,
+	                                    first_value(h.line_manager_id) OVER w AS first_lm
+	                               FROM line_manager_history h
+	                               JOIN pp ON pp.person_id = h.person_id
+	                             WINDOW w AS (PARTITION BY h.person_id ORDER BY h.valid_from)) h
+	                    ON h.person_id = auth.person_id
+	                   AND (h.valid_from <= auth.decided_at OR h.is_first)
+	                   AND (h.valid_to IS NULL OR auth.decided_at < h.valid_to)
+	                 WHERE auth.is_auth) x) a
 	 WHERE NOT coalesce(a.may, false) OR a.auth_day <= a.period_end OR a.decided_at < a.submitted_at
 ),
 -- ---------------------------------------------------------------- charges

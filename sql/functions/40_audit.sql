@@ -18,10 +18,17 @@ $$;
 -- Identity of a finding: (rule, person_id, coalesce(grant_ref, ''),
 -- period_start, period_end), as in the unique index findings_open.
 -- A full sweep skips ({"skipped": true}) when another full or scoped sweep
--- holds the lock; a scoped sweep waits for it.
+-- holds the lock; a scoped sweep waits for a full one, and for scoped
+-- sweeps of the same people (scoped sweeps of different people run side by
+-- side: they take the sweep lock shared, then one lock per person, in one
+-- order so that they cannot deadlock).
+-- Speed (docs/performance.md): no JIT (compiling the rule query costs more
+-- than running it), enough work_mem for its sorts and hashes to stay in
+-- memory, and one hash full join of produced against open findings.
 DROP FUNCTION IF EXISTS audit_sweep(date, jsonb, text[]);
 CREATE FUNCTION audit_sweep(p_as_of date, p_params jsonb, p_people text[] DEFAULT NULL)
-RETURNS jsonb LANGUAGE plpgsql VOLATILE AS $$
+RETURNS jsonb LANGUAGE plpgsql VOLATILE
+SET jit = off SET work_mem = '128MB' AS $$
 DECLARE
 	v_as_of    date := coalesce(p_as_of, effort_today(p_params));
 	v_opened   bigint;
@@ -34,51 +41,57 @@ BEGIN
 			RETURN jsonb_build_object('skipped', true);
 		END IF;
 	ELSE
-		PERFORM pg_advisory_xact_lock(hashtext('effortd.audit_sweep'));
+		PERFORM pg_advisory_xact_lock_shared(hashtext('effortd.audit_sweep'));
+		PERFORM pg_advisory_xact_lock(k)
+		   FROM (SELECT DISTINCT hashtext('effortd.audit_sweep:' || p) AS k
+		           FROM unnest(p_people) p) s
+		  ORDER BY k;
 	END IF;
 
 	-- One statement: every part sees the findings as they were before it.
-	WITH cur AS (
+	-- pair: every produced finding beside the open one of the same
+	-- identity, and every open finding (in scope) no longer produced.
+	WITH cur AS MATERIALIZED (
 		SELECT * FROM audit_findings(v_as_of, p_params, p_people)
+	),
+	old AS (
+		SELECT f.finding_id, f.rule, f.person_id, coalesce(f.grant_ref, '') AS g,
+		       f.period_start, f.period_end
+		  FROM findings f
+		 WHERE f.resolved_at IS NULL
+		   AND (p_people IS NULL OR f.person_id = ANY (p_people))
+	),
+	pair AS MATERIALIZED (
+		SELECT o.finding_id, c.rule IS NOT NULL AS produced, c.*
+		  FROM old o
+		  FULL JOIN cur c
+		    ON o.rule = c.rule AND o.person_id = c.person_id
+		   AND o.g = coalesce(c.grant_ref, '')
+		   AND o.period_start = c.period_start AND o.period_end = c.period_end
 	),
 	upd AS (
 		UPDATE findings f
-		   SET severity = c.severity, hours = c.hours, detail = c.detail,
-		       last_seen_at = now()
-		  FROM cur c
-		 WHERE f.resolved_at IS NULL
-		   AND f.rule = c.rule AND f.person_id = c.person_id
-		   AND coalesce(f.grant_ref, '') = coalesce(c.grant_ref, '')
-		   AND f.period_start = c.period_start AND f.period_end = c.period_end
-		RETURNING f.finding_id
-	),
-	res AS (
-		UPDATE findings f
-		   SET resolved_at = now()
-		 WHERE f.resolved_at IS NULL
-		   AND (p_people IS NULL OR f.person_id = ANY (p_people))
-		   AND NOT EXISTS (SELECT 1 FROM cur c
-		                    WHERE f.rule = c.rule AND f.person_id = c.person_id
-		                      AND coalesce(f.grant_ref, '') = coalesce(c.grant_ref, '')
-		                      AND f.period_start = c.period_start
-		                      AND f.period_end = c.period_end)
-		RETURNING f.finding_id
+		   SET severity = CASE WHEN p.produced THEN p.severity ELSE f.severity END,
+		       hours = CASE WHEN p.produced THEN p.hours ELSE f.hours END,
+		       detail = CASE WHEN p.produced THEN p.detail ELSE f.detail END,
+		       last_seen_at = CASE WHEN p.produced THEN now() ELSE f.last_seen_at END,
+		       resolved_at = CASE WHEN p.produced THEN NULL ELSE now() END
+		  FROM pair p
+		 WHERE f.finding_id = p.finding_id
+		RETURNING p.produced
 	),
 	ins AS (
 		INSERT INTO findings (rule, person_id, grant_ref, period_start, period_end,
 		                      severity, hours, detail, first_detected_at, last_seen_at)
-		SELECT c.rule, c.person_id, c.grant_ref, c.period_start, c.period_end,
-		       c.severity, c.hours, c.detail, now(), now()
-		  FROM cur c
-		 WHERE NOT EXISTS (SELECT 1 FROM findings f
-		                    WHERE f.resolved_at IS NULL
-		                      AND f.rule = c.rule AND f.person_id = c.person_id
-		                      AND coalesce(f.grant_ref, '') = coalesce(c.grant_ref, '')
-		                      AND f.period_start = c.period_start
-		                      AND f.period_end = c.period_end)
+		SELECT p.rule, p.person_id, p.grant_ref, p.period_start, p.period_end,
+		       p.severity, p.hours, p.detail, now(), now()
+		  FROM pair p
+		 WHERE p.finding_id IS NULL
 		RETURNING finding_id
 	)
-	SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM upd), (SELECT count(*) FROM res)
+	SELECT (SELECT count(*) FROM ins),
+	       (SELECT count(*) FILTER (WHERE produced) FROM upd),
+	       (SELECT count(*) FILTER (WHERE NOT produced) FROM upd)
 	  INTO v_opened, v_updated, v_resolved;
 
 	SELECT count(*) INTO v_open
@@ -104,40 +117,50 @@ DROP FUNCTION IF EXISTS violations_list(date, jsonb, text, text, text, text, tex
 CREATE FUNCTION violations_list(p_as_of date, p_params jsonb, p_rule text DEFAULT NULL,
 	p_severity text DEFAULT NULL, p_person text DEFAULT NULL, p_grant text DEFAULT NULL,
 	p_manager text DEFAULT NULL)
-RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE
+SET jit = off AS $$
 DECLARE
 	v_today date := effort_today(p_params);
 	v_as_of date := coalesce(p_as_of, v_today);
 	v_list  jsonb;
 BEGIN
-	WITH src AS (
-		SELECT f.rule, f.severity, f.person_id, f.grant_ref, f.period_start, f.period_end,
-		       f.hours, f.detail, f.first_detected_at, f.resolved_at
-		  FROM findings f
-		 WHERE v_as_of = v_today AND f.resolved_at IS NULL
-		   AND (p_person IS NULL OR f.person_id = p_person)
-		UNION ALL
-		SELECT a.rule, a.severity, a.person_id, a.grant_ref, a.period_start, a.period_end,
-		       a.hours, a.detail, NULL::timestamptz, NULL::timestamptz
-		  FROM audit_findings(v_as_of, p_params,
-		                      CASE WHEN p_person IS NOT NULL THEN ARRAY[p_person] END) a
-		 WHERE v_as_of <> v_today
-	)
-	SELECT coalesce(jsonb_agg(jsonb_build_object(
-	               'rule', s.rule, 'severity', s.severity, 'person_id', s.person_id,
-	               'grant_ref', s.grant_ref, 'period_start', s.period_start,
-	               'period_end', s.period_end, 'hours', s.hours, 'detail', s.detail,
-	               'first_detected_at', s.first_detected_at, 'resolved_at', s.resolved_at)
-	           ORDER BY s.person_id COLLATE "C", s.period_start, s.rule COLLATE "C",
-	                    s.grant_ref COLLATE "C" NULLS FIRST, s.period_end), '[]'::jsonb)
-	  INTO v_list
-	  FROM src s
-	 WHERE (p_rule IS NULL OR s.rule = p_rule)
-	   AND (p_severity IS NULL OR s.severity = p_severity)
-	   AND (p_person IS NULL OR s.person_id = p_person)
-	   AND (p_grant IS NULL OR s.grant_ref = p_grant)
-	   AND (p_manager IS NULL
-	        OR s.person_id IN (SELECT m.person_id FROM effort_managed_people(p_manager, v_today) m));
+	-- Two statements, not one UNION ALL: each is planned for its own path,
+	-- so today's (the common case) never plans the whole rule query.
+	-- to_jsonb(s) gives the same object as jsonb_build_object of its columns.
+	IF v_as_of = v_today THEN
+		SELECT coalesce(jsonb_agg(to_jsonb(s)
+		           ORDER BY s.person_id COLLATE "C", s.period_start, s.rule COLLATE "C",
+		                    s.grant_ref COLLATE "C" NULLS FIRST, s.period_end), '[]'::jsonb)
+		  INTO v_list
+		  FROM (SELECT f.rule, f.severity, f.person_id, f.grant_ref, f.period_start,
+		               f.period_end, f.hours, f.detail, f.first_detected_at, f.resolved_at
+		          FROM findings f
+		         WHERE f.resolved_at IS NULL
+		           AND (p_person IS NULL OR f.person_id = p_person)
+		           AND (p_rule IS NULL OR f.rule = p_rule)
+		           AND (p_severity IS NULL OR f.severity = p_severity)
+		           AND (p_grant IS NULL OR f.grant_ref = p_grant)
+		           AND (p_manager IS NULL
+		                OR f.person_id IN (SELECT m.person_id
+		                                     FROM effort_managed_people(p_manager, v_today) m))) s;
+	ELSE
+		SELECT coalesce(jsonb_agg(to_jsonb(s)
+		           ORDER BY s.person_id COLLATE "C", s.period_start, s.rule COLLATE "C",
+		                    s.grant_ref COLLATE "C" NULLS FIRST, s.period_end), '[]'::jsonb)
+		  INTO v_list
+		  FROM (SELECT a.rule, a.severity, a.person_id, a.grant_ref, a.period_start,
+		               a.period_end, a.hours, a.detail, NULL::timestamptz AS first_detected_at,
+		               NULL::timestamptz AS resolved_at
+		          FROM audit_findings(v_as_of, p_params,
+		                              CASE WHEN p_person IS NOT NULL THEN ARRAY[p_person] END) a
+		         WHERE (p_rule IS NULL OR a.rule = p_rule)
+		           AND (p_severity IS NULL OR a.severity = p_severity)
+		           AND (p_person IS NULL OR a.person_id = p_person)
+		           AND (p_grant IS NULL OR a.grant_ref = p_grant)
+		           AND (p_manager IS NULL
+		                OR a.person_id IN (SELECT m.person_id
+		                                     FROM effort_managed_people(p_manager, v_today) m))) s;
+	END IF;
 
 	RETURN jsonb_build_object('as_of', v_as_of, 'violations', v_list);
 END

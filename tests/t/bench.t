@@ -1,0 +1,42 @@
+# The benchmark (bench/run, docs/performance.md) as a smoke test: the whole
+# run at 100 staff must complete and print every figure.  No timings are
+# asserted; only that each measurement ran and the results file matches.
+use strict;
+use warnings;
+use utf8;
+
+use Test::More;
+use lib 'tests/lib';
+use EffortTest qw(slurp);
+
+my $results = "$EffortTest::TMP/bench-results-$$.txt";
+local $ENV{STAFF} = 100;
+local $ENV{MONTHS} = 12;
+local $ENV{DURATION} = 1;
+local $ENV{NAIVE} = 200;
+local $ENV{DURABLE} = 0;
+local $ENV{RESULTS} = $results;
+local $ENV{EFFORTD} = $EffortTest::EFFORTD;
+local $ENV{TMPDIR} = $EffortTest::TMP;
+
+my $out = `$EffortTest::TOP/bench/run 2>&1`;
+is($? >> 8, 0, 'bench/run at 100 staff exits 0') or diag($out);
+
+my $num = qr/\d+(?:\.\d+)?/;
+like($out, qr/^organisation: 100 staff x 12 months: (\d+) timesheets, (\d+) entries/m, 'organisation size');
+like($out, qr/^\(a\) effortd ingest over HTTP .*: $num s, $num rows\/s$/m, '(a) ingest rows/s');
+like($out, qr/^\(b\) COPY .*: $num s, $num rows\/s$/m, '(b) COPY rows/s');
+like($out, qr/^\(c\) naive INSERT per row .*: $num s, $num rows\/s$/m, '(c) naive rows/s');
+like($out, qr/ratio a\/b = $num\s+ratio a\/c = $num/, 'ratios a/b and a/c');
+like($out, qr/^\(d\) full audit sweep: $num ms .*"open": \d+/m, '(d) full audit');
+like($out, qr/^\(e\) re-audit after one change: POST of one timesheet $num ms end to end; scoped sweep alone $num ms/m,
+	'(e) re-audit latency');
+like($out, qr/^\(f\) GET \/v1\/violations\?person_id=.*: $num req\/s, p50 $num ms, p99 $num ms$/m, '(f) wrk figures');
+like($out, qr/pgbench .*: $num tps, latency average $num ms/, '(f) pgbench figures');
+like($out, qr/ratio f\/pgbench = $num/, 'ratio f/pgbench');
+like($out, qr/^\(g\) effortd peak RSS \(VmHWM\): $num MiB$/m, '(g) peak RSS');
+ok(-s $results, 'results file written');
+my $file = -e $results ? slurp($results) : '';
+ok(index($out, $file) >= 0, 'the results file holds what was printed');
+
+done_testing();
