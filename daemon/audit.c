@@ -8,11 +8,13 @@
  */
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "audit.h"
 #include "effortd.h"
 #include "log.h"
+#include "metrics.h"
 #include "request.h"
 #include "xmalloc.h"
 
@@ -22,6 +24,7 @@ struct pending_reply {
 };
 
 static struct event *sweep_timer;
+static double sweep_started;
 
 static void
 rescored(const struct db_result *res, void *arg)
@@ -61,9 +64,11 @@ static void
 swept(const struct db_result *res, void *arg)
 {
 	(void)arg;
-	if (res->status == DB_OK)
+	if (res->status == DB_OK) {
 		log_info("audit sweep: %s", PQgetvalue(res->res, 0, 0));
-	else
+		if (strstr(PQgetvalue(res->res, 0, 0), "\"skipped\"") == NULL)
+			metrics_sweep(metrics_now() - sweep_started);
+	} else
 		log_warn("audit sweep failed: %s", res->message);
 	audit_timer_start();
 }
@@ -97,6 +102,7 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
+	sweep_started = metrics_now();
 	db_query(effortd.db, STMT_AUDIT_SWEEP, 2, params, swept, NULL);
 }
 

@@ -18,6 +18,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "xmalloc.h"
 
 enum conn_state {
@@ -158,9 +159,10 @@ conn_fail(struct db_conn *c, const char *why)
 	struct db_job *job;
 
 	if (c->state == CONN_IDLE || c->state == CONN_BUSY ||
-	    c->state == CONN_PREPARING)
+	    c->state == CONN_PREPARING) {
 		log_warn("database connection %d lost: %s", c->index, why);
-	else
+		metrics_reconnect();
+	} else
 		log_debug("database connection %d failed: %s", c->index, why);
 	conn_close(c);
 	c->state = CONN_DOWN;
@@ -505,6 +507,23 @@ int
 db_pool_waiting(const struct db_pool *p)
 {
 	return p->waiting;
+}
+
+int
+db_pool_size(const struct db_pool *p)
+{
+	return p->size;
+}
+
+int
+db_pool_ready_count(const struct db_pool *p)
+{
+	int n = 0;
+
+	for (int i = 0; i < p->size; i++)
+		n += p->conns[i].state == CONN_IDLE ||
+		     p->conns[i].state == CONN_BUSY;
+	return n;
 }
 
 void

@@ -1,8 +1,10 @@
 /*
- * POST /v1/<feed>: parse (JSON or CSV), validate every record, store the
- * whole batch with one statement (one transaction), then re-evaluate the
- * audit for the people the batch touched before answering, so that a
- * client that posts and then reads sees the effect.
+ * The feed ingest pipeline: parse (JSON or CSV), check the limits,
+ * validate every record, store the whole batch with one statement (one
+ * transaction).  It knows nothing of HTTP: POST /v1/<feed> (handle_feed,
+ * at the end) and the spool folder (spool.c) both drive it.  handle_feed
+ * then re-evaluates the audit for the people the batch touched before
+ * answering, so that a client that posts and then reads sees the effect.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,24 +18,45 @@
 #include "feed.h"
 #include "handlers.h"
 #include "log.h"
+#include "metrics.h"
 #include "request.h"
 #include "xmalloc.h"
 
 struct feed_job {
-	struct request *r;
+	struct feed_source src;
+	char **extra; /* owned copies of src.extra */
+	char *token_id;
 	const struct feed_spec *feed;
 	json_t *records;
 	json_t *checked; /* check-only run: batch index -> record index */
 	struct feed_errors errs;
+	feed_done_cb done;
+	void *arg;
 };
 
 static void
 feed_job_free(struct feed_job *job)
 {
+	for (int i = 0; i < job->src.nextra; i++)
+		free(job->extra[i]);
+	free(job->extra);
+	free(job->token_id);
 	json_decref(job->records);
 	json_decref(job->checked);
 	json_decref(job->errs.list);
 	free(job);
+}
+
+/* Reports the outcome to the caller and frees the job. */
+static void
+finish(struct feed_job *job, int status, const char *message, json_t *errors,
+    json_t *doc, const struct db_result *db)
+{
+	struct feed_outcome o = { status, message, errors, doc, db };
+
+	job->done(&o, job->arg);
+	json_decref(errors);
+	feed_job_free(job);
 }
 
 static size_t
@@ -44,20 +67,11 @@ read_body(void *out, size_t len, void *arg)
 	return n < 0 ? (size_t)-1 : (size_t)n;
 }
 
-static bool
-is_csv(struct request *r)
-{
-	const char *ct = evhttp_find_header(
-	    evhttp_request_get_input_headers(r->req), "Content-Type");
-
-	return ct != NULL && strncasecmp(ct, "text/csv", 8) == 0;
-}
-
-/* Parses the body into job->records; answers 400/422 itself on failure. */
+/* Parses the body into job->records; reports 400/422 itself on failure. */
 static bool
 parse_body(struct feed_job *job)
 {
-	struct evbuffer *body = evhttp_request_get_input_buffer(job->r->req);
+	struct evbuffer *body = job->src.body;
 	json_error_t jerr;
 	char err[256];
 
@@ -65,11 +79,17 @@ parse_body(struct feed_job *job)
 		job->records = csv_feed_parse(
 		    job->feed, body, &job->errs, err, sizeof err);
 		if (job->records == NULL) {
-			reply_error(job->r, 400, err, NULL);
+			finish(job, 400, err, NULL, NULL, NULL);
 			return false;
 		}
 		job->errs.records = job->records;
 		return true;
+	}
+	if (json_too_deep(body, effortd.cfg.max_json_depth)) {
+		snprintf(err, sizeof err, "JSON nested deeper than %d levels",
+		    effortd.cfg.max_json_depth);
+		finish(job, 400, err, NULL, NULL, NULL);
+		return false;
 	}
 	job->records =
 	    json_load_callback(read_body, body, JSON_REJECT_DUPLICATES, &jerr);
@@ -77,12 +97,12 @@ parse_body(struct feed_job *job)
 		snprintf(err, sizeof err,
 		    "invalid JSON at line %d, column %d: %s", jerr.line,
 		    jerr.column, jerr.text);
-		reply_error(job->r, 400, err, NULL);
+		finish(job, 400, err, NULL, NULL, NULL);
 		return false;
 	}
 	if (!json_is_array(job->records)) {
-		reply_error(
-		    job->r, 422, "expected a JSON array of records", NULL);
+		finish(job, 422, "expected a JSON array of records", NULL, NULL,
+		    NULL);
 		return false;
 	}
 	return true;
@@ -125,14 +145,14 @@ sorted_errors(json_t *list)
 }
 
 static void
-reply_invalid(struct feed_job *job)
+finish_invalid(struct feed_job *job)
 {
 	char msg[128];
 
 	snprintf(msg, sizeof msg,
 	    "%d error%s in the %s feed; nothing was stored", job->errs.count,
 	    job->errs.count == 1 ? "" : "s", job->feed->name);
-	reply_error(job->r, 422, msg, sorted_errors(job->errs.list));
+	finish(job, 422, msg, sorted_errors(job->errs.list), NULL, NULL);
 }
 
 /* Turns the errors the database found ({index, field, message}) into ours. */
@@ -162,29 +182,42 @@ stored(const struct db_result *res, void *arg)
 	struct feed_job *job = arg;
 	json_t *out;
 
-	if (res->status != DB_OK) {
-		reply_db_failure(job->r, res);
-		feed_job_free(job);
+	if (res->status != DB_OK || PQntuples(res->res) != 1) {
+		bool down = res->status == DB_UNAVAILABLE;
+		finish(job, down ? 503 : 500,
+		    down ? "database unavailable" : "internal error", NULL,
+		    NULL, res);
 		return;
 	}
 	out = json_loads(PQgetvalue(res->res, 0, 0), 0, NULL);
 	if (json_object_get(out, "errors") != NULL || job->checked != NULL) {
 		add_db_errors(job, json_object_get(out, "errors"));
-		reply_invalid(job);
 		json_decref(out);
-		feed_job_free(job);
+		finish_invalid(job);
 		return;
 	}
-	/* API.md's order: accepted, created, updated, unchanged. */
-	audit_then_reply(
-	    job->r, json_pack("{s:O, s:O, s:O, s:O, s:O}", "accepted",
-	                json_object_get(out, "accepted"), "created",
-	                json_object_get(out, "created"), "updated",
-	                json_object_get(out, "updated"), "unchanged",
-	                json_object_get(out, "unchanged"), "people",
-	                json_object_get(out, "people")));
+	metrics_records(job->feed->name,
+	    (long)json_integer_value(json_object_get(out, "accepted")));
+	finish(job, 200, NULL, NULL, out, NULL);
 	json_decref(out);
-	feed_job_free(job);
+}
+
+/* Sends batch to the job's statement: ($1 batch, $2 token, $3 check…). */
+static void
+store(struct feed_job *job, json_t *batch, bool check_only)
+{
+	char *s = json_dumps(batch, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	int n = 3 + job->src.nextra;
+	const char **params = xcalloc((size_t)n, sizeof *params);
+
+	params[0] = s;
+	params[1] = job->token_id;
+	params[2] = check_only ? "true" : "false";
+	for (int i = 0; i < job->src.nextra; i++)
+		params[3 + i] = job->extra[i];
+	db_query(effortd.db, job->src.stmt, n, params, stored, job);
+	free(params);
+	free(s);
 }
 
 /* CSV: the record each physical line belongs to, keyed by line number. */
@@ -259,55 +292,102 @@ check_rest(struct feed_job *job)
 {
 	json_t *batch = json_array(), *i;
 	size_t k;
-	char *s;
 
 	job->checked = clean_records(job);
 	if (json_array_size(job->checked) == 0 || job->errs.count >= 1000) {
 		json_decref(batch);
-		reply_invalid(job);
-		feed_job_free(job);
+		finish_invalid(job);
 		return;
 	}
 	json_array_foreach(job->checked, k, i) json_array_append(
 	    batch, json_array_get(job->records, (size_t)json_integer_value(i)));
-	s = json_dumps(batch, JSON_COMPACT | JSON_REAL_PRECISION(15));
-	const char *params[3] = { s, job->r->token_id, "true" };
-	db_query(effortd.db, job->feed->stmt, 3, params, stored, job);
-	free(s);
+	store(job, batch, true);
 	json_decref(batch);
+}
+
+void
+feed_ingest(const struct feed_source *src, feed_done_cb done, void *arg)
+{
+	struct feed_job *job = xcalloc(1, sizeof *job);
+	char msg[128];
+
+	job->src = *src;
+	job->feed = src->feed;
+	job->done = done;
+	job->arg = arg;
+	job->token_id = src->token_id ? xstrdup(src->token_id) : NULL;
+	job->extra = xcalloc((size_t)src->nextra + 1, sizeof *job->extra);
+	for (int i = 0; i < src->nextra; i++)
+		job->extra[i] = xstrdup(src->extra[i]);
+	feed_errors_init(&job->errs, src->csv);
+	if (!parse_body(job))
+		return;
+	if (json_array_size(job->records) > (size_t)effortd.cfg.max_records) {
+		snprintf(msg, sizeof msg,
+		    "%zu records in one batch; the limit is %d",
+		    json_array_size(job->records), effortd.cfg.max_records);
+		finish(job, 413, msg, NULL, NULL, NULL);
+		return;
+	}
+	feed_validate(job->feed, job->records, &job->errs);
+	if (job->errs.count > 0)
+		check_rest(job);
+	else
+		store(job, job->records, false);
+}
+
+const struct feed_spec *
+feed_by_name(const char *name)
+{
+	static const struct feed_spec *const all[] = { &feed_people,
+		&feed_grants, &feed_assignments, &feed_charges,
+		&feed_delegations, &feed_timesheets, NULL };
+
+	for (int i = 0; all[i] != NULL; i++)
+		if (strcmp(all[i]->name, name) == 0)
+			return all[i];
+	return NULL;
+}
+
+static bool
+is_csv(struct request *r)
+{
+	const char *ct = evhttp_find_header(
+	    evhttp_request_get_input_headers(r->req), "Content-Type");
+
+	return ct != NULL && strncasecmp(ct, "text/csv", 8) == 0;
+}
+
+static void
+http_done(const struct feed_outcome *o, void *arg)
+{
+	struct request *r = arg;
+	json_t *d = o->doc;
+
+	if (o->status == 200)
+		/* API.md's order: accepted, created, updated, unchanged. */
+		audit_then_reply(
+		    r, json_pack("{s:O, s:O, s:O, s:O, s:O}", "accepted",
+		           json_object_get(d, "accepted"), "created",
+		           json_object_get(d, "created"), "updated",
+		           json_object_get(d, "updated"), "unchanged",
+		           json_object_get(d, "unchanged"), "people",
+		           json_object_get(d, "people")));
+	else if (o->db != NULL)
+		reply_db_failure(r, o->db);
+	else
+		reply_error(r, o->status, o->message, json_incref(o->errors));
 }
 
 void
 handle_feed(struct request *r)
 {
-	struct feed_job *job = xcalloc(1, sizeof *job);
-	char *batch;
+	const struct feed_spec *feed = r->route->data;
+	struct feed_source src = { .feed = feed,
+		.body = evhttp_request_get_input_buffer(r->req),
+		.csv = is_csv(r),
+		.token_id = r->token_id,
+		.stmt = feed->stmt };
 
-	job->r = r;
-	job->feed = r->route->data;
-	feed_errors_init(&job->errs, is_csv(r));
-	if (!parse_body(job)) {
-		feed_job_free(job);
-		return;
-	}
-	if (json_array_size(job->records) > (size_t)effortd.cfg.max_records) {
-		char msg[128];
-		snprintf(msg, sizeof msg,
-		    "%zu records in one batch; the limit "
-		    "is %d",
-		    json_array_size(job->records), effortd.cfg.max_records);
-		reply_error(r, 413, msg, NULL);
-		feed_job_free(job);
-		return;
-	}
-	feed_validate(job->feed, job->records, &job->errs);
-	if (job->errs.count > 0) {
-		check_rest(job);
-		return;
-	}
-	batch =
-	    json_dumps(job->records, JSON_COMPACT | JSON_REAL_PRECISION(15));
-	const char *params[3] = { batch, r->token_id, "false" };
-	db_query(effortd.db, job->feed->stmt, 3, params, stored, job);
-	free(batch);
+	feed_ingest(&src, http_done, r);
 }

@@ -48,6 +48,8 @@ void db_query(struct db_pool *, enum stmt_id stmt, int nparams,
 bool db_pool_ready(const struct db_pool *);
 int db_pool_busy(const struct db_pool *);
 int db_pool_waiting(const struct db_pool *);
+int db_pool_size(const struct db_pool *);
+int db_pool_ready_count(const struct db_pool *);
 void db_pool_set_limits(struct db_pool *, int queue_max, int connect_timeout);
 
 #endif

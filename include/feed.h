@@ -14,6 +14,7 @@
 #include <event2/buffer.h>
 #include <jansson.h>
 
+#include "db.h"
 #include "statements.h"
 
 enum field_type {
@@ -77,5 +78,40 @@ json_t *csv_feed_parse(const struct feed_spec *, struct evbuffer *,
     struct feed_errors *, char *err, size_t errlen);
 
 const struct field_spec *feed_field(const struct feed_spec *, const char *);
+
+/* The feed whose name is name ("people"), or NULL. */
+const struct feed_spec *feed_by_name(const char *);
+
+/* Whether JSON text nests arrays and objects deeper than max (strings and
+ * their escapes are skipped; the text need not be valid JSON). */
+bool json_too_deep(struct evbuffer *, int max);
+
+/*
+ * The ingest pipeline, shared by POST /v1/<feed> and the spool folder:
+ * parse (JSON or CSV), check limits, validate every record, then store the
+ * clean batch with one statement (one transaction).  stmt is called with
+ * ($1 batch, $2 token_id, $3 check-only, extra...); its document is the
+ * ingest functions' ({"accepted":…} or {"errors":[…]}).
+ */
+struct feed_outcome {
+	int status;          /* 200, 400, 413, 422, 500 or 503 */
+	const char *message; /* all but 200 */
+	json_t *errors;      /* 422: sorted [{index|line, field, message}] */
+	json_t *doc;         /* 200: the statement's document */
+	const struct db_result *db; /* 500/503: the database's answer */
+};
+typedef void (*feed_done_cb)(const struct feed_outcome *, void *arg);
+
+struct feed_source {
+	const struct feed_spec *feed;
+	struct evbuffer *body; /* consumed */
+	bool csv;
+	const char *token_id; /* NULL: no token (the spool folder) */
+	enum stmt_id stmt;
+	int nextra;
+	const char *const *extra; /* $4… */
+};
+
+void feed_ingest(const struct feed_source *, feed_done_cb, void *arg);
 
 #endif

@@ -1,0 +1,332 @@
+/*
+ * The spool folder.  A timer (spool.interval) lists spool.dir; files named
+ * <feed>-<anything>.csv or .json (feeds: people, grants, assignments,
+ * delegations, charges, timesheets) are taken one at a time, in that
+ * load order and then by name, so that people arrive before the
+ * timesheets that name them.  Anything else (a .tmp still being written,
+ * a dot file, a folder) is left alone: senders write elsewhere and rename
+ * in, as SFTP drops do.
+ *
+ * A file goes through the same pipeline as POST /v1/<feed> (feed.c), but
+ * is stored by spool_ingest(), which stores the records and claims (name,
+ * size, SHA-256) in the spool_files ledger in one transaction.  So if
+ * effortd dies after the commit and before the file is moved, the next
+ * look finds the claim and only moves the file.  Then:
+ *   stored or already stored   -> done/<name>
+ *   refused (400/413/422)      -> failed/<name> and failed/<name>.errors
+ *   database unavailable       -> left in place, retried next time.
+ * Files are bounded by limits.max_body and read whole (bigger ones fail);
+ * reading that much from a local disk is the one blocking step.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <openssl/evp.h>
+
+#include "effortd.h"
+#include "feed.h"
+#include "log.h"
+#include "metrics.h"
+#include "spool.h"
+#include "xmalloc.h"
+
+static const char *const load_order[] = { "people", "grants", "assignments",
+	"delegations", "charges", "timesheets", NULL };
+
+struct spool_job {
+	char *name;
+	const struct feed_spec *feed;
+};
+
+static struct event *timer;
+static bool busy, stopping;
+
+static void spool_next(void);
+
+/* The feed a spool file name belongs to and its rank; -1 if none. */
+static int
+spool_rank(const char *name, bool *csv)
+{
+	size_t n = strlen(name);
+
+	if (n > 4 && strcmp(name + n - 4, ".csv") == 0)
+		*csv = true;
+	else if (n > 5 && strcmp(name + n - 5, ".json") == 0)
+		*csv = false;
+	else
+		return -1;
+	for (int i = 0; load_order[i] != NULL; i++) {
+		size_t k = strlen(load_order[i]);
+		if (strncmp(name, load_order[i], k) == 0 && name[k] == '-')
+			return i;
+	}
+	return -1;
+}
+
+/* The next file to take, or NULL: lowest rank, then lowest name. */
+static char *
+spool_pick(void)
+{
+	DIR *d = opendir(effortd.cfg.spool_dir);
+	struct dirent *e;
+	char *best = NULL;
+	int best_rank = 0, rank;
+	bool csv;
+
+	if (d == NULL) {
+		log_warn("spool: cannot read %s: %s", effortd.cfg.spool_dir,
+		    strerror(errno));
+		return NULL;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || e->d_type == DT_DIR ||
+		    (rank = spool_rank(e->d_name, &csv)) < 0)
+			continue;
+		if (best == NULL || rank < best_rank ||
+		    (rank == best_rank && strcmp(e->d_name, best) < 0)) {
+			free(best);
+			best = xstrdup(e->d_name);
+			best_rank = rank;
+		}
+	}
+	closedir(d);
+	return best;
+}
+
+static void
+spool_move(const char *name, const char *to)
+{
+	char *from, *dest;
+
+	xasprintf(&from, "%s/%s", effortd.cfg.spool_dir, name);
+	xasprintf(&dest, "%s/%s/%s", effortd.cfg.spool_dir, to, name);
+	if (rename(from, dest) != 0 && errno != ENOENT)
+		log_error("spool: cannot move %s to %s/: %s", name, to,
+		    strerror(errno));
+	free(from);
+	free(dest);
+}
+
+/* failed/<name>.errors: the reason, then one line per bad line/record. */
+static void
+spool_write_errors(const char *name, const struct feed_outcome *o)
+{
+	char *path;
+	FILE *f;
+	json_t *e;
+	size_t i;
+
+	xasprintf(&path, "%s/failed/%s.errors", effortd.cfg.spool_dir, name);
+	if ((f = fopen(path, "w")) == NULL) {
+		log_error("spool: cannot write %s: %s", path, strerror(errno));
+		free(path);
+		return;
+	}
+	fprintf(f, "%s: %s\n", name, o->message);
+	json_array_foreach(o->errors, i, e)
+	{
+		json_t *line = json_object_get(e, "line");
+		fprintf(f, "%s %lld: %s: %s\n", line ? "line" : "record",
+		    (long long)json_integer_value(
+		        line ? line : json_object_get(e, "index")),
+		    json_string_value(json_object_get(e, "field")),
+		    json_string_value(json_object_get(e, "message")));
+	}
+	if (fclose(f) != 0)
+		log_error("spool: writing %s: %s", path, strerror(errno));
+	free(path);
+}
+
+static void
+audited(const struct db_result *res, void *arg)
+{
+	(void)arg;
+	if (res->status != DB_OK)
+		log_warn("spool: re-audit failed (%s); the next sweep will "
+		         "catch up",
+		    res->message);
+}
+
+static void
+spool_stored(const struct spool_job *job, json_t *doc)
+{
+	json_t *people = json_object_get(doc, "people");
+
+	if (json_is_true(json_object_get(doc, "duplicate"))) {
+		log_info("spool: %s was already ingested; moved to done/",
+		    job->name);
+		metrics_spool_file("duplicate");
+	} else {
+		log_info("spool: %s: %lld %s record(s) stored", job->name,
+		    (long long)json_integer_value(
+		        json_object_get(doc, "accepted")),
+		    job->feed->name);
+		metrics_spool_file("done");
+	}
+	if (json_array_size(people) > 0) {
+		char *s = json_dumps(people, JSON_COMPACT);
+		const char *params[2] = { effortd.rules_json, s };
+		db_query(
+		    effortd.db, STMT_AUDIT_SWEEP, 2, params, audited, NULL);
+		free(s);
+	}
+	spool_move(job->name, "done");
+}
+
+static void
+spool_done(const struct feed_outcome *o, void *arg)
+{
+	struct spool_job *job = arg;
+	bool retry = false;
+
+	if (o->status == 200) {
+		spool_stored(job, o->doc);
+	} else if (o->status >= 500) {
+		log_warn("spool: %s: %s; will retry", job->name,
+		    o->db && o->db->message ? o->db->message : o->message);
+		metrics_spool_file("retry");
+		retry = true;
+	} else {
+		log_warn("spool: %s refused: %s; moved to failed/", job->name,
+		    o->message);
+		spool_write_errors(job->name, o);
+		spool_move(job->name, "failed");
+		metrics_spool_file("failed");
+	}
+	free(job->name);
+	free(job);
+	busy = false;
+	if (!retry && !stopping)
+		spool_next();
+}
+
+/* Reads path whole into buf (at most max bytes) and its SHA-256 in hex. */
+static int
+spool_read(const char *path, struct evbuffer *buf, off_t *size, char hex[65],
+    char *err, size_t errlen)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	struct stat st;
+	int r;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "cannot read: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*size = st.st_size;
+	if (st.st_size > effortd.cfg.max_body) {
+		snprintf(err, errlen, "%lld bytes; limits.max_body is %d",
+		    (long long)st.st_size, effortd.cfg.max_body);
+		close(fd);
+		return -1;
+	}
+	while ((r = evbuffer_read(buf, fd, 1 << 20)) > 0)
+		;
+	close(fd);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot read: %s", strerror(errno));
+		return -1;
+	}
+	EVP_Digest(evbuffer_pullup(buf, -1), evbuffer_get_length(buf), md, &n,
+	    EVP_sha256(), NULL);
+	for (unsigned int i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+/* Takes the next file, if any; when none is left, waits for the timer. */
+static void
+spool_next(void)
+{
+	struct timeval tv = { effortd.cfg.spool_interval, 0 };
+	struct spool_job *job;
+	struct evbuffer *body;
+	char *name, *path, hex[65] = "", size_s[32], err[256];
+	off_t size = 0;
+	bool csv = false;
+
+	if (busy || stopping)
+		return;
+	if ((name = spool_pick()) == NULL) {
+		evtimer_add(timer, &tv);
+		return;
+	}
+	job = xcalloc(1, sizeof *job);
+	job->name = name;
+	job->feed = feed_by_name(load_order[spool_rank(name, &csv)]);
+	xasprintf(&path, "%s/%s", effortd.cfg.spool_dir, name);
+	body = evbuffer_new();
+	busy = true;
+	if (spool_read(path, body, &size, hex, err, sizeof err) != 0) {
+		struct feed_outcome o = { .status = 413, .message = err };
+		spool_done(&o, job);
+	} else {
+		snprintf(size_s, sizeof size_s, "%lld", (long long)size);
+		const char *extra[4] = { job->feed->name, name, size_s, hex };
+		struct feed_source src = { .feed = job->feed,
+			.body = body,
+			.csv = csv,
+			.stmt = STMT_SPOOL_INGEST,
+			.nextra = 4,
+			.extra = extra };
+		feed_ingest(&src, spool_done, job);
+	}
+	evbuffer_free(body);
+	free(path);
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	spool_next();
+}
+
+int
+spool_start(void)
+{
+	const char *dir = effortd.cfg.spool_dir;
+	struct timeval now = { 0, 0 };
+	char *sub;
+
+	if (*dir == '\0')
+		return 0;
+	for (int i = 0; i < 2; i++) {
+		xasprintf(&sub, "%s/%s", dir, i == 0 ? "done" : "failed");
+		if (mkdir(sub, 0750) != 0 && errno != EEXIST) {
+			log_error("spool: cannot create %s: %s", sub,
+			    strerror(errno));
+			free(sub);
+			return -1;
+		}
+		free(sub);
+	}
+	stopping = false;
+	timer = evtimer_new(effortd.base, on_timer, NULL);
+	evtimer_add(timer, &now);
+	log_info(
+	    "spool: watching %s every %d s", dir, effortd.cfg.spool_interval);
+	return 0;
+}
+
+void
+spool_stop(void)
+{
+	stopping = true;
+	if (timer != NULL)
+		event_free(timer);
+	timer = NULL;
+}

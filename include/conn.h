@@ -1,0 +1,33 @@
+/*
+ * Client connections: evhttp gets each connection's bufferevent from here
+ * (TLS when tls.cert is set), so effortd can count connections against
+ * limits.max_connections and give every request limits.request_timeout
+ * seconds to arrive in full, however slowly its bytes trickle in.
+ */
+#ifndef CONN_H
+#define CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <event2/http.h>
+
+void conn_setup(struct evhttp *);
+/* After evhttp_free(): forgets the connections. */
+void conn_shutdown(void);
+/* Applies the limits of effortd.cfg that SIGHUP may change. */
+void conn_apply_limits(struct evhttp *);
+/* A complete request arrived on req's connection (false: the connection
+ * is over limits.max_connections; answer 503) / its reply is going. */
+bool conn_request_started(struct evhttp_request *);
+void conn_request_done(struct evhttp_request *);
+
+/* TLS (tls.c).  Loads cert and key into a new context that replaces the
+ * current one (connections already open keep theirs); both "" = plain
+ * HTTP.  On failure keeps the current context and fills err. */
+int tls_load(const char *cert, const char *key, char *err, size_t errlen);
+/* The context for new connections (an SSL_CTX *), NULL for plain HTTP. */
+void *tls_context(void);
+void tls_free(void);
+
+#endif

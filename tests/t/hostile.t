@@ -1,0 +1,111 @@
+# Hostile clients: JSON nested too deep, oversized headers, a slowloris
+# client trickling its request byte by byte, silent connections, and more
+# connections than limits.max_connections.  Others keep being served.
+use strict;
+use warnings;
+use utf8;
+
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use IO::Socket::INET;
+use Test::More;
+use Time::HiRes qw(sleep time);
+use EffortTest qw(new_db start_effortd psql post_feed json_encode);
+
+my $db = new_db();
+my $d = start_effortd(db => $db, 'limits.max_json_depth' => 4, 'limits.max_header_size' => 2048,
+	'limits.request_timeout' => 3, 'limits.idle_timeout' => 2, 'limits.max_connections' => 6);
+my $token = $d->token('feed');
+
+# ---- JSON nesting depth
+my ($s, $j) = post_feed($d, people => [ { person_id => 'P1', name => 'Ada [[[[{{{{ Byron', fte => 1,
+	employment_start => '2020-01-06' } ]);
+is $s, 200, 'depth 2 (an array of objects), brackets inside strings do not count' or diag json_encode($j);
+($s, $j) = post_feed($d, timesheets => [ { person_id => 'P1', period_start => '2026-09-01', period_end => '2026-09-30',
+	submitted_at => '2026-10-01T09:00:00Z', entries => [ { activity => 'ADMIN', kind => 'other', hours => 160 } ] } ]);
+isnt $s, 400, "depth 4 (timesheet entries) is within limits.max_json_depth = 4 (got $s)" or diag json_encode($j);
+($s, $j) = post_feed($d, people => '[[[[{"a":1}]]]]', type => 'application/json');
+is $s, 400, 'depth 5: 400';
+is ref $j && $j->{error}, 'JSON nested deeper than 4 levels', '… saying why';
+($s, $j) = post_feed($d, people => '[' x 200000, type => 'application/json');
+is $s, 400, '200000 open brackets: 400, no deep recursion';
+ok $d->alive, 'the daemon survived';
+
+# ---- header size
+($s) = $d->req(GET => '/healthz', headers => { 'X-Padding' => 'x' x 4096 });
+ok $s != 200, "a 4 KB header over limits.max_header_size (2048) is refused (got $s)";
+($s) = $d->req(GET => '/healthz', headers => { 'X-Padding' => 'x' x 512 });
+is $s, 200, 'a 512-byte header is fine';
+
+sub connect_raw {
+	return IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $d->port, Proto => 'tcp')
+		// die "connect: $!";
+}
+
+# Seconds until the server closes $sock (reads to EOF), at most $max.
+sub time_to_close {
+	my ($sock, $max) = @_;
+	my $t0 = time;
+	my ($rin, $all) = ('', '');
+	vec($rin, fileno($sock), 1) = 1;
+	while (time - $t0 < $max) {
+		my $n = select(my $rout = $rin, undef, undef, 0.1);
+		next unless $n;
+		my $got = sysread($sock, my $buf, 4096);
+		return (time - $t0, $all) if !$got;
+		$all .= $buf;
+	}
+	return (undef, $all);
+}
+
+# ---- slowloris: a request trickled one byte every 0.25 s
+my $slow = connect_raw();
+my $pid = fork // die;
+if (!$pid) {
+	$SIG{PIPE} = 'IGNORE';
+	for my $c (split //, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " . ('y' x 100) . "\r\n\r\n") {
+		syswrite($slow, $c) or POSIX::_exit(0);
+		sleep 0.25;
+	}
+	POSIX::_exit(0);
+}
+sleep 0.5;
+my $t0 = time;
+($s) = $d->req(GET => '/healthz', timeout => 5);
+my $took = time - $t0;
+is $s, 200, 'while a slowloris client trickles, another client is served';
+cmp_ok $took, '<', 1, sprintf('… promptly (%.2f s)', $took);
+my ($closed) = time_to_close($slow, 10);
+kill 'KILL', $pid;
+waitpid $pid, 0;
+ok defined $closed, 'the slowloris connection is closed by effortd';
+cmp_ok $closed + 0.5, '<', 4.5, sprintf('… within limits.request_timeout (3 s) of connecting (%.1f s)', ($closed // 99) + 0.5);
+like $d->log_text, qr/closing a connection that took over 3 s/, '… and logged';
+
+# ---- a silent connection: closed after limits.idle_timeout
+my $quiet = connect_raw();
+my ($after) = time_to_close($quiet, 10);
+ok defined $after && $after < 3.5, sprintf('a silent connection is closed after about 2 s (%.1f s)', $after // -1);
+
+# ---- more connections than limits.max_connections (6)
+sleep 0.5;    # let effortd forget the closed ones
+(undef, my $m0) = $d->req(GET => '/metrics');
+like $m0, qr/^effortd_connections_open 1$/m, 'metrics: one connection open (the scrape) before the flood';
+sleep 0.5;
+my @idle = map { connect_raw() } 1 .. 6;
+sleep 0.3;
+my $extra = connect_raw();
+print $extra "GET /healthz HTTP/1.0\r\n\r\n";
+my ($gone, $answer) = time_to_close($extra, 3);
+ok defined $gone, 'the connection over limits.max_connections is closed at once';
+like $answer, qr{\AHTTP/1\.[01] 503 .*too many connections}s, '… with a 503 saying why';
+close $_ for @idle;
+sleep 0.5;
+($s) = $d->req(GET => '/healthz');
+is $s, 200, 'once they are closed, clients are served again';
+(undef, my $m) = $d->req(GET => '/metrics');
+like $m, qr/^effortd_connections_refused_total 1$/m, 'metrics count the refusal';
+like $m, qr/^effortd_connections_open 1$/m, 'metrics: the one open connection (this scrape)';
+ok $d->alive, 'the daemon is still running';
+
+done_testing;

@@ -1,0 +1,86 @@
+# Two effortd instances against one database: both serve; concurrent
+# versions of one person's timesheet through both are all kept (no lost
+# update, no duplicate version number); a full audit sweep never runs in
+# two places at once (the advisory lock: the other one skips).
+use strict;
+use warnings;
+use utf8;
+
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use POSIX qw(_exit);
+use Test::More;
+use Time::HiRes qw(sleep time);
+use EffortTest qw(new_db start_effortd psql post_feed json_encode slurp spew);
+
+my $db = new_db();
+my $pg = $db->cluster;
+
+# Hold the sweep lock before the instances start: both first sweeps
+# (a second after start-up) must skip.
+my $holder = fork // die;
+if (!$holder) {
+	local %ENV = (%ENV, $pg->env, PGDATABASE => $db->name);
+	{ exec 'psql', '-X', '-q', '-o', '/dev/null', '-c',
+		q{SELECT pg_advisory_lock(hashtext('effortd.audit_sweep')), pg_sleep(4)} };
+	_exit(127);
+}
+my $end = time + 5;
+sleep 0.05 until psql($db, q{SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted}) || time > $end;
+
+my $a = start_effortd(db => $db, 'audit.sweep_interval' => 2);
+my $b = start_effortd(db => $db, 'audit.sweep_interval' => 2);
+ok $a->port != $b->port, 'two instances on two ports, one database';
+for ([ A => $a ], [ B => $b ]) {
+	my ($s) = $_->[1]->req(GET => '/healthz');
+	is $s, 200, "instance $_->[0] serves";
+}
+$end = time + 6;
+sleep 0.1 until ($a->log_text =~ /audit sweep/ && $b->log_text =~ /audit sweep/) || time > $end;
+like $a->log_text, qr/audit sweep: \{"skipped": true\}/, 'instance A skipped its sweep while the lock was held';
+like $b->log_text, qr/audit sweep: \{"skipped": true\}/, 'instance B too';
+waitpid $holder, 0;
+
+my $token = $a->token('feed');
+my ($s, $j) = post_feed($a, people => [ { person_id => 'P1', name => 'Ada Byron', fte => 1, employment_start => '2020-01-06' } ],
+	token => $token);
+is $s, 200, 'people through A';
+my $v1 = { person_id => 'P1', period_start => '2026-09-01', period_end => '2026-09-30', submitted_at => '2026-10-01T09:00:00Z',
+	entries => [ { kind => 'research', activity => 'research', hours => 150 } ] };
+($s, $j) = post_feed($b, timesheets => [$v1], token => $token);
+is $s, 200, 'version 1 through B' or diag json_encode($j);
+
+# Rounds of two different new versions at once, one through each instance.
+my $rounds = 6;
+my @statuses;
+for my $round (1 .. $rounds) {
+	my @kids;
+	for my $k (0, 1) {
+		my $f = "$EffortTest::TMP/inst-$$-$round-$k";
+		my $pid = fork // die;
+		if (!$pid) {
+			my $ts = { %$v1, submitted_at => sprintf('2026-10-%02dT09:00:00Z', 1 + $round),
+				entries => [ { kind => 'research', activity => 'research', hours => 200 + 10 * $round + $k } ] };
+			my ($st) = post_feed($k ? $b : $a, timesheets => [$ts], token => $token);
+			spew($f, $st // 599);
+			_exit(0);
+		}
+		push @kids, [ $pid, $f ];
+	}
+	for (@kids) {
+		waitpid $_->[0], 0;
+		push @statuses, slurp($_->[1]);
+	}
+}
+is_deeply \@statuses, [ (200) x (2 * $rounds) ], 'every concurrent version was accepted';
+is psql($db, q{SELECT string_agg(version::text, ',' ORDER BY version) FROM timesheets WHERE person_id = 'P1'}),
+	join(',', 1 .. 1 + 2 * $rounds), 'versions 1 to ' . (1 + 2 * $rounds) . ': none lost, none repeated';
+is psql($db, q{SELECT count(DISTINCT t.total_hours) FROM timesheets t WHERE person_id = 'P1'}), 1 + 2 * $rounds,
+	'each version holds its own entries';
+
+# With the lock free, sweeps run again (in one instance at a time).
+$end = time + 8;
+sleep 0.2 until ($a->log_text . $b->log_text) =~ /audit sweep: \{"open"/ || time > $end;
+like $a->log_text . $b->log_text, qr/audit sweep: \{"open"/, 'once the lock is free, an instance sweeps';
+
+done_testing;
