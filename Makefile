@@ -16,7 +16,7 @@ UNITDIR   ?= /lib/systemd/system
 CC        ?= cc
 BUILD     ?= build
 SQLDIR    ?= $(abspath sql)
-PKGS      := libevent libevent_openssl jansson libconfig libpq libsystemd libcrypto
+PKGS      := libevent libevent_openssl jansson libconfig libpq libsystemd libcrypto libssl
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wformat=2 -Wno-format-nonliteral
 CFLAGS    ?= -O2 -g
@@ -36,7 +36,7 @@ UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # Daemon objects the unit tests link against (everything but main).
 DAEMON_LIB  := $(filter-out $(BUILD)/daemon/main.o,$(DAEMON_OBJ))
 
-.PHONY: all check check-asan deps demo install clean format format-check
+.PHONY: all check check-asan fuzz bench deps demo install clean format format-check
 
 all: $(BUILD)/effortd $(BUILD)/effortctl
 
@@ -74,8 +74,25 @@ check-asan: deps
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		scripts/run-tests $(UNIT_BIN:$(BUILD)/%=build-asan/%)
 
+# End to end: headless Chromium renders each HTML report served by a real
+# effortd (tests/e2e/*.t; E2E_SCREENSHOT_DIR=dir keeps the screenshots).
+.PHONY: check-e2e
+check-e2e: deps
+	$(MAKE) all
+	TESTS="$(wildcard tests/e2e/*.t)" scripts/run-tests
+
+# libFuzzer targets (tests/fuzz/: feed parsers, config loader, query
+# string) built with clang under ASan+UBSan, each run FUZZ_SECONDS (60).
+fuzz: deps
+	tests/fuzz/run
+
 demo: deps all
 	scripts/demo
+
+# The benchmark (docs/performance.md) on a fresh private PostgreSQL:
+# STAFF (10000) and MONTHS (12); results in bench/results-<date>-<staff>.txt.
+bench: deps all
+	scripts/bench
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sql/functions \
@@ -96,4 +113,4 @@ format-check:
 	clang-format --dry-run --Werror include/*.h common/*.c daemon/*.c cli/*.c tests/unit/*.c
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz

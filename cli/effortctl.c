@@ -21,6 +21,12 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_violations_entry,
 	&cmd_approve_entry,
 	&cmd_reject_entry,
+	&cmd_report_entry,
+	&cmd_pending_entry,
+	&cmd_delegate_entry,
+	&cmd_token_entry,
+	&cmd_audit_entry,
+	&cmd_reminders_entry,
 };
 #define NCMDS (sizeof cmd_table / sizeof cmd_table[0])
 

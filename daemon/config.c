@@ -21,6 +21,7 @@
 static bool check_timezone(const char *, char *, size_t);
 static bool check_log_level(const char *, char *, size_t);
 static bool check_nonempty(const char *, char *, size_t);
+static bool check_webhook_url(const char *, char *, size_t);
 
 #define OFF(f) offsetof(struct config, f)
 #define INF    1e12
@@ -34,12 +35,26 @@ const struct config_option config_options[] = {
 	{ "db.statement_timeout", OPT_INT, "30", OFF(db_statement_timeout), true, 0, 86400, NULL },
 	{ "db.connect_timeout", OPT_INT, "5", OFF(db_connect_timeout), false, 1, 600, NULL },
 	{ "db.queue_max", OPT_INT, "1024", OFF(db_queue_max), false, 1, 1000000, NULL },
+	{ "db.report_conninfo", OPT_STRING, "", OFF(db_report_conninfo), true, 0, 0, NULL },
 	{ "db.sql_dir", OPT_STRING, SQLDIR, OFF(sql_dir), false, 0, 0, check_nonempty },
 	{ "limits.max_body", OPT_INT, "67108864", OFF(max_body), true, 1024, 2147483647, NULL },
 	{ "limits.max_records", OPT_INT, "100000", OFF(max_records), false, 1, 10000000, NULL },
 	{ "limits.request_timeout", OPT_INT, "60", OFF(request_timeout), true, 1, 3600, NULL },
+	{ "limits.max_connections", OPT_INT, "1000", OFF(max_connections), false, 1, 1000000, NULL },
+	{ "limits.max_json_depth", OPT_INT, "32", OFF(max_json_depth), false, 2, 10000, NULL },
+	{ "limits.max_header_size", OPT_INT, "16384", OFF(max_header_size), false, 1024, 1048576, NULL },
+	{ "limits.idle_timeout", OPT_INT, "30", OFF(idle_timeout), false, 1, 3600, NULL },
 	{ "log.level", OPT_STRING, "info", OFF(log_level), false, 0, 0, check_log_level },
 	{ "audit.sweep_interval", OPT_INT, "3600", OFF(sweep_interval), false, 0, 604800, NULL },
+	{ "notify.enabled", OPT_INT, "0", OFF(notify_enabled), false, 0, 1, NULL },
+	{ "notify.hour", OPT_INT, "8", OFF(notify_hour), false, 0, 23, NULL },
+	{ "notify.sendmail", OPT_STRING, "/usr/sbin/sendmail -t -i", OFF(notify_sendmail), false, 0, 0, NULL },
+	{ "notify.from", OPT_STRING, "", OFF(notify_from), false, 0, 0, NULL },
+	{ "notify.webhook_url", OPT_STRING, "", OFF(notify_webhook_url), false, 0, 0, check_webhook_url },
+	{ "spool.dir", OPT_STRING, "", OFF(spool_dir), true, 0, 0, NULL },
+	{ "spool.interval", OPT_INT, "5", OFF(spool_interval), false, 1, 86400, NULL },
+	{ "tls.cert", OPT_STRING, "", OFF(tls_cert), false, 0, 0, NULL },
+	{ "tls.key", OPT_STRING, "", OFF(tls_key), false, 0, 0, NULL },
 	{ "rules.timezone", OPT_STRING, "Europe/London", OFF(rules.timezone), false, 0, 0, check_timezone },
 	{ "rules.standard_weekly_hours", OPT_DOUBLE, "37.5", OFF(rules.standard_weekly_hours), false, 0.01, 168, NULL },
 	{ "rules.investigator_annual_hours", OPT_DOUBLE, "1650", OFF(rules.investigator_annual_hours), false, 0, 8784, NULL },
@@ -60,6 +75,16 @@ check_nonempty(const char *v, char *err, size_t len)
 	if (*v != '\0')
 		return true;
 	snprintf(err, len, "must not be empty");
+	return false;
+}
+
+/* notify.webhook_url: empty (no webhook) or an http:// URL. */
+static bool
+check_webhook_url(const char *v, char *err, size_t len)
+{
+	if (*v == '\0' || (strncmp(v, "http://", 7) == 0 && v[7] != '\0'))
+		return true;
+	snprintf(err, len, "must be empty or an http:// URL");
 	return false;
 }
 

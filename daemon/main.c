@@ -13,11 +13,15 @@
 #include <systemd/sd-daemon.h>
 
 #include "audit.h"
+#include "auditlog.h"
 #include "config.h"
+#include "conn.h"
 #include "effortd.h"
 #include "log.h"
 #include "migrate.h"
+#include "reminders.h"
 #include "request.h"
+#include "spool.h"
 #include "token.h"
 #include "xmalloc.h"
 
@@ -59,6 +63,41 @@ apply_config(void)
 	if (effortd.db != NULL)
 		db_pool_set_limits(effortd.db, effortd.cfg.db_queue_max,
 		    effortd.cfg.db_connect_timeout);
+	if (effortd.http != NULL) {
+		char err[512];
+		conn_apply_limits(effortd.http);
+		if (tls_load(effortd.cfg.tls_cert, effortd.cfg.tls_key, err,
+		        sizeof err) != 0)
+			log_error(
+			    "TLS: keeping the previous certificate: %s", err);
+	}
+}
+
+/* systemd's watchdog (WatchdogSec=): a ping at half the interval. */
+static void
+on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	sd_notify(0, "WATCHDOG=1");
+}
+
+static struct event *
+watchdog_start(void)
+{
+	uint64_t usec;
+	struct event *ev;
+	struct timeval tv;
+
+	if (sd_watchdog_enabled(0, &usec) <= 0)
+		return NULL;
+	tv.tv_sec = (time_t)(usec / 2 / 1000000);
+	tv.tv_usec = (suseconds_t)(usec / 2 % 1000000);
+	ev = event_new(effortd.base, -1, EV_PERSIST, on_watchdog, NULL);
+	event_add(ev, &tv);
+	log_info("systemd watchdog: pinging every %.1f s", (double)usec / 2e6);
+	return ev;
 }
 
 static void
@@ -80,6 +119,7 @@ reload(void)
 		    fixed);
 		config_free(&next);
 	} else {
+		auditlog_config_reloaded(&effortd.cfg, &next);
 		config_free(&effortd.cfg);
 		effortd.cfg = next;
 		apply_config();
@@ -102,6 +142,7 @@ shutdown_begin(void)
 		evhttp_del_accept_socket(effortd.http, listener);
 	listener = NULL;
 	audit_timer_stop();
+	spool_stop();
 	if (effortd.inflight == 0)
 		event_base_loopexit(effortd.base, NULL);
 	else
@@ -123,6 +164,8 @@ static int
 serve(void)
 {
 	struct event *sigs[3];
+	struct event *watchdog = NULL;
+	char err[512];
 	const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
 	struct db_pool_config pc = { effortd.cfg.db_conninfo,
 		effortd.cfg.db_pool_size, effortd.cfg.db_queue_max,
@@ -136,10 +179,15 @@ serve(void)
 	 * HTTP layer's own (HTML) 413 is only for bodies far beyond it. */
 	evhttp_set_max_body_size(
 	    effortd.http, (ev_ssize_t)effortd.cfg.max_body * 2 + 1024 * 1024);
-	evhttp_set_timeout(effortd.http, effortd.cfg.request_timeout);
+	conn_setup(effortd.http);
 	evhttp_set_allowed_methods(
 	    effortd.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
 	evhttp_set_gencb(effortd.http, request_dispatch, NULL);
+	if (tls_load(effortd.cfg.tls_cert, effortd.cfg.tls_key, err,
+	        sizeof err) != 0) {
+		log_error("TLS: %s", err);
+		return 1;
+	}
 	listener = evhttp_bind_socket_with_handle(effortd.http,
 	    effortd.cfg.listen_address, (ev_uint16_t)effortd.cfg.listen_port);
 	if (listener == NULL) {
@@ -148,12 +196,16 @@ serve(void)
 		return 1;
 	}
 	effortd.db = db_pool_new(effortd.base, &pc);
+	watchdog = watchdog_start();
+	if (spool_start() != 0)
+		return 1;
 	for (int i = 0; i < 3; i++) {
 		sigs[i] =
 		    evsignal_new(effortd.base, signums[i], on_signal, NULL);
 		evsignal_add(sigs[i], NULL);
 	}
 	audit_timer_start();
+	reminders_start();
 	log_info("listening on %s:%d", effortd.cfg.listen_address,
 	    effortd.cfg.listen_port);
 	sd_notify(0, "READY=1");
@@ -162,7 +214,13 @@ serve(void)
 	for (int i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	audit_timer_stop();
+	reminders_stop();
+	spool_stop();
+	if (watchdog != NULL)
+		event_free(watchdog);
 	evhttp_free(effortd.http);
+	conn_shutdown();
+	tls_free();
 	db_pool_free(effortd.db);
 	event_base_free(effortd.base);
 	log_info("stopped");

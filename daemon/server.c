@@ -12,8 +12,10 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 
+#include "conn.h"
 #include "effortd.h"
 #include "log.h"
+#include "metrics.h"
 #include "request.h"
 #include "token.h"
 #include "xmalloc.h"
@@ -66,8 +68,11 @@ reply_text(struct request *r, int code, const char *ctype, const char *body,
 
 	evhttp_add_header(h, "Content-Type", ctype);
 	evbuffer_add(buf, body, len);
+	conn_request_done(r->req);
 	evhttp_send_reply(r->req, code, NULL, buf);
 	evbuffer_free(buf);
+	metrics_request(r->route ? r->route->name : "none", code,
+	    metrics_now() - r->started);
 	log_debug("%s %s -> %d", r->route ? r->route->name : "-",
 	    evhttp_request_get_uri(r->req), code);
 	request_free(r);
@@ -222,8 +227,13 @@ request_dispatch(struct evhttp_request *req, void *unused)
 
 	(void)unused;
 	r->req = req;
+	r->started = metrics_now();
 	TAILQ_INIT(&r->query);
 	effortd.inflight++;
+	if (!conn_request_started(req)) {
+		reply_error(r, 503, "too many connections", NULL);
+		return;
+	}
 	if (q != NULL && evhttp_parse_query_str(q, &r->query) != 0) {
 		reply_error(r, 400, "malformed query string", NULL);
 		return;

@@ -46,4 +46,48 @@ const struct statement statements[STMT_COUNT] = {
 	    "THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text($2::jsonb)) "
 	    "END)",
 	    2 },
+	/* grant ref, as_of (NULL = today), rules json */
+	[STMT_REPORT_GRANT] = { "report_grant",
+	    "SELECT report_grant($1, $2::date, $3::jsonb)", 3 },
+	[STMT_REPORT_EVIDENCE] = { "report_grant_evidence",
+	    "SELECT report_grant_evidence($1, $2::date, $3::jsonb)", 3 },
+	/* year, as_of, rules json */
+	[STMT_REPORT_INVESTIGATORS] = { "report_investigators",
+	    "SELECT report_investigators($1::int, $2::date, $3::jsonb)", 3 },
+	/* from, to, as_of, rules json */
+	[STMT_REPORT_COMPLIANCE] = { "report_compliance",
+	    "SELECT report_compliance($1::date, $2::date, $3::date, $4::jsonb)",
+	    4 },
+	/* manager person, rules json */
+	[STMT_PENDING] = { "pending", "SELECT pending_list($1, $2::jsonb)", 2 },
+	/* manager, delegate, start, end, token_id */
+	[STMT_DELEGATION_CREATE] = { "delegation_create",
+	    "SELECT delegation_create($1, $2, $3::date, $4::date, $5::bigint)",
+	    5 },
+	[STMT_TOKENS_LIST] = { "tokens_list", "SELECT tokens_list()", 0 },
+	/* hash (hex), role, person, label, acting token_id */
+	[STMT_TOKEN_ISSUE] = { "token_issue",
+	    "SELECT token_issue($1, $2, $3, $4, $5::bigint)", 5 },
+	/* token id, acting token_id */
+	[STMT_TOKEN_REVOKE] = { "token_revoke",
+	    "SELECT token_revoke($1::bigint, $2::bigint)", 2 },
+	/* person, timesheet id, since, limit, rules json */
+	[STMT_AUDIT_LOG] = { "audit_log",
+	    "SELECT audit_list($1, $2::bigint, $3::date, $4::int, $5::jsonb)",
+	    5 },
+	[STMT_AUDIT_VERIFY] = { "audit_verify", "SELECT audit_verify()", 0 },
+	/* config file, settings before, settings after */
+	[STMT_AUDIT_CONFIG] = { "audit_config",
+	    "SELECT audit_config_reload($1, $2::jsonb, $3::jsonb)", 3 },
+	/* rules json, claim (false: a dry run) */
+	[STMT_REMINDERS] = { "reminders",
+	    "SELECT reminders($1::jsonb, $2::boolean)", 2 },
+	/* batch, token_id, check only, feed, file name, size, sha256 */
+	[STMT_SPOOL_INGEST] = { "spool_ingest",
+	    "SELECT spool_ingest($1::jsonb, $2::bigint, $3::boolean, $4, $5, "
+	    "$6::bigint, $7)",
+	    7 },
+	/* open findings by rule and severity */
+	[STMT_METRICS_FINDINGS] = { "metrics_findings",
+	    "SELECT metrics_findings()", 0 },
 };

@@ -51,6 +51,12 @@ extern const struct cmd_entry cmd_timesheet_entry;
 extern const struct cmd_entry cmd_violations_entry;
 extern const struct cmd_entry cmd_approve_entry;
 extern const struct cmd_entry cmd_reject_entry;
+extern const struct cmd_entry cmd_report_entry;
+extern const struct cmd_entry cmd_pending_entry;
+extern const struct cmd_entry cmd_delegate_entry;
+extern const struct cmd_entry cmd_token_entry;
+extern const struct cmd_entry cmd_audit_entry;
+extern const struct cmd_entry cmd_reminders_entry;
 
 /*
  * Long options every command accepts besides its own: put

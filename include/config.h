@@ -34,9 +34,24 @@ struct config {
 	int max_body;
 	int max_records;
 	int request_timeout; /* seconds */
+	int max_connections;
+	int max_json_depth;
+	int max_header_size;
+	int idle_timeout; /* seconds */
 
 	char *log_level;
 	int sweep_interval; /* seconds */
+
+	int notify_enabled;       /* daily reminders on (1) or off (0) */
+	int notify_hour;          /* local hour at which they go out */
+	char *notify_sendmail;    /* "" = no mail */
+	char *notify_from;        /* "" = no From: header */
+	char *notify_webhook_url; /* "" = no webhook */
+
+	char *spool_dir;          /* "" = no spool folder */
+	int spool_interval;       /* seconds */
+	char *tls_cert, *tls_key; /* "" = plain HTTP */
+	char *db_report_conninfo; /* "" = reports use db.conninfo */
 
 	struct rules_config rules;
 };

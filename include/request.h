@@ -44,6 +44,7 @@ struct request {
 	char *person_id; /* manager tokens */
 	char *token_id;  /* as text, for SQL parameters */
 	bool answered;
+	double started; /* metrics_now() at arrival */
 };
 
 extern const struct route routes[];
