@@ -125,19 +125,15 @@ job_new(struct request *r, enum report_kind kind, const char **as_of)
 	return j;
 }
 
-/* The decoded grant reference of the path, or NULL (answered 404). */
+/* The grant reference of the path (decoded), or NULL (answered 404). */
 static char *
 path_grant(struct request *r)
 {
-	size_t n = 0;
-	char *ref = r->arg ? evhttp_uridecode(r->arg, 0, &n) : NULL;
-
-	if (ref == NULL || n == 0 || n != strlen(ref)) {
-		free(ref);
+	if (r->arg == NULL || *r->arg == '\0') {
 		reply_error(r, 404, "no such grant", NULL);
 		return NULL;
 	}
-	return ref;
+	return xstrdup(r->arg);
 }
 
 static void

@@ -26,11 +26,17 @@ route_match(const char *pattern, const char *path, char **arg)
 {
 	while (*pattern != '\0' && *path != '\0') {
 		if (*pattern == '{') {
-			size_t n = strcspn(path, "/");
+			size_t n = strcspn(path, "/"), len = 0;
+			char *raw;
 			if (n == 0)
 				return false;
+			/* Percent-decoded: grant references carry slashes. */
+			raw = xstrndup(path, n);
 			free(*arg);
-			*arg = xstrndup(path, n);
+			*arg = evhttp_uridecode(raw, 0, &len);
+			free(raw);
+			if (*arg == NULL || len != strlen(*arg))
+				return false; /* an encoded NUL */
 			path += n;
 			pattern = strchr(pattern, '}') + 1;
 			continue;

@@ -123,7 +123,11 @@ DECLARE
 	v_today date := effort_today(p_params);
 	v_as_of date := coalesce(p_as_of, v_today);
 	v_list  jsonb;
+	v_refusal jsonb := effort_not_their_staff(p_manager, p_person, p_params);
 BEGIN
+	IF v_refusal IS NOT NULL THEN
+		RETURN v_refusal;
+	END IF;
 	-- Two statements, not one UNION ALL: each is planned for its own path,
 	-- so today's (the common case) never plans the whole rule query.
 	-- to_jsonb(s) gives the same object as jsonb_build_object of its columns.

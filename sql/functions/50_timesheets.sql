@@ -40,10 +40,22 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 		'entries', effort_entries_doc(c.timesheet_id))
 $$;
 
+-- A manager who names someone they do not manage is refused (403) rather
+-- than shown an empty list; NULL when there is nothing to refuse.
+CREATE OR REPLACE FUNCTION effort_not_their_staff(p_manager text, p_person text,
+	p_params jsonb)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT effort_refuse(403, format('%s is not someone you manage', p_person))
+	 WHERE p_manager IS NOT NULL AND p_person IS NOT NULL
+	   AND p_person NOT IN (SELECT m.person_id FROM effort_managed_people(p_manager,
+	                        effort_today(p_params)) m)
+$$;
+
 CREATE OR REPLACE FUNCTION timesheets_list(p_person text, p_month date,
 	p_status text, p_manager text, p_params jsonb)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
-	SELECT jsonb_build_object('timesheets', coalesce(jsonb_agg(
+	SELECT coalesce(effort_not_their_staff(p_manager, p_person, p_params),
+	       (SELECT jsonb_build_object('timesheets', coalesce(jsonb_agg(
 		effort_timesheet_doc(c, p_params)
 		ORDER BY c.person_id, c.period_start, c.period_end), '[]'))
 	  FROM current_timesheets c
@@ -53,7 +65,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	   AND (p_status IS NULL OR effort_status(c.decision) = p_status)
 	   AND (p_manager IS NULL OR c.person_id IN
 	        (SELECT m.person_id FROM effort_managed_people(p_manager,
-	                effort_today(p_params)) m))
+	                effort_today(p_params)) m))))
 $$;
 
 CREATE OR REPLACE FUNCTION timesheet_versions(p_id bigint, p_manager text,

@@ -78,7 +78,7 @@ sub people_seen {
 }
 is_deeply people_seen($m1), [ 200, [qw(S1 S2)] ], 'manager M1 sees S1 and S2 only';
 is_deeply people_seen($m2), [ 200, [qw(S3)] ], 'manager M2 sees S3 only';
-is_deeply people_seen($m1, person_id => 'S3'), [ 200, [] ], "M1 asking for M2's staff: nothing";
+is_deeply people_seen($m1, person_id => 'S3'), [ 403, [] ], "M1 asking for M2's staff by person_id: 403 (API.md: someone else's staff)";
 is_deeply people_seen($reviewer), [ 200, [qw(S1 S2 S3)] ], 'reviewer sees everyone';
 
 my $s3 = psql($db, q{SELECT timesheet_id FROM timesheets WHERE person_id = 'S3'});

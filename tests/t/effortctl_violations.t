@@ -219,8 +219,12 @@ csv_is([ '--as-of', $AS_OF, '--person', 'A6', '--grant', $G2 ], 0, [],
 # ---------------------------------------------------------------- tokens
 csv_is([ { token => $d->token('manager', 'M2') }, '--as-of', $AS_OF ], 1, [ $F{B1_inc} ],
 	'a manager token (M2): only their staff');
-csv_is([ { token => $d->token('manager', 'M1') }, '--as-of', $AS_OF, '--person', 'B1' ], 0, [],
-	"manager M1 asking for M2's staff: nothing, exit 0");
+{
+	my ($rc, undef, undef, undef, $out, $err) = ctl_csv({ token => $d->token('manager', 'M1') },
+		'--as-of', $AS_OF, '--person', 'B1');
+	is $rc, 3, "manager M1 asking for M2's staff: exit 3 (HTTP 403)";
+	like $err, qr/403|not someone you manage/, '… and says why' or diag "$out$err";
+}
 csv_is([ { token => $d->token('manager', 'M1') }, '--as-of', $AS_OF ], 1, [ grep { $_->[2] =~ /^A/ } @ALL ],
 	'manager M1: A1–A6 only');
 {

@@ -203,7 +203,11 @@ my $m3 = $d->token('manager', 'M3');
 my @M1_STAFF = grep { $_->[2] =~ /^A/ } @ALL;
 viol_is($m1, \%base, \@M1_STAFF, 'manager M1 sees the findings of A1–A5 only');
 viol_is($m2, \%base, [ $F{B1_inc} ], 'manager M2 sees B1 only');
-viol_is($m2, { %base, person_id => 'A1' }, [], "M2 asking for M1's staff A1: nothing");
+{
+	my ($s, $got, $j) = viol($m2, %base, person_id => 'A1');
+	is $s, 403, "M2 asking for M1's staff A1: 403 (API.md: someone else's staff)";
+	like $j->{error} // '', qr/A1 is not someone you manage/, '… saying why';
+}
 viol_is($m1, { %base, grant_ref => $G2 }, [ $F{A5_act} ], 'a manager may filter too');
 viol_is($m3, \%base, [], 'M3 (no staff, no delegation) sees nothing');
 
@@ -216,7 +220,10 @@ viol_is($m3, \%base, [], 'a delegate whose delegation starts tomorrow sees nothi
 setup_ok(delegations => [ { manager_id => 'M1', delegate_id => 'M3', start_date => $today,
 	end_date => $today } ], 'a delegation M1 → M3 for today only');
 viol_is($m3, \%base, \@M1_STAFF, "a delegate with a delegation active today sees M1's staff");
-viol_is($m3, { %base, person_id => 'B1' }, [], "… but not M2's staff");
+{
+	my ($s) = viol($m3, %base, person_id => 'B1');
+	is $s, 403, "… but not M2's staff: asking for B1 is 403";
+}
 viol_is($m1, \%base, \@M1_STAFF, 'M1 still sees their own staff while delegating');
 
 # ---------------------------------------------------------------- 401 / 403 / 400
