@@ -196,6 +196,10 @@ serve(void)
 		return 1;
 	}
 	effortd.db = db_pool_new(effortd.base, &pc);
+	if (*effortd.cfg.db_report_conninfo != '\0') {
+		pc.conninfo = effortd.cfg.db_report_conninfo;
+		effortd.report_db = db_pool_new(effortd.base, &pc);
+	}
 	watchdog = watchdog_start();
 	if (spool_start() != 0)
 		return 1;
@@ -221,6 +225,7 @@ serve(void)
 	evhttp_free(effortd.http);
 	conn_shutdown();
 	tls_free();
+	db_pool_free(effortd.report_db);
 	db_pool_free(effortd.db);
 	event_base_free(effortd.base);
 	log_info("stopped");

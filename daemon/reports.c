@@ -152,7 +152,7 @@ grant_report(struct request *r, enum report_kind kind)
 	j->filename = safe_filename(
 	    kind == REPORT_GRANT ? "grant" : "evidence", ref, "csv");
 	const char *params[3] = { ref, as_of, effortd.rules_json };
-	db_query(effortd.db,
+	db_query(effortd_read_pool(),
 	    kind == REPORT_GRANT ? STMT_REPORT_GRANT : STMT_REPORT_EVIDENCE, 3,
 	    params, report_done, j);
 	free(ref);
@@ -185,8 +185,8 @@ handle_report_investigators(struct request *r)
 		return;
 	j->filename = safe_filename("investigators", year, "csv");
 	const char *params[3] = { year, as_of, effortd.rules_json };
-	db_query(
-	    effortd.db, STMT_REPORT_INVESTIGATORS, 3, params, report_done, j);
+	db_query(effortd_read_pool(), STMT_REPORT_INVESTIGATORS, 3, params,
+	    report_done, j);
 }
 
 void
@@ -214,5 +214,6 @@ handle_report_compliance(struct request *r)
 	j->filename = safe_filename("compliance", span, "csv");
 	free(span);
 	const char *params[4] = { from, to, as_of, effortd.rules_json };
-	db_query(effortd.db, STMT_REPORT_COMPLIANCE, 4, params, report_done, j);
+	db_query(effortd_read_pool(), STMT_REPORT_COMPLIANCE, 4, params,
+	    report_done, j);
 }

@@ -3,6 +3,12 @@
 
 struct effortd effortd;
 
+struct db_pool *
+effortd_read_pool(void)
+{
+	return effortd.report_db != NULL ? effortd.report_db : effortd.db;
+}
+
 void
 effortd_drained(void)
 {

@@ -37,5 +37,7 @@ handle_violations(struct request *r)
 		request_query(r, "rule"), severity,
 		request_query(r, "person_id"), request_query(r, "grant_ref"),
 		r->role == ROLE_MANAGER ? r->person_id : NULL };
-	db_query(effortd.db, STMT_VIOLATIONS, 7, params, done, r);
+	/* An explicit as_of is read-only work: the replica may do it. */
+	db_query(as_of != NULL ? effortd_read_pool() : effortd.db,
+	    STMT_VIOLATIONS, 7, params, done, r);
 }
