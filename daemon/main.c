@@ -160,20 +160,12 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		shutdown_begin();
 }
 
+/* The HTTP server: limits, TLS and the listening socket. */
 static int
-serve(void)
+http_start(void)
 {
-	struct event *sigs[3];
-	struct event *watchdog = NULL;
 	char err[512];
-	const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
-	struct db_pool_config pc = { effortd.cfg.db_conninfo,
-		effortd.cfg.db_pool_size, effortd.cfg.db_queue_max,
-		effortd.cfg.db_statement_timeout,
-		effortd.cfg.db_connect_timeout };
 
-	signal(SIGPIPE, SIG_IGN);
-	effortd.base = event_base_new();
 	effortd.http = evhttp_new(effortd.base);
 	/* effortd answers bodies over max_body with a JSON 413 itself; the
 	 * HTTP layer's own (HTML) 413 is only for bodies far beyond it. */
@@ -186,20 +178,46 @@ serve(void)
 	if (tls_load(effortd.cfg.tls_cert, effortd.cfg.tls_key, err,
 	        sizeof err) != 0) {
 		log_error("TLS: %s", err);
-		return 1;
+		return -1;
 	}
 	listener = evhttp_bind_socket_with_handle(effortd.http,
 	    effortd.cfg.listen_address, (ev_uint16_t)effortd.cfg.listen_port);
 	if (listener == NULL) {
 		log_error("cannot listen on %s:%d", effortd.cfg.listen_address,
 		    effortd.cfg.listen_port);
-		return 1;
+		return -1;
 	}
+	return 0;
+}
+
+/* The database pools: the main one and, if configured, the read pool. */
+static void
+pools_start(void)
+{
+	struct db_pool_config pc = { effortd.cfg.db_conninfo,
+		effortd.cfg.db_pool_size, effortd.cfg.db_queue_max,
+		effortd.cfg.db_statement_timeout,
+		effortd.cfg.db_connect_timeout };
+
 	effortd.db = db_pool_new(effortd.base, &pc);
 	if (*effortd.cfg.db_report_conninfo != '\0') {
 		pc.conninfo = effortd.cfg.db_report_conninfo;
 		effortd.report_db = db_pool_new(effortd.base, &pc);
 	}
+}
+
+static int
+serve(void)
+{
+	struct event *sigs[3];
+	struct event *watchdog = NULL;
+	const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
+
+	signal(SIGPIPE, SIG_IGN);
+	effortd.base = event_base_new();
+	if (http_start() != 0)
+		return 1;
+	pools_start();
 	watchdog = watchdog_start();
 	if (spool_start() != 0)
 		return 1;
