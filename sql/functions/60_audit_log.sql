@@ -1,6 +1,7 @@
 -- The audit trail (table audit_log, sql/002_audit_trail.sql): appending to
--- the hash chain, the row trigger of the audited tables, verification and
--- reads for GET /v1/audit and GET /v1/audit/verify.
+-- the hash chain, the statement triggers of the audited tables
+-- (003_audit_statement_triggers.sql) and their flush at commit,
+-- verification and reads for GET /v1/audit and GET /v1/audit/verify.
 
 -- Who is acting: what effort_set_actor (05_tokens.sql) put in the
 -- transaction-local setting effortd.actor, plus the database role; a
@@ -54,35 +55,115 @@ BEGIN
 END
 $$;
 
--- The row trigger of every audited table (created in 002_audit_trail.sql,
--- deferred to commit).  TG_ARGV names the key columns.  Updates that change
--- nothing but updated_at/last_used_at are not logged; token hashes never
--- are; a timesheet version is logged with its entries.
-CREATE OR REPLACE FUNCTION effort_audit_row()
+-- One step of the chain over rows in id order: the hash of a row whose
+-- predecessor's hash is p_state (p_first_prev, the last hash already in
+-- the log, for the first row): audit_hash, step by step.
+CREATE OR REPLACE FUNCTION audit_chain_step(p_state bytea, p_first_prev bytea,
+	p_canon bytea)
+RETURNS bytea LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+	RETURN sha256(coalesce(p_state, p_first_prev, '\x'::bytea) || p_canon);
+END
+$$;
+
+CREATE OR REPLACE AGGREGATE audit_chain(bytea, bytea) (
+	SFUNC = audit_chain_step, STYPE = bytea);
+
+-- The statement trigger of every audited table (003_audit_statement_
+-- triggers.sql): stages the statement's changed rows, from its transition
+-- tables, in audit_pending in one INSERT, and the first time in the
+-- transaction (effortd.audit_armed) a row that queues the flush at commit.
+-- TG_ARGV names the key columns.  Updates that change nothing but
+-- updated_at/last_used_at are not logged; token hashes never are.  An
+-- UPDATE's old and new rows are paired by their position in the transition
+-- tables (PostgreSQL appends both for each row).  Updates of tokens come
+-- from a row trigger (TG_LEVEL ROW), one row at a time.
+CREATE OR REPLACE FUNCTION effort_audit_stmt()
 RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-	v_old jsonb := CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) - 'token_hash' END;
-	v_new jsonb := CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) - 'token_hash' END;
-	v_key jsonb;
-	v_action text := CASE TG_OP WHEN 'INSERT' THEN 'created'
-		WHEN 'UPDATE' THEN 'updated' ELSE 'deleted' END;
+	v_keys text[] := TG_ARGV;
+	v_old jsonb[];
+	v_new jsonb[];
+	v_rows bigint;
 BEGIN
-	IF TG_OP = 'UPDATE' AND v_old - '{updated_at,last_used_at}'::text[]
-	   = v_new - '{updated_at,last_used_at}'::text[] THEN
-		RETURN NULL;
+	IF TG_OP = 'INSERT' THEN
+		INSERT INTO audit_pending (action, entity, entity_key, after)
+		SELECT CASE WHEN TG_TABLE_NAME = 'timesheet_decisions'
+		            THEN n.r ->> 'decision' ELSE 'created' END,
+		       TG_TABLE_NAME,
+		       (SELECT jsonb_object_agg(k, n.r -> k) FROM unnest(v_keys) k), n.r
+		  FROM (SELECT to_jsonb(t) - 'token_hash' AS r FROM effort_new t) n;
+	ELSIF TG_OP = 'UPDATE' THEN
+		IF TG_LEVEL = 'ROW' THEN
+			v_old := ARRAY[to_jsonb(OLD) - 'token_hash'];
+			v_new := ARRAY[to_jsonb(NEW) - 'token_hash'];
+		ELSE
+			v_old := (SELECT array_agg(to_jsonb(t) - 'token_hash') FROM effort_old t);
+			v_new := (SELECT array_agg(to_jsonb(t) - 'token_hash') FROM effort_new t);
+		END IF;
+		INSERT INTO audit_pending (action, entity, entity_key, before, after)
+		SELECT CASE WHEN TG_TABLE_NAME = 'tokens' AND u.o ->> 'revoked_at' IS NULL
+		             AND u.n ->> 'revoked_at' IS NOT NULL
+		            THEN 'revoked' ELSE 'updated' END,
+		       TG_TABLE_NAME,
+		       (SELECT jsonb_object_agg(k, u.n -> k) FROM unnest(v_keys) k),
+		       u.o, u.n
+		  FROM unnest(v_old, v_new) WITH ORDINALITY AS u(o, n, i)
+		 WHERE u.o - '{updated_at,last_used_at}'::text[]
+		       <> u.n - '{updated_at,last_used_at}'::text[]
+		 ORDER BY u.i;
+	ELSE
+		INSERT INTO audit_pending (action, entity, entity_key, before)
+		SELECT 'deleted', TG_TABLE_NAME,
+		       (SELECT jsonb_object_agg(k, o.r -> k) FROM unnest(v_keys) k), o.r
+		  FROM (SELECT to_jsonb(t) - 'token_hash' AS r FROM effort_old t) o;
 	END IF;
-	SELECT jsonb_object_agg(k, coalesce(v_new, v_old) -> k) INTO v_key
-	  FROM unnest(TG_ARGV) k;
-	IF TG_TABLE_NAME = 'timesheets' AND v_new IS NOT NULL THEN
-		v_new := v_new || jsonb_build_object('entries',
-			effort_entries_doc((v_new ->> 'timesheet_id')::bigint));
-	ELSIF TG_TABLE_NAME = 'timesheet_decisions' AND TG_OP = 'INSERT' THEN
-		v_action := v_new ->> 'decision';
-	ELSIF TG_TABLE_NAME = 'tokens' AND TG_OP = 'UPDATE'
-	      AND v_old ->> 'revoked_at' IS NULL AND v_new ->> 'revoked_at' IS NOT NULL THEN
-		v_action := 'revoked';
+	GET DIAGNOSTICS v_rows = ROW_COUNT;
+	IF v_rows > 0 AND coalesce(current_setting('effortd.audit_armed', true), '') = '' THEN
+		INSERT INTO audit_pending (action, entity, entity_key, arm)
+		VALUES ('', '', 'null', true);
+		PERFORM set_config('effortd.audit_armed', 'on', true);
 	END IF;
-	PERFORM audit_append(v_action, TG_TABLE_NAME, v_key, v_old, v_new);
+	RETURN NULL;
+END
+$$;
+
+-- The deferred flush at commit: appends what the transaction staged, in
+-- order, in one INSERT.  Under the advisory lock (held to the end of the
+-- transaction, as audit_append's) ids are taken and the chain computed
+-- from the last row's hash in one ordered pass, so the chain stays linear
+-- under concurrency.  The actor is the transaction's; a timesheet version
+-- is logged with its entries as they are at commit.
+CREATE OR REPLACE FUNCTION effort_audit_flush()
+RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	v_prev bytea;
+	v_actor jsonb := effort_actor();
+BEGIN
+	PERFORM set_config('effortd.audit_armed', '', true);
+	PERFORM pg_advisory_xact_lock(7046372004);
+	SELECT a.hash INTO v_prev FROM audit_log a ORDER BY a.id DESC LIMIT 1;
+	WITH p AS (
+		DELETE FROM audit_pending WHERE xid = txid_current() RETURNING *),
+	r AS (
+		SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) AS id,
+		       clock_timestamp() AS at, p.action, p.entity, p.entity_key,
+		       p.before,
+		       CASE WHEN p.entity = 'timesheets' AND p.after IS NOT NULL
+		            THEN p.after || jsonb_build_object('entries',
+		                 effort_entries_doc((p.after ->> 'timesheet_id')::bigint))
+		            ELSE p.after END AS after
+		  FROM (SELECT * FROM p WHERE NOT p.arm ORDER BY p.seq) p),
+	h AS (
+		SELECT r.*, audit_chain(v_prev, audit_canon(ROW(r.id, r.at, v_actor,
+		           r.action, r.entity, r.entity_key, r.before, r.after, NULL,
+		           NULL)::audit_log)) OVER (ORDER BY r.id) AS hash
+		  FROM r)
+	INSERT INTO audit_log (id, at, actor, action, entity, entity_key, before,
+		after, prev_hash, hash)
+	SELECT h.id, h.at, v_actor, h.action, h.entity, h.entity_key, h.before,
+	       h.after, coalesce(lag(h.hash) OVER (ORDER BY h.id), v_prev), h.hash
+	  FROM h ORDER BY h.id;
 	RETURN NULL;
 END
 $$;
