@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "fmt.h"
 #include "log.h"
 #include "output.h"
 #include "xmalloc.h"
@@ -37,51 +38,6 @@ out_parse_format(const char *s, enum output_format *out)
 		}
 	}
 	return -1;
-}
-
-/* One CSV field: quoted when it holds a comma, quote, CR or LF. */
-char *
-out_csv_field(const char *s)
-{
-	char *out, *p;
-
-	if (s == NULL)
-		return xstrdup("");
-	if (strpbrk(s, ",\"\r\n") == NULL)
-		return xstrdup(s);
-	p = out = xmalloc(2 * strlen(s) + 3);
-	*p++ = '"';
-	for (; *s != '\0'; s++) {
-		if (*s == '"')
-			*p++ = '"';
-		*p++ = *s;
-	}
-	*p++ = '"';
-	*p = '\0';
-	return out;
-}
-
-void
-out_csv_write_field(FILE *fp, const char *s)
-{
-	char *f = out_csv_field(s);
-
-	fputs(f, fp);
-	free(f);
-}
-
-/* Hours for a table: two decimals, never "-0.00". */
-char *
-out_format_hours(double h)
-{
-	char *s;
-
-	xasprintf(&s, "%.2f", h);
-	if (strcmp(s, "-0.00") == 0) {
-		free(s);
-		s = xstrdup("0.00");
-	}
-	return s;
 }
 
 /* The shortest text that reads back as the same double. */
@@ -112,7 +68,7 @@ out_json_cell(json_t *v, enum col_type type, enum output_format format)
 	if (json_is_string(v))
 		return xstrdup(json_string_value(v));
 	if (json_is_number(v) && type == COL_HOURS && format == FORMAT_TABLE)
-		return out_format_hours(json_number_value(v));
+		return hours_text(json_number_value(v));
 	if (json_is_integer(v)) {
 		xasprintf(&s, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		return s;
@@ -257,11 +213,11 @@ static void
 print_csv_table(const struct table *t, FILE *fp)
 {
 	for (size_t c = 0; c < t->ncols; c++) {
-		out_csv_write_field(fp, t->cols[c].key);
+		csv_put_field(fp, t->cols[c].key);
 		fputs(c + 1 == t->ncols ? "\r\n" : ",", fp);
 	}
 	for (size_t i = 0; i < t->nrows * t->ncols; i++) {
-		out_csv_write_field(fp, t->cells[i]);
+		csv_put_field(fp, t->cells[i]);
 		fputs((i + 1) % t->ncols == 0 ? "\r\n" : ",", fp);
 	}
 }

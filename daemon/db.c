@@ -47,7 +47,6 @@ struct db_conn {
 	struct event *rev, *wev, *timer;
 	struct db_job *job;  /* BUSY: the job in flight */
 	PGresult *last;      /* BUSY: the result so far */
-	int pending;         /* PREPARING: results still expected */
 	bool prepare_failed; /* PREPARING: a prepare failed */
 	double backoff;      /* seconds before the next attempt */
 };
@@ -219,7 +218,6 @@ conn_prepare(struct db_conn *c)
 		}
 	}
 	PQpipelineSync(c->pg);
-	c->pending = STMT_COUNT;
 	c->prepare_failed = false;
 	c->state = CONN_PREPARING;
 	conn_watch(c, PQflush(c->pg) == 1);

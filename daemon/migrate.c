@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include <libpq-fe.h>
-#include <openssl/evp.h>
 
+#include "digest.h"
 #include "log.h"
 #include "migrate.h"
 #include "xmalloc.h"
@@ -39,17 +39,6 @@ read_file(const char *path, size_t *len)
 	buf[*len] = '\0';
 	fclose(f);
 	return buf;
-}
-
-static void
-sha256_hex(const char *s, size_t len, char out[65])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-
-	EVP_Digest(s, len, md, &n, EVP_sha256(), NULL);
-	for (unsigned int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
 static int

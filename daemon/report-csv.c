@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmt.h"
 #include "log.h"
 #include "reports.h"
 #include "xmalloc.h"
@@ -38,19 +39,6 @@ report_stream(char **buf, size_t *len)
 }
 
 char *
-report_hours(double h)
-{
-	char *s;
-
-	xasprintf(&s, "%.2f", h);
-	if (strcmp(s, "-0.00") == 0) {
-		free(s);
-		s = xstrdup("0.00");
-	}
-	return s;
-}
-
-char *
 report_cell(json_t *obj, const struct rcol *col)
 {
 	json_t *v = json_object_get(obj, col->key);
@@ -61,7 +49,7 @@ report_cell(json_t *obj, const struct rcol *col)
 	switch (col->type) {
 	case RC_HOURS:
 		if (json_is_number(v))
-			return report_hours(json_number_value(v));
+			return hours_text(json_number_value(v));
 		break;
 	case RC_INT:
 		if (json_is_number(v)) {
@@ -88,28 +76,12 @@ report_cell(json_t *obj, const struct rcol *col)
 }
 
 static void
-csv_field(FILE *fp, const char *s)
-{
-	if (strpbrk(s, ",\"\r\n") == NULL) {
-		fputs(s, fp);
-		return;
-	}
-	fputc('"', fp);
-	for (; *s != '\0'; s++) {
-		if (*s == '"')
-			fputc('"', fp);
-		fputc(*s, fp);
-	}
-	fputc('"', fp);
-}
-
-static void
 csv_header(FILE *fp, const struct rcol *cols, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0)
 			fputc(',', fp);
-		csv_field(fp, cols[i].key);
+		csv_put_field(fp, cols[i].key);
 	}
 	fputs("\r\n", fp);
 }
@@ -123,7 +95,7 @@ csv_fields(FILE *fp, json_t *obj, const struct rcol *cols, size_t n)
 
 		if (i > 0)
 			fputc(',', fp);
-		csv_field(fp, c);
+		csv_put_field(fp, c);
 		free(c);
 	}
 }

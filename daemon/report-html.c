@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmt.h"
 #include "log.h"
 #include "reports.h"
 #include "xmalloc.h"
@@ -217,7 +218,7 @@ static void
 svg_bar(FILE *fp, double x, double y, double w, double h, const char *color,
     const char *label, double v)
 {
-	char *hs = report_hours(v);
+	char *hs = hours_text(v);
 
 	fprintf(fp,
 	    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
@@ -310,7 +311,7 @@ chart_inv_row(FILE *fp, json_t *v, double y, double x0, double pw, double axis)
 	double h = num(v, "grant_hours"), cap = num(v, "cap");
 	double xc = x0 + pw * cap / axis;
 	json_t *proj = json_object_get(v, "projection");
-	char *hs = report_hours(h), *cs = report_hours(cap), *label;
+	char *hs = hours_text(h), *cs = hours_text(cap), *label;
 
 	fprintf(fp, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">", x0 - 8,
 	    y + 14);
@@ -678,7 +679,7 @@ entries_text(json_t *entries)
 
 	json_array_foreach(entries, i, e)
 	{
-		h = report_hours(num(e, "hours"));
+		h = hours_text(num(e, "hours"));
 		fprintf(fp, "%s%s %s %s", i > 0 ? "; " : "",
 		    report_str(e, "kind"), report_str(e, "activity"), h);
 		free(h);

@@ -28,8 +28,8 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <openssl/evp.h>
 
+#include "digest.h"
 #include "effortd.h"
 #include "feed.h"
 #include "log.h"
@@ -212,8 +212,6 @@ static int
 spool_read(const char *path, struct evbuffer *buf, off_t *size, char hex[65],
     char *err, size_t errlen)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
 	struct stat st;
 	int r;
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -238,10 +236,7 @@ spool_read(const char *path, struct evbuffer *buf, off_t *size, char hex[65],
 		snprintf(err, errlen, "cannot read: %s", strerror(errno));
 		return -1;
 	}
-	EVP_Digest(evbuffer_pullup(buf, -1), evbuffer_get_length(buf), md, &n,
-	    EVP_sha256(), NULL);
-	for (unsigned int i = 0; i < n; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	sha256_hex(evbuffer_pullup(buf, -1), evbuffer_get_length(buf), hex);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "digest.h"
 #include "log.h"
 #include "token.h"
 
@@ -24,12 +25,7 @@ hex(const unsigned char *in, size_t n, char *out)
 void
 token_hash_hex(const char *token, char out[65])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-
-	EVP_Digest(token, strlen(token), md, &n, EVP_sha256(), NULL);
-	hex(md, 32, out);
-	out[64] = '\0';
+	sha256_hex(token, strlen(token), out);
 }
 
 void

@@ -31,9 +31,6 @@ struct table;
 int out_parse_format(const char *, enum output_format *);
 
 /* Pure helpers. */
-char *out_csv_field(const char *);
-void out_csv_write_field(FILE *, const char *);
-char *out_format_hours(double);
 char *out_json_cell(json_t *, enum col_type, enum output_format);
 size_t out_text_width(const char *);
 char *out_json_pretty(const char *, size_t);

@@ -41,7 +41,6 @@ int report_format_parse(const char *, enum report_format *);
 /* The text of obj[col->key] as the column shows it ("" when absent). */
 char *report_cell(json_t *obj, const struct rcol *col);
 /* Hours with two decimals, never "-0.00". */
-char *report_hours(double);
 
 /* Every rule of docs/rules.md in its order, NULL-terminated. */
 extern const char *const report_rules[];

@@ -28,7 +28,7 @@ capture_table(const struct table *t, const char *indent)
 static void
 check_csv(const char *in, const char *want)
 {
-	char *got = out_csv_field(in);
+	char *got = csv_quote(in);
 
 	assert_string_equal(got, want);
 	free(got);
@@ -57,16 +57,16 @@ test_hours(void **state)
 	char *s;
 
 	(void)state;
-	s = out_format_hours(172.5);
+	s = hours_text(172.5);
 	assert_string_equal(s, "172.50");
 	free(s);
-	s = out_format_hours(0.125);
+	s = hours_text(0.125);
 	assert_string_equal(s, "0.12");
 	free(s);
-	s = out_format_hours(-0.001);
+	s = hours_text(-0.001);
 	assert_string_equal(s, "0.00");
 	free(s);
-	s = out_format_hours(80);
+	s = hours_text(80);
 	assert_string_equal(s, "80.00");
 	free(s);
 }
