@@ -378,27 +378,29 @@ csv_evidence(FILE *fp, json_t *doc)
 }
 
 char *
-report_csv(enum report_kind kind, json_t *doc, size_t *len)
+report_render(const report_writer writers[], const char *prefix,
+    enum report_kind kind, json_t *doc, size_t *len)
 {
 	char *buf = NULL;
 	FILE *fp = report_stream(&buf, len);
 
-	fputs("\xEF\xBB\xBF", fp);
-	switch (kind) {
-	case REPORT_GRANT:
-		csv_grant(fp, doc);
-		break;
-	case REPORT_EVIDENCE:
-		csv_evidence(fp, doc);
-		break;
-	case REPORT_INVESTIGATORS:
-		csv_investigators(fp, doc);
-		break;
-	case REPORT_COMPLIANCE:
-		csv_compliance(fp, doc);
-		break;
-	}
+	fputs(prefix, fp);
+	writers[kind](fp, doc);
 	if (fclose(fp) != 0)
-		fatal("report_csv: out of memory");
+		fatal("report_render: out of memory");
 	return buf;
+}
+
+char *
+report_csv(enum report_kind kind, json_t *doc, size_t *len)
+{
+	static const report_writer writers[] = {
+		[REPORT_GRANT] = csv_grant,
+		[REPORT_EVIDENCE] = csv_evidence,
+		[REPORT_INVESTIGATORS] = csv_investigators,
+		[REPORT_COMPLIANCE] = csv_compliance,
+	};
+
+	/* A byte-order mark, so that spreadsheet programs read UTF-8. */
+	return report_render(writers, "\xEF\xBB\xBF", kind, doc, len);
 }

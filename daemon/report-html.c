@@ -748,24 +748,12 @@ html_evidence(FILE *fp, json_t *doc)
 char *
 report_html(enum report_kind kind, json_t *doc, size_t *len)
 {
-	char *buf = NULL;
-	FILE *fp = report_stream(&buf, len);
+	static const report_writer writers[] = {
+		[REPORT_GRANT] = html_grant,
+		[REPORT_EVIDENCE] = html_evidence,
+		[REPORT_INVESTIGATORS] = html_investigators,
+		[REPORT_COMPLIANCE] = html_compliance,
+	};
 
-	switch (kind) {
-	case REPORT_GRANT:
-		html_grant(fp, doc);
-		break;
-	case REPORT_EVIDENCE:
-		html_evidence(fp, doc);
-		break;
-	case REPORT_INVESTIGATORS:
-		html_investigators(fp, doc);
-		break;
-	case REPORT_COMPLIANCE:
-		html_compliance(fp, doc);
-		break;
-	}
-	if (fclose(fp) != 0)
-		fatal("report_html: out of memory");
-	return buf;
+	return report_render(writers, "", kind, doc, len);
 }

@@ -63,5 +63,9 @@ double chart_axis_max(double v);
 
 /* open_memstream or die. */
 FILE *report_stream(char **buf, size_t *len);
+/* Writes a report of kind with writers[kind] after prefix; caller frees. */
+typedef void (*report_writer)(FILE *, json_t *);
+char *report_render(const report_writer writers[], const char *prefix,
+    enum report_kind, json_t *doc, size_t *len);
 
 #endif
