@@ -8,6 +8,7 @@
 
 #include <event2/buffer.h>
 
+#include "audit.h"
 #include "date.h"
 #include "effortd.h"
 #include "handlers.h"

@@ -83,29 +83,6 @@ handle_versions(struct request *r)
 	db_query(effortd.db, STMT_TIMESHEET_VERSIONS, 3, params, list_done, r);
 }
 
-/*
- * The callback of a change: a refusal from the SQL is answered as it is;
- * otherwise the people in its "people" are re-audited, then 200.
- */
-void
-db_reply_then_audit(const struct db_result *res, void *arg)
-{
-	struct request *r = arg;
-	json_t *out;
-
-	if (res->status != DB_OK || PQntuples(res->res) != 1) {
-		reply_db_failure(r, res);
-		return;
-	}
-	out = json_loads(PQgetvalue(res->res, 0, 0), 0, NULL);
-	if (out == NULL || json_object_get(out, "http_status") != NULL) {
-		json_decref(out);
-		reply_db_json(r, res); /* the refusal, as the SQL gave it */
-		return;
-	}
-	audit_then_reply(r, out);
-}
-
 static void
 decide(struct request *r, const char *decision, const char *reason)
 {

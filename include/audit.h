@@ -15,6 +15,11 @@
  * out less that key.  Steals out.
  */
 void audit_then_reply(struct request *, json_t *out);
+/*
+ * The database callback of a change (arg: the request): a refusal from the
+ * SQL is answered as it is; otherwise as audit_then_reply.
+ */
+void db_reply_then_audit(const struct db_result *, void *);
 void audit_timer_start(void);
 void audit_timer_stop(void);
 

@@ -27,7 +27,5 @@ void handle_audit_log(struct request *);         /* auditlog.c */
 void handle_audit_verify(struct request *);      /* auditlog.c */
 void handle_reminders_preview(struct request *); /* reminders.c */
 void handle_reminders_run(struct request *);     /* reminders.c */
-/* timesheets.c: a change's callback (refusal as is, else re-audit, 200). */
-void db_reply_then_audit(const struct db_result *, void *);
 
 #endif
