@@ -44,6 +44,7 @@ const struct config_option config_options[] = {
 	{ "limits.max_json_depth", OPT_INT, "32", OFF(max_json_depth), false, 2, 10000, NULL },
 	{ "limits.max_header_size", OPT_INT, "16384", OFF(max_header_size), false, 1024, 1048576, NULL },
 	{ "limits.idle_timeout", OPT_INT, "30", OFF(idle_timeout), false, 1, 3600, NULL },
+	{ "auth.cache_seconds", OPT_INT, "5", OFF(auth_cache_seconds), false, 0, 3600, NULL },
 	{ "log.level", OPT_STRING, "info", OFF(log_level), false, 0, 0, check_log_level },
 	{ "audit.sweep_interval", OPT_INT, "3600", OFF(sweep_interval), false, 0, 604800, NULL },
 	{ "notify.enabled", OPT_INT, "0", OFF(notify_enabled), false, 0, 1, NULL },

@@ -14,6 +14,7 @@
 
 #include "audit.h"
 #include "auditlog.h"
+#include "authcache.h"
 #include "config.h"
 #include "conn.h"
 #include "effortd.h"
@@ -58,6 +59,7 @@ apply_config(void)
 
 	free(effortd.rules_json);
 	effortd.rules_json = config_rules_json(&effortd.cfg);
+	authcache_clear(); /* auth.cache_seconds may have changed */
 	if (log_parse_level(effortd.cfg.log_level, &level) == 0)
 		log_set_level(level);
 	if (effortd.db != NULL)
@@ -245,6 +247,7 @@ serve(void)
 	tls_free();
 	db_pool_free(effortd.report_db);
 	db_pool_free(effortd.db);
+	authcache_clear();
 	event_base_free(effortd.base);
 	log_info("stopped");
 	return 0;

@@ -12,6 +12,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 
+#include "authcache.h"
 #include "conn.h"
 #include "effortd.h"
 #include "log.h"
@@ -163,6 +164,29 @@ role_parse(const char *s)
 	return 0;
 }
 
+/* The token of the Authorization header ("Bearer <token>"), or NULL. */
+static const char *
+bearer_token(struct request *r)
+{
+	const char *h = evhttp_find_header(
+	    evhttp_request_get_input_headers(r->req), "Authorization");
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || h[7] == '\0')
+		return NULL;
+	return h + 7;
+}
+
+/* The caller is known: check the route's roles and run its handler. */
+static void
+authorised(struct request *r)
+{
+	if ((r->role & r->route->roles) == 0) {
+		reply_error(r, 403, "this token's role may not do that", NULL);
+		return;
+	}
+	r->route->handler(r);
+}
+
 static void
 auth_done(const struct db_result *res, void *arg)
 {
@@ -180,29 +204,27 @@ auth_done(const struct db_result *res, void *arg)
 	if (!PQgetisnull(res->res, 0, 1))
 		r->person_id = xstrdup(PQgetvalue(res->res, 0, 1));
 	r->token_id = xstrdup(PQgetvalue(res->res, 0, 2));
-	if ((r->role & r->route->roles) == 0) {
-		reply_error(r, 403, "this token's role may not do that", NULL);
-		return;
-	}
-	r->route->handler(r);
+	authcache_put(r->token_hash, r->role, r->person_id, r->token_id);
+	authorised(r);
 }
 
 static void
 authenticate(struct request *r)
 {
-	const char *h = evhttp_find_header(
-	    evhttp_request_get_input_headers(r->req), "Authorization");
-	char hash[65];
-	const char *params[1] = { hash };
+	const char *token = bearer_token(r);
+	const char *params[1] = { r->token_hash };
 
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || h[7] == '\0') {
+	if (token == NULL) {
 		evhttp_add_header(evhttp_request_get_output_headers(r->req),
 		    "WWW-Authenticate", "Bearer");
 		reply_error(r, 401, "missing bearer token", NULL);
 		return;
 	}
-	token_hash_hex(h + 7, hash);
-	db_query(effortd.db, STMT_AUTH, 1, params, auth_done, r);
+	token_hash_hex(token, r->token_hash);
+	if (authcache_get(r->token_hash, r))
+		authorised(r);
+	else
+		db_query(effortd.db, STMT_AUTH, 1, params, auth_done, r);
 }
 
 /* Finds the route for the request; sets *code to 404/405 when none fits. */

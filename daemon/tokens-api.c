@@ -10,6 +10,7 @@
 #include <event2/buffer.h>
 #include <openssl/crypto.h>
 
+#include "authcache.h"
 #include "effortd.h"
 #include "handlers.h"
 #include "log.h"
@@ -93,6 +94,14 @@ handle_token_create(struct request *r)
 	json_decref(doc);
 }
 
+/* A revoked token stops working here at once, cached or not. */
+static void
+revoked(const struct db_result *res, void *arg)
+{
+	authcache_clear();
+	reply_db_json(arg, res);
+}
+
 void
 handle_token_revoke(struct request *r)
 {
@@ -104,5 +113,5 @@ handle_token_revoke(struct request *r)
 		return;
 	}
 	const char *params[2] = { id, r->token_id };
-	db_query(effortd.db, STMT_TOKEN_REVOKE, 2, params, tokens_done, r);
+	db_query(effortd.db, STMT_TOKEN_REVOKE, 2, params, revoked, r);
 }

@@ -39,6 +39,8 @@ struct config {
 	int max_header_size;
 	int idle_timeout; /* seconds */
 
+	int auth_cache_seconds; /* token lookups kept; 0 = none */
+
 	char *log_level;
 	int sweep_interval; /* seconds */
 

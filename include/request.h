@@ -43,6 +43,7 @@ struct request {
 	enum role role;
 	char *person_id; /* manager tokens */
 	char *token_id;  /* as text, for SQL parameters */
+	char token_hash[65]; /* SHA-256 (hex) of the bearer token */
 	bool answered;
 	double started; /* metrics_now() at arrival */
 };

@@ -9,6 +9,7 @@ use utf8;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
+use Time::HiRes qw(sleep);
 use EffortTest qw(new_db start_effortd psql post_feed json_encode effortctl);
 
 my $db = new_db();
@@ -81,5 +82,27 @@ is $s, 404, 'revoking a token that does not exist: 404';
 is $s, 404, 'revoking a token id that is not a number: 404';
 ($rc, $out) = effortctl($d, 'token', 'list');
 like $out, qr/^\s*$id\s+manager\s+T1\s+Tess laptop\s+\S+\s+\S+\s+\d{4}-\d\d-\d\dT\S+$/m, 'the list shows it revoked';
+
+# The lookup cache (auth.cache_seconds): a token revoked behind effortd's
+# back (in SQL, or through another instance) works until its entry expires;
+# with the cache off it stops at once.
+sub revoke_in_sql {
+	my ($tok) = @_;
+	psql($db, "UPDATE tokens SET revoked_at = now() WHERE token_hash = sha256(convert_to('$tok', 'UTF8'))");
+}
+my $cached = start_effortd(db => $db, 'auth.cache_seconds' => 2);
+my $tok2 = $cached->token('reviewer');
+is(($cached->req(GET => '/v1/timesheets', token => $tok2))[0], 200, 'cache 2 s: a reviewer token works');
+revoke_in_sql($tok2);
+is(($cached->req(GET => '/v1/timesheets', token => $tok2))[0], 200, '… revoked in SQL: still served from the cache');
+sleep 2.2;
+is(($cached->req(GET => '/v1/timesheets', token => $tok2))[0], 401, '… 401 once the entry is 2 s old');
+is(($cached->req(GET => '/v1/timesheets', token => 'eff_' . '0' x 64))[0], 401, 'an unknown token: 401');
+
+my $uncached = start_effortd(db => $db, 'auth.cache_seconds' => 0);
+my $tok3 = $uncached->token('reviewer');
+is(($uncached->req(GET => '/v1/timesheets', token => $tok3))[0], 200, 'cache off: a token works');
+revoke_in_sql($tok3);
+is(($uncached->req(GET => '/v1/timesheets', token => $tok3))[0], 401, '… revoked in SQL: 401 at once');
 
 done_testing;
