@@ -202,6 +202,41 @@ stored(const struct db_result *res, void *arg)
 	json_decref(out);
 }
 
+/* What the error lookups need of a CSV batch: each record's lines. */
+static json_t *
+csv_lines_only(json_t *records)
+{
+	json_t *out = json_array(), *rec, *e, *entries;
+	size_t i, j;
+
+	json_array_foreach(records, i, rec)
+	{
+		entries = json_array();
+		json_array_foreach(json_object_get(rec, "entries"), j, e)
+			json_array_append_new(entries,
+			    json_pack("{s:O}", "_line", json_object_get(e, "_line")));
+		json_array_append_new(out,
+		    json_pack("{s:O, s:o}", "_line",
+		        json_object_get(rec, "_line"), "entries", entries));
+	}
+	return out;
+}
+
+/*
+ * Once a batch is text on its way to the database its tree is dropped
+ * (CSV keeps the line numbers): each batch is parsed, checked and sent in
+ * one go, so at most one batch's tree is alive at a time, however many
+ * wait for the database.
+ */
+static void
+drop_records(struct feed_job *job)
+{
+	json_t *lines = job->errs.csv ? csv_lines_only(job->records) : NULL;
+
+	json_decref(job->records);
+	job->records = job->errs.records = lines;
+}
+
 /* Sends batch to the job's statement: ($1 batch, $2 token, $3 check…). */
 static void
 store(struct feed_job *job, json_t *batch, bool check_only)
@@ -215,6 +250,8 @@ store(struct feed_job *job, json_t *batch, bool check_only)
 	params[2] = check_only ? "true" : "false";
 	for (int i = 0; i < job->src.nextra; i++)
 		params[3 + i] = job->extra[i];
+	if (!check_only)
+		drop_records(job);
 	db_query(effortd.db, job->src.stmt, n, params, stored, job);
 	free(params);
 	free(s);
