@@ -81,7 +81,11 @@ CREATE OR REPLACE AGGREGATE audit_chain(bytea, bytea) (
 CREATE OR REPLACE FUNCTION effort_audit_stmt()
 RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-	v_keys text[] := TG_ARGV;
+	-- entity_key is the row minus every column but the keys: one jsonb
+	-- operator per row (an aggregate over the keys per row cost ten times more).
+	v_drop text[] := ARRAY(SELECT a.attname::text FROM pg_attribute a
+	                        WHERE a.attrelid = TG_RELID AND a.attnum > 0
+	                          AND NOT a.attisdropped AND a.attname::text <> ALL (TG_ARGV));
 	v_old jsonb[];
 	v_new jsonb[];
 	v_rows bigint;
@@ -91,7 +95,7 @@ BEGIN
 		SELECT CASE WHEN TG_TABLE_NAME = 'timesheet_decisions'
 		            THEN n.r ->> 'decision' ELSE 'created' END,
 		       TG_TABLE_NAME,
-		       (SELECT jsonb_object_agg(k, n.r -> k) FROM unnest(v_keys) k), n.r
+		       n.r - v_drop, n.r
 		  FROM (SELECT to_jsonb(t) - 'token_hash' AS r FROM effort_new t) n;
 	ELSIF TG_OP = 'UPDATE' THEN
 		IF TG_LEVEL = 'ROW' THEN
@@ -106,7 +110,7 @@ BEGIN
 		             AND u.n ->> 'revoked_at' IS NOT NULL
 		            THEN 'revoked' ELSE 'updated' END,
 		       TG_TABLE_NAME,
-		       (SELECT jsonb_object_agg(k, u.n -> k) FROM unnest(v_keys) k),
+		       u.n - v_drop,
 		       u.o, u.n
 		  FROM unnest(v_old, v_new) WITH ORDINALITY AS u(o, n, i)
 		 WHERE u.o - '{updated_at,last_used_at}'::text[]
@@ -115,7 +119,7 @@ BEGIN
 	ELSE
 		INSERT INTO audit_pending (action, entity, entity_key, before)
 		SELECT 'deleted', TG_TABLE_NAME,
-		       (SELECT jsonb_object_agg(k, o.r -> k) FROM unnest(v_keys) k), o.r
+		       o.r - v_drop, o.r
 		  FROM (SELECT to_jsonb(t) - 'token_hash' AS r FROM effort_old t) o;
 	END IF;
 	GET DIAGNOSTICS v_rows = ROW_COUNT;
