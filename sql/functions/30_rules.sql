@@ -5,24 +5,40 @@
 -- audit_findings(as_of, params, people) returns one row per finding; it only
 -- reads.  audit_sweep (40_audit.sql) stores the result in findings.
 --
--- CTE map (names quoted in docs/rules.md):
+-- CTE map (names quoted in docs/rules.md; the older names it also quotes
+-- are given in brackets):
 --   prm          the rules settings of p_params, with their defaults
 --   pp           people in scope, their contracted weekly hours
---   ts           latest version of every timesheet of those people
---   ent          entries of those timesheets
---   tmonth       per person and month: timesheets, total hours, covered weekdays
---   req_month    months in which a person must keep timesheets (RGC 4.6)
---   r_missing    timesheet_missing
+--   ts           latest version of every timesheet of those people, its
+--                latest decision
+--   cal          the months of the data: last day, days, weekdays,
+--                deadline, cap year
+--   pm           per person and month: the timesheets (total hours, days
+--                covered), teaching hours, the assignments overlapping it
+--                [tmonth, ts_isl, req_cand, teach_month]
+--   pmg          per person, month and grant: hours recorded, charged
+--                [rec, chg, gmonth]
+--   r_missing    timesheet_missing [req_month]
 --   r_incomplete hours_incomplete
---   r_auth       authorisation_overdue / _due / _late / _invalid
---   chg, rec     charged and recorded grant hours per person, grant, month
+--   auth, r_auth authorisation_overdue / _due / _late / _invalid
 --   r_charge     activity_missing / unevidenced_charge
 --   r_overcharge overcharged_month
 --   r_unassigned unassigned_grant_hours
 --   r_outside    outside_grant_period
 --   capyear      investigators' cap years, caps, grant hours, projection
+--                (capyear0, capyear1, cap_ts, cap_da)
 --   r_cap        investigator_cap_exceeded / investigator_cap_projected
---   r_teach      teaching_excess
+--   r_teach      teaching_excess (rs_asg)
+--
+-- Speed (docs/performance.md): each big set (timesheets, entries, charges,
+-- assignment months) is read once, and the sets are combined by
+-- aggregating them together (pm, pmg: UNION ALL, then GROUP BY) rather than
+-- by joining derived sets, for which the planner has no statistics; the
+-- calendar helpers run once per month (cal), not once per row, and the
+-- monthly hours are summed as integer hundredths (exact; a numeric sum
+-- keeps a state of its own in each of the 100,000s of groups).  The same
+-- query serves the whole organisation (hash joins and aggregates) and a
+-- few people (index probes, also as a generic plan: see audit_sweep).
 
 DROP FUNCTION IF EXISTS audit_findings(date, jsonb, text[]);
 CREATE FUNCTION audit_findings(p_as_of date, p_params jsonb, p_people text[] DEFAULT NULL)
@@ -54,160 +70,255 @@ pp AS (
 	 WHERE p_people IS NULL OR p.person_id = ANY (p_people)
 ),
 -- (current_timesheets written out: the latest version is the one no
--- higher version of the same person and period exists for, which the
--- planner runs as an anti-join for everyone or as index probes for a few.)
+-- higher version of the same person and period exists for (only versions
+-- above 1 can be higher), its decision the one no later decision of the
+-- version exists for; the planner runs both as hash anti-joins for
+-- everyone or as index probes for a few.)  With the person's employment
+-- and weekly hours.
 ts AS (
 	SELECT c.timesheet_id, c.person_id, c.period_start, c.period_end,
 	       c.submitted_at, c.total_hours, d.decision, d.decided_by, d.decided_at,
-	       effort_month_start(c.period_start) AS m,
-	       effort_month_end(c.period_start) AS me
+	       effort_month_start(c.period_start) AS m, pp.es, pp.ee, pp.weekly
 	  FROM timesheets c
 	  JOIN pp ON pp.person_id = c.person_id
-	  LEFT JOIN LATERAL (SELECT d.decision, d.decided_by, d.decided_at
-	                       FROM timesheet_decisions d
-	                      WHERE d.timesheet_id = c.timesheet_id
-	                      ORDER BY d.decision_id DESC LIMIT 1) d ON true
+	  LEFT JOIN (SELECT d.timesheet_id, d.decision, d.decided_by, d.decided_at
+	               FROM timesheet_decisions d
+	              WHERE NOT EXISTS (SELECT 1 FROM timesheet_decisions n
+	                                 WHERE n.timesheet_id = d.timesheet_id
+	                                   AND n.decision_id > d.decision_id)) d
+	    ON d.timesheet_id = c.timesheet_id
 	 WHERE NOT EXISTS (SELECT 1 FROM timesheets n
 	                    WHERE n.person_id = c.person_id AND n.period_start = c.period_start
-	                      AND n.period_end = c.period_end AND n.version > c.version)
+	                      AND n.period_end = c.period_end AND n.version > c.version
+	                      AND n.version > 1)
 ),
--- Only the grant and teaching entries: no rule reads the others.
-ent AS (
-	SELECT ts.person_id, ts.m, ts.me, ts.period_start, ts.period_end,
-	       e.kind, e.activity, e.hours
-	  FROM ts JOIN timesheet_entries e ON e.timesheet_id = ts.timesheet_id
-	 WHERE e.kind IN ('grant', 'teaching')
+-- Every month from the first month of a timesheet or of an assignment
+-- (inside the employment) in scope to the last month of a timesheet or
+-- last_ended: every month of a timesheet and every month someone may have
+-- to keep timesheets for; charges may fall outside it (their months'
+-- values are then computed by the helpers).  Per month m: its last day me,
+-- days nd, weekdays wd (wdmask: bit i set when day m + i is a weekday,
+-- Mon-Fri as in effort_weekdays), dl = effort_deadline(me, am) and ys,
+-- the start of its cap year.  (The months are unnested from an array so
+-- that the planner takes cal for the handful of rows it is; the joins to
+-- it are LEFT JOINs so that they keep the other side's row count.)
+cal AS (
+	SELECT g.m, x.me, effort_days(g.m, x.me) AS nd, effort_weekdays(g.m, x.me) AS wd,
+	       (SELECT bit_or(1::bigint << (d.d::date - g.m))
+	          FROM generate_series(g.m::timestamp, x.me::timestamp, interval '1 day') AS d(d)
+	         WHERE extract(isodow FROM d.d) < 6) AS wdmask,
+	       effort_deadline(x.me, prm.am) AS dl, effort_cap_year_start(g.m, prm.csm) AS ys
+	  FROM prm
+	 CROSS JOIN LATERAL (SELECT min(ts.m) AS lo, max(ts.m) AS hi FROM ts) t
+	 CROSS JOIN LATERAL unnest(ARRAY(
+	        SELECT s.m::date
+	          FROM generate_series(
+	                least(t.lo, (SELECT effort_month_start(min(greatest(a.start_date, pp.es)))
+	                               FROM assignments a JOIN pp ON pp.person_id = a.person_id))::timestamp,
+	                greatest(t.hi, prm.last_ended)::timestamp,
+	                interval '1 month') AS s(m))) AS g(m)
+	 CROSS JOIN LATERAL (SELECT effort_month_end(g.m) AS me) x
 ),
--- Merge overlapping timesheet periods of a month into islands so that a day
--- covered twice is counted once.  Most months have one timesheet: tm1 takes
--- those as they are and only the others (tm_multi) go through the windows.
-tm1 AS (
-	SELECT ts.person_id, ts.m, ts.me, sum(ts.total_hours) AS total, count(*) AS n,
-	       min(ts.period_start) AS s, max(ts.period_end) AS e
-	  FROM ts GROUP BY ts.person_id, ts.m, ts.me
+-- Per person and month, from three kinds of rows:
+--   the month's timesheets: n_ts, total (their total hours) and mask, the
+--     days they cover inside the employment (bit i: day m + i), a day
+--     covered twice counted once;
+--   its teaching entries: taught;
+--   the assignments overlapping the month, for the ended months inside the
+--     employment (timesheet_missing, RGC 4.6): n_asg, di (one of them is
+--     DI or EXC), one_full (each is of 1.0 FTE and covers every employed
+--     day of the month).  Each assignment's months are those of
+--     [greatest(start, employment start), least(end, employment end,
+--     last_ended)]: within those bounds an assignment counts for a month
+--     exactly when it overlaps the calendar month, whatever its cost type.
+pm AS (
+	SELECT x.person_id, x.m, x.es, x.ee, x.weekly,
+	       count(x.total) AS n_ts, sum(x.total) * 0.01 AS total, bit_or(x.mask) AS mask,
+	       sum(x.taught) * 0.01 AS taught,
+	       count(x.di) AS n_asg, bool_or(x.di) AS di, bool_and(x.one_full) AS one_full
+	  FROM (SELECT ts.person_id, ts.m, ts.es, ts.ee, ts.weekly, (ts.total_hours * 100)::int AS total,
+	               CASE WHEN least(ts.period_end, coalesce(ts.ee, ts.period_end))
+	                         < greatest(ts.period_start, ts.es) THEN 0
+	                    ELSE (1::bigint << (least(ts.period_end, coalesce(ts.ee, ts.period_end)) - ts.m + 1))
+	                       - (1::bigint << (greatest(ts.period_start, ts.es) - ts.m)) END AS mask,
+	               NULL::int AS taught, NULL::boolean AS di, NULL::boolean AS one_full
+	          FROM ts
+	        UNION ALL
+	        SELECT ts.person_id, ts.m, ts.es, ts.ee, ts.weekly, NULL, NULL, (e.hours * 100)::int, NULL, NULL
+	          FROM ts
+	          JOIN timesheet_entries e ON e.timesheet_id = ts.timesheet_id AND e.kind = 'teaching'
+	        UNION ALL
+	        SELECT a.person_id, g.m, pp.es, pp.ee, pp.weekly, NULL, NULL, NULL,
+	               a.cost_type IN ('DI', 'EXC'),
+	               a.fte_share = 1
+	               AND a.start_date <= greatest(g.m, pp.es)
+	               AND coalesce(a.end_date, 'infinity'::date)
+	                   >= least(effort_month_end(g.m), coalesce(pp.ee, 'infinity'::date))
+	          FROM assignments a
+	          JOIN pp ON pp.person_id = a.person_id
+	          CROSS JOIN prm
+	          CROSS JOIN LATERAL unnest(ARRAY(
+	                SELECT generate_series(
+	                        effort_month_start(greatest(a.start_date, pp.es))::timestamp,
+	                        effort_month_start(least(coalesce(a.end_date, 'infinity'::date),
+	                                                 coalesce(pp.ee, 'infinity'::date),
+	                                                 prm.last_ended))::timestamp,
+	                        interval '1 month')::date)) AS g(m)) x
+	 GROUP BY x.person_id, x.m, x.es, x.ee, x.weekly
 ),
-ts_isl AS (
-	SELECT x.person_id, x.m, min(x.period_start) AS s, max(x.period_end) AS e
-	  FROM (SELECT y.*, sum(CASE WHEN y.prev_end IS NULL OR y.period_start > y.prev_end
-	                            THEN 1 ELSE 0 END)
-	                       OVER (PARTITION BY y.person_id, y.m ORDER BY y.period_start, y.period_end
-	                             ROWS UNBOUNDED PRECEDING) AS grp
-	          FROM (SELECT ts.person_id, ts.m, ts.period_start, ts.period_end,
-	                       max(ts.period_end) OVER (PARTITION BY ts.person_id, ts.m
-	                             ORDER BY ts.period_start, ts.period_end
-	                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
-	                  FROM ts
-	                  JOIN tm1 ON tm1.person_id = ts.person_id AND tm1.m = ts.m AND tm1.n > 1) y) x
-	 GROUP BY x.person_id, x.m, x.grp
-	UNION ALL
-	SELECT tm1.person_id, tm1.m, tm1.s, tm1.e FROM tm1 WHERE tm1.n = 1
-),
-tmonth AS (
-	SELECT t.person_id, t.m, t.me, t.total, coalesce(c.covered_wd, 0) AS covered_wd
-	  FROM tm1 t
-	  LEFT JOIN (SELECT i.person_id, i.m,
-	                    sum(effort_weekdays(greatest(i.s, pp.es), least(i.e, coalesce(pp.ee, i.e)))) AS covered_wd
-	               FROM ts_isl i JOIN pp ON pp.person_id = i.person_id
-	              GROUP BY i.person_id, i.m) c
-	    ON c.person_id = t.person_id AND c.m = t.m
-),
-asg AS (
-	SELECT a.person_id, a.grant_ref, a.start_date, a.end_date, a.role, a.cost_type,
-	       a.fte_share, a.estimated_hours_per_year
-	  FROM assignments a JOIN pp ON pp.person_id = a.person_id
+-- Per person, month and grant, from the grant entries of the month's
+-- timesheets and the charges of ended months (one at most):
+--   recorded  the hours of entries of more than 0 h (NULL: none)
+--   gh        all of them (the cap), outside: those of timesheets whose
+--             period lies wholly outside the grant's (NULL: none)
+--   charged   the charged hours (NULL: no charge), an fte_fraction of the
+--             month's contracted hours (effort_contracted_hours: from cal
+--             when the employment covers the whole month); ch and cf its
+--             hours or fte_fraction as integers (for r_overcharge's sums)
+pmg AS (
+	SELECT x.person_id, x.m, x.grant_ref,
+	       sum(x.hours) FILTER (WHERE x.hours > 0) * 0.01 AS recorded,
+	       sum(x.hours) * 0.01 AS gh,
+	       sum(x.hours) FILTER (WHERE x.hours > 0 AND x.outside) * 0.01 AS outside,
+	       min(x.charged) AS charged, min(x.ch) AS ch, min(x.cf) AS cf, min(x.contracted) AS contracted
+	  FROM (SELECT ts.person_id, ts.m, e.activity AS grant_ref, (e.hours * 100)::int AS hours,
+	               ts.period_end < g.start_date OR ts.period_start > g.end_date AS outside,
+	               NULL::numeric AS charged, NULL::int AS ch, NULL::int AS cf, NULL::numeric AS contracted
+	          FROM ts
+	          JOIN timesheet_entries e ON e.timesheet_id = ts.timesheet_id AND e.kind = 'grant'
+	          LEFT JOIN grants g ON g.grant_ref = e.activity
+	        UNION ALL
+	        SELECT c.person_id, c.month, c.grant_ref, NULL, NULL,
+	               coalesce(c.hours, c.fte_fraction * k.contracted),
+	               (c.hours * 100)::int, (c.fte_fraction * 10000)::int, k.contracted
+	          FROM charges c
+	          JOIN pp ON pp.person_id = c.person_id
+	          CROSS JOIN prm
+	          LEFT JOIN cal ON cal.m = c.month
+	          CROSS JOIN LATERAL (
+	                SELECT coalesce(cal.me, effort_month_end(c.month)) AS me,
+	                       CASE WHEN pp.es <= cal.m AND coalesce(pp.ee, cal.me) >= cal.me
+	                            THEN pp.weekly * cal.wd / 5
+	                            ELSE effort_contracted_hours(pp.fte, prm.swh, c.month,
+	                                                         effort_month_end(c.month), pp.es, pp.ee) END
+	                       AS contracted) k
+	         WHERE k.me < prm.as_of) x
+	 GROUP BY x.person_id, x.m, x.grant_ref
 ),
 -- ---------------------------------------------------------------- timesheet_missing
--- Ended months (inside the employment) overlapping a DI or EXC assignment.
-req_cand AS (
-	SELECT DISTINCT a.person_id, g.m::date AS m
-	  FROM asg a
-	  JOIN pp ON pp.person_id = a.person_id
-	  CROSS JOIN prm
-	  CROSS JOIN LATERAL generate_series(
-	        effort_month_start(greatest(a.start_date, pp.es))::timestamp,
-	        effort_month_start(least(coalesce(a.end_date, 'infinity'::date),
-	                                 coalesce(pp.ee, 'infinity'::date),
-	                                 prm.last_ended))::timestamp,
-	        interval '1 month') AS g(m)
-	 WHERE a.cost_type IN ('DI', 'EXC')
-),
--- ... unless a single assignment of 1.0 FTE covers every employed day of the
--- month and no other assignment overlaps it.
-req_month AS (
-	SELECT r.person_id, r.m, effort_month_end(r.m) AS me
-	  FROM req_cand r
-	  JOIN pp ON pp.person_id = r.person_id
-	  JOIN asg a ON a.person_id = r.person_id
-	            AND a.start_date <= effort_month_end(r.m)
-	            AND coalesce(a.end_date, 'infinity'::date) >= r.m
-	 GROUP BY r.person_id, r.m, pp.es, pp.ee
-	HAVING NOT (count(*) = 1
-	            AND bool_and(a.fte_share = 1
-	                         AND a.start_date <= greatest(r.m, pp.es)
-	                         AND coalesce(a.end_date, 'infinity'::date)
-	                             >= least(effort_month_end(r.m), coalesce(pp.ee, 'infinity'::date))))
-),
+-- The months that need timesheets (req_month): those overlapping a DI or
+-- EXC assignment, unless a single assignment of 1.0 FTE covers every
+-- employed day of the month and no other assignment overlaps it.  wd: the
+-- weekdays of the month inside the employment.
 r_missing AS (
 	SELECT 'timesheet_missing'::text AS rule,
-	       CASE WHEN prm.as_of > effort_deadline(q.me, prm.am) THEN 'violation' ELSE 'warning' END AS severity,
+	       CASE WHEN prm.as_of > q.dl THEN 'violation' ELSE 'warning' END AS severity,
 	       q.person_id, NULL::text AS grant_ref, q.m AS period_start, q.me AS period_end,
-	       pp.weekly * q.uncovered / 5 AS hours,
+	       q.weekly * q.uncovered / 5 AS hours,
 	       format('%s: %s of %s weekdays not covered by a timesheet (%s h contracted); authorisation deadline %s',
-	              effort_month_label(q.m), q.uncovered, q.wd, effort_fmt_hours(pp.weekly * q.uncovered / 5),
-	              effort_deadline(q.me, prm.am)) AS detail
-	  FROM (SELECT r.person_id, r.m, r.me, w.wd, w.wd - coalesce(t.covered_wd, 0) AS uncovered
-	          FROM req_month r
-	          JOIN pp ON pp.person_id = r.person_id
-	          CROSS JOIN LATERAL (SELECT effort_weekdays(greatest(r.m, pp.es),
-	                                     least(r.me, coalesce(pp.ee, r.me))) AS wd) w
-	          LEFT JOIN tmonth t ON t.person_id = r.person_id AND t.m = r.m) q
-	  JOIN pp ON pp.person_id = q.person_id
+	              effort_month_label(q.m), q.uncovered, q.wd, effort_fmt_hours(q.weekly * q.uncovered / 5),
+	              q.dl) AS detail
+	  FROM (SELECT r.person_id, r.m, c.me, c.dl, r.weekly, w.wd,
+	               w.wd - coalesce(bit_count((r.mask & c.wdmask)::bit(64)), 0) AS uncovered
+	          FROM pm r
+	          LEFT JOIN cal c ON c.m = r.m
+	          CROSS JOIN LATERAL (SELECT CASE WHEN r.es <= c.m AND coalesce(r.ee, c.me) >= c.me THEN c.wd
+	                                          ELSE effort_weekdays(greatest(c.m, r.es),
+	                                                               least(c.me, coalesce(r.ee, c.me))) END AS wd) w
+	         WHERE r.di AND NOT (r.n_asg = 1 AND r.one_full)) q
 	  CROSS JOIN prm
 	 WHERE q.uncovered > 0
 ),
 -- ---------------------------------------------------------------- hours_incomplete
+-- covered_wd: the weekdays covered by the month's timesheets inside the
+-- employment.
 r_incomplete AS (
-	SELECT 'hours_incomplete'::text, 'violation'::text, t.person_id, NULL::text, t.m, t.me,
-	       pp.weekly * t.covered_wd / 5 - t.total,
+	SELECT 'hours_incomplete'::text, 'violation'::text, t.person_id, NULL::text, t.m, c.me,
+	       t.weekly * w.covered_wd / 5 - t.total,
 	       format('%s: %s h recorded of %s h contracted', effort_month_label(t.m),
-	              effort_fmt_hours(t.total), effort_fmt_hours(pp.weekly * t.covered_wd / 5))
-	  FROM tmonth t
-	  JOIN pp ON pp.person_id = t.person_id
+	              effort_fmt_hours(t.total), effort_fmt_hours(t.weekly * w.covered_wd / 5))
+	  FROM pm t
+	  LEFT JOIN cal c ON c.m = t.m
+	  CROSS JOIN LATERAL (SELECT bit_count((t.mask & c.wdmask)::bit(64)) AS covered_wd) w
 	  CROSS JOIN prm
-	 WHERE t.me < prm.as_of
-	   AND pp.weekly * t.covered_wd / 5 - t.total > prm.aht
+	 WHERE t.n_ts > 0 AND c.me < prm.as_of
+	   AND t.weekly * w.covered_wd / 5 - t.total > prm.aht
 ),
 -- ---------------------------------------------------------------- authorisation_*
+-- The timesheets with a finding (the others are dropped here), with their
+-- deadline (effort_deadline(period_end, am): cal's dl for a period ending
+-- on a month's last day), the local day of the authorisation, whether the
+-- authoriser may (lm: the line manager), and the findings:
+--   status   authorisation_overdue, _due or _late (one at most)
+--   invalid  authorisation_invalid
+-- (OFFSET 0 keeps w a subquery of its own: each of its values is computed
+-- once, not once for every place it is used.)
 auth AS (
-	SELECT ts.*, effort_deadline(ts.period_end, prm.am) AS deadline,
-	       ts.decision IS NOT DISTINCT FROM 'authorised' AS is_auth,
-	       CASE WHEN ts.decision = 'authorised' THEN (ts.decided_at AT TIME ZONE prm.tz)::date END AS auth_day,
-	       prm.as_of, prm.rd
-	  FROM ts CROSS JOIN prm
+	SELECT y.*
+	  FROM (SELECT x.*,
+	               CASE WHEN NOT x.is_auth AND x.as_of > x.deadline THEN 'authorisation_overdue'
+	                    WHEN NOT x.is_auth AND x.as_of <= x.deadline AND x.deadline - x.as_of <= x.rd
+	                         THEN 'authorisation_due'
+	                    WHEN x.is_auth AND x.auth_day > x.deadline THEN 'authorisation_late' END AS status,
+	               x.is_auth
+	               AND (NOT coalesce(x.may, false) OR x.auth_day <= x.period_end
+	                    OR x.decided_at < x.submitted_at) AS invalid
+	          FROM (SELECT w.*,
+	                       -- effort_may_authorise(decided_by, person_id, decided_at, auth_day)
+	                       -- (15_access.sql), written out set-based: the line manager in
+	                       -- force at decided_at (else the earliest known), or a delegate
+	                       -- of theirs on the local day; never the person themself.
+	                       CASE WHEN w.is_auth THEN
+	                            w.decided_by <> w.person_id
+	                            AND (coalesce(w.lm = w.decided_by, false)
+	                                 OR EXISTS (SELECT 1 FROM delegations d
+	                                             WHERE d.manager_id = w.lm AND d.delegate_id = w.decided_by
+	                                               AND w.auth_day BETWEEN d.start_date AND d.end_date)) END
+	                       AS may
+	                  FROM (SELECT t.person_id, t.period_start, t.period_end, t.total_hours,
+	                               t.submitted_at, t.decided_by, t.decided_at, prm.as_of, prm.rd,
+	                               CASE WHEN t.period_end = k.me THEN k.dl
+	                                    ELSE effort_deadline(t.period_end, prm.am) END AS deadline,
+	                               t.decision IS NOT DISTINCT FROM 'authorised' AS is_auth,
+	                               CASE WHEN t.decision = 'authorised'
+	                                    THEN (t.decided_at AT TIME ZONE prm.tz)::date END AS auth_day,
+	                               -- coalesce(line manager of the history row in force at
+	                               -- decided_at, that of the earliest row): each history row
+	                               -- is valid until the next; the earliest also before itself.
+	                               coalesce(h.line_manager_id, h.first_lm) AS lm
+	                          FROM ts t
+	                          CROSS JOIN prm
+	                          LEFT JOIN cal k ON k.m = t.m
+	                          LEFT JOIN (SELECT h.person_id, h.line_manager_id, h.valid_from,
+	                                            lead(h.valid_from) OVER w AS valid_to,
+	                                            row_number() OVER w = 1 AS is_first,
+	                                            first_value(h.line_manager_id) OVER w AS first_lm
+	                                       FROM line_manager_history h
+	                                       JOIN pp ON pp.person_id = h.person_id
+	                                     WINDOW w AS (PARTITION BY h.person_id ORDER BY h.valid_from)) h
+	                            ON h.person_id = t.person_id
+	                           AND t.decision = 'authorised'
+	                           AND (h.valid_from <= t.decided_at OR h.is_first)
+	                           AND (h.valid_to IS NULL OR t.decided_at < h.valid_to)
+	                        OFFSET 0) w) x) y
+	 WHERE y.status IS NOT NULL OR y.invalid
 ),
 r_auth AS (
-	SELECT 'authorisation_overdue'::text, 'violation'::text, a.person_id, NULL::text,
-	       a.period_start, a.period_end, a.total_hours,
-	       format('Timesheet %s to %s (%s h) not authorised; deadline %s has passed',
-	              a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.deadline)
+	SELECT a.status, CASE WHEN a.status = 'authorisation_due' THEN 'warning' ELSE 'violation' END,
+	       a.person_id, NULL::text, a.period_start, a.period_end, a.total_hours,
+	       CASE a.status
+	            WHEN 'authorisation_overdue'
+	            THEN format('Timesheet %s to %s (%s h) not authorised; deadline %s has passed',
+	                        a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.deadline)
+	            WHEN 'authorisation_due'
+	            THEN format('Timesheet %s to %s (%s h) not authorised; deadline %s is in %s days',
+	                        a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.deadline,
+	                        a.deadline - a.as_of)
+	            ELSE format('Timesheet %s to %s (%s h) authorised by %s on %s, after the deadline %s',
+	                        a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.decided_by,
+	                        a.auth_day, a.deadline) END
 	  FROM auth a
-	 WHERE NOT a.is_auth AND a.as_of > a.deadline
-	UNION ALL
-	SELECT 'authorisation_due', 'warning', a.person_id, NULL,
-	       a.period_start, a.period_end, a.total_hours,
-	       format('Timesheet %s to %s (%s h) not authorised; deadline %s is in %s days',
-	              a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.deadline,
-	              a.deadline - a.as_of)
-	  FROM auth a
-	 WHERE NOT a.is_auth AND a.as_of <= a.deadline AND a.deadline - a.as_of <= a.rd
-	UNION ALL
-	SELECT 'authorisation_late', 'violation', a.person_id, NULL,
-	       a.period_start, a.period_end, a.total_hours,
-	       format('Timesheet %s to %s (%s h) authorised by %s on %s, after the deadline %s',
-	              a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.decided_by,
-	              a.auth_day, a.deadline)
-	  FROM auth a
-	 WHERE a.is_auth AND a.auth_day > a.deadline
+	 WHERE a.status IS NOT NULL
 	UNION ALL
 	SELECT 'authorisation_invalid', 'violation', a.person_id, NULL,
 	       a.period_start, a.period_end, a.total_hours,
@@ -219,81 +330,43 @@ r_auth AS (
 	                       WHEN NOT a.may THEN 'not the line manager or an active delegate' END,
 	                  CASE WHEN a.auth_day <= a.period_end THEN 'signed on or before the period end' END,
 	                  CASE WHEN a.decided_at < a.submitted_at THEN 'before the timesheet was submitted' END))
-	  FROM (SELECT x.*,
-	               -- effort_may_authorise(decided_by, person_id, decided_at, auth_day)
-	               -- (15_access.sql), written out set-based: the line manager in
-	               -- force at decided_at (else the earliest known), or a delegate
-	               -- of theirs on the local day; never the person themself.
-	               x.decided_by <> x.person_id
-	               AND (coalesce(x.lm = x.decided_by, false)
-	                    OR EXISTS (SELECT 1 FROM delegations d
-	                                WHERE d.manager_id = x.lm AND d.delegate_id = x.decided_by
-	                                  AND x.auth_day BETWEEN d.start_date AND d.end_date))
-	               AS may
-	          FROM (SELECT auth.*,
-	                       -- coalesce(line manager of the history row in force at
-	                       -- decided_at, that of the earliest row): each history row
-	                       -- is valid until the next; the earliest also before itself.
-	                       coalesce(h.line_manager_id, h.first_lm) AS lm
-	                  FROM auth
-	                  LEFT JOIN (SELECT h.person_id, h.line_manager_id, h.valid_from,
-	                                    lead(h.valid_from) OVER w AS valid_to,
-	                                    row_number() OVER w = 1 AS is_first,
-	                                    first_value(h.line_manager_id) OVER w AS first_lm
-	                               FROM line_manager_history h
-	                               JOIN pp ON pp.person_id = h.person_id
-	                             WINDOW w AS (PARTITION BY h.person_id ORDER BY h.valid_from)) h
-	                    ON h.person_id = auth.person_id
-	                   AND (h.valid_from <= auth.decided_at OR h.is_first)
-	                   AND (h.valid_to IS NULL OR auth.decided_at < h.valid_to)
-	                 WHERE auth.is_auth) x) a
-	 WHERE NOT coalesce(a.may, false) OR a.auth_day <= a.period_end OR a.decided_at < a.submitted_at
+	  FROM auth a
+	 WHERE a.invalid
 ),
 -- ---------------------------------------------------------------- charges
-rec AS (
-	SELECT ent.person_id, ent.m, ent.activity AS grant_ref, sum(ent.hours) AS recorded
-	  FROM ent
-	 WHERE ent.kind = 'grant' AND ent.hours > 0
-	 GROUP BY ent.person_id, ent.m, ent.activity
-),
-chg AS (
-	SELECT c.person_id, c.grant_ref, c.month AS m, effort_month_end(c.month) AS me,
-	       coalesce(c.hours,
-	                c.fte_fraction * effort_contracted_hours(pp.fte, prm.swh, c.month,
-	                                       effort_month_end(c.month), pp.es, pp.ee)) AS charged
-	  FROM charges c
-	  JOIN pp ON pp.person_id = c.person_id
-	  CROSS JOIN prm
-	 WHERE effort_month_end(c.month) < prm.as_of
-),
 r_charge AS (
 	SELECT CASE WHEN r.recorded IS NULL THEN 'activity_missing' ELSE 'unevidenced_charge' END,
-	       'violation'::text, c.person_id, c.grant_ref, c.m, c.me,
-	       c.charged - coalesce(r.recorded, 0),
+	       'violation'::text, r.person_id, r.grant_ref, r.m, effort_month_end(r.m),
+	       r.charged - coalesce(r.recorded, 0),
 	       CASE WHEN r.recorded IS NULL
 	            THEN format('%s: %s h charged to %s, no hours recorded on it',
-	                        effort_month_label(c.m), effort_fmt_hours(c.charged), c.grant_ref)
+	                        effort_month_label(r.m), effort_fmt_hours(r.charged), r.grant_ref)
 	            ELSE format('%s: %s h charged to %s, %s h recorded',
-	                        effort_month_label(c.m), effort_fmt_hours(c.charged), c.grant_ref,
+	                        effort_month_label(r.m), effort_fmt_hours(r.charged), r.grant_ref,
 	                        effort_fmt_hours(r.recorded)) END
-	  FROM chg c
-	  LEFT JOIN rec r ON r.person_id = c.person_id AND r.m = c.m AND r.grant_ref = c.grant_ref
+	  FROM pmg r
 	  CROSS JOIN prm
-	 WHERE (r.recorded IS NULL AND c.charged > 0)
-	    OR (r.recorded IS NOT NULL AND c.charged - r.recorded > prm.cht)
+	 WHERE r.charged IS NOT NULL
+	   AND ((r.recorded IS NULL AND r.charged > 0)
+	        OR (r.recorded IS NOT NULL AND r.charged - r.recorded > prm.cht))
 ),
+-- (The sum of the month's charges, exactly: the hours charges' hundredths
+-- plus the fte_fractions' ten-thousandths of the contracted hours.)
 r_overcharge AS (
-	SELECT 'overcharged_month'::text, 'violation'::text, c.person_id, NULL::text, c.m, c.me,
-	       c.charged - c.contracted,
+	SELECT 'overcharged_month'::text, 'violation'::text, c.person_id, NULL::text, c.m,
+	       effort_month_end(c.m), c.charged - c.contracted,
 	       format('%s: %s h charged across grants of %s h contracted',
 	              effort_month_label(c.m), effort_fmt_hours(c.charged), effort_fmt_hours(c.contracted))
-	  FROM (SELECT chg.person_id, chg.m, chg.me, sum(chg.charged) AS charged,
-	               effort_contracted_hours(pp.fte, prm.swh, chg.m, chg.me, pp.es, pp.ee) AS contracted
-	          FROM chg JOIN pp ON pp.person_id = chg.person_id CROSS JOIN prm
-	         GROUP BY chg.person_id, chg.m, chg.me, pp.fte, prm.swh, pp.es, pp.ee) c
+	  FROM (SELECT r.person_id, r.m, r.contracted,
+	               coalesce(sum(r.ch), 0) * 0.01 + r.contracted * coalesce(sum(r.cf), 0) * 0.0001 AS charged
+	          FROM pmg r
+	         WHERE r.charged IS NOT NULL
+	         GROUP BY r.person_id, r.m, r.contracted) c
 	 WHERE c.charged > c.contracted
 ),
 -- ---------------------------------------------------------------- grant hours
+-- (m is a month's first day: the month ended before as_of when m is on or
+-- before last_ended.)
 r_unassigned AS (
 	SELECT 'unassigned_grant_hours'::text, 'violation'::text, r.person_id, r.grant_ref, r.m,
 	       effort_month_end(r.m), r.recorded,
@@ -301,31 +374,31 @@ r_unassigned AS (
 	              effort_month_label(r.m), effort_fmt_hours(r.recorded), r.grant_ref,
 	              CASE WHEN NOT EXISTS (SELECT 1 FROM grants g WHERE g.grant_ref = r.grant_ref)
 	                   THEN ' (unknown grant)' ELSE '' END)
-	  FROM rec r CROSS JOIN prm
-	 WHERE effort_month_end(r.m) < prm.as_of
-	   AND NOT EXISTS (SELECT 1 FROM asg a
+	  FROM pmg r CROSS JOIN prm
+	 WHERE r.recorded IS NOT NULL AND r.m <= prm.last_ended
+	   AND NOT EXISTS (SELECT 1 FROM assignments a
 	                    WHERE a.person_id = r.person_id AND a.grant_ref = r.grant_ref
 	                      AND a.start_date <= effort_month_end(r.m)
 	                      AND coalesce(a.end_date, 'infinity'::date) >= r.m)
 ),
 r_outside AS (
-	SELECT 'outside_grant_period'::text, 'violation'::text, e.person_id, e.activity, e.m, e.me,
-	       sum(e.hours),
+	SELECT 'outside_grant_period'::text, 'violation'::text, r.person_id, r.grant_ref, r.m,
+	       effort_month_end(r.m), r.outside,
 	       format('%s: %s h recorded on %s outside its grant period %s to %s',
-	              effort_month_label(e.m), effort_fmt_hours(sum(e.hours)), e.activity,
+	              effort_month_label(r.m), effort_fmt_hours(r.outside), r.grant_ref,
 	              g.start_date, g.end_date)
-	  FROM ent e
-	  JOIN grants g ON g.grant_ref = e.activity
+	  FROM pmg r
+	  JOIN grants g ON g.grant_ref = r.grant_ref
 	  CROSS JOIN prm
-	 WHERE e.kind = 'grant' AND e.hours > 0 AND e.me < prm.as_of
-	   AND (e.period_end < g.start_date OR e.period_start > g.end_date)
-	 GROUP BY e.person_id, e.activity, e.m, e.me, g.start_date, g.end_date
+	 WHERE r.outside IS NOT NULL AND r.m <= prm.last_ended
 ),
 -- ---------------------------------------------------------------- investigator cap
 -- Cap years (started on or before as_of) overlapping a pi / co_i assignment.
 capyear0 AS (
 	SELECT DISTINCT a.person_id, g.ys::date AS ys
-	  FROM asg a CROSS JOIN prm
+	  FROM assignments a
+	  JOIN pp ON pp.person_id = a.person_id
+	  CROSS JOIN prm
 	  CROSS JOIN LATERAL generate_series(
 	        effort_cap_year_start(a.start_date, prm.csm)::timestamp,
 	        effort_cap_year_start(least(coalesce(a.end_date, prm.as_of), prm.as_of), prm.csm)::timestamp,
@@ -342,17 +415,18 @@ capyear1 AS (
 	         / effort_days(c.ys, effort_cap_year_end(c.ys)) AS cap
 	  FROM capyear0 c JOIN pp ON pp.person_id = c.person_id CROSS JOIN prm
 ),
-gmonth AS (
-	SELECT ent.person_id, ent.m, ent.me, sum(ent.hours) AS gh
-	  FROM ent WHERE ent.kind = 'grant'
-	 GROUP BY ent.person_id, ent.m, ent.me
-),
+-- Grant hours per person and cap year (cal's ys of the month), h_ended: of
+-- the months that ended before as_of (those of a cap year ending by pe).
 cap_ts AS (
-	SELECT c.person_id, c.ys, sum(g.gh) AS h_all,
-	       sum(g.gh) FILTER (WHERE g.me <= c.pe) AS h_ended
-	  FROM capyear1 c
-	  JOIN gmonth g ON g.person_id = c.person_id AND g.m BETWEEN c.ys AND c.ye
-	 GROUP BY c.person_id, c.ys
+	SELECT r.person_id, c.ys, sum(r.gh) AS h_all,
+	       sum(r.gh) FILTER (WHERE r.m <= prm.last_ended) AS h_ended
+	  FROM pmg r
+	  LEFT JOIN cal c ON c.m = r.m
+	  CROSS JOIN prm
+	 WHERE r.gh IS NOT NULL
+	   AND EXISTS (SELECT 1 FROM assignments a
+	                WHERE a.person_id = r.person_id AND a.role IN ('pi', 'co_i'))
+	 GROUP BY r.person_id, c.ys
 ),
 cap_da AS (
 	SELECT c.person_id, c.ys,
@@ -365,9 +439,9 @@ cap_da AS (
 	                         least(coalesce(a.end_date, 'infinity'::date), c.pe))
 	           / c.ndays) AS d_ended
 	  FROM capyear1 c
-	  JOIN asg a ON a.person_id = c.person_id AND a.cost_type = 'DA'
-	            AND a.start_date <= c.ye
-	            AND coalesce(a.end_date, 'infinity'::date) >= c.ys
+	  JOIN assignments a ON a.person_id = c.person_id AND a.cost_type = 'DA'
+	                    AND a.start_date <= c.ye
+	                    AND coalesce(a.end_date, 'infinity'::date) >= c.ys
 	 GROUP BY c.person_id, c.ys
 ),
 capyear AS (
@@ -397,16 +471,15 @@ r_cap AS (
 ),
 -- ---------------------------------------------------------------- teaching_excess
 rs_asg AS (
-	SELECT a.person_id, a.grant_ref, a.start_date,
-	       coalesce(a.end_date, g.end_date) AS end_eff
-	  FROM asg a LEFT JOIN grants g ON g.grant_ref = a.grant_ref
+	SELECT a.person_id, a.grant_ref, a.start_date, coalesce(a.end_date, g.end_date) AS end_eff
+	  FROM assignments a
+	  LEFT JOIN grants g ON g.grant_ref = a.grant_ref
 	 WHERE a.role IN ('researcher', 'fellow')
 ),
-teach_month AS (
-	SELECT ent.person_id, ent.m, sum(ent.hours) AS taught
-	  FROM ent WHERE ent.kind = 'teaching'
-	 GROUP BY ent.person_id, ent.m
-),
+-- The ended months with timesheets overlapping the assignment (m is a
+-- month's first day: the month ends before as_of when m <= last_ended, on
+-- or after the assignment's start when m >= the first day of its month);
+-- pm holds only people in scope, and their FTE comes from people.
 r_teach AS (
 	SELECT 'teaching_excess'::text,
 	       CASE WHEN x.end_eff < prm.as_of THEN 'violation' ELSE 'warning' END,
@@ -414,20 +487,21 @@ r_teach AS (
 	       x.taught - x.lim,
 	       format('%s h teaching in %s months with timesheets (%s days) on %s against a limit of %s h',
 	              effort_fmt_hours(x.taught), x.nmonths, x.ndays, x.grant_ref, effort_fmt_hours(x.lim))
-	  FROM (SELECT a.person_id, a.grant_ref, a.start_date, a.end_eff,
-	               count(*) AS nmonths,
-	               sum(effort_days(t.m, t.me)) AS ndays,
-	               coalesce(sum(tm.taught), 0) AS taught,
-	               prm.twh * pp.fte * sum(effort_days(t.m, t.me)) / 7 AS lim
-	          FROM rs_asg a
-	          JOIN pp ON pp.person_id = a.person_id
-	          CROSS JOIN prm
-	          JOIN tmonth t ON t.person_id = a.person_id
-	                       AND t.me < prm.as_of
-	                       AND t.m <= coalesce(a.end_eff, 'infinity'::date)
-	                       AND t.me >= a.start_date
-	          LEFT JOIN teach_month tm ON tm.person_id = t.person_id AND tm.m = t.m
-	         GROUP BY a.person_id, a.grant_ref, a.start_date, a.end_eff, prm.twh, pp.fte) x
+	  FROM (SELECT y.*, prm.twh * p.fte * y.ndays / 7 AS lim
+	          FROM (SELECT a.person_id, a.grant_ref, a.start_date, a.end_eff,
+	                       count(*) AS nmonths,
+	                       sum(c.nd) AS ndays,
+	                       coalesce(sum(t.taught), 0) AS taught
+	                  FROM rs_asg a
+	                  CROSS JOIN prm
+	                  JOIN pm t ON t.person_id = a.person_id AND t.n_ts > 0
+	                           AND t.m <= prm.last_ended
+	                           AND t.m <= coalesce(a.end_eff, 'infinity'::date)
+	                           AND t.m >= effort_month_start(a.start_date)
+	                  LEFT JOIN cal c ON c.m = t.m
+	                 GROUP BY a.person_id, a.grant_ref, a.start_date, a.end_eff) y
+	          JOIN people p ON p.person_id = y.person_id
+	          CROSS JOIN prm) x
 	  CROSS JOIN prm
 	 WHERE x.taught > x.lim
 ),

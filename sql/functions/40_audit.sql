@@ -21,45 +21,78 @@ $$;
 -- holds the lock; a scoped sweep waits for a full one, and for scoped
 -- sweeps of the same people (scoped sweeps of different people run side by
 -- side: they take the sweep lock shared, then one lock per person, in one
--- order so that they cannot deadlock).
+-- order so that they cannot deadlock).  A scoped sweep of more than 1,000
+-- people takes the sweep lock exclusively instead, waiting for every other
+-- sweep (one lock per person would fill the shared lock table: 17,000
+-- people after a large charges batch).
 -- Speed (docs/performance.md): no JIT (compiling the rule query costs more
 -- than running it), enough work_mem for its sorts and hashes to stay in
--- memory, and one hash full join of produced against open findings.
+-- memory, index probes costed as what they are on tables held in memory
+-- (random_page_cost: with the default, a sweep of 170 people hashed every
+-- timesheet entry instead of probing for its 2,000 timesheets' own), and
+-- one full join of produced against open findings, which are read through
+-- findings_person and updated by primary key (findings only ever grows).
+-- For up to 100 people the statement runs a generic plan, kept by the
+-- session, that probes indexes (planning the rule query costs more than
+-- running it for a few people), from the session's second such sweep on
+-- (a first one, e.g. in a new connection, would gain nothing from it); for
+-- everyone, or more people, a plan made for the actual scope.
 DROP FUNCTION IF EXISTS audit_sweep(date, jsonb, text[]);
 CREATE FUNCTION audit_sweep(p_as_of date, p_params jsonb, p_people text[] DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql VOLATILE
-SET jit = off SET work_mem = '128MB' AS $$
+SET jit = off SET work_mem = '128MB' SET random_page_cost = 1.1
+SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
 	v_as_of    date := coalesce(p_as_of, effort_today(p_params));
+	-- the scope, each person once (NULL: everyone)
+	v_people   text[] := CASE WHEN p_people IS NOT NULL
+	                          THEN ARRAY(SELECT DISTINCT p FROM unnest(p_people) p WHERE p IS NOT NULL) END;
 	v_opened   bigint;
 	v_updated  bigint;
 	v_resolved bigint;
 	v_open     bigint;
 BEGIN
-	IF p_people IS NULL THEN
+	IF v_people IS NULL THEN
 		IF NOT pg_try_advisory_xact_lock(hashtext('effortd.audit_sweep')) THEN
 			RETURN jsonb_build_object('skipped', true);
 		END IF;
+	ELSIF cardinality(v_people) > 1000 THEN
+		PERFORM pg_advisory_xact_lock(hashtext('effortd.audit_sweep'));
 	ELSE
 		PERFORM pg_advisory_xact_lock_shared(hashtext('effortd.audit_sweep'));
 		PERFORM pg_advisory_xact_lock(k)
 		   FROM (SELECT DISTINCT hashtext('effortd.audit_sweep:' || p) AS k
-		           FROM unnest(p_people) p) s
+		           FROM unnest(v_people) p) s
 		  ORDER BY k;
+	END IF;
+	-- A few people: the session's first such sweep plans for its scope
+	-- (there is no plan to reuse yet), later ones reuse one generic plan.
+	IF cardinality(v_people) <= 100 THEN
+		IF current_setting('effortd.audit_sweep_generic', true) = 'on' THEN
+			PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);
+		ELSE
+			PERFORM set_config('effortd.audit_sweep_generic', 'on', false);
+		END IF;
 	END IF;
 
 	-- One statement: every part sees the findings as they were before it.
 	-- pair: every produced finding beside the open one of the same
 	-- identity, and every open finding (in scope) no longer produced.
+	-- (old reads everyone's or the scope's open findings, whichever
+	-- applies; the other half is not run.)
 	WITH cur AS MATERIALIZED (
-		SELECT * FROM audit_findings(v_as_of, p_params, p_people)
+		SELECT * FROM audit_findings(v_as_of, p_params, v_people)
 	),
-	old AS (
+	old AS MATERIALIZED (
 		SELECT f.finding_id, f.rule, f.person_id, coalesce(f.grant_ref, '') AS g,
 		       f.period_start, f.period_end
 		  FROM findings f
-		 WHERE f.resolved_at IS NULL
-		   AND (p_people IS NULL OR f.person_id = ANY (p_people))
+		 WHERE f.resolved_at IS NULL AND v_people IS NULL
+		UNION ALL
+		SELECT f.finding_id, f.rule, f.person_id, coalesce(f.grant_ref, ''),
+		       f.period_start, f.period_end
+		  FROM findings f
+		 WHERE f.resolved_at IS NULL AND f.person_id = ANY (v_people)
 	),
 	pair AS MATERIALIZED (
 		SELECT o.finding_id, c.rule IS NOT NULL AS produced, c.*
@@ -78,6 +111,8 @@ BEGIN
 		       resolved_at = CASE WHEN p.produced THEN NULL ELSE now() END
 		  FROM pair p
 		 WHERE f.finding_id = p.finding_id
+		   -- (by primary key: otherwise every finding ever kept is hashed)
+		   AND f.finding_id = ANY (ARRAY(SELECT q.finding_id FROM pair q WHERE q.finding_id IS NOT NULL))
 		RETURNING p.produced
 	),
 	ins AS (
@@ -91,13 +126,11 @@ BEGIN
 	)
 	SELECT (SELECT count(*) FROM ins),
 	       (SELECT count(*) FILTER (WHERE produced) FROM upd),
-	       (SELECT count(*) FILTER (WHERE NOT produced) FROM upd)
-	  INTO v_opened, v_updated, v_resolved;
-
-	SELECT count(*) INTO v_open
-	  FROM findings f
-	 WHERE f.resolved_at IS NULL
-	   AND (p_people IS NULL OR f.person_id = ANY (p_people));
+	       (SELECT count(*) FILTER (WHERE NOT produced) FROM upd),
+	       (SELECT count(*) FROM old)
+	  INTO v_opened, v_updated, v_resolved, v_open;
+	-- open now: those open before, less the resolved, plus the opened
+	v_open := v_open - v_resolved + v_opened;
 
 	RETURN jsonb_build_object('as_of', v_as_of, 'opened', v_opened, 'updated', v_updated,
 	                          'resolved', v_resolved, 'open', v_open);
