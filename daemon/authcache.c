@@ -65,8 +65,8 @@ authcache_get(const char *hash, struct request *r)
 }
 
 void
-authcache_put(const char *hash, enum role role, const char *person,
-    const char *token_id)
+authcache_put(
+    const char *hash, enum role role, const char *person, const char *token_id)
 {
 	struct entry *e = slot_of(hash);
 

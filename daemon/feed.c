@@ -212,9 +212,9 @@ csv_lines_only(json_t *records)
 	json_array_foreach(records, i, rec)
 	{
 		entries = json_array();
-		json_array_foreach(json_object_get(rec, "entries"), j, e)
-			json_array_append_new(entries,
-			    json_pack("{s:O}", "_line", json_object_get(e, "_line")));
+		json_array_foreach(json_object_get(rec, "entries"), j,
+		    e) json_array_append_new(entries,
+		    json_pack("{s:O}", "_line", json_object_get(e, "_line")));
 		json_array_append_new(out,
 		    json_pack("{s:O, s:o}", "_line",
 		        json_object_get(rec, "_line"), "entries", entries));

@@ -12,8 +12,8 @@
 /* Fills r's role, person and token id when hash is cached and fresh. */
 bool authcache_get(const char *hash, struct request *r);
 /* Remembers a lookup; person may be NULL.  No-op when the TTL is 0. */
-void authcache_put(const char *hash, enum role role, const char *person,
-    const char *token_id);
+void authcache_put(
+    const char *hash, enum role role, const char *person, const char *token_id);
 /* Forgets everything (a token was revoked here; reload; exit). */
 void authcache_clear(void);
 

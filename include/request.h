@@ -41,8 +41,8 @@ struct request {
 	char *arg;              /* the {…} path segment, decoded */
 	struct evkeyvalq query; /* decoded query string */
 	enum role role;
-	char *person_id; /* manager tokens */
-	char *token_id;  /* as text, for SQL parameters */
+	char *person_id;     /* manager tokens */
+	char *token_id;      /* as text, for SQL parameters */
 	char token_hash[65]; /* SHA-256 (hex) of the bearer token */
 	bool answered;
 	double started; /* metrics_now() at arrival */
