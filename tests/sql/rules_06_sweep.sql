@@ -4,7 +4,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 SET client_min_messages = warning;
 
 \ir fixtures.psql
-SELECT plan(17);
+SELECT plan(21);
 
 SELECT pg_temp.person('S1', 1.0, '2020-01-01', NULL, 'M0');
 SELECT pg_temp.person('S2', 1.0, '2020-01-01', NULL, 'M9');
@@ -40,6 +40,18 @@ SELECT is((SELECT count(*)::int FROM findings WHERE person_id = 'S2' AND resolve
 SELECT is(audit_sweep('2025-06-01', '{"all_hours_tolerance": 0.5}', NULL)->'updated', '6'::jsonb,
 	'a sweep with nothing new only updates');
 
+-- A scope of more than 1,000 people takes the sweep lock itself, not one
+-- advisory lock per person (the shared lock table holds a few thousand).
+CREATE TEMP TABLE locks_before AS
+	SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid();
+SELECT is(audit_sweep('2025-06-01', '{}',
+	ARRAY['S2'] || ARRAY(SELECT 'NOBODY' || i FROM generate_series(1, 1000) i)) - 'as_of',
+	'{"opened": 0, "updated": 5, "resolved": 0, "open": 5}'::jsonb,
+	'a scope of 1,001 people (1,000 unknown): only S2''s findings, updated');
+SELECT cmp_ok((SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid())
+	- (SELECT n FROM locks_before), '<=', 1::bigint,
+	'… under one lock, not one per person');
+
 -- violations_list evaluated on the fly (as_of not today).
 SELECT is(violations_list('2025-06-01', '{}', NULL, NULL, 'S1', NULL, NULL),
 	jsonb_build_object('as_of', '2025-06-01', 'violations', jsonb_build_array(jsonb_build_object(
@@ -73,6 +85,15 @@ SELECT is(jsonb_array_length(violations_list(NULL, '{}', NULL, NULL, 'S2', NULL,
 SELECT ok((SELECT bool_and(v ? 'first_detected_at' AND v->>'first_detected_at' IS NOT NULL)
              FROM jsonb_array_elements(violations_list((now() AT TIME ZONE 'Europe/London')::date, '{}', NULL, NULL, NULL, NULL, 'M9')->'violations') v),
 	'as_of = today reads the stored findings with first_detected_at');
+
+-- From a session's second sweep of a few people on, a kept generic plan
+-- runs; it sees the data as it is.  S1 sends January again.
+SELECT is(current_setting('effortd.audit_sweep_generic', true), 'on',
+	'after a scoped sweep the session reuses a generic plan for small scopes');
+SELECT pg_temp.ts('S1', '2025-01-01', '2025-01-31', '[["grant","G1",86.25],["research","R",86.25]]');
+SELECT is(audit_sweep('2025-06-01', '{}', ARRAY['S1']) - 'as_of',
+	'{"opened": 1, "updated": 0, "resolved": 1, "open": 1}'::jsonb,
+	'scoped sweep on the generic plan: missing resolved, overdue opened');
 
 SELECT * FROM finish();
 ROLLBACK;
