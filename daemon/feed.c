@@ -212,9 +212,12 @@ csv_lines_only(json_t *records)
 	json_array_foreach(records, i, rec)
 	{
 		entries = json_array();
-		json_array_foreach(json_object_get(rec, "entries"), j,
-		    e) json_array_append_new(entries,
-		    json_pack("{s:O}", "_line", json_object_get(e, "_line")));
+		json_array_foreach(json_object_get(rec, "entries"), j, e)
+		{
+			json_array_append_new(
+			    entries, json_pack("{s:O}", "_line",
+			                 json_object_get(e, "_line")));
+		}
 		json_array_append_new(out,
 		    json_pack("{s:O, s:o}", "_line",
 		        json_object_get(rec, "_line"), "entries", entries));
@@ -336,8 +339,11 @@ check_rest(struct feed_job *job)
 		finish_invalid(job);
 		return;
 	}
-	json_array_foreach(job->checked, k, i) json_array_append(
-	    batch, json_array_get(job->records, (size_t)json_integer_value(i)));
+	json_array_foreach(job->checked, k, i)
+	{
+		json_array_append(batch, json_array_get(job->records,
+		                             (size_t)json_integer_value(i)));
+	}
 	store(job, batch, true);
 	json_decref(batch);
 }

@@ -243,8 +243,10 @@ chart_months(FILE *fp, json_t *months)
 	size_t n = json_array_size(months), i;
 	json_t *m;
 
-	json_array_foreach(months, i, m) max =
-	    fmax(max, fmax(num(m, "charged"), num(m, "evidenced")));
+	json_array_foreach(months, i, m)
+	{
+		max = fmax(max, fmax(num(m, "charged"), num(m, "evidenced")));
+	}
 	axis = chart_axis_max(max);
 	svg_start(fp, W, H, "Charged and evidenced hours per month");
 	for (int k = 0; k <= 5; k++) {
