@@ -15,12 +15,11 @@
 #include "effortd.h"
 #include "log.h"
 #include "metrics.h"
-#include "request.h"
 #include "xmalloc.h"
 
-struct pending_reply {
-	struct request *r;
-	json_t *out;
+struct rescore {
+	audit_done_cb done;
+	void *arg;
 };
 
 static struct event *sweep_timer;
@@ -29,58 +28,36 @@ static double sweep_started;
 static void
 rescored(const struct db_result *res, void *arg)
 {
-	struct pending_reply *p = arg;
+	struct rescore *p = arg;
 
-	if (res->status != DB_OK)
-		log_warn("re-audit after %s failed (%s); the next sweep will "
-		         "catch up",
-		    p->r->route->name, res->message);
-	reply_json(p->r, 200, p->out);
+	if (res->status != DB_OK && res->status != DB_CANCELLED)
+		log_warn("re-audit failed (%s); the next sweep will catch up",
+		    res->message);
+	p->done(res->status == DB_OK, p->arg);
 	free(p);
 }
 
 void
-audit_then_reply(struct request *r, json_t *out)
+audit_rescore(json_t *people, audit_done_cb done, void *arg)
 {
-	struct pending_reply *p = xmalloc(sizeof *p);
-	json_t *people = json_incref(json_object_get(out, "people"));
-	char *s = json_dumps(people ? people : json_null(), JSON_ENCODE_ANY);
+	struct rescore *p;
+	char *s;
 
-	json_object_del(out, "people");
-	p->r = r;
-	p->out = out;
-	if (people == NULL || json_array_size(people) == 0) {
-		struct db_result ok = { .status = DB_OK };
-		rescored(&ok, p);
-	} else {
-		const char *params[2] = { effortd.rules_json, s };
-		db_query(effortd.db, STMT_AUDIT_SWEEP, 2, params, rescored, p);
+	if (json_array_size(people) == 0) {
+		done(true, arg);
+		return;
 	}
-	json_decref(people);
+	if ((s = json_dumps(people, JSON_COMPACT)) == NULL) {
+		log_error("re-audit: the people list cannot be encoded");
+		done(false, arg);
+		return;
+	}
+	p = xmalloc(sizeof *p);
+	p->done = done;
+	p->arg = arg;
+	const char *params[2] = { effortd.rules_json, s };
+	db_query(effortd.db, STMT_AUDIT_SWEEP, 2, params, rescored, p);
 	free(s);
-}
-
-/*
- * The callback of a change: a refusal from the SQL is answered as it is;
- * otherwise the people in its "people" are re-audited, then 200.
- */
-void
-db_reply_then_audit(const struct db_result *res, void *arg)
-{
-	struct request *r = arg;
-	json_t *out;
-
-	if (res->status != DB_OK || PQntuples(res->res) != 1) {
-		reply_db_failure(r, res);
-		return;
-	}
-	out = json_loads(PQgetvalue(res->res, 0, 0), 0, NULL);
-	if (out == NULL || json_object_get(out, "http_status") != NULL) {
-		json_decref(out);
-		reply_db_json(r, res); /* the refusal, as the SQL gave it */
-		return;
-	}
-	audit_then_reply(r, out);
 }
 
 static void
@@ -93,7 +70,8 @@ swept(const struct db_result *res, void *arg)
 			metrics_sweep(metrics_now() - sweep_started);
 	} else
 		log_warn("audit sweep failed: %s", res->message);
-	audit_timer_start();
+	if (!effortd.draining)
+		audit_timer_start();
 }
 
 /* Seconds until the next sweep: the interval, or local midnight + 60 s. */
@@ -105,9 +83,7 @@ next_sweep_delay(void)
 	struct tm lt;
 	long to_midnight;
 
-	setenv("TZ", effortd.cfg.rules.timezone, 1);
-	tzset();
-	localtime_r(&now, &lt);
+	localtime_r(&now, &lt); /* TZ is rules.timezone (apply_config) */
 	to_midnight =
 	    86400 - (lt.tm_hour * 3600 + lt.tm_min * 60 + lt.tm_sec) + 60;
 	if (to_midnight > 86400)

@@ -86,7 +86,7 @@ settings_json(const struct config *cfg)
 	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
 	if (s == NULL)
-		fatal("settings_json: out of memory");
+		log_error("the settings cannot be encoded for the audit trail");
 	return s;
 }
 
@@ -106,7 +106,9 @@ auditlog_config_reloaded(
 	char *b = settings_json(before), *a = settings_json(after);
 	const char *params[3] = { effortd.config_path, b, a };
 
-	db_query(effortd.db, STMT_AUDIT_CONFIG, 3, params, reload_logged, NULL);
+	if (b != NULL && a != NULL)
+		db_query_owned(effortd.db, NULL, STMT_AUDIT_CONFIG, 3, params,
+		    reload_logged, NULL);
 	free(b);
 	free(a);
 }

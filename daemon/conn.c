@@ -13,12 +13,16 @@
  *     arrive, armed when the connection opens and after each reply and
  *     disarmed while a request is being handled.  A client that trickles
  *     bytes (slowloris) keeps resetting evhttp's idle timeout
- *     (limits.idle_timeout) but not this one; its socket is shut down.
+ *     (limits.idle_timeout) but not this one; its socket is shut down;
+ *   - while a request is handled, a watch on the socket that tells the
+ *     request when its client closes the connection (evhttp stops reading
+ *     while a request is handled, so its close callback would not fire).
  *
  * (libevent 2.1 has no connection limit, no hook when a server connection
  * closes, and its filtering bufferevents cannot take the socket evhttp
  * attaches after this callback: hence the reference and the reaper.)
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +47,9 @@ struct conn {
 	struct event *timer;     /* deadline, or the refusal */
 	bool busy;               /* a request is being handled */
 	bool refused;
+	struct event *gone_ev; /* busy: watches for the client closing */
+	void (*gone)(void *);
+	void *gone_arg;
 	LIST_ENTRY(conn) entry;
 };
 
@@ -116,6 +123,8 @@ conn_forget(struct conn *c)
 	nconns--;
 	metrics_connection(-1, false);
 	event_free(c->timer);
+	if (c->gone_ev != NULL)
+		event_free(c->gone_ev);
 	bufferevent_decref(c->bev);
 	free(c);
 }
@@ -206,8 +215,52 @@ conn_request_done(struct evhttp_request *req)
 
 	if (c != NULL && !c->refused) {
 		c->busy = false;
+		c->gone = NULL;
+		if (c->gone_ev != NULL)
+			event_del(c->gone_ev);
 		arm(c);
 	}
+}
+
+/* The socket is readable while a request is handled: EOF or an error is
+ * the client gone; data (a pipelined request) ends the watch. */
+static void
+on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	void (*gone)(void *) = c->gone;
+	char byte;
+	ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	(void)what;
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	event_del(c->gone_ev);
+	c->gone = NULL;
+	if (n <= 0 && gone != NULL) {
+		log_info("the client went away before its reply (%s)",
+		    n < 0 ? strerror(errno) : "connection closed");
+		gone(c->gone_arg);
+	}
+}
+
+void
+conn_watch_close(struct evhttp_request *req, void (*gone)(void *), void *arg)
+{
+	struct conn *c = conn_of(req);
+	evutil_socket_t fd;
+
+	if (c == NULL || c->refused || (fd = bufferevent_getfd(c->bev)) < 0)
+		return;
+	if (c->gone_ev == NULL || event_get_fd(c->gone_ev) != fd) {
+		if (c->gone_ev != NULL)
+			event_free(c->gone_ev);
+		c->gone_ev = event_new(
+		    effortd.base, fd, EV_READ | EV_PERSIST, on_readable, c);
+	}
+	c->gone = gone;
+	c->gone_arg = arg;
+	event_add(c->gone_ev, NULL);
 }
 
 void
@@ -226,6 +279,13 @@ conn_setup(struct evhttp *http)
 	conn_apply_limits(http);
 	reaper = event_new(effortd.base, -1, EV_PERSIST, on_reap, NULL);
 	event_add(reaper, &tv);
+}
+
+int
+conn_open_count(void)
+{
+	on_reap(-1, 0, NULL);
+	return nconns;
 }
 
 /* After evhttp_free(): every connection is released; forget them all. */

@@ -2,39 +2,67 @@
  * The asynchronous libpq pool.  Each connection is a small state machine
  * (enum conn_state) advanced by conn_step() from socket events and timers:
  *
- *   DOWN --connect--> CONNECTING --ok--> PREPARING --ok--> IDLE <--> BUSY
- *     ^                    |                 |                        |
- *     +---- backoff <------+-----------------+------------------------+
+ *   DOWN -> RESOLVING -> CONNECTING -> PREPARING -> IDLE <--> BUSY
+ *     ^         |            |             |                   |
+ *     +-- backoff <----------+-------------+-------------------+
  *
- * Connections are non-blocking; statements are prepared in one pipeline
- * when a connection comes up.  A job that finds no ready connection waits
- * in a bounded FIFO; when every connection is down, jobs fail at once
- * with DB_UNAVAILABLE so that clients get a 503 they may safely retry.
+ * RESOLVING looks the conninfo's host names up with evdns (dbaddr.c);
+ * the three states before IDLE share one deadline, db.connect_timeout,
+ * and BUSY has db.statement_timeout plus a margin.  Connections are
+ * non-blocking; statements are prepared in one pipeline when a connection
+ * comes up.  A job that finds no ready connection waits in a bounded
+ * FIFO; when every connection is down, jobs fail at once with
+ * DB_UNAVAILABLE.  Jobs' lives, handles, owners and cancellation are
+ * described in db.h; failures and cancellations are reported from one
+ * event (pool->report_ev), never from inside the call that caused them.
+ * A running statement is cancelled with PQcancel() on a short-lived
+ * thread (libpq 15 has no non-blocking cancel; PQcancel opens its own
+ * connection to the server and may block), so the loop never waits.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <time.h>
+
+#include <event2/dns.h>
 
 #include "db.h"
+#include "dbaddr.h"
 #include "log.h"
 #include "metrics.h"
 #include "xmalloc.h"
 
+#define CANCEL_GRACE 5 /* seconds a cancelled statement may take to stop */
+#define CANCEL_WAIT  5 /* seconds db_pool_free waits for cancel threads */
+
 enum conn_state {
 	CONN_DOWN,
+	CONN_RESOLVING,
 	CONN_CONNECTING,
 	CONN_PREPARING,
 	CONN_IDLE,
 	CONN_BUSY
 };
 
+enum job_state {
+	JOB_QUEUED,    /* in pool->queue */
+	JOB_RUNNING,   /* on a connection (cb NULL: cancelled, result unread) */
+	JOB_REPORTING, /* in pool->reports: result set, callback pending */
+};
+
 struct db_job {
+	struct db_pool *pool;
+	enum job_state state;
 	enum stmt_id stmt;
 	int nparams;
 	char **values;
 	db_cb cb;
 	void *arg;
+	struct db_owner *owner;  /* or NULL */
+	struct db_result result; /* JOB_REPORTING */
+	char message[160];
 	TAILQ_ENTRY(db_job) entry;
 };
 TAILQ_HEAD(job_queue, db_job);
@@ -44,6 +72,7 @@ struct db_conn {
 	int index;
 	enum conn_state state;
 	PGconn *pg;
+	struct db_lookup *lookup; /* RESOLVING */
 	struct event *rev, *wev, *timer;
 	struct db_job *job;  /* BUSY: the job in flight */
 	PGresult *last;      /* BUSY: the result so far */
@@ -53,32 +82,226 @@ struct db_conn {
 
 struct db_pool {
 	struct event_base *base;
-	char *conninfo, *options;
+	struct db_target *target;
 	int size, queue_max, connect_timeout, statement_timeout, waiting;
+	bool closing; /* db_pool_free() runs: no new work */
 	struct db_conn *conns;
-	struct job_queue queue;
+	struct job_queue queue;   /* QUEUED */
+	struct job_queue reports; /* REPORTING */
+	struct event *report_ev;
 };
+
+/* The resolver all pools share, and how many pools use it. */
+static struct evdns_base *dns;
+static int dns_users;
+/* The owner db_query() files new jobs under. */
+static struct db_owner *current_owner;
+/* PQcancel threads still running. */
+static pthread_mutex_t cancel_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cancel_cv = PTHREAD_COND_INITIALIZER;
+static int cancels_running;
 
 static void conn_step(struct db_conn *);
 static void conn_fail(struct db_conn *, const char *);
 static void pool_dispatch(struct db_pool *);
 
-static void
-job_finish(struct db_job *job, const struct db_result *r)
+struct db_owner *
+db_owner_enter(struct db_owner *owner)
 {
-	job->cb(r, job->arg);
+	struct db_owner *previous = current_owner;
+
+	current_owner = owner;
+	return previous;
+}
+
+void
+db_owner_leave(struct db_owner *previous)
+{
+	current_owner = previous;
+}
+
+void
+db_owner_forget(struct db_owner *owner)
+{
+	if (current_owner == owner)
+		current_owner = NULL;
+}
+
+/* The job no longer works for its owner (done or cancelled). */
+static void
+job_disown(struct db_job *job)
+{
+	struct db_owner *owner = job->owner;
+
+	if (owner != NULL && owner->job == job) {
+		owner->job = NULL;
+		if (owner->changed != NULL)
+			owner->changed(owner);
+	}
+}
+
+static void
+job_free(struct db_job *job)
+{
 	for (int i = 0; i < job->nparams; i++)
 		free(job->values[i]);
 	free(job->values);
 	free(job);
 }
 
+/* Runs the callback (once) under the job's owner, then frees the job. */
 static void
-job_unavailable(struct db_job *job, const char *why)
+job_finish(struct db_job *job, const struct db_result *r)
 {
-	struct db_result r = { .status = DB_UNAVAILABLE, .message = why };
+	struct db_owner *previous;
 
-	job_finish(job, &r);
+	job_disown(job);
+	if (job->cb != NULL) {
+		previous = db_owner_enter(job->owner);
+		job->cb(r, job->arg);
+		db_owner_leave(previous);
+	}
+	job_free(job);
+}
+
+/* Queues job's callback with status and why, for the report event. */
+static void
+job_report(struct db_job *job, enum db_status status, const char *why,
+    bool outcome_unknown)
+{
+	struct db_pool *p = job->pool;
+
+	snprintf(job->message, sizeof job->message, "%s", why);
+	job->result = (struct db_result){ .status = status,
+		.message = job->message,
+		.outcome_unknown = outcome_unknown };
+	job->state = JOB_REPORTING;
+	TAILQ_INSERT_TAIL(&p->reports, job, entry);
+	event_active(p->report_ev, 0, 0);
+}
+
+/* Takes the callback off a running (cancelled) job into a new job that
+ * reports; the running one finishes silently. */
+static struct db_job *
+job_split(struct db_job *job)
+{
+	struct db_job *reporter = xcalloc(1, sizeof *reporter);
+
+	reporter->pool = job->pool;
+	reporter->cb = job->cb;
+	reporter->arg = job->arg;
+	job->cb = NULL;
+	return reporter;
+}
+
+static void
+on_reports(evutil_socket_t fd, short what, void *arg)
+{
+	struct db_pool *p = arg;
+	struct db_job *job;
+
+	(void)fd;
+	(void)what;
+	while ((job = TAILQ_FIRST(&p->reports)) != NULL) {
+		TAILQ_REMOVE(&p->reports, job, entry);
+		job_finish(job, &job->result);
+	}
+}
+
+static void *
+cancel_main(void *arg)
+{
+	PGcancel *cancel = arg;
+	char err[256];
+
+	(void)PQcancel(cancel, err, sizeof err); /* best effort */
+	PQfreeCancel(cancel);
+	pthread_mutex_lock(&cancel_mu);
+	cancels_running--;
+	pthread_cond_broadcast(&cancel_cv);
+	pthread_mutex_unlock(&cancel_mu);
+	return NULL;
+}
+
+/* Asks the server to cancel c's running statement, off the loop. */
+static void
+conn_send_cancel(struct db_conn *c)
+{
+	PGcancel *cancel = PQgetCancel(c->pg);
+	pthread_attr_t attr;
+	pthread_t thread;
+	int rc;
+
+	if (cancel == NULL)
+		return;
+	pthread_mutex_lock(&cancel_mu);
+	cancels_running++;
+	pthread_mutex_unlock(&cancel_mu);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&thread, &attr, cancel_main, cancel);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		log_warn("database connection %d: cannot start a cancel "
+		         "request: %s",
+		    c->index, strerror(rc));
+		PQfreeCancel(cancel);
+		pthread_mutex_lock(&cancel_mu);
+		cancels_running--;
+		pthread_mutex_unlock(&cancel_mu);
+	}
+}
+
+/* Waits (at shutdown, the loop stopped) for cancel requests in flight. */
+static void
+cancels_wait(void)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += CANCEL_WAIT;
+	pthread_mutex_lock(&cancel_mu);
+	while (cancels_running > 0 &&
+	       pthread_cond_timedwait(&cancel_cv, &cancel_mu, &until) == 0)
+		;
+	if (cancels_running > 0)
+		log_warn("%d database cancel request(s) still pending",
+		    cancels_running);
+	pthread_mutex_unlock(&cancel_mu);
+}
+
+void
+db_cancel(struct db_job *job, const char *why)
+{
+	struct db_pool *p;
+
+	if (job == NULL)
+		return;
+	p = job->pool;
+	job_disown(job);
+	job->owner = NULL;
+	switch (job->state) {
+	case JOB_QUEUED:
+		TAILQ_REMOVE(&p->queue, job, entry);
+		p->waiting--;
+		job_report(job, DB_CANCELLED, why, false);
+		break;
+	case JOB_RUNNING:
+		for (int i = 0; i < p->size; i++) {
+			struct db_conn *c = &p->conns[i];
+			if (c->job != job || job->cb == NULL)
+				continue;
+			struct timeval grace = { CANCEL_GRACE, 0 };
+			log_debug("database connection %d: cancelling %s (%s)",
+			    c->index, statements[job->stmt].name, why);
+			job_report(job_split(job), DB_CANCELLED, why, true);
+			conn_send_cancel(c);
+			evtimer_add(c->timer, &grace);
+		}
+		break;
+	case JOB_REPORTING:
+		break; /* its callback is already due */
+	}
 }
 
 static void
@@ -89,17 +312,23 @@ on_socket(evutil_socket_t fd, short what, void *arg)
 	conn_step(arg);
 }
 
+static const char *const state_names[] = { "down", "resolving", "connecting",
+	"preparing", "idle", "busy" };
+
 static void
 on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct db_conn *c = arg;
+	char why[64];
 
 	(void)fd;
 	(void)what;
-	if (c->state == CONN_DOWN)
+	if (c->state == CONN_DOWN) {
 		conn_step(c);
-	else
-		conn_fail(c, "timed out");
+		return;
+	}
+	snprintf(why, sizeof why, "timed out while %s", state_names[c->state]);
+	conn_fail(c, why);
 }
 
 /* Watches the connection's socket: for reading always, writing on demand. */
@@ -108,6 +337,10 @@ conn_watch(struct db_conn *c, bool want_write)
 {
 	int fd = PQsocket(c->pg);
 
+	if (fd < 0) {
+		conn_fail(c, "no socket");
+		return;
+	}
 	if (c->rev == NULL || event_get_fd(c->rev) != fd) {
 		if (c->rev != NULL)
 			event_free(c->rev);
@@ -124,9 +357,23 @@ conn_watch(struct db_conn *c, bool want_write)
 		event_del(c->wev);
 }
 
+/* Flushes what libpq has buffered and watches for what comes next. */
+static void
+conn_flush(struct db_conn *c)
+{
+	int pending = PQflush(c->pg);
+
+	if (pending == -1)
+		conn_fail(c, PQerrorMessage(c->pg));
+	else
+		conn_watch(c, pending == 1);
+}
+
 static void
 conn_close(struct db_conn *c)
 {
+	db_lookup_cancel(c->lookup);
+	c->lookup = NULL;
 	if (c->rev != NULL)
 		event_free(c->rev);
 	if (c->wev != NULL)
@@ -149,6 +396,21 @@ pool_any_up(const struct db_pool *p)
 	return false;
 }
 
+/* The connection's job is over without a result. */
+static void
+conn_drop_job(struct db_conn *c, const char *why)
+{
+	struct db_job *job = c->job;
+
+	c->job = NULL;
+	if (job == NULL)
+		return;
+	if (job->cb == NULL) /* cancelled: already reported */
+		job_free(job);
+	else
+		job_report(job, DB_UNAVAILABLE, why, true);
+}
+
 /* Drops the connection and schedules a reconnect with backoff. */
 static void
 conn_fail(struct db_conn *c, const char *why)
@@ -165,10 +427,11 @@ conn_fail(struct db_conn *c, const char *why)
 		log_debug("database connection %d failed: %s", c->index, why);
 	conn_close(c);
 	c->state = CONN_DOWN;
-	if ((job = c->job) != NULL) {
-		c->job = NULL;
-		job_unavailable(job, "database connection lost");
-	}
+	conn_drop_job(c, "the database connection was lost while the "
+	                 "statement ran");
+	evtimer_del(c->timer);
+	if (p->closing)
+		return;
 	tv.tv_sec = (long)c->backoff;
 	tv.tv_usec = (long)((c->backoff - (double)tv.tv_sec) * 1e6);
 	evtimer_add(c->timer, &tv);
@@ -177,36 +440,64 @@ conn_fail(struct db_conn *c, const char *why)
 		while ((job = TAILQ_FIRST(&p->queue)) != NULL) {
 			TAILQ_REMOVE(&p->queue, job, entry);
 			p->waiting--;
-			job_unavailable(job, "database unavailable");
+			job_report(
+			    job, DB_UNAVAILABLE, "database unavailable", false);
 		}
 	}
 }
 
 static void
-conn_start(struct db_conn *c)
+conn_connect(
+    struct db_conn *c, const char *const *keys, const char *const *vals)
 {
-	const char *keys[] = { "dbname", "options", "application_name",
-		"client_encoding", NULL };
-	const char *vals[] = { c->pool->conninfo, c->pool->options, "effortd",
-		"UTF8", NULL };
-	struct timeval tv = { c->pool->connect_timeout, 0 };
-
-	c->pg = PQconnectStartParams(keys, vals, 1);
+	c->pg = PQconnectStartParams(keys, vals, 0);
 	if (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD) {
 		conn_fail(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
 		return;
 	}
 	c->state = CONN_CONNECTING;
-	evtimer_add(c->timer, &tv);
 	conn_watch(c, true);
+}
+
+static void
+conn_resolved(const char *const *keys, const char *const *vals,
+    const char *error, void *arg)
+{
+	struct db_conn *c = arg;
+
+	c->lookup = NULL;
+	if (error != NULL)
+		conn_fail(c, error);
+	else
+		conn_connect(c, keys, vals);
+}
+
+/* DOWN: resolves the host names if there are any, then connects; the
+ * connect timeout covers everything until IDLE. */
+static void
+conn_start(struct db_conn *c)
+{
+	struct db_pool *p = c->pool;
+	struct timeval tv = { p->connect_timeout, 0 };
+	const char *const *keys, *const *vals;
+
+	evtimer_add(c->timer, &tv);
+	if (db_target_has_names(p->target)) {
+		c->state = CONN_RESOLVING;
+		c->lookup =
+		    db_lookup_start(p->target, p->base, dns, conn_resolved, c);
+		return;
+	}
+	db_target_params(p->target, &keys, &vals);
+	conn_connect(c, keys, vals);
 }
 
 /* PREPARING: sends every statement's Parse in one pipeline. */
 static void
 conn_prepare(struct db_conn *c)
 {
-	PQsetnonblocking(c->pg, 1);
-	if (PQenterPipelineMode(c->pg) != 1) {
+	if (PQsetnonblocking(c->pg, 1) != 0 ||
+	    PQenterPipelineMode(c->pg) != 1) {
 		conn_fail(c, PQerrorMessage(c->pg));
 		return;
 	}
@@ -217,10 +508,13 @@ conn_prepare(struct db_conn *c)
 			return;
 		}
 	}
-	PQpipelineSync(c->pg);
+	if (PQpipelineSync(c->pg) != 1) {
+		conn_fail(c, PQerrorMessage(c->pg));
+		return;
+	}
 	c->prepare_failed = false;
 	c->state = CONN_PREPARING;
-	conn_watch(c, PQflush(c->pg) == 1);
+	conn_flush(c);
 }
 
 static void
@@ -234,7 +528,6 @@ conn_connecting(struct db_conn *c)
 		conn_watch(c, true);
 		break;
 	case PGRES_POLLING_OK:
-		evtimer_del(c->timer);
 		conn_prepare(c);
 		break;
 	default:
@@ -251,6 +544,26 @@ conn_read(struct db_conn *c)
 		return false;
 	}
 	return true;
+}
+
+/* The pipeline of prepares ended (its sync arrived). */
+static void
+conn_prepared(struct db_conn *c)
+{
+	if (PQexitPipelineMode(c->pg) != 1) {
+		conn_fail(c, PQerrorMessage(c->pg));
+		return;
+	}
+	if (c->prepare_failed) {
+		conn_fail(c, "statements could not be prepared"
+		             " (is the schema migrated?)");
+		return;
+	}
+	log_debug("database connection %d ready", c->index);
+	evtimer_del(c->timer);
+	c->state = CONN_IDLE;
+	c->backoff = 0.1;
+	pool_dispatch(c->pool);
 }
 
 static void
@@ -277,20 +590,11 @@ conn_preparing(struct db_conn *c)
 		}
 		PQclear(r);
 		if (st == PGRES_PIPELINE_SYNC) {
-			PQexitPipelineMode(c->pg);
-			if (c->prepare_failed) {
-				conn_fail(c, "statements could not be prepared"
-				             " (is the schema migrated?)");
-				return;
-			}
-			log_debug("database connection %d ready", c->index);
-			c->state = CONN_IDLE;
-			c->backoff = 0.1;
-			pool_dispatch(c->pool);
+			conn_prepared(c);
 			return;
 		}
 	}
-	conn_watch(c, PQflush(c->pg) == 1);
+	conn_flush(c);
 }
 
 static void
@@ -315,11 +619,12 @@ conn_finish_job(struct db_conn *c)
 			r.sqlstate = "XX000";
 		if (r.message == NULL)
 			r.message = "unknown error";
-		/* A timed-out statement is the database being unavailable. */
+		/* A timed-out statement is the database being unavailable
+		 * (rolled back: nothing of it was stored). */
 		if (strcmp(r.sqlstate, "57014") == 0)
 			r.status = DB_UNAVAILABLE;
 	}
-	job_finish(job, &r);
+	job_finish(job, &r); /* a cancelled job's callback has run already */
 	if (res != NULL)
 		PQclear(res);
 	pool_dispatch(c->pool);
@@ -341,7 +646,7 @@ conn_busy(struct db_conn *c)
 			PQclear(c->last);
 		c->last = r;
 	}
-	conn_watch(c, PQflush(c->pg) == 1);
+	conn_flush(c);
 }
 
 /* The one transition function: advances c from its current state. */
@@ -352,6 +657,8 @@ conn_step(struct db_conn *c)
 	case CONN_DOWN:
 		conn_start(c);
 		break;
+	case CONN_RESOLVING:
+		break; /* conn_resolved() moves on */
 	case CONN_CONNECTING:
 		conn_connecting(c);
 		break;
@@ -375,6 +682,7 @@ conn_send(struct db_conn *c, struct db_job *job)
 	const struct statement *s = &statements[job->stmt];
 
 	c->job = job;
+	job->state = JOB_RUNNING;
 	c->state = CONN_BUSY;
 	if (c->pool->statement_timeout > 0) {
 		/* The server enforces statement_timeout; this catches a
@@ -384,10 +692,16 @@ conn_send(struct db_conn *c, struct db_job *job)
 	}
 	if (!PQsendQueryPrepared(c->pg, s->name, job->nparams,
 	        (const char *const *)job->values, NULL, NULL, 0)) {
+		/* Nothing reached the server: the job can wait for another
+		 * connection. */
+		c->job = NULL;
+		job->state = JOB_QUEUED;
+		TAILQ_INSERT_HEAD(&c->pool->queue, job, entry);
+		c->pool->waiting++;
 		conn_fail(c, PQerrorMessage(c->pg));
 		return;
 	}
-	conn_watch(c, PQflush(c->pg) == 1);
+	conn_flush(c);
 }
 
 static void
@@ -405,46 +719,72 @@ pool_dispatch(struct db_pool *p)
 	}
 }
 
-void
-db_query(struct db_pool *p, enum stmt_id stmt, int nparams,
-    const char *const *values, db_cb cb, void *arg)
+struct db_job *
+db_query_owned(struct db_pool *p, struct db_owner *owner, enum stmt_id stmt,
+    int nparams, const char *const *values, db_cb cb, void *arg)
 {
 	struct db_job *job = xcalloc(1, sizeof *job);
 
+	job->pool = p;
 	job->stmt = stmt;
 	job->cb = cb;
 	job->arg = arg;
+	job->owner = owner;
 	job->nparams = nparams;
 	job->values = xcalloc((size_t)nparams + 1, sizeof *job->values);
 	for (int i = 0; i < nparams; i++)
 		job->values[i] = values[i] ? xstrdup(values[i]) : NULL;
-	if (!pool_any_up(p)) {
-		job_unavailable(job, "database unavailable");
-		return;
+	if (owner != NULL) {
+		owner->job = job;
+		if (owner->changed != NULL)
+			owner->changed(owner);
 	}
-	if (p->waiting >= p->queue_max) {
-		job_unavailable(job, "database queue full");
-		return;
+	if (p->closing)
+		job_report(job, DB_UNAVAILABLE, "shutting down", false);
+	else if (!pool_any_up(p))
+		job_report(job, DB_UNAVAILABLE, "database unavailable", false);
+	else if (p->waiting >= p->queue_max)
+		job_report(job, DB_UNAVAILABLE, "database queue full", false);
+	else {
+		job->state = JOB_QUEUED;
+		TAILQ_INSERT_TAIL(&p->queue, job, entry);
+		p->waiting++;
+		pool_dispatch(p);
 	}
-	TAILQ_INSERT_TAIL(&p->queue, job, entry);
-	p->waiting++;
-	pool_dispatch(p);
+	return job;
+}
+
+struct db_job *
+db_query(struct db_pool *p, enum stmt_id stmt, int nparams,
+    const char *const *values, db_cb cb, void *arg)
+{
+	return db_query_owned(p, current_owner, stmt, nparams, values, cb, arg);
 }
 
 struct db_pool *
 db_pool_new(struct event_base *base, const struct db_pool_config *cfg)
 {
 	struct db_pool *p = xcalloc(1, sizeof *p);
+	char options[96], err[256];
+	const char *keys[] = { "options", "application_name", "client_encoding",
+		NULL };
+	const char *vals[] = { options, "effortd", "UTF8", NULL };
 
+	snprintf(options, sizeof options,
+	    "-c statement_timeout=%ds -c TimeZone=UTC", cfg->statement_timeout);
+	p->target = db_target_new(cfg->conninfo, keys, vals, err, sizeof err);
+	if (p->target == NULL) /* config.c checks conninfo; still, no exit */
+		p->target = db_target_new("", keys, vals, err, sizeof err);
+	if (dns_users++ == 0)
+		dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
 	p->base = base;
-	p->conninfo = xstrdup(cfg->conninfo);
-	xasprintf(&p->options, "-c statement_timeout=%ds -c TimeZone=UTC",
-	    cfg->statement_timeout);
 	p->size = cfg->size;
 	p->queue_max = cfg->queue_max;
 	p->connect_timeout = cfg->connect_timeout;
 	p->statement_timeout = cfg->statement_timeout;
 	TAILQ_INIT(&p->queue);
+	TAILQ_INIT(&p->reports);
+	p->report_ev = event_new(base, -1, 0, on_reports, p);
 	p->conns = xcalloc((size_t)p->size, sizeof *p->conns);
 	for (int i = 0; i < p->size; i++) {
 		struct db_conn *c = &p->conns[i];
@@ -457,6 +797,7 @@ db_pool_new(struct event_base *base, const struct db_pool_config *cfg)
 	return p;
 }
 
+/* Shutdown: every job is cancelled and reported; see db.h. */
 void
 db_pool_free(struct db_pool *p)
 {
@@ -464,21 +805,29 @@ db_pool_free(struct db_pool *p)
 
 	if (p == NULL)
 		return;
-	while ((job = TAILQ_FIRST(&p->queue)) != NULL) {
-		TAILQ_REMOVE(&p->queue, job, entry);
-		job_unavailable(job, "shutting down");
-	}
+	p->closing = true;
+	while ((job = TAILQ_FIRST(&p->queue)) != NULL)
+		db_cancel(job, "shutting down");
 	for (int i = 0; i < p->size; i++) {
 		struct db_conn *c = &p->conns[i];
-		if (c->job != NULL)
-			job_unavailable(c->job, "shutting down");
+		if (c->job != NULL && c->job->cb != NULL)
+			db_cancel(c->job, "shutting down");
 		conn_close(c);
+		c->state = CONN_DOWN;
+		conn_drop_job(c, "shutting down");
 		event_free(c->timer);
 	}
+	on_reports(-1, 0, p); /* callbacks may add more: all run here */
+	cancels_wait();
+	event_free(p->report_ev);
 	free(p->conns);
-	free(p->conninfo);
-	free(p->options);
+	db_target_free(p->target);
 	free(p);
+	if (--dns_users == 0) {
+		evdns_base_free(dns, 0);
+		dns = NULL;
+		db_lookup_forget_orphans();
+	}
 }
 
 bool

@@ -409,7 +409,7 @@ http_done(const struct feed_outcome *o, void *arg)
 
 	if (o->status == 200)
 		/* API.md's order: accepted, created, updated, unchanged. */
-		audit_then_reply(
+		reply_after_audit(
 		    r, json_pack("{s:O, s:O, s:O, s:O, s:O}", "accepted",
 		           json_object_get(d, "accepted"), "created",
 		           json_object_get(d, "created"), "updated",

@@ -1,13 +1,15 @@
 /*
  * effortd: start-up, the modes of the command line (--migrate,
  * --create-token, --check-config), signals through the event loop
- * (SIGTERM/SIGINT drain and exit, SIGHUP reloads) and systemd readiness.
+ * (SIGTERM/SIGINT: an ordered shutdown, see shutdown_begin() and
+ * shutdown_finish(); SIGHUP reloads) and systemd readiness.
  */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/http.h>
 #include <systemd/sd-daemon.h>
@@ -26,10 +28,10 @@
 #include "token.h"
 #include "xmalloc.h"
 
-#define VERSION       "0.1.0"
-#define DRAIN_SECONDS 30
+#define VERSION "0.1.0"
 
 static struct evhttp_bound_socket *listener;
+static struct event *drain_timer;
 
 static void
 usage(FILE *f)
@@ -56,9 +58,16 @@ static void
 apply_config(void)
 {
 	enum log_level level;
+	const char *tz = getenv("TZ");
 
 	free(effortd.rules_json);
 	effortd.rules_json = config_rules_json(&effortd.cfg);
+	/* Local time (sweeps after midnight, reminders) is the
+	 * organisation's: set once here, not on every timer tick. */
+	if (tz == NULL || strcmp(tz, effortd.cfg.rules.timezone) != 0) {
+		setenv("TZ", effortd.cfg.rules.timezone, 1);
+		tzset();
+	}
 	authcache_clear(); /* auth.cache_seconds may have changed */
 	if (log_parse_level(effortd.cfg.log_level, &level) == 0)
 		log_set_level(level);
@@ -130,10 +139,35 @@ reload(void)
 	sd_notify(0, "READY=1");
 }
 
+/* The drain timeout passed: what is still running is cancelled (503). */
+static void
+on_drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	int n;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	n = requests_cancel_all("effortd is shutting down; the request was "
+	                        "cancelled (if it was a change, whether it "
+	                        "was stored is unknown; sending it again is "
+	                        "safe)");
+	log_warn("shutting down: limits.drain_timeout (%d s) passed; "
+	         "cancelled %d request(s)",
+	    effortd.cfg.drain_timeout, n);
+	effortd_drained();
+}
+
+/*
+ * SIGTERM/SIGINT, step one: stop accepting connections and starting
+ * work of our own; the requests in flight get limits.drain_timeout to
+ * finish.  The loop stops when the last is answered (or cancelled); the
+ * rest of the order is in serve().
+ */
 static void
 shutdown_begin(void)
 {
-	struct timeval tv = { DRAIN_SECONDS, 0 };
+	struct timeval tv = { effortd.cfg.drain_timeout, 0 };
 
 	if (effortd.draining)
 		return;
@@ -145,10 +179,42 @@ shutdown_begin(void)
 	listener = NULL;
 	audit_timer_stop();
 	spool_stop();
-	if (effortd.inflight == 0)
-		event_base_loopexit(effortd.base, NULL);
-	else
-		event_base_loopexit(effortd.base, &tv);
+	if (effortd.inflight == 0) {
+		effortd_drained();
+		return;
+	}
+	drain_timer = evtimer_new(effortd.base, on_drain_timeout, NULL);
+	evtimer_add(drain_timer, &tv);
+}
+
+/*
+ * After the loop: the order matters.  Nothing new starts (timers,
+ * reminders), the pools are freed (every job left is cancelled and its
+ * callback runs: replies to cancelled requests are dropped), what is
+ * left of the requests is freed, and only then the HTTP server, so no
+ * reply can reach a connection evhttp has freed.
+ */
+static void
+shutdown_finish(void)
+{
+	if (drain_timer != NULL)
+		event_free(drain_timer);
+	drain_timer = NULL;
+	effortd.draining = true;
+	requests_cancel_all("effortd is shutting down");
+	audit_timer_stop();
+	reminders_stop();
+	spool_stop();
+	db_pool_free(effortd.report_db);
+	effortd.report_db = NULL;
+	db_pool_free(effortd.db);
+	effortd.db = NULL;
+	requests_free_all();
+	evhttp_free(effortd.http);
+	effortd.http = NULL;
+	conn_shutdown();
+	tls_free();
+	authcache_clear();
 }
 
 static void
@@ -237,17 +303,9 @@ serve(void)
 
 	for (int i = 0; i < 3; i++)
 		event_free(sigs[i]);
-	audit_timer_stop();
-	reminders_stop();
-	spool_stop();
 	if (watchdog != NULL)
 		event_free(watchdog);
-	evhttp_free(effortd.http);
-	conn_shutdown();
-	tls_free();
-	db_pool_free(effortd.report_db);
-	db_pool_free(effortd.db);
-	authcache_clear();
+	shutdown_finish();
 	event_base_free(effortd.base);
 	log_info("stopped");
 	return 0;

@@ -76,7 +76,7 @@ handle_delegate(struct request *r)
 	}
 	const char *params[5] = { r->person_id, delegate, start, end,
 		r->token_id };
-	db_query(effortd.db, STMT_DELEGATION_CREATE, 5, params,
-	    db_reply_then_audit, r);
+	db_query(
+	    effortd.db, STMT_DELEGATION_CREATE, 5, params, reply_db_change, r);
 	json_decref(doc);
 }

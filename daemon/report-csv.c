@@ -70,8 +70,12 @@ report_cell(json_t *obj, const struct rcol *col)
 	}
 	if (json_is_string(v))
 		return xstrdup(json_string_value(v));
-	if ((s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
-		fatal("report_cell: out of memory");
+	if (v == NULL) /* a key the document lacks: an empty cell */
+		return xstrdup("");
+	if ((s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL) {
+		log_error("report: a cell cannot be encoded; left empty");
+		return xstrdup("");
+	}
 	return s;
 }
 

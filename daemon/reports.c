@@ -76,23 +76,22 @@ static void
 report_done(const struct db_result *res, void *arg)
 {
 	struct report_job *j = arg;
-	const char *v;
 	json_t *doc;
+	char why[256];
+	int code;
 
-	if (res->status != DB_OK || PQntuples(res->res) != 1 ||
-	    j->format == REPORT_JSON) {
+	if (res->status != DB_OK || j->format == REPORT_JSON) {
 		reply_db_json(j->r, res);
 		job_free(j);
 		return;
 	}
-	v = PQgetvalue(res->res, 0, 0);
-	if (strncmp(v, "{\"error\"", 8) == 0 ||
-	    (doc = json_loads(v, 0, NULL)) == NULL) {
-		reply_db_json(j->r, res); /* a refusal, or a 500 */
-		job_free(j);
-		return;
-	}
-	reply_report(j, doc);
+	code = sql_answer(res, true, &doc, why, sizeof why);
+	if (code == 200)
+		reply_report(j, doc);
+	else if (doc != NULL)
+		reply_refusal(j->r, code, json_incref(doc));
+	else
+		reply_db_json(j->r, res); /* logs why and answers 500 */
 	json_decref(doc);
 	job_free(j);
 }

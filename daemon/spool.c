@@ -29,6 +29,7 @@
 
 #include <event2/buffer.h>
 
+#include "audit.h"
 #include "digest.h"
 #include "effortd.h"
 #include "feed.h"
@@ -144,21 +145,19 @@ spool_write_errors(const char *name, const struct feed_outcome *o)
 	free(path);
 }
 
+/* The re-audit after a stored file: the file is in done/ already. */
 static void
-audited(const struct db_result *res, void *arg)
+audited(bool ok, void *arg)
 {
+	(void)ok; /* audit_rescore logged a failure */
 	(void)arg;
-	if (res->status != DB_OK)
-		log_warn("spool: re-audit failed (%s); the next sweep will "
-		         "catch up",
-		    res->message);
 }
 
+/* Stored (or stored before): re-audit the people it touched (as a feed
+ * POST does, audit_rescore), and move it to done/. */
 static void
 spool_stored(const struct spool_job *job, json_t *doc)
 {
-	json_t *people = json_object_get(doc, "people");
-
 	if (json_is_true(json_object_get(doc, "duplicate"))) {
 		log_info("spool: %s was already ingested; moved to done/",
 		    job->name);
@@ -170,13 +169,7 @@ spool_stored(const struct spool_job *job, json_t *doc)
 		    job->feed->name);
 		metrics_spool_file("done");
 	}
-	if (json_array_size(people) > 0) {
-		char *s = json_dumps(people, JSON_COMPACT);
-		const char *params[2] = { effortd.rules_json, s };
-		db_query(
-		    effortd.db, STMT_AUDIT_SWEEP, 2, params, audited, NULL);
-		free(s);
-	}
+	audit_rescore(json_object_get(doc, "people"), audited, NULL);
 	spool_move(job->name, "done");
 }
 

@@ -92,8 +92,8 @@ decide(struct request *r, const char *decision, const char *reason)
 		return;
 	const char *params[6] = { id, decision, r->person_id, reason,
 		r->token_id, effortd.rules_json };
-	db_query(effortd.db, STMT_TIMESHEET_DECIDE, 6, params,
-	    db_reply_then_audit, r);
+	db_query(
+	    effortd.db, STMT_TIMESHEET_DECIDE, 6, params, reply_db_change, r);
 }
 
 void

@@ -6,20 +6,19 @@
 #ifndef AUDIT_H
 #define AUDIT_H
 
+#include <stdbool.h>
+
 #include <jansson.h>
 
-#include "request.h"
+typedef void (*audit_done_cb)(bool ok, void *arg);
 
 /*
- * Re-evaluates the people listed in out["people"], then answers 200 with
- * out less that key.  Steals out.
+ * Re-evaluates the findings of the people in the JSON array people (the
+ * "people" a store or a decision returns), then calls done; at once when
+ * the list is empty.  ok: the re-audit ran (if not, the next sweep will
+ * catch up).  Does not steal people.
  */
-void audit_then_reply(struct request *, json_t *out);
-/*
- * The database callback of a change (arg: the request): a refusal from the
- * SQL is answered as it is; otherwise as audit_then_reply.
- */
-void db_reply_then_audit(const struct db_result *, void *);
+void audit_rescore(json_t *people, audit_done_cb done, void *arg);
 void audit_timer_start(void);
 void audit_timer_stop(void);
 

@@ -37,7 +37,8 @@ struct config {
 	int max_connections;
 	int max_json_depth;
 	int max_header_size;
-	int idle_timeout; /* seconds */
+	int idle_timeout;  /* seconds */
+	int drain_timeout; /* seconds, at SIGTERM */
 
 	int auth_cache_seconds; /* token lookups kept; 0 = none */
 
@@ -48,6 +49,7 @@ struct config {
 	int notify_hour;          /* local hour at which they go out */
 	char *notify_sendmail;    /* "" = no mail */
 	char *notify_from;        /* "" = no From: header */
+	int notify_max_senders;   /* mail commands running at once */
 	char *notify_webhook_url; /* "" = no webhook */
 
 	char *spool_dir;          /* "" = no spool folder */

@@ -13,6 +13,8 @@
 #include <event2/http.h>
 
 void conn_setup(struct evhttp *);
+/* Client connections still open (evhttp has not let them go). */
+int conn_open_count(void);
 /* After evhttp_free(): forgets the connections. */
 void conn_shutdown(void);
 /* Applies the limits of effortd.cfg that SIGHUP may change. */
@@ -21,6 +23,10 @@ void conn_apply_limits(struct evhttp *);
  * is over limits.max_connections; answer 503) / its reply is going. */
 bool conn_request_started(struct evhttp_request *);
 void conn_request_done(struct evhttp_request *);
+/* Until conn_request_done(): gone(arg) once if the client closes req's
+ * connection (plain sockets; a TLS close is seen as data and ends the
+ * watch). */
+void conn_watch_close(struct evhttp_request *, void (*gone)(void *), void *arg);
 
 /* TLS (tls.c).  Loads cert and key into a new context that replaces the
  * current one (connections already open keep theirs); both "" = plain

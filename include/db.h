@@ -3,6 +3,41 @@
  * connections driven by the daemon's libevent loop.  Work is one prepared
  * statement per job (each a transaction of its own); jobs wait in a FIFO
  * queue while every connection is busy.  Nothing here ever blocks.
+ *
+ * A job's life, and the promises the pool makes about it:
+ *
+ *   db_query() --> QUEUED --> RUNNING --> callback(DB_OK / DB_ERROR)
+ *                    |           |
+ *                    |           +--> connection lost: callback(DB_UNAVAILABLE,
+ *                    |                outcome_unknown = true)
+ *                    +--> no connection / queue full / pool closing:
+ *                         callback(DB_UNAVAILABLE)
+ *   db_cancel(job): QUEUED -> removed; RUNNING -> a cancel request is sent
+ *                   to the server and the statement's result discarded;
+ *                   either way the callback runs with DB_CANCELLED.
+ *
+ *   - The callback runs exactly once per job, and never from inside
+ *     db_query() or db_cancel(): failures are reported from the event loop
+ *     (or from db_pool_free()).  So the handle db_query() returns is valid
+ *     until the callback starts, and a caller may store it first.
+ *   - Owners: a job submitted with an owner (db_query_owned(), or while
+ *     an owner is current, see db_owner_enter()) is recorded in
+ *     owner->job, which is cleared before its callback runs or when it is
+ *     cancelled; owner->changed (if set) hears of both.  While a job's
+ *     callback runs, its owner is current, so a chain of jobs (store,
+ *     then re-audit) stays under the same owner without the code in
+ *     between knowing: this is how a request (request.h) always knows the
+ *     database job it waits for, and can cancel it when its client goes
+ *     away, its deadline passes or the daemon stops.
+ *   - db_pool_free() closes the pool: queued jobs and running ones are
+ *     cancelled (callbacks with DB_CANCELLED, message "shutting down"),
+ *     new jobs fail at once, and the function returns when every
+ *     callback has run and every cancel request has been delivered.
+ *
+ * Adding a kind of job (a multi-statement or COPY job): give it its own
+ * submit function that allocates a struct db_job through job_new() in
+ * db.c and keeps these promises; the cancel and shutdown paths work on
+ * any job that is QUEUED or RUNNING on a connection.
  */
 #ifndef DB_H
 #define DB_H
@@ -18,13 +53,18 @@ enum db_status {
 	DB_OK,          /* res holds the statement's result */
 	DB_UNAVAILABLE, /* no connection, lost, queue full or timed out */
 	DB_ERROR,       /* the statement failed: sqlstate and message */
+	DB_CANCELLED,   /* db_cancel() or shutdown; the owner is going away */
 };
 
 struct db_result {
 	enum db_status status;
 	PGresult *res;        /* DB_OK; freed by the pool after the callback */
 	const char *sqlstate; /* DB_ERROR */
-	const char *message;  /* DB_UNAVAILABLE, DB_ERROR */
+	const char *message;  /* DB_UNAVAILABLE, DB_ERROR, DB_CANCELLED */
+	/* DB_UNAVAILABLE/DB_CANCELLED: the statement had been sent, so it may
+	 * have committed (the connection dropped or it was cancelled while
+	 * running); false: it never reached the server. */
+	bool outcome_unknown;
 };
 
 typedef void (*db_cb)(const struct db_result *, void *arg);
@@ -34,17 +74,38 @@ struct db_pool_config {
 	int size;
 	int queue_max;
 	int statement_timeout; /* seconds, 0 = none */
-	int connect_timeout;   /* seconds */
+	int connect_timeout;   /* seconds: resolving, connecting, preparing */
 };
 
 struct db_pool;
+struct db_job; /* a handle: valid until its callback starts */
+
+/* Who a job works for: see "Owners" above. */
+struct db_owner {
+	struct db_job *job; /* the owner's job in flight, or NULL */
+	void (*changed)(struct db_owner *); /* job set or cleared; or NULL */
+};
 
 struct db_pool *db_pool_new(struct event_base *, const struct db_pool_config *);
-/* Stops accepting work; queued jobs fail, running ones finish. */
+/* Cancels every job (see above), closes the connections, frees the pool. */
 void db_pool_free(struct db_pool *);
-/* Runs statement stmt with text parameters (NULL = SQL NULL). */
-void db_query(struct db_pool *, enum stmt_id stmt, int nparams,
+/* Runs statement stmt with text parameters (NULL = SQL NULL); the job is
+ * filed under the current owner, if any. */
+struct db_job *db_query(struct db_pool *, enum stmt_id stmt, int nparams,
     const char *const *values, db_cb cb, void *arg);
+/* The same, filed under owner (NULL: none, whatever is current). */
+struct db_job *db_query_owned(struct db_pool *, struct db_owner *owner,
+    enum stmt_id stmt, int nparams, const char *const *values, db_cb cb,
+    void *arg);
+/* Cancels job (NULL: nothing); its callback runs with DB_CANCELLED. */
+void db_cancel(struct db_job *, const char *why);
+/* Makes owner current for the jobs db_query() submits until the matching
+ * db_owner_leave() (they nest); returns the previous one for it. */
+struct db_owner *db_owner_enter(struct db_owner *owner);
+void db_owner_leave(struct db_owner *previous);
+/* The owner is going away: it is current no more. */
+void db_owner_forget(struct db_owner *owner);
+
 bool db_pool_ready(const struct db_pool *);
 int db_pool_busy(const struct db_pool *);
 int db_pool_waiting(const struct db_pool *);

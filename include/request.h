@@ -1,13 +1,30 @@
 /*
  * One HTTP request as the handlers see it: the libevent request, the
  * authenticated caller, the captured path argument and the query string,
- * plus the replies every handler uses.  A request lives until it is
- * answered; each handler answers exactly once.
+ * plus the replies every handler uses.  Each handler answers exactly once
+ * (reply_*); request_send() in server.c is the one place a reply leaves.
+ *
+ * Its lifecycle (enum request_state, moved only by request_to()):
+ *
+ *   RECEIVED --token checked--> AUTHENTICATED <--> WAITING_DB
+ *       |  ^---(token lookup)--> WAITING_DB           |
+ *       +-----------+-----------------+---------------+--> REPLYING --> DONE
+ *                   +-----------------+---------------+--> CANCELLED --> DONE
+ *
+ * WAITING_DB: a database job works for the request (r->db.job, see
+ * "Owners" in db.h); the request returns to where it was when the job's
+ * callback starts.  CANCELLED: the client went away (its connection
+ * closed), the request's deadline passed, or effortd is shutting down;
+ * the job in flight is cancelled, the client (if still there) has had its
+ * 503, and the handler's own reply, when it comes, is dropped; that
+ * reply is what frees the request, so handlers need not know.
  */
 #ifndef REQUEST_H
 #define REQUEST_H
 
 #include <stdbool.h>
+
+#include <sys/queue.h>
 
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -35,22 +52,47 @@ struct route {
 	const void *data; /* handler-specific (feed spec) */
 };
 
+enum request_state {
+	REQ_RECEIVED,      /* route found; caller not yet known */
+	REQ_AUTHENTICATED, /* the handler works */
+	REQ_WAITING_DB,    /* a database job works for it (db.job) */
+	REQ_REPLYING,      /* its reply is leaving */
+	REQ_DONE,          /* answered; freed */
+	REQ_CANCELLED,     /* answered early or client gone; see above */
+};
+
 struct request {
-	struct evhttp_request *req;
+	struct evhttp_request *req; /* NULL once the reply has left */
+	enum request_state state;
+	bool authenticated; /* WAITING_DB returns to AUTHENTICATED */
+	struct db_owner db; /* the database job in flight */
+	struct event *deadline;
+	TAILQ_ENTRY(request) link; /* every request in flight */
 	const struct route *route;
 	char *arg;              /* the {…} path segment, decoded */
 	struct evkeyvalq query; /* decoded query string */
 	enum role role;
-	char *person_id;     /* manager tokens */
-	char *token_id;      /* as text, for SQL parameters */
-	char token_hash[65]; /* SHA-256 (hex) of the bearer token */
-	bool answered;
-	double started; /* metrics_now() at arrival */
+	char *person_id;       /* manager tokens */
+	char *token_id;        /* as text, for SQL parameters */
+	char token_hash[65];   /* SHA-256 (hex) of the bearer token */
+	double started;        /* metrics_now() at arrival */
+	json_t *pending_reply; /* reply_after_audit: the answer to come */
 };
 
 extern const struct route routes[];
 
 void request_dispatch(struct evhttp_request *, void *);
+
+/* Moves r to state next (the one transition function). */
+void request_to(struct request *, enum request_state next);
+/* Cancels r unless it is answered: the database job is cancelled and the
+ * client gets code with error why (code 0: the client is gone). */
+void request_cancel(struct request *, int code, const char *why);
+/* At shutdown: cancels every request in flight with a 503 and returns
+ * how many there were. */
+int requests_cancel_all(const char *why);
+/* After the pools are freed: frees what is left. */
+void requests_free_all(void);
 
 /* Query parameter or NULL. */
 const char *request_query(struct request *, const char *);
@@ -62,7 +104,32 @@ void reply_error(struct request *, int code, const char *msg,
     json_t *errors); /* steals errors (may be NULL) */
 /* The standard answer to a failed database job: 503 or 500. */
 void reply_db_failure(struct request *, const struct db_result *);
-/* A DB_OK job's single jsonb value as a 200 reply, or NULL-safe 500. */
+/* A job's single jsonb value as the reply: 200 with the value as it is,
+ * the SQL's refusal, or a failure. */
 void reply_db_json(struct request *, const struct db_result *);
+/* A refusal document ({"error", "http_status", "errors"?}) as the reply. */
+void reply_refusal(struct request *, int code, json_t *refusal);
+
+/*
+ * The one refusal protocol between SQL and C: a statement answers one
+ * jsonb value; an object with an integer "http_status" (400-599) and a
+ * string "error" is a refusal (effort_refuse() in the SQL), anything else
+ * is the document.  Returns 200 with the document in *doc (an array is
+ * left unparsed, *doc NULL, unless want_arrays), the refusal's status
+ * with the refusal in *doc, or 500 with the reason in why (no row, not
+ * JSON, a failed job: use reply_db_failure for those first).
+ */
+int sql_answer(const struct db_result *, bool want_arrays, json_t **doc,
+    char *why, size_t whylen);
+
+/*
+ * "Store, re-audit, reply", written once: re-evaluates the people listed
+ * in out["people"] (audit_rescore), then answers 200 with out less that
+ * key.  Steals out; NULL (a reply that could not be built) is a 500.
+ */
+void reply_after_audit(struct request *, json_t *out);
+/* The database callback of a change (arg: the request): a refusal is
+ * answered as the SQL gave it, otherwise as reply_after_audit. */
+void reply_db_change(const struct db_result *, void *arg);
 
 #endif
