@@ -1,6 +1,8 @@
 /*
  * Notifications that never block the event loop.  Mail: the sendmail
- * command runs as a child (posix_spawn of /bin/sh -c) whose standard input
+ * command runs as a child (posix_spawn of /bin/sh -c), at most
+ * notify.max_senders at once (the other messages wait in a FIFO), whose
+ * standard input
  * is a pipe; the message is written to it through a non-blocking write
  * event, and the child is reaped by polling waitpid(WNOHANG) on a timer
  * (killed if it takes longer than NOTIFY_TIMEOUT).  Webhook: one POST with
@@ -32,7 +34,9 @@
 extern char **environ;
 
 struct mail_job {
-	LIST_ENTRY(mail_job) link;
+	LIST_ENTRY(mail_job) link;     /* running */
+	TAILQ_ENTRY(mail_job) waiting; /* waiting for a free sender */
+	char *cmd;
 	pid_t pid;
 	int fd; /* the pipe to the child's stdin; -1 once closed */
 	bool written;
@@ -51,6 +55,10 @@ struct hook_job {
 };
 
 static LIST_HEAD(, mail_job) mails = LIST_HEAD_INITIALIZER(mails);
+static TAILQ_HEAD(, mail_job) queue = TAILQ_HEAD_INITIALIZER(queue);
+static int running;
+
+static void mail_start_next(void);
 static LIST_HEAD(, hook_job) hooks = LIST_HEAD_INITIALIZER(hooks);
 static struct evdns_base *dns;
 
@@ -69,6 +77,8 @@ static void
 mail_free(struct mail_job *j)
 {
 	LIST_REMOVE(j, link);
+	running--;
+	free(j->cmd);
 	mail_close_pipe(j);
 	if (j->ev_poll != NULL)
 		event_free(j->ev_poll);
@@ -113,6 +123,7 @@ on_poll(evutil_socket_t fd, short what, void *arg)
 			    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 		mail_free(j);
 		cb(ok, cbarg);
+		mail_start_next();
 		return;
 	}
 	if (++j->polls == NOTIFY_TIMEOUT * (1000000 / POLL_USEC)) {
@@ -156,19 +167,17 @@ mail_spawn(struct mail_job *j, const char *cmd)
 	return 0;
 }
 
-void
-notify_sendmail(const char *cmd, const char *message, notify_cb cb, void *arg)
+/* Starts a waiting message's command. */
+static void
+mail_start(struct mail_job *j)
 {
-	struct mail_job *j = xcalloc(1, sizeof *j);
 	struct timeval tv = { 0, POLL_USEC };
 
-	j->fd = -1;
-	j->cb = cb;
-	j->arg = arg;
-	j->out = evbuffer_new();
-	evbuffer_add(j->out, message, strlen(message));
 	LIST_INSERT_HEAD(&mails, j, link);
-	if (mail_spawn(j, cmd) != 0) {
+	running++;
+	if (mail_spawn(j, j->cmd) != 0) {
+		notify_cb cb = j->cb;
+		void *arg = j->arg;
 		log_error("cannot run the mail command: %s", strerror(errno));
 		mail_free(j);
 		cb(false, arg);
@@ -179,6 +188,33 @@ notify_sendmail(const char *cmd, const char *message, notify_cb cb, void *arg)
 	event_add(j->ev_write, NULL);
 	j->ev_poll = evtimer_new(effortd.base, on_poll, j);
 	evtimer_add(j->ev_poll, &tv);
+}
+
+static void
+mail_start_next(void)
+{
+	struct mail_job *j;
+
+	while (running < effortd.cfg.notify_max_senders &&
+	       (j = TAILQ_FIRST(&queue)) != NULL) {
+		TAILQ_REMOVE(&queue, j, waiting);
+		mail_start(j);
+	}
+}
+
+void
+notify_sendmail(const char *cmd, const char *message, notify_cb cb, void *arg)
+{
+	struct mail_job *j = xcalloc(1, sizeof *j);
+
+	j->fd = -1;
+	j->cb = cb;
+	j->arg = arg;
+	j->cmd = xstrdup(cmd);
+	j->out = evbuffer_new();
+	evbuffer_add(j->out, message, strlen(message));
+	TAILQ_INSERT_TAIL(&queue, j, waiting);
+	mail_start_next();
 }
 
 static void
@@ -269,6 +305,12 @@ notify_cancel_all(void)
 	struct mail_job *m;
 	struct hook_job *h;
 
+	while ((m = TAILQ_FIRST(&queue)) != NULL) {
+		TAILQ_REMOVE(&queue, m, waiting);
+		free(m->cmd);
+		evbuffer_free(m->out);
+		free(m);
+	}
 	while ((m = LIST_FIRST(&mails)) != NULL) {
 		kill(m->pid, SIGTERM);
 		waitpid(m->pid, NULL, WNOHANG);

@@ -218,14 +218,12 @@ handle_reminders_preview(struct request *r)
 	db_query(effortd.db, STMT_REMINDERS, 2, params, preview_done, r);
 }
 
-/* Local time in the organisation's zone. */
+/* Local time in the organisation's zone (TZ, set by apply_config). */
 static void
 local_now(struct tm *lt)
 {
 	time_t now = time(NULL);
 
-	setenv("TZ", effortd.cfg.rules.timezone, 1);
-	tzset();
 	localtime_r(&now, lt);
 }
 

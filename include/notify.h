@@ -11,7 +11,8 @@
 
 typedef void (*notify_cb)(bool ok, void *arg);
 
-/* Runs "/bin/sh -c cmd" with message on its stdin; ok: it exited 0. */
+/* Runs "/bin/sh -c cmd" with message on its stdin; ok: it exited 0.  At
+ * most notify.max_senders run at once; the others wait their turn. */
 void notify_sendmail(const char *cmd, const char *message, notify_cb, void *);
 /* POSTs body (JSON) to url (http://HOST[:PORT]/PATH); ok: a 2xx reply. */
 void notify_webhook(const char *url, const char *body, notify_cb, void *);
