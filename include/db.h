@@ -34,10 +34,17 @@
  *     new jobs fail at once, and the function returns when every
  *     callback has run and every cancel request has been delivered.
  *
- * Adding a kind of job (a multi-statement or COPY job): give it its own
- * submit function that allocates a struct db_job through job_new() in
- * db.c and keeps these promises; the cancel and shutdown paths work on
- * any job that is QUEUED or RUNNING on a connection.
+ * Adding a kind of job (several statements, or COPY): add a field to
+ * struct db_job in db.c for what it carries, a submit function built like
+ * db_query_owned() (fill the job, file it under its owner, queue it or
+ * report a failure with job_report()), and a branch where conn_send()
+ * starts it and conn_busy() reads its results; finish with job_finish()
+ * (a result) or conn_drop_job() (a lost connection).  Cancellation,
+ * owners and shutdown then work for it unchanged, because they only look
+ * at whether a job is QUEUED, RUNNING on a connection or REPORTING.
+ * Which server a connection reached (multi-host conninfo): PQhost() and
+ * PQport() of a connection that is IDLE or BUSY; host is the name from
+ * db.conninfo, PQhostaddr() the address effortd looked up for it.
  */
 #ifndef DB_H
 #define DB_H
