@@ -89,6 +89,12 @@ fuzz: deps
 demo: deps all
 	scripts/demo
 
+# The soak (scripts/soak, docs/operations.md): mixed load and faults for
+# SOAK_SECONDS (600) against a private PostgreSQL; prints its figures.
+.PHONY: soak
+soak: deps all
+	scripts/soak
+
 # The benchmark (docs/performance.md) on a fresh private PostgreSQL:
 # STAFF (10000) and MONTHS (12); results in bench/results-<date>-<staff>.txt.
 bench: deps all
