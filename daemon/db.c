@@ -214,7 +214,9 @@ cancel_main(void *arg)
 	PGcancel *cancel = arg;
 	char err[256];
 
-	(void)PQcancel(cancel, err, sizeof err); /* best effort */
+	/* If it fails, the statement's grace timer drops the connection. */
+	if (!PQcancel(cancel, err, sizeof err))
+		log_warn("a database cancel request failed: %s", err);
 	PQfreeCancel(cancel);
 	pthread_mutex_lock(&cancel_mu);
 	cancels_running--;
