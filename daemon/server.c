@@ -176,12 +176,31 @@ bearer_token(struct request *r)
 	return h + 7;
 }
 
+/* "this needs a manager or admin token": the roles a route allows. */
+static void
+refuse_role(struct request *r)
+{
+	static const char *const names[] = { "feed", "manager", "reviewer",
+		"admin" };
+	char msg[128] = "this needs a ";
+	int roles = r->route->roles, left = __builtin_popcount(roles);
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if ((roles & (1 << i)) == 0)
+			continue;
+		strcat(msg, names[i]);
+		left--;
+		strcat(msg, left > 1 ? ", " : left == 1 ? " or " : " token");
+	}
+	reply_error(r, 403, msg, NULL);
+}
+
 /* The caller is known: check the route's roles and run its handler. */
 static void
 authorised(struct request *r)
 {
 	if ((r->role & r->route->roles) == 0) {
-		reply_error(r, 403, "this token's role may not do that", NULL);
+		refuse_role(r);
 		return;
 	}
 	r->route->handler(r);
