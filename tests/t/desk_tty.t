@@ -1,0 +1,122 @@
+# The manager's desk at a terminal (issue 16): effortctl run on a pseudo-
+# terminal (IO::Pty), answering its prompts as a person would.  The
+# approval prompt shows the open findings and says when the approval will
+# be late; "n" approves nothing; approve --clean lists and asks.  Then the
+# manager's month end in docs/effortctl.md ("A manager's month end"): every
+# command shown there is run against the sample and its output compared
+# with the page (day counts masked, as they change daily).
+use strict;
+use warnings;
+use utf8;
+
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use Test::More;
+use IO::Pty;
+use POSIX qw(WIFEXITED WEXITSTATUS);
+use EffortTest qw(new_db start_effortd psql post_feed load_sample slurp sample_file json_encode);
+
+my $top = "$FindBin::Bin/../..";
+my $effortctl = ($ENV{BUILD} ? ($ENV{BUILD} =~ m{^/} ? $ENV{BUILD} : "$top/$ENV{BUILD}") : "$top/build") . '/effortctl';
+
+# Runs effortctl on a pty with the given token; answers each "[y/N] "
+# prompt with the next of @$answers.  Returns (exit status, what the
+# terminal showed, with the answers echoed, LF line ends).
+sub on_tty {
+	my ($d, $token, $answers, @args) = @_;
+	my $pty = IO::Pty->new;
+	my $pid = fork // die "fork: $!";
+	if ($pid == 0) {
+		$pty->make_slave_controlling_terminal;
+		my $tty = $pty->slave;
+		close $pty;
+		open STDIN, '<&', $tty; open STDOUT, '>&', $tty; open STDERR, '>&', $tty;
+		$ENV{EFFORTCTL_URL} = $d->url;
+		$ENV{EFFORTCTL_TOKEN} = $token;
+		chdir $top or die "chdir $top: $!";
+		exec $effortctl, @args or POSIX::_exit(127);
+	}
+	$pty->close_slave;
+	my ($seen, @a) = ('', @{ $answers // [] });
+	my $rin = '';
+	vec($rin, fileno($pty), 1) = 1;
+	while (1) {
+		my $n = select(my $r = $rin, undef, undef, 20);
+		last if $n <= 0;
+		my $got = sysread $pty, my $buf, 65536;
+		last unless $got;
+		$seen .= $buf;
+		if ($seen =~ /\[y\/N\] \z/) {
+			my $ans = @a ? shift @a : 'n';
+			syswrite $pty, "$ans\n";
+		}
+	}
+	waitpid $pid, 0;
+	my $rc = WIFEXITED($?) ? WEXITSTATUS($?) : 255;
+	$seen =~ s/\r\n/\n/g;
+	utf8::decode($seen);
+	return ($rc, $seen);
+}
+
+my $db = new_db();
+my $d = start_effortd(db => $db);
+# The sample as make demo loads it, then October 2026 as in the walkthrough.
+load_sample($d, format => { people => 'csv', grants => 'json', assignments => 'csv', delegations => 'json',
+	charges => 'csv', timesheets => 'json' });
+my ($s, $j) = post_feed($d, timesheets => slurp(sample_file('amendments', 'csv')));
+is $s, 200, 'setup: the sample and its amendment' or diag json_encode($j);
+my $okafor = $d->token('manager', 'E0101');
+my $ada_dec = psql($db, "SELECT max(timesheet_id) FROM timesheets WHERE person_id = 'E1001' AND period_start = '2025-12-01'");
+
+# ---------------------------------------------------------------- the prompt
+{
+	my ($rc, $out) = on_tty($d, $okafor, ['n'], 'approve', $ada_dec);
+	is $rc, 0, 'approve on a terminal, answered n: exit 0';
+	like $out, qr/^Timesheet $ada_dec: E1001 Ada Byron, 2025-12-01 to 2025-12-31, 172\.50 h$/m, '… names the timesheet';
+	like $out, qr/^  open finding: authorisation_overdue \(violation\) 172\.50 h: Timesheet 2025-12-01 to 2025-12-31/m,
+		'… shows its open finding';
+	like $out, qr/^  LATE: the deadline was 2026-02-28; this approval will be recorded \d+ days late \(authorisation_late\)$/m,
+		'… says the approval will be late';
+	like $out, qr/^Approve timesheet $ada_dec\? \[y\/N\] n\nskipped timesheet $ada_dec$/m, '… asks; n skips it';
+	is psql($db, "SELECT count(*) FROM timesheet_decisions WHERE timesheet_id = $ada_dec"), 0, '… nothing recorded';
+}
+
+# ---------------------------------------------------------------- the month end in the docs
+
+# Day counts change every day: mask them, and the column widths they move.
+sub normal {
+	my ($t) = @_;
+	$t =~ s/(\d{4}-\d\d-\d\d) +-?\d+(?= )/$1 N/g;        # DAYS_LEFT column
+	$t =~ s/\b\d+ days? (left|late)\b/N days $1/g;
+	$t =~ s/OVERDUE by \d+ days?/OVERDUE by N days/g;
+	$t =~ s/[ \t]+/ /g;
+	$t =~ s/ +$//mg;
+	return $t;
+}
+my $page = slurp("$top/docs/effortctl.md");
+utf8::decode($page);
+my ($walk) = $page =~ /^## A manager's month end\n(.*?)^## /ms;
+ok $walk, "docs/effortctl.md has \"A manager's month end\"";
+my @steps;
+for my $block ($walk =~ /^```\n(.*?)^```$/msg) {
+	# Each "$ effortctl ..." line and the output up to the next one.
+	for my $step (split /^(?=\$ )/m, $block) {
+		next unless $step =~ s/^\$ (.*)\n//;
+		push @steps, [ $1, $step ];
+	}
+}
+cmp_ok scalar @steps, '>=', 6, 'the walkthrough shows at least six commands';
+my $feed = $d->token('feed');
+for my $st (@steps) {
+	my ($cmd, $want) = @$st;
+	my $token = $okafor;
+	$cmd =~ s/^EFFORTCTL_TOKEN=\$FEED_TOKEN // and $token = $feed;
+	my @args;
+	while ($cmd =~ /\G\s*(?:"([^"]*)"|(\S+))/gc) { push @args, defined $1 ? $1 : $2 }
+	is shift(@args), 'effortctl', "walkthrough: $cmd";
+	my @answers = $want =~ /\[y\/N\] (\S+)/g;
+	my ($rc, $out) = on_tty($d, $token, \@answers, @args);
+	is normal($out), normal($want), "… prints what the page shows" or diag $out;
+}
+
+done_testing;
