@@ -2,9 +2,15 @@
 -- /v1/timesheets/{id}/versions and POST …/approve|reject.  Refusals are
 -- answered as {"error": "…", "http_status": N}.
 
+-- Today in the organisation's time zone.  The database setting effort.today
+-- (ALTER DATABASE … SET effort.today = 'YYYY-MM-DD'; unset in production)
+-- fixes it, so that a walkthrough of the sample (tests/t/desk_tty.t, the
+-- month end in docs/effortctl.md) reads the same on any day.
 CREATE OR REPLACE FUNCTION effort_today(p_params jsonb)
 RETURNS date LANGUAGE sql STABLE AS $$
-	SELECT (now() AT TIME ZONE coalesce(p_params ->> 'timezone', 'Europe/London'))::date
+	SELECT coalesce(nullif(current_setting('effort.today', true), '')::date,
+		(now() AT TIME ZONE coalesce(nullif(p_params ->> 'timezone', ''),
+		                             'Europe/London'))::date)
 $$;
 
 CREATE OR REPLACE FUNCTION effort_refuse(p_status int, p_message text)
