@@ -119,4 +119,22 @@ for my $st (@steps) {
 	is normal($out), normal($want), "… prints what the page shows" or diag $out;
 }
 
+# ---------------------------------------------------------------- plurals
+# On 1 December 2026 Aziz's September (deadline 30 November) is one day
+# overdue: the reminder to Nowak says "1 day", not "1 days".
+{
+	my ($st, $doc) = $d->req(GET => '/v1/reminders', token => $d->token('admin'));
+	is $st, 200, 'GET /v1/reminders: 200';
+	my @texts = map { @{ $_->{items} // [] } } grep { $_->{recipient_id} eq 'E0104' } @{ $doc->{messages} };
+	my ($aziz) = grep { ($_->{text} // '') =~ /E1012/ } @texts;
+	like $aziz->{text} // '', qr/deadline 2026-11-30 \(OVERDUE by 1 day\)$/, "Nowak's reminder: OVERDUE by 1 day"
+		or diag json_encode($doc);
+	for ([ '2026-11-29', 'is in 1 day' ], [ '2026-11-30', 'is today' ], [ '2026-11-28', 'is in 2 days' ]) {
+		my ($as_of, $words) = @$_;
+		($st, $doc) = $d->req(GET => '/v1/violations', token => $d->token('reviewer'),
+			query => { as_of => $as_of, person_id => 'E1012', rule => 'authorisation_due' });
+		like $doc->{violations}[0]{detail} // '', qr/deadline 2026-11-30 \Q$words\E$/, "authorisation_due as of $as_of: \"$words\"";
+	}
+}
+
 done_testing;
