@@ -187,8 +187,12 @@ approve_clean(struct cli_ctx *ctx, bool yes, bool ask)
 			    "timesheet", "timesheets");
 			fflush(stdout);
 			if (ask && !yes) {
-				fprintf(
-				    stderr, "Approve these %s? [y/N] ", count);
+				if (json_array_size(clean) == 1)
+					fprintf(stderr,
+					    "Approve this timesheet? [y/N] ");
+				else
+					fprintf(stderr,
+					    "Approve these %s? [y/N] ", count);
 				yes = desk_answer_yes();
 			} else
 				yes = true;

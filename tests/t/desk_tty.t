@@ -85,6 +85,16 @@ my $ada_dec = psql($db, "SELECT max(timesheet_id) FROM timesheets WHERE person_i
 	is psql($db, "SELECT count(*) FROM timesheet_decisions WHERE timesheet_id = $ada_dec"), 0, '… nothing recorded';
 }
 
+{
+	my ($rc, $out) = on_tty($d, $okafor, ['n'], 'approve', '--clean');
+	is $rc, 0, 'approve --clean on a terminal, answered n: exit 0';
+	like $out, qr/^1 clean timesheet to approve:\n.*\n\s+$ada_dec\s+E1001\s+Ada Byron\s.*\sLATE\s+authorisation_overdue 172\.50 h\n/m,
+		'… lists the one clean timesheet, marked LATE';
+	like $out, qr/^  1 approval marked LATE will be recorded after the deadline \(authorisation_late\)\.$/m, '… warns of the late approval';
+	like $out, qr/^Approve this timesheet\? \[y\/N\] n\napproved nothing$/m, '… asks; n approves nothing';
+	is psql($db, "SELECT count(*) FROM timesheet_decisions WHERE source = 'approval'"), 0, '… nothing recorded';
+}
+
 # ---------------------------------------------------------------- the month end in the docs
 
 # Exactly what the page shows, but for trailing blanks.
