@@ -138,34 +138,61 @@ RETURNS boolean LANGUAGE sql STABLE AS $$
 	                  AND (s.to_day IS NULL OR s.to_day > p_start))
 $$;
 
+-- current_timesheets for the people of p_people only: their latest
+-- versions read by index, not the whole table's (a manager's listings).
+CREATE OR REPLACE FUNCTION effort_current_of(p_people text[])
+RETURNS SETOF current_timesheets LANGUAGE sql STABLE AS $$
+	SELECT t.*, d.decision, d.decided_by, d.decided_at, d.reason
+	  FROM (SELECT DISTINCT ON (x.person_id, x.period_start, x.period_end) x.*
+	          FROM timesheets x
+	         WHERE x.person_id = ANY (p_people)
+	         ORDER BY x.person_id, x.period_start, x.period_end, x.version DESC) t
+	  LEFT JOIN LATERAL (SELECT * FROM timesheet_decisions d
+	                      WHERE d.timesheet_id = t.timesheet_id
+	                      ORDER BY d.decision_id DESC LIMIT 1) d ON true
+$$;
+
+-- GET /v1/timesheets.  A manager (p_manager) sees the timesheets
+-- effort_may_read lets them read: their own and their staff's (v_current),
+-- and the months in which they line-managed someone else (v_others).
 CREATE OR REPLACE FUNCTION timesheets_list(p_person text, p_month date,
 	p_status text, p_manager text, p_params jsonb)
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
-	v_readable text[];
+	v_current text[];
+	v_others text[];
 BEGIN
-	IF p_manager IS NOT NULL THEN
-		-- Everyone whose timesheets they may read for at least some months.
-		SELECT array_agg(DISTINCT x.person_id) INTO v_readable FROM (
-			SELECT p_manager AS person_id
-			UNION ALL SELECT m.person_id FROM effort_managed_people(p_manager,
-			              effort_today(p_params)) m
-			UNION ALL SELECT s.person_id FROM effort_managed_spans(p_manager, p_params) s) x;
-		IF p_person IS NOT NULL AND NOT p_person = ANY (v_readable) THEN
-			RETURN effort_not_their_staff(p_manager, p_person, p_params);
-		END IF;
+	IF p_manager IS NULL THEN
+		RETURN (SELECT jsonb_build_object('timesheets', coalesce(jsonb_agg(
+			effort_timesheet_doc(c, p_params)
+			ORDER BY c.person_id, c.period_start, c.period_end), '[]'))
+		  FROM current_timesheets c
+		 WHERE (p_person IS NULL OR c.person_id = p_person)
+		   AND (p_month IS NULL OR (c.period_start >= p_month
+		        AND c.period_start < p_month + interval '1 month'))
+		   AND (p_status IS NULL OR effort_status(c.decision) = p_status));
+	END IF;
+	v_current := ARRAY(SELECT p_manager UNION SELECT m.person_id
+	                     FROM effort_managed_people(p_manager, effort_today(p_params)) m);
+	v_others := ARRAY(SELECT DISTINCT s.person_id
+	                    FROM effort_managed_spans(p_manager, p_params) s
+	                   WHERE s.person_id <> ALL (v_current));
+	IF p_person IS NOT NULL AND NOT (p_person = ANY (v_current)
+	                                 OR p_person = ANY (v_others)) THEN
+		RETURN effort_not_their_staff(p_manager, p_person, p_params);
 	END IF;
 	RETURN (SELECT jsonb_build_object('timesheets', coalesce(jsonb_agg(
 		effort_timesheet_doc(c, p_params)
 		ORDER BY c.person_id, c.period_start, c.period_end), '[]'))
-	  FROM current_timesheets c
-	 WHERE (p_person IS NULL OR c.person_id = p_person)
-	   AND (p_month IS NULL OR (c.period_start >= p_month
+	  FROM effort_current_of(CASE WHEN p_person IS NULL THEN v_current || v_others
+	                              ELSE ARRAY[p_person] END) c
+	 WHERE (p_month IS NULL OR (c.period_start >= p_month
 	        AND c.period_start < p_month + interval '1 month'))
 	   AND (p_status IS NULL OR effort_status(c.decision) = p_status)
-	   AND (p_manager IS NULL OR (c.person_id = ANY (v_readable)
-	        AND effort_may_read(p_manager, c.person_id, c.period_start,
-	                            c.period_end, p_params))));
+	   AND (c.person_id = ANY (v_current)
+	        OR EXISTS (SELECT 1 FROM effort_managed_spans(p_manager, p_params) s
+	                    WHERE s.person_id = c.person_id AND s.from_day <= c.period_end
+	                      AND (s.to_day IS NULL OR s.to_day > c.period_start))));
 END
 $$;
 

@@ -21,12 +21,11 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 		                                c.period_end, p_params) AS contracted,
 		       effort_timesheet_findings(c.person_id, c.period_start,
 		                                 c.period_end) AS findings
-		  FROM current_timesheets c
+		  FROM effort_current_of(ARRAY(SELECT m.person_id
+		         FROM effort_managed_people(p_manager, effort_today(p_params)) m)) c
 		  JOIN people pe ON pe.person_id = c.person_id
 		 CROSS JOIN p
-		 WHERE c.decision IS NULL AND c.period_end < p.today
-		   AND c.person_id IN (SELECT m.person_id
-		                         FROM effort_managed_people(p_manager, p.today) m))
+		 WHERE c.decision IS NULL AND c.period_end < p.today)
 	SELECT jsonb_build_object('as_of', (SELECT today FROM p),
 		'pending', coalesce(jsonb_agg(jsonb_build_object(
 			'id', q.timesheet_id, 'person_id', q.person_id, 'name', q.name,
