@@ -312,7 +312,11 @@ BEGIN
 	INSERT INTO timesheet_decisions (timesheet_id, decision, decided_by,
 		decided_at, reason, source, token_id)
 	VALUES (p_id, p_decision, p_actor, now(), p_reason, 'approval', p_token);
-	SELECT * INTO c FROM current_timesheets WHERE timesheet_id = p_id;
+	-- By the view's DISTINCT ON keys, so that only this timesheet's
+	-- versions are read (by timesheet_id it would be every one's).
+	SELECT * INTO c FROM current_timesheets
+	 WHERE person_id = t.person_id AND period_start = t.period_start
+	   AND period_end = t.period_end;
 	RETURN jsonb_build_object('timesheet', effort_timesheet_doc(c, p_params),
 		'people', jsonb_build_array(t.person_id));
 END
