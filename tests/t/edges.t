@@ -1,0 +1,166 @@
+# The edges of the API answer bad input plainly (issue 11), against a real
+# effortd and PostgreSQL loaded with the sample organisation:
+#  - query strings are strict on every route: an undeclared parameter, a
+#    value outside a declared list (rule, severity, format, status), a
+#    parameter given twice, a bad or NUL percent-escape, a parameter without
+#    a value: 400 naming the parameter, and nothing stored;
+#  - other methods: 405 with Allow and a JSON body (no more 501 HTML);
+#  - feeds take application/json and text/csv (charset=utf-8 optional, any
+#    case) and answer 415 otherwise; a JSON body may start with a BOM;
+#  - the last active admin token cannot be revoked (409); effortd
+#    --create-token checks what the API checks;
+#  - reject: the reason has the feed text limit, a non-JSON body is 400;
+#  - a manager's 403 on someone else's timesheet names nobody;
+#  - effortctl violations --rule checks the rule first (exit 2), and exits 3
+#    on the server's 400.
+use strict;
+use warnings;
+use utf8;
+
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use Test::More;
+use EffortTest qw(new_db start_effortd psql psql_value post_feed load_sample json_encode
+    effortctl row_counts slurp sample_file);
+
+my $db = new_db();
+my $d = start_effortd(db => $db);
+load_sample($d);
+my $admin = $d->token('admin');
+my $reviewer = $d->token('reviewer');
+my $feed = $d->token('feed');
+my $manager = $d->token('manager', 'E0001');
+
+# Everything stored, as one comparable text.
+sub stored { json_encode({ %{ row_counts($db) }, tokens => psql_value($db, 'SELECT count(*) FROM tokens') }) }
+
+# (status, body, response) of a GET with a raw query string.
+sub get_raw {
+	my ($path, $token) = @_;
+	return $d->req(GET => $path, token => $token // $admin);
+}
+
+# A 400 naming $param, in the error and in errors[0].parameter.
+sub bad_param {
+	my ($path, $param, $name, $token, $like) = @_;
+	my ($s, $j) = get_raw($path, $token);
+	is $s, 400, "$name: 400";
+	is ref $j eq 'HASH' && ref $j->{errors} eq 'ARRAY' ? $j->{errors}[0]{parameter} : undef, $param,
+		"… errors[0].parameter is \"$param\"" or diag explain $j;
+	like ref $j eq 'HASH' ? $j->{error} // '' : '', qr/\Q"$param"\E/, '… and the error names it';
+	like $j->{errors}[0]{message}, $like, "… $like" if $like && ref $j eq 'HASH';
+}
+
+# ---------------------------------------------------------------- query strings
+{
+	my $before = stored();
+	my ($s, $j) = get_raw('/v1/violations?as_of=2026-06-01&rule=hours_incomplete');
+	is $s, 200, 'a good filter still answers 200';
+	ok @{ $j->{violations} } > 0, '… with findings';
+	ok !(grep { $_->{rule} ne 'hours_incomplete' } @{ $j->{violations} }), '… of that rule only';
+
+	bad_param('/v1/violations?rule=timesheet_mising', 'rule', 'an unknown rule',
+		undef, qr/"timesheet_mising" is not one of timesheet_missing, hours_incomplete, /);
+	bad_param('/v1/violations?severity=critical', 'severity', 'an unknown severity',
+		undef, qr/not one of violation, warning/);
+	bad_param('/v1/violations?rule=', 'rule', 'an empty rule');
+	bad_param('/v1/violations?grant=EP%2FX012345%2F1', 'grant', 'an undeclared parameter (grant for grant_ref)',
+		undef, qr/unknown; \/v1\/violations takes as_of, rule, severity, person_id, grant_ref/);
+	bad_param('/v1/violations?rule=hours_incomplete&rule=timesheet_missing', 'rule',
+		'a parameter given twice', undef, qr/given more than once/);
+	bad_param('/v1/violations?person_id=E1001&person_id=E1001', 'person_id',
+		'the same parameter twice with the same value');
+	bad_param('/v1/violations?person_id=%ZZ', 'person_id', 'a bad percent-escape (%ZZ)',
+		undef, qr/percent-encoding/);
+	bad_param('/v1/violations?person_id=E100%4', 'person_id', 'a truncated escape at the end');
+	bad_param('/v1/violations?person_id=E1001%00', 'person_id', 'an encoded NUL (%00)', undef, qr/NUL/);
+	bad_param('/v1/violations?person_id=E1001%0D%0AX:1', 'person_id', 'an encoded CR LF', undef,
+		qr/control characters/);
+	bad_param('/v1/violations?as_of', 'as_of', 'a parameter without a value', undef, qr/no value/);
+	bad_param('/v1/violations?r%ZZle=x', 'r%ZZle', 'a bad escape in the name');
+	bad_param('/v1/violations?%FF%FE=1', '\xff\xfe', 'a name that is not UTF-8 is shown escaped');
+	# Every route: its declared parameters only.
+	my %route = (
+		'/v1/timesheets' => 'person_id, month, status',
+		'/v1/timesheets/1/versions' => 'no query parameters',
+		'/v1/reports/grants/EP%2FX012345%2F1' => 'as_of, format',
+		'/v1/reports/grants/EP%2FX012345%2F1/evidence' => 'as_of, format',
+		'/v1/reports/investigators' => 'year, as_of, format',
+		'/v1/reports/compliance' => 'from, to, as_of, format',
+		'/v1/audit' => 'person_id, timesheet_id, since, limit',
+		'/v1/audit/verify' => 'no query parameters',
+		'/v1/tokens' => 'no query parameters',
+		'/v1/reminders' => 'dry_run',
+		'/healthz' => 'no query parameters',
+		'/metrics' => 'no query parameters',
+	);
+	for my $path (sort keys %route) {
+		bad_param("$path?bogus=1", 'bogus', "GET $path?bogus=1", undef, qr/takes \Q$route{$path}\E$/);
+	}
+	bad_param('/v1/pending?as_of=2026-01-01', 'as_of', 'GET /v1/pending?as_of=…',
+		$manager);
+	bad_param('/v1/timesheets?status=lost', 'status', 'an unknown status', undef,
+		qr/not one of submitted, authorised, rejected/);
+	bad_param('/v1/reports/investigators?year=2025&format=xlsx', 'format', 'an unknown report format');
+	bad_param('/v1/reminders?dry_run=yes', 'dry_run', 'dry_run other than 1');
+	($s) = get_raw('/v1/reminders?dry_run=1');
+	is $s, 200, 'GET /v1/reminders?dry_run=1 (effortctl reminders --dry-run): 200';
+
+	# POSTs: refused before anything is stored.
+	my $n = psql_value($db, 'SELECT count(*) FROM people');
+	($s, $j) = $d->req(POST => '/v1/people?dry_run=1', token => $feed,
+		body => [ { person_id => 'Q1', name => 'Query', fte => 1, employment_start => '2020-01-01' } ]);
+	is $s, 400, 'POST /v1/people?dry_run=1: 400';
+	is $j->{errors}[0]{parameter}, 'dry_run', '… naming dry_run';
+	($s, $j) = $d->req(POST => '/v1/tokens?role=admin', token => $admin, body => { role => 'admin' });
+	is $s, 400, 'POST /v1/tokens?role=admin: 400';
+	is stored(), $before, 'nothing of any refused request was stored';
+	is psql_value($db, "SELECT count(*) FROM people WHERE person_id = 'Q1'"), 0, '… no person Q1';
+
+	# Authentication comes first: no token, 401 whatever the query.
+	($s) = $d->req(GET => '/v1/violations?bogus=1');
+	is $s, 401, 'no token and a bad query: 401';
+}
+
+# ---------------------------------------------------------------- methods
+{
+	my $before = stored();
+	my %allow = (
+		'/healthz' => 'GET',
+		'/v1/people' => 'POST',
+		'/v1/timesheets' => 'POST, GET',
+		'/v1/timesheets/1/versions' => 'GET',
+		'/v1/timesheets/1/approve' => 'POST',
+		'/v1/violations' => 'GET',
+		'/v1/reports/compliance' => 'GET',
+		'/v1/tokens' => 'GET, POST',
+		'/v1/tokens/1/revoke' => 'POST',
+	);
+	for my $path (sort keys %allow) {
+		for my $m (qw(HEAD PUT DELETE OPTIONS PATCH)) {
+			my ($s, $j, $res) = $d->req($m => $path, token => $admin,
+				$m =~ /^(PUT|PATCH)$/ ? (body => [ { person_id => 'X1', name => 'X', fte => 1,
+					employment_start => '2020-01-01' } ]) : ());
+			is $s, 405, "$m $path: 405";
+			is $res->{headers}{allow}, $allow{$path}, "… Allow: $allow{$path}";
+			if ($m eq 'HEAD') {
+				is $res->{content} // '', '', '… no body (HEAD)';
+			} else {
+				is $res->{headers}{'content-type'}, 'application/json', '… a JSON body';
+				is ref $j eq 'HASH' ? $j->{error} : $j, 'method not allowed', '… {"error": "method not allowed"}';
+			}
+		}
+	}
+	my ($s, $j, $res) = $d->req(POST => '/v1/violations', token => $admin, body => []);
+	is $s, 405, 'POST /v1/violations: 405';
+	is $res->{headers}{allow}, 'GET', '… Allow: GET';
+	($s, $j, $res) = $d->req(GET => '/v1/people', token => $admin);
+	is $s, 405, 'GET /v1/people (a feed): 405';
+	is $res->{headers}{allow}, 'POST', '… Allow: POST';
+	($s, $j, $res) = $d->req(DELETE => '/v1/nothing-here', token => $admin);
+	is $s, 404, 'DELETE on a path that does not exist: 404';
+	is $res->{headers}{allow}, undef, '… without Allow';
+	is stored(), $before, 'nothing was stored by any of them';
+}
+
+done_testing();
