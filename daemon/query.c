@@ -5,8 +5,8 @@
  * no NUL and no control characters once decoded) and, where the route
  * lists values, one of them.  Anything else is a 400 naming the parameter:
  *
- *   {"error": "bad query parameter \"rule\": ...",
- *    "errors": [{"parameter": "rule", "message": "..."}]}
+ *   {"error": "rule must be timesheet_missing, ... or teaching_excess",
+ *    "errors": [{"parameter": "rule", "message": "(the same)"}]}
  *
  * so that a misspelt filter never answers an unfiltered list.
  */
@@ -26,16 +26,14 @@ enum { NAME_SHOWN_MAX = 64 };
 static void
 refuse(struct request *r, const char *name, const char *fmt, ...)
 {
-	char msg[1024], *top;
+	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	xasprintf(&top, "bad query parameter \"%s\": %s", name, msg);
-	reply_error(r, 400, top,
+	reply_error(r, 400, msg,
 	    json_pack("[{s:s, s:s}]", "parameter", name, "message", msg));
-	free(top);
 }
 
 /* Text that can go into a message: printable ASCII kept, other bytes as
@@ -110,15 +108,22 @@ decode(const char *s, size_t n, const char **why)
 	return out;
 }
 
-/* "a, b, c" from a NULL-terminated list of names. */
+/* "a, b or c" (last "or") or "a, b, c" (last ",") from a NULL-terminated
+ * list of names stride bytes apart. */
 static char *
-names_list(const char *const *names, size_t stride)
+names_list(const char *const *names, size_t stride, const char *last)
 {
 	char *out = xstrdup(""), *next;
 
 	for (const char *const *n = names; *n != NULL;
 	     n = (const char *const *)((const char *)n + stride)) {
-		xasprintf(&next, "%s%s%s", out, *out ? ", " : "", *n);
+		const char *const *after =
+		    (const char *const *)((const char *)n + stride);
+		const char *sep = *out == '\0'                     ? ""
+		                  : *after != NULL || *last == ',' ? ", "
+		                                                   : " or ";
+
+		xasprintf(&next, "%s%s%s", out, sep, *n);
 		free(out);
 		out = next;
 	}
@@ -159,25 +164,23 @@ param_check(struct request *r, const char *name, const char *value)
 
 		list = r->route->query != NULL
 		           ? names_list(&r->route->query->name,
-		                 sizeof *r->route->query)
+		                 sizeof *r->route->query, ",")
 		           : xstrdup("");
-		refuse(r, s, "unknown; %s takes %s", r->route->pattern,
-		    *list ? list : "no query parameters");
+		refuse(r, s, "unknown query parameter \"%s\"; %s takes %s", s,
+		    r->route->pattern, *list ? list : "no query parameters");
 		free(list);
 		free(s);
 		return false;
 	}
 	if (evhttp_find_header(&r->query, name) != NULL) {
-		refuse(r, name, "given more than once");
+		refuse(r, name, "query parameter \"%s\" given more than once",
+		    name);
 		return false;
 	}
 	if (!value_allowed(p, value)) {
-		char *s = shown(value, strlen(value));
-
-		list = names_list(p->values, sizeof *p->values);
-		refuse(r, name, "\"%s\" is not one of %s", s, list);
+		list = names_list(p->values, sizeof *p->values, "or");
+		refuse(r, name, "%s must be %s", name, list);
 		free(list);
-		free(s);
 		return false;
 	}
 	evhttp_add_header(&r->query, name, value);
@@ -198,14 +201,14 @@ segment_parse(struct request *r, const char *seg, size_t n)
 			why = *name == '\0' ? "a parameter without a name"
 			                    : "no value (name=value)";
 		s = shown(seg, name_len);
-		refuse(r, s, "%s", why);
+		refuse(r, s, "query parameter \"%s\": %s", s, why);
 		free(s);
 		free(name);
 		return false;
 	}
 	if ((value = decode(eq + 1, n - name_len - 1, &why)) == NULL) {
 		s = shown(name, strlen(name));
-		refuse(r, s, "%s", why);
+		refuse(r, s, "query parameter \"%s\": %s", s, why);
 		free(s);
 		free(name);
 		return false;

@@ -47,7 +47,7 @@ sub bad_param {
 	is $s, 400, "$name: 400";
 	is ref $j eq 'HASH' && ref $j->{errors} eq 'ARRAY' ? $j->{errors}[0]{parameter} : undef, $param,
 		"… errors[0].parameter is \"$param\"" or diag explain $j;
-	like ref $j eq 'HASH' ? $j->{error} // '' : '', qr/\Q"$param"\E/, '… and the error names it';
+	ok ref $j eq 'HASH' && index($j->{error} // '', $param) >= 0, '… and the error names it';
 	like $j->{errors}[0]{message}, $like, "… $like" if $like && ref $j eq 'HASH';
 }
 
@@ -60,12 +60,12 @@ sub bad_param {
 	ok !(grep { $_->{rule} ne 'hours_incomplete' } @{ $j->{violations} }), '… of that rule only';
 
 	bad_param('/v1/violations?rule=timesheet_mising', 'rule', 'an unknown rule',
-		undef, qr/"timesheet_mising" is not one of timesheet_missing, hours_incomplete, /);
+		undef, qr/^rule must be timesheet_missing, hours_incomplete, .*, investigator_cap_projected or teaching_excess$/);
 	bad_param('/v1/violations?severity=critical', 'severity', 'an unknown severity',
-		undef, qr/not one of violation, warning/);
+		undef, qr/^severity must be violation or warning$/);
 	bad_param('/v1/violations?rule=', 'rule', 'an empty rule');
 	bad_param('/v1/violations?grant=EP%2FX012345%2F1', 'grant', 'an undeclared parameter (grant for grant_ref)',
-		undef, qr/unknown; \/v1\/violations takes as_of, rule, severity, person_id, grant_ref/);
+		undef, qr/^unknown query parameter "grant"; \/v1\/violations takes as_of, rule, severity, person_id, grant_ref$/);
 	bad_param('/v1/violations?rule=hours_incomplete&rule=timesheet_missing', 'rule',
 		'a parameter given twice', undef, qr/given more than once/);
 	bad_param('/v1/violations?person_id=E1001&person_id=E1001', 'person_id',
@@ -100,7 +100,7 @@ sub bad_param {
 	bad_param('/v1/pending?as_of=2026-01-01', 'as_of', 'GET /v1/pending?as_of=…',
 		$manager);
 	bad_param('/v1/timesheets?status=lost', 'status', 'an unknown status', undef,
-		qr/not one of submitted, authorised, rejected/);
+		qr/^status must be submitted, authorised or rejected$/);
 	bad_param('/v1/reports/investigators?year=2025&format=xlsx', 'format', 'an unknown report format');
 	bad_param('/v1/reminders?dry_run=yes', 'dry_run', 'dry_run other than 1');
 	($s) = get_raw('/v1/reminders?dry_run=1');
