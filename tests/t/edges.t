@@ -20,6 +20,7 @@ use utf8;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
+use IO::Socket::INET;
 use EffortTest qw(new_db start_effortd psql psql_value post_feed load_sample json_encode
     effortctl row_counts slurp sample_file);
 
@@ -161,6 +162,59 @@ sub bad_param {
 	is $s, 404, 'DELETE on a path that does not exist: 404';
 	is $res->{headers}{allow}, undef, '… without Allow';
 	is stored(), $before, 'nothing was stored by any of them';
+}
+
+# ---------------------------------------------------------------- content types
+{
+	my $n = 0;
+	my $person = sub { $n++; return { person_id => "CT$n", name => "Type $n", fte => 1, employment_start => '2020-01-01' } };
+	for my $type ('application/json', 'APPLICATION/JSON', 'application/json; charset=utf-8',
+		'application/json;charset=UTF-8', 'Application/Json ; Charset="utf-8"') {
+		my ($s, $j) = post_feed($d, people => [ $person->() ], type => $type);
+		is $s, 200, "JSON sent as $type: 200" or diag json_encode($j);
+	}
+	for my $type ('text/csv', 'TEXT/CSV; CHARSET=UTF-8', 'text/csv;charset=utf-8') {
+		my $p = $person->();
+		my ($s, $j) = post_feed($d, people => "person_id,name,fte,employment_start\r\n$p->{person_id},$p->{name},1,2020-01-01\r\n",
+			type => $type);
+		is $s, 200, "CSV sent as $type: 200" or diag json_encode($j);
+	}
+	is psql_value($db, "SELECT count(*) FROM people WHERE person_id LIKE 'CT%'"), 8, 'all 8 stored';
+
+	my $before = stored();
+	my $json = json_encode([ { person_id => 'BAD1', name => 'Bad', fte => 1, employment_start => '2020-01-01' } ]);
+	for my $type ('text/plain', 'application/xml', 'text/json', 'application/jsonx', 'text/csvx',
+		'application/json; charset=iso-8859-1', 'text/csv; charset=utf-16', 'application/json; boundary=x',
+		'application/json; charset=utf-8; charset=utf-8', 'multipart/form-data; boundary=x') {
+		my ($s, $j) = $d->req(POST => '/v1/people', token => $feed, body => $json, type => $type);
+		is $s, 415, "a feed sent as $type: 415";
+		is $j->{content_type}, $type, '… content_type names what was received';
+		is_deeply $j->{accepted}, [ 'application/json', 'text/csv' ], '… accepted lists the two';
+		like $j->{error}, qr/^Content-Type \Q$type\E is not accepted; a feed is application\/json or text\/csv/, '… and the error says so';
+	}
+	# No Content-Type at all: a raw request (HTTP clients add their own).
+	my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $d->port, Proto => 'tcp')
+		or die "connect: $!";
+	print $sock "POST /v1/people HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer $feed\r\n"
+		. "Content-Length: " . length($json) . "\r\nConnection: close\r\n\r\n$json";
+	my $raw = do { local $/; <$sock> };
+	close $sock;
+	my ($status) = $raw =~ m{\AHTTP/1\.\d (\d{3})};
+	is $status, 415, 'a feed without Content-Type: 415';
+	my $j = EffortTest::json_decode((split /\r\n\r\n/, $raw, 2)[1]);
+	is $j->{content_type}, undef, '… content_type null';
+	like $j->{error}, qr/^no Content-Type; a feed is application\/json or text\/csv/, '… saying there was none';
+	is stored(), $before, 'nothing of them was stored';
+
+	# A JSON body may begin with a byte-order mark, as a CSV body may.
+	my ($s, $jj) = post_feed($d, people => "\xEF\xBB\xBF" . json_encode([ $person->() ]), type => 'application/json');
+	is $s, 200, 'JSON after a UTF-8 byte-order mark: 200' or diag json_encode($jj);
+	is psql_value($db, "SELECT name FROM people WHERE person_id = 'CT$n'"), "Type $n", '… stored';
+	($s, $jj) = post_feed($d, people => "\xEF\xBB\xBF" . "[\n{\"person_id\": }]", type => 'application/json');
+	is $s, 400, 'bad JSON after a byte-order mark: still 400';
+	like $jj->{error}, qr/line 2, column \d+/, '… with its line and column';
+	($s, $jj) = post_feed($d, people => "\xEF\xBB\xBF\xEF\xBB\xBF" . json_encode([ $person->() ]), type => 'application/json');
+	is $s, 400, 'two byte-order marks: 400 (only one is skipped)';
 }
 
 done_testing();
