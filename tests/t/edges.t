@@ -21,6 +21,7 @@ use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
 use IO::Socket::INET;
+use IPC::Open3 ();
 use EffortTest qw(new_db start_effortd psql psql_value post_feed load_sample json_encode
     effortctl row_counts slurp sample_file);
 
@@ -215,6 +216,73 @@ sub bad_param {
 	like $jj->{error}, qr/line 2, column \d+/, '… with its line and column';
 	($s, $jj) = post_feed($d, people => "\xEF\xBB\xBF\xEF\xBB\xBF" . json_encode([ $person->() ]), type => 'application/json');
 	is $s, 400, 'two byte-order marks: 400 (only one is skipped)';
+}
+
+# ---------------------------------------------------------------- tokens
+{
+	my $db2 = new_db();
+	my $d2 = start_effortd(db => $db2);
+	is((post_feed($d2, people => [ { person_id => 'T1', name => 'Tess', fte => 1, employment_start => '2020-01-01' } ]))[0], 200,
+		'setup: a person T1');
+	my $a1 = $d2->token('admin');
+	my $a1_id = psql_value($db2, "SELECT token_id FROM tokens WHERE role = 'admin'");
+	my $last = qr/^token $a1_id is the last active admin token; revoking it would lock every administrator out\. Create another first \(effortd --create-token admin, or POST \/v1\/tokens with role admin\), then revoke this one$/;
+	my ($s, $j) = $d2->req(POST => "/v1/tokens/$a1_id/revoke", token => $a1);
+	is $s, 409, 'revoking the last active admin token: 409';
+	like $j->{error}, $last, '… saying how to make another';
+	is psql_value($db2, "SELECT count(*) FROM tokens WHERE revoked_at IS NOT NULL"), 0, '… nothing revoked';
+	is(($d2->req(GET => '/v1/tokens', token => $a1))[0], 200, '… and the token still works');
+	my ($rc, $out, $err) = effortctl($d2, { token => $a1 }, 'token', 'revoke', $a1_id);
+	is $rc, 3, 'effortctl token revoke of the last admin token: exit 3';
+	like $err, qr/last active admin token.*effortd --create-token admin/, '… with the message';
+	# A reviewer token can go; an admin one once another admin exists.
+	my $rev_id = psql_value($db2, "SELECT token_id FROM tokens WHERE role = 'reviewer'") // do {
+		$d2->token('reviewer'); psql_value($db2, "SELECT token_id FROM tokens WHERE role = 'reviewer'") };
+	is(($d2->req(POST => "/v1/tokens/$rev_id/revoke", token => $a1))[0], 200, 'revoking a reviewer token: 200');
+	($s, $j) = $d2->req(POST => '/v1/tokens', token => $a1, body => { role => 'admin', label => 'second' });
+	is $s, 200, 'a second admin token';
+	my ($a2, $a2_id) = ($j->{token}{token}, $j->{token}{id});
+	is(($d2->req(POST => "/v1/tokens/$a1_id/revoke", token => $a2))[0], 200, 'now the first can be revoked: 200');
+	($s, $j) = $d2->req(POST => "/v1/tokens/$a2_id/revoke", token => $a2);
+	is $s, 409, 'and the second is now the last: 409';
+	like $j->{error}, qr/^token $a2_id is the last active admin token/, '… naming it';
+	is psql_value($db2, "SELECT count(*) FROM tokens WHERE role = 'admin' AND revoked_at IS NULL"), 1,
+		'one active admin token remains';
+
+	# effortd --create-token: the API's checks, word for word.
+	my $create = sub {
+		my @cmd = ($EffortTest::EFFORTD, '-c', $d2->{conf}, '--create-token', @_);
+		my $pid = IPC::Open3::open3(my $in, my $o, undef, @cmd);
+		close $in;
+		my $text = do { local $/; <$o> } // '';
+		waitpid $pid, 0;
+		return ($? >> 8, $text);
+	};
+	my $tokens = psql_value($db2, 'SELECT count(*) FROM tokens');
+	for my $case ([ [ 'manager', '--person', 'E9999' ], { role => 'manager', person_id => 'E9999' },
+			'unknown person "E9999": send it in the people feed first' ],
+		[ [ 'reviewer', '--person', 'T1' ], { role => 'reviewer', person_id => 'T1' },
+			'only manager tokens belong to a person: a token of role reviewer takes no person_id (--person)' ],
+		[ [ 'feed', '--person', 'T1' ], { role => 'feed', person_id => 'T1' },
+			'only manager tokens belong to a person: a token of role feed takes no person_id (--person)' ],
+		[ [ 'admin', '--person', 'T1' ], { role => 'admin', person_id => 'T1' },
+			'only manager tokens belong to a person: a token of role admin takes no person_id (--person)' ],
+		[ [ 'manager' ], { role => 'manager' },
+			'a manager token needs a person_id (effortd --create-token manager --person ID)' ],
+		[ [ 'wizard' ], { role => 'wizard' }, 'role must be feed, manager, reviewer or admin' ]) {
+		my ($args, $body, $msg) = @$case;
+		my ($code, $text) = $create->(@$args);
+		isnt $code, 0, "effortd --create-token @$args: exit non-zero ($code)";
+		like $text, qr/cannot create the token: \Q$msg\E$/m, "… $msg";
+		unlike $text, qr/constraint|violates|eff_/, '… no raw constraint error, no token printed';
+		($s, $j) = $d2->req(POST => '/v1/tokens', token => $a2, body => $body);
+		is $s, 422, '… and the API: 422';
+		is $j->{error}, $msg, '… with the same message';
+	}
+	is psql_value($db2, 'SELECT count(*) FROM tokens'), $tokens, 'no token was stored by any of them';
+	my ($code, $text) = $create->('manager', '--person', 'T1');
+	is $code, 0, 'effortd --create-token manager --person T1 (a known person): exit 0' or diag $text;
+	like $text, qr/^eff_[0-9a-f]{64}$/m, '… prints the token';
 }
 
 done_testing();
