@@ -285,4 +285,62 @@ sub bad_param {
 	like $text, qr/^eff_[0-9a-f]{64}$/m, '… prints the token';
 }
 
+# ---------------------------------------------------------------- reject and 403
+{
+	# A manager with an undecided, ended timesheet of their staff, and one
+	# of someone else's staff.
+	my ($mine, $boss) = @{ (psql($db, q{SELECT c.timesheet_id, p.line_manager_id
+		FROM current_timesheets c JOIN people p USING (person_id)
+		WHERE p.line_manager_id IS NOT NULL AND c.decision IS NULL AND c.period_end < current_date
+		ORDER BY c.timesheet_id LIMIT 1}))[0] };
+	my ($theirs, $owner) = @{ (psql($db, qq{SELECT c.timesheet_id, c.person_id FROM current_timesheets c
+		WHERE c.person_id <> '$boss' AND NOT effort_may_authorise('$boss', c.person_id, now(), current_date)
+		  AND c.decision IS NULL AND c.period_end < current_date ORDER BY c.timesheet_id LIMIT 1}))[0] };
+	ok $mine && $theirs, "setup: a timesheet $boss may decide ($mine) and one of ${owner}'s they may not ($theirs)";
+	my $manager = $d->token('manager', $boss);
+	my $owner_name = psql_value($db, "SELECT name FROM people WHERE person_id = '$owner'");
+	my $owner_lm = psql_value($db, "SELECT line_manager_id FROM people WHERE person_id = '$owner'");
+	my $before = stored();
+	my $reject = sub { $d->req(POST => "/v1/timesheets/$mine/reject", token => $manager, @_) };
+
+	my ($s, $j) = $reject->(body => 'reason: none', type => 'application/json');
+	is $s, 400, 'reject with a body that is not JSON: 400 (not 422 "reason is required")';
+	like $j->{error}, qr/^invalid JSON at line 1, column \d+: .*; expected \{"reason": "\.\.\."\}$/, '… naming line and column';
+	($s, $j) = $reject->(body => '', type => 'application/json');
+	is $s, 400, 'reject with an empty body: 400';
+	($s, $j) = $reject->(body => '["too long"]', type => 'application/json');
+	is $s, 400, 'reject with a JSON array: 400';
+	is $j->{error}, 'expected a JSON object {"reason": "..."}', '… expected a JSON object';
+	($s, $j) = $reject->(body => {});
+	is $s, 422, 'reject without a reason: 422';
+	is $j->{errors}[0]{field}, 'reason', '… on reason';
+	($s, $j) = $reject->(body => { reason => 'x' x 1001 });
+	is $s, 422, 'a reason of 1001 characters (the feed text limit is 1000): 422';
+	is_deeply $j->{errors}, [ { field => 'reason', message => 'longer than 1000 characters' } ], '… on reason, saying the limit';
+	($s, $j) = $reject->(body => { reason => 'x' x 102400 });
+	is $s, 422, 'a reason of 100 kB: 422';
+	is stored(), $before, 'nothing stored by the refused rejections';
+
+	# Someone else's staff: 403 naming nobody.
+	for my $do ([ POST => "/v1/timesheets/$theirs/approve" ], [ POST => "/v1/timesheets/$theirs/reject", { reason => 'no' } ],
+		[ GET => "/v1/timesheets/$theirs/versions" ]) {
+		my ($m, $path, $body) = @$do;
+		($s, $j) = $d->req($m => $path, token => $manager, $body ? (body => $body) : ());
+		is $s, 403, "$m $path (not ${boss}'s staff): 403";
+		my $e = json_encode($j);
+		ok index($e, $owner) < 0 && index($e, $owner_name) < 0 && (!$owner_lm || index($e, $owner_lm) < 0)
+			&& index($e, $boss) < 0, "… naming neither $owner, their name, their manager nor the caller" or diag $e;
+	}
+	is $j->{error}, 'not the timesheet of someone you manage', '… (the read says whose it is not)';
+	($s, $j) = $d->req(POST => "/v1/timesheets/$theirs/approve", token => $manager);
+	is $j->{error}, "you are not the line manager of this timesheet's owner, nor an active delegate of their manager",
+		'… the decision: "you are not the line manager of this timesheet\'s owner, …"';
+	is stored(), $before, 'nothing stored by the refused decisions';
+
+	($s, $j) = $reject->(body => { reason => 'y' x 1000 });
+	is $s, 200, 'a reason of exactly 1000 characters: 200';
+	is psql_value($db, "SELECT length(reason) FROM timesheet_decisions WHERE timesheet_id = $mine AND decision = 'rejected'"), 1000,
+		'… stored whole';
+}
+
 done_testing();
