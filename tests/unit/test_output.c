@@ -58,7 +58,8 @@ test_csv_quoting(void **state)
 	check_csv("@SUM(A1)", "'@SUM(A1)");
 	check_csv("\tTAB", "'\tTAB");
 	check_csv("\rCR", "\"'\rCR\"");
-	check_csv("=HYPERLINK(\"x\",\"y\")", "\"'=HYPERLINK(\"\"x\"\",\"\"y\"\")\"");
+	check_csv(
+	    "=HYPERLINK(\"x\",\"y\")", "\"'=HYPERLINK(\"\"x\"\",\"\"y\"\")\"");
 	check_csv("-1.5", "-1.5");
 	check_csv("-0.00", "-0.00");
 	check_csv("-2e-07", "-2e-07");
