@@ -343,4 +343,37 @@ sub bad_param {
 		'… stored whole';
 }
 
+# ---------------------------------------------------------------- effortctl violations
+{
+	# The rules effortctl and effortd know are those of docs/rules.md, in its order.
+	my @doc_rules;
+	for (split /\n/, slurp("$EffortTest::TOP/docs/rules.md")) {
+		push @doc_rules, split m{ / }, $1 if /^### ([a-z_]+(?: \/ [a-z_]+)*)/;
+	}
+	my ($s, $j) = get_raw('/v1/violations?rule=nope');
+	my ($listed) = ($j->{error} // '') =~ /^rule must be (.*)$/;
+	is_deeply [ split /, | or /, $listed // '' ], \@doc_rules, "the server's rules are docs/rules.md's, in order (@doc_rules[0, 1] …)";
+	my %known = map { $_ => 1 } @doc_rules;
+	my @found = map { $_->[0] } psql($db, 'SELECT DISTINCT rule FROM findings');
+	ok @found >= 5 && !(grep { !$known{$_} } @found), 'every rule the SQL has reported is among them (' . scalar(@found) . ' seen)';
+
+	# A misspelt rule: exit 2 with the list, before asking (no server at that URL).
+	my $port = EffortTest::free_port();
+	my ($rc, $out, $err) = effortctl(undef, { token => $reviewer, env => { EFFORTCTL_URL => "http://127.0.0.1:$port" } },
+		'violations', '--rule', 'timesheet_mising');
+	is $rc, 2, 'effortctl violations --rule timesheet_mising: exit 2 (not 4: nothing was asked)';
+	like $err, qr/invalid --rule: timesheet_mising \(the rules are \Q${\ join ', ', @doc_rules }\E\)/, '… listing the rules';
+	is $out, '', '… and prints nothing on standard output';
+	($rc, undef, $err) = effortctl(undef, { token => $reviewer, env => { EFFORTCTL_URL => "http://127.0.0.1:$port" } },
+		'violations', '--severity', 'critical');
+	is $rc, 2, 'effortctl violations --severity critical: exit 2';
+	like $err, qr/invalid --severity: critical \(violation or warning\)/, '… saying which are valid';
+	($rc) = effortctl($d, { token => $reviewer }, 'violations', '--as-of', '2026-06-01', '--rule', 'hours_incomplete');
+	is $rc, 1, 'a known rule is asked for: exit 1 (found)';
+	# The server's 400 is exit 3.
+	($rc, $out, $err) = effortctl($d, { token => $reviewer }, 'violations', '--person', "E1001\x01");
+	is $rc, 3, "effortctl violations --person with a control character: the server's 400 is exit 3";
+	like $err, qr/query parameter "person_id": control characters are not allowed \(HTTP 400/, '… with its message';
+}
+
 done_testing();
