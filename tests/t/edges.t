@@ -289,13 +289,14 @@ sub bad_param {
 {
 	# A manager with an undecided, ended timesheet of their staff, and one
 	# of someone else's staff.
-	my ($mine, $boss) = @{ (psql($db, q{SELECT c.timesheet_id, p.line_manager_id
-		FROM current_timesheets c JOIN people p USING (person_id)
-		WHERE p.line_manager_id IS NOT NULL AND c.decision IS NULL AND c.period_end < current_date
-		ORDER BY c.timesheet_id LIMIT 1}))[0] };
-	my ($theirs, $owner) = @{ (psql($db, qq{SELECT c.timesheet_id, c.person_id FROM current_timesheets c
-		WHERE c.person_id <> '$boss' AND NOT effort_may_authorise('$boss', c.person_id, now(), current_date)
-		  AND c.decision IS NULL AND c.period_end < current_date ORDER BY c.timesheet_id LIMIT 1}))[0] };
+	my ($mine, $boss, $theirs, $owner) = @{ (psql($db, q{SELECT c.timesheet_id, p.line_manager_id,
+		       o.timesheet_id, o.person_id
+		  FROM current_timesheets c JOIN people p USING (person_id)
+		  JOIN current_timesheets o ON o.person_id <> p.line_manager_id
+		   AND NOT effort_may_authorise(p.line_manager_id, o.person_id, now(), current_date)
+		 WHERE p.line_manager_id IS NOT NULL AND c.decision IS NULL AND c.period_end < current_date
+		   AND effort_may_authorise(p.line_manager_id, c.person_id, now(), current_date)
+		 ORDER BY c.timesheet_id, o.timesheet_id LIMIT 1}))[0] // [] };
 	ok $mine && $theirs, "setup: a timesheet $boss may decide ($mine) and one of ${owner}'s they may not ($theirs)";
 	my $manager = $d->token('manager', $boss);
 	my $owner_name = psql_value($db, "SELECT name FROM people WHERE person_id = '$owner'");
