@@ -22,6 +22,8 @@ use lib "$FindBin::Bin/../lib";
 use Test::More;
 use IO::Socket::INET;
 use IPC::Open3 ();
+use POSIX ();
+use Time::HiRes ();
 use EffortTest qw(new_db start_effortd psql psql_value post_feed load_sample json_encode
     effortctl row_counts slurp sample_file);
 
@@ -248,6 +250,23 @@ sub bad_param {
 	like $j->{error}, qr/^token $a2_id is the last active admin token/, '… naming it';
 	is psql_value($db2, "SELECT count(*) FROM tokens WHERE role = 'admin' AND revoked_at IS NULL"), 1,
 		'one active admin token remains';
+
+	# Two revocations at once, of the only two active admin tokens: the
+	# second waits for the first and then refuses, never leaving none.
+	($s, $j) = $d2->req(POST => '/v1/tokens', token => $a2, body => { role => 'admin', label => 'third' });
+	my ($a3, $a3_id) = ($j->{token}{token}, $j->{token}{id});
+	my $pid = fork // die "fork: $!";
+	if ($pid == 0) {
+		psql($db2, "BEGIN; SELECT token_revoke($a2_id, NULL); SELECT pg_sleep(1.5); COMMIT;");
+		POSIX::_exit(0);
+	}
+	Time::HiRes::sleep(0.5);
+	my $second = psql_value($db2, "SELECT token_revoke($a3_id, NULL)");
+	waitpid $pid, 0;
+	like $second, qr/"http_status": 409/, 'a revocation racing another admin one: the later is refused (409)';
+	is_deeply [ map { $_->[0] } psql($db2, "SELECT token_id FROM tokens WHERE role = 'admin' AND revoked_at IS NULL") ],
+		[ $a3_id ], '… and exactly one admin token stays active';
+	$a2 = $a3;    # the active admin for what follows
 
 	# effortd --create-token: the API's checks, word for word.
 	my $create = sub {
