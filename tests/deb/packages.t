@@ -3,8 +3,9 @@
 # effortd migrating (as the owner role) and serving (as the effortd user,
 # from a copy of the installed configuration pointed at a private
 # PostgreSQL) and the installed effortctl talking to it; the configuration
-# kept across a reinstall; then dpkg --purge leaves nothing but the
-# database.  Needs root; run by `make check-deb` after `make deb`.
+# kept across an upgrade and a reinstall; dpkg --remove keeping it; then
+# dpkg --purge leaves nothing but the database.  Needs root; run by
+# `make check-deb` after `make deb`.
 use strict;
 use warnings;
 
@@ -245,18 +246,46 @@ ok $out =~ /\ARULE\s+SEVERITY\s+COUNT\n/ && $found && $found == $counted,
 }
 like $out, qr/permission denied for table audit_log/, 'the runtime role may not rewrite the audit trail';
 
-# ---- the configuration survives a reinstall (the upgrade path of postinst)
+# ---- an upgrade: a newer effortd (this package repacked as VERSION+t1 with
+# one more line in its configuration) replaces the unchanged conffile, keeps
+# its owner and mode and the user; then a local change survives a reinstall
+my $newer = "$TMP/effortd_${version}+t1.deb";
+{
+	my $tree = "$TMP/repack";
+	($rc, $out) = run('dpkg-deb', '-R', $deb_d, $tree);
+	die "dpkg-deb -R: $out" if $rc;
+	my $control = slurp("$tree/DEBIAN/control") =~ s/^Version: .*$/Version: $version+t1/mr;
+	spew("$tree/DEBIAN/control", $control);
+	spew("$tree$CONF", slurp("$tree$CONF") . "# packaged in $version+t1\n");
+	($rc, $out) = run('dpkg-deb', '--root-owner-group', '-b', $tree, $newer);
+	die "dpkg-deb -b: $out" if $rc;
+}
+($rc, $out) = dpkg('-i', $newer);
+is $rc, 0, "dpkg -i effortd $version+t1 (an upgrade): exit 0" or diag $out;
+like $out, qr{effort_grant_runtime}, '... postinst prints the database steps again';
+like slurp($CONF), qr/^# packaged in \Q$version\E\+t1$/m, 'the unchanged conffile is replaced by the new one';
+is mode_owner($CONF), '0640 root:effortd', '... and is still 0640 root:effortd';
+is +(getpwnam('effortd'))[2], $pw[2], 'the effortd user is the same';
+like slurp('/var/lib/dpkg/info/effortd.postinst'), qr/deb-systemd-invoke try-restart 'effortd\.service'/,
+	'postinst restarts a running effortd on upgrade (systemd is not running here)';
+ok $daemon->alive, 'effortd still serves';
+
 spew($CONF, slurp($CONF) . "# a local change\n");
-($rc, $out) = dpkg('-i', $deb_d);
-is $rc, 0, 'dpkg -i effortd again: exit 0' or diag $out;
+($rc, $out) = dpkg('-i', $newer);
+is $rc, 0, 'dpkg -i of the same package again: exit 0' or diag $out;
 like slurp($CONF), qr/^# a local change$/m, 'the local change to the conffile is kept';
 is mode_owner($CONF), '0640 root:effortd', '... still 0640 root:effortd';
 ok !glob("$CONF.dpkg-*"), '... with no .dpkg-new/.dpkg-dist beside it';
-is +(getpwnam('effortd'))[2], $pw[2], 'the effortd user is the same';
-ok $daemon->alive, 'effortd still serves';
 
 is $daemon->stop('TERM', 15), 0, 'SIGTERM: effortd exits 0';
 undef $daemon;
+
+# ---- remove: the programs go, the configuration and the user stay
+($rc, $out) = dpkg('--remove', 'effortd', 'effortctl');
+is $rc, 0, 'dpkg --remove effortd effortctl: exit 0' or diag $out;
+ok !-e '/usr/sbin/effortd' && !-e '/usr/bin/effortctl', 'the programs are gone';
+like slurp($CONF), qr/^# a local change$/m, 'the configuration stays, with its local change';
+ok defined getpwnam('effortd'), 'the effortd user stays';
 
 # ---- purge: nothing but the database is left
 ($rc, $out) = dpkg('--purge', 'effortd', 'effortctl');
