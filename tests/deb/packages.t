@@ -154,7 +154,7 @@ like slurp($CONF), qr{^\s*sql_dir\s*=\s*"/usr/share/effortd/sql";}m, 'sql_dir is
 # ---- programs, SQL, unit, manuals, documents
 is mode_owner('/usr/sbin/effortd'), '0755 root:root', '/usr/sbin/effortd';
 is mode_owner('/usr/bin/effortctl'), '0755 root:root', '/usr/bin/effortctl';
-(my $version = (split m{_}, (split m{/}, $deb_d)[-1])[1]);
+my $version = (split /_/, (split m{/}, $deb_d)[-1])[1];
 (undef, $out) = run('/usr/sbin/effortd', '--version');
 is $out, "effortd $version\n", "effortd --version is the package's ($version)";
 (undef, $out) = run('/usr/sbin/effortd', '--list-options');
