@@ -166,42 +166,43 @@ approve_listed(const struct cli_ctx *ctx, struct client *cl, json_t *clean)
 	return rc;
 }
 
+/* Asks on the terminal whether to approve the clean ones. */
+static bool
+confirm_clean(json_t *clean)
+{
+	size_t n = json_array_size(clean);
+	char *count = desk_count((long long)n, "timesheet", "timesheets");
+
+	fflush(stdout);
+	if (n == 1)
+		fprintf(stderr, "Approve this timesheet? [y/N] ");
+	else
+		fprintf(stderr, "Approve these %s? [y/N] ", count);
+	free(count);
+	return desk_answer_yes();
+}
+
 int
 approve_clean(struct cli_ctx *ctx, bool yes, bool ask)
 {
 	struct client cl;
 	struct response resp;
 	json_t *clean = json_array(), *other = json_array();
-	char *count;
 	int rc;
 
 	if ((rc = client_init(&cl, ctx)) != EXIT_OK)
 		goto out;
-	if ((rc = client_get(&cl, "/v1/pending", &resp, "pending")) ==
-	    EXIT_OK) {
+	rc = client_get(&cl, "/v1/pending", &resp, "pending");
+	if (rc == EXIT_OK) {
 		split_queue(
 		    json_object_get(resp.json, "pending"), clean, other);
-		if (show_queue(ctx->format == FORMAT_JSON ? stderr : stdout,
-		        clean, other)) {
-			count = desk_count((long long)json_array_size(clean),
-			    "timesheet", "timesheets");
-			fflush(stdout);
-			if (ask && !yes) {
-				if (json_array_size(clean) == 1)
-					fprintf(stderr,
-					    "Approve this timesheet? [y/N] ");
-				else
-					fprintf(stderr,
-					    "Approve these %s? [y/N] ", count);
-				yes = desk_answer_yes();
-			} else
-				yes = true;
-			free(count);
-			if (yes)
-				rc = approve_listed(ctx, &cl, clean);
-			else
-				fprintf(stderr, "approved nothing\n");
-		}
+		bool any = show_queue(
+		    ctx->format == FORMAT_JSON ? stderr : stdout, clean, other);
+
+		if (any && (yes || !ask || confirm_clean(clean)))
+			rc = approve_listed(ctx, &cl, clean);
+		else if (any)
+			fprintf(stderr, "approved nothing\n");
 	}
 	response_free(&resp);
 	client_free(&cl);
