@@ -437,16 +437,43 @@ bearer_token(struct request *r)
 	return h + 7;
 }
 
+/* "this needs a manager or admin token": the roles a route allows. */
+static void
+refuse_role(struct request *r)
+{
+	static const char *const names[] = { "feed", "manager", "reviewer",
+		"admin" };
+	char msg[128] = "this needs a ";
+	int roles = r->route->roles, left = __builtin_popcount(roles);
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if ((roles & (1 << i)) == 0)
+			continue;
+		strcat(msg, names[i]);
+		left--;
+		strcat(msg, left > 1 ? ", " : left == 1 ? " or " : " token");
+	}
+	reply_error(r, 403, msg, NULL);
+}
+
+/* Runs the route's handler once its query string is found good. */
+static void
+run_handler(struct request *r)
+{
+	if (request_query_parse(r))
+		r->route->handler(r);
+}
+
 /* The caller is known: check the route's roles and run its handler. */
 static void
 authorised(struct request *r)
 {
 	if ((r->role & r->route->roles) == 0) {
-		reply_error(r, 403, "this token's role may not do that", NULL);
+		refuse_role(r);
 		return;
 	}
 	request_to(r, REQ_AUTHENTICATED);
-	r->route->handler(r);
+	run_handler(r);
 }
 
 static void
@@ -490,11 +517,15 @@ authenticate(struct request *r)
 		    effortd.db, &r->db, STMT_AUTH, 1, params, auth_done, r);
 }
 
-/* Finds the route for the request; sets *code to 404/405 when none fits. */
+/*
+ * Finds the route for the request; sets *code to 404/405 when none fits,
+ * and for a 405 adds the Allow header listing the path's methods.
+ */
 static const struct route *
 route_find(struct request *r, const char *path, int *code)
 {
 	enum evhttp_cmd_type method = evhttp_request_get_command(r->req);
+	char allow[32] = "";
 
 	*code = 404;
 	for (const struct route *rt = routes; rt->pattern != NULL; rt++) {
@@ -503,7 +534,13 @@ route_find(struct request *r, const char *path, int *code)
 		if (rt->method == method)
 			return rt;
 		*code = 405;
+		snprintf(allow + strlen(allow), sizeof allow - strlen(allow),
+		    "%s%s", *allow ? ", " : "",
+		    rt->method == EVHTTP_REQ_GET ? "GET" : "POST");
 	}
+	if (*code == 405)
+		evhttp_add_header(
+		    evhttp_request_get_output_headers(r->req), "Allow", allow);
 	return NULL;
 }
 
@@ -544,7 +581,7 @@ request_arm(struct request *r)
 
 /* Checks what needs no database; false when it has answered. */
 static bool
-request_admit(struct request *r, const char *path, const char *q)
+request_admit(struct request *r, const char *path)
 {
 	int code;
 
@@ -555,10 +592,6 @@ request_admit(struct request *r, const char *path, const char *q)
 	if (effortd.draining) {
 		reply_error(
 		    r, 503, "effortd is shutting down; retry later", NULL);
-		return false;
-	}
-	if (q != NULL && evhttp_parse_query_str(q, &r->query) != 0) {
-		reply_error(r, 400, "malformed query string", NULL);
 		return false;
 	}
 	if (evbuffer_get_length(evhttp_request_get_input_buffer(r->req)) >
@@ -593,15 +626,14 @@ request_dispatch(struct evhttp_request *req, void *unused)
 	TAILQ_INIT(&r->query);
 	TAILQ_INSERT_TAIL(&in_flight, r, link);
 	effortd.inflight++;
-	if (!request_admit(
-	        r, evhttp_uri_get_path(uri), evhttp_uri_get_query(uri)))
+	if (!request_admit(r, evhttp_uri_get_path(uri)))
 		return;
 	request_arm(r);
 	/* What the handler submits works for r (db.h "Owners"). */
 	previous = db_owner_enter(&r->db);
 	if (r->route->roles == 0) {
 		request_to(r, REQ_AUTHENTICATED);
-		r->route->handler(r);
+		run_handler(r);
 	} else
 		authenticate(r);
 	db_owner_leave(previous);

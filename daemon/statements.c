@@ -90,4 +90,7 @@ const struct statement statements[STMT_COUNT] = {
 	/* open findings by rule and severity */
 	[STMT_METRICS_FINDINGS] = { "metrics_findings",
 	    "SELECT metrics_findings()", 0 },
+	/* ids (a JSON array), manager person, token_id, rules json */
+	[STMT_APPROVE_MANY] = { "approve_many",
+	    "SELECT approve_many($1::jsonb, $2, $3::bigint, $4::jsonb)", 4 },
 };

@@ -311,9 +311,10 @@ r_auth AS (
 	            THEN format('Timesheet %s to %s (%s h) not authorised; deadline %s has passed',
 	                        a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.deadline)
 	            WHEN 'authorisation_due'
-	            THEN format('Timesheet %s to %s (%s h) not authorised; deadline %s is in %s days',
+	            THEN format('Timesheet %s to %s (%s h) not authorised; deadline %s %s',
 	                        a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.deadline,
-	                        a.deadline - a.as_of)
+	                        CASE a.deadline - a.as_of WHEN 0 THEN 'is today' WHEN 1 THEN 'is in 1 day'
+	                             ELSE format('is in %s days', a.deadline - a.as_of) END)
 	            ELSE format('Timesheet %s to %s (%s h) authorised by %s on %s, after the deadline %s',
 	                        a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.decided_by,
 	                        a.auth_day, a.deadline) END
@@ -485,8 +486,10 @@ r_teach AS (
 	       CASE WHEN x.end_eff < prm.as_of THEN 'violation' ELSE 'warning' END,
 	       x.person_id, x.grant_ref, x.start_date, coalesce(x.end_eff, date '9999-12-31'),
 	       x.taught - x.lim,
-	       format('%s h teaching in %s months with timesheets (%s days) on %s against a limit of %s h',
-	              effort_fmt_hours(x.taught), x.nmonths, x.ndays, x.grant_ref, effort_fmt_hours(x.lim))
+	       format('%s h teaching in %s with timesheets (%s days) on %s against a limit of %s h',
+	              effort_fmt_hours(x.taught),
+	              x.nmonths || CASE WHEN x.nmonths = 1 THEN ' month' ELSE ' months' END,
+	              x.ndays, x.grant_ref, effort_fmt_hours(x.lim))
 	  FROM (SELECT y.*, prm.twh * p.fte * y.ndays / 7 AS lim
 	          FROM (SELECT a.person_id, a.grant_ref, a.start_date, a.end_eff,
 	                       count(*) AS nmonths,

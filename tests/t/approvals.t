@@ -83,19 +83,20 @@ sub decide {
 	is $s, 403, 'GET /v1/pending as a reviewer: 403';
 	my ($rc, $out) = effortctl($d, { token => $am }, 'pending');
 	is $rc, 0, 'effortctl pending: exit 0';
-	like $out, qr/^ID\s+PERSON\s+NAME\s+START\s+END\s+HOURS\s+DEADLINE\s+DAYS_LEFT/m, '… a table with the columns';
-	like $out, qr/^\s*\d+\s+S1\s+Sam One\s+\Q$P3->{start}\E\s+\Q$P3->{end}\E\s+160\.00\s+\Q$P3->{deadline}\E\s+$P3->{days_left}\s+OVERDUE$/m,
+	like $out, qr/^\s*ID\s+PERSON\s+NAME\s+START\s+END\s+HOURS\s+CONTRACTED\s+DEADLINE\s+DAYS_LEFT\s+FINDINGS/m, '… a table with the columns';
+	like $out, qr/^\s*\d+\s+S1\s+Sam One\s+\Q$P3->{start}\E\s+\Q$P3->{end}\E\s+160\.00\s+[\d.]+\s+\Q$P3->{deadline}\E\s+$P3->{days_left}\s+OVERDUE\s/m,
 		'… the overdue one marked OVERDUE with its negative days left';
 	unlike $out, qr/S2.*OVERDUE/, '… the others not';
 	($rc, $out) = effortctl($d, { token => $bm }, '--format', 'csv', 'pending');
 	is $rc, 0, 'effortctl --format csv pending: exit 0';
-	like $out, qr/^id,person_id,name,period_start,period_end,total_hours,deadline,days_left,mark\r?\n/, '… CSV header';
+	like $out, qr/^id,person_id,name,period_start,period_end,total_hours,contracted_hours,deadline,days_left,mark,open_findings\r?\n/, '… CSV header';
 }
 
 # ---------------------------------------------------------------- refusals
 my ($s, $j) = decide($am, ts_id('S3', $P1), 'approve');
 is $s, 403, "AM approving BM's staff: 403";
-like $j->{error}, qr/AM is not the line manager of S3/, '… saying so';
+is $j->{error}, "you are not the line manager of this timesheet's owner, nor an active delegate of their manager",
+	'… saying so without naming anyone';
 ($s, $j) = decide($am, ts_id('AM', $P1), 'approve');
 is $s, 403, 'AM approving their own timesheet: 403';
 like $j->{error}, qr/your own timesheet/, '… saying so';
