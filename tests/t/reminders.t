@@ -164,6 +164,9 @@ is scalar @mails, 3, "notify.enabled = 1, notify.hour = $hour (now): the daily r
 my @new = grep { /R4 Ria Four/ } @mails;
 is scalar @new, 1, '… to RM, with R4\'s timesheet';
 unlike $new[0] // '', qr/R1 Ray One/, '… and not the item already sent today';
+# The run is logged once the mail command and the webhook have both finished.
+$end = time + 10;
+sleep 0.1 until $d3->log_text =~ /reminders for $today: 1 message\(s\)/ || time > $end;
 like $d3->log_text, qr/reminders for $today: 1 message\(s\)/, '… and logs it';
 
 # A failing mail command and webhook: exit 4, counted as failed.
