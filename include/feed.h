@@ -29,13 +29,17 @@ enum field_type {
 #define F_REQUIRED 0x1 /* must be present and not null */
 #define F_ENTRY    0x2 /* timesheets: a field of an entry, not the record */
 #define F_HOURS    0x4 /* numbers: at most two decimals */
+#define F_FRACTION 0x8 /* numbers: at most six decimals */
+#define F_ABOVE    0x10 /* numbers: more than min, not equal to it */
+#define F_EMAIL    0x20 /* strings: an address (one @, no blanks) */
 
 struct field_spec {
 	const char *name;
 	enum field_type type;
 	unsigned flags;
 	const char *const *values; /* FT_ENUM: NULL-terminated */
-	double min, max;           /* FT_NUMBER bounds; FT_STRING max length */
+	double min, max;           /* FT_NUMBER bounds; FT_STRING min and max
+	                              length in bytes */
 };
 
 struct feed_errors;
