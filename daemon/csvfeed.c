@@ -23,7 +23,7 @@ struct csv_reader {
 	json_t *groups; /* timesheets: "person|start|end" -> index */
 	char **header;
 	size_t ncols;
-	char **row; /* fields of the row being read */
+	char **row;   /* fields of the row being read */
 	size_t *lens; /* their lengths: a cell may hold NUL bytes */
 	size_t nfields, cap;
 	long line;     /* physical line being fed */
