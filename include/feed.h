@@ -26,10 +26,12 @@ enum field_type {
 	FT_ENUM,
 };
 
-#define F_REQUIRED 0x1  /* must be present and not null */
-#define F_ENTRY    0x2  /* timesheets: a field of an entry, not the record */
-#define F_HOURS    0x4  /* numbers: at most two decimals */
-#define F_FRACTION 0x8  /* numbers: at most six decimals */
+#define F_REQUIRED 0x1 /* must be present and not null */
+#define F_ENTRY    0x2 /* timesheets: a field of an entry, not the record */
+#define F_HOURS    0x4 /* numbers: at most two decimals */
+
+/* RULES.md, second edition ("Stored exactly"; email for sendmail). */
+#define F_FRACTION 0x08 /* numbers: at most six decimals */
 #define F_ABOVE    0x10 /* numbers: more than min, not equal to it */
 #define F_EMAIL    0x20 /* strings: an address (one @, no blanks) */
 
