@@ -274,7 +274,7 @@ auth AS (
 	                       -- manager (at decided_at: lm NULL; when it was recorded).
 	                       CASE WHEN w.is_auth THEN
 	                            w.decided_by <> w.person_id
-	                            AND effort_line_manager_at(w.person_id, w.decision_recorded_at) IS NOT NULL
+	                            AND NOT w.unmanaged_when_recorded
 	                            AND (coalesce(w.lm = w.decided_by, false)
 	                                 OR EXISTS (SELECT 1 FROM delegations d
 	                                             WHERE d.manager_id = w.lm AND d.delegate_id = w.decided_by
@@ -293,7 +293,10 @@ auth AS (
 	                               -- the line manager of the history row in force at
 	                               -- decided_at (each row is valid until the next; the
 	                               -- earliest also before itself); NULL: none then.
-	                               h.line_manager_id AS lm
+	                               h.line_manager_id AS lm,
+	                               -- no line manager when the authorisation was recorded
+	                               -- (hn: the history row then, if it names none)
+	                               hn.person_id IS NOT NULL AS unmanaged_when_recorded
 	                          FROM ts t
 	                          CROSS JOIN prm
 	                          LEFT JOIN cal k ON k.m = t.m
@@ -307,6 +310,16 @@ auth AS (
 	                           AND t.decision = 'authorised'
 	                           AND (h.valid_from <= t.decided_at OR h.is_first)
 	                           AND (h.valid_to IS NULL OR t.decided_at < h.valid_to)
+	                          LEFT JOIN (SELECT h.person_id, h.line_manager_id, h.valid_from,
+	                                            lead(h.valid_from) OVER w AS valid_to,
+	                                            row_number() OVER w = 1 AS is_first
+	                                       FROM line_manager_history h
+	                                       JOIN pp ON pp.person_id = h.person_id
+	                                     WINDOW w AS (PARTITION BY h.person_id ORDER BY h.valid_from)) hn
+	                            ON hn.person_id = t.person_id
+	                           AND t.decision = 'authorised' AND hn.line_manager_id IS NULL
+	                           AND (hn.valid_from <= t.decision_recorded_at OR hn.is_first)
+	                           AND (hn.valid_to IS NULL OR t.decision_recorded_at < hn.valid_to)
 	                        OFFSET 0) w) x) y
 	 WHERE y.status IS NOT NULL OR y.invalid
 ),

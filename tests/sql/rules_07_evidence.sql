@@ -1,12 +1,14 @@
 -- rules_07: RULES.md second edition, the figures of the rules: an
 -- assignment without end_date runs to its grant's end_date (open when the
--- grant is unknown) for every rule; fractions with 6 decimals count exactly.
+-- grant is unknown) for every rule; fractions with 6 decimals count exactly;
+-- no line manager means nobody may authorise; a manager's own delegation
+-- counts only for authorisations recorded after it.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 SET client_min_messages = warning;
 
 \ir fixtures.psql
-SELECT plan(9);
+SELECT plan(11);
 
 INSERT INTO grants (grant_ref, title, start_date, end_date) VALUES
 	('G3', 'Grant three, ended', '2024-01-01', '2025-06-30');
@@ -58,6 +60,37 @@ SELECT is_empty($$SELECT * FROM pg_temp.f('2025-03-01', 'overcharged_month', ARR
 	'overcharged_month: 0.499996 + 0.5 is not');
 SELECT is(fte_fraction::text, '0.499996', 'fte_fraction is stored with its 6 decimals')
   FROM charges WHERE person_id = 'C1' AND grant_ref = 'G1';
+
+-- No line manager from 1 March 2025 for N1-N4 (M0 before); authorisations of
+-- January by M0 or M0's delegate DL (HR feed, March), made and recorded:
+SELECT pg_temp.person(p, 1.0) FROM unnest(ARRAY['N1','N2','N3','N4','DL','D1','D2','D3','DX','DF']) p;
+INSERT INTO line_manager_history (person_id, line_manager_id, valid_from)
+SELECT p, NULL, '2025-03-01 00:00+00' FROM unnest(ARRAY['N1','N2','N3','N4']) p;
+INSERT INTO delegations (manager_id, delegate_id, start_date, end_date) VALUES ('M0', 'DL', '2025-03-01', '2025-03-31');
+-- A delegation M0 made (recorded 10 Feb) to DX, and one of the HR feed
+-- (recorded 1 Mar) to DF, both for February.
+INSERT INTO delegations (manager_id, delegate_id, start_date, end_date, source, recorded_at) VALUES
+	('M0', 'DX', '2025-02-01', '2025-02-28', 'manager', '2025-02-10 12:00+00'),
+	('M0', 'DF', '2025-02-01', '2025-02-28', 'feed', '2025-03-01 12:00+00');
+CREATE FUNCTION pg_temp.auth(p_person text, p_by text, p_at timestamptz, p_recorded timestamptz)
+RETURNS void LANGUAGE sql AS $f$
+	INSERT INTO timesheet_decisions (timesheet_id, decision, decided_by, decided_at, source, recorded_at)
+	VALUES (pg_temp.ts(p_person, '2025-01-01', '2025-01-31', '[["research","R",172.5]]'),
+	        'authorised', p_by, p_at, 'feed', p_recorded)
+$f$;
+SELECT pg_temp.auth('N1', 'M0', '2025-02-05 10:00+00', '2025-02-05 10:00+00');
+SELECT pg_temp.auth('N2', 'M0', '2025-02-05 10:00+00', '2025-03-02 10:00+00');
+SELECT pg_temp.auth('N3', 'M0', '2025-03-05 10:00+00', '2025-03-05 10:00+00');
+SELECT pg_temp.auth('N4', 'DL', '2025-03-05 10:00+00', '2025-03-05 10:00+00');
+SELECT pg_temp.auth('D1', 'DX', '2025-02-06 10:00+00', '2025-02-06 10:00+00');
+SELECT pg_temp.auth('D2', 'DX', '2025-02-11 10:00+00', '2025-02-11 10:00+00');
+SELECT pg_temp.auth('D3', 'DF', '2025-02-06 10:00+00', '2025-02-06 10:00+00');
+SELECT results_eq($$SELECT person_id FROM pg_temp.f('2025-04-01', 'authorisation_invalid',
+	ARRAY['N1','N2','N3','N4'])$$, $$VALUES ('N2'::text), ('N3'), ('N4')$$,
+	'no line manager: authorisations made or recorded then are invalid, also by the former manager''s delegate');
+SELECT results_eq($$SELECT person_id FROM pg_temp.f('2025-04-01', 'authorisation_invalid',
+	ARRAY['D1','D2','D3'])$$, $$VALUES ('D1'::text)$$,
+	'a manager''s delegation counts for authorisations recorded after it; the HR feed''s by its dates');
 
 SELECT * FROM finish();
 ROLLBACK;
