@@ -221,6 +221,19 @@ ok_feed($d, timesheets => [ month_ts('NM', '2026-08', { authorised_by => 'LM', a
 is_deeply [ map { $_->[1] } @{ findings($d, $tomorrow, 'NM', 'authorisation_invalid') } ], [ '2026-08-01', '2026-09-01' ],
 	'both are authorisation_invalid (the former manager is not revived); July, recorded before, stays valid';
 
+# ================================================================ 4. open-ended assignments
+# (every rule's figures: tests/sql/rules_07_evidence.sql)
+ok_feed($d, grants => [ { grant_ref => 'G5', title => 'Ended in March', start_date => '2024-01-01', end_date => '2025-03-31' } ],
+	'setup: G5 ends on 31 March 2025');
+ok_feed($d, people => [ { person_id => 'OE', name => 'Open ended', fte => 1, employment_start => '2020-01-01' } ], 'setup: OE');
+ok_feed($d, assignments => [ { person_id => 'OE', grant_ref => 'G5', role => 'researcher', cost_type => 'DI',
+	start_date => '2025-01-01', fte_share => 0.5 }, { person_id => 'OE', grant_ref => 'G6', role => 'researcher',
+	cost_type => 'DI', start_date => '2025-06-01', end_date => '2025-06-30', fte_share => 0.5 } ],
+	'OE on G5 without end_date (and on G6 in June)');
+is_deeply [ map { $_->[1] } @{ findings($d, '2025-09-01', 'OE', 'timesheet_missing') } ],
+	[ '2025-01-01', '2025-02-01', '2025-03-01', '2025-06-01' ],
+	'timesheet_missing: the open-ended assignment ends with its grant (no April, May, July, August)';
+
 # ================================================================ 5. versions (a fresh timesheet)
 ok_feed($d, people => [
 	{ person_id => 'FM', name => 'Fresh Manager', fte => 1, employment_start => '2010-01-01' },
