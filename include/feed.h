@@ -35,6 +35,10 @@ enum field_type {
 #define F_ABOVE    0x10 /* numbers: more than min, not equal to it */
 #define F_EMAIL    0x20 /* strings: an address (one @, no blanks) */
 
+/* The longest free text a feed field (name, title, reason) may hold, in
+ * bytes; a manager's reject reason has the same limit. */
+#define FEED_TEXT_MAX 1000
+
 struct field_spec {
 	const char *name;
 	enum field_type type;
