@@ -133,8 +133,8 @@ reply_db_json(struct request *r, const struct db_result *res)
 		return;
 	}
 	v = PQgetvalue(res->res, 0, 0);
-	/* A refusal from the SQL: {"error": "...", "http_status": 409}
-	 * (jsonb puts the shorter key first). */
+	/* A refusal from the SQL: {"error": "...", "http_status": 409},
+	 * perhaps with "errors" (jsonb puts the shorter key first). */
 	if (strncmp(v, "{\"error\"", 8) == 0 &&
 	    (doc = json_loads(v, 0, NULL)) != NULL) {
 		int code = (int)json_integer_value(
@@ -142,7 +142,7 @@ reply_db_json(struct request *r, const struct db_result *res)
 		reply_error(r, code ? code : 500,
 		    json_string_value(json_object_get(doc, "error"))
 		        ?: "refused",
-		    NULL);
+		    json_incref(json_object_get(doc, "errors")));
 		json_decref(doc);
 		return;
 	}
