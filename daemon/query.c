@@ -18,7 +18,6 @@
 #include <event2/http.h>
 
 #include "query.h"
-#include "request.h"
 #include "xmalloc.h"
 
 enum { NAME_SHOWN_MAX = 64 };
@@ -233,20 +232,4 @@ query_parse(const char *q, const struct query_spec *spec, struct evkeyvalq *out,
 			q++;
 	}
 	return true;
-}
-
-bool
-request_query_parse(struct request *r)
-{
-	const char *q =
-	    evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
-	struct query_spec spec = { r->route->pattern, r->route->query };
-	struct query_error err;
-
-	if (query_parse(q, &spec, &r->query, &err))
-		return true;
-	reply_error(r, 400, err.message,
-	    json_pack("[{s:s, s:s}]", "parameter", err.parameter, "message",
-	        err.message));
-	return false;
 }
