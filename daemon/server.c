@@ -154,6 +154,22 @@ request_send(struct request *r, int code, const char *ctype, const char *body,
 	    metrics_now() - r->started);
 }
 
+bool
+request_query_parse(struct request *r)
+{
+	const char *q =
+	    evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
+	struct query_spec spec = { r->route->pattern, r->route->query };
+	struct query_error err;
+
+	if (query_parse(q, &spec, &r->query, &err))
+		return true;
+	reply_error(r, 400, err.message,
+	    json_pack("[{s:s, s:s}]", "parameter", err.parameter, "message",
+	        err.message));
+	return false;
+}
+
 const char *
 request_query(struct request *r, const char *key)
 {

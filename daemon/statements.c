@@ -60,10 +60,11 @@ const struct statement statements[STMT_COUNT] = {
 	    4 },
 	/* manager person, rules json */
 	[STMT_PENDING] = { "pending", "SELECT pending_list($1, $2::jsonb)", 2 },
-	/* manager, delegate, start, end, token_id */
+	/* manager, delegate, start, end, token_id, rules json */
 	[STMT_DELEGATION_CREATE] = { "delegation_create",
-	    "SELECT delegation_create($1, $2, $3::date, $4::date, $5::bigint)",
-	    5 },
+	    "SELECT delegation_create($1, $2, $3::date, $4::date, $5::bigint, "
+	    "$6::jsonb)",
+	    6 },
 	[STMT_TOKENS_LIST] = { "tokens_list", "SELECT tokens_list()", 0 },
 	/* hash (hex), role, person, label, acting token_id */
 	[STMT_TOKEN_ISSUE] = { "token_issue",

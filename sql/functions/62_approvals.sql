@@ -45,25 +45,36 @@ $$;
 -- A manager delegates the authorisation of their staff to p_delegate from
 -- p_start to p_end (inclusive), as the delegations feed would record it:
 -- an existing delegation to the same person from the same day has its end
--- changed.  Answers {"delegation": {...}, "created": bool, "people": [...]}
+-- changed.  A manager's own delegation may not start before today in the
+-- organisation time zone, and counts only for authorisations recorded after
+-- it (source 'manager', recorded_at: effort_may_authorise in 15_access.sql).
+-- Answers {"delegation": {...}, "created": bool, "people": [...]}
 -- ("people": whose findings to re-evaluate).
+DROP FUNCTION IF EXISTS delegation_create(text, text, date, date, bigint);
 CREATE OR REPLACE FUNCTION delegation_create(p_manager text, p_delegate text,
-	p_start date, p_end date, p_token bigint)
+	p_start date, p_end date, p_token bigint, p_params jsonb)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	d delegations;
 	v_created boolean;
+	v_today date := effort_today(p_params);
 BEGIN
 	PERFORM effort_set_actor(p_token);
 	IF p_delegate = p_manager THEN
 		RETURN effort_refuse(422, 'you cannot delegate to yourself');
 	ELSIF NOT EXISTS (SELECT 1 FROM people WHERE person_id = p_delegate) THEN
 		RETURN effort_refuse(422, format('unknown person "%s"', p_delegate));
+	ELSIF p_start < v_today THEN
+		RETURN effort_refuse(422, 'invalid delegation') || jsonb_build_object(
+			'errors', jsonb_build_array(jsonb_build_object('field', 'start_date',
+			'message', format('%s is before today (%s): a delegation cannot be '
+				'back-dated', p_start, v_today))));
 	ELSIF p_end < p_start THEN
 		RETURN effort_refuse(422, 'end_date is before start_date');
 	END IF;
-	INSERT INTO delegations AS x (manager_id, delegate_id, start_date, end_date)
-	VALUES (p_manager, p_delegate, p_start, p_end)
+	INSERT INTO delegations AS x (manager_id, delegate_id, start_date, end_date,
+		source)
+	VALUES (p_manager, p_delegate, p_start, p_end, 'manager')
 	ON CONFLICT (manager_id, delegate_id, start_date) DO UPDATE
 	   SET end_date = excluded.end_date, updated_at = now()
 	RETURNING (x.xmax = 0) INTO v_created;
