@@ -49,11 +49,12 @@ struct db_conn {
 	PGresult *last;      /* BUSY: the result so far */
 	bool prepare_failed; /* PREPARING: a prepare failed */
 	double backoff;      /* seconds before the next attempt */
+	bool outage_logged;  /* DOWN: a failed attempt was logged since up */
 };
 
 struct db_pool {
 	struct event_base *base;
-	char *conninfo, *options;
+	char *name, *conninfo, *options;
 	int size, queue_max, connect_timeout, statement_timeout, waiting;
 	struct db_conn *conns;
 	struct job_queue queue;
@@ -108,7 +109,11 @@ conn_watch(struct db_conn *c, bool want_write)
 {
 	int fd = PQsocket(c->pg);
 
-	if (c->rev == NULL || event_get_fd(c->rev) != fd) {
+	/* While connecting, libpq may close one socket and open another (the
+	 * next host of a multi-host conninfo, or the same host again), and
+	 * the new one often gets the old one's number: watch it afresh. */
+	if (c->rev == NULL || event_get_fd(c->rev) != fd ||
+	    c->state == CONN_CONNECTING) {
 		if (c->rev != NULL)
 			event_free(c->rev);
 		if (c->wev != NULL)
@@ -161,6 +166,14 @@ conn_fail(struct db_conn *c, const char *why)
 	    c->state == CONN_PREPARING) {
 		log_warn("database connection %d lost: %s", c->index, why);
 		metrics_reconnect();
+		c->outage_logged = false;
+	} else if (!c->outage_logged) {
+		/* The first failed attempt of an outage says why (libpq names
+		 * each host it tried); the retries are debug. */
+		log_warn("%s database connection %d: cannot connect, retrying:"
+		         " %s",
+		    p->name, c->index, why);
+		c->outage_logged = true;
 	} else
 		log_debug("database connection %d failed: %s", c->index, why);
 	conn_close(c);
@@ -253,6 +266,32 @@ conn_read(struct db_conn *c)
 	return true;
 }
 
+/* Which server a connection reached: the host (or socket directory), the
+ * port and whether it is in recovery (in_hot_standby, reported by
+ * PostgreSQL 14 and later). */
+static const char *
+conn_role(const struct db_conn *c)
+{
+	const char *hs = PQparameterStatus(c->pg, "in_hot_standby");
+
+	if (hs == NULL)
+		return "unknown";
+	return strcmp(hs, "on") == 0 ? "standby" : "primary";
+}
+
+static void
+conn_log_ready(const struct db_conn *c)
+{
+	if (c->outage_logged || c->backoff > 0.1)
+		log_info("%s database connection %d ready on %s port %s (%s)",
+		    c->pool->name, c->index, PQhost(c->pg), PQport(c->pg),
+		    conn_role(c));
+	else
+		log_debug("%s database connection %d ready on %s port %s (%s)",
+		    c->pool->name, c->index, PQhost(c->pg), PQport(c->pg),
+		    conn_role(c));
+}
+
 static void
 conn_preparing(struct db_conn *c)
 {
@@ -283,7 +322,8 @@ conn_preparing(struct db_conn *c)
 				             " (is the schema migrated?)");
 				return;
 			}
-			log_debug("database connection %d ready", c->index);
+			conn_log_ready(c);
+			c->outage_logged = false;
 			c->state = CONN_IDLE;
 			c->backoff = 0.1;
 			pool_dispatch(c->pool);
@@ -437,6 +477,7 @@ db_pool_new(struct event_base *base, const struct db_pool_config *cfg)
 	struct db_pool *p = xcalloc(1, sizeof *p);
 
 	p->base = base;
+	p->name = xstrdup(cfg->name != NULL ? cfg->name : "main");
 	p->conninfo = xstrdup(cfg->conninfo);
 	xasprintf(&p->options, "-c statement_timeout=%ds -c TimeZone=UTC",
 	    cfg->statement_timeout);
@@ -476,6 +517,7 @@ db_pool_free(struct db_pool *p)
 		event_free(c->timer);
 	}
 	free(p->conns);
+	free(p->name);
 	free(p->conninfo);
 	free(p->options);
 	free(p);
@@ -529,4 +571,20 @@ db_pool_set_limits(struct db_pool *p, int queue_max, int connect_timeout)
 {
 	p->queue_max = queue_max;
 	p->connect_timeout = connect_timeout;
+}
+
+bool
+db_pool_conn_server(const struct db_pool *p, int i, struct db_server *out)
+{
+	const struct db_conn *c;
+
+	if (i < 0 || i >= p->size)
+		return false;
+	c = &p->conns[i];
+	if (c->state != CONN_IDLE && c->state != CONN_BUSY)
+		return false;
+	out->host = PQhost(c->pg);
+	out->port = PQport(c->pg);
+	out->role = conn_role(c);
+	return true;
 }

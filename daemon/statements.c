@@ -90,4 +90,12 @@ const struct statement statements[STMT_COUNT] = {
 	/* open findings by rule and severity */
 	[STMT_METRICS_FINDINGS] = { "metrics_findings",
 	    "SELECT metrics_findings()", 0 },
+	/* the primary's WAL position (fails on a standby) */
+	[STMT_WAL_LSN] = { "wal_lsn",
+	    "SELECT pg_current_wal_insert_lsn()::text", 0 },
+	/* lsn, most milliseconds to wait */
+	[STMT_REPLICA_WAIT] = { "replica_wait",
+	    "SELECT replica_wait_replay($1::pg_lsn, $2::int)", 2 },
+	[STMT_REPLICA_STATUS] = { "replica_status", "SELECT replica_status()",
+	    0 },
 };
