@@ -16,10 +16,10 @@ use lib 'tests/lib';
 use EffortTest qw(new_db start_effortd load_sample post_feed psql json_encode replicated_cluster);
 
 my $rc = replicated_cluster();
-my ($a, $b) = ($rc->node('a'), $rc->node('b'));
-my $db = new_db(cluster => $a);
+my ($na, $nb) = ($rc->node('a'), $rc->node('b'));
+my $db = new_db(cluster => $na);
 ok $rc->wait_replayed('b'), 'the migrated database is on the standby';
-my $on_b = bless { name => $db->name, cluster => $b }, 'EffortTest::DB';
+my $on_b = bless { name => $db->name, cluster => $nb }, 'EffortTest::DB';
 
 my %common = ('db.conninfo' => $rc->conninfo($db->name, target_session_attrs => 'read-write'),
 	'db.connect_timeout' => 2);
@@ -53,9 +53,9 @@ sub report_pool_on {
 
 # ---- /healthz names each pool's server
 my $h = report_pool_on($d, 'standby');
-is_deeply servers($h, 'main'), [ [ $a->host, $a->port, 'primary' ] ], '/healthz: the main pool is on a, the primary'
+is_deeply servers($h, 'main'), [ [ $na->host, $na->port, 'primary' ] ], '/healthz: the main pool is on a, the primary'
 	or diag json_encode($h);
-is_deeply servers($h, 'report'), [ [ $b->host, $b->port, 'standby' ] ], '… the report pool on b, the standby';
+is_deeply servers($h, 'report'), [ [ $nb->host, $nb->port, 'standby' ] ], '… the report pool on b, the standby';
 is $h->{pools}{report}{replication}{in_recovery}, JSON::PP::true, '… which is in recovery';
 is $h->{pools}{report}{replication}{replay_lag_bytes}, 0, '… and has replayed all it received';
 report_pool_on($lagging, 'standby');
@@ -134,7 +134,7 @@ is $s, 200, '… violations as of a date too';
 like $d->log_text, qr/report database connection \d: cannot connect, retrying/, '… and the log says why';
 
 $h = report_pool_on($prefer, 'primary');
-is_deeply servers($h, 'report'), [ [ $a->host, $a->port, 'primary' ] ],
+is_deeply servers($h, 'report'), [ [ $na->host, $na->port, 'primary' ] ],
 	'target_session_attrs=prefer-standby: libpq connects the report pool to the primary instead'
 	or diag json_encode($h);
 ($s) = $prefer->req(GET => $path, token => $prefer->token('reviewer'));
@@ -143,9 +143,9 @@ is $s, 200, '… and reports are served';
 # ---- the standby is back: the report pool returns to it without a restart
 $rc->start_node('b');
 $h = report_pool_on($d, 'standby', 20);
-is_deeply servers($h, 'report'), [ [ $b->host, $b->port, 'standby' ] ],
+is_deeply servers($h, 'report'), [ [ $nb->host, $nb->port, 'standby' ] ],
 	'standby started again: the report pool is back on it' or diag json_encode($h);
-like $d->log_text, qr/report database connection \d ready on \Q${\ $b->host}\E port ${\ $b->port} \(standby\)/,
+like $d->log_text, qr/report database connection \d ready on \Q${\ $nb->host}\E port ${\ $nb->port} \(standby\)/,
 	'… as the log says';
 
 is $d->stop, 0, 'SIGTERM: exit 0';
