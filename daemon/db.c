@@ -266,9 +266,9 @@ conn_read(struct db_conn *c)
 	return true;
 }
 
-/* Which server a connection reached: the host (or socket directory), the
- * port and whether it is in recovery (in_hot_standby, reported by
- * PostgreSQL 14 and later). */
+/* Whether the server a connection reached is a primary or a standby: its
+ * in_hot_standby report (PostgreSQL 14 and later; it changes to "off" on
+ * promotion). */
 static const char *
 conn_role(const struct db_conn *c)
 {
