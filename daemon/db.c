@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include "db-hosts.h"
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
@@ -50,6 +51,7 @@ struct db_conn {
 	bool prepare_failed; /* PREPARING: a prepare failed */
 	double backoff;      /* seconds before the next attempt */
 	bool outage_logged;  /* DOWN: a failed attempt was logged since up */
+	int host_shift;      /* hosts skipped after connect timeouts */
 };
 
 struct db_pool {
@@ -90,6 +92,21 @@ on_socket(evutil_socket_t fd, short what, void *arg)
 	conn_step(arg);
 }
 
+/* CONNECTING for db.connect_timeout: libpq has no per-host timeout in
+ * asynchronous mode, so the next attempt starts one host further on (a
+ * host that drops packets must not hide the ones after it). */
+static void
+conn_timeout(struct db_conn *c)
+{
+	char why[512];
+	const char *host = PQhost(c->pg), *port = PQport(c->pg);
+
+	snprintf(why, sizeof why, "timed out connecting to %s port %s",
+	    host ? host : "?", port ? port : "?");
+	c->host_shift++;
+	conn_fail(c, why);
+}
+
 static void
 on_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -99,6 +116,8 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (c->state == CONN_DOWN)
 		conn_step(c);
+	else if (c->state == CONN_CONNECTING)
+		conn_timeout(c);
 	else
 		conn_fail(c, "timed out");
 }
@@ -198,13 +217,30 @@ conn_fail(struct db_conn *c, const char *why)
 static void
 conn_start(struct db_conn *c)
 {
-	const char *keys[] = { "dbname", "options", "application_name",
-		"client_encoding", NULL };
-	const char *vals[] = { c->pool->conninfo, c->pool->options, "effortd",
-		"UTF8", NULL };
+	const char *keys[8] = { "dbname", "options", "application_name",
+		"client_encoding" };
+	const char *vals[8] = { c->pool->conninfo, c->pool->options, "effortd",
+		"UTF8" };
 	struct timeval tv = { c->pool->connect_timeout, 0 };
+	struct db_hosts h;
+	int n = 4;
 
+	/* Later keywords override the expanded conninfo's. */
+	db_hosts_rotated(c->pool->conninfo, c->host_shift, &h);
+	if (h.host != NULL) {
+		keys[n] = "host";
+		vals[n++] = h.host;
+	}
+	if (h.hostaddr != NULL) {
+		keys[n] = "hostaddr";
+		vals[n++] = h.hostaddr;
+	}
+	if (h.port != NULL) {
+		keys[n] = "port";
+		vals[n++] = h.port;
+	}
 	c->pg = PQconnectStartParams(keys, vals, 1);
+	db_hosts_clear(&h);
 	if (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD) {
 		conn_fail(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
 		return;

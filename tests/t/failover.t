@@ -7,11 +7,13 @@
 # continues on the new primary.  Checked: every batch answered 200 is on the
 # new primary, whole; no batch is half stored; every answer is 200 or 503
 # and none takes longer than the bound below (no hang); the audit trail
-# verifies on the new primary; the log explains what happened.
+# verifies on the new primary; the log explains what happened.  Then: a
+# db.conninfo whose first host drops packets still reaches the primary.
 use strict;
 use warnings;
 use utf8;
 use Test::More;
+use IO::Socket::INET;
 use POSIX qw(_exit);
 use Time::HiRes qw(sleep time);
 use lib 'tests/lib';
@@ -147,4 +149,29 @@ like $log, qr/main database connection \d ready on \Q${\ $nb->host}\E port ${\ $
 unlike $log, qr/dbname=/, '… never showing the connection string';
 
 is $d->stop, 0, 'SIGTERM: exit 0';
+
+# ---- a first host that drops packets does not hide the others
+# A listening socket whose accept queue is full: the kernel drops further
+# SYNs, so a connection to it neither succeeds nor fails.
+my $hole = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 0, Proto => 'tcp')
+	or die "listen: $!";
+my @filled;
+while (my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $hole->sockport, Timeout => 0.5)) {
+	push @filled, $c;
+	last if @filled > 64;
+}
+my $t0 = time;
+my $d2 = start_effortd(db => $db, 'db.pool_size' => 1, 'db.connect_timeout' => 1,
+	'db.conninfo' => join(' ', 'host=127.0.0.1,' . $na->host . ',' . $nb->host,
+		'port=' . join(',', $hole->sockport, $na->port, $nb->port),
+		'dbname=' . $db->name, 'user=postgres target_session_attrs=read-write'));
+my $took = time - $t0;
+($s, $h) = $d2->req(GET => '/healthz');
+is_deeply [ map { [ @$_{qw(host port role)} ] } @{ $h->{pools}{main}{servers} } ],
+	[ [ $nb->host, $nb->port, 'primary' ] ],
+	sprintf('db.conninfo whose first host drops packets: effortd reaches the primary behind it (%.1f s)', $took)
+	or diag json_encode($h), $d2->log_text;
+like $d2->log_text, qr/cannot connect, retrying: timed out connecting to 127\.0\.0\.1 port ${\ $hole->sockport}/,
+	'… after one db.connect_timeout on it, as the log says';
+is $d2->stop, 0, 'SIGTERM: exit 0';
 done_testing;
