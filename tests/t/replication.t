@@ -6,7 +6,8 @@
 # (db.report_wait_ms) routes a read the standby cannot yet answer to the
 # primary, and when the standby stops, reports fall back to the primary
 # (target_session_attrs=standby: effortd's fallback; prefer-standby:
-# libpq's).
+# libpq's).  Last, the synchronous standby stops: a feed's commit waits for
+# it, effortd answers 503, and the feed is stored when the standby returns.
 use strict;
 use warnings;
 use utf8;
@@ -15,7 +16,7 @@ use Time::HiRes qw(sleep time);
 use lib 'tests/lib';
 use EffortTest qw(new_db start_effortd load_sample post_feed psql json_encode replicated_cluster);
 
-my $rc = replicated_cluster();
+my $rc = replicated_cluster(sync => 1);
 my ($na, $nb) = ($rc->node('a'), $rc->node('b'));
 my $db = new_db(cluster => $na);
 ok $rc->wait_replayed('b'), 'the migrated database is on the standby';
@@ -31,6 +32,13 @@ my $lagging = start_effortd(db => $db, %common,
 	'db.report_wait_ms' => 0);
 load_sample($d);
 ok $rc->wait_replayed('b'), 'the sample is replayed on the standby';
+
+# The first column of the first row of SQL in the test database on node $n.
+sub psql_first {
+	my ($n, $sql) = @_;
+	my ($row) = EffortTest::psql_cluster($n, $db->name, $sql);
+	return $row ? $row->[0] : undef;
+}
 
 sub servers {
 	my ($h, $pool) = @_;
@@ -127,6 +135,7 @@ is $s, 200, '… and the lagging daemon now sees it too';
 my $prefer = start_effortd(db => $db, %common,
 	'db.report_conninfo' => $rc->conninfo($db->name, target_session_attrs => 'prefer-standby'));
 report_pool_on($prefer, 'standby');
+my $prefer_rev = $prefer->token('reviewer');    # (a commit: while b is up)
 $rc->stop_node('b');
 $end = time + 10;
 do { sleep 0.1; (undef, $h) = $d->req(GET => '/healthz') }
@@ -143,7 +152,7 @@ $h = report_pool_on($prefer, 'primary');
 is_deeply servers($h, 'report'), [ [ $na->host, $na->port, 'primary' ] ],
 	'target_session_attrs=prefer-standby: libpq connects the report pool to the primary instead'
 	or diag json_encode($h);
-($s) = $prefer->req(GET => $path, token => $prefer->token('reviewer'));
+($s) = $prefer->req(GET => $path, token => $prefer_rev);
 is $s, 200, '… and reports are served';
 
 # ---- the standby is back: the report pool returns to it without a restart
@@ -153,6 +162,37 @@ is_deeply servers($h, 'report'), [ [ $nb->host, $nb->port, 'standby' ] ],
 	'standby started again: the report pool is back on it' or diag json_encode($h);
 like $d->log_text, qr/report database connection \d ready on \Q${\ $nb->host}\E port ${\ $nb->port} \(standby\)/,
 	'… as the log says';
+
+# ---- the synchronous standby stops: a commit waits for it
+# PostgreSQL's statement_timeout does not cancel a commit waiting for a
+# synchronous standby; effortd's own timer (db.statement_timeout + 5 s)
+# answers 503, and the feed is stored once the standby is back.
+my $end_sync = time + 15;
+sleep 0.1 until (psql_first($na, q{SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'}) // 0) == 1
+	|| time > $end_sync;
+is psql_first($na, q{SELECT sync_state FROM pg_stat_replication}), 'sync', 'b is the synchronous standby again';
+my $w = start_effortd(db => $db, %common, 'db.statement_timeout' => 1);
+$w->token('feed');    # (a commit: while b is up)
+my $unused = $w->token('reviewer');
+$rc->stop_node('b');
+$t0 = time;
+($s) = $w->req(GET => '/v1/violations?as_of=2026-10-01', token => $unused, timeout => 10);
+is $s, 200, 'the synchronous standby stopped: a read with a token not used before is answered 200';
+cmp_ok time - $t0, '<', 2, "… at once (the token's last-use time does not wait for the standby)";
+$t0 = time;
+($s) = post_feed($w, grants => [ { %{ $grant->[0] }, grant_ref => 'RR/SYNC0001/1' } ]);
+$took = time - $t0;
+is $s, 503, 'the synchronous standby stopped: a feed is answered 503';
+cmp_ok $took, '>=', 5.5, sprintf('… after db.statement_timeout + 5 s (%.1f s)', $took);
+cmp_ok $took, '<', 9, '… not later';
+is psql_first($na, q{SELECT count(*) FROM grants WHERE grant_ref = 'RR/SYNC0001/1'}), 0,
+	'… the grant is not visible on the primary while its commit waits';
+$rc->start_node('b');
+$end_sync = time + 15;
+sleep 0.1 until psql_first($na, q{SELECT count(*) FROM grants WHERE grant_ref = 'RR/SYNC0001/1'}) || time > $end_sync;
+is psql_first($na, q{SELECT count(*) FROM grants WHERE grant_ref = 'RR/SYNC0001/1'}), 1,
+	'standby back: the commit completes, so that 503 was not proof that nothing was stored';
+is $w->stop, 0, 'SIGTERM: exit 0';
 
 is $d->stop, 0, 'SIGTERM: exit 0';
 is $lagging->stop, 0, 'SIGTERM: exit 0';
