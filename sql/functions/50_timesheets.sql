@@ -142,7 +142,7 @@ $$;
 -- versions read by index, not the whole table's (a manager's listings).
 CREATE OR REPLACE FUNCTION effort_current_of(p_people text[])
 RETURNS SETOF current_timesheets LANGUAGE sql STABLE AS $$
-	SELECT t.*, d.decision, d.decided_by, d.decided_at, d.reason
+	SELECT t.*, d.decision, d.decided_by, d.decided_at, d.reason, d.recorded_at
 	  FROM (SELECT DISTINCT ON (x.person_id, x.period_start, x.period_end) x.*
 	          FROM timesheets x
 	         WHERE x.person_id = ANY (p_people)
