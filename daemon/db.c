@@ -28,14 +28,16 @@
 
 #include <event2/dns.h>
 
+#include "db-hosts.h"
 #include "db.h"
 #include "dbaddr.h"
 #include "log.h"
 #include "metrics.h"
 #include "xmalloc.h"
 
-#define CANCEL_GRACE 5 /* seconds a cancelled statement may take to stop */
-#define CANCEL_WAIT  5 /* seconds db_pool_free waits for cancel threads */
+#define MAX_CONN_PARAMS 72 /* keywords of a conninfo, and ours */
+#define CANCEL_GRACE    5  /* seconds a cancelled statement may take to stop */
+#define CANCEL_WAIT     5  /* seconds db_pool_free waits for cancel threads */
 
 enum conn_state {
 	CONN_DOWN,
@@ -78,11 +80,14 @@ struct db_conn {
 	PGresult *last;      /* BUSY: the result so far */
 	bool prepare_failed; /* PREPARING: a prepare failed */
 	double backoff;      /* seconds before the next attempt */
+	bool outage_logged;  /* DOWN: a failed attempt was logged since up */
+	int host_shift;      /* hosts skipped after connect timeouts */
 };
 
 struct db_pool {
 	struct event_base *base;
 	struct db_target *target;
+	char *name; /* for the log: "main", "report" */
 	int size, queue_max, connect_timeout, statement_timeout, waiting;
 	bool closing; /* db_pool_free() runs: no new work */
 	struct db_conn *conns;
@@ -317,6 +322,21 @@ on_socket(evutil_socket_t fd, short what, void *arg)
 static const char *const state_names[] = { "down", "resolving", "connecting",
 	"preparing", "idle", "busy" };
 
+/* CONNECTING for db.connect_timeout: libpq has no per-host timeout in
+ * asynchronous mode, so the next attempt starts one host further on (a
+ * host that drops packets must not hide the ones after it). */
+static void
+conn_timeout(struct db_conn *c)
+{
+	char why[512];
+	const char *host = PQhost(c->pg), *port = PQport(c->pg);
+
+	snprintf(why, sizeof why, "timed out connecting to %s port %s",
+	    host ? host : "?", port ? port : "?");
+	c->host_shift++;
+	conn_fail(c, why);
+}
+
 static void
 on_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -327,6 +347,10 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (c->state == CONN_DOWN) {
 		conn_step(c);
+		return;
+	}
+	if (c->state == CONN_CONNECTING) {
+		conn_timeout(c);
 		return;
 	}
 	snprintf(why, sizeof why, "timed out while %s", state_names[c->state]);
@@ -343,7 +367,11 @@ conn_watch(struct db_conn *c, bool want_write)
 		conn_fail(c, "no socket");
 		return;
 	}
-	if (c->rev == NULL || event_get_fd(c->rev) != fd) {
+	/* While connecting, libpq may close one socket and open another (the
+	 * next host of a multi-host conninfo, or the same host again), and
+	 * the new one often gets the old one's number: watch it afresh. */
+	if (c->rev == NULL || event_get_fd(c->rev) != fd ||
+	    c->state == CONN_CONNECTING) {
 		if (c->rev != NULL)
 			event_free(c->rev);
 		if (c->wev != NULL)
@@ -425,6 +453,14 @@ conn_fail(struct db_conn *c, const char *why)
 	    c->state == CONN_PREPARING) {
 		log_warn("database connection %d lost: %s", c->index, why);
 		metrics_reconnect();
+		c->outage_logged = false;
+	} else if (!c->outage_logged) {
+		/* The first failed attempt of an outage says why (libpq names
+		 * each host it tried); the retries are debug. */
+		log_warn("%s database connection %d: cannot connect, retrying:"
+		         " %s",
+		    p->name, c->index, why);
+		c->outage_logged = true;
 	} else
 		log_debug("database connection %d failed: %s", c->index, why);
 	conn_close(c);
@@ -452,7 +488,31 @@ static void
 conn_connect(
     struct db_conn *c, const char *const *keys, const char *const *vals)
 {
-	c->pg = PQconnectStartParams(keys, vals, 0);
+	const char *k[MAX_CONN_PARAMS], *v[MAX_CONN_PARAMS];
+	char *rotated[MAX_CONN_PARAMS] = { NULL };
+	int n = 0, hosts = 0;
+
+	/* After connect timeouts, start further along the host list. */
+	for (; keys[n] != NULL && n < MAX_CONN_PARAMS - 1; n++)
+		if ((strcmp(keys[n], "host") == 0 ||
+		        strcmp(keys[n], "hostaddr") == 0) &&
+		    db_hosts_list_count(vals[n]) > hosts)
+			hosts = db_hosts_list_count(vals[n]);
+	for (int i = 0; i < n; i++) {
+		k[i] = keys[i];
+		v[i] = vals[i];
+		if (hosts > 1 && c->host_shift % hosts != 0 &&
+		    (strcmp(keys[i], "host") == 0 ||
+		        strcmp(keys[i], "hostaddr") == 0 ||
+		        strcmp(keys[i], "port") == 0) &&
+		    (rotated[i] = db_hosts_rotate_list(
+		         vals[i], hosts, c->host_shift % hosts)) != NULL)
+			v[i] = rotated[i];
+	}
+	k[n] = v[n] = NULL;
+	c->pg = PQconnectStartParams(k, v, 0);
+	for (int i = 0; i < n; i++)
+		free(rotated[i]);
 	if (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD) {
 		conn_fail(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
 		return;
@@ -548,6 +608,32 @@ conn_read(struct db_conn *c)
 	return true;
 }
 
+/* Whether the server a connection reached is a primary or a standby: its
+ * in_hot_standby report (PostgreSQL 14 and later; it changes to "off" on
+ * promotion). */
+static const char *
+conn_role(const struct db_conn *c)
+{
+	const char *hs = PQparameterStatus(c->pg, "in_hot_standby");
+
+	if (hs == NULL)
+		return "unknown";
+	return strcmp(hs, "on") == 0 ? "standby" : "primary";
+}
+
+static void
+conn_log_ready(const struct db_conn *c)
+{
+	if (c->outage_logged || c->backoff > 0.1)
+		log_info("%s database connection %d ready on %s port %s (%s)",
+		    c->pool->name, c->index, PQhost(c->pg), PQport(c->pg),
+		    conn_role(c));
+	else
+		log_debug("%s database connection %d ready on %s port %s (%s)",
+		    c->pool->name, c->index, PQhost(c->pg), PQport(c->pg),
+		    conn_role(c));
+}
+
 /* The pipeline of prepares ended (its sync arrived). */
 static void
 conn_prepared(struct db_conn *c)
@@ -561,7 +647,8 @@ conn_prepared(struct db_conn *c)
 		             " (is the schema migrated?)");
 		return;
 	}
-	log_debug("database connection %d ready", c->index);
+	conn_log_ready(c);
+	c->outage_logged = false;
 	evtimer_del(c->timer);
 	c->state = CONN_IDLE;
 	c->backoff = 0.1;
@@ -780,6 +867,7 @@ db_pool_new(struct event_base *base, const struct db_pool_config *cfg)
 	if (dns_users++ == 0)
 		dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
 	p->base = base;
+	p->name = xstrdup(cfg->name != NULL ? cfg->name : "main");
 	p->size = cfg->size;
 	p->queue_max = cfg->queue_max;
 	p->connect_timeout = cfg->connect_timeout;
@@ -824,6 +912,7 @@ db_pool_free(struct db_pool *p)
 	event_free(p->report_ev);
 	free(p->conns);
 	db_target_free(p->target);
+	free(p->name);
 	free(p);
 	if (--dns_users == 0) {
 		evdns_base_free(dns, 0);
@@ -880,4 +969,20 @@ db_pool_set_limits(struct db_pool *p, int queue_max, int connect_timeout)
 {
 	p->queue_max = queue_max;
 	p->connect_timeout = connect_timeout;
+}
+
+bool
+db_pool_conn_server(const struct db_pool *p, int i, struct db_server *out)
+{
+	const struct db_conn *c;
+
+	if (i < 0 || i >= p->size)
+		return false;
+	c = &p->conns[i];
+	if (c->state != CONN_IDLE && c->state != CONN_BUSY)
+		return false;
+	out->host = PQhost(c->pg);
+	out->port = PQport(c->pg);
+	out->role = conn_role(c);
+	return true;
 }

@@ -42,9 +42,10 @@
  * (a result) or conn_drop_job() (a lost connection).  Cancellation,
  * owners and shutdown then work for it unchanged, because they only look
  * at whether a job is QUEUED, RUNNING on a connection or REPORTING.
- * Which server a connection reached (multi-host conninfo): PQhost() and
- * PQport() of a connection that is IDLE or BUSY; host is the name from
- * db.conninfo, PQhostaddr() the address effortd looked up for it.
+ * Which server a connection reached (multi-host conninfo):
+ * db_pool_conn_server(); host is the name from db.conninfo (the address
+ * effortd looked up for it is PQhostaddr()).  After a connect timeout the
+ * next attempt starts one host further along the (resolved) host list.
  */
 #ifndef DB_H
 #define DB_H
@@ -82,6 +83,7 @@ struct db_pool_config {
 	int queue_max;
 	int statement_timeout; /* seconds, 0 = none */
 	int connect_timeout;   /* seconds: resolving, connecting, preparing */
+	const char *name; /* for the log: "main", "report"; NULL = "main" */
 };
 
 struct db_pool;
@@ -119,5 +121,15 @@ int db_pool_waiting(const struct db_pool *);
 int db_pool_size(const struct db_pool *);
 int db_pool_ready_count(const struct db_pool *);
 void db_pool_set_limits(struct db_pool *, int queue_max, int connect_timeout);
+
+/* The server a ready connection is on. */
+struct db_server {
+	const char *host; /* host name, address or socket directory */
+	const char *port;
+	const char *role; /* "primary", "standby" or "unknown" */
+};
+/* Connection i of the pool (0 <= i < db_pool_size): false unless it is up
+ * (idle or busy); else *out, valid until the pool next runs. */
+bool db_pool_conn_server(const struct db_pool *, int i, struct db_server *out);
 
 #endif
