@@ -27,8 +27,9 @@ $$;
 -- shared lock table: 17,000 people after a large charges batch).  A full
 -- sweep cannot starve: it queues for the sweep lock exclusively, and while
 -- it waits PostgreSQL queues every new request for that lock behind it, so
--- it waits only for the sweeps already running (at most lock_timeout,
--- 60 s; then it fails and effortd retries, audit.c); the scoped sweeps
+-- it waits only for the sweeps already running (at most 60 s, a
+-- lock_timeout for that wait alone; then it fails and effortd retries,
+-- audit.c); the scoped sweeps
 -- that arrive meanwhile wait for it (one full sweep, about 2 s at 10,000
 -- staff).  A full sweep that finds another one queued or running (the
 -- sweep-pending lock) skips ({"skipped": true}): that one covers it.
@@ -48,7 +49,7 @@ $$;
 DROP FUNCTION IF EXISTS audit_sweep(date, jsonb, text[]);
 CREATE FUNCTION audit_sweep(p_as_of date, p_params jsonb, p_people text[] DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql VOLATILE
-SET jit = off SET work_mem = '128MB' SET random_page_cost = 1.1 SET lock_timeout = '60s'
+SET jit = off SET work_mem = '128MB' SET random_page_cost = 1.1
 SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
 	v_as_of    date := coalesce(p_as_of, nullif(current_setting('effortd.audit_as_of', true), '')::date,
@@ -60,12 +61,15 @@ DECLARE
 	v_updated  bigint;
 	v_resolved bigint;
 	v_open     bigint;
+	v_lock_timeout text := current_setting('lock_timeout');
 BEGIN
 	IF v_people IS NULL THEN
 		IF NOT pg_try_advisory_xact_lock(hashtext('effortd.audit_sweep.full')) THEN
 			RETURN jsonb_build_object('skipped', true);
 		END IF;
+		PERFORM set_config('lock_timeout', '60s', true);
 		PERFORM pg_advisory_xact_lock(hashtext('effortd.audit_sweep'));
+		PERFORM set_config('lock_timeout', v_lock_timeout, true);
 	ELSIF cardinality(v_people) > 1000 THEN
 		PERFORM pg_advisory_xact_lock(hashtext('effortd.audit_sweep'));
 	ELSE

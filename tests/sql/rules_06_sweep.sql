@@ -4,7 +4,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 SET client_min_messages = warning;
 
 \ir fixtures.psql
-SELECT plan(21);
+SELECT plan(22);
 
 SELECT pg_temp.person('S1', 1.0, '2020-01-01', NULL, 'M0');
 SELECT pg_temp.person('S2', 1.0, '2020-01-01', NULL, 'M9');
@@ -16,6 +16,8 @@ SELECT pg_temp.ts('S2', '2025-03-01', '2025-03-31', '[["grant","G4",10],["grant"
 SELECT is(audit_sweep('2025-06-01', '{}', NULL) - 'as_of',
 	'{"opened": 6, "updated": 0, "resolved": 0, "open": 6}'::jsonb,
 	'first sweep opens every finding');
+SELECT is(current_setting('lock_timeout'), '0',
+	'a full sweep bounds only its own lock wait: lock_timeout is as it was');
 -- Pretend the S2 findings were detected long ago.
 UPDATE findings SET first_detected_at = '2025-03-01 00:00+00' WHERE person_id = 'S2';
 -- S1 sends January: timesheet_missing is resolved, authorisation_overdue opens.
