@@ -9,7 +9,7 @@
 #include "feed.h"
 
 #define ID_MAX   64
-#define TEXT_MAX 1000
+#define TEXT_MAX FEED_TEXT_MAX
 
 static const char *const roles[] = { "pi", "co_i", "researcher", "fellow",
 	"technician", "rse", "other", NULL };

@@ -16,6 +16,7 @@
 #include "audit.h"
 #include "effortd.h"
 #include "feed.h"
+#include "feedtype.h"
 #include "handlers.h"
 #include "log.h"
 #include "metrics.h"
@@ -73,7 +74,7 @@ parse_body(struct feed_job *job)
 {
 	struct evbuffer *body = job->src.body;
 	json_error_t jerr;
-	char err[256];
+	char err[256], bom[3];
 
 	if (job->errs.csv) {
 		job->records = csv_feed_parse(
@@ -85,6 +86,9 @@ parse_body(struct feed_job *job)
 		job->errs.records = job->records;
 		return true;
 	}
+	if (evbuffer_copyout(body, bom, 3) == 3 &&
+	    memcmp(bom, "\xef\xbb\xbf", 3) == 0)
+		evbuffer_drain(body, 3); /* a byte-order mark, as in CSV */
 	if (json_too_deep(body, effortd.cfg.max_json_depth)) {
 		snprintf(err, sizeof err, "JSON nested deeper than %d levels",
 		    effortd.cfg.max_json_depth);
@@ -392,15 +396,6 @@ feed_by_name(const char *name)
 	return NULL;
 }
 
-static bool
-is_csv(struct request *r)
-{
-	const char *ct = evhttp_find_header(
-	    evhttp_request_get_input_headers(r->req), "Content-Type");
-
-	return ct != NULL && strncasecmp(ct, "text/csv", 8) == 0;
-}
-
 static void
 http_done(const struct feed_outcome *o, void *arg)
 {
@@ -428,9 +423,9 @@ handle_feed(struct request *r)
 	const struct feed_spec *feed = r->route->data;
 	struct feed_source src = { .feed = feed,
 		.body = evhttp_request_get_input_buffer(r->req),
-		.csv = is_csv(r),
 		.token_id = r->token_id,
 		.stmt = feed->stmt };
 
-	feed_ingest(&src, http_done, r);
+	if (feed_content_type(r, &src.csv)) /* else answered 415 */
+		feed_ingest(&src, http_done, r);
 }

@@ -176,6 +176,14 @@ bearer_token(struct request *r)
 	return h + 7;
 }
 
+/* Runs the route's handler once its query string is found good. */
+static void
+run_handler(struct request *r)
+{
+	if (request_query_parse(r))
+		r->route->handler(r);
+}
+
 /* The caller is known: check the route's roles and run its handler. */
 static void
 authorised(struct request *r)
@@ -184,7 +192,7 @@ authorised(struct request *r)
 		reply_error(r, 403, "this token's role may not do that", NULL);
 		return;
 	}
-	r->route->handler(r);
+	run_handler(r);
 }
 
 static void
@@ -227,11 +235,15 @@ authenticate(struct request *r)
 		db_query(effortd.db, STMT_AUTH, 1, params, auth_done, r);
 }
 
-/* Finds the route for the request; sets *code to 404/405 when none fits. */
+/*
+ * Finds the route for the request; sets *code to 404/405 when none fits,
+ * and for a 405 adds the Allow header listing the path's methods.
+ */
 static const struct route *
 route_find(struct request *r, const char *path, int *code)
 {
 	enum evhttp_cmd_type method = evhttp_request_get_command(r->req);
+	char allow[32] = "";
 
 	*code = 404;
 	for (const struct route *rt = routes; rt->pattern != NULL; rt++) {
@@ -240,7 +252,13 @@ route_find(struct request *r, const char *path, int *code)
 		if (rt->method == method)
 			return rt;
 		*code = 405;
+		snprintf(allow + strlen(allow), sizeof allow - strlen(allow),
+		    "%s%s", *allow ? ", " : "",
+		    rt->method == EVHTTP_REQ_GET ? "GET" : "POST");
 	}
+	if (*code == 405)
+		evhttp_add_header(
+		    evhttp_request_get_output_headers(r->req), "Allow", allow);
 	return NULL;
 }
 
@@ -250,7 +268,6 @@ request_dispatch(struct evhttp_request *req, void *unused)
 	struct request *r = xcalloc(1, sizeof *r);
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = evhttp_uri_get_path(uri);
-	const char *q = evhttp_uri_get_query(uri);
 	int code;
 
 	(void)unused;
@@ -260,10 +277,6 @@ request_dispatch(struct evhttp_request *req, void *unused)
 	effortd.inflight++;
 	if (!conn_request_started(req)) {
 		reply_error(r, 503, "too many connections", NULL);
-		return;
-	}
-	if (q != NULL && evhttp_parse_query_str(q, &r->query) != 0) {
-		reply_error(r, 400, "malformed query string", NULL);
 		return;
 	}
 	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) >
@@ -281,7 +294,7 @@ request_dispatch(struct evhttp_request *req, void *unused)
 		return;
 	}
 	if (r->route->roles == 0)
-		r->route->handler(r);
+		run_handler(r);
 	else
 		authenticate(r);
 }

@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "date.h"
 #include "effortd.h"
+#include "feed.h"
 #include "handlers.h"
 #include "request.h"
 
@@ -102,23 +103,49 @@ handle_approve(struct request *r)
 	decide(r, "authorised", NULL);
 }
 
+/* A reject body's reason, or NULL when it answered 400 or 422. */
+static const char *
+reject_reason(struct request *r, json_t *doc, const json_error_t *jerr)
+{
+	const char *reason = json_string_value(json_object_get(doc, "reason"));
+	char msg[256];
+
+	if (!json_is_object(doc)) {
+		snprintf(msg, sizeof msg,
+		    doc == NULL
+		        ? "invalid JSON at line %d, column %d: %s; "
+		          "expected {\"reason\": \"...\"}"
+		        : "expected a JSON object {\"reason\": \"...\"}",
+		    jerr->line, jerr->column, jerr->text);
+		reply_error(r, 400, msg, NULL);
+	} else if (reason == NULL ||
+	           reason[strspn(reason, " \t\r\n")] == '\0') {
+		reply_error(r, 422,
+		    "a reason is required to reject a timesheet",
+		    json_pack("[{s:s, s:s}]", "field", "reason", "message",
+		        "is required"));
+	} else if (strlen(reason) > FEED_TEXT_MAX) {
+		snprintf(msg, sizeof msg, "longer than %d characters",
+		    FEED_TEXT_MAX);
+		reply_error(r, 422, "the reason is too long",
+		    json_pack(
+		        "[{s:s, s:s}]", "field", "reason", "message", msg));
+	} else
+		return reason;
+	return NULL;
+}
+
 void
 handle_reject(struct request *r)
 {
 	struct evbuffer *body = evhttp_request_get_input_buffer(r->req);
 	size_t len = evbuffer_get_length(body);
+	json_error_t jerr;
 	json_t *doc =
-	    json_loadb((const char *)evbuffer_pullup(body, -1), len, 0, NULL);
-	const char *reason = json_string_value(json_object_get(doc, "reason"));
+	    json_loadb((const char *)evbuffer_pullup(body, -1), len, 0, &jerr);
+	const char *reason = reject_reason(r, doc, &jerr);
 
-	if (reason == NULL || reason[strspn(reason, " \t\r\n")] == '\0') {
-		json_decref(doc);
-		reply_error(r, 422,
-		    "a reason is required to reject a timesheet",
-		    json_pack("[{s:s, s:s}]", "field", "reason", "message",
-		        "is required"));
-		return;
-	}
-	decide(r, "rejected", reason);
+	if (reason != NULL)
+		decide(r, "rejected", reason);
 	json_decref(doc);
 }

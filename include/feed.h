@@ -30,6 +30,10 @@ enum field_type {
 #define F_ENTRY    0x2 /* timesheets: a field of an entry, not the record */
 #define F_HOURS    0x4 /* numbers: at most two decimals */
 
+/* The longest free text a feed field (name, title, reason) may hold, in
+ * bytes; a manager's reject reason has the same limit. */
+#define FEED_TEXT_MAX 1000
+
 struct field_spec {
 	const char *name;
 	enum field_type type;

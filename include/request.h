@@ -26,6 +26,13 @@ enum role {
 struct request;
 typedef void (*handler_fn)(struct request *);
 
+/* A query parameter a route takes; values: the only ones allowed, or NULL
+ * for any text (the handler checks its form). */
+struct query_param {
+	const char *name;
+	const char *const *values;
+};
+
 struct route {
 	enum evhttp_cmd_type method;
 	const char *pattern; /* "/v1/timesheets/{id}/versions" */
@@ -33,6 +40,8 @@ struct route {
 	handler_fn handler;
 	const char *name; /* for logs and metrics */
 	const void *data; /* handler-specific (feed spec) */
+	/* The query parameters it takes, NULL-terminated; NULL: none. */
+	const struct query_param *query;
 };
 
 struct request {
@@ -52,6 +61,9 @@ extern const struct route routes[];
 
 void request_dispatch(struct evhttp_request *, void *);
 
+/* Parses the query string against the route's parameters (query.c);
+ * false when it answered 400. */
+bool request_query_parse(struct request *);
 /* Query parameter or NULL. */
 const char *request_query(struct request *, const char *);
 /* Replies; each frees the request. */

@@ -134,8 +134,9 @@ BEGIN
 		RETURN effort_refuse(403, 'you cannot decide on your own timesheet');
 	END IF;
 	IF NOT effort_may_authorise(p_actor, t.person_id, now(), v_today) THEN
-		RETURN effort_refuse(403, format('%s is not the line manager of %s '
-			'nor an active delegate of their manager', p_actor, t.person_id));
+		-- Names nobody: ids must not be mappable to people this way.
+		RETURN effort_refuse(403, 'you are not the line manager of this '
+			'timesheet''s owner, nor an active delegate of their manager');
 	END IF;
 	SELECT * INTO c FROM current_timesheets
 	 WHERE person_id = t.person_id AND period_start = t.period_start

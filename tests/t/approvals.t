@@ -95,7 +95,8 @@ sub decide {
 # ---------------------------------------------------------------- refusals
 my ($s, $j) = decide($am, ts_id('S3', $P1), 'approve');
 is $s, 403, "AM approving BM's staff: 403";
-like $j->{error}, qr/AM is not the line manager of S3/, '… saying so';
+is $j->{error}, "you are not the line manager of this timesheet's owner, nor an active delegate of their manager",
+	'… saying so without naming anyone';
 ($s, $j) = decide($am, ts_id('AM', $P1), 'approve');
 is $s, 403, 'AM approving their own timesheet: 403';
 like $j->{error}, qr/your own timesheet/, '… saying so';
