@@ -29,10 +29,10 @@ $$;
 -- it waits PostgreSQL queues every new request for that lock behind it, so
 -- it waits only for the sweeps already running (at most 60 s, a
 -- lock_timeout for that wait alone; then it fails and effortd retries,
--- audit.c); the scoped sweeps
--- that arrive meanwhile wait for it (one full sweep, about 2 s at 10,000
--- staff).  A full sweep that finds another one queued or running (the
--- sweep-pending lock) skips ({"skipped": true}): that one covers it.
+-- audit.c); the scoped sweeps that arrive meanwhile wait for it (one full
+-- sweep, about 2 s at 10,000 staff).  A full sweep that finds another one
+-- queued or running (the sweep-pending lock) skips ({"skipped": true}):
+-- that one covers it.
 -- Speed (docs/performance.md): no JIT (compiling the rule query costs more
 -- than running it), enough work_mem for its sorts and hashes to stay in
 -- memory, index probes costed as what they are on tables held in memory

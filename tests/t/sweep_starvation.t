@@ -5,7 +5,8 @@
 # a bounded time, and it alone turns over the findings of a person no feed
 # touches (a charge inserted and then deleted behind effortd's back opens
 # and then resolves activity_missing).  Before, the full sweep tried the
-# lock once and gave up while any scoped sweep held it.
+# lock once and gave up while any scoped sweep held it.  A full sweep that
+# fails is tried again after 10 s, not at the next interval.
 use strict;
 use warnings;
 use utf8;
@@ -125,5 +126,31 @@ cmp_ok $worst, '<', $BOUND, sprintf('no POST waited long behind a full sweep (sl
 my @sweeps = $d->log_text =~ /audit sweep: \{"open"/g;
 cmp_ok scalar(@sweeps), '>=', 3, scalar(@sweeps) . ' full sweeps completed under the load';
 unlike $d->log_text, qr/audit sweep failed/, 'no full sweep failed';
+is $d->stop, 0, 'effortd stops cleanly';
+
+# ---------------------------------------------------------------- a failed full sweep is retried soon
+# The sweep lock held for 3 s and statements cut at 1 s: the start-up full
+# sweep fails; effortd tries again 10 s later, not at the next interval
+# (an hour) or midnight.
+my $db2 = new_db();
+my $holder = fork // die;
+if (!$holder) {
+	local %ENV = (%ENV, $pg->env, PGDATABASE => $db2->name);
+	{ exec 'psql', '-X', '-q', '-o', '/dev/null', '-c',
+		q{SELECT pg_advisory_lock(hashtext('effortd.audit_sweep')), pg_sleep(3)} };
+	_exit(127);
+}
+my $end = time + 5;
+sleep 0.05 until psql($db2, q{SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted}) || time > $end;
+my $d2 = start_effortd(db => $db2, 'audit.sweep_interval' => 3600, 'db.statement_timeout' => 1);
+$end = time + 8;
+sleep 0.1 until $d2->log_text =~ /audit sweep failed/ || time > $end;
+like $d2->log_text, qr/audit sweep failed: .*; trying again in 10 s/, 'the start-up full sweep fails while the lock is held';
+my $t_failed = time;
+waitpid $holder, 0;
+$end = time + 15;
+sleep 0.2 until $d2->log_text =~ /audit sweep: \{"open"/ || time > $end;
+like $d2->log_text, qr/audit sweep: \{"open"/, 'it is tried again within 15 s and completes (interval: an hour)';
+note sprintf 'completed %.1f s after the failure', time - $t_failed;
 
 done_testing;
