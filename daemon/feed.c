@@ -95,8 +95,8 @@ parse_body(struct feed_job *job)
 		finish(job, 400, err, NULL, NULL, NULL);
 		return false;
 	}
-	job->records =
-	    json_load_callback(read_body, body, JSON_REJECT_DUPLICATES, &jerr);
+	job->records = json_load_callback(
+	    read_body, body, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	if (job->records == NULL) {
 		snprintf(err, sizeof err,
 		    "invalid JSON at line %d, column %d: %s", jerr.line,

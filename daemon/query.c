@@ -17,23 +17,21 @@
 
 #include <event2/http.h>
 
-#include "request.h"
+#include "query.h"
 #include "xmalloc.h"
 
 enum { NAME_SHOWN_MAX = 64 };
 
-/* Answers 400 for parameter name (shown as it came) with a message. */
+/* Records the refusal of parameter name (shown as it came). */
 static void
-refuse(struct request *r, const char *name, const char *fmt, ...)
+refuse(struct query_error *err, const char *name, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 
+	snprintf(err->parameter, sizeof err->parameter, "%s", name);
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vsnprintf(err->message, sizeof err->message, fmt, ap);
 	va_end(ap);
-	reply_error(r, 400, msg,
-	    json_pack("[{s:s, s:s}]", "parameter", name, "message", msg));
 }
 
 /* Text that can go into a message: printable ASCII kept, other bytes as
@@ -152,44 +150,45 @@ value_allowed(const struct query_param *p, const char *value)
 	return false;
 }
 
-/* Checks one decoded parameter; answers 400 and returns false if bad. */
+/* Checks one decoded parameter; fills err and returns false if bad. */
 static bool
-param_check(struct request *r, const char *name, const char *value)
+param_check(const struct query_spec *spec, struct evkeyvalq *out,
+    const char *name, const char *value, struct query_error *err)
 {
-	const struct query_param *p = param_find(r->route->query, name);
+	const struct query_param *p = param_find(spec->params, name);
 	char *list;
 
 	if (p == NULL) {
 		char *s = shown(name, strlen(name));
 
-		list = r->route->query != NULL
-		           ? names_list(&r->route->query->name,
-		                 sizeof *r->route->query, ",")
-		           : xstrdup("");
-		refuse(r, s, "unknown query parameter \"%s\"; %s takes %s", s,
-		    r->route->pattern, *list ? list : "no query parameters");
+		list = spec->params != NULL ? names_list(&spec->params->name,
+		                                  sizeof *spec->params, ",")
+		                            : xstrdup("");
+		refuse(err, s, "unknown query parameter \"%s\"; %s takes %s", s,
+		    spec->pattern, *list ? list : "no query parameters");
 		free(list);
 		free(s);
 		return false;
 	}
-	if (evhttp_find_header(&r->query, name) != NULL) {
-		refuse(r, name, "query parameter \"%s\" given more than once",
+	if (evhttp_find_header(out, name) != NULL) {
+		refuse(err, name, "query parameter \"%s\" given more than once",
 		    name);
 		return false;
 	}
 	if (!value_allowed(p, value)) {
 		list = names_list(p->values, sizeof *p->values, "or");
-		refuse(r, name, "%s must be %s", name, list);
+		refuse(err, name, "%s must be %s", name, list);
 		free(list);
 		return false;
 	}
-	evhttp_add_header(&r->query, name, value);
+	evhttp_add_header(out, name, value);
 	return true;
 }
 
-/* One "name=value" of length n; answers 400 and returns false if bad. */
+/* One "name=value" of length n; fills err and returns false if bad. */
 static bool
-segment_parse(struct request *r, const char *seg, size_t n)
+segment_parse(const struct query_spec *spec, struct evkeyvalq *out,
+    const char *seg, size_t n, struct query_error *err)
 {
 	const char *eq = memchr(seg, '=', n), *why = NULL;
 	size_t name_len = eq != NULL ? (size_t)(eq - seg) : n;
@@ -201,34 +200,32 @@ segment_parse(struct request *r, const char *seg, size_t n)
 			why = *name == '\0' ? "a parameter without a name"
 			                    : "no value (name=value)";
 		s = shown(seg, name_len);
-		refuse(r, s, "query parameter \"%s\": %s", s, why);
+		refuse(err, s, "query parameter \"%s\": %s", s, why);
 		free(s);
 		free(name);
 		return false;
 	}
 	if ((value = decode(eq + 1, n - name_len - 1, &why)) == NULL) {
 		s = shown(name, strlen(name));
-		refuse(r, s, "query parameter \"%s\": %s", s, why);
+		refuse(err, s, "query parameter \"%s\": %s", s, why);
 		free(s);
 		free(name);
 		return false;
 	}
-	ok = param_check(r, name, value);
+	ok = param_check(spec, out, name, value, err);
 	free(name);
 	free(value);
 	return ok;
 }
 
 bool
-request_query_parse(struct request *r)
+query_parse(const char *q, const struct query_spec *spec, struct evkeyvalq *out,
+    struct query_error *err)
 {
-	const char *q =
-	    evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
-
 	while (q != NULL && *q != '\0') {
 		size_t n = strcspn(q, "&");
 
-		if (n > 0 && !segment_parse(r, q, n))
+		if (n > 0 && !segment_parse(spec, out, q, n, err))
 			return false;
 		q += n;
 		if (*q == '&')

@@ -50,6 +50,7 @@ const struct route routes[] = {
 	{ EVHTTP_REQ_GET, "/v1/timesheets/{id}/versions", READ_ROLES, handle_versions, "timesheet_versions", NULL, NULL },
 	{ EVHTTP_REQ_POST, "/v1/timesheets/{id}/approve", ROLE_MANAGER, handle_approve, "approve", NULL, NULL },
 	{ EVHTTP_REQ_POST, "/v1/timesheets/{id}/reject", ROLE_MANAGER, handle_reject, "reject", NULL, NULL },
+	{ EVHTTP_REQ_POST, "/v1/approvals", ROLE_MANAGER, handle_approve_many, "approve_many", NULL, NULL },
 	{ EVHTTP_REQ_GET, "/v1/violations", READ_ROLES, handle_violations, "violations", NULL, q_violations },
 	{ EVHTTP_REQ_GET, "/v1/reports/grants/{id}", ROLE_REVIEWER | ROLE_ADMIN, handle_report_grant, "report_grant", NULL, q_report },
 	{ EVHTTP_REQ_GET, "/v1/reports/grants/{id}/evidence", ROLE_REVIEWER | ROLE_ADMIN, handle_report_evidence, "report_evidence", NULL, q_report },

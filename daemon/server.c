@@ -60,6 +60,22 @@ request_free(struct request *r)
 		effortd_drained();
 }
 
+bool
+request_query_parse(struct request *r)
+{
+	const char *q =
+	    evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
+	struct query_spec spec = { r->route->pattern, r->route->query };
+	struct query_error err;
+
+	if (query_parse(q, &spec, &r->query, &err))
+		return true;
+	reply_error(r, 400, err.message,
+	    json_pack("[{s:s, s:s}]", "parameter", err.parameter, "message",
+	        err.message));
+	return false;
+}
+
 const char *
 request_query(struct request *r, const char *key)
 {
@@ -133,8 +149,8 @@ reply_db_json(struct request *r, const struct db_result *res)
 		return;
 	}
 	v = PQgetvalue(res->res, 0, 0);
-	/* A refusal from the SQL: {"error": "...", "http_status": 409}
-	 * (jsonb puts the shorter key first). */
+	/* A refusal from the SQL: {"error": "...", "http_status": 409},
+	 * perhaps with "errors" (jsonb puts the shorter key first). */
 	if (strncmp(v, "{\"error\"", 8) == 0 &&
 	    (doc = json_loads(v, 0, NULL)) != NULL) {
 		int code = (int)json_integer_value(
@@ -142,7 +158,7 @@ reply_db_json(struct request *r, const struct db_result *res)
 		reply_error(r, code ? code : 500,
 		    json_string_value(json_object_get(doc, "error"))
 		        ?: "refused",
-		    NULL);
+		    json_incref(json_object_get(doc, "errors")));
 		json_decref(doc);
 		return;
 	}
@@ -176,6 +192,25 @@ bearer_token(struct request *r)
 	return h + 7;
 }
 
+/* "this needs a manager or admin token": the roles a route allows. */
+static void
+refuse_role(struct request *r)
+{
+	static const char *const names[] = { "feed", "manager", "reviewer",
+		"admin" };
+	char msg[128] = "this needs a ";
+	int roles = r->route->roles, left = __builtin_popcount(roles);
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if ((roles & (1 << i)) == 0)
+			continue;
+		strcat(msg, names[i]);
+		left--;
+		strcat(msg, left > 1 ? ", " : left == 1 ? " or " : " token");
+	}
+	reply_error(r, 403, msg, NULL);
+}
+
 /* Runs the route's handler once its query string is found good. */
 static void
 run_handler(struct request *r)
@@ -189,7 +224,7 @@ static void
 authorised(struct request *r)
 {
 	if ((r->role & r->route->roles) == 0) {
-		reply_error(r, 403, "this token's role may not do that", NULL);
+		refuse_role(r);
 		return;
 	}
 	run_handler(r);

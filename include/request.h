@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "db.h"
+#include "query.h"
 
 enum role {
 	ROLE_FEED = 1 << 0,
@@ -25,13 +26,6 @@ enum role {
 
 struct request;
 typedef void (*handler_fn)(struct request *);
-
-/* A query parameter a route takes; values: the only ones allowed, or NULL
- * for any text (the handler checks its form). */
-struct query_param {
-	const char *name;
-	const char *const *values;
-};
 
 struct route {
 	enum evhttp_cmd_type method;
