@@ -35,6 +35,7 @@ struct db_pool_config {
 	int queue_max;
 	int statement_timeout; /* seconds, 0 = none */
 	int connect_timeout;   /* seconds */
+	const char *name; /* for the log: "main", "report"; NULL = "main" */
 };
 
 struct db_pool;
@@ -51,5 +52,15 @@ int db_pool_waiting(const struct db_pool *);
 int db_pool_size(const struct db_pool *);
 int db_pool_ready_count(const struct db_pool *);
 void db_pool_set_limits(struct db_pool *, int queue_max, int connect_timeout);
+
+/* The server a ready connection is on. */
+struct db_server {
+	const char *host; /* host name, address or socket directory */
+	const char *port;
+	const char *role; /* "primary", "standby" or "unknown" */
+};
+/* Connection i of the pool (0 <= i < db_pool_size): false unless it is up
+ * (idle or busy); else *out, valid until the pool next runs. */
+bool db_pool_conn_server(const struct db_pool *, int i, struct db_server *out);
 
 #endif
