@@ -3,8 +3,12 @@
  * (enum conn_state) advanced by conn_step() from socket events and timers:
  *
  *   DOWN --connect--> CONNECTING --ok--> PREPARING --ok--> IDLE <--> BUSY
- *     ^                    |                 |                        |
- *     +---- backoff <------+-----------------+------------------------+
+ *     ^                    |                 |                 ^ |     |
+ *     +---- backoff <------+-----------------+--------------- HELD <---+
+ *
+ * HELD: a session (db_session_*) owns the connection for a transaction
+ * of several steps; its own small state machine (enum session_state) is
+ * advanced by session_step() on the connection's socket events.
  *
  * Connections are non-blocking; statements are prepared in one pipeline
  * when a connection comes up.  A job that finds no ready connection waits
@@ -26,7 +30,27 @@ enum conn_state {
 	CONN_CONNECTING,
 	CONN_PREPARING,
 	CONN_IDLE,
-	CONN_BUSY
+	CONN_BUSY,
+	CONN_HELD
+};
+
+enum session_state {
+	SESSION_QUEUED,  /* waiting for a connection */
+	SESSION_READY,   /* holds one; no step in flight */
+	SESSION_RUNNING, /* a statement (or COPY end) in flight */
+	SESSION_COPY,    /* COPY FROM STDIN taking data */
+	SESSION_ENDING,  /* ended: draining results, then ROLLBACK */
+	SESSION_BROKEN,  /* the connection was lost */
+};
+
+struct db_session {
+	struct db_pool *pool;
+	struct db_conn *conn;
+	enum session_state state;
+	bool rollback_sent; /* ENDING */
+	db_session_cb step_cb, sent_cb;
+	void *arg;
+	PGresult *last;
 };
 
 struct db_job {
@@ -35,6 +59,7 @@ struct db_job {
 	char **values;
 	db_cb cb;
 	void *arg;
+	struct db_session *session; /* a session waiting for a connection */
 	TAILQ_ENTRY(db_job) entry;
 };
 TAILQ_HEAD(job_queue, db_job);
@@ -49,6 +74,8 @@ struct db_conn {
 	PGresult *last;      /* BUSY: the result so far */
 	bool prepare_failed; /* PREPARING: a prepare failed */
 	double backoff;      /* seconds before the next attempt */
+
+	struct db_session *session; /* HELD: its owner */
 };
 
 struct db_pool {
@@ -62,6 +89,9 @@ struct db_pool {
 static void conn_step(struct db_conn *);
 static void conn_fail(struct db_conn *, const char *);
 static void pool_dispatch(struct db_pool *);
+static void session_attach(struct db_conn *, struct db_job *);
+static void session_step(struct db_conn *);
+static void session_lost(struct db_conn *, const char *);
 
 static void
 job_finish(struct db_job *job, const struct db_result *r)
@@ -158,13 +188,14 @@ conn_fail(struct db_conn *c, const char *why)
 	struct db_job *job;
 
 	if (c->state == CONN_IDLE || c->state == CONN_BUSY ||
-	    c->state == CONN_PREPARING) {
+	    c->state == CONN_PREPARING || c->state == CONN_HELD) {
 		log_warn("database connection %d lost: %s", c->index, why);
 		metrics_reconnect();
 	} else
 		log_debug("database connection %d failed: %s", c->index, why);
 	conn_close(c);
 	c->state = CONN_DOWN;
+	session_lost(c, why);
 	if ((job = c->job) != NULL) {
 		c->job = NULL;
 		job_unavailable(job, "database connection lost");
@@ -361,6 +392,9 @@ conn_step(struct db_conn *c)
 	case CONN_BUSY:
 		conn_busy(c);
 		break;
+	case CONN_HELD:
+		session_step(c);
+		break;
 	case CONN_IDLE:
 		/* Input while idle: a notice or the server closing. */
 		if (conn_read(c) && PQstatus(c->pg) == CONNECTION_BAD)
@@ -374,6 +408,10 @@ conn_send(struct db_conn *c, struct db_job *job)
 {
 	const struct statement *s = &statements[job->stmt];
 
+	if (job->session != NULL) {
+		session_attach(c, job);
+		return;
+	}
 	c->job = job;
 	c->state = CONN_BUSY;
 	if (c->pool->statement_timeout > 0) {
@@ -472,6 +510,7 @@ db_pool_free(struct db_pool *p)
 		struct db_conn *c = &p->conns[i];
 		if (c->job != NULL)
 			job_unavailable(c->job, "shutting down");
+		session_lost(c, "shutting down");
 		conn_close(c);
 		event_free(c->timer);
 	}
@@ -486,7 +525,8 @@ db_pool_ready(const struct db_pool *p)
 {
 	for (int i = 0; i < p->size; i++)
 		if (p->conns[i].state == CONN_IDLE ||
-		    p->conns[i].state == CONN_BUSY)
+		    p->conns[i].state == CONN_BUSY ||
+		    p->conns[i].state == CONN_HELD)
 			return true;
 	return false;
 }
@@ -497,7 +537,8 @@ db_pool_busy(const struct db_pool *p)
 	int n = 0;
 
 	for (int i = 0; i < p->size; i++)
-		n += p->conns[i].state == CONN_BUSY;
+		n += p->conns[i].state == CONN_BUSY ||
+		     p->conns[i].state == CONN_HELD;
 	return n;
 }
 
@@ -520,7 +561,8 @@ db_pool_ready_count(const struct db_pool *p)
 
 	for (int i = 0; i < p->size; i++)
 		n += p->conns[i].state == CONN_IDLE ||
-		     p->conns[i].state == CONN_BUSY;
+		     p->conns[i].state == CONN_BUSY ||
+		     p->conns[i].state == CONN_HELD;
 	return n;
 }
 
@@ -529,4 +571,324 @@ db_pool_set_limits(struct db_pool *p, int queue_max, int connect_timeout)
 {
 	p->queue_max = queue_max;
 	p->connect_timeout = connect_timeout;
+}
+
+/* Sessions ------------------------------------------------------------- */
+
+static const struct db_result session_gone = { .status = DB_UNAVAILABLE,
+	.message = "database connection lost" };
+
+/* A session job failed in the queue (pool down, queue full, shutdown). */
+static void
+session_refused(const struct db_result *r, void *arg)
+{
+	struct db_session *s = arg;
+	db_session_cb cb = s->step_cb;
+
+	s->state = SESSION_BROKEN;
+	s->step_cb = NULL;
+	cb(s, r, s->arg);
+}
+
+static void
+session_attach(struct db_conn *c, struct db_job *job)
+{
+	struct db_session *s = job->session;
+	struct db_result r = { .status = DB_OK };
+	db_session_cb cb = s->step_cb;
+
+	free(job->values);
+	free(job);
+	c->state = CONN_HELD;
+	c->session = s;
+	s->conn = c;
+	s->state = SESSION_READY;
+	s->step_cb = NULL;
+	cb(s, &r, s->arg);
+}
+
+/* The connection went away under the session (conn_fail, shutdown). */
+static void
+session_lost(struct db_conn *c, const char *why)
+{
+	struct db_session *s = c->session;
+	db_session_cb cb;
+
+	(void)why;
+	if (s == NULL)
+		return;
+	c->session = NULL;
+	s->conn = NULL;
+	if (s->last != NULL)
+		PQclear(s->last);
+	s->last = NULL;
+	if (s->state == SESSION_ENDING) {
+		free(s);
+		return;
+	}
+	s->state = SESSION_BROKEN;
+	cb = s->step_cb ? s->step_cb : s->sent_cb;
+	s->step_cb = s->sent_cb = NULL;
+	if (cb != NULL)
+		cb(s, &session_gone, s->arg);
+}
+
+/* Gives the connection back to the pool and frees the session. */
+static void
+session_release(struct db_session *s)
+{
+	struct db_conn *c = s->conn;
+
+	free(s);
+	c->session = NULL;
+	if (PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+		conn_fail(c, "a session left its transaction open");
+		return;
+	}
+	c->state = CONN_IDLE;
+	conn_watch(c, false);
+	pool_dispatch(c->pool);
+}
+
+/* ENDING and nothing in flight: ROLLBACK if a transaction is open. */
+static void
+session_ending(struct db_session *s)
+{
+	struct db_conn *c = s->conn;
+
+	if (!s->rollback_sent && PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+		s->rollback_sent = true;
+		if (!PQsendQuery(c->pg, "ROLLBACK")) {
+			conn_fail(c, PQerrorMessage(c->pg));
+			return;
+		}
+		conn_watch(c, PQflush(c->pg) == 1);
+		return;
+	}
+	session_release(s);
+}
+
+/* A step's results are complete (or a COPY is ready for data). */
+static void
+session_step_done(struct db_session *s)
+{
+	PGresult *res = s->last;
+	struct db_result r = { .status = DB_OK, .res = res };
+	db_session_cb cb = s->step_cb;
+
+	s->last = NULL;
+	if (s->state == SESSION_ENDING) {
+		if (res != NULL)
+			PQclear(res);
+		session_ending(s);
+		return;
+	}
+	s->step_cb = NULL;
+	s->state = res != NULL && PQresultStatus(res) == PGRES_COPY_IN
+	               ? SESSION_COPY
+	               : SESSION_READY;
+	if (res == NULL || PQresultStatus(res) == PGRES_FATAL_ERROR) {
+		r.status = DB_ERROR;
+		r.sqlstate =
+		    res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+		r.message =
+		    res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+		        : PQerrorMessage(s->conn->pg);
+		if (r.sqlstate == NULL)
+			r.sqlstate = "XX000";
+		if (r.message == NULL)
+			r.message = "unknown error";
+		if (strcmp(r.sqlstate, "57014") == 0)
+			r.status = DB_UNAVAILABLE;
+	}
+	cb(s, &r, s->arg);
+	if (res != NULL)
+		PQclear(res);
+}
+
+/* HELD: the socket is readable or writable. */
+static void
+session_step(struct db_conn *c)
+{
+	struct db_session *s = c->session;
+	struct db_result ok = { .status = DB_OK };
+	db_session_cb cb;
+	PGresult *r;
+	int f;
+
+	if (!conn_read(c))
+		return;
+	if (PQstatus(c->pg) == CONNECTION_BAD) {
+		conn_fail(c, "server closed the connection");
+		return;
+	}
+	if (s->state == SESSION_RUNNING || s->state == SESSION_ENDING) {
+		while (!PQisBusy(c->pg)) {
+			if ((r = PQgetResult(c->pg)) == NULL) {
+				session_step_done(s);
+				return;
+			}
+			if (s->last != NULL)
+				PQclear(s->last);
+			s->last = r;
+			if (PQresultStatus(r) != PGRES_COPY_IN)
+				continue;
+			if (s->state == SESSION_RUNNING) {
+				session_step_done(s);
+				return;
+			}
+			if (PQputCopyEnd(c->pg, "abandoned") != 1) {
+				conn_fail(c, PQerrorMessage(c->pg));
+				return;
+			}
+		}
+	}
+	if ((f = PQflush(c->pg)) == -1) {
+		conn_fail(c, PQerrorMessage(c->pg));
+		return;
+	}
+	conn_watch(c, f == 1);
+	if (f == 0 && s->sent_cb != NULL) {
+		cb = s->sent_cb;
+		s->sent_cb = NULL;
+		cb(s, &ok, s->arg);
+	}
+}
+
+struct db_session *
+db_session_open(struct db_pool *p, db_session_cb cb, void *arg)
+{
+	struct db_session *s = xcalloc(1, sizeof *s);
+	struct db_job *job = xcalloc(1, sizeof *job);
+
+	s->pool = p;
+	s->state = SESSION_QUEUED;
+	s->step_cb = cb;
+	s->arg = arg;
+	job->session = s;
+	job->cb = session_refused;
+	job->arg = s;
+	if (!pool_any_up(p)) {
+		job_unavailable(job, "database unavailable");
+		return NULL;
+	}
+	if (p->waiting >= p->queue_max) {
+		job_unavailable(job, "database queue full");
+		return NULL;
+	}
+	TAILQ_INSERT_TAIL(&p->queue, job, entry);
+	p->waiting++;
+	pool_dispatch(p);
+	return s;
+}
+
+void
+db_session_exec(struct db_session *s, const char *sql, int nparams,
+    const char *const *values, db_session_cb cb)
+{
+	struct db_conn *c = s->conn;
+
+	if (c == NULL || s->state != SESSION_READY) {
+		cb(s, &session_gone, s->arg);
+		return;
+	}
+	s->step_cb = cb;
+	s->state = SESSION_RUNNING;
+	/* Without parameters: the simple protocol, so that sql may hold
+	 * several statements. */
+	if (nparams == 0 ? !PQsendQuery(c->pg, sql)
+	                 : !PQsendQueryParams(c->pg, sql, nparams, NULL, values,
+	                       NULL, NULL, 0)) {
+		conn_fail(c, PQerrorMessage(c->pg));
+		return;
+	}
+	conn_watch(c, PQflush(c->pg) == 1);
+}
+
+bool
+db_session_copy_put(struct db_session *s, const char *data, size_t len)
+{
+	if (s->conn == NULL || s->state != SESSION_COPY)
+		return false;
+	return PQputCopyData(s->conn->pg, data, (int)len) == 1;
+}
+
+int
+db_session_flush(struct db_session *s, db_session_cb cb)
+{
+	struct db_conn *c = s->conn;
+	int f;
+
+	if (c == NULL)
+		return -1;
+	if ((f = PQflush(c->pg)) == -1) {
+		conn_fail(c, PQerrorMessage(c->pg));
+		return -1;
+	}
+	if (f == 1) {
+		s->sent_cb = cb;
+		conn_watch(c, true);
+	}
+	return f;
+}
+
+void
+db_session_copy_end(struct db_session *s, db_session_cb cb)
+{
+	struct db_conn *c = s->conn;
+
+	if (c == NULL || s->state != SESSION_COPY) {
+		cb(s, &session_gone, s->arg);
+		return;
+	}
+	s->step_cb = cb;
+	s->state = SESSION_RUNNING;
+	if (PQputCopyEnd(c->pg, NULL) != 1) {
+		conn_fail(c, PQerrorMessage(c->pg));
+		return;
+	}
+	conn_watch(c, PQflush(c->pg) == 1);
+}
+
+void
+db_session_end(struct db_session *s)
+{
+	struct db_conn *c = s->conn;
+	struct db_job *job;
+
+	s->step_cb = s->sent_cb = NULL;
+	switch (s->state) {
+	case SESSION_QUEUED:
+		TAILQ_FOREACH(job, &s->pool->queue, entry)
+		{
+			if (job->session == s) {
+				TAILQ_REMOVE(&s->pool->queue, job, entry);
+				s->pool->waiting--;
+				free(job);
+				break;
+			}
+		}
+		free(s);
+		break;
+	case SESSION_BROKEN:
+		free(s);
+		break;
+	case SESSION_READY:
+		s->state = SESSION_ENDING;
+		session_ending(s);
+		break;
+	case SESSION_COPY:
+		s->state = SESSION_ENDING;
+		if (PQputCopyEnd(c->pg, "abandoned") != 1) {
+			conn_fail(c, PQerrorMessage(c->pg));
+			return;
+		}
+		conn_watch(c, PQflush(c->pg) == 1);
+		break;
+	case SESSION_RUNNING:
+		s->state = SESSION_ENDING;
+		break;
+	case SESSION_ENDING:
+		break;
+	}
 }
