@@ -3,8 +3,10 @@
  * (handle_feed, at the end) and the spool folder (spool.c) both drive it.
  *
  * A feed is worked through in slices, one per turn of the event loop (at
- * most SLICE_RECORDS records or SLICE_BYTES of body), so that other
- * requests are served while a large batch is read: each record is decoded
+ * most SLICE_RECORDS records, SLICE_BYTES of body or SLICE_NS of time, so
+ * that several feeds at once still leave the loop free every few
+ * milliseconds), so that other requests are served while a large batch is
+ * read: each record is decoded
  * (json-stream.c or csvfeed.c), checked (feed-validate.c) and, when clean,
  * written as one COPY line to a staging table in the feed's transaction
  * on a pooled connection held for the feed (a db session).  The body is
@@ -22,10 +24,13 @@
  * before answering, so that a client that posts and then reads sees it.
  */
 #include <errno.h>
+#include <malloc.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -44,9 +49,11 @@
 
 #define SLICE_RECORDS 1000
 #define SLICE_BYTES   (1 << 20)
-#define CSV_PIECE     (64 * 1024) /* bytes handed to libcsv at a time */
-#define ROWS_MAX      (1 << 20)   /* COPY lines waiting for a connection */
-#define ERROR_CAP     1000        /* feed-validate.c lists at most this */
+#define SLICE_NS      (2 * 1000 * 1000) /* and at most 2 ms */
+#define TRIM_AFTER    (1 << 20)         /* bytes read by a feed */
+#define CSV_PIECE     (64 * 1024)       /* bytes handed to libcsv at a time */
+#define ROWS_MAX      (1 << 20) /* COPY lines waiting for a connection */
+#define ERROR_CAP     1000      /* feed-validate.c lists at most this */
 
 #define STAGE_SQL                                                              \
 	"BEGIN; CREATE TEMP TABLE feed_stage (idx integer NOT NULL, "          \
@@ -76,6 +83,7 @@ struct feed_job {
 	struct json_stream js;
 	struct csv_reader *csv;
 	long records; /* decoded so far */
+	size_t read;  /* bytes of body consumed */
 	long staged;  /* clean ones written to the staging table */
 	long *lines;  /* CSV (not timesheets): the line of each record */
 	size_t lines_cap;
@@ -94,9 +102,46 @@ struct feed_job {
 
 static void feed_step(struct feed_job *);
 
+/*
+ * After large feeds glibc keeps the freed body and record memory in its
+ * heap (measured: an idle daemon stayed at its burst peak); a second after
+ * the last large feed ends it is given back (malloc_trim).
+ */
+static struct event *trim_timer;
+
+static void
+trim_now(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	malloc_trim(0);
+}
+
+static void
+trim_later(void)
+{
+	static const struct timeval second = { 1, 0 };
+
+	if (trim_timer == NULL)
+		trim_timer = evtimer_new(effortd.base, trim_now, NULL);
+	evtimer_add(trim_timer, &second);
+}
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void
 feed_job_free(struct feed_job *job)
 {
+	if (job->read >= TRIM_AFTER)
+		trim_later();
 	if (job->session != NULL)
 		db_session_end(job->session);
 	if (job->tick != NULL)
@@ -492,9 +537,10 @@ static bool
 read_slice(struct feed_job *job)
 {
 	size_t left = evbuffer_get_length(job->src.body), used = 0;
+	uint64_t until = now_ns() + SLICE_NS;
 	int n = 0, rc;
 
-	while (n < SLICE_RECORDS && used < SLICE_BYTES) {
+	while (n < SLICE_RECORDS && used < SLICE_BYTES && now_ns() < until) {
 		if (job->csv)
 			rc = next_csv(job);
 		else
@@ -514,6 +560,7 @@ read_slice(struct feed_job *job)
 			n++;
 		used = left - evbuffer_get_length(job->src.body);
 	}
+	job->read += used;
 	return true;
 }
 

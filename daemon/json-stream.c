@@ -34,16 +34,43 @@ json_stream_init(struct json_stream *js, int max_depth)
 	js->window = WINDOW_MIN;
 }
 
-/* Depth-checks the first n bytes at the head (p: their contiguous copy). */
+/* The error for a raw NUL byte at p[at]: not JSON, and jansson (which
+ * would skip one after a number and refuse one elsewhere) is not shown it. */
+static bool
+nul_byte(struct json_stream *js, const char *p, size_t at)
+{
+	int line = js->line, column = js->column;
+
+	for (size_t i = 0; i < at; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == '\n') {
+			line++;
+			column = 0;
+		} else if (c < 0x80 || (c >= 0xC2 && c <= 0xF4))
+			column++;
+	}
+	snprintf(js->error, sizeof js->error,
+	    "invalid JSON at line %d, column %d: NUL byte", line, column + 1);
+	return false;
+}
+
+/* Checks the first n bytes at the head (p: their contiguous copy) before
+ * jansson reads them: nesting depth, and no NUL byte. */
 static bool
 scan_upto(struct json_stream *js, const char *p, size_t n)
 {
+	const char *nul;
 	bool ok = true;
 
 	if (n > js->scanned) {
+		nul = memchr(p + js->scanned, '\0', n - js->scanned);
+		if (nul != NULL)
+			n = (size_t)(nul - p);
 		ok = json_depth_scan(&js->depth, p + js->scanned,
 		    n - js->scanned, js->max_depth);
 		js->scanned = n;
+		if (ok && nul != NULL)
+			return nul_byte(js, p, n);
 	}
 	if (!ok)
 		snprintf(js->error, sizeof js->error,
@@ -79,8 +106,8 @@ skip_blanks(struct json_stream *js, struct evbuffer *buf)
 
 	while (evbuffer_peek(buf, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
 		const char *p = v.iov_base;
-		for (n = 0; n < v.iov_len && strchr(" \t\r\n", p[n]) != NULL &&
-		            p[n] != '\0';
+		for (n = 0; n < v.iov_len && p[n] != '\0' &&
+		            strchr(" \t\r\n", p[n]) != NULL;
 		     n++)
 			;
 		if (!advance(js, buf, p, n))
@@ -116,7 +143,7 @@ fail_with_prefix(struct json_stream *js, struct evbuffer *buf,
     const char *prefix, size_t flags)
 {
 	size_t n = evbuffer_get_length(buf), k = strlen(prefix);
-	const char *p = (const char *)evbuffer_pullup(buf, -1);
+	const char *p = n ? (const char *)evbuffer_pullup(buf, -1) : "";
 	char *text = xmalloc(n + k + 1);
 	json_error_t e;
 	json_t *v;
@@ -188,6 +215,12 @@ element(struct json_stream *js, struct evbuffer *buf, bool eof, json_t **out)
 		js->window *= 2;
 	}
 	js->window = WINDOW_MIN;
+	if (v != NULL && e.text[0] != '\0') {
+		/* A value cut short by a bad byte (a number before invalid
+		 * UTF-8): jansson returns it and the error both. */
+		json_decref(v);
+		v = NULL;
+	}
 	if (v == NULL)
 		return fail_at(js, &e, 0);
 	if (!advance(js, buf, p, used)) {

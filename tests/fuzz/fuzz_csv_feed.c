@@ -57,8 +57,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	while (!failed && evbuffer_get_length(buf) > 0) {
 		failed = csv_reader_feed(cr, buf, piece, true, err, sizeof err) != 0;
 		while (!failed && (rec = csv_reader_next(cr, &bad)) != NULL) {
-			if (!json_equal(rec, json_array_get(records, i++)))
+			/* (Rows before a malformed one are handed out.) */
+			if (records != NULL &&
+			    !json_equal(rec, json_array_get(records, i)))
 				abort();
+			i++;
 			check_one(feed, rec, &errs2);
 			json_decref(rec);
 		}
@@ -66,8 +69,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	if (!failed)
 		failed = csv_reader_finish(cr, err, sizeof err) != 0;
 	while (!failed && (rec = csv_reader_next(cr, &bad)) != NULL) {
-		if (!json_equal(rec, json_array_get(records, i++)))
+		/* (Rows before a malformed one are handed out.) */
+		if (records != NULL &&
+		    !json_equal(rec, json_array_get(records, i)))
 			abort();
+		i++;
 		check_one(feed, rec, &errs2);
 		json_decref(rec);
 	}

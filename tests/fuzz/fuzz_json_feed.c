@@ -4,7 +4,8 @@
  * the element-by-element decoder (json-stream.c, with its nesting check)
  * and the record validator, one record at a time as feed.c does.  The
  * decoder must agree with jansson decoding the whole body: the same
- * elements, or the same error message.
+ * elements, or the same error message (not checked for bodies with raw
+ * NUL bytes, which jansson skips in ways that depend on what it has read).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -52,7 +53,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	size_t n, piece, at = 0, i = 0;
 	char msg[256];
 	json_t *expect, *rec;
-	bool deep;
+	bool deep; /* (or NUL bytes): the decoder runs, unchecked */
 
 	if (len < 2)
 		return 0;
@@ -62,7 +63,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	n = len - 2;
 	all = evbuffer_new();
 	evbuffer_add(all, body, n);
-	deep = json_too_deep(all, 32);
+	deep = json_too_deep(all, 32) || memchr(body, '\0', n) != NULL;
 	evbuffer_free(all);
 	expect = deep ? NULL : whole(body, n, msg, sizeof msg);
 

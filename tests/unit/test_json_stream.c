@@ -3,7 +3,8 @@
  * (daemon/json-stream.c), against jansson decoding the whole body: the
  * same elements, or the same error text at the same line and column, for
  * bodies given whole, split into chains anywhere, fed a byte at a time
- * (eof only at the end), and with elements larger than the first window.
+ * (eof only at the end), and with elements larger than the first window;
+ * raw NUL bytes refused at their place.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -177,6 +178,28 @@ test_bodies(void **state)
 		same_as_whole(bodies[i], strlen(bodies[i]));
 }
 
+/* Raw NUL bytes are refused where they are (jansson would skip one after
+ * a number and refuse one elsewhere). */
+static void
+test_nul_bytes(void **state)
+{
+	static const char after_number[] = "[{\"a\":0.75\0,\"b\":1}]";
+	static const char between[] = "[1,\n  2\n,\0 3]";
+	static const char tail[] = "[1]\0";
+
+	(void)state;
+	streamed(after_number, sizeof after_number - 1, 3, false, got);
+	assert_string_equal(
+	    got, "ERR:invalid JSON at line 1, column 11: NUL byte\n");
+	streamed(between, sizeof between - 1, 1, true, got);
+	/* (Elements in the window before it may or may not come first.) */
+	assert_string_equal(strstr(got, "ERR:"),
+	    "ERR:invalid JSON at line 3, column 2: NUL byte\n");
+	streamed(tail, sizeof tail - 1, 64, false, got);
+	assert_string_equal(
+	    got, "ERR:invalid JSON at line 1, column 4: NUL byte\n");
+}
+
 /* Elements bigger than the first window (64 KiB), and an error far in. */
 static void
 test_large_elements(void **state)
@@ -235,6 +258,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bodies),
+		cmocka_unit_test(test_nul_bytes),
 		cmocka_unit_test(test_large_elements),
 		cmocka_unit_test(test_depth),
 	};
