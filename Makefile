@@ -4,6 +4,7 @@
 #   make check      install missing packages, build with -Werror, run every test
 #   make demo       private PostgreSQL + effortd + the sample organisation
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make deb        Debian packages effortd and effortctl in build/deb/
 
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
@@ -36,7 +37,7 @@ UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # Daemon objects the unit tests link against (everything but main).
 DAEMON_LIB  := $(filter-out $(BUILD)/daemon/main.o,$(DAEMON_OBJ))
 
-.PHONY: all check check-asan fuzz bench deps demo install clean format format-check
+.PHONY: all check check-asan fuzz bench deps demo install clean format format-check deb check-deb
 
 all: $(BUILD)/effortd $(BUILD)/effortctl
 
@@ -105,6 +106,17 @@ install: all
 	sed 's|/usr/local/sbin/effortd|$(SBINDIR)/effortd|g' systemd/effortd.service > $(DESTDIR)$(UNITDIR)/effortd.service
 	install -m 644 docs/effortd.8 $(DESTDIR)$(MANDIR)/man8/effortd.8
 	install -m 644 docs/effortctl.1 $(DESTDIR)$(MANDIR)/man1/effortctl.1
+
+# Debian packages (debian/): built by dpkg-buildpackage in a copy of the
+# tree, checked by lintian, left in build/deb/ (scripts/build-deb).
+deb: deps
+	scripts/build-deb
+
+# The packages installed on this machine (as root): files, user, modes,
+# the installed effortd and effortctl against a private PostgreSQL, then
+# purged (tests/deb/packages.t).  Removes them at the end.
+check-deb: deb
+	env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE prove -I tests/lib tests/deb/*.t
 
 format:
 	clang-format -i include/*.h common/*.c daemon/*.c cli/*.c tests/unit/*.c

@@ -1,8 +1,11 @@
 /*
  * "effortctl approve ID...": authorises timesheets as the token's person,
  * POST /v1/timesheets/{id}/approve, asking first when stdin is a terminal
- * (unless --yes).  Goes on to the next ID after a refusal; stops when
- * effortd is unavailable.
+ * (unless --yes), after saying which findings are open and whether the
+ * approval will be late.  Goes on to the next ID after a refusal; stops
+ * when effortd is unavailable.  "approve --clean": every pending timesheet
+ * without open findings at once (POST /v1/approvals), after listing them
+ * and the others, which are left alone.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +14,7 @@
 
 #include "cli.h"
 #include "client.h"
+#include "desk.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -18,22 +22,29 @@ static int cmd_approve_exec(struct cli_ctx *, int, char **);
 
 const struct cmd_entry cmd_approve_entry = {
 	"approve",
-	"[--yes] ID...",
+	"[--yes] ID... | --clean [--yes]",
 	"Approve (authorise) timesheets as the token's person.",
 	"Options:\n"
 	"  -y, --yes          do not ask; otherwise each approval is "
 	"confirmed\n"
-	"                     when standard input is a terminal\n",
+	"                     when standard input is a terminal\n"
+	"  --clean            approve every pending timesheet without open\n"
+	"                     findings (see 'effortctl pending'); without a\n"
+	"                     terminal, --yes is required\n",
 	cmd_approve_exec,
 };
 
-/* Asks "Approve timesheet N (person, period)? [y/N]"; an exit status. */
+/*
+ * Shows the timesheet, its open findings and whether the approval will be
+ * late, then asks "Approve timesheet N? [y/N]"; an exit status.
+ */
 static int
 confirm(struct client *cl, long long id, bool *yes)
 {
 	struct response resp;
-	char *path, *what, line[64];
-	const char *person, *start, *end;
+	char *path, *what, *hours;
+	const char *person, *name, *start, *end;
+	json_t *versions;
 	int rc;
 
 	*yes = false;
@@ -41,16 +52,21 @@ confirm(struct client *cl, long long id, bool *yes)
 	xasprintf(&what, "timesheet %lld", id);
 	if ((rc = client_get(cl, path, &resp, what)) == EXIT_OK) {
 		person = json_text(resp.json, "person_id");
+		name = json_text(resp.json, "name");
 		start = json_text(resp.json, "period_start");
 		end = json_text(resp.json, "period_end");
-		fprintf(stderr, "Approve timesheet %lld (%s, %s to %s)? [y/N] ",
-		    id, person != NULL ? person : "?",
-		    start != NULL ? start : "?", end != NULL ? end : "?");
-		fflush(stderr);
-		if (fgets(line, sizeof line, stdin) != NULL)
-			*yes = line[0] == 'y' || line[0] == 'Y';
-		else
-			fputc('\n', stderr);
+		versions = json_object_get(resp.json, "versions");
+		hours = desk_hours(json_object_get(
+		    json_array_get(versions, json_array_size(versions) - 1),
+		    "total_hours"));
+		fprintf(stderr, "Timesheet %lld: %s %s, %s to %s, %s h\n", id,
+		    person != NULL ? person : "?", name != NULL ? name : "",
+		    start != NULL ? start : "?", end != NULL ? end : "?",
+		    hours);
+		desk_warn(resp.json);
+		fprintf(stderr, "Approve timesheet %lld? [y/N] ", id);
+		*yes = desk_answer_yes();
+		free(hours);
 	}
 	response_free(&resp);
 	free(path);
@@ -105,23 +121,35 @@ cmd_approve_exec(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "yes", no_argument, NULL, 'y' },
+		{ "clean", no_argument, NULL, OPT_CMD_BASE },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cmd_entry *e = &cmd_approve_entry;
 	long long *ids;
 	struct client cl;
-	bool yes = false;
+	bool yes = false, clean = false;
 	int c, rc, worst = EXIT_OK, n;
 
 	while ((c = getopt_long(argc, argv, "hy", longopts, NULL)) != -1) {
 		if (c == 'y')
 			yes = true;
+		else if (c == OPT_CMD_BASE)
+			clean = true;
 		else if ((rc = cli_common_option(ctx, e, c, optarg)) !=
 		         CLI_OPT_HANDLED)
 			return rc;
 	}
-	if ((n = argc - optind) == 0)
+	n = argc - optind;
+	if (clean && n > 0)
+		return cli_usage_error(e, "--clean takes no timesheet IDs");
+	if (clean && !yes && !isatty(STDIN_FILENO))
+		return cli_usage_error(e,
+		    "--clean without a terminal to ask on: give --yes to "
+		    "approve without asking");
+	if (clean)
+		return approve_clean(ctx, yes, isatty(STDIN_FILENO));
+	if (n == 0)
 		return cli_usage_error(e, "expected at least one timesheet ID");
 	ids = xcalloc((size_t)n, sizeof *ids);
 	for (int i = 0; i < n; i++) {

@@ -1,12 +1,16 @@
 /*
  * "effortctl pending": the manager's queue, GET /v1/pending -- the
  * timesheets of their staff (and of managers who delegated to them)
- * awaiting authorisation, soonest deadline first, overdue ones marked.
+ * awaiting authorisation, soonest deadline first, overdue ones marked,
+ * with the contracted hours and the open findings on each.
  */
 #include <stdio.h>
 
+#include <stdlib.h>
+
 #include "cli.h"
 #include "client.h"
+#include "desk.h"
 #include "listing.h"
 
 static int cmd_pending_exec(struct cli_ctx *, int, char **);
@@ -14,7 +18,8 @@ static int cmd_pending_exec(struct cli_ctx *, int, char **);
 const struct cmd_entry cmd_pending_entry = {
 	"pending",
 	"",
-	"List the timesheets awaiting your authorisation.",
+	"List the timesheets awaiting your authorisation, with their "
+	"findings.",
 	"",
 	cmd_pending_exec,
 };
@@ -26,21 +31,34 @@ static const struct column pending_columns[] = {
 	{ "period_start", "START", COL_TEXT },
 	{ "period_end", "END", COL_TEXT },
 	{ "total_hours", "HOURS", COL_HOURS },
+	{ "contracted_hours", "CONTRACTED", COL_HOURS },
 	{ "deadline", "DEADLINE", COL_TEXT },
 	{ "days_left", "DAYS_LEFT", COL_INT },
 	{ "mark", "", COL_TEXT },
+	{ "open_findings", "FINDINGS", COL_TEXT },
 };
 
-/* Adds "mark": "OVERDUE" to the overdue ones (table and CSV). */
+/*
+ * Adds "mark": "OVERDUE" to the overdue ones and "open_findings", the
+ * findings as one text ("none" when clean), for table and CSV.
+ */
 static void
-mark_overdue(json_t *list)
+mark_items(json_t *list)
 {
 	json_t *v;
 	size_t i;
 
-	json_array_foreach(list, i, v) json_object_set_new(v, "mark",
-	    json_string(
-	        json_is_true(json_object_get(v, "overdue")) ? "OVERDUE" : ""));
+	json_array_foreach(list, i, v)
+	{
+		char *text = desk_findings_text(json_object_get(v, "findings"));
+
+		json_object_set_new(v, "mark",
+		    json_string(json_is_true(json_object_get(v, "overdue"))
+		                    ? "OVERDUE"
+		                    : ""));
+		json_object_set_new(v, "open_findings", json_string(text));
+		free(text);
+	}
 }
 
 static int
@@ -67,7 +85,7 @@ cmd_pending_exec(struct cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	if ((rc = client_get(&cl, "/v1/pending", &resp, "pending")) ==
 	    EXIT_OK) {
-		mark_overdue(json_object_get(resp.json, "pending"));
+		mark_items(json_object_get(resp.json, "pending"));
 		rc = cli_print_list(ctx, &resp, "pending", pending_columns,
 		    sizeof pending_columns / sizeof pending_columns[0],
 		    "Nothing awaits your authorisation.");

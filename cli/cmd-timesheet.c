@@ -1,14 +1,18 @@
 /*
  * "effortctl timesheet ID": one timesheet's history from
- * GET /v1/timesheets/{id}/versions -- the latest version's entries, then
- * every version with its authorisation decisions.  As CSV, one row per
- * entry and per decision of every version (column "record" says which).
+ * GET /v1/timesheets/{id}/versions -- the person's name and contracted
+ * hours, the open findings on it, then every version with its entries,
+ * what each amendment changed from the version before and why, and its
+ * decisions.  As CSV, one row per entry and per decision of every version
+ * (column "record" says which).
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "client.h"
+#include "desk.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -17,8 +21,8 @@ static int cmd_timesheet_exec(struct cli_ctx *, int, char **);
 const struct cmd_entry cmd_timesheet_entry = {
 	"timesheet",
 	"ID",
-	"Show one timesheet: its latest entries and every version's "
-	"decisions.",
+	"Show one timesheet: its findings, and every version with its "
+	"entries, changes and decisions.",
 	"",
 	cmd_timesheet_exec,
 };
@@ -66,23 +70,6 @@ or_dash(const char *s)
 	return s != NULL ? s : "-";
 }
 
-/* The version with the highest number. */
-static json_t *
-latest_version(json_t *versions)
-{
-	json_t *v, *best = NULL;
-	size_t i;
-
-	json_array_foreach(versions, i, v)
-	{
-		if (best == NULL ||
-		    json_integer_value(json_object_get(v, "version")) >=
-		        json_integer_value(json_object_get(best, "version")))
-			best = v;
-	}
-	return best;
-}
-
 /* Prints a table of obj's array member key, each line indented. */
 static void
 print_list(json_t *obj, const char *key, const struct column *cols,
@@ -103,48 +90,101 @@ print_list(json_t *obj, const char *key, const struct column *cols,
 static void
 print_version_line(json_t *v)
 {
-	char *hours = out_json_cell(
-	    json_object_get(v, "total_hours"), COL_HOURS, FORMAT_TABLE);
+	char *hours = desk_hours(json_object_get(v, "total_hours"));
 	char *n =
 	    out_json_cell(json_object_get(v, "version"), COL_INT, FORMAT_TABLE);
 	const char *status = json_text(v, "status");
 	const char *at = json_text(v, "submitted_at");
 	const char *why = json_text(v, "amendment_reason");
 
-	printf("  Version %s (%s): submitted at %s, %s h\n", or_dash(n),
-	    or_dash(status), or_dash(at), or_dash(hours));
+	printf("Version %s (%s): submitted at %s, %s h\n", or_dash(n),
+	    or_dash(status), or_dash(at), hours);
 	if (why != NULL)
 		printf("    Amendment reason: %s\n", why);
 	free(hours);
 	free(n);
 }
 
+/* One line of an amendment's changes, e.g. "    added    sick_leave ...". */
+static void
+print_change(const char *what, json_t *e)
+{
+	char *hours = desk_hours(json_object_get(e, "hours"));
+	char *before = desk_hours(json_object_get(e, "hours_before"));
+	const char *kind = json_text(e, "kind");
+	const char *kind_before = json_text(e, "kind_before");
+
+	const char *activity = json_text(e, "activity");
+
+	printf("      %-8s %s", what, or_dash(activity));
+	if (kind != NULL && (activity == NULL || strcmp(kind, activity) != 0))
+		printf(" (%s)", kind);
+	printf(": ");
+	if (strcmp(what, "changed") != 0)
+		printf("%s h\n", hours);
+	else if (kind_before != NULL && kind != NULL &&
+	         strcmp(kind_before, kind) != 0)
+		printf("%s h -> %s h (was %s)\n", before, hours, kind_before);
+	else
+		printf("%s h -> %s h\n", before, hours);
+	free(hours);
+	free(before);
+}
+
+/* What an amendment changed from the version before it. */
+static void
+print_changes(json_t *v)
+{
+	static const char *const kinds[] = { "added", "removed", "changed" };
+	json_t *changes = json_object_get(v, "changes"), *e;
+	size_t i, n = 0;
+
+	if (!json_is_object(changes))
+		return;
+	printf("    Changes from version %lld:\n",
+	    (long long)json_integer_value(
+	        json_object_get(changes, "from_version")));
+	for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+		json_array_foreach(json_object_get(changes, kinds[k]), i, e)
+		{
+			print_change(kinds[k], e);
+			n++;
+		}
+	}
+	if (n == 0)
+		printf("      no entries changed\n");
+}
+
 static void
 print_text(json_t *doc, json_t *versions)
 {
-	json_t *latest = latest_version(versions), *v;
-	const char *person = json_text(doc, "person_id");
+	json_t *v, *days = json_object_get(doc, "days_left");
+	char *contracted = desk_hours(json_object_get(doc, "contracted_hours"));
+	char *when = desk_days_text(json_integer_value(days));
 	size_t i;
 
-	printf("Timesheet %lld: %s, %s to %s\n",
+	printf("Timesheet %lld: %s %s, %s to %s\n",
 	    (long long)json_integer_value(json_object_get(doc, "timesheet_id")),
-	    or_dash(person), or_dash(json_text(doc, "period_start")),
+	    or_dash(json_text(doc, "person_id")),
+	    or_dash(json_text(doc, "name")),
+	    or_dash(json_text(doc, "period_start")),
 	    or_dash(json_text(doc, "period_end")));
-	if (latest == NULL) {
-		printf("\nNo versions.\n");
-		return;
-	}
-	printf("\nLatest entries:\n");
-	print_version_line(latest);
-	print_list(latest, "entries", entry_columns, 3, "no entries");
-	printf("\nVersions:\n");
+	printf("Contracted hours: %s; authorisation deadline %s", contracted,
+	    or_dash(json_text(doc, "deadline")));
+	if (json_is_integer(days))
+		printf(" (%s)", when);
+	printf("\n\nOpen findings:\n");
+	desk_print_findings(json_object_get(doc, "findings"), "  ");
 	json_array_foreach(versions, i, v)
 	{
-		if (i > 0)
-			printf("\n");
+		printf("\n");
 		print_version_line(v);
+		print_changes(v);
+		print_list(v, "entries", entry_columns, 3, "no entries");
 		print_list(v, "decisions", decision_columns, 5, "no decisions");
 	}
+	free(contracted);
+	free(when);
 }
 
 /* The columns every CSV row of one version repeats. */

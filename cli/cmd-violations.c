@@ -1,7 +1,9 @@
 /*
  * "effortctl violations": the audit, GET /v1/violations, listed or counted
  * per rule and severity.  Exits 1 when anything is found, 0 when not, so
- * it can gate a script or a cron job.
+ * it can gate a script or a cron job; a misspelt rule or severity is exit
+ * 2 before anything is asked, and a filter the server refuses (400) exit 3,
+ * so that a gate never passes on a filter that matched nothing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include "client.h"
 #include "date.h"
 #include "log.h"
+#include "rules.h"
 #include "xmalloc.h"
 
 static int cmd_violations_exec(struct cli_ctx *, int, char **);
@@ -28,7 +31,10 @@ const struct cmd_entry cmd_violations_entry = {
 	"  --person ID          only this person\n"
 	"  --grant REF          only this grant, e.g. EP/X012345/1\n"
 	"  --summary            count per rule and severity instead of "
-	"listing\n",
+	"listing\n\n"
+	"A --rule or --severity that names none is exit 2 (with the list of\n"
+	"rules) before anything is asked; a filter the server refuses (400)\n"
+	"is exit 3, so a gate never passes on a filter that matched nothing.\n",
 	cmd_violations_exec,
 };
 
@@ -183,6 +189,25 @@ struct violation_query {
 	bool summary;
 };
 
+/* A --rule that names no rule: exit 2, listing the rules. */
+static int
+unknown_rule(const struct cmd_entry *e, const char *rule)
+{
+	char *list = xstrdup(""), *next;
+	int rc;
+
+	for (size_t i = 0; audit_rules[i] != NULL; i++) {
+		xasprintf(
+		    &next, "%s%s%s", list, i > 0 ? ", " : "", audit_rules[i]);
+		free(list);
+		list = next;
+	}
+	rc = cli_usage_error(
+	    e, "invalid --rule: %s (the rules are %s)", rule, list);
+	free(list);
+	return rc;
+}
+
 /* Parses the options; returns CLI_OPT_HANDLED or an exit status. */
 static int
 parse_options(
@@ -242,6 +267,13 @@ parse_options(
 	if (q->as_of != NULL && !date_parse(q->as_of, &d))
 		return cli_usage_error(
 		    e, "invalid --as-of: %s (YYYY-MM-DD)", q->as_of);
+	if (q->rule != NULL && !audit_rule_known(q->rule))
+		return unknown_rule(e, q->rule);
+	if (q->severity != NULL && strcmp(q->severity, "violation") != 0 &&
+	    strcmp(q->severity, "warning") != 0)
+		return cli_usage_error(e,
+		    "invalid --severity: %s (violation or warning)",
+		    q->severity);
 	return CLI_OPT_HANDLED;
 }
 

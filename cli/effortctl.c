@@ -44,12 +44,80 @@ static const char common_help[] =
 static const char exit_help[] =
     "Exit status:\n"
     "  0  success; for violations, nothing found\n"
-    "  1  violations found\n"
+    "  1  violations found; audit verify: the chain is broken\n"
     "  2  usage error (bad option, argument, URL or config file)\n"
     "  3  the server refused the request (HTTP 4xx: 401, 403, 404, 409,\n"
     "     413, 422)\n"
     "  4  effortd or its database unavailable: connection failed, timeout,\n"
     "     HTTP 5xx or an unreadable reply\n";
+
+/*
+ * What each command's --help says beyond its entry: the token role it
+ * needs and the exit statuses it can return (bit n: status n).  Kept here,
+ * by name, so that the command files need not change.
+ */
+struct cmd_info {
+	const char *name;
+	const char *role;
+	unsigned exits;
+	const char *found; /* what exit status 1 means, if it can */
+};
+#define EXITS_USUAL                                                            \
+	((1u << EXIT_OK) | (1u << EXIT_USAGE) | (1u << EXIT_REFUSED) |         \
+	    (1u << EXIT_UNAVAILABLE))
+static const struct cmd_info cmd_infos[] = {
+	{ "ingest", "a feed or admin token", EXITS_USUAL, NULL },
+	{ "timesheets", "a manager, reviewer or admin token", EXITS_USUAL,
+	    NULL },
+	{ "timesheet", "a manager, reviewer or admin token", EXITS_USUAL,
+	    NULL },
+	{ "violations", "a manager, reviewer or admin token",
+	    EXITS_USUAL | (1u << EXIT_FOUND), "violations or warnings found" },
+	{ "approve", "a manager token", EXITS_USUAL, NULL },
+	{ "reject", "a manager token", EXITS_USUAL, NULL },
+	{ "report", "a reviewer or admin token", EXITS_USUAL, NULL },
+	{ "pending", "a manager token", EXITS_USUAL, NULL },
+	{ "delegate", "a manager token", EXITS_USUAL, NULL },
+	{ "token", "an admin token", EXITS_USUAL, NULL },
+	{ "audit", "a reviewer or admin token",
+	    EXITS_USUAL | (1u << EXIT_FOUND),
+	    "audit verify: the chain is broken" },
+	{ "reminders", "an admin token", EXITS_USUAL, NULL },
+};
+
+static const struct cmd_info *
+cmd_info(const struct cmd_entry *e)
+{
+	for (size_t i = 0; i < sizeof cmd_infos / sizeof cmd_infos[0]; i++) {
+		if (strcmp(cmd_infos[i].name, e->name) == 0)
+			return &cmd_infos[i];
+	}
+	return NULL;
+}
+
+/* The exit statuses one command can return, as --help lists them. */
+static void
+command_exit_help(const struct cmd_info *ci)
+{
+	printf("Exit status:\n");
+	if (ci->exits & (1u << EXIT_OK))
+		printf("  0  success%s\n",
+		    ci->found != NULL && strncmp(ci->found, "viol", 4) == 0
+		        ? "; nothing found"
+		        : "");
+	if (ci->exits & (1u << EXIT_FOUND))
+		printf("  1  %s\n", ci->found);
+	if (ci->exits & (1u << EXIT_USAGE))
+		printf("  2  usage error (bad option, argument, URL or config "
+		       "file)\n");
+	if (ci->exits & (1u << EXIT_REFUSED))
+		printf("  3  the server refused the request (HTTP 4xx: 401, "
+		       "403, 404, 409,\n     413, 422)\n");
+	if (ci->exits & (1u << EXIT_UNAVAILABLE))
+		printf("  4  effortd or its database unavailable: connection "
+		       "failed, timeout,\n     HTTP 5xx or an unreadable "
+		       "reply\n");
+}
 
 static void
 usage(FILE *fp)
@@ -82,10 +150,18 @@ help(void)
 void
 cli_command_help(const struct cmd_entry *e)
 {
+	const struct cmd_info *ci = cmd_info(e);
+
 	printf("usage: effortctl %s %s\n\n%s\n", e->name, e->usage, e->help);
+	if (ci != NULL)
+		printf("Needs %s.\n", ci->role);
 	if (e->options != NULL && *e->options != '\0')
 		printf("\n%s", e->options);
-	printf("\n%s\n%s", common_help, exit_help);
+	printf("\n%s\n", common_help);
+	if (ci != NULL)
+		command_exit_help(ci);
+	else
+		printf("%s", exit_help);
 }
 
 /* The usage of a command, or of effortctl, on stderr. */
@@ -181,12 +257,14 @@ cli_common_option(
 	return CLI_OPT_HANDLED;
 }
 
-/* Exact name, else a unique prefix of one. */
+/* Exact name, else a unique prefix of one; an ambiguous prefix is
+ * refused with the commands it could mean. */
 static const struct cmd_entry *
 find_command(const char *name)
 {
 	const struct cmd_entry *found = NULL;
-	size_t len = strlen(name);
+	size_t len = strlen(name), nfound = 0;
+	char candidates[256] = "";
 
 	for (size_t i = 0; i < NCMDS; i++) {
 		if (strcmp(cmd_table[i]->name, name) == 0)
@@ -195,11 +273,15 @@ find_command(const char *name)
 	for (size_t i = 0; i < NCMDS; i++) {
 		if (strncmp(cmd_table[i]->name, name, len) != 0)
 			continue;
-		if (found != NULL) {
-			cli_usage_error(NULL, "ambiguous command: %s", name);
-			return NULL;
-		}
+		if (nfound++ > 0)
+			strcat(candidates, ", ");
+		strcat(candidates, cmd_table[i]->name);
 		found = cmd_table[i];
+	}
+	if (nfound > 1) {
+		cli_usage_error(NULL, "ambiguous command: %s (could be %s)",
+		    name, candidates);
+		return NULL;
 	}
 	if (found == NULL)
 		cli_usage_error(NULL, "unknown command: %s", name);

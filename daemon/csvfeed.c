@@ -32,7 +32,8 @@ struct csv_reader {
 	json_t *groups; /* timesheets: "person|start|end" -> index */
 	char **header;
 	size_t ncols;
-	char **row; /* fields of the row being read */
+	char **row;   /* fields of the row being read */
+	size_t *lens; /* their lengths: a cell may hold NUL bytes */
 	size_t nfields, cap;
 	long line;     /* physical line being fed */
 	long row_line; /* first line of the current row */
@@ -48,23 +49,34 @@ on_field(void *s, size_t len, void *arg)
 	if (cr->nfields == cr->cap) {
 		cr->cap = cr->cap ? cr->cap * 2 : 16;
 		cr->row = xreallocarray(cr->row, cr->cap, sizeof *cr->row);
+		cr->lens = xreallocarray(cr->lens, cr->cap, sizeof *cr->lens);
 	}
-	cr->row[cr->nfields++] = s ? xstrndup(s, len) : xstrdup("");
+	/* Kept byte for byte (NULs, bytes that are not UTF-8): the field
+	 * checks refuse them with the line and the field (feed-validate.c). */
+	if (s == NULL)
+		len = 0;
+	cr->row[cr->nfields] = xmalloc(len + 1);
+	memcpy(cr->row[cr->nfields], s ? s : "", len);
+	cr->row[cr->nfields][len] = '\0';
+	cr->lens[cr->nfields++] = len;
 }
 
 /* A CSV cell as a typed JSON value for field f; NULL for an empty cell. */
 static json_t *
-cell_value(struct csv_reader *cr, const struct field_spec *f, const char *s)
+cell_value(struct csv_reader *cr, const struct field_spec *f, const char *s,
+    size_t len)
 {
 	char *end;
 	double d;
 
-	if (*s == '\0')
+	if (len == 0)
 		return NULL;
-	if (f == NULL || f->type != FT_NUMBER)
-		return json_string(s);
+	if (f == NULL) /* an unknown column (refused): no text to check */
+		return json_stringn(s, len);
+	if (f->type != FT_NUMBER)
+		return json_stringn_nocheck(s, len);
 	d = strtod(s, &end);
-	if (end == s || *end != '\0' || !isfinite(d)) {
+	if (end == s || end != s + len || !isfinite(d)) {
 		feed_error_line(cr->errs, cr->row_line, f->name,
 		    "must be a number, not \"%.40s\"", s);
 		return NULL;
@@ -138,7 +150,7 @@ data_row(struct csv_reader *cr)
 	for (size_t i = 0; i < cr->ncols; i++) {
 		const struct field_spec *f =
 		    feed_field(cr->feed, cr->header[i]);
-		if ((v = cell_value(cr, f, cr->row[i])) == NULL)
+		if ((v = cell_value(cr, f, cr->row[i], cr->lens[i])) == NULL)
 			continue;
 		if (f != NULL && (f->flags & F_ENTRY))
 			json_object_set_new(entry, cr->header[i], v);
@@ -166,6 +178,8 @@ header_row(struct csv_reader *cr)
 	cr->header = cr->row;
 	cr->ncols = cr->nfields;
 	cr->row = NULL;
+	free(cr->lens);
+	cr->lens = NULL;
 	cr->nfields = cr->cap = 0;
 	cr->header_done = true;
 	for (size_t i = 0; i < cr->ncols; i++) {
@@ -346,6 +360,7 @@ csv_reader_free(struct csv_reader *cr)
 	for (size_t i = 0; i < cr->nfields; i++)
 		free(cr->row[i]);
 	free(cr->row);
+	free(cr->lens);
 	for (size_t i = 0; i < cr->ncols; i++)
 		free(cr->header[i]);
 	free(cr->header);

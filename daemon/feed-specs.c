@@ -9,7 +9,7 @@
 #include "feed.h"
 
 #define ID_MAX   64
-#define TEXT_MAX 1000
+#define TEXT_MAX FEED_TEXT_MAX
 
 static const char *const roles[] = { "pi", "co_i", "researcher", "fellow",
 	"technician", "rse", "other", NULL };
@@ -43,9 +43,9 @@ check_order(json_t *rec, int index, struct feed_errors *errs, const char *start,
 static const struct field_spec people_fields[] = {
 	{ "person_id", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
 	{ "name", FT_STRING, F_REQUIRED, NULL, 1, TEXT_MAX },
-	{ "email", FT_STRING, 0, NULL, 0, TEXT_MAX },
+	{ "email", FT_STRING, F_EMAIL, NULL, 0, TEXT_MAX },
 	{ "line_manager_id", FT_STRING, 0, NULL, 1, ID_MAX },
-	{ "fte", FT_NUMBER, F_REQUIRED, NULL, 0.001, 1 },
+	{ "fte", FT_NUMBER, F_REQUIRED | F_FRACTION | F_ABOVE, NULL, 0, 1 },
 	{ "employment_start", FT_DATE, F_REQUIRED, NULL, 0, 0 },
 	{ "employment_end", FT_DATE, 0, NULL, 0, 0 },
 	{ NULL, 0, 0, NULL, 0, 0 }
@@ -89,7 +89,7 @@ static const struct field_spec assignments_fields[] = {
 	{ "cost_type", FT_ENUM, F_REQUIRED, cost_types, 0, 0 },
 	{ "start_date", FT_DATE, F_REQUIRED, NULL, 0, 0 },
 	{ "end_date", FT_DATE, 0, NULL, 0, 0 },
-	{ "fte_share", FT_NUMBER, F_REQUIRED, NULL, 0.001, 1 },
+	{ "fte_share", FT_NUMBER, F_REQUIRED | F_FRACTION, NULL, 0, 1 },
 	{ "estimated_hours_per_year", FT_NUMBER, F_HOURS, NULL, 0, 8784 },
 	{ NULL, 0, 0, NULL, 0, 0 }
 };
@@ -106,7 +106,7 @@ static const struct field_spec charges_fields[] = {
 	{ "person_id", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
 	{ "grant_ref", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
 	{ "month", FT_MONTH, F_REQUIRED, NULL, 0, 0 },
-	{ "fte_fraction", FT_NUMBER, 0, NULL, 0, 1 },
+	{ "fte_fraction", FT_NUMBER, F_FRACTION, NULL, 0, 1 },
 	{ "hours", FT_NUMBER, F_HOURS, NULL, 0, 744 },
 	{ NULL, 0, 0, NULL, 0, 0 }
 };

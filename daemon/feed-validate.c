@@ -24,17 +24,67 @@ feed_errors_init(struct feed_errors *errs, bool csv)
 	errs->csv = csv;
 }
 
+/*
+ * The length of the valid UTF-8 sequence at s (1 to 4 bytes), or 0 when
+ * the bytes there are not one: a stray continuation byte, an overlong
+ * form, a surrogate, a code point above U+10FFFF or a truncated sequence.
+ */
+static size_t
+utf8_sequence(const unsigned char *s, size_t left)
+{
+	size_t n;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (left < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+/* Replaces each byte that does not start a valid UTF-8 sequence by '?':
+ * an error quoting bad input (or cut inside a character) stays UTF-8. */
+static void
+make_utf8(char *s)
+{
+	for (size_t i = 0, len = strlen(s), step; i < len; i += step)
+		if ((step = utf8_sequence((unsigned char *)s + i, len - i)) ==
+		    0) {
+			s[i] = '?';
+			step = 1;
+		}
+}
+
 static void
 feed_error_add(struct feed_errors *errs, const char *where, json_int_t n,
     const char *field, const char *fmt, va_list ap)
 {
-	char msg[512];
+	char msg[512], name[128];
 
 	if (errs->count++ >= MAX_ERRORS)
 		return;
 	vsnprintf(msg, sizeof msg, fmt, ap);
+	snprintf(name, sizeof name, "%s", field);
+	make_utf8(msg);
+	make_utf8(name);
 	json_array_append_new(errs->list, json_pack("{s:I, s:s, s:s}", where, n,
-	                                      "field", field, "message", msg));
+	                                      "field", name, "message", msg));
 }
 
 /* The CSV line of a record, or of its entry when field is "entries[j]…". */
@@ -97,29 +147,99 @@ enum_has(const char *const *values, const char *s)
 	return false;
 }
 
+/* Whether a number has no more than `places` decimals.  The feeds' numbers
+ * times 10^places stay below 10^7, where a double is exact to 1e-9, so a
+ * value sent with more decimals is at least 1e-6 away from an integer. */
+static bool
+decimals_at_most(double n, int places)
+{
+	double scaled = n * pow(10, places);
+
+	return fabs(scaled - round(scaled)) < 1e-6;
+}
+
+static const char *
+check_number(const struct field_spec *f, json_t *v, char *buf, size_t len)
+{
+	double n;
+
+	if (!json_is_number(v))
+		return "must be a number";
+	n = json_number_value(v);
+	if (n < f->min || n > f->max || ((f->flags & F_ABOVE) && n <= f->min)) {
+		snprintf(buf, len, "%g is out of range (%s%g to %g)", n,
+		    f->flags & F_ABOVE ? "more than " : "", f->min, f->max);
+		return buf;
+	}
+	/* Stored exactly as sent, never rounded (RULES.md, "Stored
+	 * exactly"). */
+	if ((f->flags & F_HOURS) && !decimals_at_most(n, 2))
+		return "at most 2 decimals";
+	if ((f->flags & F_FRACTION) && !decimals_at_most(n, 6))
+		return "at most 6 decimals";
+	return NULL;
+}
+
+/*
+ * Text as RULES.md wants it stored: valid UTF-8 without NUL (a CSV cell
+ * or a JSON \u0000 escape can carry both), and, for free text (FT_STRING),
+ * no control character but tab.  Returns a reason or NULL.
+ */
+static const char *
+check_text(const struct field_spec *f, json_t *v, char *buf, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)json_string_value(v);
+	size_t n = json_string_length(v), step;
+
+	for (size_t i = 0; i < n; i += step) {
+		if (s[i] == '\0')
+			return "contains a NUL character";
+		if ((step = utf8_sequence(s + i, n - i)) == 0) {
+			snprintf(buf, len,
+			    "is not valid UTF-8 (byte 0x%02x at offset %zu)",
+			    s[i], i);
+			return buf;
+		}
+		if (f->type == FT_STRING && s[i] != '\t' &&
+		    (s[i] < 0x20 || s[i] == 0x7f)) {
+			snprintf(buf, len,
+			    "contains the control character 0x%02x at offset "
+			    "%zu",
+			    s[i], i);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+/* An address sendmail can take: one @ with text either side, no blanks
+ * (spaces, tabs; the control characters check_text refused). */
+static const char *
+check_email(const char *s)
+{
+	const char *at = strchr(s, '@');
+
+	if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@'))
+		return "must be an address with exactly one @ "
+		       "(name@example.org)";
+	if (strpbrk(s, " \t") != NULL)
+		return "must be an address without spaces";
+	return NULL;
+}
+
 /* Checks one present, non-null value; returns a reason or NULL. */
 static const char *
 check_value(const struct field_spec *f, json_t *v, char *buf, size_t len)
 {
 	struct date d;
-	double n;
+	const char *why;
 
-	if (f->type == FT_NUMBER) {
-		if (!json_is_number(v))
-			return "must be a number";
-		n = json_number_value(v);
-		if (n < f->min || n > f->max) {
-			snprintf(buf, len, "%g is out of range (%g to %g)", n,
-			    f->min, f->max);
-			return buf;
-		}
-		if ((f->flags & F_HOURS) &&
-		    fabs(n * 100 - round(n * 100)) > 1e-6)
-			return "at most 2 decimals";
-		return NULL;
-	}
+	if (f->type == FT_NUMBER)
+		return check_number(f, v, buf, len);
 	if (!json_is_string(v))
 		return "must be a string";
+	if ((why = check_text(f, v, buf, len)) != NULL)
+		return why;
 	const char *s = json_string_value(v);
 	switch (f->type) {
 	case FT_DATE:
@@ -142,6 +262,8 @@ check_value(const struct field_spec *f, json_t *v, char *buf, size_t len)
 			snprintf(buf, len, "longer than %g characters", f->max);
 			return buf;
 		}
+		if (f->flags & F_EMAIL)
+			return check_email(s);
 		return NULL;
 	}
 }

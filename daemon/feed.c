@@ -40,6 +40,7 @@
 #include "audit.h"
 #include "effortd.h"
 #include "feed.h"
+#include "feedtype.h"
 #include "handlers.h"
 #include "json-stream.h"
 #include "log.h"
@@ -766,15 +767,6 @@ feed_by_name(const char *name)
 	return NULL;
 }
 
-static bool
-is_csv(struct request *r)
-{
-	const char *ct = evhttp_find_header(
-	    evhttp_request_get_input_headers(r->req), "Content-Type");
-
-	return ct != NULL && strncasecmp(ct, "text/csv", 8) == 0;
-}
-
 /* Whether the client closed its end: its socket reads as ended (a peek,
  * so that a pipelined request stays where it is). */
 static bool
@@ -824,10 +816,10 @@ handle_feed(struct request *r)
 	const struct feed_spec *feed = r->route->data;
 	struct feed_source src = { .feed = feed,
 		.body = evhttp_request_get_input_buffer(r->req),
-		.csv = is_csv(r),
 		.token_id = r->token_id,
 		.stmt = feed->stmt,
 		.gone = http_client_gone };
 
-	feed_ingest(&src, http_done, r);
+	if (feed_content_type(r, &src.csv)) /* else answered 415 */
+		feed_ingest(&src, http_done, r);
 }

@@ -21,8 +21,10 @@
 #include "xmalloc.h"
 
 #define WINDOW_MIN (64 * 1024)
-#define RECORD_FLAGS                                                           \
-	(JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES)
+/* JSON_ALLOW_NUL: a \u0000 escape is decoded, and refused by the field
+ * checks with the record and field (feed-validate.c). */
+#define BODY_FLAGS   (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
+#define RECORD_FLAGS (BODY_FLAGS | JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK)
 
 void
 json_stream_init(struct json_stream *js, int max_depth)
@@ -177,7 +179,7 @@ whole_body(struct json_stream *js, struct evbuffer *buf)
 		js->state = JS_DONE;
 		return JSS_ERROR;
 	}
-	v = json_loadb(p, n, JSON_REJECT_DUPLICATES, &e);
+	v = json_loadb(p, n, BODY_FLAGS, &e);
 	js->state = JS_DONE;
 	if (v == NULL)
 		return fail_at(js, &e, 0);
@@ -233,6 +235,27 @@ element(struct json_stream *js, struct evbuffer *buf, bool eof, json_t **out)
 	return JSS_RECORD;
 }
 
+/*
+ * Drops a UTF-8 byte-order mark at the start of the body (as in CSV; not
+ * counted in lines and columns).  False while the buffer is too short to
+ * tell.
+ */
+static bool
+bom_skipped(struct json_stream *js, struct evbuffer *buf, bool eof)
+{
+	unsigned char bom[3];
+
+	if (js->bom_done)
+		return true;
+	if (evbuffer_copyout(buf, bom, 3) < 3 && !eof)
+		return false;
+	js->bom_done = true;
+	if (evbuffer_get_length(buf) >= 3 &&
+	    memcmp(bom, "\xef\xbb\xbf", 3) == 0)
+		evbuffer_drain(buf, 3);
+	return true;
+}
+
 /* Consumes the one byte c at the head and moves to state next. */
 static bool
 take(struct json_stream *js, struct evbuffer *buf, char c,
@@ -251,6 +274,8 @@ json_stream_next(
 	int c;
 
 	*out = NULL;
+	if (js->state == JS_START && !bom_skipped(js, buf, eof))
+		return JSS_NEED_MORE;
 	for (;;) {
 		if (js->state == JS_DONE)
 			return JSS_ERROR;
@@ -277,7 +302,8 @@ json_stream_next(
 			/* fall through */
 		case JS_NEXT:
 			if (c == -1) /* "']' expected near end of file" */
-				return fail_with_prefix(js, buf, "[", 0);
+				return fail_with_prefix(
+				    js, buf, "[", BODY_FLAGS);
 			return element(js, buf, eof, out);
 		case JS_AFTER:
 			if (c == ',' || c == ']') {
@@ -288,7 +314,7 @@ json_stream_next(
 			}
 			if (!eof)
 				return JSS_NEED_MORE;
-			return fail_with_prefix(js, buf, "[{}", 0);
+			return fail_with_prefix(js, buf, "[{}", BODY_FLAGS);
 		case JS_TAIL:
 			if (c == -1) {
 				js->state = JS_DONE;
@@ -296,8 +322,7 @@ json_stream_next(
 			}
 			if (!eof)
 				return JSS_NEED_MORE;
-			return fail_with_prefix(
-			    js, buf, "[]", JSON_REJECT_DUPLICATES);
+			return fail_with_prefix(js, buf, "[]", BODY_FLAGS);
 		case JS_DONE:
 			return JSS_ERROR;
 		}

@@ -174,8 +174,12 @@ http_start(void)
 	evhttp_set_max_body_size(
 	    effortd.http, (ev_ssize_t)effortd.cfg.max_body * 2 + 1024 * 1024);
 	conn_setup(effortd.http);
-	evhttp_set_allowed_methods(
-	    effortd.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+	/* Every method reaches dispatch, which answers a JSON 405 with
+	 * Allow for those a path does not take. */
+	evhttp_set_allowed_methods(effortd.http,
+	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+	        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+	        EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(effortd.http, request_dispatch, NULL);
 	if (tls_load(effortd.cfg.tls_cert, effortd.cfg.tls_key, err,
 	        sizeof err) != 0) {

@@ -74,9 +74,9 @@ handle_delegate(struct request *r)
 		json_decref(doc);
 		return;
 	}
-	const char *params[5] = { r->person_id, delegate, start, end,
-		r->token_id };
-	db_query(effortd.db, STMT_DELEGATION_CREATE, 5, params,
+	const char *params[6] = { r->person_id, delegate, start, end,
+		r->token_id, effortd.rules_json };
+	db_query(effortd.db, STMT_DELEGATION_CREATE, 6, params,
 	    db_reply_then_audit, r);
 	json_decref(doc);
 }

@@ -12,6 +12,7 @@
 #include "fmt.h"
 #include "log.h"
 #include "reports.h"
+#include "rules.h"
 #include "xmalloc.h"
 
 int
@@ -227,14 +228,6 @@ csv_investigators(FILE *fp, json_t *doc)
 	}
 }
 
-/* Every rule of docs/rules.md, in its order: the compliance columns. */
-const char *const report_rules[] = { "timesheet_missing", "hours_incomplete",
-	"authorisation_overdue", "authorisation_due", "authorisation_late",
-	"authorisation_invalid", "activity_missing", "unevidenced_charge",
-	"overcharged_month", "unassigned_grant_hours", "outside_grant_period",
-	"investigator_cap_exceeded", "investigator_cap_projected",
-	"teaching_excess", NULL };
-
 static const struct rcol comp_cols[] = {
 	{ "scope", "Scope", RC_TEXT },
 	{ "line_manager_id", "Line manager", RC_TEXT },
@@ -275,8 +268,8 @@ csv_compliance_row(FILE *fp, json_t *scope, const char *type)
 	json_object_set_new(row, "scope", json_string(type));
 	csv_fields(fp, row, comp_cols, NCOLS(comp_cols));
 	json_decref(row);
-	for (size_t i = 0; report_rules[i] != NULL; i++)
-		fprintf(fp, ",%lld", report_rule_count(scope, report_rules[i]));
+	for (size_t i = 0; audit_rules[i] != NULL; i++)
+		fprintf(fp, ",%lld", report_rule_count(scope, audit_rules[i]));
 	fputs("\r\n", fp);
 }
 
@@ -288,8 +281,8 @@ csv_compliance(FILE *fp, json_t *doc)
 
 	for (i = 0; i < NCOLS(comp_cols); i++)
 		fprintf(fp, "%s%s", i > 0 ? "," : "", comp_cols[i].key);
-	for (i = 0; report_rules[i] != NULL; i++)
-		fprintf(fp, ",%s", report_rules[i]);
+	for (i = 0; audit_rules[i] != NULL; i++)
+		fprintf(fp, ",%s", audit_rules[i]);
 	fputs("\r\n", fp);
 	csv_compliance_row(
 	    fp, json_object_get(doc, "organisation"), "organisation");

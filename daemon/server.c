@@ -60,6 +60,22 @@ request_free(struct request *r)
 		effortd_drained();
 }
 
+bool
+request_query_parse(struct request *r)
+{
+	const char *q =
+	    evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
+	struct query_spec spec = { r->route->pattern, r->route->query };
+	struct query_error err;
+
+	if (query_parse(q, &spec, &r->query, &err))
+		return true;
+	reply_error(r, 400, err.message,
+	    json_pack("[{s:s, s:s}]", "parameter", err.parameter, "message",
+	        err.message));
+	return false;
+}
+
 const char *
 request_query(struct request *r, const char *key)
 {
@@ -133,8 +149,8 @@ reply_db_json(struct request *r, const struct db_result *res)
 		return;
 	}
 	v = PQgetvalue(res->res, 0, 0);
-	/* A refusal from the SQL: {"error": "...", "http_status": 409}
-	 * (jsonb puts the shorter key first). */
+	/* A refusal from the SQL: {"error": "...", "http_status": 409},
+	 * perhaps with "errors" (jsonb puts the shorter key first). */
 	if (strncmp(v, "{\"error\"", 8) == 0 &&
 	    (doc = json_loads(v, 0, NULL)) != NULL) {
 		int code = (int)json_integer_value(
@@ -142,7 +158,7 @@ reply_db_json(struct request *r, const struct db_result *res)
 		reply_error(r, code ? code : 500,
 		    json_string_value(json_object_get(doc, "error"))
 		        ?: "refused",
-		    NULL);
+		    json_incref(json_object_get(doc, "errors")));
 		json_decref(doc);
 		return;
 	}
@@ -176,15 +192,42 @@ bearer_token(struct request *r)
 	return h + 7;
 }
 
+/* "this needs a manager or admin token": the roles a route allows. */
+static void
+refuse_role(struct request *r)
+{
+	static const char *const names[] = { "feed", "manager", "reviewer",
+		"admin" };
+	char msg[128] = "this needs a ";
+	int roles = r->route->roles, left = __builtin_popcount(roles);
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if ((roles & (1 << i)) == 0)
+			continue;
+		strcat(msg, names[i]);
+		left--;
+		strcat(msg, left > 1 ? ", " : left == 1 ? " or " : " token");
+	}
+	reply_error(r, 403, msg, NULL);
+}
+
+/* Runs the route's handler once its query string is found good. */
+static void
+run_handler(struct request *r)
+{
+	if (request_query_parse(r))
+		r->route->handler(r);
+}
+
 /* The caller is known: check the route's roles and run its handler. */
 static void
 authorised(struct request *r)
 {
 	if ((r->role & r->route->roles) == 0) {
-		reply_error(r, 403, "this token's role may not do that", NULL);
+		refuse_role(r);
 		return;
 	}
-	r->route->handler(r);
+	run_handler(r);
 }
 
 static void
@@ -227,11 +270,15 @@ authenticate(struct request *r)
 		db_query(effortd.db, STMT_AUTH, 1, params, auth_done, r);
 }
 
-/* Finds the route for the request; sets *code to 404/405 when none fits. */
+/*
+ * Finds the route for the request; sets *code to 404/405 when none fits,
+ * and for a 405 adds the Allow header listing the path's methods.
+ */
 static const struct route *
 route_find(struct request *r, const char *path, int *code)
 {
 	enum evhttp_cmd_type method = evhttp_request_get_command(r->req);
+	char allow[32] = "";
 
 	*code = 404;
 	for (const struct route *rt = routes; rt->pattern != NULL; rt++) {
@@ -240,7 +287,13 @@ route_find(struct request *r, const char *path, int *code)
 		if (rt->method == method)
 			return rt;
 		*code = 405;
+		snprintf(allow + strlen(allow), sizeof allow - strlen(allow),
+		    "%s%s", *allow ? ", " : "",
+		    rt->method == EVHTTP_REQ_GET ? "GET" : "POST");
 	}
+	if (*code == 405)
+		evhttp_add_header(
+		    evhttp_request_get_output_headers(r->req), "Allow", allow);
 	return NULL;
 }
 
@@ -250,7 +303,6 @@ request_dispatch(struct evhttp_request *req, void *unused)
 	struct request *r = xcalloc(1, sizeof *r);
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = evhttp_uri_get_path(uri);
-	const char *q = evhttp_uri_get_query(uri);
 	int code;
 
 	(void)unused;
@@ -260,10 +312,6 @@ request_dispatch(struct evhttp_request *req, void *unused)
 	effortd.inflight++;
 	if (!conn_request_started(req)) {
 		reply_error(r, 503, "too many connections", NULL);
-		return;
-	}
-	if (q != NULL && evhttp_parse_query_str(q, &r->query) != 0) {
-		reply_error(r, 400, "malformed query string", NULL);
 		return;
 	}
 	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) >
@@ -281,7 +329,7 @@ request_dispatch(struct evhttp_request *req, void *unused)
 		return;
 	}
 	if (r->route->roles == 0)
-		r->route->handler(r);
+		run_handler(r);
 	else
 		authenticate(r);
 }

@@ -60,10 +60,11 @@ const struct statement statements[STMT_COUNT] = {
 	    4 },
 	/* manager person, rules json */
 	[STMT_PENDING] = { "pending", "SELECT pending_list($1, $2::jsonb)", 2 },
-	/* manager, delegate, start, end, token_id */
+	/* manager, delegate, start, end, token_id, rules json */
 	[STMT_DELEGATION_CREATE] = { "delegation_create",
-	    "SELECT delegation_create($1, $2, $3::date, $4::date, $5::bigint)",
-	    5 },
+	    "SELECT delegation_create($1, $2, $3::date, $4::date, $5::bigint, "
+	    "$6::jsonb)",
+	    6 },
 	[STMT_TOKENS_LIST] = { "tokens_list", "SELECT tokens_list()", 0 },
 	/* hash (hex), role, person, label, acting token_id */
 	[STMT_TOKEN_ISSUE] = { "token_issue",
@@ -90,4 +91,7 @@ const struct statement statements[STMT_COUNT] = {
 	/* open findings by rule and severity */
 	[STMT_METRICS_FINDINGS] = { "metrics_findings",
 	    "SELECT metrics_findings()", 0 },
+	/* ids (a JSON array), manager person, token_id, rules json */
+	[STMT_APPROVE_MANY] = { "approve_many",
+	    "SELECT approve_many($1::jsonb, $2, $3::bigint, $4::jsonb)", 4 },
 };

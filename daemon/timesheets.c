@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "date.h"
 #include "effortd.h"
+#include "feed.h"
 #include "handlers.h"
 #include "request.h"
 
@@ -102,23 +103,120 @@ handle_approve(struct request *r)
 	decide(r, "authorised", NULL);
 }
 
+/* A reject body's reason, or NULL when it answered 400 or 422. */
+static const char *
+reject_reason(struct request *r, json_t *doc, const json_error_t *jerr)
+{
+	const char *reason = json_string_value(json_object_get(doc, "reason"));
+	char msg[256];
+
+	if (!json_is_object(doc)) {
+		snprintf(msg, sizeof msg,
+		    doc == NULL
+		        ? "invalid JSON at line %d, column %d: %s; "
+		          "expected {\"reason\": \"...\"}"
+		        : "expected a JSON object {\"reason\": \"...\"}",
+		    jerr->line, jerr->column, jerr->text);
+		reply_error(r, 400, msg, NULL);
+	} else if (reason == NULL ||
+	           reason[strspn(reason, " \t\r\n")] == '\0') {
+		reply_error(r, 422,
+		    "a reason is required to reject a timesheet",
+		    json_pack("[{s:s, s:s}]", "field", "reason", "message",
+		        "is required"));
+	} else if (strlen(reason) > FEED_TEXT_MAX) {
+		snprintf(msg, sizeof msg, "longer than %d characters",
+		    FEED_TEXT_MAX);
+		reply_error(r, 422, "the reason is too long",
+		    json_pack(
+		        "[{s:s, s:s}]", "field", "reason", "message", msg));
+	} else
+		return reason;
+	return NULL;
+}
+
 void
 handle_reject(struct request *r)
 {
 	struct evbuffer *body = evhttp_request_get_input_buffer(r->req);
 	size_t len = evbuffer_get_length(body);
+	json_error_t jerr;
+	json_t *doc =
+	    json_loadb((const char *)evbuffer_pullup(body, -1), len, 0, &jerr);
+	const char *reason = reject_reason(r, doc, &jerr);
+
+	if (reason != NULL)
+		decide(r, "rejected", reason);
+	json_decref(doc);
+}
+
+/* The most ids one POST /v1/approvals takes. */
+#define APPROVE_MANY_MAX 1000
+
+/*
+ * Checks {"timesheet_ids": [positive integers]}: NULL when it is fine,
+ * else the 422 errors array (or json_null() for a body that is not an
+ * object, answered 400).
+ */
+static json_t *
+approve_many_errors(json_t *doc)
+{
+	json_t *ids = json_object_get(doc, "timesheet_ids"), *v;
+	json_t *errors = json_array();
+	char field[64];
+	size_t i;
+
+	if (!json_is_object(doc)) {
+		json_decref(errors);
+		return json_null();
+	}
+	if (!json_is_array(ids) || json_array_size(ids) == 0 ||
+	    json_array_size(ids) > APPROVE_MANY_MAX)
+		json_array_append_new(errors,
+		    json_pack("{s:s, s:s}", "field", "timesheet_ids", "message",
+		        "must be an array of 1 to 1000 timesheet ids"));
+	json_array_foreach(ids, i, v)
+	{
+		if (json_is_integer(v) && json_integer_value(v) > 0)
+			continue;
+		snprintf(field, sizeof field, "timesheet_ids[%zu]", i);
+		json_array_append_new(
+		    errors, json_pack("{s:s, s:s}", "field", field, "message",
+		                "must be a positive integer (a timesheet id)"));
+	}
+	if (json_array_size(errors) == 0) {
+		json_decref(errors);
+		return NULL;
+	}
+	return errors;
+}
+
+void
+handle_approve_many(struct request *r)
+{
+	struct evbuffer *body = evhttp_request_get_input_buffer(r->req);
+	size_t len = evbuffer_get_length(body);
 	json_t *doc =
 	    json_loadb((const char *)evbuffer_pullup(body, -1), len, 0, NULL);
-	const char *reason = json_string_value(json_object_get(doc, "reason"));
+	json_t *errors = approve_many_errors(doc);
+	char *ids;
 
-	if (reason == NULL || reason[strspn(reason, " \t\r\n")] == '\0') {
+	if (json_is_null(errors)) {
 		json_decref(doc);
-		reply_error(r, 422,
-		    "a reason is required to reject a timesheet",
-		    json_pack("[{s:s, s:s}]", "field", "reason", "message",
-		        "is required"));
+		reply_error(
+		    r, 400, "expected a JSON object {timesheet_ids}", NULL);
 		return;
 	}
-	decide(r, "rejected", reason);
+	if (errors != NULL) {
+		json_decref(doc);
+		reply_error(r, 422, "invalid approvals", errors);
+		return;
+	}
+	ids = json_dumps(json_object_get(doc, "timesheet_ids"), JSON_COMPACT);
 	json_decref(doc);
+	const char *params[4] = { ids, r->person_id, r->token_id,
+		effortd.rules_json };
+	db_query(
+	    effortd.db, STMT_APPROVE_MANY, 4, params, db_reply_then_audit, r);
+	free(ids);
 }

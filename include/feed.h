@@ -31,12 +31,22 @@ enum field_type {
 #define F_ENTRY    0x2 /* timesheets: a field of an entry, not the record */
 #define F_HOURS    0x4 /* numbers: at most two decimals */
 
+/* RULES.md, second edition ("Stored exactly"; email for sendmail). */
+#define F_FRACTION 0x08 /* numbers: at most six decimals */
+#define F_ABOVE    0x10 /* numbers: more than min, not equal to it */
+#define F_EMAIL    0x20 /* strings: an address (one @, no blanks) */
+
+/* The longest free text a feed field (name, title, reason) may hold, in
+ * bytes; a manager's reject reason has the same limit. */
+#define FEED_TEXT_MAX 1000
+
 struct field_spec {
 	const char *name;
 	enum field_type type;
 	unsigned flags;
 	const char *const *values; /* FT_ENUM: NULL-terminated */
-	double min, max;           /* FT_NUMBER bounds; FT_STRING max length */
+	double min, max;           /* FT_NUMBER bounds; FT_STRING min and max
+	                              length in bytes */
 };
 
 struct feed_errors;

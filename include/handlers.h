@@ -11,6 +11,7 @@ void handle_timesheets(struct request *);           /* timesheets.c */
 void handle_versions(struct request *);             /* timesheets.c */
 void handle_approve(struct request *);              /* timesheets.c */
 void handle_reject(struct request *);               /* timesheets.c */
+void handle_approve_many(struct request *);         /* timesheets.c */
 void handle_violations(struct request *);           /* violations.c */
 void handle_report_grant(struct request *);         /* reports.c */
 void handle_report_evidence(struct request *);      /* reports.c */

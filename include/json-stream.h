@@ -46,6 +46,7 @@ struct json_stream {
 	int line, column; /* jansson's count at the buffer's head */
 	size_t scanned;   /* bytes at the head already depth-checked */
 	size_t window;    /* bytes to offer jansson for the next element */
+	bool bom_done;    /* the start was checked for a byte-order mark */
 	struct json_depth depth;
 	int max_depth;
 	char error[256];

@@ -42,8 +42,6 @@ int report_format_parse(const char *, enum report_format *);
 char *report_cell(json_t *obj, const struct rcol *col);
 /* Hours with two decimals, never "-0.00". */
 
-/* Every rule of docs/rules.md in its order, NULL-terminated. */
-extern const char *const report_rules[];
 /* Findings of one rule (all severities) in a compliance scope. */
 long long report_rule_count(json_t *scope, const char *rule);
 

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "db.h"
+#include "query.h"
 
 enum role {
 	ROLE_FEED = 1 << 0,
@@ -33,6 +34,8 @@ struct route {
 	handler_fn handler;
 	const char *name; /* for logs and metrics */
 	const void *data; /* handler-specific (feed spec) */
+	/* The query parameters it takes, NULL-terminated; NULL: none. */
+	const struct query_param *query;
 };
 
 struct request {
@@ -52,6 +55,9 @@ extern const struct route routes[];
 
 void request_dispatch(struct evhttp_request *, void *);
 
+/* Parses the query string against the route's parameters (query.c);
+ * false when it answered 400. */
+bool request_query_parse(struct request *);
 /* Query parameter or NULL. */
 const char *request_query(struct request *, const char *);
 /* Replies; each frees the request. */

@@ -18,15 +18,42 @@ BEGIN
 END
 $$;
 
+-- Why a token of this role and person may not be made, or NULL: the
+-- checks POST /v1/tokens and effortd --create-token share, word for word.
+CREATE OR REPLACE FUNCTION effort_token_refusal(p_role text, p_person text)
+RETURNS text LANGUAGE sql STABLE AS $$
+	SELECT CASE
+	WHEN p_role IS NULL OR p_role NOT IN ('feed', 'manager', 'reviewer', 'admin') THEN
+		'role must be feed, manager, reviewer or admin'
+	WHEN p_role = 'manager' AND p_person IS NULL THEN
+		'a manager token needs a person_id (effortd --create-token manager --person ID)'
+	WHEN p_role <> 'manager' AND p_person IS NOT NULL THEN
+		format('only manager tokens belong to a person: a token of role %s takes no person_id (--person)',
+			p_role)
+	WHEN p_person IS NOT NULL AND NOT EXISTS
+	     (SELECT 1 FROM people WHERE person_id = p_person) THEN
+		format('unknown person "%s": send it in the people feed first', p_person)
+	END
+$$;
+
 -- effortd --create-token (logged in the audit trail as made from the
--- command line).
+-- command line).  A refusal is an error whose message is the API's.
 CREATE OR REPLACE FUNCTION token_create(p_hash text, p_role text,
 	p_person text, p_label text)
-RETURNS bigint LANGUAGE sql AS $$
-	SELECT set_config('effortd.actor', '{"via": "effortd --create-token"}', true);
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+	v_refusal text := effort_token_refusal(p_role, p_person);
+	v_id bigint;
+BEGIN
+	IF v_refusal IS NOT NULL THEN
+		RAISE EXCEPTION '%', v_refusal USING ERRCODE = 'check_violation';
+	END IF;
+	PERFORM set_config('effortd.actor', '{"via": "effortd --create-token"}', true);
 	INSERT INTO tokens (token_hash, role, person_id, label)
 	VALUES (decode(p_hash, 'hex'), p_role, p_person, p_label)
-	RETURNING token_id
+	RETURNING token_id INTO v_id;
+	RETURN v_id;
+END
 $$;
 
 -- Records who is acting in this transaction, for the audit trail's
@@ -61,17 +88,11 @@ CREATE OR REPLACE FUNCTION token_issue(p_hash text, p_role text,
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	t tokens;
+	v_refusal text := effort_token_refusal(p_role, p_person);
 BEGIN
 	PERFORM effort_set_actor(p_actor);
-	IF p_role IS NULL OR p_role NOT IN ('feed', 'manager', 'reviewer', 'admin') THEN
-		RETURN effort_refuse(422, 'role must be feed, manager, reviewer or admin');
-	ELSIF p_role = 'manager' AND p_person IS NULL THEN
-		RETURN effort_refuse(422, 'a manager token needs a person_id');
-	ELSIF p_role <> 'manager' AND p_person IS NOT NULL THEN
-		RETURN effort_refuse(422, 'only manager tokens belong to a person');
-	ELSIF p_person IS NOT NULL AND NOT EXISTS
-	      (SELECT 1 FROM people WHERE person_id = p_person) THEN
-		RETURN effort_refuse(422, format('unknown person "%s"', p_person));
+	IF v_refusal IS NOT NULL THEN
+		RETURN effort_refuse(422, v_refusal);
 	END IF;
 	INSERT INTO tokens (token_hash, role, person_id, label)
 	VALUES (decode(p_hash, 'hex'), p_role, p_person, p_label)
@@ -80,19 +101,32 @@ BEGIN
 END
 $$;
 
--- POST /v1/tokens/{id}/revoke.
+-- POST /v1/tokens/{id}/revoke.  The last active admin token is kept (409):
+-- without one nobody could manage tokens over the API.  Revoking an admin
+-- token first locks every active admin token, in id order, so that two
+-- revocations at once cannot each leave the other as the last.
 CREATE OR REPLACE FUNCTION token_revoke(p_id bigint, p_actor bigint)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	t tokens;
 BEGIN
 	PERFORM effort_set_actor(p_actor);
+	IF (SELECT role FROM tokens WHERE token_id = p_id) = 'admin' THEN
+		PERFORM 1 FROM tokens WHERE role = 'admin' AND revoked_at IS NULL
+		 ORDER BY token_id FOR UPDATE;
+	END IF;
 	SELECT * INTO t FROM tokens WHERE token_id = p_id FOR UPDATE;
 	IF NOT FOUND THEN
 		RETURN effort_refuse(404, 'no such token');
 	ELSIF t.revoked_at IS NOT NULL THEN
 		RETURN effort_refuse(409, format('token %s was revoked at %s', p_id,
 			to_char(t.revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')));
+	ELSIF t.role = 'admin' AND NOT EXISTS (SELECT 1 FROM tokens o
+	      WHERE o.role = 'admin' AND o.revoked_at IS NULL AND o.token_id <> p_id) THEN
+		RETURN effort_refuse(409, format('token %s is the last active admin token; '
+			'revoking it would lock every administrator out. Create another first '
+			'(effortd --create-token admin, or POST /v1/tokens with role admin), '
+			'then revoke this one', p_id));
 	END IF;
 	UPDATE tokens SET revoked_at = now() WHERE token_id = p_id RETURNING * INTO t;
 	RETURN jsonb_build_object('token', effort_token_doc(t));

@@ -7,6 +7,8 @@
 -- With p_check_only the batch is only checked: the answer is always
 -- {"errors":[…]}, possibly empty (effortd uses it to list the database's
 -- objections to the records that passed its own checks when others failed).
+-- Fractions (fte, fte_share, fte_fraction) are stored as sent, without
+-- trailing zeros (trim_scale: 1.0 from CSV and 1 from JSON are one value).
 
 -- Errors for records whose key repeats an earlier record of the batch.
 CREATE OR REPLACE FUNCTION effort_batch_duplicates(p_batch jsonb,
@@ -53,7 +55,7 @@ BEGIN
 	up AS (
 		INSERT INTO people AS p (person_id, name, email, line_manager_id,
 			fte, employment_start, employment_end)
-		SELECT person_id, name, email, line_manager_id, fte,
+		SELECT person_id, name, email, line_manager_id, trim_scale(fte),
 		       employment_start, employment_end FROM b
 		ON CONFLICT (person_id) DO UPDATE SET name = excluded.name,
 			email = excluded.email, line_manager_id = excluded.line_manager_id,
@@ -143,7 +145,7 @@ BEGIN
 		INSERT INTO assignments AS a (person_id, grant_ref, role, cost_type,
 			start_date, end_date, fte_share, estimated_hours_per_year)
 		SELECT person_id, grant_ref, role, cost_type, start_date, end_date,
-		       fte_share, estimated_hours_per_year FROM b
+		       trim_scale(fte_share), estimated_hours_per_year FROM b
 		ON CONFLICT (person_id, grant_ref, start_date) DO UPDATE SET
 			role = excluded.role, cost_type = excluded.cost_type,
 			end_date = excluded.end_date, fte_share = excluded.fte_share,
@@ -183,7 +185,7 @@ BEGIN
 			grant_ref text, month text, fte_fraction numeric, hours numeric)),
 	up AS (
 		INSERT INTO charges AS c (person_id, grant_ref, month, fte_fraction, hours)
-		SELECT person_id, grant_ref, month, fte_fraction, hours FROM b
+		SELECT person_id, grant_ref, month, trim_scale(fte_fraction), hours FROM b
 		ON CONFLICT (person_id, grant_ref, month) DO UPDATE SET
 			fte_fraction = excluded.fte_fraction, hours = excluded.hours,
 			updated_at = now()
@@ -199,6 +201,8 @@ END
 $$;
 
 -- Delegations ------------------------------------------------------------
+-- The HR feed's delegations are the organisation's own record: they count
+-- by their dates alone (source 'feed'), also one a manager made first.
 DROP FUNCTION IF EXISTS ingest_delegations(jsonb, bigint);
 CREATE OR REPLACE FUNCTION ingest_delegations(p_batch jsonb, p_token bigint,
 	p_check_only boolean DEFAULT false)
@@ -219,8 +223,8 @@ BEGIN
 		INSERT INTO delegations AS d (manager_id, delegate_id, start_date, end_date)
 		SELECT manager_id, delegate_id, start_date, end_date FROM b
 		ON CONFLICT (manager_id, delegate_id, start_date) DO UPDATE SET
-			end_date = excluded.end_date, updated_at = now()
-		 WHERE d.end_date IS DISTINCT FROM excluded.end_date
+			end_date = excluded.end_date, source = 'feed', updated_at = now()
+		 WHERE (d.end_date, d.source) IS DISTINCT FROM (excluded.end_date, 'feed')
 		RETURNING d.manager_id, (xmax = 0) AS created),
 	touched AS (
 		SELECT DISTINCT h.person_id FROM line_manager_history h

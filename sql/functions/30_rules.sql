@@ -78,10 +78,11 @@ pp AS (
 ts AS (
 	SELECT c.timesheet_id, c.person_id, c.period_start, c.period_end,
 	       c.submitted_at, c.total_hours, d.decision, d.decided_by, d.decided_at,
+	       d.recorded_at AS decision_recorded_at,
 	       effort_month_start(c.period_start) AS m, pp.es, pp.ee, pp.weekly
 	  FROM timesheets c
 	  JOIN pp ON pp.person_id = c.person_id
-	  LEFT JOIN (SELECT d.timesheet_id, d.decision, d.decided_by, d.decided_at
+	  LEFT JOIN (SELECT d.timesheet_id, d.decision, d.decided_by, d.decided_at, d.recorded_at
 	               FROM timesheet_decisions d
 	              WHERE NOT EXISTS (SELECT 1 FROM timesheet_decisions n
 	                                 WHERE n.timesheet_id = d.timesheet_id
@@ -154,7 +155,7 @@ pm AS (
 	               AND a.start_date <= greatest(g.m, pp.es)
 	               AND coalesce(a.end_date, 'infinity'::date)
 	                   >= least(effort_month_end(g.m), coalesce(pp.ee, 'infinity'::date))
-	          FROM assignments a
+	          FROM assignments_effective a  -- open-ended: to the grant's end
 	          JOIN pp ON pp.person_id = a.person_id
 	          CROSS JOIN prm
 	          CROSS JOIN LATERAL unnest(ARRAY(
@@ -190,7 +191,7 @@ pmg AS (
 	        UNION ALL
 	        SELECT c.person_id, c.month, c.grant_ref, NULL, NULL,
 	               coalesce(c.hours, c.fte_fraction * k.contracted),
-	               (c.hours * 100)::int, (c.fte_fraction * 10000)::int, k.contracted
+	               (c.hours * 100)::int, (c.fte_fraction * 1000000)::int, k.contracted
 	          FROM charges c
 	          JOIN pp ON pp.person_id = c.person_id
 	          CROSS JOIN prm
@@ -264,35 +265,44 @@ auth AS (
 	               AND (NOT coalesce(x.may, false) OR x.auth_day <= x.period_end
 	                    OR x.decided_at < x.submitted_at) AS invalid
 	          FROM (SELECT w.*,
-	                       -- effort_may_authorise(decided_by, person_id, decided_at, auth_day)
-	                       -- (15_access.sql), written out set-based: the line manager in
-	                       -- force at decided_at (else the earliest known), or a delegate
-	                       -- of theirs on the local day; never the person themself.
+	                       -- effort_may_authorise(decided_by, person_id, decided_at, auth_day,
+	                       -- decision_recorded_at) (15_access.sql), written out set-based:
+	                       -- the line manager in force at decided_at (else the earliest
+	                       -- known), or a delegate of theirs on the local day (a manager's
+	                       -- own delegation only when recorded before the authorisation);
+	                       -- never the person themself, nobody while they have no line
+	                       -- manager (at decided_at: lm NULL; when it was recorded).
 	                       CASE WHEN w.is_auth THEN
 	                            w.decided_by <> w.person_id
+	                            AND NOT w.unmanaged_when_recorded
 	                            AND (coalesce(w.lm = w.decided_by, false)
 	                                 OR EXISTS (SELECT 1 FROM delegations d
 	                                             WHERE d.manager_id = w.lm AND d.delegate_id = w.decided_by
-	                                               AND w.auth_day BETWEEN d.start_date AND d.end_date)) END
+	                                               AND w.auth_day BETWEEN d.start_date AND d.end_date
+	                                               AND (d.source = 'feed'
+	                                                    OR d.recorded_at < w.decision_recorded_at))) END
 	                       AS may
 	                  FROM (SELECT t.person_id, t.period_start, t.period_end, t.total_hours,
-	                               t.submitted_at, t.decided_by, t.decided_at, prm.as_of, prm.rd,
+	                               t.submitted_at, t.decided_by, t.decided_at, t.decision_recorded_at,
+	                               prm.as_of, prm.rd,
 	                               CASE WHEN t.period_end = k.me THEN k.dl
 	                                    ELSE effort_deadline(t.period_end, prm.am) END AS deadline,
 	                               t.decision IS NOT DISTINCT FROM 'authorised' AS is_auth,
 	                               CASE WHEN t.decision = 'authorised'
 	                                    THEN (t.decided_at AT TIME ZONE prm.tz)::date END AS auth_day,
-	                               -- coalesce(line manager of the history row in force at
-	                               -- decided_at, that of the earliest row): each history row
-	                               -- is valid until the next; the earliest also before itself.
-	                               coalesce(h.line_manager_id, h.first_lm) AS lm
+	                               -- the line manager of the history row in force at
+	                               -- decided_at (each row is valid until the next; the
+	                               -- earliest also before itself); NULL: none then.
+	                               h.line_manager_id AS lm,
+	                               -- no line manager when the authorisation was recorded
+	                               -- (hn: the history row then, if it names none)
+	                               hn.person_id IS NOT NULL AS unmanaged_when_recorded
 	                          FROM ts t
 	                          CROSS JOIN prm
 	                          LEFT JOIN cal k ON k.m = t.m
 	                          LEFT JOIN (SELECT h.person_id, h.line_manager_id, h.valid_from,
 	                                            lead(h.valid_from) OVER w AS valid_to,
-	                                            row_number() OVER w = 1 AS is_first,
-	                                            first_value(h.line_manager_id) OVER w AS first_lm
+	                                            row_number() OVER w = 1 AS is_first
 	                                       FROM line_manager_history h
 	                                       JOIN pp ON pp.person_id = h.person_id
 	                                     WINDOW w AS (PARTITION BY h.person_id ORDER BY h.valid_from)) h
@@ -300,6 +310,16 @@ auth AS (
 	                           AND t.decision = 'authorised'
 	                           AND (h.valid_from <= t.decided_at OR h.is_first)
 	                           AND (h.valid_to IS NULL OR t.decided_at < h.valid_to)
+	                          LEFT JOIN (SELECT h.person_id, h.line_manager_id, h.valid_from,
+	                                            lead(h.valid_from) OVER w AS valid_to,
+	                                            row_number() OVER w = 1 AS is_first
+	                                       FROM line_manager_history h
+	                                       JOIN pp ON pp.person_id = h.person_id
+	                                     WINDOW w AS (PARTITION BY h.person_id ORDER BY h.valid_from)) hn
+	                            ON hn.person_id = t.person_id
+	                           AND t.decision = 'authorised' AND hn.line_manager_id IS NULL
+	                           AND (hn.valid_from <= t.decision_recorded_at OR hn.is_first)
+	                           AND (hn.valid_to IS NULL OR t.decision_recorded_at < hn.valid_to)
 	                        OFFSET 0) w) x) y
 	 WHERE y.status IS NOT NULL OR y.invalid
 ),
@@ -311,9 +331,10 @@ r_auth AS (
 	            THEN format('Timesheet %s to %s (%s h) not authorised; deadline %s has passed',
 	                        a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.deadline)
 	            WHEN 'authorisation_due'
-	            THEN format('Timesheet %s to %s (%s h) not authorised; deadline %s is in %s days',
+	            THEN format('Timesheet %s to %s (%s h) not authorised; deadline %s %s',
 	                        a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.deadline,
-	                        a.deadline - a.as_of)
+	                        CASE a.deadline - a.as_of WHEN 0 THEN 'is today' WHEN 1 THEN 'is in 1 day'
+	                             ELSE format('is in %s days', a.deadline - a.as_of) END)
 	            ELSE format('Timesheet %s to %s (%s h) authorised by %s on %s, after the deadline %s',
 	                        a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.decided_by,
 	                        a.auth_day, a.deadline) END
@@ -351,14 +372,14 @@ r_charge AS (
 	        OR (r.recorded IS NOT NULL AND r.charged - r.recorded > prm.cht))
 ),
 -- (The sum of the month's charges, exactly: the hours charges' hundredths
--- plus the fte_fractions' ten-thousandths of the contracted hours.)
+-- plus the fte_fractions' millionths of the contracted hours.)
 r_overcharge AS (
 	SELECT 'overcharged_month'::text, 'violation'::text, c.person_id, NULL::text, c.m,
 	       effort_month_end(c.m), c.charged - c.contracted,
 	       format('%s: %s h charged across grants of %s h contracted',
 	              effort_month_label(c.m), effort_fmt_hours(c.charged), effort_fmt_hours(c.contracted))
 	  FROM (SELECT r.person_id, r.m, r.contracted,
-	               coalesce(sum(r.ch), 0) * 0.01 + r.contracted * coalesce(sum(r.cf), 0) * 0.0001 AS charged
+	               coalesce(sum(r.ch), 0) * 0.01 + r.contracted * coalesce(sum(r.cf), 0) * 0.000001 AS charged
 	          FROM pmg r
 	         WHERE r.charged IS NOT NULL
 	         GROUP BY r.person_id, r.m, r.contracted) c
@@ -376,7 +397,7 @@ r_unassigned AS (
 	                   THEN ' (unknown grant)' ELSE '' END)
 	  FROM pmg r CROSS JOIN prm
 	 WHERE r.recorded IS NOT NULL AND r.m <= prm.last_ended
-	   AND NOT EXISTS (SELECT 1 FROM assignments a
+	   AND NOT EXISTS (SELECT 1 FROM assignments_effective a
 	                    WHERE a.person_id = r.person_id AND a.grant_ref = r.grant_ref
 	                      AND a.start_date <= effort_month_end(r.m)
 	                      AND coalesce(a.end_date, 'infinity'::date) >= r.m)
@@ -396,7 +417,7 @@ r_outside AS (
 -- Cap years (started on or before as_of) overlapping a pi / co_i assignment.
 capyear0 AS (
 	SELECT DISTINCT a.person_id, g.ys::date AS ys
-	  FROM assignments a
+	  FROM assignments_effective a
 	  JOIN pp ON pp.person_id = a.person_id
 	  CROSS JOIN prm
 	  CROSS JOIN LATERAL generate_series(
@@ -439,7 +460,7 @@ cap_da AS (
 	                         least(coalesce(a.end_date, 'infinity'::date), c.pe))
 	           / c.ndays) AS d_ended
 	  FROM capyear1 c
-	  JOIN assignments a ON a.person_id = c.person_id AND a.cost_type = 'DA'
+	  JOIN assignments_effective a ON a.person_id = c.person_id AND a.cost_type = 'DA'
 	                    AND a.start_date <= c.ye
 	                    AND coalesce(a.end_date, 'infinity'::date) >= c.ys
 	 GROUP BY c.person_id, c.ys
@@ -485,8 +506,10 @@ r_teach AS (
 	       CASE WHEN x.end_eff < prm.as_of THEN 'violation' ELSE 'warning' END,
 	       x.person_id, x.grant_ref, x.start_date, coalesce(x.end_eff, date '9999-12-31'),
 	       x.taught - x.lim,
-	       format('%s h teaching in %s months with timesheets (%s days) on %s against a limit of %s h',
-	              effort_fmt_hours(x.taught), x.nmonths, x.ndays, x.grant_ref, effort_fmt_hours(x.lim))
+	       format('%s h teaching in %s with timesheets (%s days) on %s against a limit of %s h',
+	              effort_fmt_hours(x.taught),
+	              x.nmonths || CASE WHEN x.nmonths = 1 THEN ' month' ELSE ' months' END,
+	              x.ndays, x.grant_ref, effort_fmt_hours(x.lim))
 	  FROM (SELECT y.*, prm.twh * p.fte * y.ndays / 7 AS lim
 	          FROM (SELECT a.person_id, a.grant_ref, a.start_date, a.end_eff,
 	                       count(*) AS nmonths,

@@ -2,9 +2,15 @@
 -- /v1/timesheets/{id}/versions and POST …/approve|reject.  Refusals are
 -- answered as {"error": "…", "http_status": N}.
 
+-- Today in the organisation's time zone.  The database setting effort.today
+-- (ALTER DATABASE … SET effort.today = 'YYYY-MM-DD'; unset in production)
+-- fixes it, so that a walkthrough of the sample (tests/t/desk_tty.t, the
+-- month end in docs/effortctl.md) reads the same on any day.
 CREATE OR REPLACE FUNCTION effort_today(p_params jsonb)
 RETURNS date LANGUAGE sql STABLE AS $$
-	SELECT (now() AT TIME ZONE coalesce(p_params ->> 'timezone', 'Europe/London'))::date
+	SELECT coalesce(nullif(current_setting('effort.today', true), '')::date,
+		(now() AT TIME ZONE coalesce(nullif(p_params ->> 'timezone', ''),
+		                             'Europe/London'))::date)
 $$;
 
 CREATE OR REPLACE FUNCTION effort_refuse(p_status int, p_message text)
@@ -57,21 +63,163 @@ BEGIN
 END
 $$;
 
+-- The open findings on a timesheet: p_person's findings whose period lies
+-- inside the calendar month of the timesheet and overlaps its period (the
+-- monthly rules: hours, charges, grants, authorisation), as
+-- [{rule, severity, grant_ref, hours, detail}], by rule and grant.
+CREATE OR REPLACE FUNCTION effort_timesheet_findings(p_person text,
+	p_start date, p_end date)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT coalesce(jsonb_agg(jsonb_build_object('rule', f.rule,
+		'severity', f.severity, 'grant_ref', f.grant_ref, 'hours', f.hours,
+		'detail', f.detail)
+		ORDER BY f.rule COLLATE "C", f.grant_ref COLLATE "C" NULLS FIRST), '[]')
+	  FROM findings f
+	 WHERE f.resolved_at IS NULL AND f.person_id = p_person
+	   AND f.period_start >= effort_month_start(p_start)
+	   AND f.period_end <= effort_month_end(p_start)
+	   AND f.period_start <= p_end AND f.period_end >= p_start
+$$;
+
+-- Is a timesheet with these findings clean: none open but those about its
+-- own authorisation being due or overdue, which approving it resolves?
+CREATE OR REPLACE FUNCTION effort_findings_clean(p_findings jsonb)
+RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+	SELECT NOT EXISTS (SELECT 1 FROM jsonb_array_elements(p_findings) f
+	                    WHERE f ->> 'rule' NOT IN ('authorisation_due',
+	                                               'authorisation_overdue'))
+$$;
+
+-- The contracted hours of p_person over [p_start, p_end] (weekdays inside
+-- their employment), two decimals.
+CREATE OR REPLACE FUNCTION effort_person_contracted(p_person text,
+	p_start date, p_end date, p_params jsonb)
+RETURNS numeric LANGUAGE sql STABLE AS $$
+	SELECT round(effort_contracted_hours(pe.fte,
+		coalesce((p_params ->> 'standard_weekly_hours')::numeric, 37.5),
+		p_start, p_end, pe.employment_start, pe.employment_end), 2)
+	  FROM people pe WHERE pe.person_id = p_person
+$$;
+
+-- The spans of local dates in which p_manager was p_person's line manager,
+-- from line_manager_history: [from_day, to_day) with to_day NULL while it
+-- lasts; the earliest row also covers the time before it (as
+-- effort_line_manager_at reads it).
+CREATE OR REPLACE FUNCTION effort_managed_spans(p_manager text, p_params jsonb)
+RETURNS TABLE (person_id text, from_day date, to_day date)
+LANGUAGE sql STABLE AS $$
+	SELECT h.person_id,
+	       CASE WHEN h.first THEN '-infinity'::date
+	            ELSE (h.valid_from AT TIME ZONE coalesce(p_params ->> 'timezone',
+	                  'Europe/London'))::date END,
+	       (h.next_from AT TIME ZONE coalesce(p_params ->> 'timezone',
+	                  'Europe/London'))::date
+	  FROM (SELECT x.person_id, x.line_manager_id, x.valid_from,
+	               lead(x.valid_from) OVER w AS next_from,
+	               row_number() OVER w = 1 AS first
+	          FROM line_manager_history x
+	         WHERE x.person_id IN (SELECT y.person_id FROM line_manager_history y
+	                                WHERE y.line_manager_id = p_manager)
+	        WINDOW w AS (PARTITION BY x.person_id ORDER BY x.valid_from)) h
+	 WHERE h.line_manager_id = p_manager AND h.person_id <> p_manager
+$$;
+
+-- May manager p_manager read p_person's timesheet for [p_start, p_end]?
+-- Their own; those of the people they manage or hold a delegation for
+-- today; and those of the months in which they line-managed the person.
+CREATE OR REPLACE FUNCTION effort_may_read(p_manager text, p_person text,
+	p_start date, p_end date, p_params jsonb)
+RETURNS boolean LANGUAGE sql STABLE AS $$
+	SELECT p_manager = p_person
+	    OR p_person IN (SELECT m.person_id FROM effort_managed_people(p_manager,
+	                    effort_today(p_params)) m)
+	    OR EXISTS (SELECT 1 FROM effort_managed_spans(p_manager, p_params) s
+	                WHERE s.person_id = p_person AND s.from_day <= p_end
+	                  AND (s.to_day IS NULL OR s.to_day > p_start))
+$$;
+
+-- current_timesheets for the people of p_people only: their latest
+-- versions read by index, not the whole table's (a manager's listings).
+CREATE OR REPLACE FUNCTION effort_current_of(p_people text[])
+RETURNS SETOF current_timesheets LANGUAGE sql STABLE AS $$
+	SELECT t.*, d.decision, d.decided_by, d.decided_at, d.reason, d.recorded_at
+	  FROM (SELECT DISTINCT ON (x.person_id, x.period_start, x.period_end) x.*
+	          FROM timesheets x
+	         WHERE x.person_id = ANY (p_people)
+	         ORDER BY x.person_id, x.period_start, x.period_end, x.version DESC) t
+	  LEFT JOIN LATERAL (SELECT * FROM timesheet_decisions d
+	                      WHERE d.timesheet_id = t.timesheet_id
+	                      ORDER BY d.decision_id DESC LIMIT 1) d ON true
+$$;
+
+-- GET /v1/timesheets.  A manager (p_manager) sees the timesheets
+-- effort_may_read lets them read: their own and their staff's (v_current),
+-- and the months in which they line-managed someone else (v_others).
 CREATE OR REPLACE FUNCTION timesheets_list(p_person text, p_month date,
 	p_status text, p_manager text, p_params jsonb)
-RETURNS jsonb LANGUAGE sql STABLE AS $$
-	SELECT coalesce(effort_not_their_staff(p_manager, p_person, p_params),
-	       (SELECT jsonb_build_object('timesheets', coalesce(jsonb_agg(
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	v_current text[];
+	v_others text[];
+BEGIN
+	IF p_manager IS NULL THEN
+		RETURN (SELECT jsonb_build_object('timesheets', coalesce(jsonb_agg(
+			effort_timesheet_doc(c, p_params)
+			ORDER BY c.person_id, c.period_start, c.period_end), '[]'))
+		  FROM current_timesheets c
+		 WHERE (p_person IS NULL OR c.person_id = p_person)
+		   AND (p_month IS NULL OR (c.period_start >= p_month
+		        AND c.period_start < p_month + interval '1 month'))
+		   AND (p_status IS NULL OR effort_status(c.decision) = p_status));
+	END IF;
+	v_current := ARRAY(SELECT p_manager UNION SELECT m.person_id
+	                     FROM effort_managed_people(p_manager, effort_today(p_params)) m);
+	v_others := ARRAY(SELECT DISTINCT s.person_id
+	                    FROM effort_managed_spans(p_manager, p_params) s
+	                   WHERE s.person_id <> ALL (v_current));
+	IF p_person IS NOT NULL AND NOT (p_person = ANY (v_current)
+	                                 OR p_person = ANY (v_others)) THEN
+		RETURN effort_not_their_staff(p_manager, p_person, p_params);
+	END IF;
+	RETURN (SELECT jsonb_build_object('timesheets', coalesce(jsonb_agg(
 		effort_timesheet_doc(c, p_params)
 		ORDER BY c.person_id, c.period_start, c.period_end), '[]'))
-	  FROM current_timesheets c
-	 WHERE (p_person IS NULL OR c.person_id = p_person)
-	   AND (p_month IS NULL OR (c.period_start >= p_month
+	  FROM effort_current_of(CASE WHEN p_person IS NULL THEN v_current || v_others
+	                              ELSE ARRAY[p_person] END) c
+	 WHERE (p_month IS NULL OR (c.period_start >= p_month
 	        AND c.period_start < p_month + interval '1 month'))
 	   AND (p_status IS NULL OR effort_status(c.decision) = p_status)
-	   AND (p_manager IS NULL OR c.person_id IN
-	        (SELECT m.person_id FROM effort_managed_people(p_manager,
-	                effort_today(p_params)) m))))
+	   AND (c.person_id = ANY (v_current)
+	        OR EXISTS (SELECT 1 FROM effort_managed_spans(p_manager, p_params) s
+	                    WHERE s.person_id = c.person_id AND s.from_day <= c.period_end
+	                      AND (s.to_day IS NULL OR s.to_day > c.period_start))));
+END
+$$;
+
+-- What version p_id changed from the version before it (p_prev; NULL for
+-- a first version): entries added, removed and whose hours (or kind)
+-- changed, matched by activity.
+CREATE OR REPLACE FUNCTION effort_version_changes(p_prev bigint, p_id bigint)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT CASE WHEN p_prev IS NULL THEN NULL ELSE jsonb_build_object(
+		'from_version', (SELECT version FROM timesheets WHERE timesheet_id = p_prev),
+		'added', (SELECT coalesce(jsonb_agg(jsonb_build_object('kind', n.kind,
+			'activity', n.activity, 'hours', n.hours) ORDER BY n.position), '[]')
+			FROM timesheet_entries n WHERE n.timesheet_id = p_id
+			 AND NOT EXISTS (SELECT 1 FROM timesheet_entries o
+			                  WHERE o.timesheet_id = p_prev AND o.activity = n.activity)),
+		'removed', (SELECT coalesce(jsonb_agg(jsonb_build_object('kind', o.kind,
+			'activity', o.activity, 'hours', o.hours) ORDER BY o.position), '[]')
+			FROM timesheet_entries o WHERE o.timesheet_id = p_prev
+			 AND NOT EXISTS (SELECT 1 FROM timesheet_entries n
+			                  WHERE n.timesheet_id = p_id AND n.activity = o.activity)),
+		'changed', (SELECT coalesce(jsonb_agg(jsonb_build_object('kind', n.kind,
+			'activity', n.activity, 'hours_before', o.hours, 'hours', n.hours,
+			'kind_before', o.kind) ORDER BY n.position), '[]')
+			FROM timesheet_entries n JOIN timesheet_entries o
+			  ON o.timesheet_id = p_prev AND o.activity = n.activity
+			 WHERE n.timesheet_id = p_id
+			   AND (o.hours <> n.hours OR o.kind <> n.kind))) END
 $$;
 
 CREATE OR REPLACE FUNCTION timesheet_versions(p_id bigint, p_manager text,
@@ -79,19 +227,27 @@ CREATE OR REPLACE FUNCTION timesheet_versions(p_id bigint, p_manager text,
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	t timesheets;
+	v_deadline date;
+	v_today date := effort_today(p_params);
 BEGIN
 	SELECT * INTO t FROM timesheets WHERE timesheet_id = p_id;
 	IF NOT FOUND THEN
 		RETURN effort_refuse(404, 'no such timesheet');
 	END IF;
-	IF p_manager IS NOT NULL AND t.person_id NOT IN
-	   (SELECT m.person_id FROM effort_managed_people(p_manager, effort_today(p_params)) m) THEN
+	IF p_manager IS NOT NULL AND NOT effort_may_read(p_manager, t.person_id,
+	   t.period_start, t.period_end, p_params) THEN
 		RETURN effort_refuse(403, 'not the timesheet of someone you manage');
 	END IF;
+	v_deadline := effort_deadline(t.period_end,
+		coalesce((p_params ->> 'authorisation_months')::int, 2));
 	RETURN jsonb_build_object('timesheet_id', p_id, 'person_id', t.person_id,
+		'name', (SELECT name FROM people WHERE person_id = t.person_id),
 		'period_start', t.period_start, 'period_end', t.period_end,
-		'deadline', effort_deadline(t.period_end,
-			coalesce((p_params ->> 'authorisation_months')::int, 2)),
+		'contracted_hours', effort_person_contracted(t.person_id,
+			t.period_start, t.period_end, p_params),
+		'deadline', v_deadline, 'days_left', v_deadline - v_today,
+		'findings', effort_timesheet_findings(t.person_id, t.period_start,
+			t.period_end),
 		'versions', (
 		SELECT jsonb_agg(jsonb_build_object('id', v.timesheet_id,
 			'version', v.version, 'submitted_at', v.submitted_at,
@@ -101,6 +257,7 @@ BEGIN
 				WHERE d.timesheet_id = v.timesheet_id
 				ORDER BY d.decision_id DESC LIMIT 1)),
 			'entries', effort_entries_doc(v.timesheet_id),
+			'changes', effort_version_changes(v.prev_id, v.timesheet_id),
 			'decisions', (SELECT coalesce(jsonb_agg(jsonb_build_object(
 				'decision', d.decision, 'decided_by', d.decided_by,
 				'decided_at', d.decided_at, 'reason', d.reason,
@@ -108,9 +265,10 @@ BEGIN
 				ORDER BY d.decision_id), '[]')
 				FROM timesheet_decisions d WHERE d.timesheet_id = v.timesheet_id))
 			ORDER BY v.version)
-		  FROM timesheets v
-		 WHERE v.person_id = t.person_id AND v.period_start = t.period_start
-		   AND v.period_end = t.period_end));
+		  FROM (SELECT x.*, lag(x.timesheet_id) OVER (ORDER BY x.version) AS prev_id
+		          FROM timesheets x
+		         WHERE x.person_id = t.person_id AND x.period_start = t.period_start
+		           AND x.period_end = t.period_end) v));
 END
 $$;
 
@@ -134,8 +292,9 @@ BEGIN
 		RETURN effort_refuse(403, 'you cannot decide on your own timesheet');
 	END IF;
 	IF NOT effort_may_authorise(p_actor, t.person_id, now(), v_today) THEN
-		RETURN effort_refuse(403, format('%s is not the line manager of %s '
-			'nor an active delegate of their manager', p_actor, t.person_id));
+		-- Names nobody: ids must not be mappable to people this way.
+		RETURN effort_refuse(403, 'you are not the line manager of this '
+			'timesheet''s owner, nor an active delegate of their manager');
 	END IF;
 	SELECT * INTO c FROM current_timesheets
 	 WHERE person_id = t.person_id AND period_start = t.period_start
@@ -154,7 +313,11 @@ BEGIN
 	INSERT INTO timesheet_decisions (timesheet_id, decision, decided_by,
 		decided_at, reason, source, token_id)
 	VALUES (p_id, p_decision, p_actor, now(), p_reason, 'approval', p_token);
-	SELECT * INTO c FROM current_timesheets WHERE timesheet_id = p_id;
+	-- By the view's DISTINCT ON keys, so that only this timesheet's
+	-- versions are read (by timesheet_id it would be every one's).
+	SELECT * INTO c FROM current_timesheets
+	 WHERE person_id = t.person_id AND period_start = t.period_start
+	   AND period_end = t.period_end;
 	RETURN jsonb_build_object('timesheet', effort_timesheet_doc(c, p_params),
 		'people', jsonb_build_array(t.person_id));
 END

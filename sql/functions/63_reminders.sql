@@ -4,6 +4,12 @@
 -- rules.reminder_days or overdue; each member of staff a note of the
 -- months they still owe (open timesheet_missing findings).
 
+-- "1 day", "2 days", "0 days": a count of days in words.
+CREATE OR REPLACE FUNCTION effort_days_text(p_days int)
+RETURNS text LANGUAGE sql IMMUTABLE AS $$
+	SELECT p_days || CASE WHEN abs(p_days) = 1 THEN ' day' ELSE ' days' END
+$$;
+
 -- The items due today, one row per (recipient, item).
 CREATE OR REPLACE FUNCTION reminder_items(p_params jsonb)
 RETURNS TABLE (recipient_id text, kind text, item text, sort_key text,
@@ -42,8 +48,8 @@ LANGUAGE sql STABLE AS $$
 			m.timesheet_id, m.person_id, m.name, m.period_start, m.period_end,
 			m.total_hours, m.deadline,
 			CASE WHEN m.deadline < m.today
-			     THEN format('OVERDUE by %s days', m.today - m.deadline)
-			     ELSE format('%s days left', m.deadline - m.today) END))
+			     THEN format('OVERDUE by %s', effort_days_text(m.today - m.deadline))
+			     ELSE format('%s left', effort_days_text(m.deadline - m.today)) END))
 	  FROM mgr m
 	UNION ALL
 	SELECT f.person_id, 'staff', 'missing:' || f.period_start,

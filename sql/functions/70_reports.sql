@@ -53,7 +53,8 @@ LANGUAGE sql STABLE AS $$
 	       effort_status(c.decision), c.decided_by, c.decided_at, c.decision_reason,
 	       x.deadline, x.auth_day, x.is_auth,
 	       x.is_auth AND x.auth_day <= x.deadline,
-	       x.is_auth AND effort_may_authorise(c.decided_by, c.person_id, c.decided_at, x.auth_day)
+	       x.is_auth AND effort_may_authorise(c.decided_by, c.person_id, c.decided_at, x.auth_day,
+	                                          c.decision_recorded_at)
 	           AND x.auth_day > c.period_end AND c.decided_at >= c.submitted_at,
 	       NOT x.is_auth AND prm.as_of > x.deadline
 	  FROM current_timesheets c
@@ -75,7 +76,7 @@ LANGUAGE sql STABLE AS $$
 	pp AS (SELECT p.person_id, p.employment_start AS es, p.employment_end AS ee FROM people p),
 	req_cand AS (
 		SELECT DISTINCT a.person_id, g.m::date AS m
-		  FROM assignments a
+		  FROM assignments_effective a  -- open-ended: to the grant's end
 		  JOIN pp ON pp.person_id = a.person_id
 		  CROSS JOIN prm
 		  CROSS JOIN LATERAL generate_series(
@@ -89,7 +90,7 @@ LANGUAGE sql STABLE AS $$
 	SELECT r.person_id, r.m
 	  FROM req_cand r
 	  JOIN pp ON pp.person_id = r.person_id
-	  JOIN assignments a ON a.person_id = r.person_id
+	  JOIN assignments_effective a ON a.person_id = r.person_id
 	            AND a.start_date <= effort_month_end(r.m)
 	            AND coalesce(a.end_date, 'infinity'::date) >= r.m
 	 GROUP BY r.person_id, r.m, pp.es, pp.ee
@@ -123,7 +124,7 @@ LANGUAGE sql STABLE AS $$
 	       greatest(effort_months_between(p_ys, least(effort_cap_year_end(p_ys), prm.last_ended) + 1), 0)
 	  FROM people p
 	  CROSS JOIN effort_report_prm(p_as_of, p_params) prm
-	 WHERE EXISTS (SELECT 1 FROM assignments a
+	 WHERE EXISTS (SELECT 1 FROM assignments_effective a
 	                WHERE a.person_id = p.person_id AND a.role IN ('pi', 'co_i')
 	                  AND a.start_date <= effort_cap_year_end(p_ys)
 	                  AND coalesce(a.end_date, 'infinity'::date) >= p_ys)
@@ -155,7 +156,7 @@ LANGUAGE sql STABLE AS $$
 	           * effort_days(greatest(a.start_date, cy.ys),
 	                         least(coalesce(a.end_date, 'infinity'::date), cy.pe)) / cy.ndays)
 	  FROM cy
-	  JOIN assignments a ON a.person_id = cy.person_id AND a.cost_type = 'DA'
+	  JOIN assignments_effective a ON a.person_id = cy.person_id AND a.cost_type = 'DA'
 	   AND a.start_date <= cy.ye AND coalesce(a.end_date, 'infinity'::date) >= cy.ys
 	 GROUP BY cy.person_id, a.grant_ref
 $$;

@@ -24,7 +24,13 @@ static json_t *
 whole(const char *body, size_t len, char *msg, size_t msglen)
 {
 	json_error_t e;
-	json_t *v = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
+	json_t *v;
+
+	if (len >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0) {
+		body += 3; /* a byte-order mark, dropped as effortd does */
+		len -= 3;
+	}
+	v = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &e);
 
 	if (v == NULL)
 		snprintf(msg, msglen, "invalid JSON at line %d, column %d: %s",

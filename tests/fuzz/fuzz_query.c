@@ -1,7 +1,8 @@
 /*
  * libFuzzer target: a request's query string as the daemon takes it
- * (evhttp_parse_query_str) and the values the handlers parse from it:
- * dates (as_of), months (month) and timestamps.
+ * (query_parse, daemon/query.c, against a route's declared parameters)
+ * and the values the handlers parse from it: dates (as_of), months
+ * (month) and timestamps.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -13,21 +14,33 @@
 #include <event2/keyvalq_struct.h>
 
 #include "date.h"
+#include "query.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static const char *const severities[] = { "violation", "warning", NULL };
+static const struct query_param params[] = {
+	{ "as_of", NULL },
+	{ "month", NULL },
+	{ "person_id", NULL },
+	{ "severity", severities },
+	{ NULL, NULL },
+};
+static const struct query_spec spec = { "/v1/violations", params };
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	struct evkeyvalq q;
 	struct evkeyval *kv;
+	struct query_error err;
 	struct date d;
 	char *s = malloc(len + 1);
 
 	memcpy(s, data, len);
 	s[len] = '\0';
 	TAILQ_INIT(&q);
-	if (evhttp_parse_query_str(s, &q) == 0) {
+	if (query_parse(s, &spec, &q, &err)) {
 		TAILQ_FOREACH(kv, &q, next)
 		{
 			if (date_parse(kv->value, &d))
@@ -36,6 +49,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 				(void)days_in_month(d.year, d.month);
 			(void)timestamp_valid(kv->value);
 		}
+	} else if (memchr(err.message, '\0', sizeof err.message) == NULL) {
+		abort(); /* the message must be a string */
 	}
 	evhttp_clear_headers(&q);
 	/* The raw bytes as a value too (they need not form a query). */

@@ -83,19 +83,20 @@ sub decide {
 	is $s, 403, 'GET /v1/pending as a reviewer: 403';
 	my ($rc, $out) = effortctl($d, { token => $am }, 'pending');
 	is $rc, 0, 'effortctl pending: exit 0';
-	like $out, qr/^ID\s+PERSON\s+NAME\s+START\s+END\s+HOURS\s+DEADLINE\s+DAYS_LEFT/m, '… a table with the columns';
-	like $out, qr/^\s*\d+\s+S1\s+Sam One\s+\Q$P3->{start}\E\s+\Q$P3->{end}\E\s+160\.00\s+\Q$P3->{deadline}\E\s+$P3->{days_left}\s+OVERDUE$/m,
+	like $out, qr/^\s*ID\s+PERSON\s+NAME\s+START\s+END\s+HOURS\s+CONTRACTED\s+DEADLINE\s+DAYS_LEFT\s+FINDINGS/m, '… a table with the columns';
+	like $out, qr/^\s*\d+\s+S1\s+Sam One\s+\Q$P3->{start}\E\s+\Q$P3->{end}\E\s+160\.00\s+[\d.]+\s+\Q$P3->{deadline}\E\s+$P3->{days_left}\s+OVERDUE\s/m,
 		'… the overdue one marked OVERDUE with its negative days left';
 	unlike $out, qr/S2.*OVERDUE/, '… the others not';
 	($rc, $out) = effortctl($d, { token => $bm }, '--format', 'csv', 'pending');
 	is $rc, 0, 'effortctl --format csv pending: exit 0';
-	like $out, qr/^id,person_id,name,period_start,period_end,total_hours,deadline,days_left,mark\r?\n/, '… CSV header';
+	like $out, qr/^id,person_id,name,period_start,period_end,total_hours,contracted_hours,deadline,days_left,mark,open_findings\r?\n/, '… CSV header';
 }
 
 # ---------------------------------------------------------------- refusals
 my ($s, $j) = decide($am, ts_id('S3', $P1), 'approve');
 is $s, 403, "AM approving BM's staff: 403";
-like $j->{error}, qr/AM is not the line manager of S3/, '… saying so';
+is $j->{error}, "you are not the line manager of this timesheet's owner, nor an active delegate of their manager",
+	'… saying so without naming anyone';
 ($s, $j) = decide($am, ts_id('AM', $P1), 'approve');
 is $s, 403, 'AM approving their own timesheet: 403';
 like $j->{error}, qr/your own timesheet/, '… saying so';
@@ -164,13 +165,19 @@ is $s, 200, 'the new version can be approved: 200';
 # ---------------------------------------------------------------- delegation inside and outside its dates
 ok_feed(timesheets => [ ts('S3', $P2, 151) ], 'S3 sends a new P2 version after the rejection');
 my $s3p2 = ts_id('S3', $P2);
-my ($yesterday, $ago30, $in30) = map { scalar psql($db, "SELECT DATE '$today' + $_") } -1, -30, 30;
+my ($yesterday, $ago30, $in30, $tomorrow) = map { scalar psql($db, "SELECT DATE '$today' + $_") } -1, -30, 30, 1;
 ($s, $j) = decide($dd, $s3p2, 'approve');
 is $s, 403, 'DD (no delegation) approving S3: 403';
+# A manager's own delegation cannot be back-dated (RULES.md, second edition).
 ($s, $j) = $d->req(POST => '/v1/me/delegations', token => $bm,
 	body => { delegate_id => 'DD', start_date => $ago30, end_date => $yesterday });
-is $s, 200, 'BM delegates to DD for a period that ended yesterday: 200' or diag json_encode($j);
-is_deeply $j->{delegation}, { manager_id => 'BM', delegate_id => 'DD', start_date => $ago30, end_date => $yesterday },
+is $s, 422, 'BM delegates to DD for a period that ended yesterday: 422' or diag json_encode($j);
+is_deeply [ map { $_->{field} } @{ $j->{errors} // [] } ], [ 'start_date' ], '… on start_date';
+is psql($db, q{SELECT count(*) FROM delegations WHERE delegate_id = 'DD'}), 0, '… nothing stored';
+($s, $j) = $d->req(POST => '/v1/me/delegations', token => $bm,
+	body => { delegate_id => 'DD', start_date => $tomorrow, end_date => $in30 });
+is $s, 200, 'BM delegates to DD from tomorrow: 200' or diag json_encode($j);
+is_deeply $j->{delegation}, { manager_id => 'BM', delegate_id => 'DD', start_date => $tomorrow, end_date => $in30 },
 	'… the delegation as stored';
 ($s, $j) = decide($dd, $s3p2, 'approve');
 is $s, 403, 'DD approving S3 outside the delegation\'s dates: 403';
@@ -178,9 +185,9 @@ is $s, 403, 'DD approving S3 outside the delegation\'s dates: 403';
 	my ($ps, $pj) = $d->req(GET => '/v1/pending', token => $dd);
 	is_deeply $pj->{pending}, [], "… and DD's queue is empty";
 }
-my ($rc, $out, $err) = effortctl($d, { token => $bm }, 'delegate', '--to', 'DD', '--from', $yesterday, '--until', $in30);
-is $rc, 0, 'effortctl delegate --to DD --from yesterday --until +30: exit 0' or diag $err;
-is $out, "delegated to DD from $yesterday until $in30\n", '… says so';
+my ($rc, $out, $err) = effortctl($d, { token => $bm }, 'delegate', '--to', 'DD', '--from', $today, '--until', $in30);
+is $rc, 0, 'effortctl delegate --to DD --from today --until +30: exit 0' or diag $err;
+is $out, "delegated to DD from $today until $in30\n", '… says so';
 {
 	my ($ps, $pj) = $d->req(GET => '/v1/pending', token => $dd);
 	is_deeply [ map { [ $_->{id}, $_->{via} ] } @{ $pj->{pending} } ], [ [ $s3p2, 'delegation' ] ],

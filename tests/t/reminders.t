@@ -85,6 +85,7 @@ ok_feed(timesheets => [ { person_id => 'R1', period_start => $P3->{start}, perio
 	"setup: R1's $P3->{start} timesheet, unauthorised past its deadline $P3->{deadline}");
 my $ts = psql($db, q{SELECT timesheet_id FROM timesheets WHERE person_id = 'R1'});
 my $overdue_by = psql($db, "SELECT DATE '$today' - DATE '$P3->{deadline}'");
+$overdue_by .= $overdue_by == 1 ? ' day' : ' days';
 
 # ---------------------------------------------------------------- dry run
 my ($rc, $out, $err) = effortctl($d, 'reminders', '--dry-run');
@@ -95,7 +96,7 @@ is_deeply [ map { [ (split /\s{2,}/)[0 .. 2] ] } @lines[1 .. $#lines] ],
 	[ [ 'R2', 'rose@example.ac.uk', 'staff' ], [ 'R2', 'rose@example.ac.uk', 'staff' ],
 	  [ 'R3', '-', 'staff' ], [ 'R3', '-', 'staff' ], [ 'RM', 'rita@example.ac.uk', 'manager' ] ],
 	'… R2 and R3 owe two months each; RM has one timesheet to authorise' or diag $out;
-like $out, qr/^RM .*timesheet $ts: R1 Ray One, \Q$P3->{start}\E to \Q$P3->{end}\E, 160\.00 h; deadline \Q$P3->{deadline}\E \(OVERDUE by $overdue_by days\)$/m,
+like $out, qr/^RM .*timesheet $ts: R1 Ray One, \Q$P3->{start}\E to \Q$P3->{end}\E, 160\.00 h; deadline \Q$P3->{deadline}\E \(OVERDUE by $overdue_by\)$/m,
 	"… RM's item: the overdue timesheet";
 like $out, qr/^R2 .*\Q$P2->{start}\E to \Q$P2->{end}\E: no timesheet for [\d.]+ contracted hours; deadline \Q$P2->{deadline}\E/m,
 	"… R2's item: $P2->{start}";
@@ -117,7 +118,7 @@ ok $to_rm, 'a mail to the manager';
 like $to_rm, qr/^From: effortd\@example\.ac\.uk$/m, '… From: notify.from';
 like $to_rm, qr/^Subject: effortd: 1 timesheet awaits your authorisation$/m, '… its subject';
 like $to_rm, qr/^Content-Type: text\/plain; charset=UTF-8$/m, '… plain UTF-8 text';
-like $to_rm, qr/\n\nDear Rita Manager,\n\nThese timesheets await your authorisation.*\n  - timesheet $ts: R1 Ray One.*OVERDUE by $overdue_by days\)\n/s,
+like $to_rm, qr/\n\nDear Rita Manager,\n\nThese timesheets await your authorisation.*\n  - timesheet $ts: R1 Ray One.*OVERDUE by $overdue_by\)\n/s,
 	'… the digest';
 ok $to_r2, 'a mail to R2';
 like $to_r2, qr/^Subject: effortd: 2 months without a timesheet$/m, '… two months owed';

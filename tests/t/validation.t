@@ -120,7 +120,8 @@ person_id,period_start,period_end,submitted_at,kind,activity,hours
 P1,2025-03-01,2025-03-31,2025-04-01T09:00:00Z,grant,EP/X012345/1,100
 P1,2025-03-01,2025-03-31,2025-04-01T09:00:00Z,resarch,research,71.25
 CSV
-	[ 'CSV: 3 decimals after an embedded newline', timesheets => <<'CSV', [ [ 5, 'entries[1].hours' ] ] ],
+	# (a newline is a control character, refused in text: RULES.md, second edition)
+	[ 'CSV: 3 decimals after an embedded newline', timesheets => <<'CSV', [ [ 3, 'amendment_reason' ], [ 5, 'entries[1].hours' ] ] ],
 person_id,period_start,period_end,submitted_at,amendment_reason,kind,activity,hours
 P1,2025-02-01,2025-02-28,2025-03-01T09:00:00Z,,grant,EP/X012345/1,150
 P1,2025-03-01,2025-03-31,2025-04-01T09:00:00Z,"first line

@@ -61,9 +61,14 @@ is_deeply [ map { $_->{version} } @{ $j1->{versions} // [] } ], [ 1, 2 ], 'GET v
 ($s) = $d->req(GET => "/v1/timesheets/999999/versions", token => $reviewer);
 is $s, 404, 'GET versions of an unknown id: 404';
 
-# Resending version 1's content now is a change again (version 3).
+# Resending version 1 as it was (entries and submitted_at) changes nothing
+# (RULES.md, second edition, rule 1); going back to its entries with a
+# later submitted_at is an ordinary amendment, a revert (version 3).
 ($s, $j) = post_feed($d, timesheets => [$jan]);
-is_deeply counts($j), [ 1, 0, 1, 0 ], 'going back to the first content: a new version';
+is_deeply counts($j), [ 1, 0, 0, 1 ], 'resending version 1 as it was: unchanged';
+is psql($db, q{SELECT max(version) FROM timesheets WHERE person_id = 'P1'}), 2, '… version 2 stays current';
+($s, $j) = post_feed($d, timesheets => [ { %$jan, submitted_at => '2025-02-06T10:00:00Z' } ]);
+is_deeply counts($j), [ 1, 0, 1, 0 ], 'going back to the first content, submitted later: a new version';
 is psql($db, q{SELECT max(version) FROM timesheets WHERE person_id = 'P1'}), 3, 'version 3';
 
 # ---- amending an authorised timesheet
@@ -104,7 +109,8 @@ is_deeply [ map { [ $_->{version}, $_->{status}, scalar @{ $_->{decisions} // []
 	'GET versions: the authorisation history per version' or diag json_encode($j);
 
 # An unauthorised timesheet can be amended without a reason.
-($s, $j) = post_feed($d, timesheets => [ { %$jan, entries => [ { kind => 'research', activity => 'research', hours => 172.5 } ] } ]);
+($s, $j) = post_feed($d, timesheets => [ { %$jan, submitted_at => '2025-02-07T10:00:00Z',
+	entries => [ { kind => 'research', activity => 'research', hours => 172.5 } ] } ]);
 is_deeply counts($j), [ 1, 0, 1, 0 ], 'amending an unauthorised timesheet needs no reason';
 
 # ---- GET /v1/timesheets: latest versions, filters, total_hours, deadline

@@ -174,7 +174,11 @@ my %base = (as_of => '2025-06-01');
 viol_is($reviewer, { %base, rule => 'hours_incomplete' }, [ @F{qw(A1_inc B1_inc)} ], 'rule=hours_incomplete');
 viol_is($reviewer, { %base, rule => 'timesheet_missing' }, [ $F{A1_miss} ], 'rule=timesheet_missing');
 viol_is($reviewer, { %base, rule => 'teaching_excess' }, [], 'rule=teaching_excess: nothing');
-viol_is($reviewer, { %base, rule => 'no_such_rule' }, [], 'an unknown rule: an empty list');
+{
+	my ($s, undef, $j) = viol($reviewer, %base, rule => 'no_such_rule');
+	is $s, 400, 'an unknown rule: 400 (not an empty list)';
+	is $j->{errors}[0]{parameter}, 'rule', '… naming the parameter rule';
+}
 viol_is($reviewer, { %base, severity => 'violation' }, \@ALL, 'severity=violation: all of them');
 viol_is($reviewer, { %base, severity => 'warning' }, [], 'severity=warning: none as of 2025-06-01');
 viol_is($reviewer, { as_of => '2025-04-30', severity => 'warning' }, [ \@A1_miss_w ],

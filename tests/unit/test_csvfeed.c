@@ -715,8 +715,10 @@ test_validation_lines(void **state)
 	r.errs.records = r.records;
 	assert_int_equal(
 	    feed_validate(&feed_timesheets, r.records, &r.errs), 3);
-	/* E1's entries[2] (line 7) repeats activity G1 of entries[0]. */
-	assert_line_error(&r, 7, "entries[2].activity", "appears twice");
+	/* E1's entries[1] (the row of line 5, which runs on to line 6)
+	 * holds a newline, a control character refused in text. */
+	assert_line_error(
+	    &r, 5, "entries[1].activity", "control character 0x0a");
 	/* E2's entries[1] is on line 8. */
 	assert_line_error(&r, 8, "entries[1].hours", "at most 2 decimals");
 	/* A record-level error: the record's first line. */

@@ -49,6 +49,23 @@ test_csv_quoting(void **state)
 	check_csv("cr\rhere", "\"cr\rhere\"");
 	check_csv(" spaces kept ", " spaces kept ");
 	check_csv("Zoë", "Zoë");
+	/* Formula-like text gets a leading ' (spreadsheets run nothing);
+	 * plain numbers stay numbers. */
+	check_csv("=1+2", "'=1+2");
+	check_csv("+44 20 7946 0000", "'+44 20 7946 0000");
+	check_csv("-", "'-");
+	check_csv("-cmd|' /C calc'!A0", "'-cmd|' /C calc'!A0");
+	check_csv("@SUM(A1)", "'@SUM(A1)");
+	check_csv("\tTAB", "'\tTAB");
+	check_csv("\rCR", "\"'\rCR\"");
+	check_csv(
+	    "=HYPERLINK(\"x\",\"y\")", "\"'=HYPERLINK(\"\"x\"\",\"\"y\"\")\"");
+	check_csv("-1.5", "-1.5");
+	check_csv("-0.00", "-0.00");
+	check_csv("-2e-07", "-2e-07");
+	check_csv("-1.", "'-1.");
+	check_csv("-1e", "'-1e");
+	check_csv("a=b", "a=b");
 }
 
 static void

@@ -684,9 +684,15 @@ test_assignments(void **state)
 	expect_one(&feed_assignments,
 	    patched(assignment_ok, "{\"cost_type\":null}"), "cost_type",
 	    "is required");
+	/* RULES.md, second edition: fte_share may be 0, has at most 6
+	 * decimals. */
+	expect_valid(
+	    &feed_assignments, patched(assignment_ok, "{\"fte_share\":0}"));
+	expect_valid(&feed_assignments,
+	    patched(assignment_ok, "{\"fte_share\":0.999999}"));
 	expect_one(&feed_assignments,
-	    patched(assignment_ok, "{\"fte_share\":0}"), "fte_share",
-	    "out of range");
+	    patched(assignment_ok, "{\"fte_share\":0.9999995}"), "fte_share",
+	    "at most 6 decimals");
 	expect_one(&feed_assignments,
 	    patched(assignment_ok, "{\"fte_share\":1.01}"), "fte_share",
 	    "out of range");
