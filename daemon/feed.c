@@ -56,10 +56,15 @@
 #define ROWS_MAX      (1 << 20) /* COPY lines waiting for a connection */
 #define ERROR_CAP     1000      /* feed-validate.c lists at most this */
 
+/* The COPY lasts as long as the body takes to read, which is not a
+ * statement's time: db.statement_timeout is lifted for it and set again
+ * for the merge (TIMEOUT_SQL). */
 #define STAGE_SQL                                                              \
-	"BEGIN; CREATE TEMP TABLE feed_stage (idx integer NOT NULL, "          \
+	"BEGIN; SET LOCAL statement_timeout = 0; "                             \
+	"CREATE TEMP TABLE feed_stage (idx integer NOT NULL, "                 \
 	"rec jsonb NOT NULL) ON COMMIT DROP; "                                 \
 	"COPY feed_stage (idx, rec) FROM STDIN"
+#define TIMEOUT_SQL "SET LOCAL statement_timeout = '%ds'"
 
 enum feed_state {
 	FEED_READING, /* slices: decode, check, stage (a tick or a wait) */
@@ -674,18 +679,18 @@ merge_sql(enum stmt_id stmt)
 }
 
 static void
-copy_ended(struct db_session *s, const struct db_result *res, void *arg)
+timeout_set(struct db_session *s, const struct db_result *res, void *arg)
 {
 	struct feed_job *job = arg;
 	int n = 3 + job->src.nextra;
-	const char **params = xcalloc((size_t)n, sizeof *params);
+	const char **params;
 	char *sql;
 
 	if (res->status != DB_OK) {
-		free(params);
 		finish_db_failure(job, res);
 		return;
 	}
+	params = xcalloc((size_t)n, sizeof *params);
 	params[0] = "[]";
 	params[1] = job->token_id;
 	params[2] = job->errs.count > 0 ? "true" : "false";
@@ -695,6 +700,21 @@ copy_ended(struct db_session *s, const struct db_result *res, void *arg)
 	db_session_exec(s, sql, n, params, merged);
 	free(sql);
 	free(params);
+}
+
+static void
+copy_ended(struct db_session *s, const struct db_result *res, void *arg)
+{
+	struct feed_job *job = arg;
+	char sql[64];
+
+	if (res->status != DB_OK) {
+		finish_db_failure(job, res);
+		return;
+	}
+	snprintf(
+	    sql, sizeof sql, TIMEOUT_SQL, effortd.cfg.db_statement_timeout);
+	db_session_exec(s, sql, 0, NULL, timeout_set);
 }
 
 /* The one transition function: advances the job from its state. */
