@@ -36,6 +36,7 @@ const struct config_option config_options[] = {
 	{ "db.connect_timeout", OPT_INT, "5", OFF(db_connect_timeout), false, 1, 600, NULL },
 	{ "db.queue_max", OPT_INT, "1024", OFF(db_queue_max), false, 1, 1000000, NULL },
 	{ "db.report_conninfo", OPT_STRING, "", OFF(db_report_conninfo), true, 0, 0, NULL },
+	{ "db.report_wait_ms", OPT_INT, "1000", OFF(db_report_wait_ms), false, 0, 60000, NULL },
 	{ "db.sql_dir", OPT_STRING, SQLDIR, OFF(sql_dir), false, 0, 0, check_nonempty },
 	{ "limits.max_body", OPT_INT, "67108864", OFF(max_body), true, 1024, 2147483647, NULL },
 	{ "limits.max_records", OPT_INT, "100000", OFF(max_records), false, 1, 10000000, NULL },

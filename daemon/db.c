@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include "db-hosts.h"
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
@@ -74,13 +75,15 @@ struct db_conn {
 	PGresult *last;      /* BUSY: the result so far */
 	bool prepare_failed; /* PREPARING: a prepare failed */
 	double backoff;      /* seconds before the next attempt */
+	bool outage_logged;  /* DOWN: a failed attempt was logged since up */
+	int host_shift;      /* hosts skipped after connect timeouts */
 
 	struct db_session *session; /* HELD: its owner */
 };
 
 struct db_pool {
 	struct event_base *base;
-	char *conninfo, *options;
+	char *name, *conninfo, *options;
 	int size, queue_max, connect_timeout, statement_timeout, waiting;
 	struct db_conn *conns;
 	struct job_queue queue;
@@ -119,6 +122,21 @@ on_socket(evutil_socket_t fd, short what, void *arg)
 	conn_step(arg);
 }
 
+/* CONNECTING for db.connect_timeout: libpq has no per-host timeout in
+ * asynchronous mode, so the next attempt starts one host further on (a
+ * host that drops packets must not hide the ones after it). */
+static void
+conn_timeout(struct db_conn *c)
+{
+	char why[512];
+	const char *host = PQhost(c->pg), *port = PQport(c->pg);
+
+	snprintf(why, sizeof why, "timed out connecting to %s port %s",
+	    host ? host : "?", port ? port : "?");
+	c->host_shift++;
+	conn_fail(c, why);
+}
+
 static void
 on_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -128,6 +146,8 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (c->state == CONN_DOWN)
 		conn_step(c);
+	else if (c->state == CONN_CONNECTING)
+		conn_timeout(c);
 	else
 		conn_fail(c, "timed out");
 }
@@ -138,7 +158,11 @@ conn_watch(struct db_conn *c, bool want_write)
 {
 	int fd = PQsocket(c->pg);
 
-	if (c->rev == NULL || event_get_fd(c->rev) != fd) {
+	/* While connecting, libpq may close one socket and open another (the
+	 * next host of a multi-host conninfo, or the same host again), and
+	 * the new one often gets the old one's number: watch it afresh. */
+	if (c->rev == NULL || event_get_fd(c->rev) != fd ||
+	    c->state == CONN_CONNECTING) {
 		if (c->rev != NULL)
 			event_free(c->rev);
 		if (c->wev != NULL)
@@ -191,6 +215,14 @@ conn_fail(struct db_conn *c, const char *why)
 	    c->state == CONN_PREPARING || c->state == CONN_HELD) {
 		log_warn("database connection %d lost: %s", c->index, why);
 		metrics_reconnect();
+		c->outage_logged = false;
+	} else if (!c->outage_logged) {
+		/* The first failed attempt of an outage says why (libpq names
+		 * each host it tried); the retries are debug. */
+		log_warn("%s database connection %d: cannot connect, retrying:"
+		         " %s",
+		    p->name, c->index, why);
+		c->outage_logged = true;
 	} else
 		log_debug("database connection %d failed: %s", c->index, why);
 	conn_close(c);
@@ -216,13 +248,30 @@ conn_fail(struct db_conn *c, const char *why)
 static void
 conn_start(struct db_conn *c)
 {
-	const char *keys[] = { "dbname", "options", "application_name",
-		"client_encoding", NULL };
-	const char *vals[] = { c->pool->conninfo, c->pool->options, "effortd",
-		"UTF8", NULL };
+	const char *keys[8] = { "dbname", "options", "application_name",
+		"client_encoding" };
+	const char *vals[8] = { c->pool->conninfo, c->pool->options, "effortd",
+		"UTF8" };
 	struct timeval tv = { c->pool->connect_timeout, 0 };
+	struct db_hosts h;
+	int n = 4;
 
+	/* Later keywords override the expanded conninfo's. */
+	db_hosts_rotated(c->pool->conninfo, c->host_shift, &h);
+	if (h.host != NULL) {
+		keys[n] = "host";
+		vals[n++] = h.host;
+	}
+	if (h.hostaddr != NULL) {
+		keys[n] = "hostaddr";
+		vals[n++] = h.hostaddr;
+	}
+	if (h.port != NULL) {
+		keys[n] = "port";
+		vals[n++] = h.port;
+	}
 	c->pg = PQconnectStartParams(keys, vals, 1);
+	db_hosts_clear(&h);
 	if (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD) {
 		conn_fail(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
 		return;
@@ -284,6 +333,32 @@ conn_read(struct db_conn *c)
 	return true;
 }
 
+/* Whether the server a connection reached is a primary or a standby: its
+ * in_hot_standby report (PostgreSQL 14 and later; it changes to "off" on
+ * promotion). */
+static const char *
+conn_role(const struct db_conn *c)
+{
+	const char *hs = PQparameterStatus(c->pg, "in_hot_standby");
+
+	if (hs == NULL)
+		return "unknown";
+	return strcmp(hs, "on") == 0 ? "standby" : "primary";
+}
+
+static void
+conn_log_ready(const struct db_conn *c)
+{
+	if (c->outage_logged || c->backoff > 0.1)
+		log_info("%s database connection %d ready on %s port %s (%s)",
+		    c->pool->name, c->index, PQhost(c->pg), PQport(c->pg),
+		    conn_role(c));
+	else
+		log_debug("%s database connection %d ready on %s port %s (%s)",
+		    c->pool->name, c->index, PQhost(c->pg), PQport(c->pg),
+		    conn_role(c));
+}
+
 static void
 conn_preparing(struct db_conn *c)
 {
@@ -314,7 +389,8 @@ conn_preparing(struct db_conn *c)
 				             " (is the schema migrated?)");
 				return;
 			}
-			log_debug("database connection %d ready", c->index);
+			conn_log_ready(c);
+			c->outage_logged = false;
 			c->state = CONN_IDLE;
 			c->backoff = 0.1;
 			pool_dispatch(c->pool);
@@ -475,6 +551,7 @@ db_pool_new(struct event_base *base, const struct db_pool_config *cfg)
 	struct db_pool *p = xcalloc(1, sizeof *p);
 
 	p->base = base;
+	p->name = xstrdup(cfg->name != NULL ? cfg->name : "main");
 	p->conninfo = xstrdup(cfg->conninfo);
 	xasprintf(&p->options, "-c statement_timeout=%ds -c TimeZone=UTC",
 	    cfg->statement_timeout);
@@ -515,6 +592,7 @@ db_pool_free(struct db_pool *p)
 		event_free(c->timer);
 	}
 	free(p->conns);
+	free(p->name);
 	free(p->conninfo);
 	free(p->options);
 	free(p);
@@ -891,4 +969,21 @@ db_session_end(struct db_session *s)
 	case SESSION_ENDING:
 		break;
 	}
+}
+
+bool
+db_pool_conn_server(const struct db_pool *p, int i, struct db_server *out)
+{
+	const struct db_conn *c;
+
+	if (i < 0 || i >= p->size)
+		return false;
+	c = &p->conns[i];
+	if (c->state != CONN_IDLE && c->state != CONN_BUSY &&
+	    c->state != CONN_HELD)
+		return false;
+	out->host = PQhost(c->pg);
+	out->port = PQport(c->pg);
+	out->role = conn_role(c);
+	return true;
 }

@@ -203,11 +203,12 @@ pools_start(void)
 	struct db_pool_config pc = { effortd.cfg.db_conninfo,
 		effortd.cfg.db_pool_size, effortd.cfg.db_queue_max,
 		effortd.cfg.db_statement_timeout,
-		effortd.cfg.db_connect_timeout };
+		effortd.cfg.db_connect_timeout, "main" };
 
 	effortd.db = db_pool_new(effortd.base, &pc);
 	if (*effortd.cfg.db_report_conninfo != '\0') {
 		pc.conninfo = effortd.cfg.db_report_conninfo;
+		pc.name = "report";
 		effortd.report_db = db_pool_new(effortd.base, &pc);
 	}
 }

@@ -18,6 +18,7 @@
 #include "effortd.h"
 #include "handlers.h"
 #include "log.h"
+#include "replica.h"
 #include "reports.h"
 #include "request.h"
 #include "xmalloc.h"
@@ -152,7 +153,7 @@ grant_report(struct request *r, enum report_kind kind)
 	j->filename = safe_filename(
 	    kind == REPORT_GRANT ? "grant" : "evidence", ref, "csv");
 	const char *params[3] = { ref, as_of, effortd.rules_json };
-	db_query(effortd_read_pool(),
+	replica_query(effortd_read_pool(),
 	    kind == REPORT_GRANT ? STMT_REPORT_GRANT : STMT_REPORT_EVIDENCE, 3,
 	    params, report_done, j);
 	free(ref);
@@ -185,7 +186,7 @@ handle_report_investigators(struct request *r)
 		return;
 	j->filename = safe_filename("investigators", year, "csv");
 	const char *params[3] = { year, as_of, effortd.rules_json };
-	db_query(effortd_read_pool(), STMT_REPORT_INVESTIGATORS, 3, params,
+	replica_query(effortd_read_pool(), STMT_REPORT_INVESTIGATORS, 3, params,
 	    report_done, j);
 }
 
@@ -214,6 +215,6 @@ handle_report_compliance(struct request *r)
 	j->filename = safe_filename("compliance", span, "csv");
 	free(span);
 	const char *params[4] = { from, to, as_of, effortd.rules_json };
-	db_query(effortd_read_pool(), STMT_REPORT_COMPLIANCE, 4, params,
+	replica_query(effortd_read_pool(), STMT_REPORT_COMPLIANCE, 4, params,
 	    report_done, j);
 }

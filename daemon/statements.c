@@ -94,4 +94,12 @@ const struct statement statements[STMT_COUNT] = {
 	/* ids (a JSON array), manager person, token_id, rules json */
 	[STMT_APPROVE_MANY] = { "approve_many",
 	    "SELECT approve_many($1::jsonb, $2, $3::bigint, $4::jsonb)", 4 },
+	/* the primary's WAL position (fails on a standby) */
+	[STMT_WAL_LSN] = { "wal_lsn",
+	    "SELECT pg_current_wal_insert_lsn()::text", 0 },
+	/* lsn, most milliseconds to wait */
+	[STMT_REPLICA_WAIT] = { "replica_wait",
+	    "SELECT replica_wait_replay($1::pg_lsn, $2::int)", 2 },
+	[STMT_REPLICA_STATUS] = { "replica_status", "SELECT replica_status()",
+	    0 },
 };

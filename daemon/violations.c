@@ -7,6 +7,7 @@
 #include "date.h"
 #include "effortd.h"
 #include "handlers.h"
+#include "replica.h"
 #include "request.h"
 
 static void
@@ -31,6 +32,6 @@ handle_violations(struct request *r)
 		request_query(r, "person_id"), request_query(r, "grant_ref"),
 		r->role == ROLE_MANAGER ? r->person_id : NULL };
 	/* An explicit as_of is read-only work: the replica may do it. */
-	db_query(as_of != NULL ? effortd_read_pool() : effortd.db,
+	replica_query(as_of != NULL ? effortd_read_pool() : effortd.db,
 	    STMT_VIOLATIONS, 7, params, done, r);
 }

@@ -54,6 +54,7 @@ struct config {
 	int spool_interval;       /* seconds */
 	char *tls_cert, *tls_key; /* "" = plain HTTP */
 	char *db_report_conninfo; /* "" = reports use db.conninfo */
+	int db_report_wait_ms;    /* read-your-writes wait on the standby */
 
 	struct rules_config rules;
 };

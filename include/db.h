@@ -35,6 +35,7 @@ struct db_pool_config {
 	int queue_max;
 	int statement_timeout; /* seconds, 0 = none */
 	int connect_timeout;   /* seconds */
+	const char *name; /* for the log: "main", "report"; NULL = "main" */
 };
 
 struct db_pool;
@@ -78,5 +79,15 @@ bool db_session_copy_put(struct db_session *, const char *data, size_t len);
 int db_session_flush(struct db_session *, db_session_cb);
 void db_session_copy_end(struct db_session *, db_session_cb);
 void db_session_end(struct db_session *);
+
+/* The server a ready connection is on. */
+struct db_server {
+	const char *host; /* host name, address or socket directory */
+	const char *port;
+	const char *role; /* "primary", "standby" or "unknown" */
+};
+/* Connection i of the pool (0 <= i < db_pool_size): false unless it is up
+ * (idle or busy); else *out, valid until the pool next runs. */
+bool db_pool_conn_server(const struct db_pool *, int i, struct db_server *out);
 
 #endif

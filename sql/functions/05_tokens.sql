@@ -11,6 +11,10 @@ BEGIN
 	SELECT t.role, t.person_id, t.token_id FROM tokens t
 	 WHERE t.token_hash = decode(p_hash, 'hex') AND t.revoked_at IS NULL;
 	IF FOUND THEN
+		-- A last-use time is no evidence: its commit need not wait for a
+		-- synchronous standby, so requests keep being authenticated
+		-- while the standby is away (docs/operations.md).
+		PERFORM set_config('synchronous_commit', 'local', true);
 		UPDATE tokens t SET last_used_at = now()
 		 WHERE t.token_hash = decode(p_hash, 'hex')
 		   AND (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute');

@@ -38,7 +38,7 @@ use Test::More ();
 use Test2::API ();
 use Time::HiRes qw(sleep time);
 
-our @EXPORT_OK = qw(new_db start_effortd psql psql_value effortctl private_cluster post_feed
+our @EXPORT_OK = qw(new_db start_effortd psql psql_value effortctl private_cluster replicated_cluster post_feed
     load_sample sample_file row_counts json_decode json_encode slurp spew);
 
 our $TOP = $ENV{EFFORT_TOP} // abs_path(dirname(__FILE__) . '/../..');
@@ -165,6 +165,81 @@ sub private_cluster {
 	$c->start;
 	push @clusters, $c;
 	return $c;
+}
+
+# A primary and a hot standby streaming from it (scripts/pg-cluster), for
+# this test file, stopped and removed at the end.  replicated_cluster(sync =>
+# 1) makes the replication synchronous.  $rc->node('a') / $rc->node('b') are
+# EffortTest::Cluster objects (new_db(cluster => $rc->node('a')), psql);
+# $rc->conninfo($dbname, %kv) is the multi-host string naming both;
+# $rc->stop_node($n, immediate => 1), $rc->start_node($n), $rc->promote($n);
+# $rc->wait_replayed('b') waits until b has replayed all a has written.
+package EffortTest::Replicated {
+
+	sub _pgc {
+		my ($self, @args) = @_;
+		my ($rc, $out) = EffortTest::_run("$EffortTest::TOP/scripts/pg-cluster", @args);
+		die "pg-cluster @args: $out" if $rc;
+		return $out;
+	}
+
+	sub new {
+		my ($class, %a) = @_;
+		my $self = bless { dir => $a{dir} }, $class;
+		my $out = $self->_pgc('start', $self->{dir}, $a{sync} ? '--sync' : ());
+		while ($out =~ /^node (\w+) (\S+) (\d+)$/mg) {
+			$self->{nodes}{$1} = EffortTest::Cluster->new(host => $2, port => $3);
+		}
+		die "pg-cluster start: unexpected output: $out" unless keys %{ $self->{nodes} } == 2;
+		return $self;
+	}
+
+	sub node { $_[0]{nodes}{ $_[1] } // die "no node $_[1]" }
+
+	sub conninfo {
+		my ($self, $dbname, %kv) = @_;
+		my @n = map { $self->{nodes}{$_} } sort keys %{ $self->{nodes} };
+		return join ' ', 'host=' . join(',', map { $_->host } @n), 'port=' . join(',', map { $_->port } @n),
+			"dbname=$dbname", 'user=postgres', map { "$_=$kv{$_}" } sort keys %kv;
+	}
+
+	sub stop_node {
+		my ($self, $n, %a) = @_;
+		$self->_pgc('stop', $self->{dir}, $n, $a{immediate} ? '--immediate' : ());
+	}
+	sub start_node { $_[0]->_pgc('start-node', $_[0]{dir}, $_[1]) }
+	sub promote    { $_[0]->_pgc('promote', $_[0]{dir}, $_[1]) }
+
+	# Waits (up to 30 s) until standby $n has replayed what the other node
+	# (the primary) has written; true if it did.
+	sub wait_replayed {
+		my ($self, $n) = @_;
+		my ($p) = grep { $_ ne $n } keys %{ $self->{nodes} };
+		my ($lsn) = EffortTest::psql_cluster($self->node($p), 'postgres', 'SELECT pg_current_wal_lsn()');
+		my $end = Time::HiRes::time() + 30;
+		while (Time::HiRes::time() < $end) {
+			my ($r) = EffortTest::psql_cluster($self->node($n), 'postgres',
+				"SELECT pg_last_wal_replay_lsn() >= '$lsn->[0]'");
+			return 1 if $r->[0] eq 't';
+			Time::HiRes::sleep(0.05);
+		}
+		return 0;
+	}
+
+	sub destroy {
+		my ($self) = @_;
+		return unless $self->{dir};
+		eval { $self->_pgc('stop', $self->{dir}, '--immediate') };
+		File::Path::remove_tree($self->{dir});
+		delete $self->{dir};
+	}
+}
+
+sub replicated_cluster {
+	my (%a) = @_;
+	my $rc = EffortTest::Replicated->new(dir => "$TMP/r" . $$ . '_' . ++$cluster_seq, %a);
+	push @clusters, $rc;
+	return $rc;
 }
 
 sub default_cluster {

@@ -17,7 +17,10 @@ my $d = start_effortd(db => $db, 'db.connect_timeout' => 2);
 
 my ($s, $j) = $d->req(GET => '/healthz');
 is $s, 200, '/healthz: 200';
-is_deeply $j, { status => 'ok', database => 'ok' }, '/healthz: body';
+is_deeply { %$j{qw(status database)} }, { status => 'ok', database => 'ok' }, '/healthz: body';
+is_deeply [ map { [ @$_{qw(host port role)} ] } @{ $j->{pools}{main}{servers} } ],
+	[ [ $pg->host, $pg->port, 'primary' ] ], '… naming the server the pool is connected to'
+	or diag json_encode($j);
 my $token = $d->token('feed');
 my $admin = $d->token('admin');
 my $p1 = [ { person_id => 'P1', name => 'Ada Byron', fte => 1, employment_start => '2020-01-06' } ];

@@ -1,0 +1,11 @@
+-- 012: audit_pending's identity sequence becomes a logged sequence.
+--
+-- audit_pending is UNLOGGED (003), and so was the sequence behind its seq
+-- column.  On a hot standby that is promoted, PostgreSQL 15 resets that
+-- unlogged sequence from an init fork it never wrote to disk, and every
+-- feed then fails with 'bad magic number in sequence
+-- "audit_pending_seq_seq": 00000000' on the new primary (tests/t/failover.t
+-- found it; reproduced with a bare table on 15.18).  A logged sequence
+-- survives promotion; it costs one WAL record per 32 values.  The table
+-- stays unlogged: its rows never outlive their transaction.
+ALTER SEQUENCE audit_pending_seq_seq SET LOGGED;
