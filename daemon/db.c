@@ -711,6 +711,19 @@ session_lost(struct db_conn *c, const char *why)
 		cb(s, &session_gone, s->arg);
 }
 
+/* A step is in flight: the same guard as conn_send's, for a server that
+ * stopped answering (or a commit waiting for a synchronous standby, which
+ * statement_timeout does not cancel): the connection fails, the step
+ * reports DB_UNAVAILABLE. */
+static void
+session_arm(struct db_conn *c)
+{
+	if (c->pool->statement_timeout > 0) {
+		struct timeval tv = { c->pool->statement_timeout + 5, 0 };
+		evtimer_add(c->timer, &tv);
+	}
+}
+
 /* Gives the connection back to the pool and frees the session. */
 static void
 session_release(struct db_session *s)
@@ -719,6 +732,7 @@ session_release(struct db_session *s)
 
 	free(s);
 	c->session = NULL;
+	evtimer_del(c->timer);
 	if (PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
 		conn_fail(c, "a session left its transaction open");
 		return;
@@ -736,6 +750,7 @@ session_ending(struct db_session *s)
 
 	if (!s->rollback_sent && PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
 		s->rollback_sent = true;
+		session_arm(c);
 		if (!PQsendQuery(c->pg, "ROLLBACK")) {
 			conn_fail(c, PQerrorMessage(c->pg));
 			return;
@@ -755,6 +770,7 @@ session_step_done(struct db_session *s)
 	db_session_cb cb = s->step_cb;
 
 	s->last = NULL;
+	evtimer_del(s->conn->timer);
 	if (s->state == SESSION_ENDING) {
 		if (res != NULL)
 			PQclear(res);
@@ -872,6 +888,7 @@ db_session_exec(struct db_session *s, const char *sql, int nparams,
 	}
 	s->step_cb = cb;
 	s->state = SESSION_RUNNING;
+	session_arm(c);
 	/* Without parameters: the simple protocol, so that sql may hold
 	 * several statements. */
 	if (nparams == 0 ? !PQsendQuery(c->pg, sql)
@@ -921,6 +938,7 @@ db_session_copy_end(struct db_session *s, db_session_cb cb)
 	}
 	s->step_cb = cb;
 	s->state = SESSION_RUNNING;
+	session_arm(c);
 	if (PQputCopyEnd(c->pg, NULL) != 1) {
 		conn_fail(c, PQerrorMessage(c->pg));
 		return;

@@ -58,17 +58,20 @@ my $token = $d->token('feed');
 		POSIX::_exit(0);
 	}
 	# Probe /healthz while the feed is in flight.
-	my (@during, $done_at);
+	my (@during, $done);
+	my $running = sub {
+		$done = 1 if !$done && waitpid($pid, WNOHANG) != 0;
+		return !$done;
+	};
 	my $end = time + 300;
-	while (time < $end) {
-		if (waitpid($pid, WNOHANG) == $pid) { $done_at = time; last }
+	while (time < $end && $running->()) {
 		my $t0 = time;
 		my ($s) = $d->req(GET => '/healthz', timeout => 10);
 		my $t1 = time;
-		push @during, [ $s, $t1 - $t0 ] if waitpid($pid, WNOHANG) == 0;
+		push @during, [ $s, $t1 - $t0 ] if $running->();
 		sleep 0.01;
 	}
-	waitpid $pid, 0 unless defined $done_at;
+	waitpid $pid, 0 unless $done;
 	my ($s, $j) = @{ EffortTest::json_decode(slurp($out)) };
 	is $s, 200, 'the large feed is stored' or diag explain $j;
 	is $j->{accepted}, $n, "… all $n records";
@@ -148,8 +151,6 @@ my $token = $d->token('feed');
 	is $s, 200, 'after a client left mid-feed, the next feed is stored (the connection is back)'
 		or diag explain $j;
 	is psql_value($db, 'SELECT count(*) FROM people'), 1, '… and nothing of the abandoned feed was';
-	like $d->log_text, qr/POST \/v1\/people.* 400\b|client closed/, '… which the log shows refused'
-		if 0;    # (the refusal goes to a closed socket)
 	is psql_value($db, q{SELECT count(*) FROM pg_stat_activity
 		WHERE application_name = 'effortd' AND state LIKE 'idle in transaction%'}), 0,
 		'… no transaction left open';
