@@ -3,8 +3,12 @@
  * people it touched are re-evaluated before the client is answered; a full
  * sweep runs every audit.sweep_interval seconds and a minute after local
  * midnight in the organisation's zone, so deadlines turn over by
- * themselves.  The SQL side (audit_sweep) takes an advisory lock so that
- * several effortd instances never sweep at once.
+ * themselves.  The SQL side (audit_sweep) takes advisory locks so that
+ * several effortd instances never sweep at once, and queues a full sweep
+ * ahead of the scoped sweeps that arrive after it, so that steady feed
+ * traffic cannot starve it; a full sweep that fails (e.g. its lock wait
+ * timed out) is tried again after SWEEP_RETRY_SECONDS, not at the next
+ * interval or midnight.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -23,8 +27,12 @@ struct pending_reply {
 	json_t *out;
 };
 
+/* A failed full sweep is tried again this soon (or at its next time). */
+#define SWEEP_RETRY_SECONDS 10
+
 static struct event *sweep_timer;
 static double sweep_started;
+static bool sweep_failed;
 
 static void
 rescored(const struct db_result *res, void *arg)
@@ -92,11 +100,16 @@ swept(const struct db_result *res, void *arg)
 		if (strstr(PQgetvalue(res->res, 0, 0), "\"skipped\"") == NULL)
 			metrics_sweep(metrics_now() - sweep_started);
 	} else
-		log_warn("audit sweep failed: %s", res->message);
+		log_warn("audit sweep failed: %s; trying again in %d s",
+		    res->message, SWEEP_RETRY_SECONDS);
+	sweep_failed = res->status != DB_OK;
 	audit_timer_start();
 }
 
-/* Seconds until the next sweep: the interval, or local midnight + 60 s. */
+/*
+ * Seconds until the next sweep: the interval, or local midnight + 60 s,
+ * whichever comes first; after a failed sweep at most SWEEP_RETRY_SECONDS.
+ */
 static long
 next_sweep_delay(void)
 {
@@ -113,7 +126,9 @@ next_sweep_delay(void)
 	if (to_midnight > 86400)
 		to_midnight -= 86400;
 	if (interval <= 0 || to_midnight < interval)
-		return to_midnight;
+		interval = to_midnight;
+	if (sweep_failed && interval > SWEEP_RETRY_SECONDS)
+		return SWEEP_RETRY_SECONDS;
 	return interval;
 }
 

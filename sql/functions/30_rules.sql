@@ -63,11 +63,24 @@ prm AS (
 	       (effort_month_start(coalesce(p_as_of, (now() AT TIME ZONE prm0.tz)::date)) - 1) AS last_ended
 	  FROM prm0
 ),
+-- (Two branches, not one OR: a generic plan (audit_sweep) cannot probe
+-- the index for "everyone or these", and would read every person.  The
+-- second branch's ORs are always true when it runs; they only make a
+-- generic plan estimate it at next to no rows (a full sweep's plan, made
+-- for p_people NULL, folds them away).  Their columns' conditions are
+-- ones the statistics say no row meets (fte > 0 is only a CHECK), not
+-- IS NULL of a NOT NULL column, which a planner may fold to false.)
 pp AS (
 	SELECT p.person_id, p.fte, p.employment_start AS es, p.employment_end AS ee,
 	       p.fte * prm.swh AS weekly
 	  FROM people p, prm
-	 WHERE p_people IS NULL OR p.person_id = ANY (p_people)
+	 WHERE p.person_id = ANY (p_people)
+	UNION ALL
+	SELECT p.person_id, p.fte, p.employment_start AS es, p.employment_end AS ee,
+	       p.fte * prm.swh AS weekly
+	  FROM people p, prm
+	 WHERE p_people IS NULL
+	   AND (p_people IS NULL OR p.fte < 0) AND (p_people IS NULL OR p.employment_start < DATE '0001-01-01')
 ),
 -- (current_timesheets written out: the latest version is the one no
 -- higher version of the same person and period exists for (only versions

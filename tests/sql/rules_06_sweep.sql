@@ -4,7 +4,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 SET client_min_messages = warning;
 
 \ir fixtures.psql
-SELECT plan(21);
+SELECT plan(22);
 
 SELECT pg_temp.person('S1', 1.0, '2020-01-01', NULL, 'M0');
 SELECT pg_temp.person('S2', 1.0, '2020-01-01', NULL, 'M9');
@@ -16,6 +16,8 @@ SELECT pg_temp.ts('S2', '2025-03-01', '2025-03-31', '[["grant","G4",10],["grant"
 SELECT is(audit_sweep('2025-06-01', '{}', NULL) - 'as_of',
 	'{"opened": 6, "updated": 0, "resolved": 0, "open": 6}'::jsonb,
 	'first sweep opens every finding');
+SELECT is(current_setting('lock_timeout'), '0',
+	'a full sweep bounds only its own lock wait: lock_timeout is as it was');
 -- Pretend the S2 findings were detected long ago.
 UPDATE findings SET first_detected_at = '2025-03-01 00:00+00' WHERE person_id = 'S2';
 -- S1 sends January: timesheet_missing is resolved, authorisation_overdue opens.
@@ -86,10 +88,10 @@ SELECT ok((SELECT bool_and(v ? 'first_detected_at' AND v->>'first_detected_at' I
              FROM jsonb_array_elements(violations_list((now() AT TIME ZONE 'Europe/London')::date, '{}', NULL, NULL, NULL, NULL, 'M9')->'violations') v),
 	'as_of = today reads the stored findings with first_detected_at');
 
--- From a session's second sweep of a few people on, a kept generic plan
--- runs; it sees the data as it is.  S1 sends January again.
-SELECT is(current_setting('effortd.audit_sweep_generic', true), 'on',
-	'after a scoped sweep the session reuses a generic plan for small scopes');
+-- A scoped sweep runs a generic plan the session keeps; it sees the data
+-- as it is.  S1 sends January again.
+SELECT is(current_setting('plan_cache_mode'), 'auto',
+	'a scoped sweep leaves the session''s plan_cache_mode as it was');
 SELECT pg_temp.ts('S1', '2025-01-01', '2025-01-31', '[["grant","G1",86.25],["research","R",86.25]]');
 SELECT is(audit_sweep('2025-06-01', '{}', ARRAY['S1']) - 'as_of',
 	'{"opened": 1, "updated": 0, "resolved": 1, "open": 1}'::jsonb,

@@ -29,9 +29,13 @@ like($out, qr/^\(a\) effortd ingest over HTTP .*: $num s, $num rows\/s$/m, '(a) 
 like($out, qr/^\(b\) COPY .*: $num s, $num rows\/s$/m, '(b) COPY rows/s');
 like($out, qr/^\(c\) naive INSERT per row .*: $num s, $num rows\/s$/m, '(c) naive rows/s');
 like($out, qr/ratio a\/b = $num\s+ratio a\/c = $num/, 'ratios a/b and a/c');
-like($out, qr/^\(d\) full audit sweep: $num ms .*"open": \d+/m, '(d) full audit');
-like($out, qr/^\(e\) re-audit after one change: POST of one timesheet $num ms end to end; scoped sweep alone $num ms/m,
+like($out, qr/^\(d\) full audit sweep as of 2026-10-01: $num ms .*"open": \d+/m, '(d) full audit');
+like($out, qr/^\(d\) .*"as_of": "2026-10-01"/m, '(d) the sweep audits the fixed AS_OF, the day after the data');
+like($out, qr/^\(e\) re-audit after one change: POST of one timesheet end to end p50 $num ms, p99 $num ms \((\d+) POSTs of different people, beside a feed of (\d+) changed batches of \d+\); scoped sweep alone p50 $num ms, p99 $num ms/m,
 	'(e) re-audit latency');
+my ($e_posts, $e_batches) = $out =~ /^\(e\) .*\((\d+) POSTs of different people, beside a feed of (\d+) changed/m;
+cmp_ok($e_posts // 0, '>=', 50, '(e) at least 50 POSTs of one timesheet');
+cmp_ok($e_batches // 0, '>=', 1, '(e) beside at least one concurrent batch');
 like($out, qr/^\(f\) GET \/v1\/violations\?person_id=.*: $num req\/s, p50 $num ms, p99 $num ms$/m, '(f) wrk figures');
 like($out, qr/pgbench .*: $num tps, latency average $num ms/, '(f) pgbench figures');
 like($out, qr/ratio f\/pgbench = $num/, 'ratio f/pgbench');
