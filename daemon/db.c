@@ -3,8 +3,12 @@
  * (enum conn_state) advanced by conn_step() from socket events and timers:
  *
  *   DOWN -> RESOLVING -> CONNECTING -> PREPARING -> IDLE <--> BUSY
- *     ^         |            |             |                   |
- *     +-- backoff <----------+-------------+-------------------+
+ *     ^         |            |             |             ^ |    |
+ *     +-- backoff <----------+-------------+------------ HELD <--+
+ *
+ * HELD: a session (db_session_*) owns the connection for a transaction
+ * of several steps; its own small state machine (enum session_state) is
+ * advanced by session_step() on the connection's socket events.
  *
  * RESOLVING looks the conninfo's host names up with evdns (dbaddr.c);
  * the three states before IDLE share one deadline, db.connect_timeout,
@@ -45,7 +49,27 @@ enum conn_state {
 	CONN_CONNECTING,
 	CONN_PREPARING,
 	CONN_IDLE,
-	CONN_BUSY
+	CONN_BUSY,
+	CONN_HELD
+};
+
+enum session_state {
+	SESSION_QUEUED,  /* waiting for a connection */
+	SESSION_READY,   /* holds one; no step in flight */
+	SESSION_RUNNING, /* a statement (or COPY end) in flight */
+	SESSION_COPY,    /* COPY FROM STDIN taking data */
+	SESSION_ENDING,  /* ended: draining results, then ROLLBACK */
+	SESSION_BROKEN,  /* the connection was lost */
+};
+
+struct db_session {
+	struct db_pool *pool;
+	struct db_conn *conn;
+	enum session_state state;
+	bool rollback_sent; /* ENDING */
+	db_session_cb step_cb, sent_cb;
+	void *arg;
+	PGresult *last;
 };
 
 enum job_state {
@@ -65,6 +89,7 @@ struct db_job {
 	struct db_owner *owner;  /* or NULL */
 	struct db_result result; /* JOB_REPORTING */
 	char message[160];
+	struct db_session *session; /* a session waiting for a connection */
 	TAILQ_ENTRY(db_job) entry;
 };
 TAILQ_HEAD(job_queue, db_job);
@@ -82,6 +107,8 @@ struct db_conn {
 	double backoff;      /* seconds before the next attempt */
 	bool outage_logged;  /* DOWN: a failed attempt was logged since up */
 	int host_shift;      /* hosts skipped after connect timeouts */
+
+	struct db_session *session; /* HELD: its owner */
 };
 
 struct db_pool {
@@ -109,6 +136,9 @@ static int cancels_running;
 static void conn_step(struct db_conn *);
 static void conn_fail(struct db_conn *, const char *);
 static void pool_dispatch(struct db_pool *);
+static void session_attach(struct db_conn *, struct db_job *);
+static void session_step(struct db_conn *);
+static void session_lost(struct db_conn *, const char *);
 
 struct db_owner *
 db_owner_enter(struct db_owner *owner)
@@ -320,7 +350,7 @@ on_socket(evutil_socket_t fd, short what, void *arg)
 }
 
 static const char *const state_names[] = { "down", "resolving", "connecting",
-	"preparing", "idle", "busy" };
+	"preparing", "idle", "busy", "held by a session" };
 
 /* CONNECTING for db.connect_timeout: libpq has no per-host timeout in
  * asynchronous mode, so the next attempt starts one host further on (a
@@ -450,7 +480,7 @@ conn_fail(struct db_conn *c, const char *why)
 	struct db_job *job;
 
 	if (c->state == CONN_IDLE || c->state == CONN_BUSY ||
-	    c->state == CONN_PREPARING) {
+	    c->state == CONN_PREPARING || c->state == CONN_HELD) {
 		log_warn("database connection %d lost: %s", c->index, why);
 		metrics_reconnect();
 		c->outage_logged = false;
@@ -465,6 +495,7 @@ conn_fail(struct db_conn *c, const char *why)
 		log_debug("database connection %d failed: %s", c->index, why);
 	conn_close(c);
 	c->state = CONN_DOWN;
+	session_lost(c, why);
 	conn_drop_job(c, "the database connection was lost while the "
 	                 "statement ran");
 	evtimer_del(c->timer);
@@ -757,6 +788,9 @@ conn_step(struct db_conn *c)
 	case CONN_BUSY:
 		conn_busy(c);
 		break;
+	case CONN_HELD:
+		session_step(c);
+		break;
 	case CONN_IDLE:
 		/* Input while idle: a notice or the server closing. */
 		if (conn_read(c) && PQstatus(c->pg) == CONNECTION_BAD)
@@ -770,6 +804,10 @@ conn_send(struct db_conn *c, struct db_job *job)
 {
 	const struct statement *s = &statements[job->stmt];
 
+	if (job->session != NULL) {
+		session_attach(c, job);
+		return;
+	}
 	c->job = job;
 	job->state = JOB_RUNNING;
 	c->state = CONN_BUSY;
@@ -902,6 +940,7 @@ db_pool_free(struct db_pool *p)
 		struct db_conn *c = &p->conns[i];
 		if (c->job != NULL && c->job->cb != NULL)
 			db_cancel(c->job, "shutting down");
+		session_lost(c, "shutting down");
 		conn_close(c);
 		c->state = CONN_DOWN;
 		conn_drop_job(c, "shutting down");
@@ -926,7 +965,8 @@ db_pool_ready(const struct db_pool *p)
 {
 	for (int i = 0; i < p->size; i++)
 		if (p->conns[i].state == CONN_IDLE ||
-		    p->conns[i].state == CONN_BUSY)
+		    p->conns[i].state == CONN_BUSY ||
+		    p->conns[i].state == CONN_HELD)
 			return true;
 	return false;
 }
@@ -937,7 +977,8 @@ db_pool_busy(const struct db_pool *p)
 	int n = 0;
 
 	for (int i = 0; i < p->size; i++)
-		n += p->conns[i].state == CONN_BUSY;
+		n += p->conns[i].state == CONN_BUSY ||
+		     p->conns[i].state == CONN_HELD;
 	return n;
 }
 
@@ -960,7 +1001,8 @@ db_pool_ready_count(const struct db_pool *p)
 
 	for (int i = 0; i < p->size; i++)
 		n += p->conns[i].state == CONN_IDLE ||
-		     p->conns[i].state == CONN_BUSY;
+		     p->conns[i].state == CONN_BUSY ||
+		     p->conns[i].state == CONN_HELD;
 	return n;
 }
 
@@ -971,6 +1013,350 @@ db_pool_set_limits(struct db_pool *p, int queue_max, int connect_timeout)
 	p->connect_timeout = connect_timeout;
 }
 
+/* Sessions ------------------------------------------------------------- */
+
+static const struct db_result session_gone = { .status = DB_UNAVAILABLE,
+	.message = "database connection lost" };
+
+/* A session job failed in the queue (pool down, queue full, shutdown). */
+static void
+session_refused(const struct db_result *r, void *arg)
+{
+	struct db_session *s = arg;
+	db_session_cb cb = s->step_cb;
+
+	s->state = SESSION_BROKEN;
+	s->step_cb = NULL;
+	cb(s, r, s->arg);
+}
+
+static void
+session_attach(struct db_conn *c, struct db_job *job)
+{
+	struct db_session *s = job->session;
+	struct db_result r = { .status = DB_OK };
+	db_session_cb cb = s->step_cb;
+
+	free(job->values);
+	free(job);
+	c->state = CONN_HELD;
+	c->session = s;
+	s->conn = c;
+	s->state = SESSION_READY;
+	s->step_cb = NULL;
+	cb(s, &r, s->arg);
+}
+
+/* The connection went away under the session (conn_fail, shutdown). */
+static void
+session_lost(struct db_conn *c, const char *why)
+{
+	struct db_session *s = c->session;
+	db_session_cb cb;
+
+	(void)why;
+	if (s == NULL)
+		return;
+	c->session = NULL;
+	s->conn = NULL;
+	if (s->last != NULL)
+		PQclear(s->last);
+	s->last = NULL;
+	if (s->state == SESSION_ENDING) {
+		free(s);
+		return;
+	}
+	s->state = SESSION_BROKEN;
+	cb = s->step_cb ? s->step_cb : s->sent_cb;
+	s->step_cb = s->sent_cb = NULL;
+	if (cb != NULL)
+		cb(s, &session_gone, s->arg);
+}
+
+/* A step is in flight: the same guard as conn_send's, for a server that
+ * stopped answering (or a commit waiting for a synchronous standby, which
+ * statement_timeout does not cancel): the connection fails, the step
+ * reports DB_UNAVAILABLE. */
+static void
+session_arm(struct db_conn *c)
+{
+	if (c->pool->statement_timeout > 0) {
+		struct timeval tv = { c->pool->statement_timeout + 5, 0 };
+		evtimer_add(c->timer, &tv);
+	}
+}
+
+/* Gives the connection back to the pool and frees the session. */
+static void
+session_release(struct db_session *s)
+{
+	struct db_conn *c = s->conn;
+
+	free(s);
+	c->session = NULL;
+	evtimer_del(c->timer);
+	if (PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+		conn_fail(c, "a session left its transaction open");
+		return;
+	}
+	c->state = CONN_IDLE;
+	conn_watch(c, false);
+	pool_dispatch(c->pool);
+}
+
+/* ENDING and nothing in flight: ROLLBACK if a transaction is open. */
+static void
+session_ending(struct db_session *s)
+{
+	struct db_conn *c = s->conn;
+
+	if (!s->rollback_sent && PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+		s->rollback_sent = true;
+		session_arm(c);
+		if (!PQsendQuery(c->pg, "ROLLBACK")) {
+			conn_fail(c, PQerrorMessage(c->pg));
+			return;
+		}
+		conn_watch(c, PQflush(c->pg) == 1);
+		return;
+	}
+	session_release(s);
+}
+
+/* A step's results are complete (or a COPY is ready for data). */
+static void
+session_step_done(struct db_session *s)
+{
+	PGresult *res = s->last;
+	struct db_result r = { .status = DB_OK, .res = res };
+	db_session_cb cb = s->step_cb;
+
+	s->last = NULL;
+	evtimer_del(s->conn->timer);
+	if (s->state == SESSION_ENDING) {
+		if (res != NULL)
+			PQclear(res);
+		session_ending(s);
+		return;
+	}
+	s->step_cb = NULL;
+	s->state = res != NULL && PQresultStatus(res) == PGRES_COPY_IN
+	               ? SESSION_COPY
+	               : SESSION_READY;
+	if (res == NULL || PQresultStatus(res) == PGRES_FATAL_ERROR) {
+		r.status = DB_ERROR;
+		r.sqlstate =
+		    res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+		r.message =
+		    res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+		        : PQerrorMessage(s->conn->pg);
+		if (r.sqlstate == NULL)
+			r.sqlstate = "XX000";
+		if (r.message == NULL)
+			r.message = "unknown error";
+		if (strcmp(r.sqlstate, "57014") == 0)
+			r.status = DB_UNAVAILABLE;
+	}
+	cb(s, &r, s->arg);
+	if (res != NULL)
+		PQclear(res);
+}
+
+/* HELD: the socket is readable or writable. */
+static void
+session_step(struct db_conn *c)
+{
+	struct db_session *s = c->session;
+	struct db_result ok = { .status = DB_OK };
+	db_session_cb cb;
+	PGresult *r;
+	int f;
+
+	if (!conn_read(c))
+		return;
+	if (PQstatus(c->pg) == CONNECTION_BAD) {
+		conn_fail(c, "server closed the connection");
+		return;
+	}
+	if (s->state == SESSION_RUNNING || s->state == SESSION_ENDING) {
+		while (!PQisBusy(c->pg)) {
+			if ((r = PQgetResult(c->pg)) == NULL) {
+				session_step_done(s);
+				return;
+			}
+			if (s->last != NULL)
+				PQclear(s->last);
+			s->last = r;
+			if (PQresultStatus(r) != PGRES_COPY_IN)
+				continue;
+			if (s->state == SESSION_RUNNING) {
+				session_step_done(s);
+				return;
+			}
+			if (PQputCopyEnd(c->pg, "abandoned") != 1) {
+				conn_fail(c, PQerrorMessage(c->pg));
+				return;
+			}
+		}
+	}
+	if ((f = PQflush(c->pg)) == -1) {
+		conn_fail(c, PQerrorMessage(c->pg));
+		return;
+	}
+	conn_watch(c, f == 1);
+	if (f == 0 && s->sent_cb != NULL) {
+		cb = s->sent_cb;
+		s->sent_cb = NULL;
+		cb(s, &ok, s->arg);
+	}
+}
+
+struct db_session *
+db_session_open(struct db_pool *p, db_session_cb cb, void *arg)
+{
+	struct db_session *s = xcalloc(1, sizeof *s);
+	struct db_job *job = xcalloc(1, sizeof *job);
+	const char *refusal = p->closing        ? "shutting down"
+	                      : !pool_any_up(p) ? "database unavailable"
+	                      : p->waiting >= p->queue_max
+	                          ? "database queue full"
+	                          : NULL;
+
+	s->pool = p;
+	s->state = SESSION_QUEUED;
+	s->step_cb = cb;
+	s->arg = arg;
+	job->pool = p;
+	job->session = s;
+	job->cb = session_refused;
+	job->arg = s;
+	if (refusal != NULL) {
+		/* db.h: a refusal is reported before this returns NULL. */
+		struct db_result r = { .status = DB_UNAVAILABLE,
+			.message = refusal };
+		job_finish(job, &r);
+		return NULL;
+	}
+	job->state = JOB_QUEUED;
+	TAILQ_INSERT_TAIL(&p->queue, job, entry);
+	p->waiting++;
+	pool_dispatch(p);
+	return s;
+}
+
+void
+db_session_exec(struct db_session *s, const char *sql, int nparams,
+    const char *const *values, db_session_cb cb)
+{
+	struct db_conn *c = s->conn;
+
+	if (c == NULL || s->state != SESSION_READY) {
+		cb(s, &session_gone, s->arg);
+		return;
+	}
+	s->step_cb = cb;
+	s->state = SESSION_RUNNING;
+	session_arm(c);
+	/* Without parameters: the simple protocol, so that sql may hold
+	 * several statements. */
+	if (nparams == 0 ? !PQsendQuery(c->pg, sql)
+	                 : !PQsendQueryParams(c->pg, sql, nparams, NULL, values,
+	                       NULL, NULL, 0)) {
+		conn_fail(c, PQerrorMessage(c->pg));
+		return;
+	}
+	conn_watch(c, PQflush(c->pg) == 1);
+}
+
+bool
+db_session_copy_put(struct db_session *s, const char *data, size_t len)
+{
+	if (s->conn == NULL || s->state != SESSION_COPY)
+		return false;
+	return PQputCopyData(s->conn->pg, data, (int)len) == 1;
+}
+
+int
+db_session_flush(struct db_session *s, db_session_cb cb)
+{
+	struct db_conn *c = s->conn;
+	int f;
+
+	if (c == NULL)
+		return -1;
+	if ((f = PQflush(c->pg)) == -1) {
+		conn_fail(c, PQerrorMessage(c->pg));
+		return -1;
+	}
+	if (f == 1) {
+		s->sent_cb = cb;
+		conn_watch(c, true);
+	}
+	return f;
+}
+
+void
+db_session_copy_end(struct db_session *s, db_session_cb cb)
+{
+	struct db_conn *c = s->conn;
+
+	if (c == NULL || s->state != SESSION_COPY) {
+		cb(s, &session_gone, s->arg);
+		return;
+	}
+	s->step_cb = cb;
+	s->state = SESSION_RUNNING;
+	session_arm(c);
+	if (PQputCopyEnd(c->pg, NULL) != 1) {
+		conn_fail(c, PQerrorMessage(c->pg));
+		return;
+	}
+	conn_watch(c, PQflush(c->pg) == 1);
+}
+
+void
+db_session_end(struct db_session *s)
+{
+	struct db_conn *c = s->conn;
+	struct db_job *job;
+
+	s->step_cb = s->sent_cb = NULL;
+	switch (s->state) {
+	case SESSION_QUEUED:
+		TAILQ_FOREACH(job, &s->pool->queue, entry)
+		{
+			if (job->session == s) {
+				TAILQ_REMOVE(&s->pool->queue, job, entry);
+				s->pool->waiting--;
+				free(job);
+				break;
+			}
+		}
+		free(s);
+		break;
+	case SESSION_BROKEN:
+		free(s);
+		break;
+	case SESSION_READY:
+		s->state = SESSION_ENDING;
+		session_ending(s);
+		break;
+	case SESSION_COPY:
+		s->state = SESSION_ENDING;
+		if (PQputCopyEnd(c->pg, "abandoned") != 1) {
+			conn_fail(c, PQerrorMessage(c->pg));
+			return;
+		}
+		conn_watch(c, PQflush(c->pg) == 1);
+		break;
+	case SESSION_RUNNING:
+		s->state = SESSION_ENDING;
+		break;
+	case SESSION_ENDING:
+		break;
+	}
+}
+
 bool
 db_pool_conn_server(const struct db_pool *p, int i, struct db_server *out)
 {
@@ -979,7 +1365,8 @@ db_pool_conn_server(const struct db_pool *p, int i, struct db_server *out)
 	if (i < 0 || i >= p->size)
 		return false;
 	c = &p->conns[i];
-	if (c->state != CONN_IDLE && c->state != CONN_BUSY)
+	if (c->state != CONN_IDLE && c->state != CONN_BUSY &&
+	    c->state != CONN_HELD)
 		return false;
 	out->host = PQhost(c->pg);
 	out->port = PQport(c->pg);

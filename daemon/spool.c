@@ -15,8 +15,9 @@
  *   stored or already stored   -> done/<name>
  *   refused (400/413/422)      -> failed/<name> and failed/<name>.errors
  *   database unavailable       -> left in place, retried next time.
- * Files are bounded by limits.max_body and read whole (bigger ones fail);
- * reading that much from a local disk is the one blocking step.
+ * Files are bounded by limits.max_body (bigger ones fail) and read in the
+ * feed's slices, about 1 MiB from disk at a time (spool_read_more), their
+ * SHA-256 computed on the way; the ledger's claim is made at the end.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -28,9 +29,9 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <openssl/evp.h>
 
 #include "audit.h"
-#include "digest.h"
 #include "effortd.h"
 #include "feed.h"
 #include "log.h"
@@ -41,9 +42,17 @@
 static const char *const load_order[] = { "people", "grants", "assignments",
 	"delegations", "charges", "timesheets", NULL };
 
+#define READ_PIECE (1 << 20) /* bytes read from disk per slice */
+
 struct spool_job {
 	char *name;
 	const struct feed_spec *feed;
+	int fd;
+	struct evbuffer *body;
+	EVP_MD_CTX *sha;
+	long long size, read; /* bytes: the file's at the start, read so far */
+	char size_s[32], hex[65];
+	const char *extra[4]; /* feed, name, size, sha256 */
 };
 
 static struct event *timer;
@@ -193,6 +202,11 @@ spool_done(const struct feed_outcome *o, void *arg)
 		spool_move(job->name, "failed");
 		metrics_spool_file("failed");
 	}
+	if (job->fd >= 0)
+		close(job->fd);
+	if (job->body != NULL)
+		evbuffer_free(job->body);
+	EVP_MD_CTX_free(job->sha);
 	free(job->name);
 	free(job);
 	busy = false;
@@ -200,36 +214,63 @@ spool_done(const struct feed_outcome *o, void *arg)
 		spool_next();
 }
 
-/* Reads path whole into buf (at most max bytes) and its SHA-256 in hex. */
+/* Opens the file for the job; its size must be within limits.max_body. */
 static int
-spool_read(const char *path, struct evbuffer *buf, off_t *size, char hex[65],
-    char *err, size_t errlen)
+spool_open(struct spool_job *job, const char *path, char *err, size_t errlen)
 {
 	struct stat st;
-	int r;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
-	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	job->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (job->fd < 0 || fstat(job->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "cannot read: %s", strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		return -1;
 	}
-	*size = st.st_size;
+	job->size = (long long)st.st_size;
 	if (st.st_size > effortd.cfg.max_body) {
 		snprintf(err, errlen, "%lld bytes; limits.max_body is %d",
-		    (long long)st.st_size, effortd.cfg.max_body);
-		close(fd);
+		    job->size, effortd.cfg.max_body);
 		return -1;
 	}
-	while ((r = evbuffer_read(buf, fd, 1 << 20)) > 0)
-		;
-	close(fd);
-	if (r < 0) {
+	job->sha = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(job->sha, EVP_sha256(), NULL);
+	return 0;
+}
+
+/* The feed's read_more: the next piece of the file, hashed on the way. */
+static int
+spool_read_more(void *arg, struct evbuffer *body, char *err, size_t errlen)
+{
+	struct spool_job *job = arg;
+	struct evbuffer_iovec v;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	ssize_t got;
+
+	if (evbuffer_reserve_space(body, READ_PIECE, &v, 1) < 1) {
+		snprintf(err, errlen, "cannot read: out of memory");
+		return -1;
+	}
+	got = read(job->fd, v.iov_base,
+	    READ_PIECE < v.iov_len ? READ_PIECE : v.iov_len);
+	if (got < 0) {
 		snprintf(err, errlen, "cannot read: %s", strerror(errno));
 		return -1;
 	}
-	sha256_hex(evbuffer_pullup(buf, -1), evbuffer_get_length(buf), hex);
+	v.iov_len = (size_t)got;
+	evbuffer_commit_space(body, &v, 1);
+	EVP_DigestUpdate(job->sha, v.iov_base, (size_t)got);
+	job->read += got;
+	if (job->read > effortd.cfg.max_body) {
+		snprintf(err, errlen, "%lld bytes; limits.max_body is %d",
+		    job->read, effortd.cfg.max_body);
+		return -1;
+	}
+	if (got > 0)
+		return 1;
+	EVP_DigestFinal_ex(job->sha, md, &n);
+	for (unsigned int i = 0; i < n && i < 32; i++)
+		snprintf(job->hex + 2 * i, 3, "%02x", md[i]);
+	snprintf(job->size_s, sizeof job->size_s, "%lld", job->read);
 	return 0;
 }
 
@@ -239,9 +280,7 @@ spool_next(void)
 {
 	struct timeval tv = { effortd.cfg.spool_interval, 0 };
 	struct spool_job *job;
-	struct evbuffer *body;
-	char *name, *path, hex[65] = "", size_s[32], err[256];
-	off_t size = 0;
+	char *name, *path, err[256];
 	bool csv = false;
 
 	if (busy || stopping)
@@ -253,24 +292,27 @@ spool_next(void)
 	job = xcalloc(1, sizeof *job);
 	job->name = name;
 	job->feed = feed_by_name(load_order[spool_rank(name, &csv)]);
+	job->fd = -1;
 	xasprintf(&path, "%s/%s", effortd.cfg.spool_dir, name);
-	body = evbuffer_new();
 	busy = true;
-	if (spool_read(path, body, &size, hex, err, sizeof err) != 0) {
+	if (spool_open(job, path, err, sizeof err) != 0) {
 		struct feed_outcome o = { .status = 413, .message = err };
 		spool_done(&o, job);
 	} else {
-		snprintf(size_s, sizeof size_s, "%lld", (long long)size);
-		const char *extra[4] = { job->feed->name, name, size_s, hex };
+		job->body = evbuffer_new();
+		job->extra[0] = job->feed->name;
+		job->extra[1] = job->name;
+		job->extra[2] = job->size_s;
+		job->extra[3] = job->hex;
 		struct feed_source src = { .feed = job->feed,
-			.body = body,
+			.body = job->body,
 			.csv = csv,
 			.stmt = STMT_SPOOL_INGEST,
 			.nextra = 4,
-			.extra = extra };
+			.extra = job->extra,
+			.read_more = spool_read_more };
 		feed_ingest(&src, spool_done, job);
 	}
-	evbuffer_free(body);
 	free(path);
 }
 

@@ -122,6 +122,33 @@ int db_pool_size(const struct db_pool *);
 int db_pool_ready_count(const struct db_pool *);
 void db_pool_set_limits(struct db_pool *, int queue_max, int connect_timeout);
 
+/*
+ * Sessions: one pooled connection held by one caller for a transaction of
+ * several steps (statements and a COPY), e.g. a feed staged record by
+ * record.  A session waits in the queue like a job; open's callback gets
+ * DB_OK once it holds a connection (or the job's failure).  Each step's
+ * callback gets the step's last result; a COPY ... FROM STDIN step
+ * answers DB_OK with a PGRES_COPY_IN result, then takes data until
+ * db_session_copy_end.  db_session_end, called exactly once from any
+ * state (also from a callback), rolls back whatever is open and gives
+ * the connection back; no callback follows it.
+ */
+struct db_session;
+typedef void (*db_session_cb)(
+    struct db_session *, const struct db_result *, void *arg);
+
+/* The session, or NULL when the callback has already reported a refusal. */
+struct db_session *db_session_open(struct db_pool *, db_session_cb, void *arg);
+void db_session_exec(struct db_session *, const char *sql, int nparams,
+    const char *const *values, db_session_cb);
+/* Queues COPY data; false if the connection is gone. */
+bool db_session_copy_put(struct db_session *, const char *data, size_t len);
+/* Sends what is queued: 0 all sent, 1 not yet (cb follows once it is),
+ * -1 the connection is gone (a pending step reports it). */
+int db_session_flush(struct db_session *, db_session_cb);
+void db_session_copy_end(struct db_session *, db_session_cb);
+void db_session_end(struct db_session *);
+
 /* The server a ready connection is on. */
 struct db_server {
 	const char *host; /* host name, address or socket directory */

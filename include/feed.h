@@ -3,8 +3,9 @@
  * assignments, charges, delegations, timesheets).  Each feed is described
  * by a table of fields (feed-specs.c); one generic validator checks types,
  * bounds and enumerations, and a per-feed function the cross-field rules.
- * Bodies arrive as JSON arrays or CSV (csvfeed.c) and become the same
- * JSON records, which travel to PostgreSQL as one jsonb parameter.
+ * Bodies arrive as JSON arrays (json-stream.c) or CSV (csvfeed.c) and
+ * become the same JSON records, which travel to PostgreSQL one COPY line
+ * each (feed.c).
  */
 #ifndef FEED_H
 #define FEED_H
@@ -87,6 +88,25 @@ int feed_validate(
 json_t *csv_feed_parse(const struct feed_spec *, struct evbuffer *,
     struct feed_errors *, char *err, size_t errlen);
 
+/*
+ * The same, a slice at a time (csvfeed.c): csv_reader_feed parses up to
+ * max bytes at the head of the buffer and drains them (eof: the buffer
+ * holds the rest of the body); csv_reader_next hands out each record
+ * once its row has ended (timesheets: once csv_reader_finish has seen the
+ * end), with bad set when its rows already had errors.  -1: malformed
+ * (a 400, message in err).
+ */
+struct csv_reader;
+struct csv_reader *csv_reader_new(
+    const struct feed_spec *, struct feed_errors *);
+int csv_reader_feed(struct csv_reader *, struct evbuffer *, size_t max,
+    bool eof, char *err, size_t errlen);
+int csv_reader_finish(struct csv_reader *, char *err, size_t errlen);
+json_t *csv_reader_next(struct csv_reader *, bool *bad);
+/* Every record not yet handed out (timesheets: all of them). */
+json_t *csv_reader_records(struct csv_reader *);
+void csv_reader_free(struct csv_reader *);
+
 const struct field_spec *feed_field(const struct feed_spec *, const char *);
 
 /* The feed whose name is name ("people"), or NULL. */
@@ -98,8 +118,10 @@ bool json_too_deep(struct evbuffer *, int max);
 
 /*
  * The ingest pipeline, shared by POST /v1/<feed> and the spool folder:
- * parse (JSON or CSV), check limits, validate every record, then store the
- * clean batch with one statement (one transaction).  stmt is called with
+ * parse (JSON or CSV) and validate one record at a time, a slice of the
+ * body per turn of the event loop, streaming the clean records into a
+ * staging table of the feed's one transaction; then store the batch with
+ * one statement on the staged records.  stmt is called with
  * ($1 batch, $2 token_id, $3 check-only, extra...); its document is the
  * ingest functions' ({"accepted":…} or {"errors":[…]}).
  */
@@ -114,12 +136,22 @@ typedef void (*feed_done_cb)(const struct feed_outcome *, void *arg);
 
 struct feed_source {
 	const struct feed_spec *feed;
-	struct evbuffer *body; /* consumed */
+	struct evbuffer *body; /* consumed, and drained as it is */
 	bool csv;
 	const char *token_id; /* NULL: no token (the spool folder) */
 	enum stmt_id stmt;
 	int nextra;
-	const char *const *extra; /* $4… */
+	/* $4…: read when the batch is stored, after the body's end; the
+	 * caller keeps them alive until done is called. */
+	const char *const *extra;
+	/* NULL: body holds the whole body.  Otherwise called when more is
+	 * wanted: adds up to about 1 MiB to body; 1 added, 0 the end, -1 an
+	 * error (message in err: a 413). */
+	int (*read_more)(
+	    void *arg, struct evbuffer *body, char *err, size_t errlen);
+	/* NULL, or whether the client has gone away (checked between
+	 * slices: the batch is then abandoned and nothing is stored). */
+	bool (*gone)(void *arg);
 };
 
 void feed_ingest(const struct feed_source *, feed_done_cb, void *arg);

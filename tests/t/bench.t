@@ -15,6 +15,7 @@ local $ENV{MONTHS} = 12;
 local $ENV{DURATION} = 1;
 local $ENV{NAIVE} = 200;
 local $ENV{DURABLE} = 0;
+local $ENV{BURST} = 1 << 20;
 local $ENV{RESULTS} = $results;
 local $ENV{EFFORTD} = $EffortTest::EFFORTD;
 local $ENV{TMPDIR} = $EffortTest::TMP;
@@ -39,6 +40,13 @@ like($out, qr/^\(f\) GET \/v1\/violations\?person_id=.*: $num req\/s, p50 $num m
 like($out, qr/pgbench .*: $num tps, latency average $num ms/, '(f) pgbench figures');
 like($out, qr/ratio f\/pgbench = $num/, 'ratio f/pgbench');
 like($out, qr/^\(g\) effortd peak RSS \(VmHWM\): $num MiB$/m, '(g) peak RSS');
+like($out, qr/^\(h\) burst: 4 concurrent people feeds of $num MiB .*: $num s$/m, '(h) burst');
+like($out, qr/^    \/healthz every 10 ms during the burst \(\d+ probes, 0 not 200\): p50 $num ms, p99 $num ms, max $num ms$/m,
+	'(h) /healthz probe figures, every probe answered 200');
+like($out, qr/^    the same probe, effortd idle after the burst \(\d+ probes\): p50 $num ms, p99 $num ms, max $num ms$/m,
+	'(h) the probe against the idle daemon');
+like($out, qr/^    effortd RSS: before $num MiB, peak $num MiB \(peak minus the four bodies: -?$num MiB\), 10 s after $num MiB$/m,
+	'(h) RSS figures');
 ok(-s $results, 'results file written');
 my $file = -e $results ? slurp($results) : '';
 ok(index($out, $file) >= 0, 'the results file holds what was printed');

@@ -1,0 +1,61 @@
+/*
+ * A JSON array of records decoded one element at a time from an evbuffer
+ * (json-stream.c), so that a feed body is parsed, checked and sent in
+ * slices and its bytes are drained as they are consumed.  Each element
+ * goes through jansson on its own (JSON_DISABLE_EOF_CHECK, the consumed
+ * position from json_error_t); the separators between elements are read
+ * here.  Errors read exactly as jansson's for the whole body would: the
+ * same text, with the body's line and column.
+ */
+#ifndef JSON_STREAM_H
+#define JSON_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <event2/buffer.h>
+#include <jansson.h>
+
+/* The nesting pre-scan (limits.max_json_depth), a few bytes at a time. */
+struct json_depth {
+	int depth;
+	bool in_string, escaped;
+};
+/* Scans n more bytes; false once the text nests deeper than max. */
+bool json_depth_scan(struct json_depth *, const void *, size_t n, int max);
+
+enum json_stream_state {
+	JS_START, /* before the opening '[' */
+	JS_FIRST, /* after '[': an element or ']' */
+	JS_NEXT,  /* after ',': an element */
+	JS_AFTER, /* after an element: ',' or ']' */
+	JS_TAIL,  /* after ']': only blanks may follow */
+	JS_DONE,
+};
+
+enum json_stream_status {
+	JSS_RECORD,    /* *out: the next element (a new reference) */
+	JSS_NEED_MORE, /* the buffer ends too soon; only when !eof */
+	JSS_END,       /* the array ended and so did the body */
+	JSS_ERROR,     /* error: the 400's message */
+	JSS_NOT_ARRAY, /* valid JSON, but not an array (a 422) */
+};
+
+struct json_stream {
+	enum json_stream_state state;
+	int line, column; /* jansson's count at the buffer's head */
+	size_t scanned;   /* bytes at the head already depth-checked */
+	size_t window;    /* bytes to offer jansson for the next element */
+	bool bom_done;    /* the start was checked for a byte-order mark */
+	struct json_depth depth;
+	int max_depth;
+	char error[256];
+};
+
+void json_stream_init(struct json_stream *, int max_depth);
+/* The next element of buf (draining what it used); eof: buf holds all
+ * that is left of the body. */
+enum json_stream_status json_stream_next(
+    struct json_stream *, struct evbuffer *, bool eof, json_t **out);
+
+#endif

@@ -1,0 +1,278 @@
+/*
+ * Unit tests of the element-by-element JSON array decoder
+ * (daemon/json-stream.c), against jansson decoding the whole body: the
+ * same elements, or the same error text at the same line and column, for
+ * bodies given whole, split into chains anywhere, fed a byte at a time
+ * (eof only at the end), and with elements larger than the first window;
+ * raw NUL bytes refused at their place.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "json-stream.h"
+
+#define MAX_OUT (1 << 20)
+
+static char want[MAX_OUT], got[MAX_OUT];
+
+/* What jansson makes of the whole body, as one line of text per element
+ * ("E:" + compact JSON), then "END", or one "ERR:" line. */
+static void
+whole(const char *body, size_t len, char *out)
+{
+	json_error_t e;
+	json_t *v, *x;
+	size_t i;
+
+	if (len >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0) {
+		body += 3; /* a byte-order mark, dropped as effortd does */
+		len -= 3;
+	}
+	v = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &e);
+
+	out[0] = '\0';
+	if (v == NULL) {
+		snprintf(out, MAX_OUT,
+		    "ERR:invalid JSON at line %d, column %d: %s\n", e.line,
+		    e.column, e.text);
+		return;
+	}
+	if (!json_is_array(v)) {
+		snprintf(out, MAX_OUT, "NOT_ARRAY\n");
+		json_decref(v);
+		return;
+	}
+	json_array_foreach(v, i, x)
+	{
+		char *s = json_dumps(x, JSON_COMPACT | JSON_ENCODE_ANY);
+		strncat(out, "E:", MAX_OUT - strlen(out) - 1);
+		strncat(out, s, MAX_OUT - strlen(out) - 1);
+		strncat(out, "\n", MAX_OUT - strlen(out) - 1);
+		free(s);
+	}
+	strncat(out, "END\n", MAX_OUT - strlen(out) - 1);
+	json_decref(v);
+}
+
+/* The same through json_stream: the body added split every `split`
+ * bytes; with trickle, one split at a time, eof only once all is in. */
+static void
+streamed(const char *body, size_t len, size_t split, bool trickle, char *out)
+{
+	struct evbuffer *buf = evbuffer_new();
+	struct json_stream js;
+	size_t at = 0;
+	json_t *v;
+
+	json_stream_init(&js, 32);
+	out[0] = '\0';
+	if (!trickle)
+		for (; at < len; at += split)
+			evbuffer_add(buf, body + at,
+			    len - at < split ? len - at : split);
+	for (;;) {
+		bool eof = at >= len;
+		enum json_stream_status st =
+		    json_stream_next(&js, buf, eof, &v);
+		if (st == JSS_NEED_MORE) {
+			assert_false(eof);
+			evbuffer_add(buf, body + at,
+			    len - at < split ? len - at : split);
+			at += split;
+			continue;
+		}
+		if (st == JSS_RECORD) {
+			char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+			strncat(out, "E:", MAX_OUT - strlen(out) - 1);
+			strncat(out, s, MAX_OUT - strlen(out) - 1);
+			strncat(out, "\n", MAX_OUT - strlen(out) - 1);
+			free(s);
+			json_decref(v);
+			continue;
+		}
+		if (st == JSS_END)
+			strncat(out, "END\n", MAX_OUT - strlen(out) - 1);
+		else if (st == JSS_NOT_ARRAY)
+			strncat(out, "NOT_ARRAY\n", MAX_OUT - strlen(out) - 1);
+		else {
+			strncat(out, "ERR:", MAX_OUT - strlen(out) - 1);
+			strncat(out, js.error, MAX_OUT - strlen(out) - 1);
+			strncat(out, "\n", MAX_OUT - strlen(out) - 1);
+		}
+		break;
+	}
+	evbuffer_free(buf);
+}
+
+static void
+same_as_whole(const char *body, size_t len)
+{
+	size_t splits[] = { 1, 2, 3, 7, 64, 1 << 20 };
+
+	whole(body, len, want);
+	for (size_t i = 0; i < sizeof splits / sizeof splits[0]; i++) {
+		for (int trickle = 0; trickle < 2; trickle++) {
+			streamed(body, len, splits[i], trickle, got);
+			/* Elements before an error are handed out first. */
+			const char *tail = got;
+			if (strncmp(want, "ERR:", 4) == 0 &&
+			    strstr(got, "ERR:") != NULL)
+				tail = strstr(got, "ERR:");
+			if (strcmp(want, tail) != 0)
+				fail_msg("body %.60s (split %zu%s):\nwhole:\n%s"
+				         "stream:\n%s",
+				    body, splits[i],
+				    trickle ? ", trickled" : "", want, got);
+		}
+	}
+}
+
+static const char *const bodies[] = {
+	"[]",
+	" [ ] ",
+	"[{\"a\":1}]",
+	"[{\"a\":1},{\"b\":[1,2,{\"c\":null}]}]",
+	"[\n  {\"person_id\": \"p1\", \"fte\": 0.5},\n  {\"person_id\": \"p2\"}\n]\n",
+	"[1, 22, 333, -4.5e3, true, false, null, \"s\"]",
+	"[\"caf\xc3\xa9\", \"\xe2\x82\xac\", {\"k\": \"\\u00e9\\n\\\\\"}]",
+	/* errors */
+	"",
+	"   ",
+	"{}",
+	"{\"a\":1}",
+	"42",
+	"[",
+	"[ \n ",
+	"[1,",
+	"[1,]",
+	"[1 2]",
+	"[{\"a\":1} {\"b\":2}]",
+	"[{\"a\":1}\n  x]",
+	"[{\"a\":1},\n{\"a\":tru}]",
+	"[{\"a\":1,\"a\":2}]",
+	"[\"caf\xc3\xa9\", \"\xc3\xa9\xc3\xa9\" x]",
+	"[\"\xff\"]",
+	"[\"abc",
+	"[{\"a\":1}",
+	"[]x",
+	"[] \n\n  [1]",
+	"[1]]",
+	"[1],",
+	"[\n\n\n{\"a\":\n1,\n\"b\"}]",
+	"[{\"a\":1},5x]",
+	"[{},05]",
+	"[\"a\\q\"]",
+	"[\"tab\there\"]",
+	"[1.]",
+	"[{\"a\":1},\"\xe2\x82\"]",
+	"\xef\xbb\xbf[1,2]",
+	"\xef\xbb\xbf  [1,\n x]",
+	"\xef\xbb\xbf\xef\xbb\xbf[1]",
+	"\xef\xbb",
+	"[\"a\\u0000b\"]",
+};
+
+static void
+test_bodies(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++)
+		same_as_whole(bodies[i], strlen(bodies[i]));
+}
+
+/* Raw NUL bytes are refused where they are (jansson would skip one after
+ * a number and refuse one elsewhere). */
+static void
+test_nul_bytes(void **state)
+{
+	static const char after_number[] = "[{\"a\":0.75\0,\"b\":1}]";
+	static const char between[] = "[1,\n  2\n,\0 3]";
+	static const char tail[] = "[1]\0";
+
+	(void)state;
+	streamed(after_number, sizeof after_number - 1, 3, false, got);
+	assert_string_equal(
+	    got, "ERR:invalid JSON at line 1, column 11: NUL byte\n");
+	streamed(between, sizeof between - 1, 1, true, got);
+	/* (Elements in the window before it may or may not come first.) */
+	assert_string_equal(strstr(got, "ERR:"),
+	    "ERR:invalid JSON at line 3, column 2: NUL byte\n");
+	streamed(tail, sizeof tail - 1, 64, false, got);
+	assert_string_equal(
+	    got, "ERR:invalid JSON at line 1, column 4: NUL byte\n");
+}
+
+/* Elements bigger than the first window (64 KiB), and an error far in. */
+static void
+test_large_elements(void **state)
+{
+	size_t n = 300 * 1024;
+	char *body = malloc(n + 64), *p = body;
+
+	(void)state;
+	p += sprintf(p, "[1,\"");
+	memset(p, 'x', n);
+	p += n;
+	p += sprintf(p, "\",{\"a\":2}]");
+	whole(body, (size_t)(p - body), want);
+	streamed(body, (size_t)(p - body), 4096, false, got);
+	assert_true(strcmp(want, got) == 0);
+	streamed(body, (size_t)(p - body), 1000, true, got);
+	assert_true(strcmp(want, got) == 0);
+	/* An error after it keeps its column. */
+	sprintf(p - 2, "x}]");
+	whole(body, (size_t)(p - body + 1), want);
+	streamed(body, (size_t)(p - body + 1), 4096, false, got);
+	assert_string_equal(strstr(want, "ERR:"), strstr(got, "ERR:"));
+	free(body);
+}
+
+/* The nesting limit: 32 levels counting the array itself. */
+static void
+test_depth(void **state)
+{
+	char body[256];
+	int i, n = 0;
+
+	(void)state;
+	n += sprintf(body + n, "[1,");
+	for (i = 0; i < 32; i++)
+		body[n++] = '[';
+	for (i = 0; i < 32; i++)
+		body[n++] = ']';
+	n += sprintf(body + n, "]");
+	streamed(body, (size_t)n, 5, false, got);
+	/* (The window is checked before any element in it is decoded.) */
+	assert_non_null(strstr(got, "ERR:JSON nested deeper than 32 levels\n"));
+	/* 31 inside the array is fine, and brackets in strings do not count. */
+	n = sprintf(body, "[\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\",");
+	for (i = 0; i < 31; i++)
+		body[n++] = '[';
+	for (i = 0; i < 31; i++)
+		body[n++] = ']';
+	n += sprintf(body + n, "]");
+	streamed(body, (size_t)n, 3, true, got);
+	assert_non_null(strstr(got, "END\n"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bodies),
+		cmocka_unit_test(test_nul_bytes),
+		cmocka_unit_test(test_large_elements),
+		cmocka_unit_test(test_depth),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
