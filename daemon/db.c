@@ -1244,28 +1244,52 @@ db_session_open(struct db_pool *p, db_session_cb cb, void *arg)
 	return s;
 }
 
-void
-db_session_exec(struct db_session *s, const char *sql, int nparams,
-    const char *const *values, db_session_cb cb)
+/*
+ * A step begins: the session must be in state want (else cb hears that
+ * it is gone and NULL is returned); it is then running, with cb to hear
+ * the step's result and the step's deadline armed.
+ */
+static struct db_conn *
+session_step_begin(
+    struct db_session *s, enum session_state want, db_session_cb cb)
 {
 	struct db_conn *c = s->conn;
 
-	if (c == NULL || s->state != SESSION_READY) {
+	if (c == NULL || s->state != want) {
 		cb(s, &session_gone, s->arg);
-		return;
+		return NULL;
 	}
 	s->step_cb = cb;
 	s->state = SESSION_RUNNING;
 	session_arm(c);
-	/* Without parameters: the simple protocol, so that sql may hold
-	 * several statements. */
-	if (nparams == 0 ? !PQsendQuery(c->pg, sql)
-	                 : !PQsendQueryParams(c->pg, sql, nparams, NULL, values,
-	                       NULL, NULL, 0)) {
+	return c;
+}
+
+/* The step's command was handed to libpq (sent: libpq accepted it). */
+static void
+session_step_sent(struct db_conn *c, bool sent)
+{
+	if (!sent) {
 		conn_fail(c, PQerrorMessage(c->pg));
 		return;
 	}
 	conn_watch(c, PQflush(c->pg) == 1);
+}
+
+void
+db_session_exec(struct db_session *s, const char *sql, int nparams,
+    const char *const *values, db_session_cb cb)
+{
+	struct db_conn *c = session_step_begin(s, SESSION_READY, cb);
+
+	if (c == NULL)
+		return;
+	/* Without parameters: the simple protocol, so that sql may hold
+	 * several statements. */
+	session_step_sent(c, nparams == 0
+	                         ? PQsendQuery(c->pg, sql) == 1
+	                         : PQsendQueryParams(c->pg, sql, nparams, NULL,
+	                               values, NULL, NULL, 0) == 1);
 }
 
 bool
@@ -1298,20 +1322,10 @@ db_session_flush(struct db_session *s, db_session_cb cb)
 void
 db_session_copy_end(struct db_session *s, db_session_cb cb)
 {
-	struct db_conn *c = s->conn;
+	struct db_conn *c = session_step_begin(s, SESSION_COPY, cb);
 
-	if (c == NULL || s->state != SESSION_COPY) {
-		cb(s, &session_gone, s->arg);
-		return;
-	}
-	s->step_cb = cb;
-	s->state = SESSION_RUNNING;
-	session_arm(c);
-	if (PQputCopyEnd(c->pg, NULL) != 1) {
-		conn_fail(c, PQerrorMessage(c->pg));
-		return;
-	}
-	conn_watch(c, PQflush(c->pg) == 1);
+	if (c != NULL)
+		session_step_sent(c, PQputCopyEnd(c->pg, NULL) == 1);
 }
 
 void
