@@ -78,22 +78,13 @@ report_done(const struct db_result *res, void *arg)
 {
 	struct report_job *j = arg;
 	json_t *doc;
-	char why[256];
-	int code;
 
-	if (res->status != DB_OK || j->format == REPORT_JSON) {
+	if (j->format == REPORT_JSON)
 		reply_db_json(j->r, res);
-		job_free(j);
-		return;
-	}
-	code = sql_answer(res, true, &doc, why, sizeof why);
-	if (code == 200)
+	else if (db_answer_document(j->r, res, true, &doc)) {
 		reply_report(j, doc);
-	else if (doc != NULL)
-		reply_refusal(j->r, code, json_incref(doc));
-	else
-		reply_db_json(j->r, res); /* logs why and answers 500 */
-	json_decref(doc);
+		json_decref(doc);
+	}
 	job_free(j);
 }
 

@@ -355,27 +355,39 @@ reply_bad_answer(struct request *r, const char *why)
 	reply_error(r, 500, "internal error", NULL);
 }
 
+bool
+db_answer_document(struct request *r, const struct db_result *res,
+    bool want_arrays, json_t **doc)
+{
+	char why[256];
+	int code;
+
+	*doc = NULL;
+	if (res->status != DB_OK) {
+		reply_db_failure(r, res);
+		return false;
+	}
+	code = sql_answer(res, want_arrays, doc, why, sizeof why);
+	if (code == 200)
+		return true;
+	if (*doc != NULL)
+		reply_refusal(r, code, *doc);
+	else
+		reply_bad_answer(r, why);
+	*doc = NULL;
+	return false;
+}
+
 void
 reply_db_json(struct request *r, const struct db_result *res)
 {
 	json_t *doc;
-	char why[256];
-	int code;
 
-	if (res->status != DB_OK) {
-		reply_db_failure(r, res);
+	if (!db_answer_document(r, res, false, &doc))
 		return;
-	}
-	code = sql_answer(res, false, &doc, why, sizeof why);
-	if (code == 200) {
-		json_decref(doc);
-		reply_text(r, 200, "application/json",
-		    PQgetvalue(res->res, 0, 0),
-		    (size_t)PQgetlength(res->res, 0, 0));
-	} else if (doc != NULL)
-		reply_refusal(r, code, doc);
-	else
-		reply_bad_answer(r, why);
+	json_decref(doc);
+	reply_text(r, 200, "application/json", PQgetvalue(res->res, 0, 0),
+	    (size_t)PQgetlength(res->res, 0, 0));
 }
 
 static void
@@ -411,20 +423,9 @@ reply_db_change(const struct db_result *res, void *arg)
 {
 	struct request *r = arg;
 	json_t *doc;
-	char why[256];
-	int code;
 
-	if (res->status != DB_OK) {
-		reply_db_failure(r, res);
-		return;
-	}
-	code = sql_answer(res, true, &doc, why, sizeof why);
-	if (code == 200)
+	if (db_answer_document(r, res, true, &doc))
 		reply_after_audit(r, doc);
-	else if (doc != NULL)
-		reply_refusal(r, code, doc);
-	else
-		reply_bad_answer(r, why);
 }
 
 static enum role

@@ -127,6 +127,13 @@ void reply_refusal(struct request *, int code, json_t *refusal);
  */
 int sql_answer(const struct db_result *, bool want_arrays, json_t **doc,
     char *why, size_t whylen);
+/*
+ * A finished job's answer read by sql_answer: true with the document in
+ * *doc (the caller's; NULL for an unparsed array); false when it has
+ * already replied with the job's failure, the SQL's refusal or a 500.
+ */
+bool db_answer_document(
+    struct request *, const struct db_result *, bool want_arrays, json_t **doc);
 
 /*
  * "Store, re-audit, reply", written once: re-evaluates the people listed
