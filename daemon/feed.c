@@ -60,9 +60,7 @@
  * statement's time: db.statement_timeout is lifted for it and set again
  * for the merge (TIMEOUT_SQL). */
 #define STAGE_SQL                                                              \
-	"BEGIN; SET LOCAL statement_timeout = 0; "                             \
-	"CREATE TEMP TABLE feed_stage (idx integer NOT NULL, "                 \
-	"rec jsonb NOT NULL) ON COMMIT DROP; "                                 \
+	"BEGIN; SET LOCAL statement_timeout = 0; SELECT feed_stage_open(); "   \
 	"COPY feed_stage (idx, rec) FROM STDIN"
 #define TIMEOUT_SQL "SET LOCAL statement_timeout = '%ds'"
 
@@ -657,50 +655,24 @@ merged(struct db_session *s, const struct db_result *res, void *arg)
 	db_session_exec(s, "COMMIT", 0, NULL, committed);
 }
 
-/*
- * The statement that stores the staged batch: the feed's own statement
- * with the staged records for its $1, e.g. for people
- *   WITH s AS (SELECT coalesce(jsonb_agg(rec ORDER BY idx), $1::jsonb) …)
- *   SELECT feed_stage_remap(ingest_people(s.batch, $2::bigint, …), s.idxs)
- * ($1 is "[]": the batch when nothing was staged).
- */
-static char *
-merge_sql(enum stmt_id stmt)
-{
-	const char *sql = statements[stmt].sql, *call = sql + strlen("SELECT ");
-	const char *p1 = strstr(call, "$1::jsonb");
-	char *out;
-
-	xasprintf(&out,
-	    "WITH s AS (SELECT coalesce(jsonb_agg(rec ORDER BY idx), "
-	    "$1::jsonb) AS batch, coalesce(jsonb_agg(idx ORDER BY idx), "
-	    "'[]') AS idxs FROM feed_stage) "
-	    "SELECT feed_stage_remap(%.*ss.batch%s, s.idxs) FROM s",
-	    (int)(p1 - call), call, p1 + strlen("$1::jsonb"));
-	return out;
-}
-
 static void
 timeout_set(struct db_session *s, const struct db_result *res, void *arg)
 {
 	struct feed_job *job = arg;
 	int n = 3 + job->src.nextra;
 	const char **params;
-	char *sql;
 
 	if (res->status != DB_OK) {
 		finish_db_failure(job, res);
 		return;
 	}
+	/* The feed's own statement, its batch ($1) NULL: the staged records. */
 	params = xcalloc((size_t)n, sizeof *params);
-	params[0] = "[]";
 	params[1] = job->token_id;
 	params[2] = job->errs.count > 0 ? "true" : "false";
 	for (int i = 0; i < job->src.nextra; i++)
 		params[3 + i] = job->src.extra[i];
-	sql = merge_sql(job->src.stmt);
-	db_session_exec(s, sql, n, params, merged);
-	free(sql);
+	db_session_exec(s, statements[job->src.stmt].sql, n, params, merged);
 	free(params);
 }
 
