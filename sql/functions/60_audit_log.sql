@@ -149,26 +149,22 @@ BEGIN
 	SELECT a.hash INTO v_prev FROM audit_log a ORDER BY a.id DESC LIMIT 1;
 	WITH p AS (
 		DELETE FROM audit_pending WHERE xid = txid_current() RETURNING *),
-	-- The entries of the versions logged, as effort_entries_doc writes
-	-- them (50_timesheets.sql), in one pass rather than a query each.
-	e AS (
-		SELECT x.timesheet_id, jsonb_agg(jsonb_build_object('kind', x.kind,
-		       'activity', x.activity, 'hours', x.hours) ORDER BY x.position) AS entries
-		  FROM timesheet_entries x
-		 WHERE x.timesheet_id IN (SELECT (p.after ->> 'timesheet_id')::bigint
-		                            FROM p WHERE p.entity = 'timesheets')
-		 GROUP BY x.timesheet_id),
 	r AS (
 		SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) AS id,
 		       clock_timestamp() AS at, q.*
 		  FROM (SELECT p.action, p.entity, p.entity_key, p.before,
 		               CASE WHEN p.entity = 'timesheets' AND p.after IS NOT NULL
 		                    THEN p.after || jsonb_build_object('entries',
-		                         coalesce(e.entries, '[]'))
+		                         -- effort_entries_doc (50_timesheets.sql),
+		                         -- written out: an index probe per version
+		                         -- without a function call per version
+		                         (SELECT coalesce(jsonb_agg(jsonb_build_object(
+		                                 'kind', x.kind, 'activity', x.activity,
+		                                 'hours', x.hours) ORDER BY x.position), '[]')
+		                            FROM timesheet_entries x
+		                           WHERE x.timesheet_id = (p.after ->> 'timesheet_id')::bigint))
 		                    ELSE p.after END AS after
-		          FROM p LEFT JOIN e ON p.entity = 'timesheets'
-		           AND e.timesheet_id = (p.after ->> 'timesheet_id')::bigint
-		         WHERE NOT p.arm ORDER BY p.seq) q),
+		          FROM p WHERE NOT p.arm ORDER BY p.seq) q),
 	h AS (
 		SELECT r.*, audit_chain(v_prev, audit_canon(ROW(r.id, r.at, v_actor,
 		           r.action, r.entity, r.entity_key, r.before, r.after, NULL,
