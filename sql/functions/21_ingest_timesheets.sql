@@ -216,9 +216,13 @@ BEGIN
 	SELECT t.timesheet_id, 'authorised', p.authorised_by, p.authorised_at,
 	       'feed', p_token
 	  FROM effort_ts_plan p
-	  JOIN timesheets t ON t.person_id = p.person_id
-	   AND t.period_start = p.period_start AND t.period_end = p.period_end
-	   AND t.version = p.target_version
+	  -- the version by its key: an index probe each, not a scan of every
+	  -- timesheet stored (LIMIT keeps the planner from making it a join)
+	  CROSS JOIN LATERAL (SELECT t.timesheet_id FROM timesheets t
+	                       WHERE t.person_id = p.person_id
+	                         AND t.period_start = p.period_start
+	                         AND t.period_end = p.period_end
+	                         AND t.version = p.target_version LIMIT 1) t
 	 WHERE p.action <> 'none' AND p.authorised_by IS NOT NULL;
 
 	SELECT effort_ingest_result(count(*),
