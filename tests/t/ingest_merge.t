@@ -3,7 +3,10 @@
 #     refused, is named with the body's indices: "duplicates record 3",
 #     record 3 of the body (before, the position among the records staged);
 #   - the ingest functions called from SQL with a jsonb batch, two in one
-#     transaction: each stores and counts its own batch only.
+#     transaction: each stores and counts its own batch only;
+#   - a person's line manager history gains a row when the manager is first
+#     seen or changes, not when only another field changes (before, the
+#     history read the people its own upsert had just updated as new).
 use strict;
 use warnings;
 use utf8;
@@ -75,6 +78,22 @@ COMMIT;});
 	is psql_value($db, q{SELECT fte_share::text FROM assignments}), '0.5', '… stored as sent, no trailing zero';
 	is psql_value($db, q{SELECT count(*) FROM audit_log WHERE entity IN ('grants', 'assignments')}), 3,
 		'… and logged in the audit trail';
+}
+
+# ---- line manager history: a row per change of manager only -----------
+{
+	my $history = sub { psql_value($db, "SELECT count(*) FROM line_manager_history WHERE person_id = 'H1'") };
+	my %h = (person_id => 'H1', name => 'Hanna', fte => 1, employment_start => '2020-01-06', line_manager_id => 'P0');
+	my ($s) = post_feed($d, 'people', [ {%h} ]);
+	is $s, 200, 'history: a new person with a line manager';
+	is $history->(), 1, '… one history row';
+	($s, my $j) = post_feed($d, 'people', [ { %h, name => 'Hanna B' } ]);
+	is_deeply [ $s, $j->{updated} ], [ 200, 1 ], '… the name changed: updated';
+	is $history->(), 1, '… and no history row: the manager did not change';
+	($s, $j) = post_feed($d, 'people', [ { %h, name => 'Hanna B', line_manager_id => 'P1' } ]);
+	is_deeply [ $s, $j->{updated} ], [ 200, 1 ], '… the manager changed: updated';
+	is_deeply [ map { $_->[0] } psql($db, "SELECT line_manager_id FROM line_manager_history WHERE person_id = 'H1' ORDER BY valid_from") ],
+		[ 'P0', 'P1' ], '… a second history row, the new manager';
 }
 
 done_testing;
