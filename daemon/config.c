@@ -301,11 +301,12 @@ check_unknown(
 		    *prefix ? "." : "", config_setting_name(s));
 		for (int j = 0; j < config_option_count && !known; j++) {
 			size_t n = strlen(path);
-			option = strcmp(config_options[j].path, path) == 0;
-			known = option || (config_setting_is_group(s) &&
-			                      strncmp(config_options[j].path,
-			                          path, n) == 0 &&
-			                      config_options[j].path[n] == '.');
+			known = strcmp(config_options[j].path, path) == 0;
+			option = known && config_options[j].type == OPT_GROUP;
+			known = known || (config_setting_is_group(s) &&
+			                     strncmp(config_options[j].path,
+			                         path, n) == 0 &&
+			                     config_options[j].path[n] == '.');
 		}
 		if (!known) {
 			snprintf(err, errlen, "%s:%d: unknown setting \"%s\"",
@@ -315,7 +316,7 @@ check_unknown(
 			    config_setting_source_line(s), path);
 			return -1;
 		}
-		/* (A group that is an option holds names of its own.) */
+		/* (A group option, <feed>.columns, holds names of its own.) */
 		if (config_setting_is_group(s) && !option &&
 		    check_unknown(s, path, err, errlen) == -1)
 			return -1;

@@ -210,6 +210,8 @@ cell_value(struct csv_reader *cr, const struct field_spec *f, const char *s,
 		return NULL;
 	if (f->type != FT_NUMBER && f->type != FT_DATE)
 		return json_stringn_nocheck(s, len);
+	if (memchr(s, '\0', len) != NULL && f->type == FT_NUMBER)
+		return refuse(cr, f, bad, "contains a NUL character");
 	if (memchr(s, '\0', len) != NULL) /* the field checks refuse it */
 		return json_stringn_nocheck(s, len);
 	t = trimmed(s, len);

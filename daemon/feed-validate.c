@@ -207,7 +207,8 @@ enum_unknown(const char *const *values, const char *s, char *buf, size_t len)
 }
 
 /* Why a value that is not UTF-8 is not: a text in Latin-1 (ISO-8859-1 or
- * Windows-1252), where every byte from 0x80 stands alone, is named so. */
+ * Windows-1252), where every byte from 0x80 stands alone, is named so; one
+ * with UTF-8's shape (a lead byte then a continuation byte) is not. */
 static const char *
 not_utf8(const unsigned char *s, size_t n, size_t at, char *buf, size_t len)
 {
@@ -215,8 +216,9 @@ not_utf8(const unsigned char *s, size_t n, size_t at, char *buf, size_t len)
 
 	for (size_t i = 0, step; i < n && latin1; i += step) {
 		step = s[i] < 0x80 ? 1 : utf8_sequence(s + i, n - i);
-		if (step > 1)
-			latin1 = false; /* some of it is UTF-8 */
+		if (step > 1 || (step == 0 && s[i] >= 0xc0 && i + 1 < n &&
+		                    (s[i + 1] & 0xc0) == 0x80))
+			latin1 = false; /* some of it is (broken) UTF-8 */
 		if (step == 0)
 			step = 1;
 	}
