@@ -211,8 +211,8 @@ json_setting(
 	if (map ? !config_setting_is_group(s)
 	        : !config_setting_is_array(s) && !config_setting_is_list(s)) {
 		snprintf(why, len, "must be %s",
-		    map ? "a group { field = \"column\"; … }"
-		        : "a list of column names [ \"…\", … ]");
+		    map ? "a group { field = \"column\"; }"
+		        : "a list of column names [ \"column\" ]");
 		json_decref(j);
 		return NULL;
 	}

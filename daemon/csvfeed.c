@@ -409,14 +409,35 @@ wrong_delimiter(struct csv_reader *cr)
 	return false;
 }
 
+/* The field whose mapped column name h is probably a misspelling of. */
+static const struct field_spec *
+mapped_guess(const struct csv_reader *cr, const char *h)
+{
+	const struct field_spec *best = NULL;
+	const char *key;
+	json_t *v;
+	int best_d = 99, d;
+
+	json_object_foreach(cr->columns, key, v)
+	{
+		if ((d = name_distance(h, json_string_value(v))) < best_d) {
+			best_d = d;
+			best = feed_field(cr->feed, key);
+		}
+	}
+	return best != NULL && name_close(h, best_d) ? best : NULL;
+}
+
 /* What an unknown column probably is, for its error. */
 static void
 unknown_column(struct csv_reader *cr, size_t i)
 {
 	const char *h = cr->header[i];
-	const struct field_spec *g = feed_field_guess(cr->feed, h);
+	const struct field_spec *g = mapped_guess(cr, h);
 	json_t *mapped;
 
+	if (g == NULL)
+		g = feed_field_guess(cr->feed, h);
 	cr->kind[i] = COL_SKIP;
 	if (g != NULL && column_of(cr, g, cr->ncols) < 0) {
 		mapped = json_object_get(cr->columns, g->name);
