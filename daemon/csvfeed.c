@@ -763,9 +763,17 @@ json_t *
 csv_feed_parse(const struct feed_spec *feed, struct evbuffer *buf,
     struct feed_errors *errs, char *err, size_t errlen)
 {
+	return csv_feed_parse_map(feed, NULL, buf, errs, err, errlen);
+}
+
+json_t *
+csv_feed_parse_map(const struct feed_spec *feed, const struct feed_map *map,
+    struct evbuffer *buf, struct feed_errors *errs, char *err, size_t errlen)
+{
 	struct csv_reader *cr = csv_reader_new(feed, errs);
 	json_t *records = NULL;
 
+	csv_reader_map(cr, map);
 	if (csv_reader_feed(cr, buf, (size_t)-1, true, err, errlen) == 0 &&
 	    csv_reader_finish(cr, err, errlen) == 0)
 		records = json_incref(cr->records);

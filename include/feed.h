@@ -93,6 +93,10 @@ int feed_validate(
  */
 json_t *csv_feed_parse(const struct feed_spec *, struct evbuffer *,
     struct feed_errors *, char *err, size_t errlen);
+/* The same, read as a feed mapping says (NULL: none; config.h). */
+struct feed_map;
+json_t *csv_feed_parse_map(const struct feed_spec *, const struct feed_map *,
+    struct evbuffer *, struct feed_errors *, char *err, size_t errlen);
 
 /*
  * The same, a slice at a time (csvfeed.c): csv_reader_feed parses up to
@@ -103,7 +107,6 @@ json_t *csv_feed_parse(const struct feed_spec *, struct evbuffer *,
  * (a 400, message in err).
  */
 struct csv_reader;
-struct feed_map;
 struct csv_reader *csv_reader_new(
     const struct feed_spec *, struct feed_errors *);
 /* Reads the body as the feed's mapping says (config.h; before the first
