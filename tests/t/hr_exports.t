@@ -116,6 +116,9 @@ is_deeply errors_of($j), [
 	[ 2, 'fte', 'must be a number with a decimal comma (people.decimal_separator), not "1.5"' ],
 	[ 2, 'employment_start', 'must be a date written as people.date_format says ("%d/%m/%Y") or YYYY-MM-DD, not "31/02/2020"' ],
 ], 'a point under a decimal comma, a date that does not exist: refused, naming the settings';
+($s, $j) = post_feed($d, people => "Employee Number;FTE;Start Date\nE1;1;01/01/2020\nE2;1;01/01/2020\n");
+is_deeply errors_of($j), [ [ 1, 'name', 'missing column "Full Name" (people.columns)' ] ],
+	'a mapped column missing: once, by its mapped name';
 ($s, $j) = post_feed($d, people => "Employee Numbr;Full Name;FTE;Start Date\nE1;Ann;1;01/01/2020\n");
 is_deeply errors_of($j), [ [ 1, 'Employee Numbr', 'unknown column; did you mean "Employee Number" (person_id)?' ] ],
 	'a misspelt mapped column: did you mean the mapped name';
@@ -172,6 +175,9 @@ my @bad = (
 	[ "people = {\n columns = \"person_id\";\n};\n", 2,
 		'people.columns: must be a group { field = "column"; }' ],
 	[ "charges = {\n\n ignore_columns = [ 1, 2 ];\n};\n", 3, 'charges.ignore_columns: each name must be a string' ],
+	[ "charges = {\n ignore_columns = \"Notes\";\n};\n", 2,
+		'charges.ignore_columns: must be a list of column names [ "column" ]' ],
+	[ "charges = {\n ignore_columns = [ \"Notes\", \"\" ];\n};\n", 2, 'charges.ignore_columns: an empty column name' ],
 	[ "grants = {\n delimiter = \":\";\n};\n", 2, 'grants.delimiter: must be ",", ";", "|" or "\t"' ],
 	[ "grants = {\n decimal_separator = \"\x27\";\n};\n", 2, 'grants.decimal_separator: must be "." or ","' ],
 	[ "people = {\n date_format = \"%d/%m/%y\";\n};\n", 2,
