@@ -5,7 +5,9 @@
 //                                  every schema compiled by a strict JSON
 //                                  Schema 2020-12 validator (an unknown or
 //                                  misspelt keyword, a $ref that leads
-//                                  nowhere): {"valid", "version", "errors"}
+//                                  nowhere), and the JSON examples checked
+//                                  against their schemas: {"valid",
+//                                  "version", "errors"}
 //   node check.mjs describe FILE   the operations: method, path, roles,
 //                                  preview roles, query parameters (name,
 //                                  enum, required), documented statuses
@@ -18,6 +20,9 @@
 //                                  that status and media type: [{"ok",
 //                                  "why"}].  Objects are checked closed: a
 //                                  member the schema does not name fails.
+//   node check.mjs requests FILE   reads [{method, path, content_type, body}]
+//                                  and answers whether each body matches
+//                                  the operation's documented request body.
 //
 // The packages are pinned in package-lock.json (npm ci, scripts/install-deps).
 import { readFileSync } from "node:fs";
@@ -134,6 +139,8 @@ async function validate(file) {
 				errors.push(`${where}: ${e.message}`);
 			}
 		}
+		if (ajv && errors.length === 0)
+			errors.push(...exampleErrors(spec, newAjv(spec, true)));
 	}
 	return { valid: errors.length === 0, version: validator.version ?? null, errors };
 }
@@ -187,6 +194,44 @@ function replies(file, input) {
 	});
 }
 
+function requests(file, input) {
+	const spec = load(file);
+	const ajv = newAjv(spec, false);
+	return input.map((r) => {
+		const op = spec.paths?.[r.path]?.[String(r.method).toLowerCase()];
+		const type = String(r.content_type ?? "application/json").split(";")[0].trim().toLowerCase();
+		const media = op?.requestBody ? deref(spec, op.requestBody).content?.[type] : undefined;
+		if (!media)
+			return { ok: false, why: `no ${type} request body is documented for ${r.method} ${r.path}` };
+		const check = ajv.compile(rewrite(media.schema ?? {}, false));
+		if (check(r.body))
+			return { ok: true };
+		return { ok: false, why: ajv.errorsText(check.errors, { separator: "; ", dataVar: "body" }) };
+	});
+}
+
+// The examples of the document match the schemas beside them.
+function exampleErrors(spec, ajv) {
+	const errors = [];
+	const media = [];
+	for (const { path, method, op } of operations(spec)) {
+		const body = op.requestBody ? deref(spec, op.requestBody) : null;
+		for (const [type, m] of Object.entries(body?.content ?? {}))
+			media.push([pointer("paths", path, method, "requestBody", "content", type), type, m]);
+	}
+	for (const [name, r] of Object.entries(spec.components?.responses ?? {}))
+		for (const [type, m] of Object.entries(r.content ?? {}))
+			media.push([pointer("components", "responses", name, "content", type), type, m]);
+	for (const [where, type, m] of media) {
+		if (m.example === undefined || !m.schema || type !== "application/json")
+			continue;
+		const check = ajv.compile(rewrite(m.schema, true));
+		if (!check(m.example))
+			errors.push(`${where}: the example: ${ajv.errorsText(check.errors, { dataVar: "example" })}`);
+	}
+	return errors;
+}
+
 const [cmd, file] = process.argv.slice(2);
 let result;
 if (cmd === "validate")
@@ -195,8 +240,10 @@ else if (cmd === "describe")
 	result = describe(file);
 else if (cmd === "replies")
 	result = replies(file, JSON.parse(readFileSync(0, "utf8")));
+else if (cmd === "requests")
+	result = requests(file, JSON.parse(readFileSync(0, "utf8")));
 else {
-	process.stderr.write("usage: node check.mjs validate|describe|replies FILE\n");
+	process.stderr.write("usage: node check.mjs validate|describe|replies|requests FILE\n");
 	process.exit(2);
 }
 process.stdout.write(JSON.stringify(result) + "\n");

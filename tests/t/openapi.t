@@ -7,7 +7,8 @@
 #      401/403/400 answers naming roles and parameters);
 #   3. live replies of every route, on the sample organisation, success and
 #      errors, have a documented status and match its documented schema
-#      (closed: an undocumented member fails).
+#      (closed: an undocumented member fails); the bodies effortd takes match
+#      the documented request bodies, and bodies it refuses do not.
 # The node tools are installed by scripts/install-deps (tests/openapi/, npm ci).
 use strict;
 use warnings;
@@ -100,7 +101,12 @@ is_deeply [ sort map { shape($_) } keys %doc_op ], [ sort map { shape($_) } keys
 for my $key (sort keys %route) {
 	my $op = $doc_by_shape{ shape($key) } or next;
 	my $r = $route{$key};
-	is_deeply [ sort @{ $op->{roles} } ], [ sort @{ $r->{roles} } ], "$key: the documented roles are the route's";
+	# The roles that may only preview (?preview=true) may be in the table too.
+	my %may = map { $_ => 1 } @{ $op->{roles} }, @{ $op->{preview_roles} };
+	is_deeply [ sort grep { $may{$_} } @{ $r->{roles} } ], [ sort @{ $r->{roles} } ],
+		"$key: the route's roles are documented";
+	my %in_route = map { $_ => 1 } @{ $r->{roles} };
+	is_deeply [ grep { !$in_route{$_} } @{ $op->{roles} } ], [], "$key: the documented roles are the route's";
 	my %in_table = map { $_->{name} => $_ } @{ $r->{query} };
 	my @doc_names = grep { $in_table{$_} || !$PLANNED_QUERY{$_} } map { $_->{name} } @{ $op->{query} };
 	is_deeply [ sort @doc_names ], [ sort keys %in_table ], "$key: the documented query parameters are the route's";
@@ -170,7 +176,9 @@ for my $op (@$ops) {
 			ok $s == 403 || $s == 400, "$key as $role: 403, or 400 past the role check (preview)";
 		} else {
 			is $s, 403, "$key as $role: 403";
-			is $j->{error}, needs(@{ $op->{roles} }), "$key as $role: the 403 names the documented roles";
+			my @named = (needs(@{ $op->{roles} }), @{ $op->{preview_roles} } ? needs(@{ $op->{preview_roles} }) : ());
+			ok((grep { $_ eq ($j->{error} // '') } @named), "$key as $role: the 403 names the documented roles")
+				or diag "got \"$j->{error}\", want \"$named[0]\"";
 		}
 	}
 	# The parameters the daemon says the route takes.
@@ -228,6 +236,17 @@ for my $feed (@EffortTest::FEEDS) {
 		body => slurp(sample_file($feed, 'json')), type => 'application/json');
 	call("$feed feed (CSV)", POST => "/v1/$feed", token => $admin,
 		body => slurp(sample_file($feed, 'csv')), type => 'text/csv');
+}
+# A preview (issue 18, planned on a parallel branch): checked once served.
+{
+	my ($ps, $pj) = $d->req(POST => '/v1/charges?preview=true', token => $token{feed},
+		body => slurp(sample_file('charges', 'json')), type => 'application/json');
+	if ($ps == 400 && ref $pj eq 'HASH' && ($pj->{errors}[0]{parameter} // '') eq 'preview') {
+		diag 'POST /v1/charges?preview=true: not served yet (planned); its reply is not checked';
+	} else {
+		call('charges preview', POST => '/v1/charges?preview=true', token => $token{feed},
+			body => slurp(sample_file('charges', 'json')), type => 'application/json');
+	}
 }
 call('amendments feed', POST => '/v1/timesheets', token => $token{feed},
 	body => slurp(sample_file('amendments', 'csv')), type => 'text/csv');
@@ -321,6 +340,33 @@ for my $i (0 .. $#replies) {
 	my ($name, $r) = @{ $replies[$i] };
 	ok $verdicts->[$i]{ok}, "$name: $r->{method} $r->{path} $r->{status} matches the document"
 		or diag $verdicts->[$i]{why}, "\n", ref $r->{body} ? substr(json_encode($r->{body}), 0, 600) : substr($r->{body} // '', 0, 300);
+}
+
+# The bodies effortd took (and refused) against the documented request
+# bodies: each JSON sample feed and request above matches; the refused ones
+# do not.
+my @bodies = (
+	(map { [ "sample/$_.json", 1, POST => "/v1/$_", json_decode(slurp(sample_file($_, 'json'))) ] } @EffortTest::FEEDS),
+	[ 'sample/amendments.json', 1, POST => '/v1/timesheets', json_decode(slurp(sample_file('amendments', 'json'))) ],
+	[ 'a reason', 1, POST => '/v1/timesheets/{id}/reject', { reason => 'the grant hours are on the wrong grant' } ],
+	[ 'timesheet ids', 1, POST => '/v1/approvals', { timesheet_ids => [ 41, 57 ] } ],
+	[ 'a delegation', 1, POST => '/v1/me/delegations', { delegate_id => 'E0002', start_date => '2099-01-01', end_date => '2099-01-31' } ],
+	[ 'a new token', 1, POST => '/v1/tokens', { role => 'reviewer', label => 'openapi.t' } ],
+	[ 'a person with fte 2 and a colour', 0, POST => '/v1/people',
+		[ { person_id => 'X1', name => 'X', fte => 2, employment_start => '2020-01-01', colour => 'red' } ] ],
+	[ 'a timesheet entry of an unknown kind', 0, POST => '/v1/timesheets', [ { person_id => 'E1001', period_start => '2025-01-01',
+		period_end => '2025-01-31', submitted_at => '2025-02-03T10:00:00Z', entries => [ { kind => 'Grant', activity => 'G', hours => 1 } ] } ] ],
+	[ 'timesheet ids 0 and "x"', 0, POST => '/v1/approvals', { timesheet_ids => [ 0, 'x' ] } ],
+	[ 'a token of role boss', 0, POST => '/v1/tokens', { role => 'boss' } ],
+);
+$verdicts = tool('requests', json_encode([ map { { method => $_->[2], path => $_->[3], body => $_->[4] } } @bodies ]));
+for my $i (0 .. $#bodies) {
+	my ($name, $good, $method, $path) = @{ $bodies[$i] };
+	if ($good) {
+		ok $verdicts->[$i]{ok}, "$name matches the documented request body of $method $path" or diag $verdicts->[$i]{why};
+	} else {
+		ok !$verdicts->[$i]{ok}, "$name does not match the documented request body of $method $path";
+	}
 }
 
 # The schemas are closed in this check: a member the document does not
