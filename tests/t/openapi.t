@@ -116,7 +116,8 @@ for my $key (sort keys %route) {
 	}
 }
 
-# The running daemon agrees: with no data needed, no side effects.
+# The running daemon agrees.  (The sample, loaded now, is for part 3; the
+# probes below are refused before any handler runs.)
 my $d = start_effortd();
 load_sample($d);
 # A manager (E0001, the sample's head) with two more of their staff's
