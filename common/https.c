@@ -42,7 +42,19 @@ struct https_fetch {
 	enum evhttp_request_error error;
 	bool have_error;
 	int socket_errno;
+	struct timeval started;
 };
+
+/* Seconds since the fetch started. */
+static double
+elapsed(const struct https_fetch *f)
+{
+	struct timeval now, d;
+
+	evutil_gettimeofday(&now, NULL);
+	evutil_timersub(&now, &f->started, &d);
+	return (double)d.tv_sec + (double)d.tv_usec / 1e6;
+}
 
 SSL_CTX *
 https_client_ctx(const char *ca_file, char *err, size_t errlen)
@@ -100,7 +112,9 @@ describe_failure(struct https_fetch *f, char *out, size_t len)
 		char why[160];
 		ERR_error_string_n(ssl_err, why, sizeof why);
 		snprintf(out, len, "TLS with %s failed: %s", f->host, why);
-	} else if (f->have_error && f->error == EVREQ_HTTP_TIMEOUT) {
+	} else if ((f->have_error && f->error == EVREQ_HTTP_TIMEOUT) ||
+	           elapsed(f) >= f->timeout - 0.05) {
+		/* evhttp reports a TLS handshake that times out as EOF. */
 		snprintf(out, len, "%s did not answer within %d s", f->host,
 		    f->timeout);
 	} else if (f->socket_errno != 0) {
@@ -222,6 +236,7 @@ https_fetch_start(struct event_base *base, struct evdns_base *dns, SSL_CTX *ctx,
 	f->done = done;
 	f->arg = arg;
 	f->timeout = timeout_seconds;
+	evutil_gettimeofday(&f->started, NULL);
 	snprintf(f->host, sizeof f->host, "%s", evhttp_uri_get_host(uri));
 	if (f->host[0] == '[') { /* an IPv6 literal */
 		memmove(f->host, f->host + 1, strlen(f->host));
