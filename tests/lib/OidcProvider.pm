@@ -77,7 +77,7 @@ sub start {
 		exec 'node', "$EffortTest::TOP/tests/oidc/provider.mjs", $self->{dir} or POSIX::_exit(127);
 	}
 	$self->{pid} = $pid;
-	my $end = time + 30;
+	my $end = time + 90;
 	while (time < $end) {
 		return $self if -e "$self->{dir}/ready";
 		if (waitpid($pid, WNOHANG) == $pid) {
@@ -86,7 +86,7 @@ sub start {
 		}
 		sleep 0.1;
 	}
-	die "the OIDC provider did not start within 30 s: " . EffortTest::slurp("$self->{dir}/provider.log");
+	die "the OIDC provider did not start within 90 s: " . EffortTest::slurp("$self->{dir}/provider.log");
 }
 
 sub stop {
