@@ -208,7 +208,8 @@ oidc_fetch_json(const char *ca_file, const char *url, const char *form,
 	*status = res->status;
 	if (res->status == 0)
 		snprintf(why, len, "%s", res->error);
-	else if (!json_is_object(doc = json_loads(res->body, 0, NULL))) {
+	else if ((doc = json_loads(res->body, 0, NULL)) == NULL ||
+	         !json_is_object(doc)) {
 		snprintf(why, len, "%s answered HTTP %d without a JSON object",
 		    url, res->status);
 		json_decref(doc);

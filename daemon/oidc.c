@@ -215,8 +215,9 @@ verify(const char *token, json_t **claims, char *why, size_t len)
 		    "provider's key \"%s\"",
 		    kid ? kid : "");
 	else if (!cjose_jws_get_plaintext(jws, &plain, &plain_len, &err) ||
-	         !json_is_object(*claims = json_loadb(
-	                             (const char *)plain, plain_len, 0, NULL)))
+	         (*claims = json_loadb(
+	              (const char *)plain, plain_len, 0, NULL)) == NULL ||
+	         !json_is_object(*claims))
 		snprintf(why, len, "invalid token: its claims are not JSON");
 	else if (claims_ok(*claims, why, len))
 		v = VERIFIED;
