@@ -108,6 +108,10 @@ my ($row) = grep { ($_->{oidc_subject} // '') eq 'alice' } @{ $j->{tokens} };
 is $row->{person_id}, 'AM', "… the token list shows alice's sign-in with her person";
 ($s, $j) = $d->req(GET => '/v1/tokens', token => $tok{rita});
 is $s, 403, 'rita is no admin: 403';
+($s, $j) = $d->req(GET => '/v1/me', token => $tok{rita});
+is_deeply [ $s, $j->{roles}, $j->{person_id} ], [ 200, ['reviewer'], 'RR' ], 'GET /v1/me with rita\'s token: reviewer, person RR';
+($s, $j) = $d->req(GET => '/v1/me', token => $d->token('admin'));
+is_deeply [ $s, $j->{roles}, $j->{person_id} ], [ 200, ['admin'], undef ], 'GET /v1/me with an API admin token: admin, no person';
 ($s, $j) = $d->req(GET => '/v1/pending', token => $tok{nora});
 is $s, 403, 'nora: no staff, no delegation, no group: 403';
 is $j->{error}, 'signed in as nora (person NN), who has no role here: not a line manager, no delegation in force, and not in a reviewer or admin group',
