@@ -206,4 +206,18 @@ is $j->{error}, "signed in as rita (person RR), whose sign-in was revoked by an 
 
 unlike $d->log_text, qr/\Q$tok{alice}\E|\Q$c\E/, 'no token is ever logged';
 
+# ---------------------------------------------------------------- configuration
+for my $case (
+	[ qq{oidc = { issuer = "https://idp.example"; };\n}, qr/oidc\.audience must be set with oidc\.issuer/, 'an issuer without an audience' ],
+	[ qq{oidc = { issuer = "http://idp.example"; audience = "effortd"; };\n}, qr/oidc\.issuer: must be empty or an https:\/\/ URL/, 'a plain http issuer' ],
+	[ qq{oidc = { person_match = "name"; };\n}, qr/oidc\.person_match: must be person_id or email/, 'person_match other than person_id or email' ],
+) {
+	my ($text, $why, $name) = @$case;
+	my $f = "$EffortTest::TMP/oidc-conf-$$.conf";
+	EffortTest::spew($f, $text);
+	my $out = `$EffortTest::EFFORTD -c $f --check-config 2>&1`;
+	isnt $? >> 8, 0, "--check-config refuses $name";
+	like $out, $why, '… saying why' or diag $out;
+}
+
 done_testing;
