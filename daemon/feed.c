@@ -634,6 +634,25 @@ committed(struct db_session *s, const struct db_result *res, void *arg)
 	json_decref(doc);
 }
 
+/* The batch's warnings (sql/functions/24_ingest_warnings.sql) join the
+ * answer, when there are any; then the batch commits. */
+static void
+warned(struct db_session *s, const struct db_result *res, void *arg)
+{
+	struct feed_job *job = arg;
+	json_t *list;
+
+	if (res->status != DB_OK || PQntuples(res->res) != 1) {
+		finish_db_failure(job, res);
+		return;
+	}
+	list = json_loads(PQgetvalue(res->res, 0, 0), 0, NULL);
+	if (json_array_size(list) > 0)
+		json_object_set(job->doc, "warnings", list);
+	json_decref(list);
+	db_session_exec(s, "COMMIT", 0, NULL, committed);
+}
+
 static void
 merged(struct db_session *s, const struct db_result *res, void *arg)
 {
@@ -652,7 +671,8 @@ merged(struct db_session *s, const struct db_result *res, void *arg)
 		return;
 	}
 	job->doc = out;
-	db_session_exec(s, "COMMIT", 0, NULL, committed);
+	db_session_exec(
+	    s, "SELECT ingest_warnings($1)", 1, &job->feed->name, warned);
 }
 
 static void
@@ -735,9 +755,11 @@ feed_ingest(const struct feed_source *src, feed_done_cb done, void *arg)
 	job->rows = evbuffer_new();
 	job->tick = evtimer_new(effortd.base, on_tick, job);
 	feed_errors_init(&job->errs, src->csv);
-	if (src->csv)
+	if (src->csv) {
 		job->csv = csv_reader_new(job->feed, &job->errs);
-	else
+		csv_reader_map(
+		    job->csv, config_feed_map(&effortd.cfg, job->feed->name));
+	} else
 		json_stream_init(&job->js, effortd.cfg.max_json_depth);
 	job->stage = STAGE_OPENING;
 	job->starting = true;
@@ -792,12 +814,13 @@ http_done(const struct feed_outcome *o, void *arg)
 	if (o->status == 200)
 		/* API.md's order: accepted, created, updated, unchanged. */
 		reply_after_audit(
-		    r, json_pack("{s:O, s:O, s:O, s:O, s:O}", "accepted",
+		    r, json_pack("{s:O, s:O, s:O, s:O, s:O, s:O*}", "accepted",
 		           json_object_get(d, "accepted"), "created",
 		           json_object_get(d, "created"), "updated",
 		           json_object_get(d, "updated"), "unchanged",
 		           json_object_get(d, "unchanged"), "people",
-		           json_object_get(d, "people")));
+		           json_object_get(d, "people"), "warnings",
+		           json_object_get(d, "warnings")));
 	else if (o->db != NULL)
 		reply_db_failure(r, o->db);
 	else
