@@ -22,6 +22,9 @@
  * Past ERROR_CAP errors (the list's own cap) the database is left out.
  * handle_feed re-evaluates the audit for the people the batch touched
  * before answering, so that a client that posts and then reads sees it.
+ * A preview (?preview=true) runs the same pipeline, but where a feed
+ * commits it asks ingest_preview for the findings the batch would open
+ * and resolve (sql/functions/23_ingest_preview.sql) and rolls back.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -65,11 +68,14 @@
 	"rec jsonb NOT NULL) ON COMMIT DROP; "                                 \
 	"COPY feed_stage (idx, rec) FROM STDIN"
 #define TIMEOUT_SQL "SET LOCAL statement_timeout = '%ds'"
+/* A preview: $1 the merge's answer, $2 the rules settings. */
+#define PREVIEW_SQL "SELECT ingest_preview($1::jsonb, $2::jsonb)"
 
 enum feed_state {
 	FEED_READING, /* slices: decode, check, stage (a tick or a wait) */
 	FEED_SENDING, /* the body is read: the last lines, then COPY's end */
-	FEED_STORING, /* the merge statement and COMMIT in flight */
+	FEED_STORING, /* the merge statement and COMMIT (a preview: its
+	                 diff and ROLLBACK) in flight */
 };
 
 enum stage_state {
@@ -636,6 +642,43 @@ committed(struct db_session *s, const struct db_result *res, void *arg)
 	json_decref(doc);
 }
 
+/* A preview: the transaction is rolled back; doc is ingest_preview's. */
+static void
+rolled_back(struct db_session *s, const struct db_result *res, void *arg)
+{
+	struct feed_job *job = arg;
+	json_t *doc = job->doc;
+
+	(void)s;
+	if (res->status != DB_OK) {
+		finish_db_failure(job, res);
+		return;
+	}
+	if (doc == NULL) {
+		log_error("%s preview: ingest_preview answered no JSON object",
+		    job->feed->name);
+		finish(job, 500, "internal error", NULL, NULL, NULL);
+		return;
+	}
+	job->doc = NULL;
+	finish(job, 200, NULL, NULL, doc, NULL);
+	json_decref(doc);
+}
+
+static void
+previewed(struct db_session *s, const struct db_result *res, void *arg)
+{
+	struct feed_job *job = arg;
+
+	if (res->status != DB_OK || PQntuples(res->res) != 1) {
+		finish_db_failure(job, res);
+		return;
+	}
+	json_decref(job->doc);
+	job->doc = json_loads(PQgetvalue(res->res, 0, 0), 0, NULL);
+	db_session_exec(s, "ROLLBACK", 0, NULL, rolled_back);
+}
+
 static void
 merged(struct db_session *s, const struct db_result *res, void *arg)
 {
@@ -654,6 +697,12 @@ merged(struct db_session *s, const struct db_result *res, void *arg)
 		return;
 	}
 	job->doc = out;
+	if (job->src.preview) {
+		const char *params[2] = { PQgetvalue(res->res, 0, 0),
+			effortd.rules_json };
+		db_session_exec(s, PREVIEW_SQL, 2, params, previewed);
+		return;
+	}
 	db_session_exec(s, "COMMIT", 0, NULL, committed);
 }
 
@@ -811,13 +860,32 @@ http_client_gone(void *arg)
 	                     errno != EINTR);
 }
 
+/* ?preview=true (query.c let only true or false through). */
+static bool
+wants_preview(struct request *r)
+{
+	const char *preview = request_query(r, "preview");
+
+	return preview != NULL && strcmp(preview, "true") == 0;
+}
+
 static void
 http_done(const struct feed_outcome *o, void *arg)
 {
 	struct request *r = arg;
 	json_t *d = o->doc;
 
-	if (o->status == 200)
+	if (o->status == 200 && wants_preview(r))
+		reply_json(r, 200,
+		    json_pack("{s:b, s:O, s:O, s:O, s:O, s:O, s:O, s:O}",
+		        "preview", 1, "as_of", json_object_get(d, "as_of"),
+		        "accepted", json_object_get(d, "accepted"), "created",
+		        json_object_get(d, "created"), "updated",
+		        json_object_get(d, "updated"), "unchanged",
+		        json_object_get(d, "unchanged"), "opened",
+		        json_object_get(d, "opened"), "resolved",
+		        json_object_get(d, "resolved")));
+	else if (o->status == 200)
 		/* API.md's order: accepted, created, updated, unchanged. */
 		reply_after_audit(
 		    r, json_pack("{s:O, s:O, s:O, s:O, s:O}", "accepted",
@@ -840,8 +908,14 @@ handle_feed(struct request *r)
 		.body = evhttp_request_get_input_buffer(r->req),
 		.token_id = r->token_id,
 		.stmt = feed->stmt,
-		.gone = http_client_gone };
+		.gone = http_client_gone,
+		.preview = wants_preview(r) };
 
+	/* The route lets a reviewer in only to preview (routes.c). */
+	if (!src.preview && (r->role & (ROLE_FEED | ROLE_ADMIN)) == 0) {
+		reply_error(r, 403, "this needs a feed or admin token", NULL);
+		return;
+	}
 	if (feed_content_type(r, &src.csv)) /* else answered 415 */
 		feed_ingest(&src, http_done, r);
 }
