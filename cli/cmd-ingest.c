@@ -42,11 +42,8 @@ const struct cmd_entry cmd_ingest_entry = {
 	"  --preview          store nothing: print what the feed would create,\n"
 	"                     update and leave unchanged, and the findings it\n"
 	"                     would open and resolve (CHANGE opened or\n"
-	"                     resolved)\n\n"
-	"Exit status with --preview: 0 it would open no violation (warnings\n"
-	"may open), 1 it would open at least one violation, 3 the feed is\n"
-	"refused (as without --preview), 4 effortd or the database is\n"
-	"unavailable.\n",
+	"                     resolved); exit 1 when it would open a\n"
+	"                     violation, 0 when not (warnings may open)\n",
 	cmd_ingest_exec,
 };
 
