@@ -869,6 +869,25 @@ wants_preview(struct request *r)
 	return preview != NULL && strcmp(preview, "true") == 0;
 }
 
+/* A preview's answer: the counts and findings in docs/api.md's order,
+ * then whatever else ingest_preview passed on.  NULL: a 500. */
+static json_t *
+preview_reply(json_t *d)
+{
+	json_t *out = json_pack("{s:b, s:O, s:O, s:O, s:O, s:O, s:O, s:O}",
+	    "preview", 1, "as_of", json_object_get(d, "as_of"), "accepted",
+	    json_object_get(d, "accepted"), "created",
+	    json_object_get(d, "created"), "updated",
+	    json_object_get(d, "updated"), "unchanged",
+	    json_object_get(d, "unchanged"), "opened",
+	    json_object_get(d, "opened"), "resolved",
+	    json_object_get(d, "resolved"));
+
+	if (out != NULL)
+		json_object_update_missing(out, d);
+	return out;
+}
+
 static void
 http_done(const struct feed_outcome *o, void *arg)
 {
@@ -876,15 +895,7 @@ http_done(const struct feed_outcome *o, void *arg)
 	json_t *d = o->doc;
 
 	if (o->status == 200 && wants_preview(r))
-		reply_json(r, 200,
-		    json_pack("{s:b, s:O, s:O, s:O, s:O, s:O, s:O, s:O}",
-		        "preview", 1, "as_of", json_object_get(d, "as_of"),
-		        "accepted", json_object_get(d, "accepted"), "created",
-		        json_object_get(d, "created"), "updated",
-		        json_object_get(d, "updated"), "unchanged",
-		        json_object_get(d, "unchanged"), "opened",
-		        json_object_get(d, "opened"), "resolved",
-		        json_object_get(d, "resolved")));
+		reply_json(r, 200, preview_reply(d));
 	else if (o->status == 200)
 		/* API.md's order: accepted, created, updated, unchanged. */
 		reply_after_audit(

@@ -190,6 +190,12 @@ $p = preview_then_post('a batch that changes nothing', charges => [
 is_deeply [ @$p{qw(accepted created updated unchanged)} ], [ 1, 0, 0, 1 ], '… 1 unchanged';
 is_deeply [ $p->{opened}, $p->{resolved} ], [ [], [] ], '… nothing opened or resolved';
 like $p->{as_of}, qr/^\d{4}-\d\d-\d\d$/, '… as of a date';
+{
+	my (undef, undef, $res) = $d->req(POST => '/v1/charges?preview=true', token => $feed, body => [
+		{ person_id => 'E1002', grant_ref => 'EP/X012345/1', month => '2026-09', fte_fraction => 0.8 } ]);
+	like $res->{content}, qr/\A\{"preview":true,"as_of":"\d{4}-\d\d-\d\d","accepted":1,"created":0,"updated":0,"unchanged":1,"opened":\[\],"resolved":\[\]\}\z/,
+		'… the reply’s members in docs/api.md’s order';
+}
 
 # ---------------------------------------------------------------- refusals
 
@@ -357,9 +363,19 @@ like $p->{as_of}, qr/^\d{4}-\d\d-\d\d$/, '… as of a date';
 
 	($rc, $out, $err) = effortctl($d, { token => $reviewer }, 'ingest', '--preview', 'charges', "$dir/preview-ok.csv");
 	is $rc, 0, 'effortctl ingest --preview of a batch that opens nothing (a reviewer token): exit 0' or diag $err;
-	is $out, "preview, nothing stored: accepted 1: would create 0, update 0, leave 1 unchanged\n"
-		. "as of " . (split / /, ($out =~ /as of (\S+):/)[0])[0] . ": would open 0 findings (0 violations), resolve 0\n",
+	my $as_of = qr/\d{4}-\d\d-\d\d/;
+	like $out, qr/\Apreview, nothing stored: accepted 1: would create 0, update 0, leave 1 unchanged\nas of $as_of: would open 0 findings \(0 violations\), resolve 0\n\z/,
 		'… the counts and the totals, no table';
+
+	spew("$dir/preview-warnings.json", json_encode([ { person_id => 'E0003', grant_ref => 'BB/Z501234/1',
+		role => 'researcher', cost_type => 'DI', start_date => '2026-10-01', end_date => '2027-03-31',
+		fte_share => 0.2 } ]));
+	($rc, $out, $err) = effortctl($d, { token => $feed }, 'ingest', '--preview', 'assignments',
+		"$dir/preview-warnings.json");
+	is $rc, 0, 'effortctl ingest --preview of a batch that opens only warnings: exit 0' or diag $err;
+	my @opened = $out =~ /^opened\s+timesheet_missing\s+warning\s+E0003\s+-\s+(\S+)\s/mg;
+	is_deeply \@opened, [ '2026-10-01', '2026-11-01' ], '… the two warnings listed (October, November 2026)';
+	like $out, qr/^as of $as_of: would open 2 findings \(0 violations\), resolve 0\n\z/m, '… no violation';
 
 	($rc, $out) = effortctl($d, { token => $feed }, '--format', 'csv', 'ingest', '--preview', 'charges',
 		"$dir/preview-bad.json");
