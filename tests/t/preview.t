@@ -20,7 +20,7 @@ use lib "$FindBin::Bin/../lib";
 use POSIX ();
 use Test::More;
 use Time::HiRes qw(time);
-use EffortTest qw(new_db start_effortd psql post_feed load_sample effortctl json_encode json_decode spew);
+use EffortTest qw(new_db start_effortd psql psql_value post_feed load_sample effortctl json_encode json_decode spew);
 
 my $db = new_db();
 my $d = start_effortd(db => $db, 'db.pool_size' => 4);
@@ -53,6 +53,13 @@ sub stored_state {
 			FROM "$t" t});
 	}
 	$s{'audit trail last hash'} = psql($db, q{SELECT encode(hash, 'hex') FROM audit_log ORDER BY id DESC LIMIT 1});
+	# No gap in the audit trail's or the findings' numbering either (the
+	# merge may draw other sequences, e.g. timesheet ids: as a refused feed).
+	for my $t (qw(audit_log findings)) {
+		my $id = $t eq 'findings' ? 'finding_id' : 'id';
+		my $seq = psql_value($db, "SELECT pg_get_serial_sequence('$t', '$id')");
+		$s{"$t next id"} = psql($db, "SELECT last_value FROM $seq");
+	}
 	return \%s;
 }
 
@@ -250,7 +257,11 @@ like $p->{as_of}, qr/^\d{4}-\d\d-\d\d$/, '… as of a date';
 	});
 	is join(' ', map { split /\s+/, $_->[0] } @rows), '1 0 1',
 		'merge and ingest_preview hold no advisory lock; the commit’s audit trail flush would take its lock';
-	is_deeply stored_state(), $before, '… nothing stored';
+	my $after = stored_state();
+	is $after->{'audit_log next id'}, $before->{'audit_log next id'} + 1,
+		'… and draw the audit trail’s ids (which a preview never does: checked after each above)';
+	delete $_->{'audit_log next id'} for $before, $after;
+	is_deeply $after, $before, '… nothing stored';
 }
 
 # ---------------------------------------------------------------- roles
