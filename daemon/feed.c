@@ -679,6 +679,42 @@ previewed(struct db_session *s, const struct db_result *res, void *arg)
 	db_session_exec(s, "ROLLBACK", 0, NULL, rolled_back);
 }
 
+/* A preview, where a feed commits: the findings diff of the merged batch
+ * (its answer, warnings included, is ingest_preview's $1). */
+static void
+preview_diff(struct db_session *s, struct feed_job *job)
+{
+	char *merged_doc = json_dumps(job->doc, JSON_COMPACT);
+	const char *params[2] = { merged_doc, effortd.rules_json };
+
+	db_session_exec(s, PREVIEW_SQL, 2, params, previewed);
+	free(merged_doc);
+}
+
+/* The batch's warnings (sql/functions/24_ingest_warnings.sql) join the
+ * answer, when there are any; then the batch commits (a preview: its
+ * diff and ROLLBACK). */
+static void
+warned(struct db_session *s, const struct db_result *res, void *arg)
+{
+	struct feed_job *job = arg;
+	json_t *list;
+
+	if (res->status != DB_OK || PQntuples(res->res) != 1) {
+		finish_db_failure(job, res);
+		return;
+	}
+	list = json_loads(PQgetvalue(res->res, 0, 0), 0, NULL);
+	if (json_array_size(list) > 0)
+		json_object_set(job->doc, "warnings", list);
+	json_decref(list);
+	if (job->src.preview) {
+		preview_diff(s, job);
+		return;
+	}
+	db_session_exec(s, "COMMIT", 0, NULL, committed);
+}
+
 static void
 merged(struct db_session *s, const struct db_result *res, void *arg)
 {
@@ -697,13 +733,8 @@ merged(struct db_session *s, const struct db_result *res, void *arg)
 		return;
 	}
 	job->doc = out;
-	if (job->src.preview) {
-		const char *params[2] = { PQgetvalue(res->res, 0, 0),
-			effortd.rules_json };
-		db_session_exec(s, PREVIEW_SQL, 2, params, previewed);
-		return;
-	}
-	db_session_exec(s, "COMMIT", 0, NULL, committed);
+	db_session_exec(
+	    s, "SELECT ingest_warnings($1)", 1, &job->feed->name, warned);
 }
 
 /*
@@ -812,9 +843,11 @@ feed_ingest(const struct feed_source *src, feed_done_cb done, void *arg)
 	job->rows = evbuffer_new();
 	job->tick = evtimer_new(effortd.base, on_tick, job);
 	feed_errors_init(&job->errs, src->csv);
-	if (src->csv)
+	if (src->csv) {
 		job->csv = csv_reader_new(job->feed, &job->errs);
-	else
+		csv_reader_map(
+		    job->csv, config_feed_map(&effortd.cfg, job->feed->name));
+	} else
 		json_stream_init(&job->js, effortd.cfg.max_json_depth);
 	job->stage = STAGE_OPENING;
 	job->starting = true;
@@ -899,12 +932,13 @@ http_done(const struct feed_outcome *o, void *arg)
 	else if (o->status == 200)
 		/* API.md's order: accepted, created, updated, unchanged. */
 		reply_after_audit(
-		    r, json_pack("{s:O, s:O, s:O, s:O, s:O}", "accepted",
+		    r, json_pack("{s:O, s:O, s:O, s:O, s:O, s:O*}", "accepted",
 		           json_object_get(d, "accepted"), "created",
 		           json_object_get(d, "created"), "updated",
 		           json_object_get(d, "updated"), "unchanged",
 		           json_object_get(d, "unchanged"), "people",
-		           json_object_get(d, "people")));
+		           json_object_get(d, "people"), "warnings",
+		           json_object_get(d, "warnings")));
 	else if (o->db != NULL)
 		reply_db_failure(r, o->db);
 	else

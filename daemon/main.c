@@ -328,12 +328,10 @@ enum {
 static void
 list_options(void)
 {
-	static const char *types[] = { "string", "integer", "number" };
-
 	for (int i = 0; i < config_option_count; i++) {
 		const struct config_option *o = &config_options[i];
-		printf("%s\t%s\t%s\t%s\n", o->path, types[o->type], o->def,
-		    o->no_reload ? "restart" : "reload");
+		printf("%s\t%s\t%s\t%s\n", o->path, config_type_names[o->type],
+		    o->def, o->no_reload ? "restart" : "reload");
 	}
 }
 

@@ -204,6 +204,18 @@ like $p->{as_of}, qr/^\d{4}-\d\d-\d\d$/, '… as of a date';
 		'… the reply’s members in docs/api.md’s order';
 }
 
+# Warnings (people the batch names that effortd does not know yet) come
+# with the preview as with the real POST.
+{
+	my $before = stored_state();
+	my ($s, $j) = $d->req(POST => '/v1/people?preview=true', token => $feed,
+		body => [ { %aziz, line_manager_id => 'E0999' } ]);
+	is $s, 200, 'a preview naming an unknown line manager: 200';
+	is_deeply $j->{warnings}, [ { index => 0, field => 'line_manager_id',
+		message => 'unknown person "E0999" (not in the people feed yet)' } ], '… with the warning';
+	is_deeply stored_state(), $before, '… nothing stored';
+}
+
 # ---------------------------------------------------------------- refusals
 
 {
@@ -387,6 +399,11 @@ like $p->{as_of}, qr/^\d{4}-\d\d-\d\d$/, '… as of a date';
 	my @opened = $out =~ /^opened\s+timesheet_missing\s+warning\s+E0003\s+-\s+(\S+)\s/mg;
 	is_deeply \@opened, [ '2026-10-01', '2026-11-01' ], '… the two warnings listed (October, November 2026)';
 	like $out, qr/^as of $as_of: would open 2 findings \(0 violations\), resolve 0\n\z/m, '… no violation';
+
+	spew("$dir/preview-unknown.json", json_encode([ { %aziz, line_manager_id => 'E0999' } ]));
+	($rc, $out, $err) = effortctl($d, { token => $feed }, 'ingest', '--preview', 'people', "$dir/preview-unknown.json");
+	is $err, qq{$dir/preview-unknown.json: record 0: warning: line_manager_id: unknown person "E0999" (not in the people feed yet)\n},
+		'effortctl ingest --preview prints the warnings on standard error';
 
 	($rc, $out) = effortctl($d, { token => $feed }, '--format', 'csv', 'ingest', '--preview', 'charges',
 		"$dir/preview-bad.json");
