@@ -47,7 +47,8 @@ const struct cmd_entry cmd_ingest_entry = {
 	"                     update and leave unchanged, and the findings it\n"
 	"                     would open and resolve (CHANGE opened or\n"
 	"                     resolved); exit 1 when it would open a\n"
-	"                     violation, 0 when not (warnings may open)\n",
+	"                     violation, 0 when not (findings of severity\n"
+	"                     warning may open)\n",
 	cmd_ingest_exec,
 };
 

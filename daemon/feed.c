@@ -108,6 +108,7 @@ struct feed_job {
 	bool db_failed;
 	struct db_result failure; /* db_failed: sqlstate, message owned */
 	json_t *doc;              /* the merge's answer, until COMMIT */
+	char *preview_text;       /* a preview: ingest_preview's answer */
 	feed_done_cb done;
 	void *arg;
 };
@@ -165,6 +166,7 @@ feed_job_free(struct feed_job *job)
 	free((char *)job->failure.sqlstate);
 	free((char *)job->failure.message);
 	json_decref(job->doc);
+	free(job->preview_text);
 	json_decref(job->errs.list);
 	free(job);
 }
@@ -642,29 +644,32 @@ committed(struct db_session *s, const struct db_result *res, void *arg)
 	json_decref(doc);
 }
 
-/* A preview: the transaction is rolled back; doc is ingest_preview's. */
+/* A preview: the transaction is rolled back (its locks are free); now
+ * ingest_preview's answer (job->preview_text) is read. */
 static void
 rolled_back(struct db_session *s, const struct db_result *res, void *arg)
 {
 	struct feed_job *job = arg;
-	json_t *doc = job->doc;
+	json_t *doc;
 
 	(void)s;
 	if (res->status != DB_OK) {
 		finish_db_failure(job, res);
 		return;
 	}
+	doc = json_loads(job->preview_text, 0, NULL);
 	if (doc == NULL) {
 		log_error("%s preview: ingest_preview answered no JSON object",
 		    job->feed->name);
 		finish(job, 500, "internal error", NULL, NULL, NULL);
 		return;
 	}
-	job->doc = NULL;
 	finish(job, 200, NULL, NULL, doc, NULL);
 	json_decref(doc);
 }
 
+/* The diff is in: its text is kept and the transaction rolled back at
+ * once, before anything else is done with it. */
 static void
 previewed(struct db_session *s, const struct db_result *res, void *arg)
 {
@@ -674,8 +679,7 @@ previewed(struct db_session *s, const struct db_result *res, void *arg)
 		finish_db_failure(job, res);
 		return;
 	}
-	json_decref(job->doc);
-	job->doc = json_loads(PQgetvalue(res->res, 0, 0), 0, NULL);
+	job->preview_text = xstrdup(PQgetvalue(res->res, 0, 0));
 	db_session_exec(s, "ROLLBACK", 0, NULL, rolled_back);
 }
 
