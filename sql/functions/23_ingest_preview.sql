@@ -22,15 +22,17 @@
 -- ones as they are stored.  A finding open before and after (its hours
 -- possibly changed) is neither.  Both lists are sorted as GET
 -- /v1/violations sorts.  No advisory lock is taken: unlike the re-audit,
--- the preview writes no finding, so it needs no sweep lock.  Speed:
--- audit_sweep's settings (docs/performance.md), but always a plan made for
--- the actual people (a generic plan, which audit_sweep keeps for up to
--- 1,000 people, made this query six times slower at 1,000: measured 2.0 s
--- against 0.33 s for the COMMIT of the same 24,000 charges).  The rows the
--- merge locked stay locked while this runs, where a real feed holds them
--- through its COMMIT (the audit trail's flush): about as long (measured:
--- 2,400 charges of 100 people 29-63 ms against 31-78 ms; 24,000 charges
--- of 1,000 people 0.8-1.4 s against 0.9-1.1 s, on a shared 2-core machine).
+-- the preview writes no finding, so it needs no sweep lock.  Speed: as
+-- audit_sweep (docs/performance.md): its settings, one full join of the
+-- produced against the open findings, and for up to 1,000 people one
+-- generic plan kept by the session (a pooled connection plans the rule
+-- query once, not at every preview).  The rows the merge locked stay
+-- locked while this runs, where a real feed holds them through its COMMIT
+-- (the audit trail's flush); measured on the shared 2-core machine:
+-- 2,400 charges of 100 people, one session after its first call, 22-50 ms
+-- here against 40-75 ms for the COMMIT of the same batch; 24,000 charges
+-- of 1,000 people, a new session each (planning included), 0.42-0.65 s
+-- against 0.36-0.66 s.
 --
 --   {"as_of": "2026-12-01", "accepted": N, "created": C, "updated": U,
 --    "unchanged": X, "opened": [{rule, severity, person_id, grant_ref,
@@ -50,43 +52,48 @@ DECLARE
 	v_diff   jsonb := jsonb_build_object('opened', '[]'::jsonb, 'resolved', '[]'::jsonb);
 BEGIN
 	IF cardinality(v_people) > 0 THEN
+		IF cardinality(v_people) <= 1000 THEN
+			PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);
+		END IF;
+		-- As audit_sweep pairs them: every produced finding beside the
+		-- open one of the same identity, and every open one no longer
+		-- produced (one full join, hashed).
 		WITH cur AS MATERIALIZED (
 			SELECT c.rule, c.severity, c.person_id, c.grant_ref, c.period_start,
-			       c.period_end, c.hours::numeric(10,2) AS hours, c.detail
+			       c.period_end, c.hours::numeric(10,2) AS hours, c.detail,
+			       coalesce(c.grant_ref, '') AS g
 			  FROM audit_findings(v_as_of, p_params, v_people) c
 		),
 		old AS MATERIALIZED (
 			SELECT f.rule, f.severity, f.person_id, f.grant_ref, f.period_start,
-			       f.period_end, f.hours, f.detail
+			       f.period_end, f.hours, f.detail, coalesce(f.grant_ref, '') AS g
 			  FROM findings f
 			 WHERE f.resolved_at IS NULL AND f.person_id = ANY (v_people)
 		),
-		opened AS (
-			SELECT c.* FROM cur c
-			 WHERE NOT EXISTS (SELECT 1 FROM old o
-			                    WHERE o.rule = c.rule AND o.person_id = c.person_id
-			                      AND coalesce(o.grant_ref, '') = coalesce(c.grant_ref, '')
-			                      AND o.period_start = c.period_start
-			                      AND o.period_end = c.period_end)
-		),
-		resolved AS (
-			SELECT o.* FROM old o
-			 WHERE NOT EXISTS (SELECT 1 FROM cur c
-			                    WHERE o.rule = c.rule AND o.person_id = c.person_id
-			                      AND coalesce(o.grant_ref, '') = coalesce(c.grant_ref, '')
-			                      AND o.period_start = c.period_start
-			                      AND o.period_end = c.period_end)
+		pair AS (
+			SELECT o.rule IS NULL AS opened, c.rule IS NULL AS resolved,
+			       CASE WHEN c.rule IS NULL
+			            THEN to_jsonb(o) ELSE to_jsonb(c) END - 'g' AS f,
+			       coalesce(c.person_id, o.person_id) AS person_id,
+			       coalesce(c.period_start, o.period_start) AS period_start,
+			       coalesce(c.rule, o.rule) AS rule,
+			       coalesce(c.grant_ref, o.grant_ref) AS grant_ref,
+			       coalesce(c.period_end, o.period_end) AS period_end
+			  FROM old o
+			  FULL JOIN cur c
+			    ON o.rule = c.rule AND o.person_id = c.person_id AND o.g = c.g
+			   AND o.period_start = c.period_start AND o.period_end = c.period_end
 		)
 		SELECT jsonb_build_object(
-			'opened', (SELECT coalesce(jsonb_agg(to_jsonb(s)
-			              ORDER BY s.person_id COLLATE "C", s.period_start, s.rule COLLATE "C",
-			                       s.grant_ref COLLATE "C" NULLS FIRST, s.period_end), '[]')
-			             FROM opened s),
-			'resolved', (SELECT coalesce(jsonb_agg(to_jsonb(s)
-			              ORDER BY s.person_id COLLATE "C", s.period_start, s.rule COLLATE "C",
-			                       s.grant_ref COLLATE "C" NULLS FIRST, s.period_end), '[]')
-			             FROM resolved s))
-		  INTO v_diff;
+			'opened', coalesce(jsonb_agg(p.f ORDER BY p.person_id COLLATE "C", p.period_start,
+			              p.rule COLLATE "C", p.grant_ref COLLATE "C" NULLS FIRST, p.period_end)
+			              FILTER (WHERE p.opened), '[]'),
+			'resolved', coalesce(jsonb_agg(p.f ORDER BY p.person_id COLLATE "C", p.period_start,
+			              p.rule COLLATE "C", p.grant_ref COLLATE "C" NULLS FIRST, p.period_end)
+			              FILTER (WHERE p.resolved), '[]'))
+		  INTO v_diff
+		  FROM pair p
+		 WHERE p.opened OR p.resolved;
 	END IF;
 	RETURN (p_result - 'people') || jsonb_build_object('as_of', v_as_of) || v_diff;
 END
