@@ -23,6 +23,8 @@ static bool check_timezone(const char *, char *, size_t);
 static bool check_log_level(const char *, char *, size_t);
 static bool check_nonempty(const char *, char *, size_t);
 static bool check_webhook_url(const char *, char *, size_t);
+static bool check_oidc_issuer(const char *, char *, size_t);
+static bool check_person_match(const char *, char *, size_t);
 
 #define OFF(f) offsetof(struct config, f)
 #define INF    1e12
@@ -80,6 +82,17 @@ const struct config_option config_options[] = {
 	{ "spool.interval", OPT_INT, "5", OFF(spool_interval), false, 1, 86400, NULL },
 	{ "tls.cert", OPT_STRING, "", OFF(tls_cert), false, 0, 0, NULL },
 	{ "tls.key", OPT_STRING, "", OFF(tls_key), false, 0, 0, NULL },
+	{ "oidc.issuer", OPT_STRING, "", OFF(oidc_issuer), false, 0, 0, check_oidc_issuer },
+	{ "oidc.audience", OPT_STRING, "", OFF(oidc_audience), false, 0, 0, NULL },
+	{ "oidc.ca_file", OPT_STRING, "", OFF(oidc_ca_file), false, 0, 0, NULL },
+	{ "oidc.leeway", OPT_INT, "60", OFF(oidc_leeway), false, 0, 600, NULL },
+	{ "oidc.person_claim", OPT_STRING, "employee_id", OFF(oidc_person_claim), false, 0, 0, check_nonempty },
+	{ "oidc.person_match", OPT_STRING, "person_id", OFF(oidc_person_match), false, 0, 0, check_person_match },
+	{ "oidc.roles_claim", OPT_STRING, "groups", OFF(oidc_roles_claim), false, 0, 0, check_nonempty },
+	{ "oidc.reviewer_groups", OPT_STRING, "", OFF(oidc_reviewer_groups), false, 0, 0, NULL },
+	{ "oidc.admin_groups", OPT_STRING, "", OFF(oidc_admin_groups), false, 0, 0, NULL },
+	{ "oidc.refresh_interval", OPT_INT, "60", OFF(oidc_refresh_interval), false, 1, 86400, NULL },
+	{ "oidc.fetch_timeout", OPT_INT, "10", OFF(oidc_fetch_timeout), false, 1, 300, NULL },
 	{ "rules.timezone", OPT_STRING, "Europe/London", OFF(rules.timezone), false, 0, 0, check_timezone },
 	{ "rules.standard_weekly_hours", OPT_DOUBLE, "37.5", OFF(rules.standard_weekly_hours), false, 0.01, 168, NULL },
 	{ "rules.investigator_annual_hours", OPT_DOUBLE, "1650", OFF(rules.investigator_annual_hours), false, 0, 8784, NULL },
@@ -116,6 +129,25 @@ check_webhook_url(const char *v, char *err, size_t len)
 	if (*v == '\0' || (strncmp(v, "http://", 7) == 0 && v[7] != '\0'))
 		return true;
 	snprintf(err, len, "must be empty or an http:// URL");
+	return false;
+}
+
+/* oidc.issuer: empty (no sign-in with a provider) or an https:// URL. */
+static bool
+check_oidc_issuer(const char *v, char *err, size_t len)
+{
+	if (*v == '\0' || (strncmp(v, "https://", 8) == 0 && v[8] != '\0'))
+		return true;
+	snprintf(err, len, "must be empty or an https:// URL");
+	return false;
+}
+
+static bool
+check_person_match(const char *v, char *err, size_t len)
+{
+	if (strcmp(v, "person_id") == 0 || strcmp(v, "email") == 0)
+		return true;
+	snprintf(err, len, "must be person_id or email");
 	return false;
 }
 
@@ -352,6 +384,12 @@ config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 			    &config_options[i], s, cfg, err, errlen);
 	}
 	config_destroy(&lc);
+	if (rc == 0 && *cfg->oidc_issuer != '\0' &&
+	    *cfg->oidc_audience == '\0') {
+		snprintf(err, errlen,
+		    "%s: oidc.audience must be set with oidc.issuer", path);
+		rc = -1;
+	}
 	if (rc != 0)
 		config_free(cfg);
 	return rc;

@@ -76,6 +76,18 @@ struct config {
 	char *db_report_conninfo; /* "" = reports use db.conninfo */
 	int db_report_wait_ms;    /* read-your-writes wait on the standby */
 
+	char *oidc_issuer;   /* "" = no sign-in with an identity provider */
+	char *oidc_audience; /* the aud its access tokens carry for us */
+	char *oidc_ca_file;  /* "" = the system CA store */
+	int oidc_leeway;     /* seconds of clock skew allowed (exp, nbf) */
+	char *oidc_person_claim;
+	char *oidc_person_match;    /* "person_id" or "email" */
+	char *oidc_roles_claim;     /* the claim listing groups/roles */
+	char *oidc_reviewer_groups; /* comma-separated values */
+	char *oidc_admin_groups;
+	int oidc_refresh_interval; /* seconds between key fetches at least */
+	int oidc_fetch_timeout;    /* seconds */
+
 	struct rules_config rules;
 	struct feed_maps maps;
 };
