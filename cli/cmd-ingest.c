@@ -5,6 +5,12 @@
  * "FILE:LINE: FIELD: MESSAGE" for CSV, "FILE: record INDEX: FIELD: MESSAGE"
  * for JSON.  A stored feed's warnings (people it names that effortd does
  * not know yet) are listed the same way, with "warning: " before FIELD.
+ *
+ * With --preview the batch goes to POST /v1/<feed>?preview=true: checked,
+ * applied and re-audited in a transaction that is rolled back, and the
+ * findings it would open and resolve are printed as a table (and its
+ * warnings as above); exit 1 when it would open a violation, so that a
+ * payroll run can gate on it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,7 +27,7 @@ static int cmd_ingest_exec(struct cli_ctx *, int, char **);
 
 const struct cmd_entry cmd_ingest_entry = {
 	"ingest",
-	"[--format csv|json] FEED FILE",
+	"[--format csv|json] [--preview] FEED FILE",
 	"Send a feed file (JSON or CSV) to effortd in one transaction.",
 	"FEED is people, grants, assignments, charges, timesheets or\n"
 	"delegations.  FILE is a .json or .csv file, or - for standard input.\n"
@@ -36,7 +42,13 @@ const struct cmd_entry cmd_ingest_entry = {
 	"                     is the input's; by default the FILE's\n"
 	"                     extension, else JSON when its first non-blank\n"
 	"                     character is [ or {, else CSV); --format before\n"
-	"                     the command sets the output's\n",
+	"                     the command sets the output's\n"
+	"  --preview          store nothing: print what the feed would create,\n"
+	"                     update and leave unchanged, and the findings it\n"
+	"                     would open and resolve (CHANGE opened or\n"
+	"                     resolved); exit 1 when it would open a\n"
+	"                     violation, 0 when not (findings of severity\n"
+	"                     warning may open)\n",
 	cmd_ingest_exec,
 };
 
@@ -50,6 +62,19 @@ static const struct column result_columns[] = {
 	{ "created", "CREATED", COL_INT },
 	{ "updated", "UPDATED", COL_INT },
 	{ "unchanged", "UNCHANGED", COL_INT },
+};
+
+/* --preview: one row per finding, opened or resolved. */
+static const struct column preview_columns[] = {
+	{ "change", "CHANGE", COL_TEXT },
+	{ "rule", "RULE", COL_TEXT },
+	{ "severity", "SEVERITY", COL_TEXT },
+	{ "person_id", "PERSON", COL_TEXT },
+	{ "grant_ref", "GRANT", COL_TEXT },
+	{ "period_start", "START", COL_TEXT },
+	{ "period_end", "END", COL_TEXT },
+	{ "hours", "HOURS", COL_HOURS },
+	{ "detail", "DETAIL", COL_TEXT },
 };
 
 /* Reads all of a file, or stdin for "-"; NULL (reported) on error. */
@@ -181,16 +206,82 @@ print_result(const struct cli_ctx *ctx, const struct response *resp)
 	    (long long)json_integer_value(json_object_get(j, "unchanged")));
 }
 
+/* Adds the findings of list (opened or resolved) to t; returns how many
+ * are violations. */
+static size_t
+preview_rows(struct table *t, json_t *list, const char *change)
+{
+	size_t i, violations = 0;
+	json_t *f, *row;
+
+	json_array_foreach(list, i, f)
+	{
+		const char *sev = json_text(f, "severity");
+
+		row = json_deep_copy(f);
+		json_object_set_new(row, "change", json_string(change));
+		out_table_add_json(t, row);
+		json_decref(row);
+		if (sev != NULL && strcmp(sev, "violation") == 0)
+			violations++;
+	}
+	return violations;
+}
+
+/* --preview: the counts, then opened and resolved findings as one table.
+ * Returns EXIT_FOUND when a violation would open, else EXIT_OK. */
+static int
+print_preview(const struct cli_ctx *ctx, const struct response *resp)
+{
+	json_t *j = resp->json, *opened = json_object_get(j, "opened"),
+	       *resolved = json_object_get(j, "resolved");
+	struct table *t = out_table_new(preview_columns,
+	    sizeof preview_columns / sizeof preview_columns[0], ctx->format);
+	size_t violations = preview_rows(t, opened, "opened");
+
+	preview_rows(t, resolved, "resolved");
+	if (ctx->format == FORMAT_JSON)
+		out_print_json(stdout, resp->body, resp->len);
+	else if (ctx->format == FORMAT_CSV)
+		out_table_print(t, stdout, NULL);
+	else {
+		printf("preview, nothing stored: accepted %lld: would create "
+		       "%lld, update %lld, leave %lld unchanged\n",
+		    (long long)json_integer_value(
+		        json_object_get(j, "accepted")),
+		    (long long)json_integer_value(
+		        json_object_get(j, "created")),
+		    (long long)json_integer_value(
+		        json_object_get(j, "updated")),
+		    (long long)json_integer_value(
+		        json_object_get(j, "unchanged")));
+		if (out_table_rows(t) > 0) {
+			printf("\n");
+			out_table_print(t, stdout, NULL);
+			printf("\n");
+		}
+		printf("as of %s: would open %zu finding%s (%zu violation%s), "
+		       "resolve %zu\n",
+		    json_text(j, "as_of") ? json_text(j, "as_of") : "today",
+		    json_array_size(opened),
+		    json_array_size(opened) == 1 ? "" : "s", violations,
+		    violations == 1 ? "" : "s", json_array_size(resolved));
+	}
+	out_table_free(t);
+	return violations > 0 ? EXIT_FOUND : EXIT_OK;
+}
+
 /* Sends the feed and reports the outcome; returns an exit status. */
 static int
 ingest(const struct cli_ctx *ctx, struct client *cl, const char *feed,
-    const char *file, enum input_format fmt, const char *buf, size_t len)
+    const char *file, enum input_format fmt, const char *buf, size_t len,
+    bool preview)
 {
 	struct response resp;
 	char *path, *what;
 	int rc;
 
-	xasprintf(&path, "/v1/%s", feed);
+	xasprintf(&path, "/v1/%s%s", feed, preview ? "?preview=true" : "");
 	xasprintf(&what, "ingest %s %s", feed, file);
 	if (client_request(cl, HTTP_POST, path,
 	        fmt == INPUT_CSV ? "text/csv" : "application/json", buf, len,
@@ -211,6 +302,9 @@ ingest(const struct cli_ctx *ctx, struct client *cl, const char *feed,
 		log_error(
 		    "%s: effortd sent a reply that is not a JSON object", what);
 		rc = EXIT_UNAVAILABLE;
+	} else if (preview) {
+		rc = print_preview(ctx, &resp);
+		print_warnings(file, resp.json);
 	} else {
 		print_result(ctx, &resp);
 		print_warnings(file, resp.json);
@@ -236,10 +330,12 @@ cmd_ingest_exec(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		CLI_COMMON_OPTIONS,
+		{ "preview", no_argument, NULL, OPT_CMD_BASE },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cmd_entry *e = &cmd_ingest_entry;
 	enum input_format fmt = INPUT_UNKNOWN;
+	bool preview = false;
 	const char *feed, *file;
 	struct client cl;
 	char *buf;
@@ -251,6 +347,8 @@ cmd_ingest_exec(struct cli_ctx *ctx, int argc, char **argv)
 			fmt = INPUT_JSON;
 		else if (c == OPT_FORMAT && strcmp(optarg, "csv") == 0)
 			fmt = INPUT_CSV;
+		else if (c == OPT_CMD_BASE)
+			preview = true;
 		else if (c == OPT_FORMAT)
 			return cli_usage_error(
 			    e, "invalid --format: %s (csv or json)", optarg);
@@ -275,7 +373,7 @@ cmd_ingest_exec(struct cli_ctx *ctx, int argc, char **argv)
 	if (fmt == INPUT_UNKNOWN)
 		fmt = sniff(buf, len);
 	if ((rc = client_init(&cl, ctx)) == EXIT_OK) {
-		rc = ingest(ctx, &cl, feed, file, fmt, buf, len);
+		rc = ingest(ctx, &cl, feed, file, fmt, buf, len, preview);
 		client_free(&cl);
 	}
 	free(buf);

@@ -47,7 +47,8 @@ static const char common_help[] =
 static const char exit_help[] =
     "Exit status:\n"
     "  0  success; for violations, nothing found\n"
-    "  1  violations found; audit verify: the chain is broken\n"
+    "  1  violations found; audit verify: the chain is broken;\n"
+    "     ingest --preview: a violation would open\n"
     "  2  usage error (bad option, argument, URL or config file)\n"
     "  3  the server refused the request (HTTP 4xx: 401, 403, 404, 409,\n"
     "     413, 422)\n"
@@ -69,7 +70,9 @@ struct cmd_info {
 	((1u << EXIT_OK) | (1u << EXIT_USAGE) | (1u << EXIT_REFUSED) |         \
 	    (1u << EXIT_UNAVAILABLE))
 static const struct cmd_info cmd_infos[] = {
-	{ "ingest", "a feed or admin token", EXITS_USUAL, NULL },
+	{ "ingest", "a feed or admin token (--preview: also a reviewer token)",
+	    EXITS_USUAL | (1u << EXIT_FOUND),
+	    "--preview: it would open at least one violation" },
 	{ "timesheets", "a manager, reviewer or admin token", EXITS_USUAL,
 	    NULL },
 	{ "timesheet", "a manager, reviewer or admin token", EXITS_USUAL,

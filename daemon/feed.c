@@ -22,6 +22,9 @@
  * Past ERROR_CAP errors (the list's own cap) the database is left out.
  * handle_feed re-evaluates the audit for the people the batch touched
  * before answering, so that a client that posts and then reads sees it.
+ * A preview (?preview=true) runs the same pipeline, but where a feed
+ * commits it asks ingest_preview for the findings the batch would open
+ * and resolve (sql/functions/23_ingest_preview.sql) and rolls back.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -63,11 +66,14 @@
 	"BEGIN; SET LOCAL statement_timeout = 0; SELECT feed_stage_open(); "   \
 	"COPY feed_stage (idx, rec) FROM STDIN"
 #define TIMEOUT_SQL "SET LOCAL statement_timeout = '%ds'"
+/* A preview: $1 the merge's answer, $2 the rules settings. */
+#define PREVIEW_SQL "SELECT ingest_preview($1::jsonb, $2::jsonb)"
 
 enum feed_state {
 	FEED_READING, /* slices: decode, check, stage (a tick or a wait) */
 	FEED_SENDING, /* the body is read: the last lines, then COPY's end */
-	FEED_STORING, /* the merge statement and COMMIT in flight */
+	FEED_STORING, /* the merge statement and COMMIT (a preview: its
+	                 diff and ROLLBACK) in flight */
 };
 
 enum stage_state {
@@ -100,6 +106,7 @@ struct feed_job {
 	bool db_failed;
 	struct db_result failure; /* db_failed: sqlstate, message owned */
 	json_t *doc;              /* the merge's answer, until COMMIT */
+	char *preview_text;       /* a preview: ingest_preview's answer */
 	feed_done_cb done;
 	void *arg;
 };
@@ -157,6 +164,7 @@ feed_job_free(struct feed_job *job)
 	free((char *)job->failure.sqlstate);
 	free((char *)job->failure.message);
 	json_decref(job->doc);
+	free(job->preview_text);
 	json_decref(job->errs.list);
 	free(job);
 }
@@ -634,8 +642,60 @@ committed(struct db_session *s, const struct db_result *res, void *arg)
 	json_decref(doc);
 }
 
+/* A preview: the transaction is rolled back (its locks are free); now
+ * ingest_preview's answer (job->preview_text) is read. */
+static void
+rolled_back(struct db_session *s, const struct db_result *res, void *arg)
+{
+	struct feed_job *job = arg;
+	json_t *doc;
+
+	(void)s;
+	if (res->status != DB_OK) {
+		finish_db_failure(job, res);
+		return;
+	}
+	doc = json_loads(job->preview_text, 0, NULL);
+	if (doc == NULL) {
+		log_error("%s preview: ingest_preview answered no JSON object",
+		    job->feed->name);
+		finish(job, 500, "internal error", NULL, NULL, NULL);
+		return;
+	}
+	finish(job, 200, NULL, NULL, doc, NULL);
+	json_decref(doc);
+}
+
+/* The diff is in: its text is kept and the transaction rolled back at
+ * once, before anything else is done with it. */
+static void
+previewed(struct db_session *s, const struct db_result *res, void *arg)
+{
+	struct feed_job *job = arg;
+
+	if (res->status != DB_OK || PQntuples(res->res) != 1) {
+		finish_db_failure(job, res);
+		return;
+	}
+	job->preview_text = xstrdup(PQgetvalue(res->res, 0, 0));
+	db_session_exec(s, "ROLLBACK", 0, NULL, rolled_back);
+}
+
+/* A preview, where a feed commits: the findings diff of the merged batch
+ * (its answer, warnings included, is ingest_preview's $1). */
+static void
+preview_diff(struct db_session *s, struct feed_job *job)
+{
+	char *merged_doc = json_dumps(job->doc, JSON_COMPACT);
+	const char *params[2] = { merged_doc, effortd.rules_json };
+
+	db_session_exec(s, PREVIEW_SQL, 2, params, previewed);
+	free(merged_doc);
+}
+
 /* The batch's warnings (sql/functions/24_ingest_warnings.sql) join the
- * answer, when there are any; then the batch commits. */
+ * answer, when there are any; then the batch commits (a preview: its
+ * diff and ROLLBACK). */
 static void
 warned(struct db_session *s, const struct db_result *res, void *arg)
 {
@@ -650,6 +710,10 @@ warned(struct db_session *s, const struct db_result *res, void *arg)
 	if (json_array_size(list) > 0)
 		json_object_set(job->doc, "warnings", list);
 	json_decref(list);
+	if (job->src.preview) {
+		preview_diff(s, job);
+		return;
+	}
 	db_session_exec(s, "COMMIT", 0, NULL, committed);
 }
 
@@ -805,13 +869,43 @@ http_client_gone(void *arg)
 	                     errno != EINTR);
 }
 
+/* ?preview=true (query.c let only true or false through). */
+static bool
+wants_preview(struct request *r)
+{
+	const char *preview = request_query(r, "preview");
+
+	return preview != NULL && strcmp(preview, "true") == 0;
+}
+
+/* A preview's answer: the counts and findings in docs/api.md's order,
+ * then whatever else ingest_preview passed on.  NULL: a 500. */
+static json_t *
+preview_reply(json_t *d)
+{
+	json_t *out = json_pack("{s:b, s:O, s:O, s:O, s:O, s:O, s:O, s:O}",
+	    "preview", 1, "as_of", json_object_get(d, "as_of"), "accepted",
+	    json_object_get(d, "accepted"), "created",
+	    json_object_get(d, "created"), "updated",
+	    json_object_get(d, "updated"), "unchanged",
+	    json_object_get(d, "unchanged"), "opened",
+	    json_object_get(d, "opened"), "resolved",
+	    json_object_get(d, "resolved"));
+
+	if (out != NULL)
+		json_object_update_missing(out, d);
+	return out;
+}
+
 static void
 http_done(const struct feed_outcome *o, void *arg)
 {
 	struct request *r = arg;
 	json_t *d = o->doc;
 
-	if (o->status == 200)
+	if (o->status == 200 && wants_preview(r))
+		reply_json(r, 200, preview_reply(d));
+	else if (o->status == 200)
 		/* API.md's order: accepted, created, updated, unchanged. */
 		reply_after_audit(
 		    r, json_pack("{s:O, s:O, s:O, s:O, s:O, s:O*}", "accepted",
@@ -835,8 +929,14 @@ handle_feed(struct request *r)
 		.body = evhttp_request_get_input_buffer(r->req),
 		.token_id = r->token_id,
 		.stmt = feed->stmt,
-		.gone = http_client_gone };
+		.gone = http_client_gone,
+		.preview = wants_preview(r) };
 
+	/* The route lets a reviewer in only to preview (routes.c). */
+	if (!src.preview && (r->role & (ROLE_FEED | ROLE_ADMIN)) == 0) {
+		reply_error(r, 403, "this needs a feed or admin token", NULL);
+		return;
+	}
 	if (feed_content_type(r, &src.csv)) /* else answered 415 */
 		feed_ingest(&src, http_done, r);
 }

@@ -8,7 +8,8 @@
 #include "request.h"
 #include "rules.h"
 
-#define FEED_ROLES (ROLE_FEED | ROLE_ADMIN)
+/* A reviewer may only preview a feed (handle_feed checks preview=true). */
+#define FEED_ROLES (ROLE_FEED | ROLE_ADMIN | ROLE_REVIEWER)
 #define READ_ROLES (ROLE_MANAGER | ROLE_REVIEWER | ROLE_ADMIN)
 
 static const char *const severities[] = { "violation", "warning", NULL };
@@ -35,17 +36,21 @@ static const struct query_param q_audit[] = { { "person_id", NULL },
 static const char *const one[] = { "1", NULL };
 static const struct query_param q_reminders[] = { { "dry_run", one },
 	{ NULL, NULL } };
+/* POST /v1/<feed>?preview=true: what the batch would do, nothing stored. */
+static const char *const true_false[] = { "true", "false", NULL };
+static const struct query_param q_feed[] = { { "preview", true_false },
+	{ NULL, NULL } };
 
 /* clang-format off */
 const struct route routes[] = {
 	{ EVHTTP_REQ_GET, "/healthz", 0, handle_healthz, "healthz", NULL, NULL },
 	{ EVHTTP_REQ_GET, "/metrics", 0, handle_metrics, "metrics", NULL, NULL },
-	{ EVHTTP_REQ_POST, "/v1/people", FEED_ROLES, handle_feed, "people", &feed_people, NULL },
-	{ EVHTTP_REQ_POST, "/v1/grants", FEED_ROLES, handle_feed, "grants", &feed_grants, NULL },
-	{ EVHTTP_REQ_POST, "/v1/assignments", FEED_ROLES, handle_feed, "assignments", &feed_assignments, NULL },
-	{ EVHTTP_REQ_POST, "/v1/charges", FEED_ROLES, handle_feed, "charges", &feed_charges, NULL },
-	{ EVHTTP_REQ_POST, "/v1/delegations", FEED_ROLES, handle_feed, "delegations", &feed_delegations, NULL },
-	{ EVHTTP_REQ_POST, "/v1/timesheets", FEED_ROLES, handle_feed, "timesheets", &feed_timesheets, NULL },
+	{ EVHTTP_REQ_POST, "/v1/people", FEED_ROLES, handle_feed, "people", &feed_people, q_feed },
+	{ EVHTTP_REQ_POST, "/v1/grants", FEED_ROLES, handle_feed, "grants", &feed_grants, q_feed },
+	{ EVHTTP_REQ_POST, "/v1/assignments", FEED_ROLES, handle_feed, "assignments", &feed_assignments, q_feed },
+	{ EVHTTP_REQ_POST, "/v1/charges", FEED_ROLES, handle_feed, "charges", &feed_charges, q_feed },
+	{ EVHTTP_REQ_POST, "/v1/delegations", FEED_ROLES, handle_feed, "delegations", &feed_delegations, q_feed },
+	{ EVHTTP_REQ_POST, "/v1/timesheets", FEED_ROLES, handle_feed, "timesheets", &feed_timesheets, q_feed },
 	{ EVHTTP_REQ_GET, "/v1/timesheets", READ_ROLES, handle_timesheets, "timesheets_list", NULL, q_timesheets },
 	{ EVHTTP_REQ_GET, "/v1/timesheets/{id}/versions", READ_ROLES, handle_versions, "timesheet_versions", NULL, NULL },
 	{ EVHTTP_REQ_POST, "/v1/timesheets/{id}/approve", ROLE_MANAGER, handle_approve, "approve", NULL, NULL },

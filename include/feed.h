@@ -168,6 +168,9 @@ struct feed_source {
 	/* NULL, or whether the client has gone away (checked between
 	 * slices: the batch is then abandoned and nothing is stored). */
 	bool (*gone)(void *arg);
+	/* POST /v1/<feed>?preview=true: merged, then the findings diff
+	 * (ingest_preview) and ROLLBACK instead of COMMIT; doc is the diff. */
+	bool preview;
 };
 
 void feed_ingest(const struct feed_source *, feed_done_cb, void *arg);
