@@ -81,6 +81,8 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
 void config_free(struct config *);
 /* The rules group as the JSON object the rule SQL takes; caller frees. */
 char *config_rules_json(const struct config *);
+/* The rules group's defaults (the option table) as that JSON; caller frees. */
+char *config_rules_defaults_json(void);
 /* Names of no-reload options whose value differs; NULL if none. */
 const char *config_restart_needed(const struct config *, const struct config *);
 

@@ -1,9 +1,9 @@
 -- Keeping the findings table in step with the rules, and reading violations.
 
--- Today in the organisation time zone of p_params (default Europe/London).
+-- Today in the organisation time zone of p_params (effort_rule_settings).
 CREATE OR REPLACE FUNCTION effort_today(p_params jsonb)
 RETURNS date LANGUAGE sql STABLE AS $$
-	SELECT (now() AT TIME ZONE coalesce(nullif(p_params->>'timezone', ''), 'Europe/London'))::date
+	SELECT s.as_of FROM effort_rule_settings(NULL, p_params) s
 $$;
 
 -- Evaluate the rules as of p_as_of (NULL = the database's
