@@ -29,7 +29,6 @@
 --     person_month_grants  per person, month and grant: hours recorded,
 --                          grant hours, charged; stage person_month_grant
 --                          (grant report)
---     manager_periods      effort_line_manager_periods (15_access.sql)
 --     timesheet_checks     every latest timesheet: deadline, authorisation
 --                          day, on_time, valid (effort_authority_valid,
 --                          15_access.sql, as effort_may_authorise), overdue,
@@ -310,10 +309,6 @@ person_month_grants AS (
 	         WHERE k.me < s.as_of) x
 	 GROUP BY x.person_id, x.m, x.grant_ref
 ),
--- The line manager periods of the people in scope (15_access.sql).
-manager_periods AS (
-	SELECT * FROM effort_line_manager_periods(p_people)
-),
 -- Every latest timesheet with its deadline (effort_deadline(period_end,
 -- authorisation_months): months' dl for a period ending on a month's last
 -- day), the local day of an authorisation, and the checks of the
@@ -326,8 +321,9 @@ manager_periods AS (
 --   overdue  not authorised, the deadline passed
 --   due      not authorised, the deadline within reminder_days
 -- (OFFSET 0 keeps w a subquery of its own: each of its values is computed
--- once, not once for every place it is used.)
-timesheet_checks AS (
+-- once, not once for every place it is used.  NOT MATERIALIZED: the rules
+-- read it once, and a reader of the findings alone thus never stores it.)
+timesheet_checks AS NOT MATERIALIZED (
 	SELECT w.*,
 	       w.is_auth AND w.auth_day <= w.deadline AS on_time,
 	       w.is_auth
@@ -347,17 +343,19 @@ timesheet_checks AS (
 	                    THEN (t.decided_at AT TIME ZONE s.timezone)::date END AS auth_day,
 	               -- the line manager in force at decided_at (NULL: none)
 	               made.line_manager_id AS manager_then,
-	               -- none in force when the authorisation was recorded
-	               recorded.line_manager_id IS NULL AS unmanaged_when_recorded
+	               -- none in force when the authorisation was recorded (a period
+	               -- without a line manager holds then)
+	               unmanaged.person_id IS NOT NULL AS unmanaged_when_recorded
 	          FROM latest_timesheets t
 	          CROSS JOIN settings s
 	          LEFT JOIN months k ON k.m = t.m
-	          LEFT JOIN manager_periods made
+	          LEFT JOIN effort_line_manager_periods(p_people) made
 	            ON made.person_id = t.person_id AND t.decision = 'authorised'
 	           AND effort_period_holds(made.valid_from, made.valid_to, made.is_first, t.decided_at)
-	          LEFT JOIN manager_periods recorded
-	            ON recorded.person_id = t.person_id AND t.decision = 'authorised'
-	           AND effort_period_holds(recorded.valid_from, recorded.valid_to, recorded.is_first,
+	          LEFT JOIN (SELECT * FROM effort_line_manager_periods(p_people) h
+	                      WHERE h.line_manager_id IS NULL) unmanaged
+	            ON unmanaged.person_id = t.person_id AND t.decision = 'authorised'
+	           AND effort_period_holds(unmanaged.valid_from, unmanaged.valid_to, unmanaged.is_first,
 	                                   t.decision_recorded_at)
 	        OFFSET 0) w
 ),
@@ -367,25 +365,24 @@ timesheet_checks AS (
 -- the year), pe (the last day of its ended months; < ys when none) and n
 -- (their number).
 cap_years AS (
-	SELECT c.person_id, c.ys, effort_cap_year_end(c.ys) AS ye,
-	       effort_days(c.ys, effort_cap_year_end(c.ys)) AS ndays, c.employed_days, p.fte,
-	       least(effort_cap_year_end(c.ys), s.last_ended) AS pe,
+	SELECT c.person_id, c.ys, c.ye, c.ndays, c.employed_days, c.fte,
+	       least(c.ye, s.last_ended) AS pe,
 	       effort_cap_year_ended_months(c.ys, s.last_ended) AS n,
-	       s.investigator_annual_hours * p.fte * c.employed_days
-	         / effort_days(c.ys, effort_cap_year_end(c.ys)) AS cap
-	  FROM (SELECT DISTINCT a.person_id, g.ys::date AS ys,
-	               effort_days(greatest(g.ys::date, p.es),
-	                           least(effort_cap_year_end(g.ys::date), coalesce(p.ee, 'infinity'::date)))
+	       s.investigator_annual_hours * c.fte * c.employed_days / c.ndays AS cap
+	  FROM (SELECT y.person_id, y.ys, x.ye, effort_days(y.ys, x.ye) AS ndays, p.fte,
+	               effort_days(greatest(y.ys, p.es), least(x.ye, coalesce(p.ee, 'infinity'::date)))
 	               AS employed_days
-	          FROM assignments_effective a
-	          JOIN scope_people p ON p.person_id = a.person_id
-	          CROSS JOIN settings s
-	          CROSS JOIN LATERAL generate_series(
-	                effort_cap_year_start(a.start_date, s.cap_year_start_month)::timestamp,
-	                effort_cap_year_start(coalesce(a.end_date, s.as_of), s.cap_year_start_month)::timestamp,
-	                interval '1 year') AS g(ys)
-	         WHERE a.role IN ('pi', 'co_i')) c
-	  JOIN scope_people p ON p.person_id = c.person_id
+	          FROM (SELECT DISTINCT a.person_id, g.ys::date AS ys
+	                  FROM assignments_effective a
+	                  JOIN scope_people p ON p.person_id = a.person_id
+	                  CROSS JOIN settings s
+	                  CROSS JOIN LATERAL generate_series(
+	                        effort_cap_year_start(a.start_date, s.cap_year_start_month)::timestamp,
+	                        effort_cap_year_start(coalesce(a.end_date, s.as_of), s.cap_year_start_month)::timestamp,
+	                        interval '1 year') AS g(ys)
+	                 WHERE a.role IN ('pi', 'co_i')) y
+	          JOIN scope_people p ON p.person_id = y.person_id
+	          CROSS JOIN LATERAL (SELECT effort_cap_year_end(y.ys) AS ye) x) c
 	  CROSS JOIN settings s
 ),
 -- Their grant hours per cap year, grant and source: 'timesheets', the
@@ -502,39 +499,40 @@ rule_hours_incomplete AS (
 ),
 -- ---------------------------------------------------------------- authorisation_*
 rule_authorisation AS (
-	SELECT CASE WHEN a.overdue THEN 'authorisation_overdue' WHEN a.due THEN 'authorisation_due'
-	            ELSE 'authorisation_late' END,
-	       CASE WHEN a.due THEN 'warning' ELSE 'violation' END,
-	       a.person_id, NULL::text, a.period_start, a.period_end, a.total_hours,
-	       CASE WHEN a.overdue
-	            THEN format('Timesheet %s to %s (%s h) not authorised; deadline %s has passed',
-	                        a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.deadline)
-	            WHEN a.due
-	            THEN format('Timesheet %s to %s (%s h) not authorised; deadline %s %s',
-	                        a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.deadline,
-	                        CASE a.deadline - a.as_of WHEN 0 THEN 'is today' WHEN 1 THEN 'is in 1 day'
-	                             ELSE format('is in %s days', a.deadline - a.as_of) END)
-	            ELSE format('Timesheet %s to %s (%s h) authorised by %s on %s, after the deadline %s',
-	                        a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.decided_by,
-	                        a.auth_day, a.deadline) END
+	SELECT f.rule, f.severity, a.person_id, NULL::text, a.period_start, a.period_end, a.total_hours,
+	       f.detail
 	  FROM timesheet_checks a
-	 WHERE a.overdue OR a.due OR (a.is_auth AND NOT a.on_time)
-	UNION ALL
-	SELECT 'authorisation_invalid', 'violation', a.person_id, NULL,
-	       a.period_start, a.period_end, a.total_hours,
-	       format('Timesheet %s to %s (%s h) authorised by %s on %s: %s',
-	              a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.decided_by,
-	              a.auth_day,
-	              concat_ws('; ',
-	                  CASE WHEN a.decided_by = a.person_id THEN 'self-authorised'
-	                       WHEN NOT coalesce(effort_authority_valid(a.decided_by, a.person_id,
-	                                a.manager_then, a.unmanaged_when_recorded, a.auth_day,
-	                                a.decision_recorded_at), false)
-	                       THEN 'not the line manager or an active delegate' END,
-	                  CASE WHEN a.auth_day <= a.period_end THEN 'signed on or before the period end' END,
-	                  CASE WHEN a.decided_at < a.submitted_at THEN 'before the timesheet was submitted' END))
-	  FROM timesheet_checks a
-	 WHERE a.is_auth AND NOT a.valid
+	 CROSS JOIN LATERAL (
+	        SELECT CASE WHEN a.overdue THEN 'authorisation_overdue' WHEN a.due THEN 'authorisation_due'
+	                    ELSE 'authorisation_late' END AS rule,
+	               CASE WHEN a.due THEN 'warning' ELSE 'violation' END AS severity,
+	               CASE WHEN a.overdue
+	                    THEN format('Timesheet %s to %s (%s h) not authorised; deadline %s has passed',
+	                                a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.deadline)
+	                    WHEN a.due
+	                    THEN format('Timesheet %s to %s (%s h) not authorised; deadline %s %s',
+	                                a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.deadline,
+	                                CASE a.deadline - a.as_of WHEN 0 THEN 'is today' WHEN 1 THEN 'is in 1 day'
+	                                     ELSE format('is in %s days', a.deadline - a.as_of) END)
+	                    ELSE format('Timesheet %s to %s (%s h) authorised by %s on %s, after the deadline %s',
+	                                a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.decided_by,
+	                                a.auth_day, a.deadline) END AS detail
+	         WHERE a.overdue OR a.due OR (a.is_auth AND NOT a.on_time)
+	        UNION ALL
+	        SELECT 'authorisation_invalid', 'violation',
+	               format('Timesheet %s to %s (%s h) authorised by %s on %s: %s',
+	                      a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.decided_by,
+	                      a.auth_day,
+	                      concat_ws('; ',
+	                          CASE WHEN a.decided_by = a.person_id THEN 'self-authorised'
+	                               WHEN NOT coalesce(effort_authority_valid(a.decided_by, a.person_id,
+	                                        a.manager_then, a.unmanaged_when_recorded, a.auth_day,
+	                                        a.decision_recorded_at), false)
+	                               THEN 'not the line manager or an active delegate' END,
+	                          CASE WHEN a.auth_day <= a.period_end THEN 'signed on or before the period end' END,
+	                          CASE WHEN a.decided_at < a.submitted_at THEN 'before the timesheet was submitted' END))
+	         WHERE a.is_auth AND NOT a.valid) f
+	 WHERE a.overdue OR a.due OR (a.is_auth AND NOT (a.on_time AND a.valid))
 ),
 -- ---------------------------------------------------------------- charges
 rule_charge_evidence AS (
