@@ -1,11 +1,5 @@
 -- Keeping the findings table in step with the rules, and reading violations.
 
--- Today in the organisation time zone of p_params (effort_rule_settings).
-CREATE OR REPLACE FUNCTION effort_today(p_params jsonb)
-RETURNS date LANGUAGE sql STABLE AS $$
-	SELECT s.as_of FROM effort_rule_settings(NULL, p_params) s
-$$;
-
 -- Evaluate the rules as of p_as_of (NULL = the database's
 -- effortd.audit_as_of setting when one is set, which only the benchmark
 -- does so that every run audits the same day; else today in the
