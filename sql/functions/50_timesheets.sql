@@ -29,6 +29,16 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	  FROM timesheet_entries WHERE timesheet_id = p_timesheet
 $$;
 
+-- Every decision on a timesheet version, oldest first (its history and the
+-- evidence pack, 70_reports.sql).
+CREATE OR REPLACE FUNCTION effort_decisions_doc(p_timesheet bigint)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT coalesce(jsonb_agg(jsonb_build_object('decision', d.decision,
+		'decided_by', d.decided_by, 'decided_at', d.decided_at, 'reason', d.reason,
+		'source', d.source, 'recorded_at', d.recorded_at) ORDER BY d.decision_id), '[]')
+	  FROM timesheet_decisions d WHERE d.timesheet_id = p_timesheet
+$$;
+
 -- One timesheet version as GET /v1/timesheets shows it.
 CREATE OR REPLACE FUNCTION effort_timesheet_doc(c current_timesheets, p_params jsonb)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
@@ -251,12 +261,7 @@ BEGIN
 				ORDER BY d.decision_id DESC LIMIT 1)),
 			'entries', effort_entries_doc(v.timesheet_id),
 			'changes', effort_version_changes(v.prev_id, v.timesheet_id),
-			'decisions', (SELECT coalesce(jsonb_agg(jsonb_build_object(
-				'decision', d.decision, 'decided_by', d.decided_by,
-				'decided_at', d.decided_at, 'reason', d.reason,
-				'source', d.source, 'recorded_at', d.recorded_at)
-				ORDER BY d.decision_id), '[]')
-				FROM timesheet_decisions d WHERE d.timesheet_id = v.timesheet_id))
+			'decisions', effort_decisions_doc(v.timesheet_id))
 			ORDER BY v.version)
 		  FROM (SELECT x.*, lag(x.timesheet_id) OVER (ORDER BY x.version) AS prev_id
 		          FROM timesheets x

@@ -10,7 +10,8 @@
 --   report_compliance     finding, timesheet_check, person_month
 --   report_grant_evidence the stored versions, decisions and audit trail
 -- tests/t/agreement.t checks every figure against the findings on
--- generated organisations.
+-- generated organisations.  Every report runs without JIT: its plans are
+-- large but cheap, and JIT would compile for seconds.
 
 DROP FUNCTION IF EXISTS effort_report_prm(date, jsonb);
 DROP FUNCTION IF EXISTS effort_timesheet_checks(date, jsonb);
@@ -18,6 +19,14 @@ DROP FUNCTION IF EXISTS effort_required_months(date, jsonb);
 DROP FUNCTION IF EXISTS effort_cap_years(date, jsonb, date);
 DROP FUNCTION IF EXISTS effort_cap_grant_hours(date, jsonb, date);
 DROP FUNCTION IF EXISTS effort_grant_rows(text, date, jsonb);
+
+-- The grant as the grant reports show it; NULL when there is no such grant.
+CREATE OR REPLACE FUNCTION effort_grant_doc(p_ref text)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('grant_ref', g.grant_ref, 'title', g.title,
+	       'funder', g.funder, 'start_date', g.start_date, 'end_date', g.end_date)
+	  FROM grants g WHERE g.grant_ref = p_ref
+$$;
 
 -- ------------------------------------------------------------ grant reconciliation
 -- Per person and ended month with a charge or recorded hours on the grant
@@ -37,16 +46,14 @@ DROP FUNCTION IF EXISTS effort_grant_rows(text, date, jsonb);
 DROP FUNCTION IF EXISTS report_grant(text, date, jsonb);
 CREATE FUNCTION report_grant(p_ref text, p_as_of date, p_params jsonb)
 RETURNS jsonb LANGUAGE plpgsql STABLE
--- (the plans are large but cheap: JIT would compile for seconds)
 SET jit = off AS $$
 DECLARE
-	g       grants;
+	v_grant jsonb := effort_grant_doc(p_ref);
 	v_as_of date := (SELECT s.as_of FROM effort_rule_settings(p_as_of, p_params) s);
 	v_pp    text[];
 	v_doc   jsonb;
 BEGIN
-	SELECT * INTO g FROM grants WHERE grant_ref = p_ref;
-	IF NOT FOUND THEN
+	IF v_grant IS NULL THEN
 		RETURN effort_refuse(404, format('no such grant: %s', p_ref));
 	END IF;
 	SELECT array_agg(DISTINCT x.person_id) INTO v_pp
@@ -126,8 +133,7 @@ BEGIN
 	)
 	SELECT jsonb_build_object(
 		'report', 'grant', 'as_of', v_as_of,
-		'grant', jsonb_build_object('grant_ref', g.grant_ref, 'title', g.title,
-			'funder', g.funder, 'start_date', g.start_date, 'end_date', g.end_date),
+		'grant', v_grant,
 		'totals', (SELECT jsonb_build_object('charged', coalesce(sum(r.charged), 0),
 			'recorded', coalesce(sum(r.recorded), 0), 'evidenced', coalesce(sum(r.evidenced), 0),
 			'unevidenced', coalesce(sum(r.unevidenced), 0)) FROM rows r),
@@ -173,16 +179,14 @@ $$;
 DROP FUNCTION IF EXISTS report_grant_evidence(text, date, jsonb);
 CREATE FUNCTION report_grant_evidence(p_ref text, p_as_of date, p_params jsonb)
 RETURNS jsonb LANGUAGE plpgsql STABLE
--- (the plans are large but cheap: JIT would compile for seconds)
 SET jit = off AS $$
 DECLARE
-	g     grants;
-	prm   record;
-	v_ids bigint[];
-	v_doc jsonb;
+	v_grant jsonb := effort_grant_doc(p_ref);
+	prm     record;
+	v_ids   bigint[];
+	v_doc   jsonb;
 BEGIN
-	SELECT * INTO g FROM grants WHERE grant_ref = p_ref;
-	IF NOT FOUND THEN
+	IF v_grant IS NULL THEN
 		RETURN effort_refuse(404, format('no such grant: %s', p_ref));
 	END IF;
 	SELECT * INTO prm FROM effort_rule_settings(p_as_of, p_params);
@@ -190,8 +194,7 @@ BEGIN
 	  FROM timesheet_entries e WHERE e.kind = 'grant' AND e.activity = p_ref;
 
 	SELECT jsonb_build_object('report', 'evidence', 'as_of', prm.as_of,
-		'grant', jsonb_build_object('grant_ref', g.grant_ref, 'title', g.title,
-			'funder', g.funder, 'start_date', g.start_date, 'end_date', g.end_date),
+		'grant', v_grant,
 		'audit_log_available', to_regclass('audit_log') IS NOT NULL,
 		'versions', coalesce(jsonb_agg(jsonb_build_object(
 			'id', t.timesheet_id, 'person_id', t.person_id, 'name', p.name,
@@ -206,12 +209,7 @@ BEGIN
 				WHERE d.timesheet_id = t.timesheet_id ORDER BY d.decision_id DESC LIMIT 1)),
 			'deadline', effort_deadline(t.period_end, prm.authorisation_months),
 			'entries', effort_entries_doc(t.timesheet_id),
-			'decisions', (SELECT coalesce(jsonb_agg(jsonb_build_object(
-				'decision', d.decision, 'decided_by', d.decided_by,
-				'decided_at', d.decided_at, 'reason', d.reason,
-				'source', d.source, 'recorded_at', d.recorded_at)
-				ORDER BY d.decision_id), '[]')
-				FROM timesheet_decisions d WHERE d.timesheet_id = t.timesheet_id))
+			'decisions', effort_decisions_doc(t.timesheet_id))
 			ORDER BY t.person_id COLLATE "C", t.period_start, t.period_end, t.version), '[]'),
 		'audit_log', effort_audit_log_rows(coalesce(v_ids, '{}')))
 	  INTO v_doc
@@ -234,7 +232,6 @@ $$;
 DROP FUNCTION IF EXISTS report_investigators(int, date, jsonb);
 CREATE FUNCTION report_investigators(p_year int, p_as_of date, p_params jsonb)
 RETURNS jsonb LANGUAGE sql STABLE
--- (the plans are large but cheap: JIT would compile for seconds)
 SET jit = off AS $$
 	WITH settings AS (SELECT * FROM effort_rule_settings(p_as_of, p_params)),
 	year AS (SELECT make_date(p_year, s.cap_year_start_month, 1) AS ys FROM settings s),
@@ -293,7 +290,6 @@ $$;
 DROP FUNCTION IF EXISTS report_compliance(date, date, date, jsonb);
 CREATE FUNCTION report_compliance(p_from date, p_to date, p_as_of date, p_params jsonb)
 RETURNS jsonb LANGUAGE plpgsql STABLE
--- (the plans are large but cheap: JIT would compile for seconds)
 SET jit = off AS $$
 DECLARE
 	v_as_of date := (SELECT s.as_of FROM effort_rule_settings(p_as_of, p_params) s);
