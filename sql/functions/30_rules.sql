@@ -349,10 +349,14 @@ timesheet_checks AS NOT MATERIALIZED (
 	          FROM latest_timesheets t
 	          CROSS JOIN settings s
 	          LEFT JOIN months k ON k.m = t.m
-	          LEFT JOIN effort_line_manager_periods(p_people) made
+	          -- (each period joined to scope_people: the planner then hashes
+	          -- the periods instead of sorting every timesheet for a merge join)
+	          LEFT JOIN (SELECT h.* FROM effort_line_manager_periods(p_people) h
+	                       JOIN scope_people sp ON sp.person_id = h.person_id) made
 	            ON made.person_id = t.person_id AND t.decision = 'authorised'
 	           AND effort_period_holds(made.valid_from, made.valid_to, made.is_first, t.decided_at)
-	          LEFT JOIN (SELECT * FROM effort_line_manager_periods(p_people) h
+	          LEFT JOIN (SELECT h.* FROM effort_line_manager_periods(p_people) h
+	                       JOIN scope_people sp ON sp.person_id = h.person_id
 	                      WHERE h.line_manager_id IS NULL) unmanaged
 	            ON unmanaged.person_id = t.person_id AND t.decision = 'authorised'
 	           AND effort_period_holds(unmanaged.valid_from, unmanaged.valid_to, unmanaged.is_first,
