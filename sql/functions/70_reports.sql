@@ -178,25 +178,19 @@ $$;
 
 DROP FUNCTION IF EXISTS report_grant_evidence(text, date, jsonb);
 CREATE FUNCTION report_grant_evidence(p_ref text, p_as_of date, p_params jsonb)
-RETURNS jsonb LANGUAGE plpgsql STABLE
+RETURNS jsonb LANGUAGE sql STABLE
 SET jit = off AS $$
-DECLARE
-	v_grant jsonb := effort_grant_doc(p_ref);
-	prm     record;
-	v_ids   bigint[];
-	v_doc   jsonb;
-BEGIN
-	IF v_grant IS NULL THEN
-		RETURN effort_refuse(404, format('no such grant: %s', p_ref));
-	END IF;
-	SELECT * INTO prm FROM effort_rule_settings(p_as_of, p_params);
-	SELECT array_agg(DISTINCT e.timesheet_id ORDER BY e.timesheet_id) INTO v_ids
-	  FROM timesheet_entries e WHERE e.kind = 'grant' AND e.activity = p_ref;
-
-	SELECT jsonb_build_object('report', 'evidence', 'as_of', prm.as_of,
-		'grant', v_grant,
+	WITH settings AS (SELECT * FROM effort_rule_settings(p_as_of, p_params)),
+	versions AS (
+		SELECT coalesce(array_agg(DISTINCT e.timesheet_id ORDER BY e.timesheet_id), '{}') AS ids
+		  FROM timesheet_entries e WHERE e.kind = 'grant' AND e.activity = p_ref
+	)
+	SELECT CASE WHEN effort_grant_doc(p_ref) IS NULL
+	            THEN effort_refuse(404, format('no such grant: %s', p_ref))
+	            ELSE jsonb_build_object('report', 'evidence', 'as_of', s.as_of,
+		'grant', effort_grant_doc(p_ref),
 		'audit_log_available', to_regclass('audit_log') IS NOT NULL,
-		'versions', coalesce(jsonb_agg(jsonb_build_object(
+		'versions', (SELECT coalesce(jsonb_agg(jsonb_build_object(
 			'id', t.timesheet_id, 'person_id', t.person_id, 'name', p.name,
 			'period_start', t.period_start, 'period_end', t.period_end,
 			'version', t.version, 'latest', t.timesheet_id = c.timesheet_id,
@@ -207,19 +201,17 @@ BEGIN
 			                   AND e.activity = p_ref),
 			'status', effort_status((SELECT d.decision FROM timesheet_decisions d
 				WHERE d.timesheet_id = t.timesheet_id ORDER BY d.decision_id DESC LIMIT 1)),
-			'deadline', effort_deadline(t.period_end, prm.authorisation_months),
+			'deadline', effort_deadline(t.period_end, s.authorisation_months),
 			'entries', effort_entries_doc(t.timesheet_id),
 			'decisions', effort_decisions_doc(t.timesheet_id))
-			ORDER BY t.person_id COLLATE "C", t.period_start, t.period_end, t.version), '[]'),
-		'audit_log', effort_audit_log_rows(coalesce(v_ids, '{}')))
-	  INTO v_doc
-	  FROM timesheets t
-	  JOIN people p ON p.person_id = t.person_id
-	  JOIN current_timesheets c ON c.person_id = t.person_id
-	   AND c.period_start = t.period_start AND c.period_end = t.period_end
-	 WHERE t.timesheet_id = ANY (coalesce(v_ids, '{}'));
-	RETURN v_doc;
-END
+			ORDER BY t.person_id COLLATE "C", t.period_start, t.period_end, t.version), '[]')
+		  FROM timesheets t
+		  JOIN people p ON p.person_id = t.person_id
+		  JOIN current_timesheets c ON c.person_id = t.person_id
+		   AND c.period_start = t.period_start AND c.period_end = t.period_end
+		 WHERE t.timesheet_id = ANY (v.ids)),
+		'audit_log', effort_audit_log_rows(v.ids)) END
+	  FROM settings s, versions v
 $$;
 
 -- ------------------------------------------------------------ investigators
