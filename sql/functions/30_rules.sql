@@ -363,8 +363,9 @@ timesheet_checks AS NOT MATERIALIZED (
 	                                   t.decision_recorded_at)
 	        OFFSET 0) w
 ),
--- Investigators' cap years: those (up to as_of, and later ones while an
--- assignment lasts, for the reports) overlapping a pi / co_i assignment,
+-- Investigators' cap years: those started by as_of that overlap a pi /
+-- co_i assignment (report_investigators asks for a later year as of its
+-- start),
 -- with the cap (investigator_annual_hours x fte x employed days / days of
 -- the year), pe (the last day of its ended months; < ys when none) and n
 -- (their number).
@@ -382,7 +383,8 @@ cap_years AS (
 	                  CROSS JOIN settings s
 	                  CROSS JOIN LATERAL generate_series(
 	                        effort_cap_year_start(a.start_date, s.cap_year_start_month)::timestamp,
-	                        effort_cap_year_start(coalesce(a.end_date, s.as_of), s.cap_year_start_month)::timestamp,
+	                        effort_cap_year_start(least(coalesce(a.end_date, s.as_of), s.as_of),
+	                                              s.cap_year_start_month)::timestamp,
 	                        interval '1 year') AS g(ys)
 	                 WHERE a.role IN ('pi', 'co_i')) y
 	          JOIN scope_people p ON p.person_id = y.person_id
@@ -421,14 +423,12 @@ cap_year_grant_hours AS (
 	 GROUP BY c.person_id, c.ys, a.grant_ref
 ),
 -- Each cap year with its grant hours (h_all; h_ended of the ended months),
--- the projection h_ended / n x 12 (ended months 1 to 11) and the finding
--- (none for a year starting after as_of, which the audit does not judge):
+-- the projection h_ended / n x 12 (ended months 1 to 11) and the finding:
 -- investigator_cap_exceeded over the cap, else investigator_cap_projected
 -- when the projection is.
 cap_year_totals AS (
 	SELECT y.*,
-	       CASE WHEN y.ys > s.as_of THEN NULL
-	            WHEN y.h_all > y.cap THEN 'investigator_cap_exceeded'
+	       CASE WHEN y.h_all > y.cap THEN 'investigator_cap_exceeded'
 	            WHEN y.n BETWEEN 1 AND 11 AND y.projection > y.cap
 	            THEN 'investigator_cap_projected' END AS finding
 	  FROM (SELECT c.*, coalesce(h.h_all, 0) AS h_all, coalesce(h.h_ended, 0) AS h_ended,
@@ -437,7 +437,6 @@ cap_year_totals AS (
 	          LEFT JOIN (SELECT h.person_id, h.ys, sum(h.h_all) AS h_all, sum(h.h_ended) AS h_ended
 	                       FROM cap_year_grant_hours h GROUP BY h.person_id, h.ys) h
 	            ON h.person_id = c.person_id AND h.ys = c.ys) y
-	  CROSS JOIN settings s
 ),
 -- Teaching windows: each researcher or fellow assignment (to its end, the
 -- grant's end when open) with the ended months with timesheets overlapping

@@ -177,9 +177,13 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 $$;
 
 DROP FUNCTION IF EXISTS report_grant_evidence(text, date, jsonb);
+-- (plpgsql, one statement: its calls are counted in pg_stat_user_functions,
+-- which tests/t/replication.t reads to see where it ran)
 CREATE FUNCTION report_grant_evidence(p_ref text, p_as_of date, p_params jsonb)
-RETURNS jsonb LANGUAGE sql STABLE
+RETURNS jsonb LANGUAGE plpgsql STABLE
 SET jit = off AS $$
+BEGIN
+	RETURN (
 	WITH settings AS (SELECT * FROM effort_rule_settings(p_as_of, p_params)),
 	versions AS (
 		SELECT coalesce(array_agg(DISTINCT e.timesheet_id ORDER BY e.timesheet_id), '{}') AS ids
@@ -211,7 +215,8 @@ SET jit = off AS $$
 		   AND c.period_start = t.period_start AND c.period_end = t.period_end
 		 WHERE t.timesheet_id = ANY (v.ids)),
 		'audit_log', effort_audit_log_rows(v.ids)) END
-	  FROM settings s, versions v
+	  FROM settings s, versions v);
+END
 $$;
 
 -- ------------------------------------------------------------ investigators
@@ -219,8 +224,10 @@ $$;
 -- rules.cap_year_start_month), the stages cap_year and cap_year_grant of the
 -- people holding pi or co_i: cap with FTE and employment pro rata, grant
 -- hours per grant (timesheets and DA estimates), total, headroom = cap -
--- total, projection, and the finding the audit raises for the year (none
--- for a cap year that starts after as_of).
+-- total, projection, and the finding the audit raises for the year.  A
+-- cap year that starts after as_of is evaluated as of its start (the same
+-- figures: no month of it has ended), without a finding (the audit does
+-- not judge it).
 DROP FUNCTION IF EXISTS report_investigators(int, date, jsonb);
 CREATE FUNCTION report_investigators(p_year int, p_as_of date, p_params jsonb)
 RETURNS jsonb LANGUAGE sql STABLE
@@ -229,7 +236,8 @@ SET jit = off AS $$
 	year AS (SELECT make_date(p_year, s.cap_year_start_month, 1) AS ys FROM settings s),
 	stages AS MATERIALIZED (
 		SELECT st.* FROM settings s
-		 CROSS JOIN effort_rule_stages(s.as_of, p_params,
+		 CROSS JOIN year
+		 CROSS JOIN effort_rule_stages(greatest(s.as_of, year.ys), p_params,
 		        ARRAY(SELECT DISTINCT a.person_id FROM assignments a WHERE a.role IN ('pi', 'co_i'))) st
 		 WHERE st.stage IN ('cap_year', 'cap_year_grant')
 	),
@@ -260,8 +268,9 @@ SET jit = off AS $$
 			'headroom', round(i.cap - i.hours, 2),
 			'ended_months', i.ended_months, 'ended_months_hours', round(i.ended_months_hours, 2),
 			'projection', round(i.projection, 2),
-			'finding', i.finding,
-			'finding_hours', CASE WHEN i.finding IS NOT NULL THEN i.finding_hours END)
+			'finding', CASE WHEN i.year_start <= s.as_of THEN i.finding END,
+			'finding_hours', CASE WHEN i.year_start <= s.as_of AND i.finding IS NOT NULL
+			                      THEN i.finding_hours END)
 			ORDER BY i.person_id COLLATE "C") FROM inv i), '[]'))
 	  FROM settings s, year
 $$;
