@@ -3,7 +3,8 @@
  * to POST /v1/<feed>.  A feed is one transaction, so on 422 nothing was
  * stored and every bad record is listed, compiler-style:
  * "FILE:LINE: FIELD: MESSAGE" for CSV, "FILE: record INDEX: FIELD: MESSAGE"
- * for JSON.
+ * for JSON.  A stored feed's warnings (people it names that effortd does
+ * not know yet) are listed the same way, with "warning: " before FIELD.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,7 +28,9 @@ const struct cmd_entry cmd_ingest_entry = {
 	"Prints \"accepted N: created C, updated U, unchanged X\"; when the\n"
 	"server rejects the feed (nothing is stored) prints each bad record\n"
 	"on standard error as FILE:LINE: FIELD: MESSAGE (CSV) or\n"
-	"FILE: record INDEX: FIELD: MESSAGE (JSON).\n\n"
+	"FILE: record INDEX: FIELD: MESSAGE (JSON).  Warnings of a stored\n"
+	"feed (people it names that effortd does not know yet) go to\n"
+	"standard error as FILE:LINE: warning: FIELD: MESSAGE.\n\n"
 	"Options:\n"
 	"  --format csv|json  the input's format (after the command, --format\n"
 	"                     is the input's; by default the FILE's\n"
@@ -127,6 +130,33 @@ print_error(const char *file, enum input_format fmt, const struct api_error *e)
 		fprintf(stderr, "%s: %s%s%s\n", file, field, sep, e->message);
 }
 
+/* A stored feed's warnings: "FILE:LINE: warning: FIELD: MESSAGE". */
+static void
+print_warnings(const char *file, json_t *reply)
+{
+	json_t *w;
+	size_t i;
+
+	json_array_foreach(json_object_get(reply, "warnings"), i, w)
+	{
+		json_t *line = json_object_get(w, "line");
+		const char *field =
+		    json_string_value(json_object_get(w, "field")) ?: "";
+		const char *message =
+		    json_string_value(json_object_get(w, "message")) ?: "";
+		if (line != NULL)
+			fprintf(stderr, "%s:%lld: warning: %s: %s\n", file,
+			    (long long)json_integer_value(line), field,
+			    message);
+		else
+			fprintf(stderr, "%s: record %lld: warning: %s: %s\n",
+			    file,
+			    (long long)json_integer_value(
+			        json_object_get(w, "index")),
+			    field, message);
+	}
+}
+
 static void
 print_result(const struct cli_ctx *ctx, const struct response *resp)
 {
@@ -181,8 +211,10 @@ ingest(const struct cli_ctx *ctx, struct client *cl, const char *feed,
 		log_error(
 		    "%s: effortd sent a reply that is not a JSON object", what);
 		rc = EXIT_UNAVAILABLE;
-	} else
+	} else {
 		print_result(ctx, &resp);
+		print_warnings(file, resp.json);
+	}
 	response_free(&resp);
 	free(path);
 	free(what);

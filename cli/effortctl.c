@@ -27,6 +27,9 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_token_entry,
 	&cmd_audit_entry,
 	&cmd_reminders_entry,
+	&cmd_login_entry,
+	&cmd_logout_entry,
+	&cmd_whoami_entry,
 };
 #define NCMDS (sizeof cmd_table / sizeof cmd_table[0])
 

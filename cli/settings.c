@@ -10,6 +10,7 @@
  * The token is never printed, not even in error messages.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "oidc-session.h"
 #include "settings.h"
 #include "xmalloc.h"
 
@@ -133,6 +135,26 @@ take(char **out, const char *v)
 	*out = xstrdup(v);
 }
 
+static bool
+given(const char *v)
+{
+	return v != NULL && *v != '\0';
+}
+
+/* The identity provider's access token of effortctl login, if any. */
+static void
+session_token(struct settings *s)
+{
+	char *t = oidc_session_token(s->timeout);
+
+	if (t == NULL)
+		return;
+	if (s->token != NULL)
+		explicit_bzero(s->token, strlen(s->token));
+	free(s->token);
+	s->token = t;
+}
+
 /* Resolves url, token and timeout; returns an exit status. */
 int
 settings_load(const struct cli_ctx *ctx, struct settings *s)
@@ -147,6 +169,8 @@ settings_load(const struct cli_ctx *ctx, struct settings *s)
 	take(&s->token, getenv("EFFORTCTL_TOKEN"));
 	take(&s->url, ctx->url);
 	take(&s->token, ctx->token);
+	if (!given(ctx->token) && !given(getenv("EFFORTCTL_TOKEN")))
+		session_token(s); /* effortctl login's, over the file's */
 	if (s->url == NULL)
 		s->url = xstrdup(EFFORTCTL_DEFAULT_URL);
 	if (ctx->timeout > 0)

@@ -79,6 +79,8 @@ settings_json(const struct config *cfg)
 			v = json_string(*(char *const *)p);
 		else if (opt->type == OPT_INT)
 			v = json_integer(*(const int *)p);
+		else if (opt->type == OPT_GROUP || opt->type == OPT_ARRAY)
+			v = json_incref(*(json_t *const *)p);
 		else
 			v = json_real(*(const double *)p);
 		json_object_set_new(o, opt->path, v);

@@ -68,16 +68,26 @@ void
 authcache_put(
     const char *hash, enum role role, const char *person, const char *token_id)
 {
-	struct entry *e = slot_of(hash);
+	authcache_put_for(hash, role, person, token_id, 1e12);
+}
 
-	if (effortd.cfg.auth_cache_seconds <= 0)
+void
+authcache_put_for(const char *hash, enum role role, const char *person,
+    const char *token_id, double max_seconds)
+{
+	struct entry *e = slot_of(hash);
+	double ttl = effortd.cfg.auth_cache_seconds;
+
+	if (ttl > max_seconds)
+		ttl = max_seconds;
+	if (ttl <= 0)
 		return;
 	entry_clear(e);
 	strcpy(e->hash, hash);
 	e->role = role;
 	e->person_id = person ? xstrdup(person) : NULL;
 	e->token_id = xstrdup(token_id);
-	e->expires = metrics_now() + effortd.cfg.auth_cache_seconds;
+	e->expires = metrics_now() + ttl;
 }
 
 void

@@ -15,6 +15,7 @@
 #include <libconfig.h>
 
 #include "config.h"
+#include "feedmap.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -22,9 +23,31 @@ static bool check_timezone(const char *, char *, size_t);
 static bool check_log_level(const char *, char *, size_t);
 static bool check_nonempty(const char *, char *, size_t);
 static bool check_webhook_url(const char *, char *, size_t);
+static bool check_oidc_issuer(const char *, char *, size_t);
+static bool check_person_match(const char *, char *, size_t);
 
 #define OFF(f) offsetof(struct config, f)
 #define INF    1e12
+
+/* The mapping of one feed's CSV files (docs/configuration.md). */
+#define FEED_MAP_OPTIONS(feed)                                                 \
+	{ #feed ".columns", OPT_GROUP, "{}", OFF(maps.feed.columns), false, 0, \
+		0, NULL },                                                     \
+	    { #feed ".ignore_columns", OPT_ARRAY, "[]",                        \
+		    OFF(maps.feed.ignore_columns), false, 0, 0, NULL },        \
+	    { #feed ".delimiter", OPT_STRING, ",", OFF(maps.feed.delimiter),   \
+		    false, 0, 0, feedmap_check_delimiter },                    \
+	    { #feed ".decimal_separator", OPT_STRING, ".",                     \
+		    OFF(maps.feed.decimal_separator), false, 0, 0,             \
+		    feedmap_check_decimal },                                   \
+	{                                                                      \
+#feed ".date_format", OPT_STRING, "%Y-%m-%d",                  \
+		    OFF(maps.feed.date_format), false, 0, 0,                   \
+		    feedmap_check_date_format                                  \
+	}
+
+const char *const config_type_names[] = { "string", "integer", "number",
+	"group", "list" };
 
 /* clang-format off */
 const struct config_option config_options[] = {
@@ -59,6 +82,17 @@ const struct config_option config_options[] = {
 	{ "spool.interval", OPT_INT, "5", OFF(spool_interval), false, 1, 86400, NULL },
 	{ "tls.cert", OPT_STRING, "", OFF(tls_cert), false, 0, 0, NULL },
 	{ "tls.key", OPT_STRING, "", OFF(tls_key), false, 0, 0, NULL },
+	{ "oidc.issuer", OPT_STRING, "", OFF(oidc_issuer), false, 0, 0, check_oidc_issuer },
+	{ "oidc.audience", OPT_STRING, "", OFF(oidc_audience), false, 0, 0, NULL },
+	{ "oidc.ca_file", OPT_STRING, "", OFF(oidc_ca_file), false, 0, 0, NULL },
+	{ "oidc.leeway", OPT_INT, "60", OFF(oidc_leeway), false, 0, 600, NULL },
+	{ "oidc.person_claim", OPT_STRING, "employee_id", OFF(oidc_person_claim), false, 0, 0, check_nonempty },
+	{ "oidc.person_match", OPT_STRING, "person_id", OFF(oidc_person_match), false, 0, 0, check_person_match },
+	{ "oidc.roles_claim", OPT_STRING, "groups", OFF(oidc_roles_claim), false, 0, 0, check_nonempty },
+	{ "oidc.reviewer_groups", OPT_STRING, "", OFF(oidc_reviewer_groups), false, 0, 0, NULL },
+	{ "oidc.admin_groups", OPT_STRING, "", OFF(oidc_admin_groups), false, 0, 0, NULL },
+	{ "oidc.refresh_interval", OPT_INT, "60", OFF(oidc_refresh_interval), false, 1, 86400, NULL },
+	{ "oidc.fetch_timeout", OPT_INT, "10", OFF(oidc_fetch_timeout), false, 1, 300, NULL },
 	{ "rules.timezone", OPT_STRING, "Europe/London", OFF(rules.timezone), false, 0, 0, check_timezone },
 	{ "rules.standard_weekly_hours", OPT_DOUBLE, "37.5", OFF(rules.standard_weekly_hours), false, 0.01, 168, NULL },
 	{ "rules.investigator_annual_hours", OPT_DOUBLE, "1650", OFF(rules.investigator_annual_hours), false, 0, 8784, NULL },
@@ -68,6 +102,12 @@ const struct config_option config_options[] = {
 	{ "rules.all_hours_tolerance", OPT_DOUBLE, "0.5", OFF(rules.all_hours_tolerance), false, 0, INF, NULL },
 	{ "rules.charge_tolerance", OPT_DOUBLE, "0.5", OFF(rules.charge_tolerance), false, 0, INF, NULL },
 	{ "rules.reminder_days", OPT_INT, "14", OFF(rules.reminder_days), false, 0, 3650, NULL },
+	FEED_MAP_OPTIONS(people),
+	FEED_MAP_OPTIONS(grants),
+	FEED_MAP_OPTIONS(assignments),
+	FEED_MAP_OPTIONS(charges),
+	FEED_MAP_OPTIONS(delegations),
+	FEED_MAP_OPTIONS(timesheets),
 };
 /* clang-format on */
 const int config_option_count =
@@ -89,6 +129,25 @@ check_webhook_url(const char *v, char *err, size_t len)
 	if (*v == '\0' || (strncmp(v, "http://", 7) == 0 && v[7] != '\0'))
 		return true;
 	snprintf(err, len, "must be empty or an http:// URL");
+	return false;
+}
+
+/* oidc.issuer: empty (no sign-in with a provider) or an https:// URL. */
+static bool
+check_oidc_issuer(const char *v, char *err, size_t len)
+{
+	if (*v == '\0' || (strncmp(v, "https://", 8) == 0 && v[8] != '\0'))
+		return true;
+	snprintf(err, len, "must be empty or an https:// URL");
+	return false;
+}
+
+static bool
+check_person_match(const char *v, char *err, size_t len)
+{
+	if (strcmp(v, "person_id") == 0 || strcmp(v, "email") == 0)
+		return true;
+	snprintf(err, len, "must be person_id or email");
 	return false;
 }
 
@@ -136,12 +195,17 @@ check_timezone(const char *v, char *err, size_t len)
 }
 
 static void
-set_value(
-    struct config *cfg, const struct config_option *o, const char *s, double d)
+set_value(struct config *cfg, const struct config_option *o, const char *s,
+    double d, json_t *j)
 {
 	char *p = (char *)cfg + o->offset;
 
 	switch (o->type) {
+	case OPT_GROUP:
+	case OPT_ARRAY:
+		json_decref(*(json_t **)p);
+		*(json_t **)p = j != NULL ? j : json_loads(s, 0, NULL);
+		break;
 	case OPT_STRING:
 		free(*(char **)p);
 		*(char **)p = xstrdup(s);
@@ -161,8 +225,51 @@ config_defaults(struct config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 	for (int i = 0; i < config_option_count; i++) {
 		const struct config_option *o = &config_options[i];
-		set_value(cfg, o, o->def, strtod(o->def, NULL));
+		set_value(cfg, o, o->def, strtod(o->def, NULL), NULL);
 	}
+}
+
+/*
+ * A group of name = "text" (OPT_GROUP) or an array or list of texts
+ * (OPT_ARRAY) as JSON; NULL with why filled when it is neither.
+ */
+static json_t *
+json_setting(
+    const struct config_option *o, config_setting_t *s, char *why, size_t len)
+{
+	bool map = o->type == OPT_GROUP;
+	json_t *j = map ? json_object() : json_array();
+
+	if (map ? !config_setting_is_group(s)
+	        : !config_setting_is_array(s) && !config_setting_is_list(s)) {
+		snprintf(why, len, "must be %s",
+		    map ? "a group { field = \"column\"; }"
+		        : "a list of column names [ \"column\" ]");
+		json_decref(j);
+		return NULL;
+	}
+	for (int i = 0; i < config_setting_length(s); i++) {
+		config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *v = config_setting_get_string(e);
+		if (v == NULL) {
+			snprintf(why, len, "%s%smust be a string",
+			    map ? config_setting_name(e) : "",
+			    map ? " " : "each name ");
+			json_decref(j);
+			return NULL;
+		}
+		if (map)
+			json_object_set_new(
+			    j, config_setting_name(e), json_string(v));
+		else
+			json_array_append_new(j, json_string(v));
+	}
+	if (!(map ? feedmap_check_columns(o->path, j, why, len)
+	          : feedmap_check_ignore(o->path, j, why, len))) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
 }
 
 /* Reads one setting; returns -1 with err filled when it is not valid. */
@@ -170,12 +277,15 @@ static int
 load_option(const struct config_option *o, config_setting_t *s,
     struct config *cfg, char *err, size_t errlen)
 {
-	char why[256] = "";
+	char why[768] = "";
 	const char *str = NULL;
 	double d = 0;
 	int type = config_setting_type(s);
+	json_t *j = NULL;
 
-	if (o->type == OPT_STRING) {
+	if (o->type == OPT_GROUP || o->type == OPT_ARRAY)
+		j = json_setting(o, s, why, sizeof why);
+	else if (o->type == OPT_STRING) {
 		if (type != CONFIG_TYPE_STRING)
 			snprintf(why, sizeof why, "must be a string");
 		else if (o->check != NULL &&
@@ -204,7 +314,7 @@ load_option(const struct config_option *o, config_setting_t *s,
 		    config_setting_source_line(s), o->path, why);
 		return -1;
 	}
-	set_value(cfg, o, str, d);
+	set_value(cfg, o, str, d, j);
 	return 0;
 }
 
@@ -217,17 +327,18 @@ check_unknown(
 		config_setting_t *s =
 		    config_setting_get_elem(group, (unsigned)i);
 		char path[256];
-		bool known = false;
+		bool known = false, option = false;
 
 		snprintf(path, sizeof path, "%s%s%s", prefix,
 		    *prefix ? "." : "", config_setting_name(s));
 		for (int j = 0; j < config_option_count && !known; j++) {
 			size_t n = strlen(path);
-			known =
-			    strcmp(config_options[j].path, path) == 0 ||
-			    (config_setting_is_group(s) &&
-			        strncmp(config_options[j].path, path, n) == 0 &&
-			        config_options[j].path[n] == '.');
+			known = strcmp(config_options[j].path, path) == 0;
+			option = known && config_options[j].type == OPT_GROUP;
+			known = known || (config_setting_is_group(s) &&
+			                     strncmp(config_options[j].path,
+			                         path, n) == 0 &&
+			                     config_options[j].path[n] == '.');
 		}
 		if (!known) {
 			snprintf(err, errlen, "%s:%d: unknown setting \"%s\"",
@@ -237,7 +348,8 @@ check_unknown(
 			    config_setting_source_line(s), path);
 			return -1;
 		}
-		if (config_setting_is_group(s) &&
+		/* (A group option, <feed>.columns, holds names of its own.) */
+		if (config_setting_is_group(s) && !option &&
 		    check_unknown(s, path, err, errlen) == -1)
 			return -1;
 	}
@@ -272,6 +384,12 @@ config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 			    &config_options[i], s, cfg, err, errlen);
 	}
 	config_destroy(&lc);
+	if (rc == 0 && *cfg->oidc_issuer != '\0' &&
+	    *cfg->oidc_audience == '\0') {
+		snprintf(err, errlen,
+		    "%s: oidc.audience must be set with oidc.issuer", path);
+		rc = -1;
+	}
 	if (rc != 0)
 		config_free(cfg);
 	return rc;
@@ -281,7 +399,13 @@ void
 config_free(struct config *cfg)
 {
 	for (int i = 0; i < config_option_count; i++) {
-		if (config_options[i].type == OPT_STRING) {
+		if (config_options[i].type == OPT_GROUP ||
+		    config_options[i].type == OPT_ARRAY) {
+			json_t **p =
+			    (json_t **)((char *)cfg + config_options[i].offset);
+			json_decref(*p);
+			*p = NULL;
+		} else if (config_options[i].type == OPT_STRING) {
 			char **p =
 			    (char **)((char *)cfg + config_options[i].offset);
 			free(*p);
@@ -334,9 +458,29 @@ option_equal(const struct config *a, const struct config *b,
 
 	if (o->type == OPT_STRING)
 		return strcmp(*(char *const *)pa, *(char *const *)pb) == 0;
+	if (o->type == OPT_GROUP || o->type == OPT_ARRAY)
+		return json_equal(*(json_t *const *)pa, *(json_t *const *)pb);
 	if (o->type == OPT_INT)
 		return *(const int *)pa == *(const int *)pb;
 	return *(const double *)pa == *(const double *)pb;
+}
+
+const struct feed_map *
+config_feed_map(const struct config *cfg, const char *name)
+{
+	const struct feed_maps *m = &cfg->maps;
+	const struct {
+		const char *name;
+		const struct feed_map *map;
+	} maps[] = { { "people", &m->people }, { "grants", &m->grants },
+		{ "assignments", &m->assignments }, { "charges", &m->charges },
+		{ "delegations", &m->delegations },
+		{ "timesheets", &m->timesheets } };
+
+	for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
+		if (strcmp(maps[i].name, name) == 0)
+			return maps[i].map;
+	return NULL;
 }
 
 const char *

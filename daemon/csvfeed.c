@@ -10,14 +10,26 @@
  * with any earlier row) are handed out only once the body has ended.
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <csv.h>
 
+#include "config.h"
 #include "feed.h"
+#include "feedmap.h"
 #include "xmalloc.h"
+
+#define ISO_DATE "%Y-%m-%d"
+
+/* What a column of the header is. */
+enum column_kind {
+	COL_FIELD,   /* one of the feed's fields */
+	COL_SKIP,    /* ignore_columns, or refused on the header's line */
+	COL_UNNAMED, /* an empty header cell: its cells must be empty too */
+};
 
 struct csv_reader {
 	const struct feed_spec *feed;
@@ -32,6 +44,14 @@ struct csv_reader {
 	json_t *groups; /* timesheets: "person|start|end" -> index */
 	char **header;
 	size_t ncols;
+	enum column_kind *kind;        /* per column */
+	const struct field_spec **col; /* per column: its field */
+	json_t *missing;               /* required fields without column */
+	bool header_bad;               /* wrong delimiter: rows unreadable */
+	/* The mapping (copied: a reload may free the configuration's). */
+	json_t *columns, *ignore; /* {"person_id": "Employee Number"}, […] */
+	char delimiter, decimal;
+	char *date_format;
 	char **row;   /* fields of the row being read */
 	size_t *lens; /* their lengths: a cell may hold NUL bytes */
 	size_t nfields, cap;
@@ -61,27 +81,148 @@ on_field(void *s, size_t len, void *arg)
 	cr->lens[cr->nfields++] = len;
 }
 
-/* A CSV cell as a typed JSON value for field f; NULL for an empty cell. */
+/* The cell without blanks either side, as a string to parse. */
+static char *
+trimmed(const char *s, size_t len)
+{
+	while (len > 0 && (*s == ' ' || *s == '\t')) {
+		s++;
+		len--;
+	}
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	return xstrndup(s, len);
+}
+
+/* Refuses a cell of field f (reported here; bad notes it for the field
+ * checks).  Returns NULL, the cell's value. */
+static json_t *refuse(struct csv_reader *cr, const struct field_spec *f,
+    json_t *bad, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static json_t *
+refuse(struct csv_reader *cr, const struct field_spec *f, json_t *bad,
+    const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	feed_error_line(cr->errs, cr->row_line, f->name, "%s", msg);
+	json_object_set_new(bad, f->name, json_true());
+	return NULL;
+}
+
+/* A number with the feed's decimal separator. */
+static json_t *
+number_cell(
+    struct csv_reader *cr, const struct field_spec *f, char *s, json_t *bad)
+{
+	char *end, *comma = strchr(s, ',');
+	double d;
+
+	if (cr->decimal == ',') {
+		if (strchr(s, '.') != NULL)
+			return refuse(cr, f, bad,
+			    "must be a number with a decimal comma "
+			    "(%s.decimal_separator), not \"%.40s\"",
+			    cr->feed->name, s);
+		if (comma != NULL)
+			*comma = '.';
+	}
+	d = strtod(s, &end);
+	if (end != s && *end == '\0' && isfinite(d))
+		return json_real(d);
+	if (cr->decimal == ',' && comma != NULL)
+		*comma = ',';
+	if (cr->decimal == '.' && comma != NULL && strchr(s, '.') == NULL &&
+	    strchr(comma + 1, ',') == NULL) {
+		*comma = '.';
+		d = strtod(s, &end);
+		*comma = ',';
+		if (end != s && *end == '\0' && isfinite(d))
+			return refuse(cr, f, bad,
+			    "must be a number, not \"%.40s\" (for a decimal "
+			    "comma set %s.decimal_separator = \",\")",
+			    s, cr->feed->name);
+	}
+	return refuse(cr, f, bad, "must be a number, not \"%.40s\"", s);
+}
+
+/* Whether s is three groups of digits with / or . between them (a date
+ * written the way people write them); the likely format in fmt. */
+static bool
+looks_like_date(const char *s, char *fmt, size_t len)
+{
+	int a, b, c, n = 0;
+	char s1, s2;
+
+	if (sscanf(s, "%2d%c%2d%c%4d%n", &a, &s1, &b, &s2, &c, &n) != 5 ||
+	    s[n] != '\0' || s1 != s2 || strchr("/.-", s1) == NULL ||
+	    strlen(s) < 8)
+		return false;
+	if (b > 12 && a <= 12)
+		snprintf(fmt, len, "%%m%c%%d%c%%Y", s1, s1);
+	else
+		snprintf(fmt, len, "%%d%c%%m%c%%Y", s1, s1);
+	return true;
+}
+
+/* A date as YYYY-MM-DD, read in the feed's date format (or already so). */
+static json_t *
+date_cell(
+    struct csv_reader *cr, const struct field_spec *f, char *s, json_t *bad)
+{
+	struct date d;
+	char iso[16], fmt[16];
+
+	if (date_parse(s, &d))
+		return json_string(s);
+	if (cr->date_format != NULL) {
+		if (!date_format_parse(cr->date_format, s, &d))
+			return refuse(cr, f, bad,
+			    "must be a date written as %s.date_format says "
+			    "(\"%s\") or YYYY-MM-DD, not \"%.40s\"",
+			    cr->feed->name, cr->date_format, s);
+		snprintf(
+		    iso, sizeof iso, "%04d-%02d-%02d", d.year, d.month, d.day);
+		return json_string(iso);
+	}
+	if (looks_like_date(s, fmt, sizeof fmt))
+		return refuse(cr, f, bad,
+		    "must be a date YYYY-MM-DD, not \"%.40s\" (for dates "
+		    "written so set %s.date_format = \"%s\")",
+		    s, cr->feed->name, fmt);
+	return json_string(s); /* the field checks say what is wrong */
+}
+
+/* A CSV cell as a typed JSON value for field f; NULL for an empty cell
+ * or one refused here (then listed in bad). */
 static json_t *
 cell_value(struct csv_reader *cr, const struct field_spec *f, const char *s,
-    size_t len)
+    size_t len, json_t *bad)
 {
-	char *end;
-	double d;
+	json_t *v = NULL;
+	char *t;
 
 	if (len == 0)
 		return NULL;
-	if (f == NULL) /* an unknown column (refused): no text to check */
-		return json_stringn(s, len);
-	if (f->type != FT_NUMBER)
+	if (f->type != FT_NUMBER && f->type != FT_DATE)
 		return json_stringn_nocheck(s, len);
-	d = strtod(s, &end);
-	if (end == s || end != s + len || !isfinite(d)) {
-		feed_error_line(cr->errs, cr->row_line, f->name,
-		    "must be a number, not \"%.40s\"", s);
-		return NULL;
-	}
-	return json_real(d);
+	if (memchr(s, '\0', len) != NULL && f->type == FT_NUMBER)
+		return refuse(cr, f, bad, "contains a NUL character");
+	if (memchr(s, '\0', len) != NULL) /* the field checks refuse it */
+		return json_stringn_nocheck(s, len);
+	t = trimmed(s, len);
+	if (*t == '\0')
+		v = NULL;
+	else if (f->type == FT_NUMBER)
+		v = number_cell(cr, f, t, bad);
+	else
+		v = date_cell(cr, f, t, bad);
+	free(t);
+	return v;
 }
 
 /* Adds a timesheet row's record fields to the group's record, or checks
@@ -140,41 +281,217 @@ mark_bad(struct csv_reader *cr, size_t i)
 	cr->bad[i] = 1;
 }
 
+/* Adds the fields a record or entry cannot have (missing columns,
+ * refused cells) as its "_bad", when there are any. */
+static void
+set_bad(json_t *obj, json_t *bad, bool entry, const struct csv_reader *cr)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(cr->missing, key, v)
+	{
+		if (json_is_true(v) == entry)
+			json_object_set_new(bad, key, json_true());
+	}
+	if (json_object_size(bad) > 0)
+		json_object_set(obj, "_bad", bad);
+}
+
 /* One data row: a record, or for timesheets an entry of a record. */
 static void
 data_row(struct csv_reader *cr)
 {
 	json_t *rec = json_object(), *entry = json_object(), *v, *ts = rec;
+	json_t *bad = json_object(), *entry_bad = json_object();
 	int errors = cr->errs->count;
+	bool unnamed_said = false;
 
 	for (size_t i = 0; i < cr->ncols; i++) {
-		const struct field_spec *f =
-		    feed_field(cr->feed, cr->header[i]);
-		if ((v = cell_value(cr, f, cr->row[i], cr->lens[i])) == NULL)
+		const struct field_spec *f = cr->col[i];
+		bool in_entry = f != NULL && (f->flags & F_ENTRY);
+		if (cr->kind[i] == COL_UNNAMED && cr->lens[i] > 0 &&
+		    !unnamed_said && (unnamed_said = true))
+			feed_error_line(cr->errs, cr->row_line, "",
+			    "a value in column %zu, which has no name in the "
+			    "header",
+			    i + 1);
+		if (cr->kind[i] != COL_FIELD ||
+		    (v = cell_value(cr, f, cr->row[i], cr->lens[i],
+		         in_entry ? entry_bad : bad)) == NULL)
 			continue;
-		if (f != NULL && (f->flags & F_ENTRY))
-			json_object_set_new(entry, cr->header[i], v);
-		else
-			json_object_set_new(rec, cr->header[i], v);
+		json_object_set_new(in_entry ? entry : rec, f->name, v);
 	}
+	set_bad(rec, bad, false, cr);
 	json_object_set_new(rec, "_line", json_integer(cr->row_line));
 	if (!cr->feed->has_entries) {
 		cr->row_record = json_array_size(cr->records);
 		json_array_append(cr->records, rec);
 	} else {
 		ts = timesheet_record(cr, rec);
+		set_bad(entry, entry_bad, true, cr);
 		json_object_set_new(entry, "_line", json_integer(cr->row_line));
 		json_array_append(json_object_get(ts, "entries"), entry);
 	}
-	if (cr->errs->count != errors)
+	if (cr->errs->count != errors || json_object_size(bad) > 0 ||
+	    json_object_size(entry_bad) > 0)
 		mark_bad(cr, cr->row_record);
+	json_decref(bad);
+	json_decref(entry_bad);
 	json_decref(rec);
 	json_decref(entry);
+}
+
+/* The field a header cell names: through the mapping, else its own name. */
+static const struct field_spec *
+header_field(const struct csv_reader *cr, const char *name)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(cr->columns, key, v)
+	{
+		if (strcmp(json_string_value(v), name) == 0)
+			return feed_field(cr->feed, key);
+	}
+	return feed_field(cr->feed, name);
+}
+
+static bool
+ignored(const struct csv_reader *cr, const char *name)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(cr->ignore, i, v)
+	{
+		if (strcmp(json_string_value(v), name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The column of field f, if the header has one before column upto. */
+static long
+column_of(const struct csv_reader *cr, const struct field_spec *f, size_t upto)
+{
+	for (size_t j = 0; j < upto; j++)
+		if (cr->kind[j] == COL_FIELD && cr->col[j] == f)
+			return (long)j;
+	return -1;
+}
+
+/* The header names one column in a file separated by another delimiter:
+ * one error instead of one per row. */
+static bool
+wrong_delimiter(struct csv_reader *cr)
+{
+	const char *h = cr->header[0];
+	char d[3], want[3];
+
+	if (cr->ncols != 1 || feed_field(cr->feed, h) != NULL)
+		return false;
+	for (const char *p = ",;|\t"; *p != '\0'; p++) {
+		if (*p == cr->delimiter || strchr(h, *p) == NULL)
+			continue;
+		snprintf(
+		    d, sizeof d, "%s", *p == '\t' ? "\\t" : (char[]){ *p, 0 });
+		snprintf(want, sizeof want, "%s",
+		    cr->delimiter == '\t' ? "\\t"
+		                          : (char[]){ cr->delimiter, 0 });
+		feed_error_line(cr->errs, cr->row_line, h,
+		    "unknown column: the header is separated by \"%s\", not "
+		    "\"%s\" (set %s.delimiter = \"%s\")",
+		    d, want, cr->feed->name, d);
+		cr->header_bad = true;
+		return true;
+	}
+	return false;
+}
+
+/* The field whose mapped column name h is probably a misspelling of. */
+static const struct field_spec *
+mapped_guess(const struct csv_reader *cr, const char *h)
+{
+	const struct field_spec *best = NULL;
+	const char *key;
+	json_t *v;
+	int best_d = 99, d;
+
+	json_object_foreach(cr->columns, key, v)
+	{
+		if ((d = name_distance(h, json_string_value(v))) < best_d) {
+			best_d = d;
+			best = feed_field(cr->feed, key);
+		}
+	}
+	return best != NULL && name_close(h, best_d) ? best : NULL;
+}
+
+/* What an unknown column probably is, for its error. */
+static void
+unknown_column(struct csv_reader *cr, size_t i)
+{
+	const char *h = cr->header[i];
+	const struct field_spec *g = mapped_guess(cr, h);
+	json_t *mapped;
+
+	if (g == NULL)
+		g = feed_field_guess(cr->feed, h);
+	cr->kind[i] = COL_SKIP;
+	if (g != NULL && column_of(cr, g, cr->ncols) < 0) {
+		mapped = json_object_get(cr->columns, g->name);
+		if (mapped != NULL)
+			feed_error_line(cr->errs, cr->row_line, h,
+			    "unknown column; did you mean \"%s\" (%s)?",
+			    json_string_value(mapped), g->name);
+		else
+			feed_error_line(cr->errs, cr->row_line, h,
+			    "unknown column; did you mean %s?", g->name);
+		cr->col[i] = g; /* stands for g's missing column */
+		return;
+	}
+	feed_error_line(cr->errs, cr->row_line, h,
+	    "unknown column (map it to a field in %s.columns, or skip it with "
+	    "%s.ignore_columns)",
+	    cr->feed->name, cr->feed->name);
+}
+
+/* Required fields without a column: once on the header's line (unless a
+ * misspelt column stands for them), and noted for every row. */
+static void
+missing_columns(struct csv_reader *cr)
+{
+	json_t *mapped;
+
+	for (const struct field_spec *f = cr->feed->fields; f->name; f++) {
+		bool guessed = false;
+		if (!(f->flags & F_REQUIRED) ||
+		    column_of(cr, f, cr->ncols) >= 0)
+			continue;
+		json_object_set_new(
+		    cr->missing, f->name, json_boolean(f->flags & F_ENTRY));
+		for (size_t i = 0; i < cr->ncols; i++)
+			guessed |= cr->kind[i] == COL_SKIP && cr->col[i] == f;
+		if (guessed || cr->header_bad)
+			continue;
+		mapped = json_object_get(cr->columns, f->name);
+		if (mapped != NULL)
+			feed_error_line(cr->errs, cr->row_line, f->name,
+			    "missing column \"%s\" (%s.columns)",
+			    json_string_value(mapped), cr->feed->name);
+		else
+			feed_error_line(
+			    cr->errs, cr->row_line, f->name, "missing column");
+	}
 }
 
 static void
 header_row(struct csv_reader *cr)
 {
+	char *name;
+	long j;
+
 	cr->header = cr->row;
 	cr->ncols = cr->nfields;
 	cr->row = NULL;
@@ -182,15 +499,48 @@ header_row(struct csv_reader *cr)
 	cr->lens = NULL;
 	cr->nfields = cr->cap = 0;
 	cr->header_done = true;
+	cr->kind = xcalloc(cr->ncols + 1, sizeof *cr->kind);
+	cr->col = xcalloc(cr->ncols + 1, sizeof *cr->col);
+	if (wrong_delimiter(cr))
+		return;
 	for (size_t i = 0; i < cr->ncols; i++) {
-		if (feed_field(cr->feed, cr->header[i]) == NULL)
-			feed_error_line(cr->errs, cr->row_line, cr->header[i],
-			    "unknown column");
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(cr->header[i], cr->header[j]) == 0)
+		name = trimmed(cr->header[i], strlen(cr->header[i]));
+		cr->col[i] = header_field(cr, name);
+		if (*name == '\0')
+			cr->kind[i] = COL_UNNAMED;
+		else if (cr->col[i] != NULL &&
+		         (j = column_of(cr, cr->col[i], i)) >= 0) {
+			cr->kind[i] = COL_SKIP;
+			if (strcmp(cr->header[j], cr->header[i]) == 0)
 				feed_error_line(cr->errs, cr->row_line,
 				    cr->header[i], "column appears twice");
+			else
+				feed_error_line(cr->errs, cr->row_line,
+				    cr->header[i],
+				    "column appears twice: \"%s\" is %s too",
+				    cr->header[j], cr->col[i]->name);
+			cr->col[i] = NULL;
+		} else if (cr->col[i] != NULL)
+			cr->kind[i] = COL_FIELD;
+		else if (ignored(cr, name))
+			cr->kind[i] = COL_SKIP;
+		else
+			unknown_column(cr, i);
+		free(name);
 	}
+	missing_columns(cr);
+}
+
+/* Whether every cell of the row is empty or blank (",,,," from a
+ * spreadsheet): such rows are skipped. */
+static bool
+blank_row(const struct csv_reader *cr)
+{
+	for (size_t i = 0; i < cr->nfields; i++)
+		for (size_t k = 0; k < cr->lens[i]; k++)
+			if (cr->row[i][k] != ' ' && cr->row[i][k] != '\t')
+				return false;
+	return true;
 }
 
 static void
@@ -201,6 +551,8 @@ on_row(int c, void *arg)
 	(void)c;
 	if (!cr->header_done)
 		header_row(cr);
+	else if (cr->header_bad || blank_row(cr))
+		; /* reported on the header's line, or nothing to say */
 	else if (cr->nfields != cr->ncols)
 		feed_error_line(cr->errs, cr->row_line, "",
 		    "expected %zu fields "
@@ -274,8 +626,31 @@ csv_reader_new(const struct feed_spec *feed, struct feed_errors *errs)
 	cr->line = 1;
 	cr->records = json_array();
 	cr->groups = json_object();
+	cr->missing = json_object();
+	cr->columns = json_object();
+	cr->ignore = json_array();
+	cr->delimiter = ',';
+	cr->decimal = '.';
 	csv_init(&cr->parser, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL);
 	return cr;
+}
+
+void
+csv_reader_map(struct csv_reader *cr, const struct feed_map *map)
+{
+	if (map == NULL)
+		return;
+	json_decref(cr->columns);
+	json_decref(cr->ignore);
+	cr->columns = json_deep_copy(map->columns);
+	cr->ignore = json_deep_copy(map->ignore_columns);
+	cr->delimiter = map->delimiter[0];
+	cr->decimal = map->decimal_separator[0];
+	free(cr->date_format);
+	cr->date_format = strcmp(map->date_format, ISO_DATE) != 0
+	                      ? xstrdup(map->date_format)
+	                      : NULL;
+	csv_set_delim(&cr->parser, (unsigned char)cr->delimiter);
 }
 
 static void
@@ -290,15 +665,23 @@ int
 csv_reader_feed(struct csv_reader *cr, struct evbuffer *buf, size_t max,
     bool eof, char *err, size_t errlen)
 {
-	char bom[3];
+	unsigned char head[4] = { 1, 1, 1, 1 };
+	const char *utf16;
 
 	if (!cr->started) {
-		if (evbuffer_get_length(buf) < 3 && !eof)
-			return 0; /* too short to tell whether a BOM starts it
-			           */
+		if (evbuffer_get_length(buf) < 4 && !eof)
+			return 0; /* too short to tell how it is encoded */
 		cr->started = true;
-		if (evbuffer_copyout(buf, bom, 3) == 3 &&
-		    memcmp(bom, "\xef\xbb\xbf", 3) == 0)
+		evbuffer_copyout(buf, head, 4);
+		if ((utf16 = feed_utf16(head, evbuffer_get_length(buf))) !=
+		    NULL) {
+			snprintf(err, errlen,
+			    "the file is UTF-16 (%s), not UTF-8: save it as "
+			    "UTF-8",
+			    utf16);
+			return -1;
+		}
+		if (memcmp(head, "\xef\xbb\xbf", 3) == 0)
 			evbuffer_drain(buf, 3);
 	}
 	if (feed_buffer(cr, buf, max) != 0) {
@@ -364,6 +747,12 @@ csv_reader_free(struct csv_reader *cr)
 	for (size_t i = 0; i < cr->ncols; i++)
 		free(cr->header[i]);
 	free(cr->header);
+	free(cr->kind);
+	free(cr->col);
+	free(cr->date_format);
+	json_decref(cr->missing);
+	json_decref(cr->columns);
+	json_decref(cr->ignore);
 	free(cr->bad);
 	json_decref(cr->groups);
 	json_decref(cr->records);
@@ -374,9 +763,17 @@ json_t *
 csv_feed_parse(const struct feed_spec *feed, struct evbuffer *buf,
     struct feed_errors *errs, char *err, size_t errlen)
 {
+	return csv_feed_parse_map(feed, NULL, buf, errs, err, errlen);
+}
+
+json_t *
+csv_feed_parse_map(const struct feed_spec *feed, const struct feed_map *map,
+    struct evbuffer *buf, struct feed_errors *errs, char *err, size_t errlen)
+{
 	struct csv_reader *cr = csv_reader_new(feed, errs);
 	json_t *records = NULL;
 
+	csv_reader_map(cr, map);
 	if (csv_reader_feed(cr, buf, (size_t)-1, true, err, errlen) == 0 &&
 	    csv_reader_finish(cr, err, errlen) == 0)
 		records = json_incref(cr->records);

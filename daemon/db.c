@@ -960,6 +960,12 @@ db_pool_free(struct db_pool *p)
 	}
 }
 
+struct evdns_base *
+db_dns_base(void)
+{
+	return dns;
+}
+
 bool
 db_pool_ready(const struct db_pool *p)
 {

@@ -235,3 +235,7 @@ const struct feed_spec feed_delegations = { "delegations",
 	STMT_INGEST_DELEGATIONS, delegations_fields, false, check_delegation };
 const struct feed_spec feed_timesheets = { "timesheets", STMT_INGEST_TIMESHEETS,
 	timesheets_fields, true, check_timesheet };
+
+const struct feed_spec *const feed_specs[] = { &feed_people, &feed_grants,
+	&feed_assignments, &feed_charges, &feed_delegations, &feed_timesheets,
+	NULL };

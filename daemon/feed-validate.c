@@ -12,6 +12,7 @@
 
 #include "date.h"
 #include "feed.h"
+#include "feedmap.h"
 #include "xmalloc.h"
 
 #define MAX_ERRORS 1000
@@ -87,6 +88,23 @@ feed_error_add(struct feed_errors *errs, const char *where, json_int_t n,
 	                                      "field", name, "message", msg));
 }
 
+const char *
+feed_utf16(const unsigned char head[4], size_t len)
+{
+	if (len >= 2 && head[0] == 0xff && head[1] == 0xfe)
+		return "little-endian, with a byte-order mark";
+	if (len >= 2 && head[0] == 0xfe && head[1] == 0xff)
+		return "big-endian, with a byte-order mark";
+	/* Text in ASCII: every other byte NUL. */
+	if (len >= 4 && head[0] != 0 && head[1] == 0 && head[2] != 0 &&
+	    head[3] == 0)
+		return "little-endian";
+	if (len >= 4 && head[0] == 0 && head[1] != 0 && head[2] == 0 &&
+	    head[3] != 0)
+		return "big-endian";
+	return NULL;
+}
+
 /* The CSV line of a record, or of its entry when field is "entries[j]…". */
 static long
 record_line(struct feed_errors *errs, int index, const char *field)
@@ -138,6 +156,20 @@ feed_field(const struct feed_spec *feed, const char *name)
 	return NULL;
 }
 
+const struct field_spec *
+feed_field_guess(const struct feed_spec *feed, const char *name)
+{
+	const struct field_spec *best = NULL;
+	int best_d = 99, d;
+
+	for (const struct field_spec *f = feed->fields; f->name; f++)
+		if ((d = name_distance(name, f->name)) < best_d) {
+			best_d = d;
+			best = f;
+		}
+	return best != NULL && name_close(name, best_d) ? best : NULL;
+}
+
 static bool
 enum_has(const char *const *values, const char *s)
 {
@@ -145,6 +177,57 @@ enum_has(const char *const *values, const char *s)
 		if (strcmp(*values, s) == 0)
 			return true;
 	return false;
+}
+
+/* "unknown value "Grant"; did you mean grant? (allowed: grant, …)". */
+static const char *
+enum_unknown(const char *const *values, const char *s, char *buf, size_t len)
+{
+	const char *guess = NULL;
+	int best = 99, d;
+	size_t used;
+
+	for (const char *const *v = values; *v != NULL; v++)
+		if ((d = name_distance(s, *v)) < best) {
+			best = d;
+			guess = *v;
+		}
+	if (!name_close(s, best))
+		guess = NULL;
+	used = (size_t)snprintf(buf, len,
+	    "unknown value \"%.60s\"%s%s%s (allowed:", s,
+	    guess ? "; did you mean " : "", guess ? guess : "",
+	    guess ? "?" : "");
+	for (const char *const *v = values; *v != NULL && used < len; v++)
+		used += (size_t)snprintf(buf + used, len - used, "%s %s",
+		    v == values ? "" : ",", *v);
+	if (used < len)
+		snprintf(buf + used, len - used, ")");
+	return buf;
+}
+
+/* Why a value that is not UTF-8 is not: a text in Latin-1 (ISO-8859-1 or
+ * Windows-1252), where every byte from 0x80 stands alone, is named so; one
+ * with UTF-8's shape (a lead byte then a continuation byte) is not. */
+static const char *
+not_utf8(const unsigned char *s, size_t n, size_t at, char *buf, size_t len)
+{
+	bool latin1 = true;
+
+	for (size_t i = 0, step; i < n && latin1; i += step) {
+		step = s[i] < 0x80 ? 1 : utf8_sequence(s + i, n - i);
+		if (step > 1 || (step == 0 && s[i] >= 0xc0 && i + 1 < n &&
+		                    (s[i + 1] & 0xc0) == 0x80))
+			latin1 = false; /* some of it is (broken) UTF-8 */
+		if (step == 0)
+			step = 1;
+	}
+	snprintf(buf, len, "is not valid UTF-8 (byte 0x%02x at offset %zu)%s",
+	    s[at], at,
+	    latin1 ? ": the file looks like Latin-1 (ISO-8859-1 or "
+	             "Windows-1252); save it as UTF-8"
+	           : "");
+	return buf;
 }
 
 /* Whether a number has no more than `places` decimals.  The feeds' numbers
@@ -194,12 +277,8 @@ check_text(const struct field_spec *f, json_t *v, char *buf, size_t len)
 	for (size_t i = 0; i < n; i += step) {
 		if (s[i] == '\0')
 			return "contains a NUL character";
-		if ((step = utf8_sequence(s + i, n - i)) == 0) {
-			snprintf(buf, len,
-			    "is not valid UTF-8 (byte 0x%02x at offset %zu)",
-			    s[i], i);
-			return buf;
-		}
+		if ((step = utf8_sequence(s + i, n - i)) == 0)
+			return not_utf8(s, n, i, buf, len);
 		if (f->type == FT_STRING && s[i] != '\t' &&
 		    (s[i] < 0x20 || s[i] == 0x7f)) {
 			snprintf(buf, len,
@@ -253,8 +332,7 @@ check_value(const struct field_spec *f, json_t *v, char *buf, size_t len)
 	case FT_ENUM:
 		if (enum_has(f->values, s))
 			return NULL;
-		snprintf(buf, len, "unknown value \"%.60s\"", s);
-		return buf;
+		return enum_unknown(f->values, s, buf, len);
 	default:
 		if (strlen(s) < (size_t)f->min)
 			return "must not be empty";
@@ -268,38 +346,73 @@ check_value(const struct field_spec *f, json_t *v, char *buf, size_t len)
 	}
 }
 
+/* Whether key is one of effortd's own in obj: a CSV record's "_line" and
+ * "_bad" (fields whose cells the reader refused already), "entries". */
+static bool
+own_key(const struct feed_spec *feed, const char *key, bool want_entry,
+    const struct feed_errors *errs)
+{
+	return (errs->csv &&
+	           (strcmp(key, "_line") == 0 || strcmp(key, "_bad") == 0)) ||
+	       (!want_entry && feed->has_entries &&
+	           strcmp(key, "entries") == 0);
+}
+
+/* Whether f is what an unknown key of obj probably meant (its "unknown
+ * field; did you mean f?" then stands for f's "is required" too). */
+static bool
+guessed(const struct feed_spec *feed, json_t *obj, const struct field_spec *f,
+    bool want_entry, const struct feed_errors *errs)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(obj, key, v)
+	{
+		if (feed_field(feed, key) == NULL &&
+		    !own_key(feed, key, want_entry, errs) &&
+		    feed_field_guess(feed, key) == f)
+			return true;
+	}
+	return false;
+}
+
 /* Checks the fields of obj (a record or an entry) that match want_entry. */
 static void
 check_fields(const struct feed_spec *feed, json_t *obj, bool want_entry,
     int index, const char *prefix, struct feed_errors *errs)
 {
 	const char *key, *why;
-	json_t *v;
-	char buf[128], field[96];
+	json_t *v, *bad = json_object_get(obj, "_bad");
+	char buf[512], field[96];
 
 	for (const struct field_spec *f = feed->fields; f->name; f++) {
-		if (((f->flags & F_ENTRY) != 0) != want_entry)
+		if (((f->flags & F_ENTRY) != 0) != want_entry ||
+		    (errs->csv && json_object_get(bad, f->name) != NULL))
 			continue;
 		snprintf(field, sizeof field, "%s%s", prefix, f->name);
 		v = json_object_get(obj, f->name);
 		if (v == NULL || json_is_null(v)) {
-			if (f->flags & F_REQUIRED)
+			if ((f->flags & F_REQUIRED) &&
+			    !guessed(feed, obj, f, want_entry, errs))
 				feed_error(errs, index, field, "is required");
 		} else if ((why = check_value(f, v, buf, sizeof buf)) != NULL)
 			feed_error(errs, index, field, "%s", why);
 	}
 	json_object_foreach(obj, key, v)
 	{
-		const struct field_spec *f = feed_field(feed, key);
+		const struct field_spec *f = feed_field(feed, key), *g;
 		bool known =
 		    (f != NULL && ((f->flags & F_ENTRY) != 0) == want_entry) ||
-		    (errs->csv && strcmp(key, "_line") == 0) ||
-		    (!want_entry && feed->has_entries &&
-		        strcmp(key, "entries") == 0);
-		if (!known) {
-			snprintf(field, sizeof field, "%s%.60s", prefix, key);
+		    own_key(feed, key, want_entry, errs);
+		if (known)
+			continue;
+		snprintf(field, sizeof field, "%s%.60s", prefix, key);
+		if (f == NULL && (g = feed_field_guess(feed, key)) != NULL)
+			feed_error(errs, index, field,
+			    "unknown field; did you mean %s?", g->name);
+		else
 			feed_error(errs, index, field, "unknown field");
-		}
 	}
 }
 
@@ -329,6 +442,24 @@ check_entries(const struct feed_spec *feed, json_t *rec, int index,
 	}
 }
 
+/* Whether the CSV reader refused a cell of the record or its entries:
+ * the cross-field checks would then see a field as missing. */
+static bool
+bad_cells(json_t *rec)
+{
+	json_t *e;
+	size_t i;
+
+	if (json_object_get(rec, "_bad") != NULL)
+		return true;
+	json_array_foreach(json_object_get(rec, "entries"), i, e)
+	{
+		if (json_object_get(e, "_bad") != NULL)
+			return true;
+	}
+	return false;
+}
+
 int
 feed_validate(
     const struct feed_spec *feed, json_t *records, struct feed_errors *errs)
@@ -348,7 +479,8 @@ feed_validate(
 		check_fields(feed, rec, false, (int)i, "", errs);
 		if (feed->has_entries)
 			check_entries(feed, rec, (int)i, errs);
-		if (errs->count == n && feed->check != NULL)
+		if (errs->count == n && feed->check != NULL &&
+		    !(errs->csv && bad_cells(rec)))
 			feed->check(rec, (int)i, errs);
 	}
 	return errs->count - before;

@@ -60,9 +60,7 @@
  * statement's time: db.statement_timeout is lifted for it and set again
  * for the merge (TIMEOUT_SQL). */
 #define STAGE_SQL                                                              \
-	"BEGIN; SET LOCAL statement_timeout = 0; "                             \
-	"CREATE TEMP TABLE feed_stage (idx integer NOT NULL, "                 \
-	"rec jsonb NOT NULL) ON COMMIT DROP; "                                 \
+	"BEGIN; SET LOCAL statement_timeout = 0; SELECT feed_stage_open(); "   \
 	"COPY feed_stage (idx, rec) FROM STDIN"
 #define TIMEOUT_SQL "SET LOCAL statement_timeout = '%ds'"
 
@@ -636,6 +634,25 @@ committed(struct db_session *s, const struct db_result *res, void *arg)
 	json_decref(doc);
 }
 
+/* The batch's warnings (sql/functions/24_ingest_warnings.sql) join the
+ * answer, when there are any; then the batch commits. */
+static void
+warned(struct db_session *s, const struct db_result *res, void *arg)
+{
+	struct feed_job *job = arg;
+	json_t *list;
+
+	if (res->status != DB_OK || PQntuples(res->res) != 1) {
+		finish_db_failure(job, res);
+		return;
+	}
+	list = json_loads(PQgetvalue(res->res, 0, 0), 0, NULL);
+	if (json_array_size(list) > 0)
+		json_object_set(job->doc, "warnings", list);
+	json_decref(list);
+	db_session_exec(s, "COMMIT", 0, NULL, committed);
+}
+
 static void
 merged(struct db_session *s, const struct db_result *res, void *arg)
 {
@@ -654,30 +671,8 @@ merged(struct db_session *s, const struct db_result *res, void *arg)
 		return;
 	}
 	job->doc = out;
-	db_session_exec(s, "COMMIT", 0, NULL, committed);
-}
-
-/*
- * The statement that stores the staged batch: the feed's own statement
- * with the staged records for its $1, e.g. for people
- *   WITH s AS (SELECT coalesce(jsonb_agg(rec ORDER BY idx), $1::jsonb) …)
- *   SELECT feed_stage_remap(ingest_people(s.batch, $2::bigint, …), s.idxs)
- * ($1 is "[]": the batch when nothing was staged).
- */
-static char *
-merge_sql(enum stmt_id stmt)
-{
-	const char *sql = statements[stmt].sql, *call = sql + strlen("SELECT ");
-	const char *p1 = strstr(call, "$1::jsonb");
-	char *out;
-
-	xasprintf(&out,
-	    "WITH s AS (SELECT coalesce(jsonb_agg(rec ORDER BY idx), "
-	    "$1::jsonb) AS batch, coalesce(jsonb_agg(idx ORDER BY idx), "
-	    "'[]') AS idxs FROM feed_stage) "
-	    "SELECT feed_stage_remap(%.*ss.batch%s, s.idxs) FROM s",
-	    (int)(p1 - call), call, p1 + strlen("$1::jsonb"));
-	return out;
+	db_session_exec(
+	    s, "SELECT ingest_warnings($1)", 1, &job->feed->name, warned);
 }
 
 static void
@@ -686,21 +681,18 @@ timeout_set(struct db_session *s, const struct db_result *res, void *arg)
 	struct feed_job *job = arg;
 	int n = 3 + job->src.nextra;
 	const char **params;
-	char *sql;
 
 	if (res->status != DB_OK) {
 		finish_db_failure(job, res);
 		return;
 	}
+	/* The feed's own statement, its batch ($1) NULL: the staged records. */
 	params = xcalloc((size_t)n, sizeof *params);
-	params[0] = "[]";
 	params[1] = job->token_id;
 	params[2] = job->errs.count > 0 ? "true" : "false";
 	for (int i = 0; i < job->src.nextra; i++)
 		params[3 + i] = job->src.extra[i];
-	sql = merge_sql(job->src.stmt);
-	db_session_exec(s, sql, n, params, merged);
-	free(sql);
+	db_session_exec(s, statements[job->src.stmt].sql, n, params, merged);
 	free(params);
 }
 
@@ -763,9 +755,11 @@ feed_ingest(const struct feed_source *src, feed_done_cb done, void *arg)
 	job->rows = evbuffer_new();
 	job->tick = evtimer_new(effortd.base, on_tick, job);
 	feed_errors_init(&job->errs, src->csv);
-	if (src->csv)
+	if (src->csv) {
 		job->csv = csv_reader_new(job->feed, &job->errs);
-	else
+		csv_reader_map(
+		    job->csv, config_feed_map(&effortd.cfg, job->feed->name));
+	} else
 		json_stream_init(&job->js, effortd.cfg.max_json_depth);
 	job->stage = STAGE_OPENING;
 	job->starting = true;
@@ -820,12 +814,13 @@ http_done(const struct feed_outcome *o, void *arg)
 	if (o->status == 200)
 		/* API.md's order: accepted, created, updated, unchanged. */
 		reply_after_audit(
-		    r, json_pack("{s:O, s:O, s:O, s:O, s:O}", "accepted",
+		    r, json_pack("{s:O, s:O, s:O, s:O, s:O, s:O*}", "accepted",
 		           json_object_get(d, "accepted"), "created",
 		           json_object_get(d, "created"), "updated",
 		           json_object_get(d, "updated"), "unchanged",
 		           json_object_get(d, "unchanged"), "people",
-		           json_object_get(d, "people")));
+		           json_object_get(d, "people"), "warnings",
+		           json_object_get(d, "warnings")));
 	else if (o->db != NULL)
 		reply_db_failure(r, o->db);
 	else

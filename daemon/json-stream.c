@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "feed.h"
 #include "json-stream.h"
 #include "xmalloc.h"
 
@@ -243,13 +244,21 @@ element(struct json_stream *js, struct evbuffer *buf, bool eof, json_t **out)
 static bool
 bom_skipped(struct json_stream *js, struct evbuffer *buf, bool eof)
 {
-	unsigned char bom[3];
+	unsigned char bom[4] = { 1, 1, 1, 1 };
+	const char *utf16;
 
 	if (js->bom_done)
 		return true;
-	if (evbuffer_copyout(buf, bom, 3) < 3 && !eof)
+	if (evbuffer_copyout(buf, bom, 4) < 4 && !eof)
 		return false;
 	js->bom_done = true;
+	if ((utf16 = feed_utf16(bom, evbuffer_get_length(buf))) != NULL) {
+		snprintf(js->error, sizeof js->error,
+		    "the body is UTF-16 (%s), not UTF-8: save it as UTF-8",
+		    utf16);
+		js->state = JS_DONE;
+		return false;
+	}
 	if (evbuffer_get_length(buf) >= 3 &&
 	    memcmp(bom, "\xef\xbb\xbf", 3) == 0)
 		evbuffer_drain(buf, 3);
@@ -275,7 +284,7 @@ json_stream_next(
 
 	*out = NULL;
 	if (js->state == JS_START && !bom_skipped(js, buf, eof))
-		return JSS_NEED_MORE;
+		return js->state == JS_DONE ? JSS_ERROR : JSS_NEED_MORE;
 	for (;;) {
 		if (js->state == JS_DONE)
 			return JSS_ERROR;

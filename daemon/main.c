@@ -22,6 +22,7 @@
 #include "effortd.h"
 #include "log.h"
 #include "migrate.h"
+#include "oidc.h"
 #include "reminders.h"
 #include "request.h"
 #include "spool.h"
@@ -71,9 +72,11 @@ apply_config(void)
 	authcache_clear(); /* auth.cache_seconds may have changed */
 	if (log_parse_level(effortd.cfg.log_level, &level) == 0)
 		log_set_level(level);
-	if (effortd.db != NULL)
+	if (effortd.db != NULL) {
 		db_pool_set_limits(effortd.db, effortd.cfg.db_queue_max,
 		    effortd.cfg.db_connect_timeout);
+		oidc_configure(); /* SIGHUP: the provider's keys again */
+	}
 	if (effortd.http != NULL) {
 		char err[512];
 		conn_apply_limits(effortd.http);
@@ -202,6 +205,7 @@ shutdown_finish(void)
 	drain_timer = NULL;
 	effortd.draining = true;
 	requests_cancel_all("effortd is shutting down");
+	oidc_stop();
 	audit_timer_stop();
 	reminders_stop();
 	spool_stop();
@@ -291,6 +295,7 @@ serve(void)
 	if (http_start() != 0)
 		return 1;
 	pools_start();
+	oidc_configure();
 	watchdog = watchdog_start();
 	if (spool_start() != 0)
 		return 1;
@@ -328,12 +333,10 @@ enum {
 static void
 list_options(void)
 {
-	static const char *types[] = { "string", "integer", "number" };
-
 	for (int i = 0; i < config_option_count; i++) {
 		const struct config_option *o = &config_options[i];
-		printf("%s\t%s\t%s\t%s\n", o->path, types[o->type], o->def,
-		    o->no_reload ? "restart" : "reload");
+		printf("%s\t%s\t%s\t%s\n", o->path, config_type_names[o->type],
+		    o->def, o->no_reload ? "restart" : "reload");
 	}
 }
 

@@ -58,6 +58,7 @@ const struct route routes[] = {
 	{ EVHTTP_REQ_GET, "/v1/reports/compliance", ROLE_REVIEWER | ROLE_ADMIN, handle_report_compliance, "report_compliance", NULL, q_compliance },
 	{ EVHTTP_REQ_GET, "/v1/pending", ROLE_MANAGER, handle_pending, "pending", NULL, NULL },
 	{ EVHTTP_REQ_POST, "/v1/me/delegations", ROLE_MANAGER, handle_delegate, "delegate", NULL, NULL },
+	{ EVHTTP_REQ_GET, "/v1/me", ROLE_FEED | ROLE_MANAGER | ROLE_REVIEWER | ROLE_ADMIN, handle_me, "me", NULL, NULL },
 	{ EVHTTP_REQ_GET, "/v1/tokens", ROLE_ADMIN, handle_tokens_list, "tokens_list", NULL, NULL },
 	{ EVHTTP_REQ_POST, "/v1/tokens", ROLE_ADMIN, handle_token_create, "token_create", NULL, NULL },
 	{ EVHTTP_REQ_POST, "/v1/tokens/{id}/revoke", ROLE_ADMIN, handle_token_revoke, "token_revoke", NULL, NULL },

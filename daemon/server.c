@@ -22,6 +22,7 @@
 #include "effortd.h"
 #include "log.h"
 #include "metrics.h"
+#include "oidc.h"
 #include "request.h"
 #include "token.h"
 #include "xmalloc.h"
@@ -56,7 +57,8 @@ route_match(const char *pattern, const char *path, char **arg)
 static TAILQ_HEAD(, request) in_flight = TAILQ_HEAD_INITIALIZER(in_flight);
 
 static const char *const state_names[] = { "received", "authenticated",
-	"waiting for the database", "replying", "done", "cancelled" };
+	"waiting for the database", "waiting for the identity provider",
+	"replying", "done", "cancelled" };
 
 /* Whether a request in state from may move to state to. */
 static bool
@@ -64,14 +66,16 @@ transition_allowed(enum request_state from, enum request_state to)
 {
 	switch (to) {
 	case REQ_RECEIVED:
-		return from == REQ_WAITING_DB;
+		return from == REQ_WAITING_DB || from == REQ_WAITING_IDP;
 	case REQ_AUTHENTICATED:
 		return from == REQ_RECEIVED || from == REQ_WAITING_DB;
 	case REQ_WAITING_DB:
 		return from == REQ_RECEIVED || from == REQ_AUTHENTICATED;
+	case REQ_WAITING_IDP:
+		return from == REQ_RECEIVED;
 	case REQ_REPLYING:
 	case REQ_CANCELLED:
-		return from <= REQ_WAITING_DB;
+		return from <= REQ_WAITING_IDP;
 	case REQ_DONE:
 		return from == REQ_REPLYING || from == REQ_CANCELLED;
 	}
@@ -529,6 +533,8 @@ authenticate(struct request *r)
 	token_hash_hex(token, r->token_hash);
 	if (authcache_get(r->token_hash, r))
 		authorised(r);
+	else if (oidc_token(token))
+		oidc_authenticate(r, token, authorised);
 	else
 		db_query_owned(
 		    effortd.db, &r->db, STMT_AUTH, 1, params, auth_done, r);

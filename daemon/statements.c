@@ -9,6 +9,9 @@ const struct statement statements[STMT_COUNT] = {
 	[STMT_PING] = { "ping", "SELECT 1", 0 },
 	/* token hash (hex) -> role, person_id, token_id */
 	[STMT_AUTH] = { "auth", "SELECT * FROM effort_auth($1)", 1 },
+	/* issuer, subject, match, claim, value, group roles -> jsonb */
+	[STMT_OIDC_SIGNIN] = { "oidc_signin",
+	    "SELECT effort_oidc_signin($1, $2, $3, $4, $5, $6::text[])", 6 },
 	/* batch (jsonb), token_id, check only */
 	[STMT_INGEST_PEOPLE] = { "ingest_people",
 	    "SELECT ingest_people($1::jsonb, $2::bigint, $3::boolean)", 3 },

@@ -14,6 +14,9 @@ bool authcache_get(const char *hash, struct request *r);
 /* Remembers a lookup; person may be NULL.  No-op when the TTL is 0. */
 void authcache_put(
     const char *hash, enum role role, const char *person, const char *token_id);
+/* The same for at most max_seconds (an OIDC token's remaining life). */
+void authcache_put_for(const char *hash, enum role role, const char *person,
+    const char *token_id, double max_seconds);
 /* Forgets everything (a token was revoked here; reload; exit). */
 void authcache_clear(void);
 

@@ -57,6 +57,9 @@ extern const struct cmd_entry cmd_delegate_entry;
 extern const struct cmd_entry cmd_token_entry;
 extern const struct cmd_entry cmd_audit_entry;
 extern const struct cmd_entry cmd_reminders_entry;
+extern const struct cmd_entry cmd_login_entry;  /* cmd-login.c */
+extern const struct cmd_entry cmd_logout_entry; /* cmd-login.c */
+extern const struct cmd_entry cmd_whoami_entry;
 
 /*
  * Long options every command accepts besides its own: put

@@ -20,6 +20,24 @@ struct rules_config {
 	int reminder_days;
 };
 
+/*
+ * How one feed's CSV files are written when they are not effortd's own
+ * (docs/configuration.md, "Feed mapping"): the groups people, grants, …
+ * of the configuration file.
+ */
+struct feed_map {
+	struct json_t *columns;        /* {"person_id": "Employee Number"} */
+	struct json_t *ignore_columns; /* ["Department"] */
+	char *delimiter;               /* one character */
+	char *decimal_separator;       /* "." or "," */
+	char *date_format;             /* "%d/%m/%Y" */
+};
+
+struct feed_maps {
+	struct feed_map people, grants, assignments, charges, delegations,
+	    timesheets;
+};
+
 struct config {
 	char *listen_address;
 	int listen_port;
@@ -58,10 +76,26 @@ struct config {
 	char *db_report_conninfo; /* "" = reports use db.conninfo */
 	int db_report_wait_ms;    /* read-your-writes wait on the standby */
 
+	char *oidc_issuer;   /* "" = no sign-in with an identity provider */
+	char *oidc_audience; /* the aud its access tokens carry for us */
+	char *oidc_ca_file;  /* "" = the system CA store */
+	int oidc_leeway;     /* seconds of clock skew allowed (exp, nbf) */
+	char *oidc_person_claim;
+	char *oidc_person_match;    /* "person_id" or "email" */
+	char *oidc_roles_claim;     /* the claim listing groups/roles */
+	char *oidc_reviewer_groups; /* comma-separated values */
+	char *oidc_admin_groups;
+	int oidc_refresh_interval; /* seconds between key fetches at least */
+	int oidc_fetch_timeout;    /* seconds */
+
 	struct rules_config rules;
+	struct feed_maps maps;
 };
 
-enum opt_type { OPT_STRING, OPT_INT, OPT_DOUBLE };
+/* OPT_GROUP: a group of name = "text" settings (a JSON object), a feed's
+ * columns; OPT_ARRAY: an array or list of strings (a JSON array), a feed's
+ * columns to ignore (both checked by feedmap.c). */
+enum opt_type { OPT_STRING, OPT_INT, OPT_DOUBLE, OPT_GROUP, OPT_ARRAY };
 
 struct config_option {
 	const char *path; /* "group.key" */
@@ -73,6 +107,9 @@ struct config_option {
 	bool (*check)(const char *, char *, size_t); /* strings */
 };
 
+/* The name of an option's type as --list-options and the docs show it. */
+extern const char *const config_type_names[];
+
 extern const struct config_option config_options[];
 extern const int config_option_count;
 
@@ -83,6 +120,8 @@ void config_free(struct config *);
 char *config_rules_json(const struct config *);
 /* The rules group's defaults (the option table) as that JSON; caller frees. */
 char *config_rules_defaults_json(void);
+/* The mapping of the feed called name ("people"), or NULL. */
+const struct feed_map *config_feed_map(const struct config *, const char *name);
 /* Names of no-reload options whose value differs; NULL if none. */
 const char *config_restart_needed(const struct config *, const struct config *);
 

@@ -115,6 +115,9 @@ void db_owner_leave(struct db_owner *previous);
 /* The owner is going away: it is current no more. */
 void db_owner_forget(struct db_owner *owner);
 
+/* The resolver the pools share (NULL while no pool exists): also the
+ * identity provider's (oidc-keys.c). */
+struct evdns_base *db_dns_base(void);
 bool db_pool_ready(const struct db_pool *);
 int db_pool_busy(const struct db_pool *);
 int db_pool_waiting(const struct db_pool *);

@@ -62,6 +62,8 @@ struct feed_spec {
 
 extern const struct feed_spec feed_people, feed_grants, feed_assignments,
     feed_charges, feed_delegations, feed_timesheets;
+/* All six, NULL-terminated. */
+extern const struct feed_spec *const feed_specs[];
 
 /* Error collection; rendered with "index" (JSON) or "line" (CSV). */
 struct feed_errors {
@@ -77,6 +79,10 @@ void feed_error(struct feed_errors *, int index, const char *field,
 void feed_error_line(struct feed_errors *, long line, const char *field,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* How a body starting with head (len bytes in all) is UTF-16: "little-
+ * endian, with a byte-order mark" and the like, or NULL when it is not. */
+const char *feed_utf16(const unsigned char head[4], size_t len);
+
 /* Checks every record; returns the number of errors added. */
 int feed_validate(
     const struct feed_spec *, json_t *records, struct feed_errors *);
@@ -87,6 +93,10 @@ int feed_validate(
  */
 json_t *csv_feed_parse(const struct feed_spec *, struct evbuffer *,
     struct feed_errors *, char *err, size_t errlen);
+/* The same, read as a feed mapping says (NULL: none; config.h). */
+struct feed_map;
+json_t *csv_feed_parse_map(const struct feed_spec *, const struct feed_map *,
+    struct evbuffer *, struct feed_errors *, char *err, size_t errlen);
 
 /*
  * The same, a slice at a time (csvfeed.c): csv_reader_feed parses up to
@@ -99,6 +109,9 @@ json_t *csv_feed_parse(const struct feed_spec *, struct evbuffer *,
 struct csv_reader;
 struct csv_reader *csv_reader_new(
     const struct feed_spec *, struct feed_errors *);
+/* Reads the body as the feed's mapping says (config.h; before the first
+ * csv_reader_feed; the reader keeps its own copy). */
+void csv_reader_map(struct csv_reader *, const struct feed_map *);
 int csv_reader_feed(struct csv_reader *, struct evbuffer *, size_t max,
     bool eof, char *err, size_t errlen);
 int csv_reader_finish(struct csv_reader *, char *err, size_t errlen);
@@ -108,6 +121,9 @@ json_t *csv_reader_records(struct csv_reader *);
 void csv_reader_free(struct csv_reader *);
 
 const struct field_spec *feed_field(const struct feed_spec *, const char *);
+/* The field a misspelt or wrongly cased name probably means, or NULL. */
+const struct field_spec *feed_field_guess(
+    const struct feed_spec *, const char *);
 
 /* The feed whose name is name ("people"), or NULL. */
 const struct feed_spec *feed_by_name(const char *);

@@ -6,6 +6,7 @@
 
 void handle_feed(struct request *);                 /* feed.c */
 void handle_healthz(struct request *);              /* health.c */
+void handle_me(struct request *);                   /* me.c */
 void handle_metrics(struct request *);              /* health.c */
 void handle_timesheets(struct request *);           /* timesheets.c */
 void handle_versions(struct request *);             /* timesheets.c */

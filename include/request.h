@@ -8,12 +8,15 @@
  *
  *   RECEIVED --token checked--> AUTHENTICATED <--> WAITING_DB
  *       |  ^---(token lookup)--> WAITING_DB           |
+ *       |  ^---(provider's keys)--> WAITING_IDP       |
  *       +-----------+-----------------+---------------+--> REPLYING --> DONE
  *                   +-----------------+---------------+--> CANCELLED --> DONE
  *
  * WAITING_DB: a database job works for the request (r->db.job, see
  * "Owners" in db.h); the request returns to where it was when the job's
- * callback starts.  CANCELLED: the client went away (its connection
+ * callback starts.  WAITING_IDP: the OIDC token's signing keys are being
+ * fetched from the identity provider (oidc.c); it returns to RECEIVED
+ * when they come.  CANCELLED: the client went away (its connection
  * closed), the request's deadline passed, or effortd is shutting down;
  * the job in flight is cancelled, the client (if still there) has had its
  * 503, and the handler's own reply, when it comes, is dropped; that
@@ -59,6 +62,7 @@ enum request_state {
 	REQ_RECEIVED,      /* route found; caller not yet known */
 	REQ_AUTHENTICATED, /* the handler works */
 	REQ_WAITING_DB,    /* a database job works for it (db.job) */
+	REQ_WAITING_IDP,   /* parked until the identity provider's keys come */
 	REQ_REPLYING,      /* its reply is leaving */
 	REQ_DONE,          /* answered; freed */
 	REQ_CANCELLED,     /* answered early or client gone; see above */

@@ -9,7 +9,8 @@ LANGUAGE plpgsql AS $$
 BEGIN
 	RETURN QUERY
 	SELECT t.role, t.person_id, t.token_id FROM tokens t
-	 WHERE t.token_hash = decode(p_hash, 'hex') AND t.revoked_at IS NULL;
+	 WHERE t.token_hash = decode(p_hash, 'hex') AND t.revoked_at IS NULL
+	   AND t.oidc_subject IS NULL; -- a sign-in's row is no token (06_oidc.sql)
 	IF FOUND THEN
 		-- A last-use time is no evidence: its commit need not wait for a
 		-- synchronous standby, so requests keep being authenticated
@@ -62,11 +63,16 @@ $$;
 
 -- Records who is acting in this transaction, for the audit trail's
 -- triggers (effort_actor in 60_audit_log.sql): the token's id, role and
--- person.  Every function that writes on behalf of a token calls it.
+-- person, and for a sign-in through the identity provider (06_oidc.sql)
+-- its issuer, subject and roles.  Every function that writes on behalf
+-- of a token calls it.
 CREATE OR REPLACE FUNCTION effort_set_actor(p_token bigint)
 RETURNS text LANGUAGE sql AS $$
-	SELECT set_config('effortd.actor', coalesce((SELECT jsonb_build_object(
-		'token_id', t.token_id, 'role', t.role, 'person_id', t.person_id)::text
+	SELECT set_config('effortd.actor', coalesce((SELECT (jsonb_build_object(
+		'token_id', t.token_id, 'role', t.role, 'person_id', t.person_id)
+		|| CASE WHEN t.oidc_subject IS NULL THEN '{}'::jsonb
+		   ELSE jsonb_build_object('oidc_issuer', t.oidc_issuer,
+			'oidc_subject', t.oidc_subject, 'roles', t.oidc_roles) END)::text
 		FROM tokens t WHERE t.token_id = p_token), ''), true)
 $$;
 
@@ -76,6 +82,8 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object('id', t.token_id, 'role', t.role,
 		'person_id', t.person_id, 'label', t.label, 'created_at', t.created_at,
 		'last_used_at', t.last_used_at, 'revoked_at', t.revoked_at)
+		|| CASE WHEN t.oidc_subject IS NULL THEN '{}'::jsonb
+		   ELSE jsonb_build_object('oidc_subject', t.oidc_subject) END
 $$;
 
 CREATE OR REPLACE FUNCTION tokens_list()

@@ -1,6 +1,7 @@
--- Feed ingest: each function stores one whole batch (a jsonb array of
--- records already validated field by field by effortd) in the statement's
--- single transaction, and answers
+-- Feed ingest: each function stores one whole batch (records already
+-- validated field by field by effortd, staged in feed_stage: see
+-- 22_ingest_stage.sql; p_batch NULL, or a jsonb array of them) in the
+-- statement's single transaction, and answers
 --   {"accepted":N,"created":C,"updated":U,"unchanged":X,"people":[…]}
 -- ("people": whose findings to re-evaluate) or, storing nothing,
 --   {"errors":[{"index":i,"field":"…","message":"…"}]}.
@@ -9,20 +10,10 @@
 -- objections to the records that passed its own checks when others failed).
 -- Fractions (fte, fte_share, fte_fraction) are stored as sent, without
 -- trailing zeros (trim_scale: 1.0 from CSV and 1 from JSON are one value).
-
--- Errors for records whose key repeats an earlier record of the batch.
-CREATE OR REPLACE FUNCTION effort_batch_duplicates(p_batch jsonb,
-	p_keys text[], p_field text)
-RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
-	SELECT coalesce(jsonb_agg(jsonb_build_object('index', idx,
-		'field', p_field, 'message',
-		format('duplicates record %s of this batch', first)) ORDER BY idx), '[]')
-	  FROM (SELECT idx, min(idx) OVER (PARTITION BY k) AS first
-	          FROM (SELECT (ord - 1)::int AS idx,
-	                       (SELECT array_agg(e ->> key) FROM unnest(p_keys) key) AS k
-	                  FROM jsonb_array_elements(p_batch) WITH ORDINALITY a(e, ord)) s) d
-	 WHERE idx <> first
-$$;
+--
+-- The five simple feeds (people, grants, assignments, charges,
+-- delegations) are one upsert of one shape (effort_feed_shape says what
+-- differs); timesheets, with versions, are 21_ingest_timesheets.sql.
 
 CREATE OR REPLACE FUNCTION effort_ingest_result(p_total bigint,
 	p_created bigint, p_updated bigint, p_people text[])
@@ -32,208 +23,142 @@ RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
 		'people', to_jsonb(coalesce(p_people, '{}')))
 $$;
 
--- People -----------------------------------------------------------------
-DROP FUNCTION IF EXISTS ingest_people(jsonb, bigint);
-CREATE OR REPLACE FUNCTION ingest_people(p_batch jsonb, p_token bigint,
-	p_check_only boolean DEFAULT false)
-RETURNS jsonb LANGUAGE plpgsql AS $$
+-- A simple feed's table, its key columns (the last one is the field a
+-- repeated key is reported on), its other columns, the record as sent
+-- (jsonb_to_record's column list, as r) and the stored value of each
+-- column, keys first, read from r.
+DROP FUNCTION IF EXISTS effort_feed_shape(text);
+CREATE FUNCTION effort_feed_shape(p_feed text, OUT tab text, OUT keys text[],
+	OUT vals text[], OUT rec text, OUT reads text)
+RETURNS record LANGUAGE sql IMMUTABLE AS $$
+	SELECT s.tab, s.keys, s.vals, s.rec, s.reads FROM (VALUES
+		('people', 'people', '{person_id}'::text[],
+		 '{name,email,line_manager_id,fte,employment_start,employment_end}'::text[],
+		 'person_id text, name text, email text, line_manager_id text, '
+		 'fte numeric, employment_start date, employment_end date',
+		 'r.person_id, r.name, r.email, r.line_manager_id, trim_scale(r.fte), '
+		 'r.employment_start, r.employment_end'),
+		('grants', 'grants', '{grant_ref}',
+		 '{title,funder,start_date,end_date}',
+		 'grant_ref text, title text, funder text, start_date date, end_date date',
+		 'r.grant_ref, r.title, r.funder, r.start_date, r.end_date'),
+		('assignments', 'assignments', '{person_id,grant_ref,start_date}',
+		 '{role,cost_type,end_date,fte_share,estimated_hours_per_year}',
+		 'person_id text, grant_ref text, role text, cost_type text, '
+		 'start_date date, end_date date, fte_share numeric, '
+		 'estimated_hours_per_year numeric',
+		 'r.person_id, r.grant_ref, r.start_date, r.role, r.cost_type, '
+		 'r.end_date, trim_scale(r.fte_share), r.estimated_hours_per_year'),
+		('charges', 'charges', '{person_id,grant_ref,month}',
+		 '{fte_fraction,hours}',
+		 'person_id text, grant_ref text, month text, fte_fraction numeric, '
+		 'hours numeric',
+		 'r.person_id, r.grant_ref, (r.month || ''-01'')::date, '
+		 'trim_scale(r.fte_fraction), r.hours'),
+		-- The HR feed's delegations are the organisation's own record: they
+		-- count by their dates alone (source 'feed'), also one a manager
+		-- made first.
+		('delegations', 'delegations', '{manager_id,delegate_id,start_date}',
+		 '{end_date,source}',
+		 'manager_id text, delegate_id text, start_date date, end_date date',
+		 'r.manager_id, r.delegate_id, r.start_date, r.end_date, ''feed''')
+	) s(feed, tab, keys, vals, rec, reads)
+	 WHERE s.feed = p_feed
+$$;
+
+-- The upsert: the staged records, in body order, into the feed's table; a
+-- row whose columns all equal the record's is left alone (not updated,
+-- not logged).  Returns the first key column of every row created or
+-- updated, and whether it was created.
+CREATE OR REPLACE FUNCTION effort_feed_upsert(p_feed text)
+RETURNS TABLE (key text, created boolean) LANGUAGE plpgsql AS $$
 DECLARE
-	v_errors jsonb := effort_batch_duplicates(p_batch, '{person_id}', 'person_id');
-	v_result jsonb;
+	v_shape record := effort_feed_shape(p_feed);
 BEGIN
-	PERFORM effort_set_actor(p_token);
+	RETURN QUERY EXECUTE format(
+		'INSERT INTO %1$I AS t (%2$s, %3$s) '
+		'SELECT %4$s FROM feed_stage s, jsonb_to_record(s.rec) AS r(%5$s) '
+		' ORDER BY s.idx '
+		'ON CONFLICT (%2$s) DO UPDATE SET (%3$s, updated_at) = (%6$s, now()) '
+		' WHERE (%7$s) IS DISTINCT FROM (%6$s) '
+		'RETURNING t.%8$I::text, (t.xmax = 0)',
+		v_shape.tab, array_to_string(v_shape.keys, ', '), array_to_string(v_shape.vals, ', '),
+		v_shape.reads, v_shape.rec,
+		(SELECT string_agg('excluded.' || quote_ident(v), ', ') FROM unnest(v_shape.vals) v),
+		(SELECT string_agg('t.' || quote_ident(v), ', ') FROM unnest(v_shape.vals) v),
+		v_shape.keys[1]);
+END
+$$;
+
+-- A simple feed's ingest.  The people whose findings it touches: the
+-- people stored (people, assignments, charges); those assigned to, or
+-- with hours on, a grant stored (grants); those whose line manager ever
+-- was a manager of a delegation stored (delegations).
+-- No JIT, as ingest_timesheets (21_ingest_timesheets.sql).
+CREATE OR REPLACE FUNCTION ingest_feed(p_feed text, p_batch jsonb,
+	p_token bigint, p_check_only boolean)
+RETURNS jsonb LANGUAGE plpgsql SET jit = off AS $$
+DECLARE
+	v_shape record := effort_feed_shape(p_feed);
+	v_errors jsonb := feed_stage_begin(p_batch, p_token, v_shape.keys,
+		v_shape.keys[cardinality(v_shape.keys)]);
+	v_created bigint;
+	v_keys text[];
+	v_people text[];
+BEGIN
 	IF jsonb_array_length(v_errors) > 0 OR p_check_only THEN
 		RETURN jsonb_build_object('errors', v_errors);
 	END IF;
-	WITH b AS (
-		SELECT r.* FROM jsonb_to_recordset(p_batch) AS r(person_id text,
-			name text, email text, line_manager_id text, fte numeric,
-			employment_start date, employment_end date)),
-	old AS (
-		SELECT p.person_id, p.line_manager_id FROM people p
-		 WHERE p.person_id IN (SELECT person_id FROM b) FOR UPDATE),
-	up AS (
-		INSERT INTO people AS p (person_id, name, email, line_manager_id,
-			fte, employment_start, employment_end)
-		SELECT person_id, name, email, line_manager_id, trim_scale(fte),
-		       employment_start, employment_end FROM b
-		ON CONFLICT (person_id) DO UPDATE SET name = excluded.name,
-			email = excluded.email, line_manager_id = excluded.line_manager_id,
-			fte = excluded.fte, employment_start = excluded.employment_start,
-			employment_end = excluded.employment_end, updated_at = now()
-		 WHERE (p.name, p.email, p.line_manager_id, p.fte,
-		        p.employment_start, p.employment_end)
-		       IS DISTINCT FROM (excluded.name, excluded.email,
-		        excluded.line_manager_id, excluded.fte,
-		        excluded.employment_start, excluded.employment_end)
-		RETURNING p.person_id, (xmax = 0) AS created),
-	hist AS (
+	IF p_feed = 'people' THEN
+		-- A person's line manager from now on, when first seen or changed.
 		INSERT INTO line_manager_history (person_id, line_manager_id, valid_from)
-		SELECT b.person_id, b.line_manager_id, now() FROM b
-		  LEFT JOIN old USING (person_id)
+		SELECT b.person_id, b.line_manager_id, now()
+		  FROM (SELECT s.rec ->> 'person_id' AS person_id,
+		               s.rec ->> 'line_manager_id' AS line_manager_id
+		          FROM feed_stage s) b
+		  LEFT JOIN (SELECT p.person_id, p.line_manager_id FROM people p
+		              WHERE p.person_id IN (SELECT rec ->> 'person_id' FROM feed_stage)
+		                FOR UPDATE) old USING (person_id)
 		 WHERE old.person_id IS NULL
-		    OR old.line_manager_id IS DISTINCT FROM b.line_manager_id)
-	SELECT effort_ingest_result((SELECT count(*) FROM b),
-		count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created),
-		array_agg(person_id))
-	  INTO v_result FROM up;
-	RETURN v_result;
+		    OR old.line_manager_id IS DISTINCT FROM b.line_manager_id;
+	END IF;
+	SELECT count(*) FILTER (WHERE u.created), array_agg(u.key)
+	  INTO v_created, v_keys FROM effort_feed_upsert(p_feed) u;
+	v_people := CASE p_feed
+		WHEN 'people' THEN v_keys
+		WHEN 'grants' THEN ARRAY(
+			SELECT a.person_id FROM assignments a WHERE a.grant_ref = ANY (v_keys)
+			UNION
+			SELECT t.person_id FROM timesheet_entries e
+			  JOIN timesheets t USING (timesheet_id)
+			 WHERE e.kind = 'grant' AND e.activity = ANY (v_keys))
+		WHEN 'delegations' THEN ARRAY(
+			SELECT DISTINCT h.person_id FROM line_manager_history h
+			 WHERE h.line_manager_id = ANY (v_keys))
+		ELSE ARRAY(SELECT DISTINCT k FROM unnest(v_keys) k ORDER BY k) END;
+	RETURN effort_ingest_result((SELECT count(*) FROM feed_stage), v_created,
+		coalesce(cardinality(v_keys), 0) - v_created, v_people);
 END
 $$;
 
--- Grants -----------------------------------------------------------------
-DROP FUNCTION IF EXISTS ingest_grants(jsonb, bigint);
-CREATE OR REPLACE FUNCTION ingest_grants(p_batch jsonb, p_token bigint,
-	p_check_only boolean DEFAULT false)
-RETURNS jsonb LANGUAGE plpgsql AS $$
+-- ingest_people, ingest_grants, ingest_assignments, ingest_charges and
+-- ingest_delegations (p_batch jsonb, p_token bigint, p_check_only boolean):
+-- the statements effortd prepares (daemon/statements.c) and spool_ingest
+-- call them by name.
+DO $$
 DECLARE
-	v_errors jsonb := effort_batch_duplicates(p_batch, '{grant_ref}', 'grant_ref');
-	v_result jsonb;
+	v_feed text;
 BEGIN
-	PERFORM effort_set_actor(p_token);
-	IF jsonb_array_length(v_errors) > 0 OR p_check_only THEN
-		RETURN jsonb_build_object('errors', v_errors);
-	END IF;
-	WITH b AS (
-		SELECT r.* FROM jsonb_to_recordset(p_batch) AS r(grant_ref text,
-			title text, funder text, start_date date, end_date date)),
-	up AS (
-		INSERT INTO grants AS g (grant_ref, title, funder, start_date, end_date)
-		SELECT grant_ref, title, funder, start_date, end_date FROM b
-		ON CONFLICT (grant_ref) DO UPDATE SET title = excluded.title,
-			funder = excluded.funder, start_date = excluded.start_date,
-			end_date = excluded.end_date, updated_at = now()
-		 WHERE (g.title, g.funder, g.start_date, g.end_date) IS DISTINCT FROM
-		       (excluded.title, excluded.funder, excluded.start_date,
-		        excluded.end_date)
-		RETURNING g.grant_ref, (xmax = 0) AS created),
-	touched AS (
-		SELECT a.person_id FROM assignments a
-		 WHERE a.grant_ref IN (SELECT grant_ref FROM up)
-		UNION
-		SELECT t.person_id FROM timesheet_entries e
-		  JOIN timesheets t USING (timesheet_id)
-		 WHERE e.kind = 'grant' AND e.activity IN (SELECT grant_ref FROM up))
-	SELECT effort_ingest_result((SELECT count(*) FROM b),
-		(SELECT count(*) FROM up WHERE created),
-		(SELECT count(*) FROM up WHERE NOT created),
-		(SELECT array_agg(person_id) FROM touched))
-	  INTO v_result;
-	RETURN v_result;
+	FOREACH v_feed IN ARRAY '{people,grants,assignments,charges,delegations}'::text[] LOOP
+		EXECUTE format('DROP FUNCTION IF EXISTS %I(jsonb, bigint)', 'ingest_' || v_feed);
+		EXECUTE format('CREATE OR REPLACE FUNCTION %I(p_batch jsonb, '
+			'p_token bigint, p_check_only boolean DEFAULT false) '
+			'RETURNS jsonb LANGUAGE sql AS '
+			'$f$ SELECT ingest_feed(%L, p_batch, p_token, p_check_only) $f$',
+			'ingest_' || v_feed, v_feed);
+	END LOOP;
 END
 $$;
 
--- Assignments ------------------------------------------------------------
-DROP FUNCTION IF EXISTS ingest_assignments(jsonb, bigint);
-CREATE OR REPLACE FUNCTION ingest_assignments(p_batch jsonb, p_token bigint,
-	p_check_only boolean DEFAULT false)
-RETURNS jsonb LANGUAGE plpgsql AS $$
-DECLARE
-	v_errors jsonb := effort_batch_duplicates(p_batch,
-		'{person_id,grant_ref,start_date}', 'start_date');
-	v_result jsonb;
-BEGIN
-	PERFORM effort_set_actor(p_token);
-	IF jsonb_array_length(v_errors) > 0 OR p_check_only THEN
-		RETURN jsonb_build_object('errors', v_errors);
-	END IF;
-	WITH b AS (
-		SELECT r.* FROM jsonb_to_recordset(p_batch) AS r(person_id text,
-			grant_ref text, role text, cost_type text, start_date date,
-			end_date date, fte_share numeric, estimated_hours_per_year numeric)),
-	up AS (
-		INSERT INTO assignments AS a (person_id, grant_ref, role, cost_type,
-			start_date, end_date, fte_share, estimated_hours_per_year)
-		SELECT person_id, grant_ref, role, cost_type, start_date, end_date,
-		       trim_scale(fte_share), estimated_hours_per_year FROM b
-		ON CONFLICT (person_id, grant_ref, start_date) DO UPDATE SET
-			role = excluded.role, cost_type = excluded.cost_type,
-			end_date = excluded.end_date, fte_share = excluded.fte_share,
-			estimated_hours_per_year = excluded.estimated_hours_per_year,
-			updated_at = now()
-		 WHERE (a.role, a.cost_type, a.end_date, a.fte_share,
-		        a.estimated_hours_per_year) IS DISTINCT FROM
-		       (excluded.role, excluded.cost_type, excluded.end_date,
-		        excluded.fte_share, excluded.estimated_hours_per_year)
-		RETURNING a.person_id, (xmax = 0) AS created)
-	SELECT effort_ingest_result((SELECT count(*) FROM b),
-		count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created),
-		array_agg(DISTINCT person_id))
-	  INTO v_result FROM up;
-	RETURN v_result;
-END
-$$;
-
--- Charges ----------------------------------------------------------------
-DROP FUNCTION IF EXISTS ingest_charges(jsonb, bigint);
-CREATE OR REPLACE FUNCTION ingest_charges(p_batch jsonb, p_token bigint,
-	p_check_only boolean DEFAULT false)
-RETURNS jsonb LANGUAGE plpgsql AS $$
-DECLARE
-	v_errors jsonb := effort_batch_duplicates(p_batch,
-		'{person_id,grant_ref,month}', 'month');
-	v_result jsonb;
-BEGIN
-	PERFORM effort_set_actor(p_token);
-	IF jsonb_array_length(v_errors) > 0 OR p_check_only THEN
-		RETURN jsonb_build_object('errors', v_errors);
-	END IF;
-	WITH b AS (
-		SELECT r.person_id, r.grant_ref, (r.month || '-01')::date AS month,
-		       r.fte_fraction, r.hours
-		  FROM jsonb_to_recordset(p_batch) AS r(person_id text,
-			grant_ref text, month text, fte_fraction numeric, hours numeric)),
-	up AS (
-		INSERT INTO charges AS c (person_id, grant_ref, month, fte_fraction, hours)
-		SELECT person_id, grant_ref, month, trim_scale(fte_fraction), hours FROM b
-		ON CONFLICT (person_id, grant_ref, month) DO UPDATE SET
-			fte_fraction = excluded.fte_fraction, hours = excluded.hours,
-			updated_at = now()
-		 WHERE (c.fte_fraction, c.hours) IS DISTINCT FROM
-		       (excluded.fte_fraction, excluded.hours)
-		RETURNING c.person_id, (xmax = 0) AS created)
-	SELECT effort_ingest_result((SELECT count(*) FROM b),
-		count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created),
-		array_agg(DISTINCT person_id))
-	  INTO v_result FROM up;
-	RETURN v_result;
-END
-$$;
-
--- Delegations ------------------------------------------------------------
--- The HR feed's delegations are the organisation's own record: they count
--- by their dates alone (source 'feed'), also one a manager made first.
-DROP FUNCTION IF EXISTS ingest_delegations(jsonb, bigint);
-CREATE OR REPLACE FUNCTION ingest_delegations(p_batch jsonb, p_token bigint,
-	p_check_only boolean DEFAULT false)
-RETURNS jsonb LANGUAGE plpgsql AS $$
-DECLARE
-	v_errors jsonb := effort_batch_duplicates(p_batch,
-		'{manager_id,delegate_id,start_date}', 'start_date');
-	v_result jsonb;
-BEGIN
-	PERFORM effort_set_actor(p_token);
-	IF jsonb_array_length(v_errors) > 0 OR p_check_only THEN
-		RETURN jsonb_build_object('errors', v_errors);
-	END IF;
-	WITH b AS (
-		SELECT r.* FROM jsonb_to_recordset(p_batch) AS r(manager_id text,
-			delegate_id text, start_date date, end_date date)),
-	up AS (
-		INSERT INTO delegations AS d (manager_id, delegate_id, start_date, end_date)
-		SELECT manager_id, delegate_id, start_date, end_date FROM b
-		ON CONFLICT (manager_id, delegate_id, start_date) DO UPDATE SET
-			end_date = excluded.end_date, source = 'feed', updated_at = now()
-		 WHERE (d.end_date, d.source) IS DISTINCT FROM (excluded.end_date, 'feed')
-		RETURNING d.manager_id, (xmax = 0) AS created),
-	touched AS (
-		SELECT DISTINCT h.person_id FROM line_manager_history h
-		 WHERE h.line_manager_id IN (SELECT manager_id FROM up))
-	SELECT effort_ingest_result((SELECT count(*) FROM b),
-		(SELECT count(*) FROM up WHERE created),
-		(SELECT count(*) FROM up WHERE NOT created),
-		(SELECT array_agg(person_id) FROM touched))
-	  INTO v_result;
-	RETURN v_result;
-END
-$$;
+-- The functions the staged batch replaced.
+DROP FUNCTION IF EXISTS effort_batch_duplicates(jsonb, text[], text);

@@ -48,33 +48,40 @@ RETURNS text LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 DROP FUNCTION IF EXISTS ingest_timesheets(jsonb, bigint);
+-- No JIT: the planner does not know how many records are staged (it
+-- guesses from the table's size, ten times too many), and compiling the
+-- plan's expressions for that guess cost more than the whole batch.
 CREATE OR REPLACE FUNCTION ingest_timesheets(p_batch jsonb, p_token bigint,
 	p_check_only boolean DEFAULT false)
-RETURNS jsonb LANGUAGE plpgsql AS $$
+RETURNS jsonb LANGUAGE plpgsql SET jit = off AS $$
 DECLARE
-	v_errors jsonb := effort_batch_duplicates(p_batch,
+	v_errors jsonb := feed_stage_begin(p_batch, p_token,
 		'{person_id,period_start,period_end}', 'period_start');
 	v_result jsonb;
 BEGIN
-	PERFORM effort_set_actor(p_token);
 	IF jsonb_array_length(v_errors) > 0 THEN
 		RETURN jsonb_build_object('errors', v_errors);
 	END IF;
 
 	PERFORM 1 FROM people
-	 WHERE person_id IN (SELECT e ->> 'person_id' FROM jsonb_array_elements(p_batch) e)
+	 WHERE person_id IN (SELECT rec ->> 'person_id' FROM feed_stage)
 	 ORDER BY person_id FOR UPDATE;
 
-	CREATE TEMP TABLE IF NOT EXISTS effort_ts_plan (
-		idx int, person_id text, period_start date, period_end date,
-		submitted_at timestamptz, authorised_by text, authorised_at timestamptz,
-		amendment_reason text, entries jsonb, total numeric,
-		cur_id bigint, cur_version int, cur_submitted timestamptz,
-		cur_decision text, cur_by text, cur_at timestamptz,
-		same boolean, known boolean, exact boolean, auth_version int,
-		action text, target_version int
-	) ON COMMIT DROP;
-	TRUNCATE effort_ts_plan;
+	-- The plan: one row per record, in a table of the transaction (as
+	-- feed_stage: see 22_ingest_stage.sql).
+	IF to_regclass('pg_temp.effort_ts_plan') IS NULL THEN
+		CREATE TEMP TABLE effort_ts_plan (
+			idx int, person_id text, period_start date, period_end date,
+			submitted_at timestamptz, authorised_by text, authorised_at timestamptz,
+			amendment_reason text, entries jsonb, total numeric,
+			cur_id bigint, cur_version int, cur_submitted timestamptz,
+			cur_decision text, cur_by text, cur_at timestamptz,
+			same boolean, known boolean, exact boolean, auth_version int,
+			action text, target_version int
+		) ON COMMIT DROP;
+	ELSE
+		DELETE FROM effort_ts_plan;
+	END IF;
 
 	-- same: entries equal to the current version's; exact: entries and
 	-- submitted_at equal to a stored version's and the authorisation, if
@@ -105,9 +112,9 @@ BEGIN
 	           AND v.period_end = b.period_end AND d.decision = 'authorised'
 	           AND d.decided_by = b.authorised_by AND d.decided_at = b.authorised_at),
 	       NULL, NULL
-	  FROM (SELECT (ord - 1)::int AS idx, r.*
-	          FROM jsonb_array_elements(p_batch) WITH ORDINALITY a(e, ord),
-	               jsonb_to_record(e) AS r(person_id text, period_start date,
+	  FROM (SELECT s.idx, r.*
+	          FROM feed_stage s,
+	               jsonb_to_record(s.rec) AS r(person_id text, period_start date,
 	                 period_end date, submitted_at timestamptz,
 	                 authorised_by text, authorised_at timestamptz,
 	                 amendment_reason text, entries jsonb)) b
@@ -209,9 +216,13 @@ BEGIN
 	SELECT t.timesheet_id, 'authorised', p.authorised_by, p.authorised_at,
 	       'feed', p_token
 	  FROM effort_ts_plan p
-	  JOIN timesheets t ON t.person_id = p.person_id
-	   AND t.period_start = p.period_start AND t.period_end = p.period_end
-	   AND t.version = p.target_version
+	  -- the version by its key: an index probe each, not a scan of every
+	  -- timesheet stored (LIMIT keeps the planner from making it a join)
+	  CROSS JOIN LATERAL (SELECT t.timesheet_id FROM timesheets t
+	                       WHERE t.person_id = p.person_id
+	                         AND t.period_start = p.period_start
+	                         AND t.period_end = p.period_end
+	                         AND t.version = p.target_version LIMIT 1) t
 	 WHERE p.action <> 'none' AND p.authorised_by IS NOT NULL;
 
 	SELECT effort_ingest_result(count(*),

@@ -1,24 +1,69 @@
--- Staged feeds.  effortd streams a feed's records, as it checks them, with
--- COPY into a temporary table of the feed's own transaction
---   CREATE TEMP TABLE feed_stage (idx integer, rec jsonb) ON COMMIT DROP
--- (idx: the record's index in the body) and then calls the feed's ingest
--- function once with the staged records in body order,
---   jsonb_agg(rec ORDER BY idx), jsonb_agg(idx ORDER BY idx),
--- so that upsert, versioning, audit trail and re-audit are exactly those of
--- a batch sent whole.  When some records failed effortd's own checks only
--- the others are staged (and checked, p_check_only); the errors the
--- function finds carry the batch's positions, which feed_stage_remap turns
--- back into the body's indices.
+-- Staged feeds.  Every ingest function (20_ingest.sql, 21_ingest_
+-- timesheets.sql) reads its batch from the transaction's staging table
+--   feed_stage (idx integer, rec jsonb)
+-- (idx: the record's index in the body, which the errors quote).  effortd
+-- fills it with COPY as it checks a feed's records, in the feed's own
+-- transaction, and then calls the ingest function with NULL for the batch;
+-- a caller in SQL passes the batch as a jsonb array instead, which is
+-- staged first (idx: the position in the array).
+--
+-- The table lives one transaction (ON COMMIT DROP), as does the plan of
+-- ingest_timesheets.  A table kept by the session and emptied at commit
+-- would save its creation (about a millisecond) but not the planning: the
+-- functions' plans of the statements that read it would then be kept for
+-- the session, made once against the tables as they were (a first batch
+-- into empty tables planned scans that took ten times as long at the
+-- next batch).
 
-CREATE OR REPLACE FUNCTION feed_stage_remap(p_doc jsonb, p_idxs jsonb)
-RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
-	SELECT CASE WHEN jsonb_typeof(p_doc -> 'errors') = 'array' THEN
-		jsonb_set(p_doc, '{errors}', (
-			SELECT coalesce(jsonb_agg(CASE WHEN e ? 'index'
-				THEN jsonb_set(e, '{index}',
-					coalesce(p_idxs -> (e ->> 'index')::int, e -> 'index'))
-				ELSE e END ORDER BY ord), '[]')
-			  FROM jsonb_array_elements(p_doc -> 'errors')
-			       WITH ORDINALITY a(e, ord)))
-	ELSE p_doc END
+-- Creates the transaction's staging table, or empties it when this
+-- transaction made it before.
+CREATE OR REPLACE FUNCTION feed_stage_open()
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	IF to_regclass('pg_temp.feed_stage') IS NULL THEN
+		CREATE TEMP TABLE feed_stage (idx integer NOT NULL,
+			rec jsonb NOT NULL) ON COMMIT DROP;
+	ELSE
+		DELETE FROM feed_stage;
+	END IF;
+END
 $$;
+
+-- Errors for records whose key repeats an earlier record of the batch.
+-- (plpgsql: a function in SQL could not be created before the table.)
+CREATE OR REPLACE FUNCTION feed_stage_duplicates(p_keys text[], p_field text)
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN (SELECT coalesce(jsonb_agg(jsonb_build_object('index', idx,
+		'field', p_field, 'message',
+		format('duplicates record %s of this batch', first)) ORDER BY idx), '[]')
+	  FROM (SELECT idx, min(idx) OVER (PARTITION BY k) AS first
+	          FROM (SELECT s.idx, (SELECT array_agg(s.rec ->> key)
+	                                 FROM unnest(p_keys) key) AS k
+	                  FROM feed_stage s) s) d
+	 WHERE idx <> first);
+END
+$$;
+
+-- What every ingest function does first: stages p_batch when it is given
+-- (otherwise effortd has staged the records), records the actor, and
+-- answers the errors of records whose key (p_keys) repeats an earlier one
+-- ('[]' when there are none; p_field: the field they name).
+CREATE OR REPLACE FUNCTION feed_stage_begin(p_batch jsonb, p_token bigint,
+	p_keys text[], p_field text)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN
+	IF p_batch IS NOT NULL THEN
+		PERFORM feed_stage_open();
+		INSERT INTO feed_stage (idx, rec)
+		SELECT (ord - 1)::int, e
+		  FROM jsonb_array_elements(p_batch) WITH ORDINALITY a(e, ord);
+	END IF;
+	PERFORM effort_set_actor(p_token);
+	RETURN feed_stage_duplicates(p_keys, p_field);
+END
+$$;
+
+-- Before the staged batch, the staging table lived one transaction and the
+-- errors were mapped back to the body's indices afterwards.
+DROP FUNCTION IF EXISTS feed_stage_remap(jsonb, jsonb);

@@ -263,6 +263,9 @@ package EffortTest::DB {
 
 sub _config_value {
 	my ($v) = @_;
+	return '{ ' . join(' ', map { "$_ = " . _config_value($v->{$_}) . ';' } sort keys %$v) . ' }'
+		if ref $v eq 'HASH';
+	return '[ ' . join(', ', map { _config_value($_) } @$v) . ' ]' if ref $v eq 'ARRAY';
 	return 'true'  if ref $v && ref $v eq 'SCALAR' && $$v;
 	return 'false' if ref $v && ref $v eq 'SCALAR';
 	return $v if defined $v && $v =~ /\A-?\d+(?:\.\d+)?\z/;
@@ -270,7 +273,8 @@ sub _config_value {
 	return qq{"$s"};
 }
 
-# libconfig text from "group.key" => value pairs.
+# libconfig text from "group.key" => value pairs (a hash ref: a group of
+# settings, an array ref: a list).
 sub config_text {
 	my (%opt) = @_;
 	my %groups;

@@ -24,7 +24,7 @@ my %group;
 my $g = '';
 for (split /\n/, $conf) {
 	next if /^\s*#/;
-	$g = $1 if /^\s*(\w+)\s*=\s*\{/;
+	$g = $1, next if /^\s*(\w+)\s*=\s*\{\s*$/;
 	$group{"$g.$1"} = $2 if $g ne '' && /^\s*(\w+)\s*=\s*("?[^;]*"?)\s*;/;
 }
 for my $o (@opts) {
@@ -32,8 +32,9 @@ for my $o (@opts) {
 	ok exists $group{$path}, "$path is in conf/effortd.conf";
 	(my $v = $group{$path} // '') =~ s/^"(.*)"$/$1/;
 	if ($path ne 'db.sql_dir') {
-		is $v + 0, $def + 0, "$path: conf/effortd.conf shows the default" if $type ne 'string';
-		is $v, $def, "$path: conf/effortd.conf shows the default" if $type eq 'string';
+		my $text = $type =~ /^(?:string|group|list)$/;
+		is $v + 0, $def + 0, "$path: conf/effortd.conf shows the default" if !$text;
+		is $v, $def, "$path: conf/effortd.conf shows the default" if $text;
 	}
 	like $doc, qr/^\| `\Q$path\E` \| \Q$type\E \| [^|]+ \| \Q$reload\E \|/m,
 		"$path is documented in docs/configuration.md as $type, $reload";

@@ -288,6 +288,7 @@ call('reject', POST => '/v1/timesheets/{id}/reject', url => "/v1/timesheets/$pen
 call('approvals', POST => '/v1/approvals', token => $m,
 	body => { timesheet_ids => [ @pending[ 2 .. $#pending ], $pending[0], 999999999 ] });
 call('approvals 422', want => 422, POST => '/v1/approvals', token => $m, body => { timesheet_ids => [ 0, 'x' ] });
+call('me', GET => '/v1/me', token => $m);
 call('delegate', POST => '/v1/me/delegations', token => $m,
 	body => { delegate_id => 'E0002', start_date => '2099-01-01', end_date => '2099-01-31' });
 call('delegate 422', want => 422, POST => '/v1/me/delegations', token => $m,
