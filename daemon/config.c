@@ -437,6 +437,18 @@ config_rules_json(const struct config *cfg)
 	return s;
 }
 
+char *
+config_rules_defaults_json(void)
+{
+	struct config cfg;
+	char *s;
+
+	config_defaults(&cfg);
+	s = config_rules_json(&cfg);
+	config_free(&cfg);
+	return s;
+}
+
 static bool
 option_equal(const struct config *a, const struct config *b,
     const struct config_option *o)

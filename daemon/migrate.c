@@ -14,6 +14,7 @@
 
 #include <libpq-fe.h>
 
+#include "config.h"
 #include "digest.h"
 #include "log.h"
 #include "migrate.h"
@@ -139,6 +140,33 @@ apply_migration(PGconn *pg, const char *dir, const char *name)
 	return rc;
 }
 
+/*
+ * The rule settings' defaults come from the option table (config.c) only:
+ * handed to the function files, which keep them as effort_rule_defaults()
+ * (30_rules.sql), in a setting of this transaction.
+ */
+static int
+pass_rule_defaults(PGconn *pg)
+{
+	char *json = config_rules_defaults_json();
+	char *lit = PQescapeLiteral(pg, json, strlen(json));
+	char *sql;
+	int rc;
+
+	if (lit == NULL) {
+		log_error("rule defaults: %s", PQerrorMessage(pg));
+		free(json);
+		return -1;
+	}
+	xasprintf(
+	    &sql, "SELECT set_config('effortd.rule_defaults', %s, true)", lit);
+	rc = exec(pg, sql, "rule defaults");
+	free(sql);
+	PQfreemem(lit);
+	free(json);
+	return rc;
+}
+
 static int
 apply_functions(PGconn *pg, const char *dir)
 {
@@ -154,6 +182,8 @@ apply_functions(PGconn *pg, const char *dir)
 		return -1;
 	}
 	rc = exec(pg, "BEGIN", "functions");
+	if (rc == 0)
+		rc = pass_rule_defaults(pg);
 	for (int i = 0; i < n; i++) {
 		xasprintf(&path, "%s/%s", fdir, names[i]->d_name);
 		if (rc == 0 && (sql = read_file(path, &len)) != NULL) {

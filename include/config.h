@@ -118,6 +118,8 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
 void config_free(struct config *);
 /* The rules group as the JSON object the rule SQL takes; caller frees. */
 char *config_rules_json(const struct config *);
+/* The rules group's defaults (the option table) as that JSON; caller frees. */
+char *config_rules_defaults_json(void);
 /* The mapping of the feed called name ("people"), or NULL. */
 const struct feed_map *config_feed_map(const struct config *, const char *name);
 /* Names of no-reload options whose value differs; NULL if none. */

@@ -114,6 +114,14 @@ BEGIN
 END
 $$;
 
+-- The months of the cap year starting p_year_start that have ended by
+-- p_last_ended (the last day of the last ended month): 0 to 12.
+CREATE OR REPLACE FUNCTION effort_cap_year_ended_months(p_year_start date, p_last_ended date)
+RETURNS integer LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+	SELECT greatest(effort_months_between(p_year_start,
+	                                      least(effort_cap_year_end(p_year_start), p_last_ended) + 1), 0)
+$$;
+
 -- "January 2025" (always English, whatever lc_time says).
 CREATE OR REPLACE FUNCTION effort_month_label(p_day date)
 RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$

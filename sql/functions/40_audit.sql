@@ -1,11 +1,5 @@
 -- Keeping the findings table in step with the rules, and reading violations.
 
--- Today in the organisation time zone of p_params (default Europe/London).
-CREATE OR REPLACE FUNCTION effort_today(p_params jsonb)
-RETURNS date LANGUAGE sql STABLE AS $$
-	SELECT (now() AT TIME ZONE coalesce(nullif(p_params->>'timezone', ''), 'Europe/London'))::date
-$$;
-
 -- Evaluate the rules as of p_as_of (NULL = the database's
 -- effortd.audit_as_of setting when one is set, which only the benchmark
 -- does so that every run audits the same day; else today in the
@@ -163,6 +157,9 @@ DECLARE
 	v_as_of date := coalesce(p_as_of, v_today);
 	v_list  jsonb;
 	v_refusal jsonb := effort_not_their_staff(p_manager, p_person, p_params);
+	-- p_manager's people (NULL: no such filter)
+	v_staff text[] := CASE WHEN p_manager IS NOT NULL
+	                       THEN ARRAY(SELECT m.person_id FROM effort_managed_people(p_manager, v_today) m) END;
 BEGIN
 	IF v_refusal IS NOT NULL THEN
 		RETURN v_refusal;
@@ -183,9 +180,7 @@ BEGIN
 		           AND (p_rule IS NULL OR f.rule = p_rule)
 		           AND (p_severity IS NULL OR f.severity = p_severity)
 		           AND (p_grant IS NULL OR f.grant_ref = p_grant)
-		           AND (p_manager IS NULL
-		                OR f.person_id IN (SELECT m.person_id
-		                                     FROM effort_managed_people(p_manager, v_today) m))) s;
+		           AND (v_staff IS NULL OR f.person_id = ANY (v_staff))) s;
 	ELSE
 		SELECT coalesce(jsonb_agg(to_jsonb(s)
 		           ORDER BY s.person_id COLLATE "C", s.period_start, s.rule COLLATE "C",
@@ -200,9 +195,7 @@ BEGIN
 		           AND (p_severity IS NULL OR a.severity = p_severity)
 		           AND (p_person IS NULL OR a.person_id = p_person)
 		           AND (p_grant IS NULL OR a.grant_ref = p_grant)
-		           AND (p_manager IS NULL
-		                OR a.person_id IN (SELECT m.person_id
-		                                     FROM effort_managed_people(p_manager, v_today) m))) s;
+		           AND (v_staff IS NULL OR a.person_id = ANY (v_staff))) s;
 	END IF;
 
 	RETURN jsonb_build_object('as_of', v_as_of, 'violations', v_list);

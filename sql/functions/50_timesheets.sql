@@ -9,8 +9,7 @@
 CREATE OR REPLACE FUNCTION effort_today(p_params jsonb)
 RETURNS date LANGUAGE sql STABLE AS $$
 	SELECT coalesce(nullif(current_setting('effort.today', true), '')::date,
-		(now() AT TIME ZONE coalesce(nullif(p_params ->> 'timezone', ''),
-		                             'Europe/London'))::date)
+		(SELECT s.as_of FROM effort_rule_settings(NULL, p_params) s))
 $$;
 
 CREATE OR REPLACE FUNCTION effort_refuse(p_status int, p_message text)
@@ -30,6 +29,16 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 	  FROM timesheet_entries WHERE timesheet_id = p_timesheet
 $$;
 
+-- Every decision on a timesheet version, oldest first (its history and the
+-- evidence pack, 70_reports.sql).
+CREATE OR REPLACE FUNCTION effort_decisions_doc(p_timesheet bigint)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT coalesce(jsonb_agg(jsonb_build_object('decision', d.decision,
+		'decided_by', d.decided_by, 'decided_at', d.decided_at, 'reason', d.reason,
+		'source', d.source, 'recorded_at', d.recorded_at) ORDER BY d.decision_id), '[]')
+	  FROM timesheet_decisions d WHERE d.timesheet_id = p_timesheet
+$$;
+
 -- One timesheet version as GET /v1/timesheets shows it.
 CREATE OR REPLACE FUNCTION effort_timesheet_doc(c current_timesheets, p_params jsonb)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
@@ -42,7 +51,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 		'rejected_reason', CASE WHEN c.decision = 'rejected' THEN c.decision_reason END,
 		'amendment_reason', c.amendment_reason,
 		'deadline', effort_deadline(c.period_end,
-			coalesce((p_params ->> 'authorisation_months')::int, 2)),
+			(SELECT s.authorisation_months FROM effort_rule_settings(NULL, p_params) s)),
 		'entries', effort_entries_doc(c.timesheet_id))
 $$;
 
@@ -96,31 +105,25 @@ CREATE OR REPLACE FUNCTION effort_person_contracted(p_person text,
 	p_start date, p_end date, p_params jsonb)
 RETURNS numeric LANGUAGE sql STABLE AS $$
 	SELECT round(effort_contracted_hours(pe.fte,
-		coalesce((p_params ->> 'standard_weekly_hours')::numeric, 37.5),
+		(SELECT s.standard_weekly_hours FROM effort_rule_settings(NULL, p_params) s),
 		p_start, p_end, pe.employment_start, pe.employment_end), 2)
 	  FROM people pe WHERE pe.person_id = p_person
 $$;
 
 -- The spans of local dates in which p_manager was p_person's line manager,
 -- from line_manager_history: [from_day, to_day) with to_day NULL while it
--- lasts; the earliest row also covers the time before it (as
--- effort_line_manager_at reads it).
+-- lasts; the earliest row also covers the time before it
+-- (effort_line_manager_periods, as effort_line_manager_at reads it).
 CREATE OR REPLACE FUNCTION effort_managed_spans(p_manager text, p_params jsonb)
 RETURNS TABLE (person_id text, from_day date, to_day date)
 LANGUAGE sql STABLE AS $$
 	SELECT h.person_id,
-	       CASE WHEN h.first THEN '-infinity'::date
-	            ELSE (h.valid_from AT TIME ZONE coalesce(p_params ->> 'timezone',
-	                  'Europe/London'))::date END,
-	       (h.next_from AT TIME ZONE coalesce(p_params ->> 'timezone',
-	                  'Europe/London'))::date
-	  FROM (SELECT x.person_id, x.line_manager_id, x.valid_from,
-	               lead(x.valid_from) OVER w AS next_from,
-	               row_number() OVER w = 1 AS first
-	          FROM line_manager_history x
-	         WHERE x.person_id IN (SELECT y.person_id FROM line_manager_history y
-	                                WHERE y.line_manager_id = p_manager)
-	        WINDOW w AS (PARTITION BY x.person_id ORDER BY x.valid_from)) h
+	       CASE WHEN h.is_first THEN '-infinity'::date
+	            ELSE (h.valid_from AT TIME ZONE s.timezone)::date END,
+	       (h.valid_to AT TIME ZONE s.timezone)::date
+	  FROM effort_line_manager_periods(ARRAY(SELECT y.person_id FROM line_manager_history y
+	                                          WHERE y.line_manager_id = p_manager)) h
+	 CROSS JOIN effort_rule_settings(NULL, p_params) s
 	 WHERE h.line_manager_id = p_manager AND h.person_id <> p_manager
 $$;
 
@@ -239,7 +242,7 @@ BEGIN
 		RETURN effort_refuse(403, 'not the timesheet of someone you manage');
 	END IF;
 	v_deadline := effort_deadline(t.period_end,
-		coalesce((p_params ->> 'authorisation_months')::int, 2));
+		(SELECT s.authorisation_months FROM effort_rule_settings(NULL, p_params) s));
 	RETURN jsonb_build_object('timesheet_id', p_id, 'person_id', t.person_id,
 		'name', (SELECT name FROM people WHERE person_id = t.person_id),
 		'period_start', t.period_start, 'period_end', t.period_end,
@@ -258,12 +261,7 @@ BEGIN
 				ORDER BY d.decision_id DESC LIMIT 1)),
 			'entries', effort_entries_doc(v.timesheet_id),
 			'changes', effort_version_changes(v.prev_id, v.timesheet_id),
-			'decisions', (SELECT coalesce(jsonb_agg(jsonb_build_object(
-				'decision', d.decision, 'decided_by', d.decided_by,
-				'decided_at', d.decided_at, 'reason', d.reason,
-				'source', d.source, 'recorded_at', d.recorded_at)
-				ORDER BY d.decision_id), '[]')
-				FROM timesheet_decisions d WHERE d.timesheet_id = v.timesheet_id))
+			'decisions', effort_decisions_doc(v.timesheet_id))
 			ORDER BY v.version)
 		  FROM (SELECT x.*, lag(x.timesheet_id) OVER (ORDER BY x.version) AS prev_id
 		          FROM timesheets x

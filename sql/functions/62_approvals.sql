@@ -10,8 +10,8 @@
 CREATE OR REPLACE FUNCTION pending_list(p_manager text, p_params jsonb)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	WITH p AS (
-		SELECT effort_today(p_params) AS today,
-		       coalesce((p_params ->> 'authorisation_months')::int, 2) AS months),
+		SELECT effort_today(p_params) AS today, s.authorisation_months AS months
+		  FROM effort_rule_settings(NULL, p_params) s),
 	q AS (
 		SELECT c.timesheet_id, c.person_id, pe.name, c.period_start,
 		       c.period_end, c.version, c.submitted_at, c.total_hours,

@@ -16,9 +16,9 @@ RETURNS TABLE (recipient_id text, kind text, item text, sort_key text,
 	detail jsonb)
 LANGUAGE sql STABLE AS $$
 	WITH p AS (
-		SELECT effort_today(p_params) AS today,
-		       coalesce((p_params ->> 'authorisation_months')::int, 2) AS months,
-		       coalesce((p_params ->> 'reminder_days')::int, 14) AS days),
+		SELECT effort_today(p_params) AS today, s.authorisation_months AS months,
+		       s.reminder_days AS days
+		  FROM effort_rule_settings(NULL, p_params) s),
 	due AS (
 		SELECT c.timesheet_id, c.person_id, pe.name, pe.line_manager_id,
 		       c.period_start, c.period_end, c.total_hours, p.today,

@@ -2,258 +2,58 @@
 -- report is one jsonb document computed set-based here; effortd formats it
 -- as JSON, CSV or HTML.  Refusals are {"error": ..., "http_status": N}.
 --
--- The figures reuse the audit engine: findings come from audit_findings()
--- (30_rules.sql); where a report needs an intermediate figure of a rule that
--- audit_findings does not expose (the investigator cap, the months that
--- need a timesheet, the authorisation checks) the helpers below mirror the
--- rule's CTE exactly, and tests/t/reports.t checks that they agree with the
--- findings on the sample organisation.
---
---   effort_report_prm        the rules settings, with their defaults
---   effort_timesheet_checks  latest timesheets with deadline and the
---                            authorisation checks of r_auth
---   effort_required_months   person-months that need a timesheet (req_month)
---   effort_cap_years         investigators' cap, ended months (capyear1)
---   effort_cap_grant_hours   their grant hours per grant (cap_ts, cap_da)
---   report_grant, report_grant_evidence, report_investigators,
---   report_compliance        the four reports
+-- Every figure comes from the audit engine's own stages (effort_rule_stages,
+-- 30_rules.sql), read in the same evaluation as the report's findings, so
+-- that a report cannot disagree with the violations list:
+--   report_grant          finding, timesheet_check, person_month_grant
+--   report_investigators  cap_year, cap_year_grant
+--   report_compliance     finding, timesheet_check, person_month
+--   report_grant_evidence the stored versions, decisions and audit trail
+-- tests/t/agreement.t checks every figure against the findings on
+-- generated organisations.  Every report runs without JIT: its plans are
+-- large but cheap, and JIT would compile for seconds.
 
--- The settings of p_params with the defaults of RULES.md, and as_of
--- (NULL = today in the organisation time zone).
 DROP FUNCTION IF EXISTS effort_report_prm(date, jsonb);
-CREATE FUNCTION effort_report_prm(p_as_of date, p_params jsonb,
-	OUT tz text, OUT swh numeric, OUT iah numeric, OUT am int, OUT csm int,
-	OUT cht numeric, OUT as_of date, OUT last_ended date)
-LANGUAGE sql STABLE AS $$
-	SELECT x.tz, coalesce((p_params->>'standard_weekly_hours')::numeric, 37.5),
-	       coalesce((p_params->>'investigator_annual_hours')::numeric, 1650),
-	       coalesce((p_params->>'authorisation_months')::int, 2),
-	       coalesce((p_params->>'cap_year_start_month')::int, 8),
-	       coalesce((p_params->>'charge_tolerance')::numeric, 0.5),
-	       coalesce(p_as_of, (now() AT TIME ZONE x.tz)::date),
-	       effort_month_start(coalesce(p_as_of, (now() AT TIME ZONE x.tz)::date)) - 1
-	  FROM (SELECT coalesce(nullif(p_params->>'timezone', ''), 'Europe/London') AS tz) x
-$$;
-
--- Every latest timesheet version with its deadline and the checks of the
--- authorisation rules (r_auth in 30_rules.sql): authorised, the local date
--- of the authorisation, on time (on or before the deadline), valid (not
--- authorisation_invalid: the line manager of the day or their delegate,
--- not the person, after the period end, not before submission), overdue.
 DROP FUNCTION IF EXISTS effort_timesheet_checks(date, jsonb);
-CREATE FUNCTION effort_timesheet_checks(p_as_of date, p_params jsonb)
-RETURNS TABLE (timesheet_id bigint, person_id text, m date, period_start date,
-	period_end date, version int, submitted_at timestamptz, total_hours numeric,
-	status text, decided_by text, decided_at timestamptz, decision_reason text,
-	deadline date, auth_day date, is_auth boolean, on_time boolean,
-	valid boolean, overdue boolean)
-LANGUAGE sql STABLE AS $$
-	SELECT c.timesheet_id, c.person_id, effort_month_start(c.period_start),
-	       c.period_start, c.period_end, c.version, c.submitted_at, c.total_hours,
-	       effort_status(c.decision), c.decided_by, c.decided_at, c.decision_reason,
-	       x.deadline, x.auth_day, x.is_auth,
-	       x.is_auth AND x.auth_day <= x.deadline,
-	       x.is_auth AND effort_may_authorise(c.decided_by, c.person_id, c.decided_at, x.auth_day,
-	                                          c.decision_recorded_at)
-	           AND x.auth_day > c.period_end AND c.decided_at >= c.submitted_at,
-	       NOT x.is_auth AND prm.as_of > x.deadline
-	  FROM current_timesheets c
-	  CROSS JOIN effort_report_prm(p_as_of, p_params) prm
-	  CROSS JOIN LATERAL (
-	        SELECT effort_deadline(c.period_end, prm.am) AS deadline,
-	               c.decision IS NOT DISTINCT FROM 'authorised' AS is_auth,
-	               CASE WHEN c.decision = 'authorised'
-	                    THEN (c.decided_at AT TIME ZONE prm.tz)::date END AS auth_day) x
-$$;
-
--- Ended months (before as_of) in which a person must keep a timesheet
--- (RGC 4.6): req_cand and req_month of 30_rules.sql, written out the same.
 DROP FUNCTION IF EXISTS effort_required_months(date, jsonb);
-CREATE FUNCTION effort_required_months(p_as_of date, p_params jsonb)
-RETURNS TABLE (person_id text, m date)
-LANGUAGE sql STABLE AS $$
-	WITH prm AS (SELECT * FROM effort_report_prm(p_as_of, p_params)),
-	pp AS (SELECT p.person_id, p.employment_start AS es, p.employment_end AS ee FROM people p),
-	req_cand AS (
-		SELECT DISTINCT a.person_id, g.m::date AS m
-		  FROM assignments_effective a  -- open-ended: to the grant's end
-		  JOIN pp ON pp.person_id = a.person_id
-		  CROSS JOIN prm
-		  CROSS JOIN LATERAL generate_series(
-		        effort_month_start(greatest(a.start_date, pp.es))::timestamp,
-		        effort_month_start(least(coalesce(a.end_date, 'infinity'::date),
-		                                 coalesce(pp.ee, 'infinity'::date),
-		                                 prm.last_ended))::timestamp,
-		        interval '1 month') AS g(m)
-		 WHERE a.cost_type IN ('DI', 'EXC')
-	)
-	SELECT r.person_id, r.m
-	  FROM req_cand r
-	  JOIN pp ON pp.person_id = r.person_id
-	  JOIN assignments_effective a ON a.person_id = r.person_id
-	            AND a.start_date <= effort_month_end(r.m)
-	            AND coalesce(a.end_date, 'infinity'::date) >= r.m
-	 GROUP BY r.person_id, r.m, pp.es, pp.ee
-	HAVING NOT (count(*) = 1
-	            AND bool_and(a.fte_share = 1
-	                         AND a.start_date <= greatest(r.m, pp.es)
-	                         AND coalesce(a.end_date, 'infinity'::date)
-	                             >= least(effort_month_end(r.m), coalesce(pp.ee, 'infinity'::date))))
-$$;
-
--- The investigators of the cap year starting p_ys (people holding pi or
--- co_i on an assignment overlapping it) with their cap and the ended months
--- of the year at as_of: capyear0/capyear1 of 30_rules.sql for one year.
---   cap = investigator_annual_hours x fte x employed_days / ndays
---   pe  = last day of the ended months (< ys when none), n = their number
 DROP FUNCTION IF EXISTS effort_cap_years(date, jsonb, date);
-CREATE FUNCTION effort_cap_years(p_as_of date, p_params jsonb, p_ys date)
-RETURNS TABLE (person_id text, ys date, ye date, ndays int, employed_days int,
-	fte numeric, annual numeric, cap numeric, pe date, n int)
-LANGUAGE sql STABLE AS $$
-	SELECT p.person_id, p_ys, effort_cap_year_end(p_ys),
-	       effort_days(p_ys, effort_cap_year_end(p_ys)),
-	       effort_days(greatest(p_ys, p.employment_start),
-	                   least(effort_cap_year_end(p_ys), coalesce(p.employment_end, 'infinity'::date))),
-	       p.fte, prm.iah,
-	       prm.iah * p.fte
-	         * effort_days(greatest(p_ys, p.employment_start),
-	                       least(effort_cap_year_end(p_ys), coalesce(p.employment_end, 'infinity'::date)))
-	         / effort_days(p_ys, effort_cap_year_end(p_ys)),
-	       least(effort_cap_year_end(p_ys), prm.last_ended),
-	       greatest(effort_months_between(p_ys, least(effort_cap_year_end(p_ys), prm.last_ended) + 1), 0)
-	  FROM people p
-	  CROSS JOIN effort_report_prm(p_as_of, p_params) prm
-	 WHERE EXISTS (SELECT 1 FROM assignments_effective a
-	                WHERE a.person_id = p.person_id AND a.role IN ('pi', 'co_i')
-	                  AND a.start_date <= effort_cap_year_end(p_ys)
-	                  AND coalesce(a.end_date, 'infinity'::date) >= p_ys)
-$$;
-
--- The grant hours of those investigators in the cap year, per grant and
--- source (cap_ts and cap_da of 30_rules.sql): 'timesheets' = grant entries
--- of the latest timesheets of the year's months; 'estimate' = DA
--- assignments' estimated_hours_per_year x days inside the year / ndays.
--- h_all: the whole year; h_ended: the ended months only (projection).
 DROP FUNCTION IF EXISTS effort_cap_grant_hours(date, jsonb, date);
-CREATE FUNCTION effort_cap_grant_hours(p_as_of date, p_params jsonb, p_ys date)
-RETURNS TABLE (person_id text, grant_ref text, source text, h_all numeric, h_ended numeric)
-LANGUAGE sql STABLE AS $$
-	WITH cy AS (SELECT * FROM effort_cap_years(p_as_of, p_params, p_ys))
-	SELECT cy.person_id, e.activity, 'timesheets',
-	       sum(e.hours), coalesce(sum(e.hours) FILTER (WHERE effort_month_end(c.period_start) <= cy.pe), 0)
-	  FROM cy
-	  JOIN current_timesheets c ON c.person_id = cy.person_id
-	   AND effort_month_start(c.period_start) BETWEEN cy.ys AND cy.ye
-	  JOIN timesheet_entries e ON e.timesheet_id = c.timesheet_id AND e.kind = 'grant'
-	 GROUP BY cy.person_id, e.activity
-	UNION ALL
-	SELECT cy.person_id, a.grant_ref, 'estimate',
-	       sum(coalesce(a.estimated_hours_per_year, 0)
-	           * effort_days(greatest(a.start_date, cy.ys),
-	                         least(coalesce(a.end_date, 'infinity'::date), cy.ye)) / cy.ndays),
-	       sum(coalesce(a.estimated_hours_per_year, 0)
-	           * effort_days(greatest(a.start_date, cy.ys),
-	                         least(coalesce(a.end_date, 'infinity'::date), cy.pe)) / cy.ndays)
-	  FROM cy
-	  JOIN assignments_effective a ON a.person_id = cy.person_id AND a.cost_type = 'DA'
-	   AND a.start_date <= cy.ye AND coalesce(a.end_date, 'infinity'::date) >= cy.ys
-	 GROUP BY cy.person_id, a.grant_ref
+DROP FUNCTION IF EXISTS effort_grant_rows(text, date, jsonb);
+
+-- The grant as the grant reports show it; NULL when there is no such grant.
+CREATE OR REPLACE FUNCTION effort_grant_doc(p_ref text)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('grant_ref', g.grant_ref, 'title', g.title,
+	       'funder', g.funder, 'start_date', g.start_date, 'end_date', g.end_date)
+	  FROM grants g WHERE g.grant_ref = p_ref
 $$;
 
 -- ------------------------------------------------------------ grant reconciliation
--- Per person and ended month with a charge or recorded hours on the grant:
+-- Per person and ended month with a charge or recorded hours on the grant
+-- (stage person_month_grant of the people on the grant: assigned, charged
+-- or recording hours on it):
 --   charged     the charges feed: hours, or fte_fraction x contracted hours
---   recorded    grant entries on it in the month's latest timesheets
+--   recorded    grant entries of more than 0 h on it in the month's latest
+--               timesheets
 --   evidenced   min(charged, recorded) when the month has at least one
 --               timesheet and every latest timesheet of the month is
---               authorised on time and validly; else 0
+--               authorised on time and validly (stage timesheet_check);
+--               else 0
 --   unevidenced charged - evidenced
 -- Hours are rounded to 2 decimals per row; totals add the rows as shown.
--- Findings: audit_findings of the people on the grant (assigned, charged or
--- recording hours on it) that name the grant, plus those that name no grant
--- and whose period overlaps a month of that person's rows.
--- The rows (one per person and month) behind report_grant.
-DROP FUNCTION IF EXISTS effort_grant_rows(text, date, jsonb);
-CREATE FUNCTION effort_grant_rows(p_ref text, p_as_of date, p_params jsonb)
-RETURNS TABLE (person_id text, name text, m date, charged numeric,
-	recorded numeric, evidenced numeric, unevidenced numeric, status text,
-	evidence_ok boolean, submitted_at timestamptz, authorised_at timestamptz,
-	deadline date, timesheets jsonb)
-LANGUAGE sql STABLE AS $$
-	WITH prm AS (SELECT * FROM effort_report_prm(p_as_of, p_params)),
-	chg AS (
-		SELECT c.person_id, c.month AS m,
-		       coalesce(c.hours, c.fte_fraction * effort_contracted_hours(p.fte, prm.swh,
-		                c.month, effort_month_end(c.month), p.employment_start,
-		                p.employment_end)) AS charged
-		  FROM charges c JOIN people p ON p.person_id = c.person_id CROSS JOIN prm
-		 WHERE c.grant_ref = p_ref AND effort_month_end(c.month) < prm.as_of
-	),
-	chk AS (SELECT * FROM effort_timesheet_checks(p_as_of, p_params)),
-	rec AS (
-		SELECT k.person_id, k.m, sum(e.hours) AS recorded
-		  FROM chk k JOIN timesheet_entries e ON e.timesheet_id = k.timesheet_id
-		  CROSS JOIN prm
-		 WHERE e.kind = 'grant' AND e.activity = p_ref AND e.hours > 0
-		   AND effort_month_end(k.m) < prm.as_of
-		 GROUP BY k.person_id, k.m
-	),
-	keys AS (SELECT chg.person_id, chg.m FROM chg UNION SELECT rec.person_id, rec.m FROM rec),
-	tsm AS (
-		SELECT k.person_id, k.m, count(*) AS n,
-		       bool_and(k.on_time AND k.valid) AS ok,
-		       CASE WHEN bool_or(k.status = 'rejected') THEN 'rejected'
-		            WHEN bool_and(k.is_auth) THEN 'authorised'
-		            ELSE 'submitted' END AS status,
-		       max(k.submitted_at) AS submitted_at,
-		       max(k.decided_at) FILTER (WHERE k.is_auth) AS authorised_at,
-		       max(k.deadline) AS deadline,
-		       jsonb_agg(jsonb_build_object('id', k.timesheet_id, 'version', k.version,
-		           'period_start', k.period_start, 'period_end', k.period_end,
-		           'status', k.status, 'submitted_at', k.submitted_at,
-		           'authorised_by', CASE WHEN k.is_auth THEN k.decided_by END,
-		           'authorised_at', CASE WHEN k.is_auth THEN k.decided_at END,
-		           'deadline', k.deadline, 'on_time', k.on_time, 'valid', k.valid)
-		           ORDER BY k.period_start) AS ts
-		  FROM chk k JOIN keys USING (person_id, m)
-		 GROUP BY k.person_id, k.m
-	),
-	r AS (
-		SELECT keys.person_id, keys.m,
-		       round(coalesce(chg.charged, 0), 2) AS charged,
-		       round(coalesce(rec.recorded, 0), 2) AS recorded,
-		       CASE WHEN coalesce(tsm.ok, false)
-		            THEN round(least(coalesce(chg.charged, 0), coalesce(rec.recorded, 0)), 2)
-		            ELSE 0 END AS evidenced,
-		       coalesce(tsm.status, 'missing') AS status, coalesce(tsm.ok, false) AS ok,
-		       tsm.submitted_at, tsm.authorised_at,
-		       coalesce(tsm.deadline, effort_deadline(effort_month_end(keys.m), prm.am)) AS deadline,
-		       coalesce(tsm.ts, '[]'::jsonb) AS ts
-		  FROM keys CROSS JOIN prm
-		  LEFT JOIN chg ON chg.person_id = keys.person_id AND chg.m = keys.m
-		  LEFT JOIN rec ON rec.person_id = keys.person_id AND rec.m = keys.m
-		  LEFT JOIN tsm ON tsm.person_id = keys.person_id AND tsm.m = keys.m
-	)
-	SELECT r.person_id, p.name, r.m, r.charged, r.recorded, r.evidenced,
-	       r.charged - r.evidenced, r.status, r.ok, r.submitted_at, r.authorised_at,
-	       r.deadline, r.ts
-	  FROM r LEFT JOIN people p ON p.person_id = r.person_id
-$$;
-
+-- Findings: those of the same people that name the grant, plus those that
+-- name no grant and whose period overlaps a month of that person's rows.
 DROP FUNCTION IF EXISTS report_grant(text, date, jsonb);
 CREATE FUNCTION report_grant(p_ref text, p_as_of date, p_params jsonb)
 RETURNS jsonb LANGUAGE plpgsql STABLE
--- (the plans are large but cheap: JIT would compile for seconds)
 SET jit = off AS $$
 DECLARE
-	g       grants;
-	v_as_of date := (effort_report_prm(p_as_of, p_params)).as_of;
+	v_grant jsonb := effort_grant_doc(p_ref);
+	v_as_of date := (SELECT s.as_of FROM effort_rule_settings(p_as_of, p_params) s);
 	v_pp    text[];
 	v_doc   jsonb;
 BEGIN
-	SELECT * INTO g FROM grants WHERE grant_ref = p_ref;
-	IF NOT FOUND THEN
+	IF v_grant IS NULL THEN
 		RETURN effort_refuse(404, format('no such grant: %s', p_ref));
 	END IF;
 	SELECT array_agg(DISTINCT x.person_id) INTO v_pp
@@ -263,9 +63,58 @@ BEGIN
 	                JOIN timesheet_entries e ON e.timesheet_id = t.timesheet_id
 	               WHERE e.kind = 'grant' AND e.activity = p_ref) x;
 
-	WITH rows AS (SELECT * FROM effort_grant_rows(p_ref, v_as_of, p_params)),
+	WITH stages AS MATERIALIZED (
+		SELECT s.* FROM effort_rule_stages(v_as_of, p_params, coalesce(v_pp, '{}')) s
+		 WHERE s.stage IN ('finding', 'timesheet_check', 'person_month_grant')
+	),
+	settings AS (SELECT * FROM effort_rule_settings(v_as_of, p_params)),
+	grant_months AS (
+		SELECT h.person_id, h.month AS m, h.charged, h.recorded
+		  FROM (SELECT (s.person_month_grant).* FROM stages s WHERE s.stage = 'person_month_grant') h
+		  CROSS JOIN settings
+		 WHERE h.grant_ref = p_ref AND h.month <= settings.last_ended
+		   AND (h.charged IS NOT NULL OR h.recorded IS NOT NULL)
+	),
+	checks AS (SELECT (s.timesheet_check).* FROM stages s WHERE s.stage = 'timesheet_check'),
+	month_checks AS (
+		SELECT k.person_id, k.month AS m, count(*) AS n,
+		       bool_and(k.on_time AND k.valid) AS ok,
+		       CASE WHEN bool_or(k.decision = 'rejected') THEN 'rejected'
+		            WHEN bool_and(k.is_auth) THEN 'authorised'
+		            ELSE 'submitted' END AS status,
+		       max(k.submitted_at) AS submitted_at,
+		       max(k.decided_at) FILTER (WHERE k.is_auth) AS authorised_at,
+		       max(k.deadline) AS deadline,
+		       jsonb_agg(jsonb_build_object('id', k.timesheet_id, 'version', k.version,
+		           'period_start', k.period_start, 'period_end', k.period_end,
+		           'status', effort_status(k.decision), 'submitted_at', k.submitted_at,
+		           'authorised_by', CASE WHEN k.is_auth THEN k.decided_by END,
+		           'authorised_at', CASE WHEN k.is_auth THEN k.decided_at END,
+		           'deadline', k.deadline, 'on_time', k.on_time, 'valid', k.valid)
+		           ORDER BY k.period_start) AS ts
+		  FROM checks k
+		  JOIN grant_months gm ON gm.person_id = k.person_id AND gm.m = k.month
+		 GROUP BY k.person_id, k.month
+	),
+	rows AS (
+		SELECT x.*, x.charged - x.evidenced AS unevidenced, p.name
+		  FROM (SELECT gm.person_id, gm.m,
+		               round(coalesce(gm.charged, 0), 2) AS charged,
+		               round(coalesce(gm.recorded, 0), 2) AS recorded,
+		               CASE WHEN coalesce(mc.ok, false)
+		                    THEN round(least(coalesce(gm.charged, 0), coalesce(gm.recorded, 0)), 2)
+		                    ELSE 0 END AS evidenced,
+		               coalesce(mc.status, 'missing') AS status, coalesce(mc.ok, false) AS evidence_ok,
+		               mc.submitted_at, mc.authorised_at,
+		               coalesce(mc.deadline, effort_deadline(effort_month_end(gm.m),
+		                                                     settings.authorisation_months)) AS deadline,
+		               coalesce(mc.ts, '[]'::jsonb) AS timesheets
+		          FROM grant_months gm CROSS JOIN settings
+		          LEFT JOIN month_checks mc ON mc.person_id = gm.person_id AND mc.m = gm.m) x
+		  LEFT JOIN people p ON p.person_id = x.person_id
+	),
 	fnd AS (
-		SELECT f.* FROM audit_findings(v_as_of, p_params, coalesce(v_pp, '{}')) f
+		SELECT f.* FROM (SELECT (s.finding).* FROM stages s WHERE s.stage = 'finding') f
 		 WHERE f.grant_ref = p_ref
 		    OR (f.grant_ref IS NULL AND EXISTS (SELECT 1 FROM rows r
 		         WHERE r.person_id = f.person_id
@@ -284,8 +133,7 @@ BEGIN
 	)
 	SELECT jsonb_build_object(
 		'report', 'grant', 'as_of', v_as_of,
-		'grant', jsonb_build_object('grant_ref', g.grant_ref, 'title', g.title,
-			'funder', g.funder, 'start_date', g.start_date, 'end_date', g.end_date),
+		'grant', v_grant,
 		'totals', (SELECT jsonb_build_object('charged', coalesce(sum(r.charged), 0),
 			'recorded', coalesce(sum(r.recorded), 0), 'evidenced', coalesce(sum(r.evidenced), 0),
 			'unevidenced', coalesce(sum(r.unevidenced), 0)) FROM rows r),
@@ -316,65 +164,37 @@ $$;
 -- deadline, oldest first per person and period; and the rows of the
 -- audit_log table behind them (sql/002_audit_trail.sql: each version's
 -- "created" row and each decision's row, keyed by entity_key.timesheet_id).
--- Written to work with and without the audit trail: NULL when there is no
--- audit_log table; when it exists without an entity_key column, the rows
--- that name one of the versions by a "timesheet_id" member at any depth.
 DROP FUNCTION IF EXISTS effort_audit_log_rows(bigint[]);
 CREATE FUNCTION effort_audit_log_rows(p_ids bigint[])
-RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
-DECLARE
-	v jsonb;
-BEGIN
-	IF to_regclass('audit_log') IS NULL THEN
-		RETURN NULL;
-	END IF;
-	IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('audit_log')
-	            AND attname = 'entity_key' AND NOT attisdropped) THEN
-		EXECUTE $q$
-			SELECT coalesce(jsonb_agg(jsonb_build_object('id', a.id, 'at', a.at,
-			       'actor', a.actor, 'action', a.action, 'entity', a.entity,
-			       'entity_key', a.entity_key, 'before', a.before, 'after', a.after,
-			       'hash', encode(a.hash, 'hex')) ORDER BY a.id), '[]'::jsonb)
-			  FROM audit_log a
-			 WHERE a.entity IN ('timesheets', 'timesheet_decisions')
-			   AND a.entity_key->>'timesheet_id' = ANY ($1::text[])
-		$q$ INTO v USING p_ids::text[];
-		RETURN v;
-	END IF;
-	EXECUTE $q$
-		SELECT coalesce(jsonb_agg(y.j ORDER BY y.ord), '[]'::jsonb)
-		  FROM (SELECT to_jsonb(a) AS j, row_number() OVER () AS ord FROM audit_log a) y
-		 WHERE EXISTS (SELECT 1 FROM jsonb_path_query(y.j, 'lax $.**.timesheet_id') t
-		                WHERE t #>> '{}' = ANY ($1::text[]))
-	$q$ INTO v USING p_ids::text[];
-	RETURN v;
-END
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT coalesce(jsonb_agg(jsonb_build_object('id', a.id, 'at', a.at,
+	       'actor', a.actor, 'action', a.action, 'entity', a.entity,
+	       'entity_key', a.entity_key, 'before', a.before, 'after', a.after,
+	       'hash', encode(a.hash, 'hex')) ORDER BY a.id), '[]'::jsonb)
+	  FROM audit_log a
+	 WHERE a.entity IN ('timesheets', 'timesheet_decisions')
+	   AND a.entity_key->>'timesheet_id' = ANY (p_ids::text[])
 $$;
 
 DROP FUNCTION IF EXISTS report_grant_evidence(text, date, jsonb);
+-- (plpgsql, one statement: its calls are counted in pg_stat_user_functions,
+-- which tests/t/replication.t reads to see where it ran)
 CREATE FUNCTION report_grant_evidence(p_ref text, p_as_of date, p_params jsonb)
 RETURNS jsonb LANGUAGE plpgsql STABLE
--- (the plans are large but cheap: JIT would compile for seconds)
 SET jit = off AS $$
-DECLARE
-	g     grants;
-	prm   record;
-	v_ids bigint[];
-	v_doc jsonb;
 BEGIN
-	SELECT * INTO g FROM grants WHERE grant_ref = p_ref;
-	IF NOT FOUND THEN
-		RETURN effort_refuse(404, format('no such grant: %s', p_ref));
-	END IF;
-	SELECT * INTO prm FROM effort_report_prm(p_as_of, p_params);
-	SELECT array_agg(DISTINCT e.timesheet_id ORDER BY e.timesheet_id) INTO v_ids
-	  FROM timesheet_entries e WHERE e.kind = 'grant' AND e.activity = p_ref;
-
-	SELECT jsonb_build_object('report', 'evidence', 'as_of', prm.as_of,
-		'grant', jsonb_build_object('grant_ref', g.grant_ref, 'title', g.title,
-			'funder', g.funder, 'start_date', g.start_date, 'end_date', g.end_date),
+	RETURN (
+	WITH settings AS (SELECT * FROM effort_rule_settings(p_as_of, p_params)),
+	versions AS (
+		SELECT coalesce(array_agg(DISTINCT e.timesheet_id ORDER BY e.timesheet_id), '{}') AS ids
+		  FROM timesheet_entries e WHERE e.kind = 'grant' AND e.activity = p_ref
+	)
+	SELECT CASE WHEN effort_grant_doc(p_ref) IS NULL
+	            THEN effort_refuse(404, format('no such grant: %s', p_ref))
+	            ELSE jsonb_build_object('report', 'evidence', 'as_of', s.as_of,
+		'grant', effort_grant_doc(p_ref),
 		'audit_log_available', to_regclass('audit_log') IS NOT NULL,
-		'versions', coalesce(jsonb_agg(jsonb_build_object(
+		'versions', (SELECT coalesce(jsonb_agg(jsonb_build_object(
 			'id', t.timesheet_id, 'person_id', t.person_id, 'name', p.name,
 			'period_start', t.period_start, 'period_end', t.period_end,
 			'version', t.version, 'latest', t.timesheet_id = c.timesheet_id,
@@ -385,85 +205,79 @@ BEGIN
 			                   AND e.activity = p_ref),
 			'status', effort_status((SELECT d.decision FROM timesheet_decisions d
 				WHERE d.timesheet_id = t.timesheet_id ORDER BY d.decision_id DESC LIMIT 1)),
-			'deadline', effort_deadline(t.period_end, prm.am),
+			'deadline', effort_deadline(t.period_end, s.authorisation_months),
 			'entries', effort_entries_doc(t.timesheet_id),
-			'decisions', (SELECT coalesce(jsonb_agg(jsonb_build_object(
-				'decision', d.decision, 'decided_by', d.decided_by,
-				'decided_at', d.decided_at, 'reason', d.reason,
-				'source', d.source, 'recorded_at', d.recorded_at)
-				ORDER BY d.decision_id), '[]')
-				FROM timesheet_decisions d WHERE d.timesheet_id = t.timesheet_id))
-			ORDER BY t.person_id COLLATE "C", t.period_start, t.period_end, t.version), '[]'),
-		'audit_log', effort_audit_log_rows(coalesce(v_ids, '{}')))
-	  INTO v_doc
-	  FROM timesheets t
-	  JOIN people p ON p.person_id = t.person_id
-	  JOIN current_timesheets c ON c.person_id = t.person_id
-	   AND c.period_start = t.period_start AND c.period_end = t.period_end
-	 WHERE t.timesheet_id = ANY (coalesce(v_ids, '{}'));
-	RETURN v_doc;
+			'decisions', effort_decisions_doc(t.timesheet_id))
+			ORDER BY t.person_id COLLATE "C", t.period_start, t.period_end, t.version), '[]')
+		  FROM timesheets t
+		  JOIN people p ON p.person_id = t.person_id
+		  JOIN current_timesheets c ON c.person_id = t.person_id
+		   AND c.period_start = t.period_start AND c.period_end = t.period_end
+		 WHERE t.timesheet_id = ANY (v.ids)),
+		'audit_log', effort_audit_log_rows(v.ids)) END
+	  FROM settings s, versions v);
 END
 $$;
 
 -- ------------------------------------------------------------ investigators
 -- Per investigator for the cap year starting in p_year (month
--- rules.cap_year_start_month): cap with FTE and employment pro rata, grant
+-- rules.cap_year_start_month), the stages cap_year and cap_year_grant of the
+-- people holding pi or co_i: cap with FTE and employment pro rata, grant
 -- hours per grant (timesheets and DA estimates), total, headroom = cap -
--- total, projection = ended-months hours / n x 12, and the finding the
--- audit raises for the year (investigator_cap_exceeded or _projected, the
--- same formulas; none for a cap year that starts after as_of).
+-- total, projection, and the finding the audit raises for the year.  A
+-- cap year that starts after as_of is evaluated as of its start (the same
+-- figures: no month of it has ended), without a finding (the audit does
+-- not judge it).
 DROP FUNCTION IF EXISTS report_investigators(int, date, jsonb);
 CREATE FUNCTION report_investigators(p_year int, p_as_of date, p_params jsonb)
 RETURNS jsonb LANGUAGE sql STABLE
--- (the plans are large but cheap: JIT would compile for seconds)
 SET jit = off AS $$
-	WITH prm AS (SELECT * FROM effort_report_prm(p_as_of, p_params)),
-	ys AS (SELECT make_date(p_year, prm.csm, 1) AS ys FROM prm),
-	cy AS (SELECT c.* FROM ys, effort_cap_years(p_as_of, p_params, ys.ys) c),
-	gh AS (SELECT h.* FROM ys, effort_cap_grant_hours(p_as_of, p_params, ys.ys) h),
-	tot AS (
-		SELECT cy.*, coalesce(x.h_all, 0) AS h_all, coalesce(x.h_ended, 0) AS h_ended
-		  FROM cy LEFT JOIN (SELECT gh.person_id, sum(gh.h_all) AS h_all, sum(gh.h_ended) AS h_ended
-		                       FROM gh GROUP BY gh.person_id) x ON x.person_id = cy.person_id
+	WITH settings AS (SELECT * FROM effort_rule_settings(p_as_of, p_params)),
+	year AS (SELECT make_date(p_year, s.cap_year_start_month, 1) AS ys FROM settings s),
+	stages AS MATERIALIZED (
+		SELECT st.* FROM settings s
+		 CROSS JOIN year
+		 CROSS JOIN effort_rule_stages(greatest(s.as_of, year.ys), p_params,
+		        ARRAY(SELECT DISTINCT a.person_id FROM assignments a WHERE a.role IN ('pi', 'co_i'))) st
+		 WHERE st.stage IN ('cap_year', 'cap_year_grant')
 	),
 	inv AS (
-		SELECT t.*, p.name,
-		       CASE WHEN t.n >= 1 THEN t.h_ended / t.n * 12 END AS projection,
-		       CASE WHEN t.ys > prm.as_of THEN NULL
-		            WHEN t.h_all > t.cap THEN 'investigator_cap_exceeded'
-		            WHEN t.n BETWEEN 1 AND 11 AND t.h_ended / t.n * 12 > t.cap
-		            THEN 'investigator_cap_projected' END AS finding
-		  FROM tot t JOIN people p ON p.person_id = t.person_id CROSS JOIN prm
+		SELECT c.*, p.name
+		  FROM (SELECT (s.cap_year).* FROM stages s WHERE s.stage = 'cap_year') c
+		  JOIN year ON year.ys = c.year_start
+		  JOIN people p ON p.person_id = c.person_id
+	),
+	gh AS (
+		SELECT h.* FROM (SELECT (s.cap_year_grant).* FROM stages s WHERE s.stage = 'cap_year_grant') h
+		  JOIN year ON year.ys = h.year_start
 	)
-	SELECT jsonb_build_object('report', 'investigators', 'as_of', prm.as_of,
-		'year', p_year, 'cap_year_start', ys.ys, 'cap_year_end', effort_cap_year_end(ys.ys),
-		'annual_hours', prm.iah,
-		'ended_months', greatest(effort_months_between(ys.ys,
-			least(effort_cap_year_end(ys.ys), prm.last_ended) + 1), 0),
+	SELECT jsonb_build_object('report', 'investigators', 'as_of', s.as_of,
+		'year', p_year, 'cap_year_start', year.ys, 'cap_year_end', effort_cap_year_end(year.ys),
+		'annual_hours', s.investigator_annual_hours,
+		'ended_months', effort_cap_year_ended_months(year.ys, s.last_ended),
 		'investigators', coalesce((SELECT jsonb_agg(jsonb_build_object(
 			'person_id', i.person_id, 'name', i.name, 'fte', i.fte,
-			'employed_days', i.employed_days, 'year_days', i.ndays,
+			'employed_days', i.employed_days, 'year_days', i.year_days,
 			'cap', round(i.cap, 2),
 			'grants', coalesce((SELECT jsonb_agg(jsonb_build_object('grant_ref', g.grant_ref,
-				'source', g.source, 'hours', round(g.h_all, 2),
-				'ended_months_hours', round(g.h_ended, 2))
+				'source', g.source, 'hours', round(g.hours, 2),
+				'ended_months_hours', round(g.ended_months_hours, 2))
 				ORDER BY g.grant_ref COLLATE "C", g.source)
 				FROM gh g WHERE g.person_id = i.person_id), '[]'),
-			'grant_hours', round(i.h_all, 2),
-			'headroom', round(i.cap - i.h_all, 2),
-			'ended_months', i.n, 'ended_months_hours', round(i.h_ended, 2),
+			'grant_hours', round(i.hours, 2),
+			'headroom', round(i.cap - i.hours, 2),
+			'ended_months', i.ended_months, 'ended_months_hours', round(i.ended_months_hours, 2),
 			'projection', round(i.projection, 2),
-			'finding', i.finding,
-			'finding_hours', CASE i.finding
-				WHEN 'investigator_cap_exceeded' THEN round(i.h_all - i.cap, 2)
-				WHEN 'investigator_cap_projected' THEN round(i.projection - i.cap, 2) END)
+			'finding', CASE WHEN i.year_start <= s.as_of THEN i.finding END,
+			'finding_hours', CASE WHEN i.year_start <= s.as_of AND i.finding IS NOT NULL
+			                      THEN i.finding_hours END)
 			ORDER BY i.person_id COLLATE "C") FROM inv i), '[]'))
-	  FROM prm, ys
+	  FROM settings s, year
 $$;
 
 -- ------------------------------------------------------------ compliance
 -- For the months overlapping [p_from, p_to]: every person-month that needs
--- a timesheet (an ended month, effort_required_months: "required") or has
+-- a timesheet (an ended month, stage person_month: "required") or has
 -- one ("submitted": at least one latest timesheet, needed or not, e.g. of
 -- someone 100 % on one grant), classified once, first match:
 --   missing            a timesheet_missing finding (weekdays not covered)
@@ -477,34 +291,32 @@ $$;
 DROP FUNCTION IF EXISTS report_compliance(date, date, date, jsonb);
 CREATE FUNCTION report_compliance(p_from date, p_to date, p_as_of date, p_params jsonb)
 RETURNS jsonb LANGUAGE plpgsql STABLE
--- (the plans are large but cheap: JIT would compile for seconds)
 SET jit = off AS $$
 DECLARE
-	v_as_of date := (effort_report_prm(p_as_of, p_params)).as_of;
+	v_as_of date := (SELECT s.as_of FROM effort_rule_settings(p_as_of, p_params) s);
 BEGIN
 	RETURN (
-	WITH prm AS (SELECT * FROM effort_report_prm(v_as_of, p_params)),
+	WITH prm AS (SELECT * FROM effort_rule_settings(v_as_of, p_params)),
+	stages AS MATERIALIZED (
+		SELECT s.* FROM effort_rule_stages(v_as_of, p_params, NULL) s
+		 WHERE s.stage IN ('finding', 'timesheet_check', 'person_month')
+	),
 	fnd AS MATERIALIZED (
-		SELECT f.* FROM audit_findings(v_as_of, p_params, NULL) f
+		SELECT f.* FROM (SELECT (s.finding).* FROM stages s WHERE s.stage = 'finding') f
 		 WHERE f.period_start <= p_to AND f.period_end >= p_from
 	),
-	req AS MATERIALIZED (
-		SELECT r.* FROM effort_required_months(v_as_of, p_params) r
-		 WHERE r.m <= p_to AND effort_month_end(r.m) >= p_from
-	),
 	chk AS MATERIALIZED (
-		SELECT k.person_id, k.m, bool_or(k.overdue) AS overdue,
+		SELECT k.person_id, k.month AS m, bool_or(k.overdue) AS overdue,
 		       bool_or(NOT k.is_auth) AS unauth, bool_or(k.is_auth AND NOT k.on_time) AS late,
 		       bool_or(k.is_auth AND NOT k.valid) AS invalid
-		  FROM effort_timesheet_checks(v_as_of, p_params) k
-		 WHERE k.m <= p_to AND effort_month_end(k.m) >= p_from
-		 GROUP BY k.person_id, k.m
+		  FROM (SELECT (s.timesheet_check).* FROM stages s WHERE s.stage = 'timesheet_check') k
+		 WHERE k.month <= p_to AND effort_month_end(k.month) >= p_from
+		 GROUP BY k.person_id, k.month
 	),
 	pm AS MATERIALIZED (
-		SELECT req.person_id, req.m, true AS required FROM req
-		UNION ALL
-		SELECT c.person_id, c.m, false FROM chk c
-		 WHERE NOT EXISTS (SELECT 1 FROM req WHERE req.person_id = c.person_id AND req.m = c.m)
+		SELECT r.person_id, r.month AS m, r.required
+		  FROM (SELECT (s.person_month).* FROM stages s WHERE s.stage = 'person_month') r
+		 WHERE r.month <= p_to AND effort_month_end(r.month) >= p_from
 	),
 	cls AS MATERIALIZED (
 		SELECT r.person_id, r.required, p.line_manager_id AS manager,

@@ -74,6 +74,9 @@ while ($c_sources =~ /const\s+char\s*\*\s*const\s+(\w+)\[\]\s*=\s*\{(.*?)\};/gs)
 	my ($name, $body) = ($1, $2);
 	$value_list{$name} = [ $body =~ /"([^"]*)"/g ];
 }
+# (audit_rules is built from common/rules.c's rule table, X("name", ...) rows)
+$value_list{audit_rules} = [ slurp("$TOP/common/rules.c") =~ /X\("(\w+)"/g ]
+	unless @{ $value_list{audit_rules} // [] };
 my %query_list;
 while ($routes_c =~ /struct\s+query_param\s+(\w+)\[\]\s*=\s*\{(.*?)\};/gs) {
 	my ($name, $body) = ($1, $2);
