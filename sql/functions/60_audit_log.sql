@@ -235,7 +235,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 		SELECT a.* FROM audit_log a,
 		       LATERAL (SELECT coalesce(a.after, a.before) AS r) x
 		 WHERE (p_since IS NULL OR a.at >= (p_since::timestamp AT TIME ZONE
-		        coalesce(nullif(p_params ->> 'timezone', ''), 'Europe/London')))
+		        (SELECT timezone FROM effort_rule_settings(NULL, p_params))))
 		   AND (p_person IS NULL
 		        OR p_person IN (x.r ->> 'person_id', x.r ->> 'manager_id',
 		                        x.r ->> 'delegate_id')
