@@ -151,20 +151,13 @@ BEGIN
 		DELETE FROM audit_pending WHERE xid = txid_current() RETURNING *),
 	r AS (
 		SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) AS id,
-		       clock_timestamp() AS at, q.*
-		  FROM (SELECT p.action, p.entity, p.entity_key, p.before,
-		               CASE WHEN p.entity = 'timesheets' AND p.after IS NOT NULL
-		                    THEN p.after || jsonb_build_object('entries',
-		                         -- effort_entries_doc (50_timesheets.sql),
-		                         -- written out: an index probe per version
-		                         -- without a function call per version
-		                         (SELECT coalesce(jsonb_agg(jsonb_build_object(
-		                                 'kind', x.kind, 'activity', x.activity,
-		                                 'hours', x.hours) ORDER BY x.position), '[]')
-		                            FROM timesheet_entries x
-		                           WHERE x.timesheet_id = (p.after ->> 'timesheet_id')::bigint))
-		                    ELSE p.after END AS after
-		          FROM p WHERE NOT p.arm ORDER BY p.seq) q),
+		       clock_timestamp() AS at, p.action, p.entity, p.entity_key,
+		       p.before,
+		       CASE WHEN p.entity = 'timesheets' AND p.after IS NOT NULL
+		            THEN p.after || jsonb_build_object('entries',
+		                 effort_entries_doc((p.after ->> 'timesheet_id')::bigint))
+		            ELSE p.after END AS after
+		  FROM (SELECT * FROM p WHERE NOT p.arm ORDER BY p.seq) p),
 	h AS (
 		SELECT r.*, audit_chain(v_prev, audit_canon(ROW(r.id, r.at, v_actor,
 		           r.action, r.entity, r.entity_key, r.before, r.after, NULL,
