@@ -324,22 +324,13 @@ revoke_refresh(const struct oidc_session *s, int timeout)
 static int
 cmd_logout_exec(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
 	struct oidc_session s;
 	char *path;
-	int c, rc;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if ((rc = cli_common_option(
-		         ctx, &cmd_logout_entry, c, optarg)) != CLI_OPT_HANDLED)
-			return rc;
-	}
-	if (optind != argc)
-		return cli_usage_error(
-		    &cmd_logout_entry, "unexpected argument: %s", argv[optind]);
+	if ((rc = cli_common_options_only(
+	         ctx, &cmd_logout_entry, argc, argv)) != CLI_OPT_HANDLED)
+		return rc;
 	if ((rc = oidc_session_load(&s)) == 1) {
 		printf("Not signed in.\n");
 		return EXIT_OK;

@@ -94,23 +94,14 @@ print_me(const struct cli_ctx *ctx, json_t *me)
 static int
 cmd_whoami_exec(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct cmd_entry *e = &cmd_whoami_entry;
 	struct client cl;
 	struct response resp;
-	int c, rc;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if ((rc = cli_common_option(ctx, e, c, optarg)) !=
-		    CLI_OPT_HANDLED)
-			return rc;
-	}
-	if (optind != argc)
-		return cli_usage_error(
-		    e, "unexpected argument: %s", argv[optind]);
+	if ((rc = cli_common_options_only(ctx, e, argc, argv)) !=
+	    CLI_OPT_HANDLED)
+		return rc;
 	if ((rc = client_init(&cl, ctx)) != EXIT_OK)
 		return rc;
 	if ((rc = client_get(&cl, "/v1/me", &resp, "whoami")) == EXIT_OK) {

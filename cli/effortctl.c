@@ -263,6 +263,32 @@ cli_common_option(
 	return CLI_OPT_HANDLED;
 }
 
+/*
+ * The whole option parse of a command that takes only the shared options
+ * and no arguments.  Returns CLI_OPT_HANDLED to carry on, or the status to
+ * exit with.
+ */
+int
+cli_common_options_only(
+    struct cli_ctx *ctx, const struct cmd_entry *e, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if ((rc = cli_common_option(ctx, e, c, optarg)) !=
+		    CLI_OPT_HANDLED)
+			return rc;
+	}
+	if (optind != argc)
+		return cli_usage_error(
+		    e, "unexpected argument: %s", argv[optind]);
+	return CLI_OPT_HANDLED;
+}
+
 /* Exact name, else a unique prefix of one; an ambiguous prefix is
  * refused with the commands it could mean. */
 static const struct cmd_entry *

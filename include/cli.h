@@ -90,6 +90,8 @@ enum {
 
 int cli_common_option(
     struct cli_ctx *, const struct cmd_entry *, int, const char *);
+int cli_common_options_only(
+    struct cli_ctx *, const struct cmd_entry *, int, char **);
 int cli_set_format(struct cli_ctx *, const char *);
 int cli_usage_error(const struct cmd_entry *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
