@@ -642,6 +642,18 @@ committed(struct db_session *s, const struct db_result *res, void *arg)
 	json_decref(doc);
 }
 
+/* The one value a step's statement answers, or NULL once the feed has
+ * been finished with the failure. */
+static const char *
+step_value(struct feed_job *job, const struct db_result *res)
+{
+	if (res->status != DB_OK || PQntuples(res->res) != 1) {
+		finish_db_failure(job, res);
+		return NULL;
+	}
+	return PQgetvalue(res->res, 0, 0);
+}
+
 /* A preview: the transaction is rolled back (its locks are free); now
  * ingest_preview's answer (job->preview_text) is read. */
 static void
@@ -672,12 +684,11 @@ static void
 previewed(struct db_session *s, const struct db_result *res, void *arg)
 {
 	struct feed_job *job = arg;
+	const char *diff = step_value(job, res);
 
-	if (res->status != DB_OK || PQntuples(res->res) != 1) {
-		finish_db_failure(job, res);
+	if (diff == NULL)
 		return;
-	}
-	job->preview_text = xstrdup(PQgetvalue(res->res, 0, 0));
+	job->preview_text = xstrdup(diff);
 	db_session_exec(s, "ROLLBACK", 0, NULL, rolled_back);
 }
 
@@ -700,13 +711,12 @@ static void
 warned(struct db_session *s, const struct db_result *res, void *arg)
 {
 	struct feed_job *job = arg;
+	const char *warnings = step_value(job, res);
 	json_t *list;
 
-	if (res->status != DB_OK || PQntuples(res->res) != 1) {
-		finish_db_failure(job, res);
+	if (warnings == NULL)
 		return;
-	}
-	list = json_loads(PQgetvalue(res->res, 0, 0), 0, NULL);
+	list = json_loads(warnings, 0, NULL);
 	if (json_array_size(list) > 0)
 		json_object_set(job->doc, "warnings", list);
 	json_decref(list);
@@ -721,13 +731,12 @@ static void
 merged(struct db_session *s, const struct db_result *res, void *arg)
 {
 	struct feed_job *job = arg;
+	const char *answer = step_value(job, res);
 	json_t *out;
 
-	if (res->status != DB_OK || PQntuples(res->res) != 1) {
-		finish_db_failure(job, res);
+	if (answer == NULL)
 		return;
-	}
-	out = json_loads(PQgetvalue(res->res, 0, 0), 0, NULL);
+	out = json_loads(answer, 0, NULL);
 	if (json_object_get(out, "errors") != NULL || job->errs.count > 0) {
 		add_db_errors(job, json_object_get(out, "errors"));
 		json_decref(out);
