@@ -44,8 +44,7 @@ SET jit = off SET work_mem = '128MB' SET random_page_cost = 1.1
 SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
 	-- the sweep's date (audit_sweep with p_as_of NULL)
-	v_as_of  date := coalesce(nullif(current_setting('effortd.audit_as_of', true), '')::date,
-	                          effort_today(p_params));
+	v_as_of  date := effort_sweep_date(NULL, p_params);
 	v_people text[] := ARRAY(SELECT DISTINCT p
 	                           FROM jsonb_array_elements_text(coalesce(p_result -> 'people', '[]')) p
 	                          WHERE p IS NOT NULL);

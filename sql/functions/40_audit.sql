@@ -46,8 +46,7 @@ RETURNS jsonb LANGUAGE plpgsql VOLATILE
 SET jit = off SET work_mem = '128MB' SET random_page_cost = 1.1
 SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
-	v_as_of    date := coalesce(p_as_of, nullif(current_setting('effortd.audit_as_of', true), '')::date,
-	                            effort_today(p_params));
+	v_as_of    date := effort_sweep_date(p_as_of, p_params);
 	-- the scope, each person once (NULL: everyone)
 	v_people   text[] := CASE WHEN p_people IS NOT NULL
 	                          THEN ARRAY(SELECT DISTINCT p FROM unnest(p_people) p WHERE p IS NOT NULL) END;

@@ -17,6 +17,17 @@ BEGIN
 END
 $$;
 
+-- The date a sweep audits: p_as_of, else the database's
+-- effortd.audit_as_of setting when one is set (only the benchmark sets it,
+-- so that every run audits the same day), else today in the organisation
+-- zone.  Read by audit_sweep (40_audit.sql) and by feed previews
+-- (23_ingest_preview.sql).
+CREATE OR REPLACE FUNCTION effort_sweep_date(p_as_of date, p_params jsonb)
+RETURNS date LANGUAGE sql STABLE AS $$
+	SELECT coalesce(p_as_of, nullif(current_setting('effortd.audit_as_of', true), '')::date,
+	                effort_today(p_params))
+$$;
+
 CREATE OR REPLACE FUNCTION effort_refuse(p_status int, p_message text)
 RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
 	SELECT jsonb_build_object('error', p_message, 'http_status', p_status)
