@@ -21,7 +21,7 @@ PKGS      := libevent libevent_openssl jansson libconfig libpq libsystemd libcry
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wformat=2 -Wno-format-nonliteral
 CFLAGS    ?= -O2 -g
-CPPFLAGS  += -Iinclude -D_GNU_SOURCE -DSQLDIR='"$(SQLDIR)"'
+CPPFLAGS  += -D_GNU_SOURCE -DSQLDIR='"$(SQLDIR)"'
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lm
 
@@ -41,7 +41,14 @@ DAEMON_LIB  := $(filter-out $(BUILD)/daemon/main.o,$(DAEMON_OBJ))
 
 all: $(BUILD)/effortd $(BUILD)/effortctl
 
-$(BUILD)/%.o: %.c $(wildcard include/*.h)
+# Each program sees only its own headers and common/'s: the CLI cannot
+# include a daemon header (daemon/README: the parts and what they may call).
+$(BUILD)/common/%.o: CPPFLAGS += -Icommon
+$(BUILD)/daemon/%.o: CPPFLAGS += -Idaemon -Icommon
+$(BUILD)/cli/%.o: CPPFLAGS += -Icli -Icommon
+$(BUILD)/tests/%: CPPFLAGS += -Idaemon -Icommon
+
+$(BUILD)/%.o: %.c $(wildcard common/*.h daemon/*.h cli/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -125,10 +132,10 @@ check-deb: deb
 	env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE prove -I tests/lib tests/deb/*.t
 
 format:
-	clang-format -i include/*.h common/*.c daemon/*.c cli/*.c tests/unit/*.c
+	clang-format -i common/*.[ch] daemon/*.[ch] cli/*.[ch] tests/unit/*.c
 
 format-check:
-	clang-format --dry-run --Werror include/*.h common/*.c daemon/*.c cli/*.c tests/unit/*.c
+	clang-format --dry-run --Werror common/*.[ch] daemon/*.[ch] cli/*.[ch] tests/unit/*.c
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

@@ -15,7 +15,7 @@
 #include <libconfig.h>
 
 #include "config.h"
-#include "feedmap.h"
+#include "feed-map.h"
 #include "log.h"
 #include "xmalloc.h"
 

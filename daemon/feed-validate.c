@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "date.h"
-#include "feed.h"
-#include "feedmap.h"
+#include "ingest-feed.h"
+#include "feed-map.h"
 #include "xmalloc.h"
 
 #define MAX_ERRORS 1000

@@ -14,19 +14,19 @@
 #include <event2/http.h>
 #include <systemd/sd-daemon.h>
 
-#include "audit.h"
-#include "auditlog.h"
-#include "authcache.h"
+#include "job-reaudit.h"
+#include "api-audit-trail.h"
+#include "auth-cache.h"
 #include "config.h"
-#include "conn.h"
+#include "http-conn.h"
 #include "effortd.h"
 #include "log.h"
 #include "migrate.h"
-#include "oidc.h"
-#include "reminders.h"
+#include "auth-oidc.h"
+#include "job-reminders.h"
 #include "request.h"
-#include "spool.h"
-#include "token.h"
+#include "ingest-spool.h"
+#include "auth-token.h"
 #include "xmalloc.h"
 
 #define VERSION "0.1.0"

@@ -2,7 +2,7 @@
 #ifndef FUZZ_FEEDS_H
 #define FUZZ_FEEDS_H
 
-#include "feed.h"
+#include "ingest-feed.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -17,7 +17,7 @@
 #include <jansson.h>
 
 #include "fuzz-feeds.h"
-#include "json-stream.h"
+#include "ingest-json-stream.h"
 
 /* What jansson says of the whole body: its array, or NULL and msg. */
 static json_t *

@@ -14,7 +14,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "date.h"
-#include "query.h"
+#include "request-query.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

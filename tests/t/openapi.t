@@ -3,7 +3,7 @@
 #      every schema compiled by a strict JSON Schema 2020-12 validator);
 #   2. its operations are exactly the route table: the (method, path) pairs,
 #      roles and query parameters (with their allowed values) of
-#      daemon/routes.c, and the running daemon agrees (405 Allow headers,
+#      daemon/http-routes.c, and the running daemon agrees (405 Allow headers,
 #      401/403/400 answers naming roles and parameters);
 #   3. live replies of every route, on the sample organisation, success and
 #      errors, have a documented status and match its documented schema
@@ -61,9 +61,9 @@ my %doc_op = map { ("$_->{method} $_->{path}" => $_) } @$ops;
 
 # ---------------------------------------------------------------- 2. route table
 
-# daemon/routes.c: the route table, role macros and query parameter lists;
-# value lists may live in routes.c or common/rules.c (audit_rules).
-my $routes_c = slurp("$TOP/daemon/routes.c");
+# daemon/http-routes.c: the route table, role macros and query parameter lists;
+# value lists may live in http-routes.c or common/rules.c (audit_rules).
+my $routes_c = slurp("$TOP/daemon/http-routes.c");
 my $c_sources = $routes_c . slurp("$TOP/common/rules.c");
 my %role_macro;
 while ($routes_c =~ /#define\s+(\w+)\s+\(([^)]*)\)/g) {
@@ -84,7 +84,7 @@ while ($routes_c =~ /struct\s+query_param\s+(\w+)\[\]\s*=\s*\{(.*?)\};/gs) {
 			map { [ /"(\w+)",\s*(\w+)/ ] } ($body =~ /\{\s*("\w+",\s*\w+)\s*\}/g) ];
 }
 my ($table) = $routes_c =~ /const\s+struct\s+route\s+routes\[\]\s*=\s*\{(.*?)\n\};/s;
-ok defined $table, 'daemon/routes.c: the route table is found';
+ok defined $table, 'daemon/http-routes.c: the route table is found';
 my %route;
 for my $line (split /\n/, $table // '') {
 	next unless $line =~ /^\s*\{\s*EVHTTP_REQ_(\w+),\s*"([^"]+)",\s*([^,]+),\s*\w+,\s*"\w+",\s*[^,]+,\s*(\w+)\s*\}/;
@@ -93,13 +93,13 @@ for my $line (split /\n/, $table // '') {
 	my @roles = $roles_expr eq '0' ? () : grep { $roles_expr =~ /\bROLE_\U$_\E\b/ } @ROLES;
 	$route{"$method $path"} = { roles => \@roles, query => $q eq 'NULL' ? [] : $query_list{$q} // die "no $q" };
 }
-cmp_ok scalar(keys %route), '>=', 27, 'daemon/routes.c: every route read (' . scalar(keys %route) . ')';
+cmp_ok scalar(keys %route), '>=', 27, 'daemon/http-routes.c: every route read (' . scalar(keys %route) . ')';
 
 # Paths compare with their {…} segments unnamed.
 sub shape { my ($k) = @_; $k =~ s/\{[^}]*\}/{}/g; return $k }
 my %doc_by_shape = map { (shape($_) => $doc_op{$_}) } keys %doc_op;
 is_deeply [ sort map { shape($_) } keys %doc_op ], [ sort map { shape($_) } keys %route ],
-	'the document has exactly the routes of daemon/routes.c (method and path)';
+	'the document has exactly the routes of daemon/http-routes.c (method and path)';
 
 for my $key (sort keys %route) {
 	my $op = $doc_by_shape{ shape($key) } or next;

@@ -14,7 +14,7 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 
-#include "dbaddr.h"
+#include "db-addr.h"
 
 static const char *const extra_keys[] = { "application_name", NULL };
 static const char *const extra_vals[] = { "effortd", NULL };

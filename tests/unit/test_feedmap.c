@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#include "feedmap.h"
+#include "feed-map.h"
 
 static void
 date_is(const char *fmt, const char *s, int y, int m, int d)

@@ -18,7 +18,7 @@
 
 #include <event2/buffer.h>
 
-#include "json-stream.h"
+#include "ingest-json-stream.h"
 
 #define MAX_OUT (1 << 20)
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "feed.h"
+#include "ingest-feed.h"
 
 /* The examples of API.md, one valid record per feed. */
 static const char person_ok[] =

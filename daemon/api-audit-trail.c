@@ -1,0 +1,116 @@
+/*
+ * The audit trail: GET /v1/audit (history by person, timesheet and date),
+ * GET /v1/audit/verify (walks the hash chain in SQL and names the first
+ * broken row) and the "reloaded" row of a configuration reload.  Rows for
+ * changes to the data are appended by triggers in PostgreSQL
+ * (sql/functions/60_audit_log.sql), not here.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api-audit-trail.h"
+#include "date.h"
+#include "effortd.h"
+#include "api-handlers.h"
+#include "log.h"
+#include "request.h"
+
+static void
+audit_done(const struct db_result *res, void *arg)
+{
+	reply_db_json(arg, res);
+}
+
+static bool
+is_number(const char *s, size_t max_len)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= max_len && strspn(s, "0123456789") == n;
+}
+
+void
+handle_audit_log(struct request *r)
+{
+	const char *ts = request_query(r, "timesheet_id");
+	const char *since = request_query(r, "since");
+	const char *limit = request_query(r, "limit");
+	struct date d;
+
+	if (ts != NULL && !is_number(ts, 18)) {
+		reply_error(r, 400, "timesheet_id must be a number", NULL);
+		return;
+	}
+	if (since != NULL && !date_parse(since, &d)) {
+		reply_error(r, 400, "since must be a date YYYY-MM-DD", NULL);
+		return;
+	}
+	if (limit != NULL && (!is_number(limit, 6) || atoi(limit) == 0)) {
+		reply_error(
+		    r, 400, "limit must be a number from 1 to 999999", NULL);
+		return;
+	}
+	const char *params[5] = { request_query(r, "person_id"), ts, since,
+		limit, effortd.rules_json };
+	db_query(effortd.db, STMT_AUDIT_LOG, 5, params, audit_done, r);
+}
+
+void
+handle_audit_verify(struct request *r)
+{
+	db_query(effortd.db, STMT_AUDIT_VERIFY, 0, NULL, audit_done, r);
+}
+
+/* Every setting but connection strings, as a JSON object. */
+static char *
+settings_json(const struct config *cfg)
+{
+	json_t *o = json_object();
+	char *s;
+
+	for (int i = 0; i < config_option_count; i++) {
+		const struct config_option *opt = &config_options[i];
+		const char *p = (const char *)cfg + opt->offset;
+		json_t *v;
+
+		if (strstr(opt->path, "conninfo") != NULL)
+			continue;
+		if (opt->type == OPT_STRING)
+			v = json_string(*(char *const *)p);
+		else if (opt->type == OPT_INT)
+			v = json_integer(*(const int *)p);
+		else if (opt->type == OPT_GROUP || opt->type == OPT_ARRAY)
+			v = json_incref(*(json_t *const *)p);
+		else
+			v = json_real(*(const double *)p);
+		json_object_set_new(o, opt->path, v);
+	}
+	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	if (s == NULL)
+		log_error("the settings cannot be encoded for the audit trail");
+	return s;
+}
+
+static void
+reload_logged(const struct db_result *res, void *arg)
+{
+	(void)arg;
+	if (res->status != DB_OK)
+		log_warn("could not log the reload in the audit trail: %s",
+		    res->message);
+}
+
+void
+auditlog_config_reloaded(
+    const struct config *before, const struct config *after)
+{
+	char *b = settings_json(before), *a = settings_json(after);
+	const char *params[3] = { effortd.config_path, b, a };
+
+	if (b != NULL && a != NULL)
+		db_query_owned(effortd.db, NULL, STMT_AUDIT_CONFIG, 3, params,
+		    reload_logged, NULL);
+	free(b);
+	free(a);
+}

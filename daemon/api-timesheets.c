@@ -1,0 +1,221 @@
+/*
+ * Timesheet reads and decisions: GET /v1/timesheets, GET
+ * /v1/timesheets/{id}/versions, POST …/approve and …/reject.  The SQL
+ * functions (sql/functions/50_timesheets.sql) check visibility and the
+ * decision rules and answer {"http_status": N, "error": "…"} to refuse.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "job-reaudit.h"
+#include "date.h"
+#include "effortd.h"
+#include "ingest-feed.h"
+#include "api-handlers.h"
+#include "request.h"
+
+static const char *
+viewer(struct request *r)
+{
+	return r->role == ROLE_MANAGER ? r->person_id : NULL;
+}
+
+/* The timesheet id in the path, or NULL (answered 404) if not a number. */
+static const char *
+path_id(struct request *r)
+{
+	const char *s = r->arg;
+
+	if (s == NULL || *s == '\0' || strlen(s) > 18 ||
+	    strspn(s, "0123456789") != strlen(s)) {
+		reply_error(r, 404, "no such timesheet", NULL);
+		return NULL;
+	}
+	return s;
+}
+
+static void
+list_done(const struct db_result *res, void *arg)
+{
+	reply_db_json(arg, res);
+}
+
+void
+handle_timesheets(struct request *r)
+{
+	const char *person = request_query(r, "person_id");
+	const char *month = request_query(r, "month");
+	const char *status = request_query(r, "status");
+	char first[11] = "";
+	struct date d;
+
+	if (month != NULL) {
+		if (!month_parse(month, &d)) {
+			reply_error(r, 400, "month must be YYYY-MM", NULL);
+			return;
+		}
+		memcpy(first, month, 7);
+		memcpy(first + 7, "-01", 4);
+	}
+	if (status != NULL && strcmp(status, "submitted") != 0 &&
+	    strcmp(status, "authorised") != 0 &&
+	    strcmp(status, "rejected") != 0) {
+		reply_error(r, 400,
+		    "status must be submitted, authorised or "
+		    "rejected",
+		    NULL);
+		return;
+	}
+	const char *params[5] = { person, month ? first : NULL, status,
+		viewer(r), effortd.rules_json };
+	db_query(effortd.db, STMT_TIMESHEETS_LIST, 5, params, list_done, r);
+}
+
+void
+handle_versions(struct request *r)
+{
+	const char *id = path_id(r);
+
+	if (id == NULL)
+		return;
+	const char *params[3] = { id, viewer(r), effortd.rules_json };
+	db_query(effortd.db, STMT_TIMESHEET_VERSIONS, 3, params, list_done, r);
+}
+
+static void
+decide(struct request *r, const char *decision, const char *reason)
+{
+	const char *id = path_id(r);
+
+	if (id == NULL)
+		return;
+	const char *params[6] = { id, decision, r->person_id, reason,
+		r->token_id, effortd.rules_json };
+	db_query(
+	    effortd.db, STMT_TIMESHEET_DECIDE, 6, params, reply_db_change, r);
+}
+
+void
+handle_approve(struct request *r)
+{
+	decide(r, "authorised", NULL);
+}
+
+/* A reject body's reason, or NULL when it answered 400 or 422. */
+static const char *
+reject_reason(struct request *r, json_t *doc, const json_error_t *jerr)
+{
+	const char *reason = json_string_value(json_object_get(doc, "reason"));
+	char msg[256];
+
+	if (!json_is_object(doc)) {
+		snprintf(msg, sizeof msg,
+		    doc == NULL
+		        ? "invalid JSON at line %d, column %d: %s; "
+		          "expected {\"reason\": \"...\"}"
+		        : "expected a JSON object {\"reason\": \"...\"}",
+		    jerr->line, jerr->column, jerr->text);
+		reply_error(r, 400, msg, NULL);
+	} else if (reason == NULL ||
+	           reason[strspn(reason, " \t\r\n")] == '\0') {
+		reply_error(r, 422,
+		    "a reason is required to reject a timesheet",
+		    json_pack("[{s:s, s:s}]", "field", "reason", "message",
+		        "is required"));
+	} else if (strlen(reason) > FEED_TEXT_MAX) {
+		snprintf(msg, sizeof msg, "longer than %d characters",
+		    FEED_TEXT_MAX);
+		reply_error(r, 422, "the reason is too long",
+		    json_pack(
+		        "[{s:s, s:s}]", "field", "reason", "message", msg));
+	} else
+		return reason;
+	return NULL;
+}
+
+void
+handle_reject(struct request *r)
+{
+	struct evbuffer *body = evhttp_request_get_input_buffer(r->req);
+	size_t len = evbuffer_get_length(body);
+	json_error_t jerr;
+	json_t *doc =
+	    json_loadb((const char *)evbuffer_pullup(body, -1), len, 0, &jerr);
+	const char *reason = reject_reason(r, doc, &jerr);
+
+	if (reason != NULL)
+		decide(r, "rejected", reason);
+	json_decref(doc);
+}
+
+/* The most ids one POST /v1/approvals takes. */
+#define APPROVE_MANY_MAX 1000
+
+/*
+ * Checks {"timesheet_ids": [positive integers]}: NULL when it is fine,
+ * else the 422 errors array (or json_null() for a body that is not an
+ * object, answered 400).
+ */
+static json_t *
+approve_many_errors(json_t *doc)
+{
+	json_t *ids = json_object_get(doc, "timesheet_ids"), *v;
+	json_t *errors = json_array();
+	char field[64];
+	size_t i;
+
+	if (!json_is_object(doc)) {
+		json_decref(errors);
+		return json_null();
+	}
+	if (!json_is_array(ids) || json_array_size(ids) == 0 ||
+	    json_array_size(ids) > APPROVE_MANY_MAX)
+		json_array_append_new(errors,
+		    json_pack("{s:s, s:s}", "field", "timesheet_ids", "message",
+		        "must be an array of 1 to 1000 timesheet ids"));
+	json_array_foreach(ids, i, v)
+	{
+		if (json_is_integer(v) && json_integer_value(v) > 0)
+			continue;
+		snprintf(field, sizeof field, "timesheet_ids[%zu]", i);
+		json_array_append_new(
+		    errors, json_pack("{s:s, s:s}", "field", field, "message",
+		                "must be a positive integer (a timesheet id)"));
+	}
+	if (json_array_size(errors) == 0) {
+		json_decref(errors);
+		return NULL;
+	}
+	return errors;
+}
+
+void
+handle_approve_many(struct request *r)
+{
+	struct evbuffer *body = evhttp_request_get_input_buffer(r->req);
+	size_t len = evbuffer_get_length(body);
+	json_t *doc =
+	    json_loadb((const char *)evbuffer_pullup(body, -1), len, 0, NULL);
+	json_t *errors = approve_many_errors(doc);
+	char *ids;
+
+	if (json_is_null(errors)) {
+		json_decref(doc);
+		reply_error(
+		    r, 400, "expected a JSON object {timesheet_ids}", NULL);
+		return;
+	}
+	if (errors != NULL) {
+		json_decref(doc);
+		reply_error(r, 422, "invalid approvals", errors);
+		return;
+	}
+	ids = json_dumps(json_object_get(doc, "timesheet_ids"), JSON_COMPACT);
+	json_decref(doc);
+	const char *params[4] = { ids, r->person_id, r->token_id,
+		effortd.rules_json };
+	db_query(effortd.db, STMT_APPROVE_MANY, 4, params, reply_db_change, r);
+	free(ids);
+}

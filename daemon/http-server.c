@@ -1,0 +1,663 @@
+/*
+ * Request dispatch: matches the route table, authenticates the bearer
+ * token (one prepared statement), checks the route's roles and hands the
+ * request to its handler.  Also the request's lifecycle (request.h: its
+ * states, cancellation when the client goes away, the deadline passes or
+ * effortd stops), the replies all handlers share, so every error body
+ * has the same shape and one function sends them all, and the reading of
+ * what the SQL answers (sql_answer: a document or a refusal).
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include "job-reaudit.h"
+#include "auth-cache.h"
+#include "http-conn.h"
+#include "effortd.h"
+#include "log.h"
+#include "metrics.h"
+#include "auth-oidc.h"
+#include "request.h"
+#include "auth-token.h"
+#include "xmalloc.h"
+
+/* Matches path against pattern; a {…} segment captures into *arg. */
+static bool
+route_match(const char *pattern, const char *path, char **arg)
+{
+	while (*pattern != '\0' && *path != '\0') {
+		if (*pattern == '{') {
+			size_t n = strcspn(path, "/"), len = 0;
+			char *raw;
+			if (n == 0)
+				return false;
+			/* Percent-decoded: grant references carry slashes. */
+			raw = xstrndup(path, n);
+			free(*arg);
+			*arg = evhttp_uridecode(raw, 0, &len);
+			free(raw);
+			if (*arg == NULL || len != strlen(*arg))
+				return false; /* an encoded NUL */
+			path += n;
+			pattern = strchr(pattern, '}') + 1;
+			continue;
+		}
+		if (*pattern++ != *path++)
+			return false;
+	}
+	return *pattern == '\0' && *path == '\0';
+}
+
+static TAILQ_HEAD(, request) in_flight = TAILQ_HEAD_INITIALIZER(in_flight);
+
+static const char *const state_names[] = { "received", "authenticated",
+	"waiting for the database", "waiting for the identity provider",
+	"replying", "done", "cancelled" };
+
+/* Whether a request in state from may move to state to. */
+static bool
+transition_allowed(enum request_state from, enum request_state to)
+{
+	switch (to) {
+	case REQ_RECEIVED:
+		return from == REQ_WAITING_DB || from == REQ_WAITING_IDP;
+	case REQ_AUTHENTICATED:
+		return from == REQ_RECEIVED || from == REQ_WAITING_DB;
+	case REQ_WAITING_DB:
+		return from == REQ_RECEIVED || from == REQ_AUTHENTICATED;
+	case REQ_WAITING_IDP:
+		return from == REQ_RECEIVED;
+	case REQ_REPLYING:
+	case REQ_CANCELLED:
+		return from <= REQ_WAITING_IDP;
+	case REQ_DONE:
+		return from == REQ_REPLYING || from == REQ_CANCELLED;
+	}
+	return false;
+}
+
+void
+request_to(struct request *r, enum request_state next)
+{
+	if (r->state == next)
+		return;
+	if (!transition_allowed(r->state, next)) {
+		/* A bug, but one request's: log it, never exit. */
+		log_error("%s: request cannot go from %s to %s",
+		    r->route ? r->route->name : "-", state_names[r->state],
+		    state_names[next]);
+		return;
+	}
+	log_debug("%s: %s -> %s", r->route ? r->route->name : "-",
+	    state_names[r->state], state_names[next]);
+	r->state = next;
+	if (next == REQ_AUTHENTICATED)
+		r->authenticated = true;
+}
+
+/* The request's database job started or ended (db.h "Owners"). */
+static void
+request_db_changed(struct db_owner *owner)
+{
+	struct request *r =
+	    (struct request *)((char *)owner - offsetof(struct request, db));
+
+	if (r->state == REQ_CANCELLED || r->state >= REQ_REPLYING)
+		return;
+	if (owner->job != NULL)
+		request_to(r, REQ_WAITING_DB);
+	else
+		request_to(
+		    r, r->authenticated ? REQ_AUTHENTICATED : REQ_RECEIVED);
+}
+
+static void
+request_free(struct request *r)
+{
+	db_owner_forget(&r->db);
+	if (r->db.job != NULL) /* a handler answered before its job ended */
+		db_cancel(r->db.job, "answered");
+	if (r->deadline != NULL)
+		event_free(r->deadline);
+	TAILQ_REMOVE(&in_flight, r, link);
+	evhttp_clear_headers(&r->query);
+	free(r->arg);
+	free(r->person_id);
+	free(r->token_id);
+	free(r);
+	if (--effortd.inflight == 0 && effortd.draining)
+		effortd_drained();
+}
+
+/*
+ * The one place a reply leaves: hands it to evhttp, which frees the
+ * libevent request once it is written (or the connection fails).
+ */
+static void
+request_send(struct request *r, int code, const char *ctype, const char *body,
+    size_t len, bool close)
+{
+	struct evbuffer *buf = evbuffer_new();
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+
+	evhttp_add_header(h, "Content-Type", ctype);
+	if (close || effortd.draining)
+		evhttp_add_header(h, "Connection", "close");
+	evbuffer_add(buf, body, len);
+	conn_request_done(r->req);
+	evhttp_send_reply(r->req, code, NULL, buf);
+	evbuffer_free(buf);
+	r->req = NULL;
+	metrics_request(r->route ? r->route->name : "none", code,
+	    metrics_now() - r->started);
+}
+
+bool
+request_query_parse(struct request *r)
+{
+	const char *q =
+	    evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
+	struct query_spec spec = { r->route->pattern, r->route->query };
+	struct query_error err;
+
+	if (query_parse(q, &spec, &r->query, &err))
+		return true;
+	reply_error(r, 400, err.message,
+	    json_pack("[{s:s, s:s}]", "parameter", err.parameter, "message",
+	        err.message));
+	return false;
+}
+
+const char *
+request_query(struct request *r, const char *key)
+{
+	return evhttp_find_header(&r->query, key);
+}
+
+void
+reply_text(struct request *r, int code, const char *ctype, const char *body,
+    size_t len)
+{
+	if (r->state == REQ_CANCELLED) {
+		/* The client had its answer (or is gone): drop this one. */
+		log_debug("%s: dropping the reply %d of a cancelled request",
+		    r->route ? r->route->name : "-", code);
+	} else {
+		request_to(r, REQ_REPLYING);
+		log_debug("%s %s -> %d", r->route ? r->route->name : "-",
+		    evhttp_request_get_uri(r->req), code);
+		request_send(r, code, ctype, body, len, false);
+	}
+	request_to(r, REQ_DONE);
+	request_free(r);
+}
+
+static const char internal_error[] = "{\"error\":\"internal error\"}";
+
+void
+reply_json(struct request *r, int code, json_t *body)
+{
+	char *s = body != NULL
+	              ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15))
+	              : NULL;
+
+	json_decref(body);
+	if (s == NULL) {
+		log_error("%s: the %d reply could not be built (a value the "
+		          "SQL should have returned is missing or invalid)",
+		    r->route ? r->route->name : "-", code);
+		reply_text(r, 500, "application/json", internal_error,
+		    sizeof internal_error - 1);
+		return;
+	}
+	reply_text(r, code, "application/json", s, strlen(s));
+	free(s);
+}
+
+void
+reply_error(struct request *r, int code, const char *msg, json_t *errors)
+{
+	json_t *body = json_pack("{s:s}", "error", msg ? msg : "error");
+
+	if (body == NULL) /* msg not UTF-8: say what it was about */
+		body = json_pack("{s:s}", "error", "request refused");
+	if (body != NULL && errors != NULL)
+		json_object_set(body, "errors", errors);
+	json_decref(errors);
+	reply_json(r, code, body);
+}
+
+void
+request_cancel(struct request *r, int code, const char *why)
+{
+	if (r->state >= REQ_REPLYING)
+		return;
+	log_info("%s: cancelled while %s: %s", r->route ? r->route->name : "-",
+	    state_names[r->state], why);
+	db_cancel(r->db.job, why);
+	if (code != 0) {
+		json_t *body = json_pack("{s:s}", "error", why);
+		char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
+		if (s != NULL)
+			request_send(
+			    r, code, "application/json", s, strlen(s), false);
+		else
+			request_send(r, 500, "application/json", internal_error,
+			    sizeof internal_error - 1, false);
+		free(s);
+		json_decref(body);
+	} else /* nobody reads it; evhttp frees the connection */
+		request_send(r, 499, "text/plain", "", 0, true);
+	request_to(r, REQ_CANCELLED);
+}
+
+int
+requests_cancel_all(const char *why)
+{
+	struct request *r;
+	int n = 0;
+
+	TAILQ_FOREACH(r, &in_flight, link)
+	if (r->state < REQ_REPLYING) {
+		request_cancel(r, 503, why);
+		n++;
+	}
+	return n;
+}
+
+void
+requests_free_all(void)
+{
+	struct request *r;
+
+	requests_cancel_all("effortd is shutting down");
+	while ((r = TAILQ_FIRST(&in_flight)) != NULL) {
+		log_warn("%s: still unanswered at exit", r->route->name);
+		request_to(r, REQ_DONE);
+		request_free(r);
+	}
+}
+
+void
+reply_db_failure(struct request *r, const struct db_result *res)
+{
+	bool change = r->route != NULL && r->route->method == EVHTTP_REQ_POST;
+
+	if (res->status == DB_UNAVAILABLE && res->outcome_unknown && change) {
+		reply_error(r, 503,
+		    "the database connection was lost while the request was "
+		    "being stored: whether it was stored is unknown; sending "
+		    "it again is safe (feeds and decisions are idempotent)",
+		    NULL);
+		return;
+	}
+	if (res->status == DB_UNAVAILABLE || res->status == DB_CANCELLED) {
+		reply_error(r, 503,
+		    change ? "database unavailable; nothing was stored, "
+		             "safe to retry"
+		           : "database unavailable; safe to retry",
+		    NULL);
+		return;
+	}
+	log_error("%s: database error %s: %s", r->route ? r->route->name : "-",
+	    res->sqlstate, res->message);
+	reply_error(r, 500, "internal error", NULL);
+}
+
+int
+sql_answer(const struct db_result *res, bool want_arrays, json_t **doc,
+    char *why, size_t whylen)
+{
+	const char *v;
+	json_error_t jerr;
+	json_int_t code;
+
+	*doc = NULL;
+	if (res->status != DB_OK || PQntuples(res->res) != 1 ||
+	    PQnfields(res->res) < 1 || PQgetisnull(res->res, 0, 0)) {
+		snprintf(why, whylen, "the statement returned no value");
+		return 500;
+	}
+	v = PQgetvalue(res->res, 0, 0);
+	if (*v == '[' && !want_arrays)
+		return 200; /* arrays are documents, never refusals */
+	*doc = json_loadb(
+	    v, (size_t)PQgetlength(res->res, 0, 0), JSON_DECODE_ANY, &jerr);
+	if (*doc == NULL) {
+		snprintf(why, whylen, "the statement's value is not JSON: %s",
+		    jerr.text);
+		return 500;
+	}
+	code = json_integer_value(json_object_get(*doc, "http_status"));
+	if (json_is_integer(json_object_get(*doc, "http_status")) &&
+	    json_is_string(json_object_get(*doc, "error")) && code >= 400 &&
+	    code <= 599)
+		return (int)code;
+	return 200;
+}
+
+void
+reply_refusal(struct request *r, int code, json_t *refusal)
+{
+	reply_error(r, code,
+	    json_string_value(json_object_get(refusal, "error")),
+	    json_incref(json_object_get(refusal, "errors")));
+	json_decref(refusal);
+}
+
+/* A statement's answer that is not a document nor a refusal: 500. */
+static void
+reply_bad_answer(struct request *r, const char *why)
+{
+	log_error("%s: %s", r->route ? r->route->name : "-", why);
+	reply_error(r, 500, "internal error", NULL);
+}
+
+bool
+db_answer_document(struct request *r, const struct db_result *res,
+    bool want_arrays, json_t **doc)
+{
+	char why[256];
+	int code;
+
+	*doc = NULL;
+	if (res->status != DB_OK) {
+		reply_db_failure(r, res);
+		return false;
+	}
+	code = sql_answer(res, want_arrays, doc, why, sizeof why);
+	if (code == 200)
+		return true;
+	if (*doc != NULL)
+		reply_refusal(r, code, *doc);
+	else
+		reply_bad_answer(r, why);
+	*doc = NULL;
+	return false;
+}
+
+void
+reply_db_json(struct request *r, const struct db_result *res)
+{
+	json_t *doc;
+
+	if (!db_answer_document(r, res, false, &doc))
+		return;
+	json_decref(doc);
+	reply_text(r, 200, "application/json", PQgetvalue(res->res, 0, 0),
+	    (size_t)PQgetlength(res->res, 0, 0));
+}
+
+static void
+rescored(bool ok, void *arg)
+{
+	struct request *r = arg;
+
+	if (!ok)
+		log_warn("re-audit after %s failed; the next sweep will catch "
+		         "up",
+		    r->route->name);
+	reply_json(r, 200, r->pending_reply);
+}
+
+void
+reply_after_audit(struct request *r, json_t *out)
+{
+	json_t *people;
+
+	if (!json_is_object(out)) {
+		reply_json(r, 200, out); /* NULL: a 500, logged */
+		return;
+	}
+	people = json_incref(json_object_get(out, "people"));
+	json_object_del(out, "people");
+	r->pending_reply = out;
+	audit_rescore(people, rescored, r);
+	json_decref(people);
+}
+
+void
+reply_db_change(const struct db_result *res, void *arg)
+{
+	struct request *r = arg;
+	json_t *doc;
+
+	if (db_answer_document(r, res, true, &doc))
+		reply_after_audit(r, doc);
+}
+
+static enum role
+role_parse(const char *s)
+{
+	if (strcmp(s, "feed") == 0)
+		return ROLE_FEED;
+	if (strcmp(s, "manager") == 0)
+		return ROLE_MANAGER;
+	if (strcmp(s, "reviewer") == 0)
+		return ROLE_REVIEWER;
+	if (strcmp(s, "admin") == 0)
+		return ROLE_ADMIN;
+	return 0;
+}
+
+/* The token of the Authorization header ("Bearer <token>"), or NULL. */
+static const char *
+bearer_token(struct request *r)
+{
+	const char *h = evhttp_find_header(
+	    evhttp_request_get_input_headers(r->req), "Authorization");
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || h[7] == '\0')
+		return NULL;
+	return h + 7;
+}
+
+/* "this needs a manager or admin token": the roles a route allows. */
+static void
+refuse_role(struct request *r)
+{
+	static const char *const names[] = { "feed", "manager", "reviewer",
+		"admin" };
+	char msg[128] = "this needs a ";
+	int roles = r->route->roles, left = __builtin_popcount(roles);
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if ((roles & (1 << i)) == 0)
+			continue;
+		strcat(msg, names[i]);
+		left--;
+		strcat(msg, left > 1 ? ", " : left == 1 ? " or " : " token");
+	}
+	reply_error(r, 403, msg, NULL);
+}
+
+/* Runs the route's handler once its query string is found good. */
+static void
+run_handler(struct request *r)
+{
+	if (request_query_parse(r))
+		r->route->handler(r);
+}
+
+/* The caller is known: check the route's roles and run its handler. */
+static void
+authorised(struct request *r)
+{
+	if ((r->role & r->route->roles) == 0) {
+		refuse_role(r);
+		return;
+	}
+	request_to(r, REQ_AUTHENTICATED);
+	run_handler(r);
+}
+
+static void
+auth_done(const struct db_result *res, void *arg)
+{
+	struct request *r = arg;
+
+	if (res->status != DB_OK) {
+		reply_db_failure(r, res);
+		return;
+	}
+	if (PQntuples(res->res) != 1) {
+		reply_error(r, 401, "unknown or revoked token", NULL);
+		return;
+	}
+	r->role = role_parse(PQgetvalue(res->res, 0, 0));
+	if (!PQgetisnull(res->res, 0, 1))
+		r->person_id = xstrdup(PQgetvalue(res->res, 0, 1));
+	r->token_id = xstrdup(PQgetvalue(res->res, 0, 2));
+	authcache_put(r->token_hash, r->role, r->person_id, r->token_id);
+	authorised(r);
+}
+
+static void
+authenticate(struct request *r)
+{
+	const char *token = bearer_token(r);
+	const char *params[1] = { r->token_hash };
+
+	if (token == NULL) {
+		evhttp_add_header(evhttp_request_get_output_headers(r->req),
+		    "WWW-Authenticate", "Bearer");
+		reply_error(r, 401, "missing bearer token", NULL);
+		return;
+	}
+	token_hash_hex(token, r->token_hash);
+	if (authcache_get(r->token_hash, r))
+		authorised(r);
+	else if (oidc_token(token))
+		oidc_authenticate(r, token, authorised);
+	else
+		db_query_owned(
+		    effortd.db, &r->db, STMT_AUTH, 1, params, auth_done, r);
+}
+
+/*
+ * Finds the route for the request; sets *code to 404/405 when none fits,
+ * and for a 405 adds the Allow header listing the path's methods.
+ */
+static const struct route *
+route_find(struct request *r, const char *path, int *code)
+{
+	enum evhttp_cmd_type method = evhttp_request_get_command(r->req);
+	char allow[32] = "";
+
+	*code = 404;
+	for (const struct route *rt = routes; rt->pattern != NULL; rt++) {
+		if (!route_match(rt->pattern, path, &r->arg))
+			continue;
+		if (rt->method == method)
+			return rt;
+		*code = 405;
+		snprintf(allow + strlen(allow), sizeof allow - strlen(allow),
+		    "%s%s", *allow ? ", " : "",
+		    rt->method == EVHTTP_REQ_GET ? "GET" : "POST");
+	}
+	if (*code == 405)
+		evhttp_add_header(
+		    evhttp_request_get_output_headers(r->req), "Allow", allow);
+	return NULL;
+}
+
+static void
+on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct request *r = arg;
+
+	(void)fd;
+	(void)what;
+	request_cancel(r, 503,
+	    r->route->method == EVHTTP_REQ_POST
+	        ? "the request took too long and was cancelled; whether it "
+	          "was stored is unknown; sending it again is safe"
+	        : "the request took too long and was cancelled; safe to "
+	          "retry");
+}
+
+static void
+on_client_gone(void *arg)
+{
+	request_cancel(arg, 0, "the client went away");
+}
+
+/* A request's deadline: two statements' worth of db.statement_timeout
+ * and a margin (queue waits included); none when statements have none. */
+static void
+request_arm(struct request *r)
+{
+	struct timeval tv = { effortd.cfg.db_statement_timeout * 2 + 10, 0 };
+
+	conn_watch_close(r->req, on_client_gone, r);
+	if (effortd.cfg.db_statement_timeout <= 0)
+		return;
+	r->deadline = evtimer_new(effortd.base, on_deadline, r);
+	evtimer_add(r->deadline, &tv);
+}
+
+/* Checks what needs no database; false when it has answered. */
+static bool
+request_admit(struct request *r, const char *path)
+{
+	int code;
+
+	if (!conn_request_started(r->req)) {
+		reply_error(r, 503, "too many connections", NULL);
+		return false;
+	}
+	if (effortd.draining) {
+		reply_error(
+		    r, 503, "effortd is shutting down; retry later", NULL);
+		return false;
+	}
+	if (evbuffer_get_length(evhttp_request_get_input_buffer(r->req)) >
+	    (size_t)effortd.cfg.max_body) {
+		char msg[96];
+		snprintf(msg, sizeof msg, "request body larger than %d bytes",
+		    effortd.cfg.max_body);
+		reply_error(r, 413, msg, NULL);
+		return false;
+	}
+	if ((r->route = route_find(r, path ? path : "/", &code)) == NULL) {
+		reply_error(r, code,
+		    code == 404 ? "no such resource" : "method not allowed",
+		    NULL);
+		return false;
+	}
+	return true;
+}
+
+void
+request_dispatch(struct evhttp_request *req, void *unused)
+{
+	struct request *r = xcalloc(1, sizeof *r);
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	struct db_owner *previous;
+
+	(void)unused;
+	r->req = req;
+	r->state = REQ_RECEIVED;
+	r->db.changed = request_db_changed;
+	r->started = metrics_now();
+	TAILQ_INIT(&r->query);
+	TAILQ_INSERT_TAIL(&in_flight, r, link);
+	effortd.inflight++;
+	if (!request_admit(r, evhttp_uri_get_path(uri)))
+		return;
+	request_arm(r);
+	/* What the handler submits works for r (db.h "Owners"). */
+	previous = db_owner_enter(&r->db);
+	if (r->route->roles == 0) {
+		request_to(r, REQ_AUTHENTICATED);
+		run_handler(r);
+	} else
+		authenticate(r);
+	db_owner_leave(previous);
+}

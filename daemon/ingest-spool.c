@@ -1,0 +1,362 @@
+/*
+ * The spool folder.  A timer (spool.interval) lists spool.dir; files named
+ * <feed>-<anything>.csv or .json (feeds: people, grants, assignments,
+ * delegations, charges, timesheets) are taken one at a time, in that
+ * load order and then by name, so that people arrive before the
+ * timesheets that name them.  Anything else (a .tmp still being written,
+ * a dot file, a folder) is left alone: senders write elsewhere and rename
+ * in, as SFTP drops do.
+ *
+ * A file goes through the same pipeline as POST /v1/<feed> (feed.c), but
+ * is stored by spool_ingest(), which stores the records and claims (name,
+ * size, SHA-256) in the spool_files ledger in one transaction.  So if
+ * effortd dies after the commit and before the file is moved, the next
+ * look finds the claim and only moves the file.  Then:
+ *   stored or already stored   -> done/<name>
+ *   refused (400/413/422)      -> failed/<name> and failed/<name>.errors
+ *   database unavailable       -> left in place, retried next time.
+ * Files are bounded by limits.max_body (bigger ones fail) and read in the
+ * feed's slices, about 1 MiB from disk at a time (spool_read_more), their
+ * SHA-256 computed on the way; the ledger's claim is made at the end.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <openssl/evp.h>
+
+#include "job-reaudit.h"
+#include "effortd.h"
+#include "ingest-feed.h"
+#include "log.h"
+#include "metrics.h"
+#include "ingest-spool.h"
+#include "xmalloc.h"
+
+static const char *const load_order[] = { "people", "grants", "assignments",
+	"delegations", "charges", "timesheets", NULL };
+
+#define READ_PIECE (1 << 20) /* bytes read from disk per slice */
+
+struct spool_job {
+	char *name;
+	const struct feed_spec *feed;
+	int fd;
+	struct evbuffer *body;
+	EVP_MD_CTX *sha;
+	long long size, read; /* bytes: the file's at the start, read so far */
+	char size_s[32], hex[65];
+	const char *extra[4]; /* feed, name, size, sha256 */
+};
+
+static struct event *timer;
+static bool busy, stopping;
+
+static void spool_next(void);
+
+/* The feed a spool file name belongs to and its rank; -1 if none. */
+static int
+spool_rank(const char *name, bool *csv)
+{
+	size_t n = strlen(name);
+
+	if (n > 4 && strcmp(name + n - 4, ".csv") == 0)
+		*csv = true;
+	else if (n > 5 && strcmp(name + n - 5, ".json") == 0)
+		*csv = false;
+	else
+		return -1;
+	for (int i = 0; load_order[i] != NULL; i++) {
+		size_t k = strlen(load_order[i]);
+		if (strncmp(name, load_order[i], k) == 0 && name[k] == '-')
+			return i;
+	}
+	return -1;
+}
+
+/* The next file to take, or NULL: lowest rank, then lowest name. */
+static char *
+spool_pick(void)
+{
+	DIR *d = opendir(effortd.cfg.spool_dir);
+	struct dirent *e;
+	char *best = NULL;
+	int best_rank = 0, rank;
+	bool csv;
+
+	if (d == NULL) {
+		log_warn("spool: cannot read %s: %s", effortd.cfg.spool_dir,
+		    strerror(errno));
+		return NULL;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || e->d_type == DT_DIR ||
+		    (rank = spool_rank(e->d_name, &csv)) < 0)
+			continue;
+		if (best == NULL || rank < best_rank ||
+		    (rank == best_rank && strcmp(e->d_name, best) < 0)) {
+			free(best);
+			best = xstrdup(e->d_name);
+			best_rank = rank;
+		}
+	}
+	closedir(d);
+	return best;
+}
+
+static void
+spool_move(const char *name, const char *to)
+{
+	char *from, *dest;
+
+	xasprintf(&from, "%s/%s", effortd.cfg.spool_dir, name);
+	xasprintf(&dest, "%s/%s/%s", effortd.cfg.spool_dir, to, name);
+	if (rename(from, dest) != 0 && errno != ENOENT)
+		log_error("spool: cannot move %s to %s/: %s", name, to,
+		    strerror(errno));
+	free(from);
+	free(dest);
+}
+
+/* failed/<name>.errors: the reason, then one line per bad line/record. */
+static void
+spool_write_errors(const char *name, const struct feed_outcome *o)
+{
+	char *path;
+	FILE *f;
+	json_t *e;
+	size_t i;
+
+	xasprintf(&path, "%s/failed/%s.errors", effortd.cfg.spool_dir, name);
+	if ((f = fopen(path, "w")) == NULL) {
+		log_error("spool: cannot write %s: %s", path, strerror(errno));
+		free(path);
+		return;
+	}
+	fprintf(f, "%s: %s\n", name, o->message);
+	json_array_foreach(o->errors, i, e)
+	{
+		json_t *line = json_object_get(e, "line");
+		fprintf(f, "%s %lld: %s: %s\n", line ? "line" : "record",
+		    (long long)json_integer_value(
+		        line ? line : json_object_get(e, "index")),
+		    json_string_value(json_object_get(e, "field")),
+		    json_string_value(json_object_get(e, "message")));
+	}
+	if (fclose(f) != 0)
+		log_error("spool: writing %s: %s", path, strerror(errno));
+	free(path);
+}
+
+/* The re-audit after a stored file: the file is in done/ already. */
+static void
+audited(bool ok, void *arg)
+{
+	(void)ok; /* audit_rescore logged a failure */
+	(void)arg;
+}
+
+/* Stored (or stored before): re-audit the people it touched (as a feed
+ * POST does, audit_rescore), and move it to done/. */
+static void
+spool_stored(const struct spool_job *job, json_t *doc)
+{
+	if (json_is_true(json_object_get(doc, "duplicate"))) {
+		log_info("spool: %s was already ingested; moved to done/",
+		    job->name);
+		metrics_spool_file("duplicate");
+	} else {
+		log_info("spool: %s: %lld %s record(s) stored", job->name,
+		    (long long)json_integer_value(
+		        json_object_get(doc, "accepted")),
+		    job->feed->name);
+		metrics_spool_file("done");
+	}
+	audit_rescore(json_object_get(doc, "people"), audited, NULL);
+	spool_move(job->name, "done");
+}
+
+static void
+spool_done(const struct feed_outcome *o, void *arg)
+{
+	struct spool_job *job = arg;
+	bool retry = false;
+
+	if (o->status == 200) {
+		spool_stored(job, o->doc);
+	} else if (o->status >= 500) {
+		log_warn("spool: %s: %s; will retry", job->name,
+		    o->db && o->db->message ? o->db->message : o->message);
+		metrics_spool_file("retry");
+		retry = true;
+	} else {
+		log_warn("spool: %s refused: %s; moved to failed/", job->name,
+		    o->message);
+		spool_write_errors(job->name, o);
+		spool_move(job->name, "failed");
+		metrics_spool_file("failed");
+	}
+	if (job->fd >= 0)
+		close(job->fd);
+	if (job->body != NULL)
+		evbuffer_free(job->body);
+	EVP_MD_CTX_free(job->sha);
+	free(job->name);
+	free(job);
+	busy = false;
+	if (!retry && !stopping)
+		spool_next();
+}
+
+/* Opens the file for the job; its size must be within limits.max_body. */
+static int
+spool_open(struct spool_job *job, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	job->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (job->fd < 0 || fstat(job->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "cannot read: %s", strerror(errno));
+		return -1;
+	}
+	job->size = (long long)st.st_size;
+	if (st.st_size > effortd.cfg.max_body) {
+		snprintf(err, errlen, "%lld bytes; limits.max_body is %d",
+		    job->size, effortd.cfg.max_body);
+		return -1;
+	}
+	job->sha = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(job->sha, EVP_sha256(), NULL);
+	return 0;
+}
+
+/* The feed's read_more: the next piece of the file, hashed on the way. */
+static int
+spool_read_more(void *arg, struct evbuffer *body, char *err, size_t errlen)
+{
+	struct spool_job *job = arg;
+	struct evbuffer_iovec v;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	ssize_t got;
+
+	if (evbuffer_reserve_space(body, READ_PIECE, &v, 1) < 1) {
+		snprintf(err, errlen, "cannot read: out of memory");
+		return -1;
+	}
+	got = read(job->fd, v.iov_base,
+	    READ_PIECE < v.iov_len ? READ_PIECE : v.iov_len);
+	if (got < 0) {
+		snprintf(err, errlen, "cannot read: %s", strerror(errno));
+		return -1;
+	}
+	v.iov_len = (size_t)got;
+	evbuffer_commit_space(body, &v, 1);
+	EVP_DigestUpdate(job->sha, v.iov_base, (size_t)got);
+	job->read += got;
+	if (job->read > effortd.cfg.max_body) {
+		snprintf(err, errlen, "%lld bytes; limits.max_body is %d",
+		    job->read, effortd.cfg.max_body);
+		return -1;
+	}
+	if (got > 0)
+		return 1;
+	EVP_DigestFinal_ex(job->sha, md, &n);
+	for (unsigned int i = 0; i < n && i < 32; i++)
+		snprintf(job->hex + 2 * i, 3, "%02x", md[i]);
+	snprintf(job->size_s, sizeof job->size_s, "%lld", job->read);
+	return 0;
+}
+
+/* Takes the next file, if any; when none is left, waits for the timer. */
+static void
+spool_next(void)
+{
+	struct timeval tv = { effortd.cfg.spool_interval, 0 };
+	struct spool_job *job;
+	char *name, *path, err[256];
+	bool csv = false;
+
+	if (busy || stopping)
+		return;
+	if ((name = spool_pick()) == NULL) {
+		evtimer_add(timer, &tv);
+		return;
+	}
+	job = xcalloc(1, sizeof *job);
+	job->name = name;
+	job->feed = feed_by_name(load_order[spool_rank(name, &csv)]);
+	job->fd = -1;
+	xasprintf(&path, "%s/%s", effortd.cfg.spool_dir, name);
+	busy = true;
+	if (spool_open(job, path, err, sizeof err) != 0) {
+		struct feed_outcome o = { .status = 413, .message = err };
+		spool_done(&o, job);
+	} else {
+		job->body = evbuffer_new();
+		job->extra[0] = job->feed->name;
+		job->extra[1] = job->name;
+		job->extra[2] = job->size_s;
+		job->extra[3] = job->hex;
+		struct feed_source src = { .feed = job->feed,
+			.body = job->body,
+			.csv = csv,
+			.stmt = STMT_SPOOL_INGEST,
+			.nextra = 4,
+			.extra = job->extra,
+			.read_more = spool_read_more };
+		feed_ingest(&src, spool_done, job);
+	}
+	free(path);
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	spool_next();
+}
+
+int
+spool_start(void)
+{
+	const char *dir = effortd.cfg.spool_dir;
+	struct timeval now = { 0, 0 };
+	char *sub;
+
+	if (*dir == '\0')
+		return 0;
+	for (int i = 0; i < 2; i++) {
+		xasprintf(&sub, "%s/%s", dir, i == 0 ? "done" : "failed");
+		if (mkdir(sub, 0750) != 0 && errno != EEXIST) {
+			log_error("spool: cannot create %s: %s", sub,
+			    strerror(errno));
+			free(sub);
+			return -1;
+		}
+		free(sub);
+	}
+	stopping = false;
+	timer = evtimer_new(effortd.base, on_timer, NULL);
+	evtimer_add(timer, &now);
+	log_info(
+	    "spool: watching %s every %d s", dir, effortd.cfg.spool_interval);
+	return 0;
+}
+
+void
+spool_stop(void)
+{
+	stopping = true;
+	if (timer != NULL)
+		event_free(timer);
+	timer = NULL;
+}

@@ -1,0 +1,285 @@
+/*
+ * Reminders: each day at notify.hour (local time, rules.timezone) effortd
+ * asks the database for today's digests, claiming every (recipient, item,
+ * day) first so that nothing goes twice even with several instances, and
+ * sends each message through notify.sendmail and/or notify.webhook_url.
+ * An admin can preview today's (GET /v1/reminders) or send them now
+ * (POST /v1/reminders/run, answered when every send has finished).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include "effortd.h"
+#include "api-handlers.h"
+#include "log.h"
+#include "job-notify.h"
+#include "job-reminders.h"
+#include "request.h"
+#include "xmalloc.h"
+
+enum run_state {
+	RUN_CLAIMING, /* waiting for the database's messages */
+	RUN_SENDING,  /* sends in flight */
+};
+
+struct run {
+	LIST_ENTRY(run) link;
+	enum run_state state;
+	bool cancelled;    /* at shutdown while claiming: free when answered */
+	struct request *r; /* POST /v1/reminders/run; NULL: the timer */
+	json_t *doc;       /* {"day": ..., "messages": [...]} */
+	int pending;       /* sends not finished, plus one while starting */
+	int mail_sent, mail_failed, mail_skipped;
+	int hooks_sent, hooks_failed;
+};
+
+static LIST_HEAD(, run) runs = LIST_HEAD_INITIALIZER(runs);
+static struct event *daily;
+static int last_yday = -1, last_year = -1;
+
+static json_t *
+run_summary(const struct run *run)
+{
+	return json_pack("{s:O, s:O, s:{s:i, s:i, s:i}, s:{s:i, s:i}}", "day",
+	    json_object_get(run->doc, "day"), "messages",
+	    json_object_get(run->doc, "messages"), "mail", "sent",
+	    run->mail_sent, "failed", run->mail_failed, "skipped",
+	    run->mail_skipped, "webhook", "sent", run->hooks_sent, "failed",
+	    run->hooks_failed);
+}
+
+static void
+run_free(struct run *run)
+{
+	LIST_REMOVE(run, link);
+	json_decref(run->doc);
+	free(run);
+}
+
+/* One send (or the start) finished; the last one ends the run. */
+static void
+run_release(struct run *run)
+{
+	if (--run->pending > 0)
+		return;
+	log_info("reminders for %s: %zu message(s); mail %d sent, %d failed, "
+	         "%d without address; webhook %d sent, %d failed",
+	    json_string_value(json_object_get(run->doc, "day")),
+	    json_array_size(json_object_get(run->doc, "messages")),
+	    run->mail_sent, run->mail_failed, run->mail_skipped,
+	    run->hooks_sent, run->hooks_failed);
+	if (run->r != NULL)
+		reply_json(run->r, 200, run_summary(run));
+	run_free(run);
+}
+
+static void
+mail_done(bool ok, void *arg)
+{
+	struct run *run = arg;
+
+	ok ? run->mail_sent++ : run->mail_failed++;
+	run_release(run);
+}
+
+static void
+hook_done(bool ok, void *arg)
+{
+	struct run *run = arg;
+
+	ok ? run->hooks_sent++ : run->hooks_failed++;
+	run_release(run);
+}
+
+/* A header value on one line. */
+static char *
+header_value(const char *s)
+{
+	char *v = xstrdup(s != NULL ? s : "");
+
+	for (char *p = v; *p != '\0'; p++)
+		if (*p == '\r' || *p == '\n')
+			*p = ' ';
+	return v;
+}
+
+/* The message as sendmail -t reads it: headers, a blank line, the body. */
+static char *
+mail_text(json_t *msg)
+{
+	char *to =
+	    header_value(json_string_value(json_object_get(msg, "email")));
+	char *subject =
+	    header_value(json_string_value(json_object_get(msg, "subject")));
+	char *from = header_value(effortd.cfg.notify_from);
+	char *text;
+
+	xasprintf(&text,
+	    "%s%s%sTo: %s\nSubject: %s\nMIME-Version: 1.0\n"
+	    "Content-Type: text/plain; charset=UTF-8\n"
+	    "Content-Transfer-Encoding: 8bit\n"
+	    "Auto-Submitted: auto-generated\n\n%s",
+	    *from ? "From: " : "", from, *from ? "\n" : "", to, subject,
+	    json_string_value(json_object_get(msg, "body")) ?: "");
+	free(to);
+	free(subject);
+	free(from);
+	return text;
+}
+
+static void
+send_message(struct run *run, json_t *msg)
+{
+	const char *email = json_string_value(json_object_get(msg, "email"));
+
+	if (*effortd.cfg.notify_sendmail != '\0' && email != NULL &&
+	    *email != '\0') {
+		char *text = mail_text(msg);
+		run->pending++;
+		notify_sendmail(
+		    effortd.cfg.notify_sendmail, text, mail_done, run);
+		free(text);
+	} else if (*effortd.cfg.notify_sendmail != '\0')
+		run->mail_skipped++;
+	if (*effortd.cfg.notify_webhook_url != '\0') {
+		json_t *body = json_deep_copy(msg);
+		char *s;
+
+		json_object_set(body, "day", json_object_get(run->doc, "day"));
+		s = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
+		json_decref(body);
+		run->pending++;
+		notify_webhook(
+		    effortd.cfg.notify_webhook_url, s, hook_done, run);
+		free(s);
+	}
+}
+
+static void
+claimed(const struct db_result *res, void *arg)
+{
+	struct run *run = arg;
+	json_t *msg;
+	size_t i;
+
+	if (run->cancelled) {
+		log_warn("reminders: shutting down; nothing was sent");
+		run_free(run);
+		return;
+	}
+	if (res->status == DB_OK && PQntuples(res->res) == 1)
+		run->doc = json_loads(PQgetvalue(res->res, 0, 0), 0, NULL);
+	if (run->doc == NULL) {
+		log_warn("reminders: the database did not answer (%s); "
+		         "nothing was sent",
+		    res->message ? res->message : "bad reply");
+		if (run->r != NULL)
+			reply_db_failure(run->r, res);
+		run_free(run);
+		return;
+	}
+	run->state = RUN_SENDING;
+	run->pending = 1;
+	json_array_foreach(json_object_get(run->doc, "messages"), i, msg)
+	    send_message(run, msg);
+	run_release(run);
+}
+
+static void
+run_start(struct request *r)
+{
+	struct run *run = xcalloc(1, sizeof *run);
+	const char *params[2] = { effortd.rules_json, "true" };
+
+	run->r = r;
+	LIST_INSERT_HEAD(&runs, run, link);
+	db_query(effortd.db, STMT_REMINDERS, 2, params, claimed, run);
+}
+
+void
+handle_reminders_run(struct request *r)
+{
+	run_start(r);
+}
+
+static void
+preview_done(const struct db_result *res, void *arg)
+{
+	reply_db_json(arg, res);
+}
+
+void
+handle_reminders_preview(struct request *r)
+{
+	const char *params[2] = { effortd.rules_json, "false" };
+
+	db_query(effortd.db, STMT_REMINDERS, 2, params, preview_done, r);
+}
+
+/* Local time in the organisation's zone (TZ, set by apply_config). */
+static void
+local_now(struct tm *lt)
+{
+	time_t now = time(NULL);
+
+	localtime_r(&now, lt);
+}
+
+/* At notify.hour (once a local day), then again at the next full hour. */
+static void
+on_daily(evutil_socket_t fd, short what, void *arg)
+{
+	struct tm lt;
+	struct timeval tv;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	local_now(&lt);
+	if (effortd.cfg.notify_enabled && !effortd.draining &&
+	    lt.tm_hour == effortd.cfg.notify_hour &&
+	    (lt.tm_yday != last_yday || lt.tm_year != last_year)) {
+		last_yday = lt.tm_yday;
+		last_year = lt.tm_year;
+		run_start(NULL);
+	}
+	tv.tv_sec = 3600 - (lt.tm_min * 60 + lt.tm_sec) + 5;
+	tv.tv_usec = 0;
+	evtimer_add(daily, &tv);
+}
+
+void
+reminders_start(void)
+{
+	struct timeval tv = { 2, 0 }; /* soon: catch up within the hour */
+
+	if (daily == NULL)
+		daily = evtimer_new(effortd.base, on_daily, NULL);
+	evtimer_add(daily, &tv);
+}
+
+void
+reminders_stop(void)
+{
+	struct run *run, *next;
+
+	if (daily != NULL)
+		event_free(daily);
+	daily = NULL;
+	notify_cancel_all();
+	for (run = LIST_FIRST(&runs); run != NULL; run = next) {
+		next = LIST_NEXT(run, link);
+		if (run->r != NULL)
+			reply_error(run->r, 503,
+			    "effortd stopped; some reminders may not have been "
+			    "sent",
+			    NULL);
+		run->r = NULL;
+		if (run->state == RUN_SENDING)
+			run_free(run);
+		else
+			run->cancelled = true; /* the pool will call back */
+	}
+}
