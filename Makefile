@@ -48,9 +48,11 @@ $(BUILD)/daemon/%.o: CPPFLAGS += -Idaemon -Icommon
 $(BUILD)/cli/%.o: CPPFLAGS += -Icli -Icommon
 $(BUILD)/tests/%: CPPFLAGS += -Idaemon -Icommon
 
-$(BUILD)/%.o: %.c $(wildcard common/*.h daemon/*.h cli/*.h)
+# -MMD -MP: each object's .d file names the headers it read, so a header
+# change rebuilds only what includes it.
+$(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/effortd: $(DAEMON_OBJ) $(COMMON_OBJ)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -60,7 +62,9 @@ $(BUILD)/effortctl: $(CLI_OBJ) $(COMMON_OBJ)
 
 $(BUILD)/tests/%: tests/unit/%.c $(DAEMON_LIB) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS) -lcmocka
+
+-include $(wildcard $(BUILD)/*/*.d $(BUILD)/tests/*.d)
 
 deps:
 	@scripts/install-deps
