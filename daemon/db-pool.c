@@ -1,6 +1,7 @@
 /*
  * The asynchronous libpq pool.  Each connection is a small state machine
- * (enum conn_state) advanced by conn_step() from socket events and timers:
+ * (enum pool_conn_state) advanced by pool_conn_step() from socket events and
+ * timers:
  *
  *   DOWN -> RESOLVING -> CONNECTING -> PREPARING -> IDLE <--> BUSY
  *     ^         |            |             |             ^ |    |
@@ -43,14 +44,14 @@
 #define CANCEL_GRACE    5  /* seconds a cancelled statement may take to stop */
 #define CANCEL_WAIT     5  /* seconds db_pool_free waits for cancel threads */
 
-enum conn_state {
-	CONN_DOWN,
-	CONN_RESOLVING,
-	CONN_CONNECTING,
-	CONN_PREPARING,
-	CONN_IDLE,
-	CONN_BUSY,
-	CONN_HELD
+enum pool_conn_state {
+	POOL_CONN_DOWN,
+	POOL_CONN_RESOLVING,
+	POOL_CONN_CONNECTING,
+	POOL_CONN_PREPARING,
+	POOL_CONN_IDLE,
+	POOL_CONN_BUSY,
+	POOL_CONN_HELD
 };
 
 enum session_state {
@@ -64,7 +65,7 @@ enum session_state {
 
 struct db_session {
 	struct db_pool *pool;
-	struct db_conn *conn;
+	struct pool_conn *conn;
 	enum session_state state;
 	bool rollback_sent; /* ENDING */
 	db_session_cb step_cb, sent_cb;
@@ -94,10 +95,10 @@ struct db_job {
 };
 TAILQ_HEAD(job_queue, db_job);
 
-struct db_conn {
+struct pool_conn {
 	struct db_pool *pool;
 	int index;
-	enum conn_state state;
+	enum pool_conn_state state;
 	PGconn *pg;
 	struct db_lookup *lookup; /* RESOLVING */
 	struct event *rev, *wev, *timer;
@@ -117,7 +118,7 @@ struct db_pool {
 	char *name; /* for the log: "main", "report" */
 	int size, queue_max, connect_timeout, statement_timeout, waiting;
 	bool closing; /* db_pool_free() runs: no new work */
-	struct db_conn *conns;
+	struct pool_conn *conns;
 	struct job_queue queue;   /* QUEUED */
 	struct job_queue reports; /* REPORTING */
 	struct event *report_ev;
@@ -133,12 +134,12 @@ static pthread_mutex_t cancel_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cancel_cv = PTHREAD_COND_INITIALIZER;
 static int cancels_running;
 
-static void conn_step(struct db_conn *);
-static void conn_fail(struct db_conn *, const char *);
+static void pool_conn_step(struct pool_conn *);
+static void pool_conn_fail(struct pool_conn *, const char *);
 static void pool_dispatch(struct db_pool *);
-static void session_attach(struct db_conn *, struct db_job *);
-static void session_step(struct db_conn *);
-static void session_lost(struct db_conn *, const char *);
+static void session_attach(struct pool_conn *, struct db_job *);
+static void session_step(struct pool_conn *);
+static void session_lost(struct pool_conn *, const char *);
 
 struct db_owner *
 db_owner_enter(struct db_owner *owner)
@@ -262,7 +263,7 @@ cancel_main(void *arg)
 
 /* Asks the server to cancel c's running statement, off the loop. */
 static void
-conn_send_cancel(struct db_conn *c)
+pool_conn_send_cancel(struct pool_conn *c)
 {
 	PGcancel *cancel = PQgetCancel(c->pg);
 	pthread_attr_t attr;
@@ -325,14 +326,14 @@ db_cancel(struct db_job *job, const char *why)
 		break;
 	case JOB_RUNNING:
 		for (int i = 0; i < p->size; i++) {
-			struct db_conn *c = &p->conns[i];
+			struct pool_conn *c = &p->conns[i];
 			if (c->job != job || job->cb == NULL)
 				continue;
 			struct timeval grace = { CANCEL_GRACE, 0 };
 			log_debug("database connection %d: cancelling %s (%s)",
 			    c->index, statements[job->stmt].name, why);
 			job_report(job_split(job), DB_CANCELLED, why, true);
-			conn_send_cancel(c);
+			pool_conn_send_cancel(c);
 			evtimer_add(c->timer, &grace);
 		}
 		break;
@@ -346,7 +347,7 @@ on_socket(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	conn_step(arg);
+	pool_conn_step(arg);
 }
 
 static const char *const state_names[] = { "down", "resolving", "connecting",
@@ -356,7 +357,7 @@ static const char *const state_names[] = { "down", "resolving", "connecting",
  * asynchronous mode, so the next attempt starts one host further on (a
  * host that drops packets must not hide the ones after it). */
 static void
-conn_timeout(struct db_conn *c)
+pool_conn_timeout(struct pool_conn *c)
 {
 	char why[512];
 	const char *host = PQhost(c->pg), *port = PQport(c->pg);
@@ -364,44 +365,44 @@ conn_timeout(struct db_conn *c)
 	snprintf(why, sizeof why, "timed out connecting to %s port %s",
 	    host ? host : "?", port ? port : "?");
 	c->host_shift++;
-	conn_fail(c, why);
+	pool_conn_fail(c, why);
 }
 
 static void
 on_timer(evutil_socket_t fd, short what, void *arg)
 {
-	struct db_conn *c = arg;
+	struct pool_conn *c = arg;
 	char why[64];
 
 	(void)fd;
 	(void)what;
-	if (c->state == CONN_DOWN) {
-		conn_step(c);
+	if (c->state == POOL_CONN_DOWN) {
+		pool_conn_step(c);
 		return;
 	}
-	if (c->state == CONN_CONNECTING) {
-		conn_timeout(c);
+	if (c->state == POOL_CONN_CONNECTING) {
+		pool_conn_timeout(c);
 		return;
 	}
 	snprintf(why, sizeof why, "timed out while %s", state_names[c->state]);
-	conn_fail(c, why);
+	pool_conn_fail(c, why);
 }
 
 /* Watches the connection's socket: for reading always, writing on demand. */
 static void
-conn_watch(struct db_conn *c, bool want_write)
+pool_conn_watch(struct pool_conn *c, bool want_write)
 {
 	int fd = PQsocket(c->pg);
 
 	if (fd < 0) {
-		conn_fail(c, "no socket");
+		pool_conn_fail(c, "no socket");
 		return;
 	}
 	/* While connecting, libpq may close one socket and open another (the
 	 * next host of a multi-host conninfo, or the same host again), and
 	 * the new one often gets the old one's number: watch it afresh. */
 	if (c->rev == NULL || event_get_fd(c->rev) != fd ||
-	    c->state == CONN_CONNECTING) {
+	    c->state == POOL_CONN_CONNECTING) {
 		if (c->rev != NULL)
 			event_free(c->rev);
 		if (c->wev != NULL)
@@ -419,18 +420,18 @@ conn_watch(struct db_conn *c, bool want_write)
 
 /* Flushes what libpq has buffered and watches for what comes next. */
 static void
-conn_flush(struct db_conn *c)
+pool_conn_flush(struct pool_conn *c)
 {
 	int pending = PQflush(c->pg);
 
 	if (pending == -1)
-		conn_fail(c, PQerrorMessage(c->pg));
+		pool_conn_fail(c, PQerrorMessage(c->pg));
 	else
-		conn_watch(c, pending == 1);
+		pool_conn_watch(c, pending == 1);
 }
 
 static void
-conn_close(struct db_conn *c)
+pool_conn_close(struct pool_conn *c)
 {
 	db_lookup_cancel(c->lookup);
 	c->lookup = NULL;
@@ -451,14 +452,14 @@ static bool
 pool_any_up(const struct db_pool *p)
 {
 	for (int i = 0; i < p->size; i++)
-		if (p->conns[i].state != CONN_DOWN)
+		if (p->conns[i].state != POOL_CONN_DOWN)
 			return true;
 	return false;
 }
 
 /* The connection's job is over without a result. */
 static void
-conn_drop_job(struct db_conn *c, const char *why)
+pool_conn_drop_job(struct pool_conn *c, const char *why)
 {
 	struct db_job *job = c->job;
 
@@ -473,14 +474,14 @@ conn_drop_job(struct db_conn *c, const char *why)
 
 /* Drops the connection and schedules a reconnect with backoff. */
 static void
-conn_fail(struct db_conn *c, const char *why)
+pool_conn_fail(struct pool_conn *c, const char *why)
 {
 	struct db_pool *p = c->pool;
 	struct timeval tv;
 	struct db_job *job;
 
-	if (c->state == CONN_IDLE || c->state == CONN_BUSY ||
-	    c->state == CONN_PREPARING || c->state == CONN_HELD) {
+	if (c->state == POOL_CONN_IDLE || c->state == POOL_CONN_BUSY ||
+	    c->state == POOL_CONN_PREPARING || c->state == POOL_CONN_HELD) {
 		log_warn("database connection %d lost: %s", c->index, why);
 		metrics_reconnect();
 		c->outage_logged = false;
@@ -493,11 +494,11 @@ conn_fail(struct db_conn *c, const char *why)
 		c->outage_logged = true;
 	} else
 		log_debug("database connection %d failed: %s", c->index, why);
-	conn_close(c);
-	c->state = CONN_DOWN;
+	pool_conn_close(c);
+	c->state = POOL_CONN_DOWN;
 	session_lost(c, why);
-	conn_drop_job(c, "the database connection was lost while the "
-	                 "statement ran");
+	pool_conn_drop_job(c, "the database connection was lost while the "
+	                      "statement ran");
 	evtimer_del(c->timer);
 	if (p->closing)
 		return;
@@ -516,8 +517,8 @@ conn_fail(struct db_conn *c, const char *why)
 }
 
 static void
-conn_connect(
-    struct db_conn *c, const char *const *keys, const char *const *vals)
+pool_conn_connect(
+    struct pool_conn *c, const char *const *keys, const char *const *vals)
 {
 	const char *k[MAX_CONN_PARAMS], *v[MAX_CONN_PARAMS];
 	char *rotated[MAX_CONN_PARAMS] = { NULL };
@@ -545,30 +546,31 @@ conn_connect(
 	for (int i = 0; i < n; i++)
 		free(rotated[i]);
 	if (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD) {
-		conn_fail(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
+		pool_conn_fail(
+		    c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
 		return;
 	}
-	c->state = CONN_CONNECTING;
-	conn_watch(c, true);
+	c->state = POOL_CONN_CONNECTING;
+	pool_conn_watch(c, true);
 }
 
 static void
-conn_resolved(const char *const *keys, const char *const *vals,
+pool_conn_resolved(const char *const *keys, const char *const *vals,
     const char *error, void *arg)
 {
-	struct db_conn *c = arg;
+	struct pool_conn *c = arg;
 
 	c->lookup = NULL;
 	if (error != NULL)
-		conn_fail(c, error);
+		pool_conn_fail(c, error);
 	else
-		conn_connect(c, keys, vals);
+		pool_conn_connect(c, keys, vals);
 }
 
 /* DOWN: resolves the host names if there are any, then connects; the
  * connect timeout covers everything until IDLE. */
 static void
-conn_start(struct db_conn *c)
+pool_conn_start(struct pool_conn *c)
 {
 	struct db_pool *p = c->pool;
 	struct timeval tv = { p->connect_timeout, 0 };
@@ -576,64 +578,64 @@ conn_start(struct db_conn *c)
 
 	evtimer_add(c->timer, &tv);
 	if (db_target_has_names(p->target)) {
-		c->state = CONN_RESOLVING;
-		c->lookup =
-		    db_lookup_start(p->target, p->base, dns, conn_resolved, c);
+		c->state = POOL_CONN_RESOLVING;
+		c->lookup = db_lookup_start(
+		    p->target, p->base, dns, pool_conn_resolved, c);
 		return;
 	}
 	db_target_params(p->target, &keys, &vals);
-	conn_connect(c, keys, vals);
+	pool_conn_connect(c, keys, vals);
 }
 
 /* PREPARING: sends every statement's Parse in one pipeline. */
 static void
-conn_prepare(struct db_conn *c)
+pool_conn_prepare(struct pool_conn *c)
 {
 	if (PQsetnonblocking(c->pg, 1) != 0 ||
 	    PQenterPipelineMode(c->pg) != 1) {
-		conn_fail(c, PQerrorMessage(c->pg));
+		pool_conn_fail(c, PQerrorMessage(c->pg));
 		return;
 	}
 	for (int i = 0; i < STMT_COUNT; i++) {
 		if (!PQsendPrepare(c->pg, statements[i].name, statements[i].sql,
 		        statements[i].nparams, NULL)) {
-			conn_fail(c, PQerrorMessage(c->pg));
+			pool_conn_fail(c, PQerrorMessage(c->pg));
 			return;
 		}
 	}
 	if (PQpipelineSync(c->pg) != 1) {
-		conn_fail(c, PQerrorMessage(c->pg));
+		pool_conn_fail(c, PQerrorMessage(c->pg));
 		return;
 	}
 	c->prepare_failed = false;
-	c->state = CONN_PREPARING;
-	conn_flush(c);
+	c->state = POOL_CONN_PREPARING;
+	pool_conn_flush(c);
 }
 
 static void
-conn_connecting(struct db_conn *c)
+pool_conn_connecting(struct pool_conn *c)
 {
 	switch (PQconnectPoll(c->pg)) {
 	case PGRES_POLLING_READING:
-		conn_watch(c, false);
+		pool_conn_watch(c, false);
 		break;
 	case PGRES_POLLING_WRITING:
-		conn_watch(c, true);
+		pool_conn_watch(c, true);
 		break;
 	case PGRES_POLLING_OK:
-		conn_prepare(c);
+		pool_conn_prepare(c);
 		break;
 	default:
-		conn_fail(c, PQerrorMessage(c->pg));
+		pool_conn_fail(c, PQerrorMessage(c->pg));
 	}
 }
 
 /* Reads what is available; returns false when the connection broke. */
 static bool
-conn_read(struct db_conn *c)
+pool_conn_read(struct pool_conn *c)
 {
 	if (PQflush(c->pg) == -1 || !PQconsumeInput(c->pg)) {
-		conn_fail(c, PQerrorMessage(c->pg));
+		pool_conn_fail(c, PQerrorMessage(c->pg));
 		return false;
 	}
 	return true;
@@ -643,7 +645,7 @@ conn_read(struct db_conn *c)
  * in_hot_standby report (PostgreSQL 14 and later; it changes to "off" on
  * promotion). */
 static const char *
-conn_role(const struct db_conn *c)
+pool_conn_role(const struct pool_conn *c)
 {
 	const char *hs = PQparameterStatus(c->pg, "in_hot_standby");
 
@@ -653,45 +655,45 @@ conn_role(const struct db_conn *c)
 }
 
 static void
-conn_log_ready(const struct db_conn *c)
+pool_conn_log_ready(const struct pool_conn *c)
 {
 	if (c->outage_logged || c->backoff > 0.1)
 		log_info("%s database connection %d ready on %s port %s (%s)",
 		    c->pool->name, c->index, PQhost(c->pg), PQport(c->pg),
-		    conn_role(c));
+		    pool_conn_role(c));
 	else
 		log_debug("%s database connection %d ready on %s port %s (%s)",
 		    c->pool->name, c->index, PQhost(c->pg), PQport(c->pg),
-		    conn_role(c));
+		    pool_conn_role(c));
 }
 
 /* The pipeline of prepares ended (its sync arrived). */
 static void
-conn_prepared(struct db_conn *c)
+pool_conn_prepared(struct pool_conn *c)
 {
 	if (PQexitPipelineMode(c->pg) != 1) {
-		conn_fail(c, PQerrorMessage(c->pg));
+		pool_conn_fail(c, PQerrorMessage(c->pg));
 		return;
 	}
 	if (c->prepare_failed) {
-		conn_fail(c, "statements could not be prepared"
-		             " (is the schema migrated?)");
+		pool_conn_fail(c, "statements could not be prepared"
+		                  " (is the schema migrated?)");
 		return;
 	}
-	conn_log_ready(c);
+	pool_conn_log_ready(c);
 	c->outage_logged = false;
 	evtimer_del(c->timer);
-	c->state = CONN_IDLE;
+	c->state = POOL_CONN_IDLE;
 	c->backoff = 0.1;
 	pool_dispatch(c->pool);
 }
 
 static void
-conn_preparing(struct db_conn *c)
+pool_conn_preparing(struct pool_conn *c)
 {
 	PGresult *r;
 
-	if (!conn_read(c))
+	if (!pool_conn_read(c))
 		return;
 	/* In a pipeline each command's results end with a NULL; two NULLs in
 	 * a row mean nothing more has arrived yet. */
@@ -710,15 +712,15 @@ conn_preparing(struct db_conn *c)
 		}
 		PQclear(r);
 		if (st == PGRES_PIPELINE_SYNC) {
-			conn_prepared(c);
+			pool_conn_prepared(c);
 			return;
 		}
 	}
-	conn_flush(c);
+	pool_conn_flush(c);
 }
 
 static void
-conn_finish_job(struct db_conn *c)
+pool_conn_finish_job(struct pool_conn *c)
 {
 	struct db_job *job = c->job;
 	PGresult *res = c->last;
@@ -726,7 +728,7 @@ conn_finish_job(struct db_conn *c)
 
 	c->job = NULL;
 	c->last = NULL;
-	c->state = CONN_IDLE;
+	c->state = POOL_CONN_IDLE;
 	evtimer_del(c->timer);
 	if (res == NULL || PQresultStatus(res) == PGRES_FATAL_ERROR) {
 		r.status = DB_ERROR;
@@ -751,56 +753,56 @@ conn_finish_job(struct db_conn *c)
 }
 
 static void
-conn_busy(struct db_conn *c)
+pool_conn_busy(struct pool_conn *c)
 {
 	PGresult *r;
 
-	if (!conn_read(c))
+	if (!pool_conn_read(c))
 		return;
 	while (!PQisBusy(c->pg)) {
 		if ((r = PQgetResult(c->pg)) == NULL) {
-			conn_finish_job(c);
+			pool_conn_finish_job(c);
 			return;
 		}
 		if (c->last != NULL)
 			PQclear(c->last);
 		c->last = r;
 	}
-	conn_flush(c);
+	pool_conn_flush(c);
 }
 
 /* The one transition function: advances c from its current state. */
 static void
-conn_step(struct db_conn *c)
+pool_conn_step(struct pool_conn *c)
 {
 	switch (c->state) {
-	case CONN_DOWN:
-		conn_start(c);
+	case POOL_CONN_DOWN:
+		pool_conn_start(c);
 		break;
-	case CONN_RESOLVING:
-		break; /* conn_resolved() moves on */
-	case CONN_CONNECTING:
-		conn_connecting(c);
+	case POOL_CONN_RESOLVING:
+		break; /* pool_conn_resolved() moves on */
+	case POOL_CONN_CONNECTING:
+		pool_conn_connecting(c);
 		break;
-	case CONN_PREPARING:
-		conn_preparing(c);
+	case POOL_CONN_PREPARING:
+		pool_conn_preparing(c);
 		break;
-	case CONN_BUSY:
-		conn_busy(c);
+	case POOL_CONN_BUSY:
+		pool_conn_busy(c);
 		break;
-	case CONN_HELD:
+	case POOL_CONN_HELD:
 		session_step(c);
 		break;
-	case CONN_IDLE:
+	case POOL_CONN_IDLE:
 		/* Input while idle: a notice or the server closing. */
-		if (conn_read(c) && PQstatus(c->pg) == CONNECTION_BAD)
-			conn_fail(c, "server closed the connection");
+		if (pool_conn_read(c) && PQstatus(c->pg) == CONNECTION_BAD)
+			pool_conn_fail(c, "server closed the connection");
 		break;
 	}
 }
 
 static void
-conn_send(struct db_conn *c, struct db_job *job)
+pool_conn_send(struct pool_conn *c, struct db_job *job)
 {
 	const struct statement *s = &statements[job->stmt];
 
@@ -810,7 +812,7 @@ conn_send(struct db_conn *c, struct db_job *job)
 	}
 	c->job = job;
 	job->state = JOB_RUNNING;
-	c->state = CONN_BUSY;
+	c->state = POOL_CONN_BUSY;
 	if (c->pool->statement_timeout > 0) {
 		/* The server enforces statement_timeout; this catches a
 		 * server that stopped answering altogether. */
@@ -825,10 +827,10 @@ conn_send(struct db_conn *c, struct db_job *job)
 		job->state = JOB_QUEUED;
 		TAILQ_INSERT_HEAD(&c->pool->queue, job, entry);
 		c->pool->waiting++;
-		conn_fail(c, PQerrorMessage(c->pg));
+		pool_conn_fail(c, PQerrorMessage(c->pg));
 		return;
 	}
-	conn_flush(c);
+	pool_conn_flush(c);
 }
 
 static void
@@ -837,12 +839,12 @@ pool_dispatch(struct db_pool *p)
 	struct db_job *job;
 
 	for (int i = 0; i < p->size && !TAILQ_EMPTY(&p->queue); i++) {
-		if (p->conns[i].state != CONN_IDLE)
+		if (p->conns[i].state != POOL_CONN_IDLE)
 			continue;
 		job = TAILQ_FIRST(&p->queue);
 		TAILQ_REMOVE(&p->queue, job, entry);
 		p->waiting--;
-		conn_send(&p->conns[i], job);
+		pool_conn_send(&p->conns[i], job);
 	}
 }
 
@@ -915,12 +917,12 @@ db_pool_new(struct event_base *base, const struct db_pool_config *cfg)
 	p->report_ev = event_new(base, -1, 0, on_reports, p);
 	p->conns = xcalloc((size_t)p->size, sizeof *p->conns);
 	for (int i = 0; i < p->size; i++) {
-		struct db_conn *c = &p->conns[i];
+		struct pool_conn *c = &p->conns[i];
 		c->pool = p;
 		c->index = i;
 		c->backoff = 0.1;
 		c->timer = evtimer_new(base, on_timer, c);
-		conn_start(c);
+		pool_conn_start(c);
 	}
 	return p;
 }
@@ -937,13 +939,13 @@ db_pool_free(struct db_pool *p)
 	while ((job = TAILQ_FIRST(&p->queue)) != NULL)
 		db_cancel(job, "shutting down");
 	for (int i = 0; i < p->size; i++) {
-		struct db_conn *c = &p->conns[i];
+		struct pool_conn *c = &p->conns[i];
 		if (c->job != NULL && c->job->cb != NULL)
 			db_cancel(c->job, "shutting down");
 		session_lost(c, "shutting down");
-		conn_close(c);
-		c->state = CONN_DOWN;
-		conn_drop_job(c, "shutting down");
+		pool_conn_close(c);
+		c->state = POOL_CONN_DOWN;
+		pool_conn_drop_job(c, "shutting down");
 		event_free(c->timer);
 	}
 	on_reports(-1, 0, p); /* callbacks may add more: all run here */
@@ -970,9 +972,9 @@ bool
 db_pool_ready(const struct db_pool *p)
 {
 	for (int i = 0; i < p->size; i++)
-		if (p->conns[i].state == CONN_IDLE ||
-		    p->conns[i].state == CONN_BUSY ||
-		    p->conns[i].state == CONN_HELD)
+		if (p->conns[i].state == POOL_CONN_IDLE ||
+		    p->conns[i].state == POOL_CONN_BUSY ||
+		    p->conns[i].state == POOL_CONN_HELD)
 			return true;
 	return false;
 }
@@ -983,8 +985,8 @@ db_pool_busy(const struct db_pool *p)
 	int n = 0;
 
 	for (int i = 0; i < p->size; i++)
-		n += p->conns[i].state == CONN_BUSY ||
-		     p->conns[i].state == CONN_HELD;
+		n += p->conns[i].state == POOL_CONN_BUSY ||
+		     p->conns[i].state == POOL_CONN_HELD;
 	return n;
 }
 
@@ -1006,9 +1008,9 @@ db_pool_ready_count(const struct db_pool *p)
 	int n = 0;
 
 	for (int i = 0; i < p->size; i++)
-		n += p->conns[i].state == CONN_IDLE ||
-		     p->conns[i].state == CONN_BUSY ||
-		     p->conns[i].state == CONN_HELD;
+		n += p->conns[i].state == POOL_CONN_IDLE ||
+		     p->conns[i].state == POOL_CONN_BUSY ||
+		     p->conns[i].state == POOL_CONN_HELD;
 	return n;
 }
 
@@ -1037,7 +1039,7 @@ session_refused(const struct db_result *r, void *arg)
 }
 
 static void
-session_attach(struct db_conn *c, struct db_job *job)
+session_attach(struct pool_conn *c, struct db_job *job)
 {
 	struct db_session *s = job->session;
 	struct db_result r = { .status = DB_OK };
@@ -1045,7 +1047,7 @@ session_attach(struct db_conn *c, struct db_job *job)
 
 	free(job->values);
 	free(job);
-	c->state = CONN_HELD;
+	c->state = POOL_CONN_HELD;
 	c->session = s;
 	s->conn = c;
 	s->state = SESSION_READY;
@@ -1053,9 +1055,9 @@ session_attach(struct db_conn *c, struct db_job *job)
 	cb(s, &r, s->arg);
 }
 
-/* The connection went away under the session (conn_fail, shutdown). */
+/* The connection went away under the session (pool_conn_fail, shutdown). */
 static void
-session_lost(struct db_conn *c, const char *why)
+session_lost(struct pool_conn *c, const char *why)
 {
 	struct db_session *s = c->session;
 	db_session_cb cb;
@@ -1079,12 +1081,12 @@ session_lost(struct db_conn *c, const char *why)
 		cb(s, &session_gone, s->arg);
 }
 
-/* A step is in flight: the same guard as conn_send's, for a server that
+/* A step is in flight: the same guard as pool_conn_send's, for a server that
  * stopped answering (or a commit waiting for a synchronous standby, which
  * statement_timeout does not cancel): the connection fails, the step
  * reports DB_UNAVAILABLE. */
 static void
-session_arm(struct db_conn *c)
+session_arm(struct pool_conn *c)
 {
 	if (c->pool->statement_timeout > 0) {
 		struct timeval tv = { c->pool->statement_timeout + 5, 0 };
@@ -1096,17 +1098,17 @@ session_arm(struct db_conn *c)
 static void
 session_release(struct db_session *s)
 {
-	struct db_conn *c = s->conn;
+	struct pool_conn *c = s->conn;
 
 	free(s);
 	c->session = NULL;
 	evtimer_del(c->timer);
 	if (PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
-		conn_fail(c, "a session left its transaction open");
+		pool_conn_fail(c, "a session left its transaction open");
 		return;
 	}
-	c->state = CONN_IDLE;
-	conn_watch(c, false);
+	c->state = POOL_CONN_IDLE;
+	pool_conn_watch(c, false);
 	pool_dispatch(c->pool);
 }
 
@@ -1114,16 +1116,16 @@ session_release(struct db_session *s)
 static void
 session_ending(struct db_session *s)
 {
-	struct db_conn *c = s->conn;
+	struct pool_conn *c = s->conn;
 
 	if (!s->rollback_sent && PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
 		s->rollback_sent = true;
 		session_arm(c);
 		if (!PQsendQuery(c->pg, "ROLLBACK")) {
-			conn_fail(c, PQerrorMessage(c->pg));
+			pool_conn_fail(c, PQerrorMessage(c->pg));
 			return;
 		}
-		conn_watch(c, PQflush(c->pg) == 1);
+		pool_conn_watch(c, PQflush(c->pg) == 1);
 		return;
 	}
 	session_release(s);
@@ -1170,7 +1172,7 @@ session_step_done(struct db_session *s)
 
 /* HELD: the socket is readable or writable. */
 static void
-session_step(struct db_conn *c)
+session_step(struct pool_conn *c)
 {
 	struct db_session *s = c->session;
 	struct db_result ok = { .status = DB_OK };
@@ -1178,10 +1180,10 @@ session_step(struct db_conn *c)
 	PGresult *r;
 	int f;
 
-	if (!conn_read(c))
+	if (!pool_conn_read(c))
 		return;
 	if (PQstatus(c->pg) == CONNECTION_BAD) {
-		conn_fail(c, "server closed the connection");
+		pool_conn_fail(c, "server closed the connection");
 		return;
 	}
 	if (s->state == SESSION_RUNNING || s->state == SESSION_ENDING) {
@@ -1200,16 +1202,16 @@ session_step(struct db_conn *c)
 				return;
 			}
 			if (PQputCopyEnd(c->pg, "abandoned") != 1) {
-				conn_fail(c, PQerrorMessage(c->pg));
+				pool_conn_fail(c, PQerrorMessage(c->pg));
 				return;
 			}
 		}
 	}
 	if ((f = PQflush(c->pg)) == -1) {
-		conn_fail(c, PQerrorMessage(c->pg));
+		pool_conn_fail(c, PQerrorMessage(c->pg));
 		return;
 	}
-	conn_watch(c, f == 1);
+	pool_conn_watch(c, f == 1);
 	if (f == 0 && s->sent_cb != NULL) {
 		cb = s->sent_cb;
 		s->sent_cb = NULL;
@@ -1255,11 +1257,11 @@ db_session_open(struct db_pool *p, db_session_cb cb, void *arg)
  * it is gone and NULL is returned); it is then running, with cb to hear
  * the step's result and the step's deadline armed.
  */
-static struct db_conn *
+static struct pool_conn *
 session_step_begin(
     struct db_session *s, enum session_state want, db_session_cb cb)
 {
-	struct db_conn *c = s->conn;
+	struct pool_conn *c = s->conn;
 
 	if (c == NULL || s->state != want) {
 		cb(s, &session_gone, s->arg);
@@ -1273,20 +1275,20 @@ session_step_begin(
 
 /* The step's command was handed to libpq (sent: libpq accepted it). */
 static void
-session_step_sent(struct db_conn *c, bool sent)
+session_step_sent(struct pool_conn *c, bool sent)
 {
 	if (!sent) {
-		conn_fail(c, PQerrorMessage(c->pg));
+		pool_conn_fail(c, PQerrorMessage(c->pg));
 		return;
 	}
-	conn_watch(c, PQflush(c->pg) == 1);
+	pool_conn_watch(c, PQflush(c->pg) == 1);
 }
 
 void
 db_session_exec(struct db_session *s, const char *sql, int nparams,
     const char *const *values, db_session_cb cb)
 {
-	struct db_conn *c = session_step_begin(s, SESSION_READY, cb);
+	struct pool_conn *c = session_step_begin(s, SESSION_READY, cb);
 
 	if (c == NULL)
 		return;
@@ -1309,18 +1311,18 @@ db_session_copy_put(struct db_session *s, const char *data, size_t len)
 int
 db_session_flush(struct db_session *s, db_session_cb cb)
 {
-	struct db_conn *c = s->conn;
+	struct pool_conn *c = s->conn;
 	int f;
 
 	if (c == NULL)
 		return -1;
 	if ((f = PQflush(c->pg)) == -1) {
-		conn_fail(c, PQerrorMessage(c->pg));
+		pool_conn_fail(c, PQerrorMessage(c->pg));
 		return -1;
 	}
 	if (f == 1) {
 		s->sent_cb = cb;
-		conn_watch(c, true);
+		pool_conn_watch(c, true);
 	}
 	return f;
 }
@@ -1328,7 +1330,7 @@ db_session_flush(struct db_session *s, db_session_cb cb)
 void
 db_session_copy_end(struct db_session *s, db_session_cb cb)
 {
-	struct db_conn *c = session_step_begin(s, SESSION_COPY, cb);
+	struct pool_conn *c = session_step_begin(s, SESSION_COPY, cb);
 
 	if (c != NULL)
 		session_step_sent(c, PQputCopyEnd(c->pg, NULL) == 1);
@@ -1337,7 +1339,7 @@ db_session_copy_end(struct db_session *s, db_session_cb cb)
 void
 db_session_end(struct db_session *s)
 {
-	struct db_conn *c = s->conn;
+	struct pool_conn *c = s->conn;
 	struct db_job *job;
 
 	s->step_cb = s->sent_cb = NULL;
@@ -1364,10 +1366,10 @@ db_session_end(struct db_session *s)
 	case SESSION_COPY:
 		s->state = SESSION_ENDING;
 		if (PQputCopyEnd(c->pg, "abandoned") != 1) {
-			conn_fail(c, PQerrorMessage(c->pg));
+			pool_conn_fail(c, PQerrorMessage(c->pg));
 			return;
 		}
-		conn_watch(c, PQflush(c->pg) == 1);
+		pool_conn_watch(c, PQflush(c->pg) == 1);
 		break;
 	case SESSION_RUNNING:
 		s->state = SESSION_ENDING;
@@ -1380,16 +1382,16 @@ db_session_end(struct db_session *s)
 bool
 db_pool_conn_server(const struct db_pool *p, int i, struct db_server *out)
 {
-	const struct db_conn *c;
+	const struct pool_conn *c;
 
 	if (i < 0 || i >= p->size)
 		return false;
 	c = &p->conns[i];
-	if (c->state != CONN_IDLE && c->state != CONN_BUSY &&
-	    c->state != CONN_HELD)
+	if (c->state != POOL_CONN_IDLE && c->state != POOL_CONN_BUSY &&
+	    c->state != POOL_CONN_HELD)
 		return false;
 	out->host = PQhost(c->pg);
 	out->port = PQport(c->pg);
-	out->role = conn_role(c);
+	out->role = pool_conn_role(c);
 	return true;
 }
