@@ -12,7 +12,7 @@
 #include "job-reaudit.h"
 #include "date.h"
 #include "effortd.h"
-#include "ingest-feed.h"
+#include "feed-specs.h"
 #include "api-handlers.h"
 #include "request.h"
 

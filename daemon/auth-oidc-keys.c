@@ -24,7 +24,7 @@
 #include "https.h"
 #include "log.h"
 #include "metrics.h"
-#include "auth-oidc.h"
+#include "auth-oidc-keys.h"
 #include "xmalloc.h"
 
 struct key {

@@ -21,6 +21,7 @@
 #include "auth-cache.h"
 #include "effortd.h"
 #include "log.h"
+#include "auth-oidc-keys.h"
 #include "auth-oidc.h"
 #include "xmalloc.h"
 

@@ -33,8 +33,4 @@ extern struct effortd effortd;
  */
 struct db_pool *effortd_read_pool(void);
 
-/* Called when the last in-flight request is answered during shutdown:
- * the loop stops once the replies have left (a second at most). */
-void effortd_drained(void);
-
 #endif

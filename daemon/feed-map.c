@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "ingest-feed.h"
+#include "feed-validate.h"
 #include "feed-map.h"
 
 static const char *const month_names[] = { "jan", "feb", "mar", "apr", "may",

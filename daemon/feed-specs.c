@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "date.h"
-#include "ingest-feed.h"
+#include "feed-validate.h"
 
 #define ID_MAX   64
 #define TEXT_MAX FEED_TEXT_MAX

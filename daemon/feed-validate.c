@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "date.h"
-#include "ingest-feed.h"
+#include "feed-validate.h"
 #include "feed-map.h"
 #include "xmalloc.h"
 

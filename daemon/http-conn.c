@@ -35,12 +35,15 @@
 #include <openssl/ssl.h>
 
 #include "http-conn.h"
+#include "http-tls.h"
 #include "effortd.h"
 #include "log.h"
 #include "metrics.h"
 #include "xmalloc.h"
 
-#define REAP_MS 200
+#define REAP_MS         200
+#define FLUSH_POLL_USEC 50000
+#define FLUSH_POLLS     20 /* a second at most */
 
 struct conn {
 	struct bufferevent *bev; /* socket or TLS; one reference is ours */
@@ -296,4 +299,34 @@ conn_shutdown(void)
 	if (reaper != NULL)
 		event_free(reaper);
 	reaper = NULL;
+}
+
+/* Stops the loop once the replies have left (their connections close
+ * after them) or a second has passed. */
+static void
+on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	static int polls;
+	struct timeval tv = { 0, FLUSH_POLL_USEC };
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (conn_open_count() == 0 || ++polls >= FLUSH_POLLS)
+		event_base_loopexit(effortd.base, NULL);
+	else
+		event_base_once(
+		    effortd.base, -1, EV_TIMEOUT, on_flush, NULL, &tv);
+}
+
+void
+conn_drained(void)
+{
+	static bool flushing;
+	struct timeval now = { 0, 0 };
+
+	if (flushing)
+		return;
+	flushing = true;
+	event_base_once(effortd.base, -1, EV_TIMEOUT, on_flush, NULL, &now);
 }

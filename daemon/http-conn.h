@@ -28,12 +28,8 @@ void conn_request_done(struct evhttp_request *);
  * watch). */
 void conn_watch_close(struct evhttp_request *, void (*gone)(void *), void *arg);
 
-/* TLS (tls.c).  Loads cert and key into a new context that replaces the
- * current one (connections already open keep theirs); both "" = plain
- * HTTP.  On failure keeps the current context and fills err. */
-int tls_load(const char *cert, const char *key, char *err, size_t errlen);
-/* The context for new connections (an SSL_CTX *), NULL for plain HTTP. */
-void *tls_context(void);
-void tls_free(void);
+/* Called when the last in-flight request is answered during shutdown:
+ * the loop stops once the replies have left (a second at most). */
+void conn_drained(void);
 
 #endif

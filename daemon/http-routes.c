@@ -3,7 +3,7 @@
  * the query parameters it takes.  A parameter not declared here, given
  * twice, or outside its declared values is a 400 (query.c).
  */
-#include "ingest-feed.h"
+#include "feed-specs.h"
 #include "api-handlers.h"
 #include "request.h"
 #include "rules.h"

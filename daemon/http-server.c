@@ -132,7 +132,7 @@ request_free(struct request *r)
 	free(r->token_id);
 	free(r);
 	if (--effortd.inflight == 0 && effortd.draining)
-		effortd_drained();
+		conn_drained();
 }
 
 /*

@@ -10,7 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "http-conn.h"
+#include "http-tls.h"
 #include "log.h"
 
 static SSL_CTX *current;

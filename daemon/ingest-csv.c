@@ -18,7 +18,7 @@
 #include <csv.h>
 
 #include "config.h"
-#include "ingest-feed.h"
+#include "ingest-csv.h"
 #include "feed-map.h"
 #include "xmalloc.h"
 

@@ -6,7 +6,7 @@
  */
 #include <event2/buffer.h>
 
-#include "ingest-feed.h"
+#include "ingest-json-depth.h"
 #include "ingest-json-stream.h"
 
 bool

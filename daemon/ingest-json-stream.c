@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ingest-feed.h"
+#include "feed-validate.h"
 #include "ingest-json-stream.h"
 #include "xmalloc.h"
 

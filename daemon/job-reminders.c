@@ -3,8 +3,9 @@
  * asks the database for today's digests, claiming every (recipient, item,
  * day) first so that nothing goes twice even with several instances, and
  * sends each message through notify.sendmail and/or notify.webhook_url.
- * An admin can preview today's (GET /v1/reminders) or send them now
- * (POST /v1/reminders/run, answered when every send has finished).
+ * An admin can preview today's or send them now (api-reminders.c: GET
+ * /v1/reminders, POST /v1/reminders/run, answered when every send has
+ * finished).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +13,9 @@
 #include <time.h>
 
 #include "effortd.h"
-#include "api-handlers.h"
 #include "log.h"
 #include "job-notify.h"
 #include "job-reminders.h"
-#include "request.h"
 #include "xmalloc.h"
 
 enum run_state {
@@ -27,10 +26,11 @@ enum run_state {
 struct run {
 	LIST_ENTRY(run) link;
 	enum run_state state;
-	bool cancelled;    /* at shutdown while claiming: free when answered */
-	struct request *r; /* POST /v1/reminders/run; NULL: the timer */
-	json_t *doc;       /* {"day": ..., "messages": [...]} */
-	int pending;       /* sends not finished, plus one while starting */
+	bool cancelled; /* at shutdown while claiming: free when answered */
+	reminders_done_cb done; /* POST /v1/reminders/run; NULL: the timer */
+	void *done_arg;
+	json_t *doc; /* {"day": ..., "messages": [...]} */
+	int pending; /* sends not finished, plus one while starting */
 	int mail_sent, mail_failed, mail_skipped;
 	int hooks_sent, hooks_failed;
 };
@@ -58,6 +58,16 @@ run_free(struct run *run)
 	free(run);
 }
 
+/* Tells whoever asked for the run how it ended. */
+static void
+run_end(struct run *run, enum reminders_end end, json_t *summary,
+    const struct db_result *db)
+{
+	struct reminders_outcome o = { end, summary, db };
+
+	run->done(&o, run->done_arg);
+}
+
 /* One send (or the start) finished; the last one ends the run. */
 static void
 run_release(struct run *run)
@@ -70,8 +80,8 @@ run_release(struct run *run)
 	    json_array_size(json_object_get(run->doc, "messages")),
 	    run->mail_sent, run->mail_failed, run->mail_skipped,
 	    run->hooks_sent, run->hooks_failed);
-	if (run->r != NULL)
-		reply_json(run->r, 200, run_summary(run));
+	if (run->done != NULL)
+		run_end(run, REMINDERS_SENT, run_summary(run), NULL);
 	run_free(run);
 }
 
@@ -175,8 +185,8 @@ claimed(const struct db_result *res, void *arg)
 		log_warn("reminders: the database did not answer (%s); "
 		         "nothing was sent",
 		    res->message ? res->message : "bad reply");
-		if (run->r != NULL)
-			reply_db_failure(run->r, res);
+		if (run->done != NULL)
+			run_end(run, REMINDERS_DB_FAILED, NULL, res);
 		run_free(run);
 		return;
 	}
@@ -187,35 +197,24 @@ claimed(const struct db_result *res, void *arg)
 	run_release(run);
 }
 
-static void
-run_start(struct request *r)
+void
+reminders_run(reminders_done_cb done, void *arg)
 {
 	struct run *run = xcalloc(1, sizeof *run);
 	const char *params[2] = { effortd.rules_json, "true" };
 
-	run->r = r;
+	run->done = done;
+	run->done_arg = arg;
 	LIST_INSERT_HEAD(&runs, run, link);
 	db_query(effortd.db, STMT_REMINDERS, 2, params, claimed, run);
 }
 
 void
-handle_reminders_run(struct request *r)
-{
-	run_start(r);
-}
-
-static void
-preview_done(const struct db_result *res, void *arg)
-{
-	reply_db_json(arg, res);
-}
-
-void
-handle_reminders_preview(struct request *r)
+reminders_preview(db_cb cb, void *arg)
 {
 	const char *params[2] = { effortd.rules_json, "false" };
 
-	db_query(effortd.db, STMT_REMINDERS, 2, params, preview_done, r);
+	db_query(effortd.db, STMT_REMINDERS, 2, params, cb, arg);
 }
 
 /* Local time in the organisation's zone (TZ, set by apply_config). */
@@ -243,7 +242,7 @@ on_daily(evutil_socket_t fd, short what, void *arg)
 	    (lt.tm_yday != last_yday || lt.tm_year != last_year)) {
 		last_yday = lt.tm_yday;
 		last_year = lt.tm_year;
-		run_start(NULL);
+		reminders_run(NULL, NULL);
 	}
 	tv.tv_sec = 3600 - (lt.tm_min * 60 + lt.tm_sec) + 5;
 	tv.tv_usec = 0;
@@ -271,12 +270,9 @@ reminders_stop(void)
 	notify_cancel_all();
 	for (run = LIST_FIRST(&runs); run != NULL; run = next) {
 		next = LIST_NEXT(run, link);
-		if (run->r != NULL)
-			reply_error(run->r, 503,
-			    "effortd stopped; some reminders may not have been "
-			    "sent",
-			    NULL);
-		run->r = NULL;
+		if (run->done != NULL)
+			run_end(run, REMINDERS_STOPPED, NULL, NULL);
+		run->done = NULL;
 		if (run->state == RUN_SENDING)
 			run_free(run);
 		else

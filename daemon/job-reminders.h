@@ -1,14 +1,39 @@
 /*
  * Daily reminders: once a day, at notify.hour local time, the digests of
  * sql/functions/63_reminders.sql are claimed and sent by mail and/or
- * webhook (notify.h).  GET /v1/reminders and POST /v1/reminders/run are in
- * handlers.h.
+ * webhook (job-notify.h).  GET /v1/reminders and POST /v1/reminders/run
+ * (api-reminders.c) preview them and send them now.
  */
 #ifndef REMINDERS_H
 #define REMINDERS_H
 
+#include <jansson.h>
+
+#include "db-pool.h"
+
 void reminders_start(void); /* the daily timer */
 /* Stops the timer and abandons sends in flight; after the event loop. */
 void reminders_stop(void);
+
+/* How a run asked for by reminders_run ended. */
+enum reminders_end {
+	REMINDERS_SENT,      /* every send finished: summary */
+	REMINDERS_DB_FAILED, /* the database did not answer: db; none sent */
+	REMINDERS_STOPPED,   /* effortd stopped; some may not have been sent */
+};
+struct reminders_outcome {
+	enum reminders_end end;
+	json_t
+	    *summary; /* SENT: {day, messages, mail, webhook}; the callee's */
+	const struct db_result *db; /* DB_FAILED */
+};
+typedef void (*reminders_done_cb)(const struct reminders_outcome *, void *);
+
+/* Claims today's reminders and sends them; done (NULL: none) when every
+ * send has finished. */
+void reminders_run(reminders_done_cb done, void *arg);
+/* Today's reminders, neither claimed nor sent: cb gets the database's
+ * answer. */
+void reminders_preview(db_cb cb, void *arg);
 
 #endif

@@ -19,6 +19,7 @@
 #include "auth-cache.h"
 #include "config.h"
 #include "http-conn.h"
+#include "http-tls.h"
 #include "effortd.h"
 #include "log.h"
 #include "migrate.h"
@@ -158,7 +159,7 @@ on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 	log_warn("shutting down: limits.drain_timeout (%d s) passed; "
 	         "cancelled %d request(s)",
 	    effortd.cfg.drain_timeout, n);
-	effortd_drained();
+	conn_drained();
 }
 
 /*
@@ -183,7 +184,7 @@ shutdown_begin(void)
 	audit_timer_stop();
 	spool_stop();
 	if (effortd.inflight == 0) {
-		effortd_drained();
+		conn_drained();
 		return;
 	}
 	drain_timer = evtimer_new(effortd.base, on_drain_timeout, NULL);

@@ -2,7 +2,7 @@
 #ifndef FUZZ_FEEDS_H
 #define FUZZ_FEEDS_H
 
-#include "ingest-feed.h"
+#include "feed-specs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

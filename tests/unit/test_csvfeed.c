@@ -17,7 +17,7 @@
 
 #include <event2/buffer.h>
 
-#include "ingest-feed.h"
+#include "ingest-csv.h"
 
 #define PEOPLE_HEADER                                                          \
 	"person_id,name,email,line_manager_id,fte,employment_start,employment_end"

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ingest-feed.h"
+#include "feed-validate.h"
 
 /* The examples of API.md, one valid record per feed. */
 static const char person_ok[] =

@@ -1,0 +1,42 @@
+/*
+ * The feed validator (feed-validate.c): field checks against a feed's
+ * table, the errors of a batch, and the field a header or key names.
+ */
+#ifndef FEED_VALIDATE_H
+#define FEED_VALIDATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "feed-specs.h"
+
+/* Error collection; rendered with "index" (JSON) or "line" (CSV). */
+struct feed_errors {
+	json_t *list;    /* array of {index|line, field, message} */
+	json_t *records; /* CSV: records carrying "_line" for lookups */
+	bool csv;
+	int count;
+};
+
+void feed_errors_init(struct feed_errors *, bool csv);
+void feed_error(struct feed_errors *, int index, const char *field,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void feed_error_line(struct feed_errors *, long line, const char *field,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* How a body starting with head (len bytes in all) is UTF-16: "little-
+ * endian, with a byte-order mark" and the like, or NULL when it is not. */
+const char *feed_utf16(const unsigned char head[4], size_t len);
+
+/* Checks every record; returns the number of errors added. */
+int feed_validate(
+    const struct feed_spec *, json_t *records, struct feed_errors *);
+
+const struct field_spec *feed_field(const struct feed_spec *, const char *);
+/* The field a misspelt or wrongly cased name probably means, or NULL. */
+const struct field_spec *feed_field_guess(
+    const struct feed_spec *, const char *);
+
+#endif
