@@ -18,7 +18,7 @@
 #include "effortd.h"
 #include "api-handlers.h"
 #include "log.h"
-#include "db-replica.h"
+#include "effortd-replica.h"
 #include "api-reports.h"
 #include "request.h"
 #include "xmalloc.h"

@@ -7,7 +7,7 @@
 #include "date.h"
 #include "effortd.h"
 #include "api-handlers.h"
-#include "db-replica.h"
+#include "effortd-replica.h"
 #include "request.h"
 
 static void

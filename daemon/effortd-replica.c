@@ -25,7 +25,7 @@
 
 #include "effortd.h"
 #include "log.h"
-#include "db-replica.h"
+#include "effortd-replica.h"
 #include "xmalloc.h"
 
 enum replica_step { RS_LSN, RS_WAIT, RS_READ };
