@@ -71,9 +71,14 @@ deps:
 
 # Every test: cmocka unit tests, pgTAP rule tests and the integration tests
 # (real effortd, effortctl and a throwaway PostgreSQL), all under prove.
-check: deps
+check: deps check-layers
 	$(MAKE) all $(UNIT_BIN)
 	scripts/run-tests $(UNIT_BIN)
+
+# No source file includes a header of a part above its own (daemon/README).
+.PHONY: check-layers
+check-layers:
+	scripts/check-layers
 
 # The whole suite again with AddressSanitizer and UndefinedBehaviorSanitizer
 # (leak checking included): any report fails the test that saw it.
