@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 
+#include "client.h"
 #include "output.h"
 
 #ifndef EFFORTCTL_VERSION
@@ -37,12 +38,55 @@ struct cli_ctx {
 	bool verbose;
 };
 
+/*
+ * One of a command's own options, declared in its entry's table; the one
+ * parser (cli_run) reads it.  An own option named like a shared one
+ * (--format) takes that one's place.
+ */
+struct cmd_option {
+	const char *name; /* --name */
+	char letter;      /* -letter, or 0 */
+	bool has_value;   /* --name VALUE */
+	/* NULL, or the values it takes (NULL-terminated): any other is a
+	 * usage error at once, invalid saying so (%s: the value). */
+	const char *const *values;
+	const char *invalid;
+};
+
+#define CMD_OPTIONS_MAX 8
+
+struct cmd_run;
+
 struct cmd_entry {
 	const char *name;
 	const char *usage;   /* arguments after the name */
 	const char *help;    /* one line */
 	const char *options; /* the command's own options, for --help */
-	int (*exec)(struct cli_ctx *, int, char **);
+	const struct cmd_option *opts; /* { NULL }-ended; NULL: none */
+	/* Positional arguments: between args_min and args_max (-1: any
+	 * number); args_error is the usage error otherwise (args_max 0:
+	 * "unexpected argument: ARG"). */
+	int args_min, args_max;
+	const char *args_error;
+	int (*exec)(struct cmd_run *);
+};
+
+/*
+ * What a command runs with: the shared settings, its own options' values
+ * and its positional arguments as the parser left them, and the client
+ * and response that cli_run frees after it.
+ */
+struct cmd_run {
+	struct cli_ctx *ctx;
+	const struct cmd_entry *entry;
+	/* Per option of entry->opts: its value ("" for a flag given), NULL
+	 * when absent; the last one given counts. */
+	const char *value[CMD_OPTIONS_MAX];
+	int argc; /* positional arguments */
+	char **argv;
+	struct client cl; /* cmd_client() */
+	bool have_client;
+	struct response resp; /* freed after exec */
 };
 
 extern const struct cmd_entry cmd_ingest_entry;
@@ -62,9 +106,8 @@ extern const struct cmd_entry cmd_logout_entry; /* cmd-login.c */
 extern const struct cmd_entry cmd_whoami_entry;
 
 /*
- * Long options every command accepts besides its own: put
- * CLI_COMMON_OPTIONS at the end of a command's option table (before the
- * terminator) and pass unknown option values to cli_common_option.
+ * The long options every command accepts besides its own (cli_run puts
+ * them after the command's, and handles them with cli_common_option).
  */
 enum {
 	OPT_URL = 256,
@@ -73,8 +116,9 @@ enum {
 	OPT_VERBOSE,
 	OPT_FORMAT,
 	OPT_HELP,
-	OPT_CMD_BASE = 300 /* first value free for a command's own options */
+	OPT_CMD_BASE = 300 /* a command's own options: OPT_CMD_BASE + index */
 };
+
 #define CLI_COMMON_OPTIONS                                                     \
 	{ "url", required_argument, NULL, OPT_URL },                           \
 	    { "token", required_argument, NULL, OPT_TOKEN },                   \
@@ -90,8 +134,15 @@ enum {
 
 int cli_common_option(
     struct cli_ctx *, const struct cmd_entry *, int, const char *);
-int cli_common_options_only(
-    struct cli_ctx *, const struct cmd_entry *, int, char **);
+/* Parses the command line against e's table, runs e and frees what the
+ * run held; returns the exit status. */
+int cli_run(struct cli_ctx *, const struct cmd_entry *e, int, char **);
+/* The value of the command's own option name, or NULL when not given. */
+const char *cmd_value(const struct cmd_run *, const char *name);
+bool cmd_flag(const struct cmd_run *, const char *name);
+/* The client for effortd, set up on first use (EXIT_OK or the status to
+ * exit with); cli_run frees it. */
+int cmd_client(struct cmd_run *, struct client **);
 int cli_set_format(struct cli_ctx *, const char *);
 int cli_usage_error(const struct cmd_entry *, const char *, ...)
     __attribute__((format(printf, 2, 3)));

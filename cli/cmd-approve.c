@@ -18,7 +18,13 @@
 #include "log.h"
 #include "xmalloc.h"
 
-static int cmd_approve_exec(struct cli_ctx *, int, char **);
+static int cmd_approve_exec(struct cmd_run *);
+
+static const struct cmd_option approve_opts[] = {
+	{ "yes", 'y', false, NULL, NULL },
+	{ "clean", 0, false, NULL, NULL },
+	{ NULL, 0, false, NULL, NULL },
+};
 
 const struct cmd_entry cmd_approve_entry = {
 	"approve",
@@ -31,7 +37,9 @@ const struct cmd_entry cmd_approve_entry = {
 	"  --clean            approve every pending timesheet without open\n"
 	"                     findings (see 'effortctl pending'); without a\n"
 	"                     terminal, --yes is required\n",
-	cmd_approve_exec,
+	.opts = approve_opts,
+	.args_max = -1,
+	.exec = cmd_approve_exec,
 };
 
 /*
@@ -117,30 +125,14 @@ approve_one(
 }
 
 static int
-cmd_approve_exec(struct cli_ctx *ctx, int argc, char **argv)
+cmd_approve_exec(struct cmd_run *run)
 {
-	static const struct option longopts[] = {
-		{ "yes", no_argument, NULL, 'y' },
-		{ "clean", no_argument, NULL, OPT_CMD_BASE },
-		CLI_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const struct cmd_entry *e = &cmd_approve_entry;
+	const struct cmd_entry *e = run->entry;
+	bool yes = cmd_flag(run, "yes"), clean = cmd_flag(run, "clean");
 	long long *ids;
-	struct client cl;
-	bool yes = false, clean = false;
-	int c, rc, worst = EXIT_OK, n;
+	struct client *cl;
+	int rc, worst = EXIT_OK, n = run->argc;
 
-	while ((c = getopt_long(argc, argv, "hy", longopts, NULL)) != -1) {
-		if (c == 'y')
-			yes = true;
-		else if (c == OPT_CMD_BASE)
-			clean = true;
-		else if ((rc = cli_common_option(ctx, e, c, optarg)) !=
-		         CLI_OPT_HANDLED)
-			return rc;
-	}
-	n = argc - optind;
 	if (clean && n > 0)
 		return cli_usage_error(e, "--clean takes no timesheet IDs");
 	if (clean && !yes && !isatty(STDIN_FILENO))
@@ -148,27 +140,26 @@ cmd_approve_exec(struct cli_ctx *ctx, int argc, char **argv)
 		    "--clean without a terminal to ask on: give --yes to "
 		    "approve without asking");
 	if (clean)
-		return approve_clean(ctx, yes, isatty(STDIN_FILENO));
+		return approve_clean(run->ctx, yes, isatty(STDIN_FILENO));
 	if (n == 0)
 		return cli_usage_error(e, "expected at least one timesheet ID");
 	ids = xcalloc((size_t)n, sizeof *ids);
 	for (int i = 0; i < n; i++) {
-		if (!cli_parse_id(argv[optind + i], &ids[i])) {
+		if (!cli_parse_id(run->argv[i], &ids[i])) {
 			free(ids);
 			return cli_usage_error(
-			    e, "invalid timesheet ID: %s", argv[optind + i]);
+			    e, "invalid timesheet ID: %s", run->argv[i]);
 		}
 	}
-	if ((rc = client_init(&cl, ctx)) != EXIT_OK) {
+	if ((rc = cmd_client(run, &cl)) != EXIT_OK) {
 		free(ids);
 		return rc;
 	}
 	for (int i = 0; i < n && worst != EXIT_UNAVAILABLE; i++) {
-		rc =
-		    approve_one(ctx, &cl, ids[i], !yes && isatty(STDIN_FILENO));
+		rc = approve_one(
+		    run->ctx, cl, ids[i], !yes && isatty(STDIN_FILENO));
 		worst = rc > worst ? rc : worst;
 	}
-	client_free(&cl);
 	free(ids);
 	return worst;
 }

@@ -15,7 +15,15 @@
 #include "log.h"
 #include "xmalloc.h"
 
-static int cmd_audit_exec(struct cli_ctx *, int, char **);
+static int cmd_audit_exec(struct cmd_run *);
+
+static const struct cmd_option audit_opts[] = {
+	{ "person", 0, true, NULL, NULL },
+	{ "timesheet", 0, true, NULL, NULL },
+	{ "since", 0, true, NULL, NULL },
+	{ "limit", 0, true, NULL, NULL },
+	{ NULL, 0, false, NULL, NULL },
+};
 
 const struct cmd_entry cmd_audit_entry = {
 	"audit",
@@ -29,7 +37,9 @@ const struct cmd_entry cmd_audit_entry = {
 	"  --since DATE       changes from this local date on\n"
 	"  --limit N          the latest N changes (default 1000)\n"
 	"verify exits 1 when the chain is broken.\n",
-	cmd_audit_exec,
+	.opts = audit_opts,
+	.args_max = -1,
+	.exec = cmd_audit_exec,
 };
 
 static const struct column audit_columns[] = {
@@ -197,44 +207,20 @@ check_args(const struct cmd_entry *e, int nargs, char **args,
 }
 
 static int
-cmd_audit_exec(struct cli_ctx *ctx, int argc, char **argv)
+cmd_audit_exec(struct cmd_run *run)
 {
-	enum { OPT_PERSON = OPT_CMD_BASE, OPT_TS, OPT_SINCE, OPT_LIMIT };
-	static const struct option longopts[] = {
-		{ "person", required_argument, NULL, OPT_PERSON },
-		{ "timesheet", required_argument, NULL, OPT_TS },
-		{ "since", required_argument, NULL, OPT_SINCE },
-		{ "limit", required_argument, NULL, OPT_LIMIT },
-		CLI_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const struct cmd_entry *e = &cmd_audit_entry;
-	struct log_filter f = { NULL, NULL, NULL, NULL };
-	struct client cl;
-	int c, rc;
+	struct log_filter f = { cmd_value(run, "person"),
+		cmd_value(run, "timesheet"), cmd_value(run, "since"),
+		cmd_value(run, "limit") };
+	struct client *cl;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (c == OPT_PERSON)
-			f.person = optarg;
-		else if (c == OPT_TS)
-			f.timesheet = optarg;
-		else if (c == OPT_SINCE)
-			f.since = optarg;
-		else if (c == OPT_LIMIT)
-			f.limit = optarg;
-		else if ((rc = cli_common_option(ctx, e, c, optarg)) !=
-		         CLI_OPT_HANDLED)
-			return rc;
-	}
-	if ((rc = check_args(e, argc - optind, argv + optind, &f)) !=
+	if ((rc = check_args(run->entry, run->argc, run->argv, &f)) !=
 	    CLI_OPT_HANDLED)
 		return rc;
-	if ((rc = client_init(&cl, ctx)) != EXIT_OK)
+	if ((rc = cmd_client(run, &cl)) != EXIT_OK)
 		return rc;
-	if (strcmp(argv[optind], "verify") == 0)
-		rc = audit_verify(ctx, &cl);
-	else
-		rc = audit_log(ctx, &cl, &f);
-	client_free(&cl);
-	return rc;
+	if (strcmp(run->argv[0], "verify") == 0)
+		return audit_verify(run->ctx, cl);
+	return audit_log(run->ctx, cl, &f);
 }

@@ -11,7 +11,14 @@
 #include "date.h"
 #include "log.h"
 
-static int cmd_delegate_exec(struct cli_ctx *, int, char **);
+static int cmd_delegate_exec(struct cmd_run *);
+
+static const struct cmd_option delegate_opts[] = {
+	{ "to", 0, true, NULL, NULL },
+	{ "from", 0, true, NULL, NULL },
+	{ "until", 0, true, NULL, NULL },
+	{ NULL, 0, false, NULL, NULL },
+};
 
 const struct cmd_entry cmd_delegate_entry = {
 	"delegate",
@@ -21,7 +28,9 @@ const struct cmd_entry cmd_delegate_entry = {
 	"  --to ID            the delegate's person id\n"
 	"  --from DATE        first day of the delegation\n"
 	"  --until DATE       last day of the delegation (inclusive)\n",
-	cmd_delegate_exec,
+	.opts = delegate_opts,
+	.args_max = 0,
+	.exec = cmd_delegate_exec,
 };
 
 static int
@@ -49,44 +58,21 @@ delegate(const struct cli_ctx *ctx, struct client *cl, const char *to,
 }
 
 static int
-cmd_delegate_exec(struct cli_ctx *ctx, int argc, char **argv)
+cmd_delegate_exec(struct cmd_run *run)
 {
-	enum { OPT_TO = OPT_CMD_BASE, OPT_FROM, OPT_UNTIL };
-	static const struct option longopts[] = {
-		{ "to", required_argument, NULL, OPT_TO },
-		{ "from", required_argument, NULL, OPT_FROM },
-		{ "until", required_argument, NULL, OPT_UNTIL },
-		CLI_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const struct cmd_entry *e = &cmd_delegate_entry;
-	const char *to = NULL, *from = NULL, *until = NULL;
-	struct client cl;
+	const struct cmd_entry *e = run->entry;
+	const char *to = cmd_value(run, "to"), *from = cmd_value(run, "from"),
+	           *until = cmd_value(run, "until");
+	struct client *cl;
 	struct date d;
-	int c, rc;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (c == OPT_TO)
-			to = optarg;
-		else if (c == OPT_FROM)
-			from = optarg;
-		else if (c == OPT_UNTIL)
-			until = optarg;
-		else if ((rc = cli_common_option(ctx, e, c, optarg)) !=
-		         CLI_OPT_HANDLED)
-			return rc;
-	}
-	if (optind != argc)
-		return cli_usage_error(
-		    e, "unexpected argument: %s", argv[optind]);
 	if (to == NULL || *to == '\0' || from == NULL || until == NULL)
 		return cli_usage_error(
 		    e, "--to, --from and --until are required");
 	if (!date_parse(from, &d) || !date_parse(until, &d))
 		return cli_usage_error(e, "dates must be YYYY-MM-DD");
-	if ((rc = client_init(&cl, ctx)) != EXIT_OK)
+	if ((rc = cmd_client(run, &cl)) != EXIT_OK)
 		return rc;
-	rc = delegate(ctx, &cl, to, from, until);
-	client_free(&cl);
-	return rc;
+	return delegate(run->ctx, cl, to, from, until);
 }

@@ -23,7 +23,16 @@
 #include "log.h"
 #include "xmalloc.h"
 
-static int cmd_ingest_exec(struct cli_ctx *, int, char **);
+static int cmd_ingest_exec(struct cmd_run *);
+
+static const char *const input_formats[] = { "json", "csv", NULL };
+
+static const struct cmd_option ingest_opts[] = {
+	{ "format", 0, true, input_formats,
+	    "invalid --format: %s (csv or json)" },
+	{ "preview", 0, false, NULL, NULL },
+	{ NULL, 0, false, NULL, NULL },
+};
 
 const struct cmd_entry cmd_ingest_entry = {
 	"ingest",
@@ -49,7 +58,11 @@ const struct cmd_entry cmd_ingest_entry = {
 	"                     resolved); exit 1 when it would open a\n"
 	"                     violation, 0 when not (findings of severity\n"
 	"                     warning may open)\n",
-	cmd_ingest_exec,
+	.opts = ingest_opts,
+	.args_min = 2,
+	.args_max = 2,
+	.args_error = "expected FEED and FILE",
+	.exec = cmd_ingest_exec,
 };
 
 static const char *const feeds[] = { "people", "grants", "assignments",
@@ -326,42 +339,20 @@ known_feed(const char *feed)
 }
 
 static int
-cmd_ingest_exec(struct cli_ctx *ctx, int argc, char **argv)
+cmd_ingest_exec(struct cmd_run *run)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_OPTIONS,
-		{ "preview", no_argument, NULL, OPT_CMD_BASE },
-		{ NULL, 0, NULL, 0 },
-	};
-	const struct cmd_entry *e = &cmd_ingest_entry;
+	const char *format = cmd_value(run, "format");
 	enum input_format fmt = INPUT_UNKNOWN;
-	bool preview = false;
-	const char *feed, *file;
-	struct client cl;
+	const char *feed = run->argv[0], *file = run->argv[1];
+	struct client *cl;
 	char *buf;
 	size_t len;
-	int c, rc;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (c == OPT_FORMAT && strcmp(optarg, "json") == 0)
-			fmt = INPUT_JSON;
-		else if (c == OPT_FORMAT && strcmp(optarg, "csv") == 0)
-			fmt = INPUT_CSV;
-		else if (c == OPT_CMD_BASE)
-			preview = true;
-		else if (c == OPT_FORMAT)
-			return cli_usage_error(
-			    e, "invalid --format: %s (csv or json)", optarg);
-		else if ((rc = cli_common_option(ctx, e, c, optarg)) !=
-		         CLI_OPT_HANDLED)
-			return rc;
-	}
-	if (argc - optind != 2)
-		return cli_usage_error(e, "expected FEED and FILE");
-	feed = argv[optind];
-	file = argv[optind + 1];
+	if (format != NULL)
+		fmt = strcmp(format, "json") == 0 ? INPUT_JSON : INPUT_CSV;
 	if (!known_feed(feed))
-		return cli_usage_error(e,
+		return cli_usage_error(run->entry,
 		    "unknown feed: %s (people, grants, "
 		    "assignments, charges, timesheets or "
 		    "delegations)",
@@ -372,10 +363,9 @@ cmd_ingest_exec(struct cli_ctx *ctx, int argc, char **argv)
 		return EXIT_USAGE;
 	if (fmt == INPUT_UNKNOWN)
 		fmt = sniff(buf, len);
-	if ((rc = client_init(&cl, ctx)) == EXIT_OK) {
-		rc = ingest(ctx, &cl, feed, file, fmt, buf, len, preview);
-		client_free(&cl);
-	}
+	if ((rc = cmd_client(run, &cl)) == EXIT_OK)
+		rc = ingest(run->ctx, cl, feed, file, fmt, buf, len,
+		    cmd_flag(run, "preview"));
 	free(buf);
 	return rc;
 }

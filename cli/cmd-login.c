@@ -19,8 +19,16 @@
 #include "oidc-session.h"
 #include "xmalloc.h"
 
-static int cmd_login_exec(struct cli_ctx *, int, char **);
-static int cmd_logout_exec(struct cli_ctx *, int, char **);
+static int cmd_login_exec(struct cmd_run *);
+static int cmd_logout_exec(struct cmd_run *);
+
+static const struct cmd_option login_opts[] = {
+	{ "issuer", 0, true, NULL, NULL },
+	{ "client-id", 0, true, NULL, NULL },
+	{ "scope", 0, true, NULL, NULL },
+	{ "ca-file", 0, true, NULL, NULL },
+	{ NULL, 0, false, NULL, NULL },
+};
 
 const struct cmd_entry cmd_login_entry = {
 	"login",
@@ -33,7 +41,9 @@ const struct cmd_entry cmd_login_entry = {
 	"                   \"openid offline_access\")\n"
 	"  --ca-file FILE   CA certificates for the provider's TLS\n"
 	"                   ($EFFORTCTL_OIDC_CA_FILE; default: the system's)\n",
-	cmd_login_exec,
+	.opts = login_opts,
+	.args_max = 0,
+	.exec = cmd_login_exec,
 };
 
 const struct cmd_entry cmd_logout_entry = {
@@ -41,10 +51,9 @@ const struct cmd_entry cmd_logout_entry = {
 	"",
 	"Sign out: forget (and revoke) the identity provider's tokens.",
 	"",
-	cmd_logout_exec,
+	.args_max = 0,
+	.exec = cmd_logout_exec,
 };
-
-enum { OPT_ISSUER = OPT_CMD_BASE, OPT_CLIENT_ID, OPT_SCOPE, OPT_CA_FILE };
 
 struct login_args {
 	const char *issuer, *client_id, *scope, *ca_file;
@@ -223,36 +232,18 @@ print_signed_in(const struct oidc_session *s)
 
 /* The options; CLI_OPT_HANDLED to go on, else the exit status. */
 static int
-login_options(struct cli_ctx *ctx, int argc, char **argv, struct login_args *a)
+login_options(const struct cmd_run *run, struct login_args *a)
 {
-	static const struct option longopts[] = {
-		{ "issuer", required_argument, NULL, OPT_ISSUER },
-		{ "client-id", required_argument, NULL, OPT_CLIENT_ID },
-		{ "scope", required_argument, NULL, OPT_SCOPE },
-		{ "ca-file", required_argument, NULL, OPT_CA_FILE },
-		CLI_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *v[4] = { NULL, NULL, NULL, NULL };
-	int c, rc;
-
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (c >= OPT_ISSUER && c <= OPT_CA_FILE)
-			v[c - OPT_ISSUER] = optarg;
-		else if ((rc = cli_common_option(ctx, &cmd_login_entry, c,
-		              optarg)) != CLI_OPT_HANDLED)
-			return rc;
-	}
-	if (optind != argc)
-		return cli_usage_error(
-		    &cmd_login_entry, "unexpected argument: %s", argv[optind]);
-	a->issuer = arg_or_env(v[0], "EFFORTCTL_OIDC_ISSUER", NULL);
-	a->client_id = arg_or_env(v[1], "EFFORTCTL_OIDC_CLIENT_ID", NULL);
-	a->scope =
-	    arg_or_env(v[2], "EFFORTCTL_OIDC_SCOPE", "openid offline_access");
-	a->ca_file = arg_or_env(v[3], "EFFORTCTL_OIDC_CA_FILE", "");
-	a->timeout =
-	    ctx->timeout > 0 ? ctx->timeout : EFFORTCTL_DEFAULT_TIMEOUT;
+	a->issuer =
+	    arg_or_env(cmd_value(run, "issuer"), "EFFORTCTL_OIDC_ISSUER", NULL);
+	a->client_id = arg_or_env(
+	    cmd_value(run, "client-id"), "EFFORTCTL_OIDC_CLIENT_ID", NULL);
+	a->scope = arg_or_env(cmd_value(run, "scope"), "EFFORTCTL_OIDC_SCOPE",
+	    "openid offline_access");
+	a->ca_file =
+	    arg_or_env(cmd_value(run, "ca-file"), "EFFORTCTL_OIDC_CA_FILE", "");
+	a->timeout = run->ctx->timeout > 0 ? run->ctx->timeout
+	                                   : EFFORTCTL_DEFAULT_TIMEOUT;
 	if (a->issuer == NULL || a->client_id == NULL)
 		return cli_usage_error(&cmd_login_entry,
 		    "the identity provider is not set: --issuer and "
@@ -262,7 +253,7 @@ login_options(struct cli_ctx *ctx, int argc, char **argv, struct login_args *a)
 }
 
 static int
-cmd_login_exec(struct cli_ctx *ctx, int argc, char **argv)
+cmd_login_exec(struct cmd_run *run)
 {
 	struct login_args a;
 	struct oidc_session s;
@@ -270,7 +261,7 @@ cmd_login_exec(struct cli_ctx *ctx, int argc, char **argv)
 	int rc;
 
 	memset(&a, 0, sizeof a);
-	if ((rc = login_options(ctx, argc, argv, &a)) != CLI_OPT_HANDLED)
+	if ((rc = login_options(run, &a)) != CLI_OPT_HANDLED)
 		return rc;
 	memset(&s, 0, sizeof s);
 	s.issuer = xstrdup(a.issuer);
@@ -322,22 +313,19 @@ revoke_refresh(const struct oidc_session *s, int timeout)
 }
 
 static int
-cmd_logout_exec(struct cli_ctx *ctx, int argc, char **argv)
+cmd_logout_exec(struct cmd_run *run)
 {
 	struct oidc_session s;
 	char *path;
 	int rc;
 
-	if ((rc = cli_common_options_only(
-	         ctx, &cmd_logout_entry, argc, argv)) != CLI_OPT_HANDLED)
-		return rc;
 	if ((rc = oidc_session_load(&s)) == 1) {
 		printf("Not signed in.\n");
 		return EXIT_OK;
 	}
 	if (rc == 0)
-		revoke_refresh(&s, ctx->timeout > 0
-		                       ? ctx->timeout
+		revoke_refresh(&s, run->ctx->timeout > 0
+		                       ? run->ctx->timeout
 		                       : EFFORTCTL_DEFAULT_TIMEOUT);
 	path = oidc_session_path();
 	rc = unlink(path) == 0 ? EXIT_OK : EXIT_USAGE;

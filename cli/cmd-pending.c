@@ -13,7 +13,7 @@
 #include "desk.h"
 #include "listing.h"
 
-static int cmd_pending_exec(struct cli_ctx *, int, char **);
+static int cmd_pending_exec(struct cmd_run *);
 
 const struct cmd_entry cmd_pending_entry = {
 	"pending",
@@ -21,7 +21,8 @@ const struct cmd_entry cmd_pending_entry = {
 	"List the timesheets awaiting your authorisation, with their "
 	"findings.",
 	"",
-	cmd_pending_exec,
+	.args_max = 0,
+	.exec = cmd_pending_exec,
 };
 
 static const struct column pending_columns[] = {
@@ -62,26 +63,20 @@ mark_items(json_t *list)
 }
 
 static int
-cmd_pending_exec(struct cli_ctx *ctx, int argc, char **argv)
+cmd_pending_exec(struct cmd_run *run)
 {
-	const struct cmd_entry *e = &cmd_pending_entry;
-	struct client cl;
-	struct response resp;
+	struct client *cl;
 	int rc;
 
-	if ((rc = cli_common_options_only(ctx, e, argc, argv)) !=
-	    CLI_OPT_HANDLED)
+	if ((rc = cmd_client(run, &cl)) != EXIT_OK)
 		return rc;
-	if ((rc = client_init(&cl, ctx)) != EXIT_OK)
-		return rc;
-	if ((rc = client_get(&cl, "/v1/pending", &resp, "pending")) ==
+	if ((rc = client_get(cl, "/v1/pending", &run->resp, "pending")) ==
 	    EXIT_OK) {
-		mark_items(json_object_get(resp.json, "pending"));
-		rc = cli_print_list(ctx, &resp, "pending", pending_columns,
+		mark_items(json_object_get(run->resp.json, "pending"));
+		rc = cli_print_list(run->ctx, &run->resp, "pending",
+		    pending_columns,
 		    sizeof pending_columns / sizeof pending_columns[0],
 		    "Nothing awaits your authorisation.");
 	}
-	response_free(&resp);
-	client_free(&cl);
 	return rc;
 }

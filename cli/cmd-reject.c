@@ -11,7 +11,12 @@
 #include "log.h"
 #include "xmalloc.h"
 
-static int cmd_reject_exec(struct cli_ctx *, int, char **);
+static int cmd_reject_exec(struct cmd_run *);
+
+static const struct cmd_option reject_opts[] = {
+	{ "reason", 'r', true, NULL, NULL },
+	{ NULL, 0, false, NULL, NULL },
+};
 
 const struct cmd_entry cmd_reject_entry = {
 	"reject",
@@ -20,7 +25,11 @@ const struct cmd_entry cmd_reject_entry = {
 	"Options:\n"
 	"  -r, --reason TEXT  why it is rejected (required; the person sees "
 	"it)\n",
-	cmd_reject_exec,
+	.opts = reject_opts,
+	.args_min = 1,
+	.args_max = 1,
+	.args_error = "expected one timesheet ID",
+	.exec = cmd_reject_exec,
 };
 
 static bool
@@ -59,38 +68,22 @@ reject(const struct cli_ctx *ctx, struct client *cl, long long id,
 }
 
 static int
-cmd_reject_exec(struct cli_ctx *ctx, int argc, char **argv)
+cmd_reject_exec(struct cmd_run *run)
 {
-	static const struct option longopts[] = {
-		{ "reason", required_argument, NULL, 'r' },
-		CLI_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const struct cmd_entry *e = &cmd_reject_entry;
-	const char *reason = NULL;
-	struct client cl;
+	const struct cmd_entry *e = run->entry;
+	const char *reason = cmd_value(run, "reason");
+	struct client *cl;
 	long long id;
-	int c, rc;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "hr:", longopts, NULL)) != -1) {
-		if (c == 'r')
-			reason = optarg;
-		else if ((rc = cli_common_option(ctx, e, c, optarg)) !=
-		         CLI_OPT_HANDLED)
-			return rc;
-	}
-	if (argc - optind != 1)
-		return cli_usage_error(e, "expected one timesheet ID");
-	if (!cli_parse_id(argv[optind], &id))
+	if (!cli_parse_id(run->argv[0], &id))
 		return cli_usage_error(
-		    e, "invalid timesheet ID: %s", argv[optind]);
+		    e, "invalid timesheet ID: %s", run->argv[0]);
 	if (reason == NULL || reason[strspn(reason, " \t\r\n")] == '\0')
 		return cli_usage_error(e, "--reason is required");
 	if (!utf8_valid(reason))
 		return cli_usage_error(e, "--reason is not valid UTF-8");
-	if ((rc = client_init(&cl, ctx)) != EXIT_OK)
+	if ((rc = cmd_client(run, &cl)) != EXIT_OK)
 		return rc;
-	rc = reject(ctx, &cl, id, reason);
-	client_free(&cl);
-	return rc;
+	return reject(run->ctx, cl, id, reason);
 }

@@ -11,7 +11,12 @@
 #include "listing.h"
 #include "log.h"
 
-static int cmd_reminders_exec(struct cli_ctx *, int, char **);
+static int cmd_reminders_exec(struct cmd_run *);
+
+static const struct cmd_option reminders_opts[] = {
+	{ "dry-run", 'n', false, NULL, NULL },
+	{ NULL, 0, false, NULL, NULL },
+};
 
 const struct cmd_entry cmd_reminders_entry = {
 	"reminders",
@@ -19,7 +24,9 @@ const struct cmd_entry cmd_reminders_entry = {
 	"Send today's reminders now, or show what would go out.",
 	"Options:\n"
 	"  -n, --dry-run      only show what would be sent today\n",
-	cmd_reminders_exec,
+	.opts = reminders_opts,
+	.args_max = 0,
+	.exec = cmd_reminders_exec,
 };
 
 static const struct column reminder_columns[] = {
@@ -105,31 +112,12 @@ reminders(const struct cli_ctx *ctx, struct client *cl, bool dry_run)
 }
 
 static int
-cmd_reminders_exec(struct cli_ctx *ctx, int argc, char **argv)
+cmd_reminders_exec(struct cmd_run *run)
 {
-	static const struct option longopts[] = {
-		{ "dry-run", no_argument, NULL, 'n' },
-		CLI_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const struct cmd_entry *e = &cmd_reminders_entry;
-	struct client cl;
-	bool dry_run = false;
-	int c, rc;
+	struct client *cl;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "hn", longopts, NULL)) != -1) {
-		if (c == 'n')
-			dry_run = true;
-		else if ((rc = cli_common_option(ctx, e, c, optarg)) !=
-		         CLI_OPT_HANDLED)
-			return rc;
-	}
-	if (optind != argc)
-		return cli_usage_error(
-		    e, "unexpected argument: %s", argv[optind]);
-	if ((rc = client_init(&cl, ctx)) != EXIT_OK)
+	if ((rc = cmd_client(run, &cl)) != EXIT_OK)
 		return rc;
-	rc = reminders(ctx, &cl, dry_run);
-	client_free(&cl);
-	return rc;
+	return reminders(run->ctx, cl, cmd_flag(run, "dry-run"));
 }

@@ -21,7 +21,17 @@
 #include "log.h"
 #include "xmalloc.h"
 
-static int cmd_report_exec(struct cli_ctx *, int, char **);
+static int cmd_report_exec(struct cmd_run *);
+
+static const struct cmd_option report_opts[] = {
+	{ "as-of", 0, true, NULL, NULL },
+	{ "year", 0, true, NULL, NULL },
+	{ "from", 0, true, NULL, NULL },
+	{ "to", 0, true, NULL, NULL },
+	{ "output", 'o', true, NULL, NULL },
+	{ "format", 0, true, NULL, NULL },
+	{ NULL, 0, false, NULL, NULL },
+};
 
 const struct cmd_entry cmd_report_entry = {
 	"report",
@@ -49,7 +59,9 @@ const struct cmd_entry cmd_report_entry = {
 	"  --from, --to DATE    compliance: the period\n"
 	"  -o, --output FILE    write the report to FILE instead of standard "
 	"output\n",
-	cmd_report_exec,
+	.opts = report_opts,
+	.args_max = -1,
+	.exec = cmd_report_exec,
 };
 
 struct report_query {
@@ -82,54 +94,19 @@ check_format(struct cli_ctx *ctx, struct report_query *q)
 	return CLI_OPT_HANDLED;
 }
 
+/* The query from the command's options, checked. */
 static int
-parse_options(
-    struct cli_ctx *ctx, int argc, char **argv, struct report_query *q)
+read_options(const struct cmd_run *run, struct report_query *q)
 {
-	enum {
-		OPT_AS_OF = OPT_CMD_BASE,
-		OPT_YEAR,
-		OPT_FROM,
-		OPT_TO,
-	};
-	static const struct option longopts[] = {
-		{ "as-of", required_argument, NULL, OPT_AS_OF },
-		{ "year", required_argument, NULL, OPT_YEAR },
-		{ "from", required_argument, NULL, OPT_FROM },
-		{ "to", required_argument, NULL, OPT_TO },
-		{ "output", required_argument, NULL, 'o' },
-		CLI_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	int c, rc;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_AS_OF:
-			q->as_of = optarg;
-			break;
-		case OPT_YEAR:
-			q->year = optarg;
-			break;
-		case OPT_FROM:
-			q->from = optarg;
-			break;
-		case OPT_TO:
-			q->to = optarg;
-			break;
-		case 'o':
-			q->output = optarg;
-			break;
-		case OPT_FORMAT:
-			q->format = optarg;
-			break;
-		default:
-			if ((rc = cli_common_option(ctx, &cmd_report_entry, c,
-			         optarg)) != CLI_OPT_HANDLED)
-				return rc;
-		}
-	}
-	if ((rc = check_format(ctx, q)) != CLI_OPT_HANDLED ||
+	q->as_of = cmd_value(run, "as-of");
+	q->year = cmd_value(run, "year");
+	q->from = cmd_value(run, "from");
+	q->to = cmd_value(run, "to");
+	q->output = cmd_value(run, "output");
+	q->format = cmd_value(run, "format");
+	if ((rc = check_format(run->ctx, q)) != CLI_OPT_HANDLED ||
 	    (rc = check_date("--as-of", q->as_of)) != CLI_OPT_HANDLED ||
 	    (rc = check_date("--from", q->from)) != CLI_OPT_HANDLED ||
 	    (rc = check_date("--to", q->to)) != CLI_OPT_HANDLED)
@@ -202,35 +179,33 @@ write_report(const struct report_query *q, const struct response *resp)
 }
 
 static int
-cmd_report_exec(struct cli_ctx *ctx, int argc, char **argv)
+cmd_report_exec(struct cmd_run *run)
 {
 	struct report_query q = { 0 };
-	struct response resp = { 0 };
-	struct client cl;
+	struct response *resp = &run->resp;
+	struct client *cl;
 	char *path;
 	int rc;
 
-	if ((rc = parse_options(ctx, argc, argv, &q)) != CLI_OPT_HANDLED)
+	if ((rc = read_options(run, &q)) != CLI_OPT_HANDLED)
 		return rc;
-	if ((path = report_path(argc - optind, argv + optind, &q)) == NULL)
+	if ((path = report_path(run->argc, run->argv, &q)) == NULL)
 		return cli_usage_error(&cmd_report_entry,
 		    "say which report: grant REF, evidence REF, investigators "
 		    "--year YYYY or compliance --from DATE --to DATE");
 	client_query_add(&path, "as_of", q.as_of);
 	client_query_add(&path, "format", q.format);
-	if ((rc = client_init(&cl, ctx)) != EXIT_OK) {
+	if ((rc = cmd_client(run, &cl)) != EXIT_OK) {
 		free(path);
 		return rc;
 	}
-	if (client_request(&cl, HTTP_GET, path, NULL, NULL, 0, &resp) != 0) {
-		response_report(&cl, &resp, "report");
+	if (client_request(cl, HTTP_GET, path, NULL, NULL, 0, resp) != 0) {
+		response_report(cl, resp, "report");
 		rc = EXIT_UNAVAILABLE;
-	} else if ((rc = response_exit_status(&resp)) != EXIT_OK)
-		response_report(&cl, &resp, "report");
+	} else if ((rc = response_exit_status(resp)) != EXIT_OK)
+		response_report(cl, resp, "report");
 	else
-		rc = write_report(&q, &resp);
-	response_free(&resp);
-	client_free(&cl);
+		rc = write_report(&q, resp);
 	free(path);
 	return rc;
 }

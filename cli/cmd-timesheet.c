@@ -16,7 +16,7 @@
 #include "log.h"
 #include "xmalloc.h"
 
-static int cmd_timesheet_exec(struct cli_ctx *, int, char **);
+static int cmd_timesheet_exec(struct cmd_run *);
 
 const struct cmd_entry cmd_timesheet_entry = {
 	"timesheet",
@@ -24,7 +24,10 @@ const struct cmd_entry cmd_timesheet_entry = {
 	"Show one timesheet: its findings, and every version with its "
 	"entries, changes and decisions.",
 	"",
-	cmd_timesheet_exec,
+	.args_min = 1,
+	.args_max = 1,
+	.args_error = "expected one timesheet ID",
+	.exec = cmd_timesheet_exec,
 };
 
 static const struct column entry_columns[] = {
@@ -246,49 +249,35 @@ print_csv(json_t *doc, json_t *versions)
 }
 
 static int
-cmd_timesheet_exec(struct cli_ctx *ctx, int argc, char **argv)
+cmd_timesheet_exec(struct cmd_run *run)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const struct cmd_entry *e = &cmd_timesheet_entry;
-	struct client cl;
-	struct response resp;
+	struct response *resp = &run->resp;
+	struct client *cl;
 	json_t *versions;
 	long long id;
 	char *path, *what;
-	int c, rc;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if ((rc = cli_common_option(ctx, e, c, optarg)) !=
-		    CLI_OPT_HANDLED)
-			return rc;
-	}
-	if (argc - optind != 1)
-		return cli_usage_error(e, "expected one timesheet ID");
-	if (!cli_parse_id(argv[optind], &id))
+	if (!cli_parse_id(run->argv[0], &id))
 		return cli_usage_error(
-		    e, "invalid timesheet ID: %s", argv[optind]);
-	if ((rc = client_init(&cl, ctx)) != EXIT_OK)
+		    run->entry, "invalid timesheet ID: %s", run->argv[0]);
+	if ((rc = cmd_client(run, &cl)) != EXIT_OK)
 		return rc;
 	xasprintf(&path, "/v1/timesheets/%lld/versions", id);
 	xasprintf(&what, "timesheet %lld", id);
-	if ((rc = client_get(&cl, path, &resp, what)) == EXIT_OK) {
-		versions = json_object_get(resp.json, "versions");
+	if ((rc = client_get(cl, path, resp, what)) == EXIT_OK) {
+		versions = json_object_get(resp->json, "versions");
 		if (!json_is_array(versions)) {
 			log_error("%s: reply has no \"versions\" array", what);
 			rc = EXIT_UNAVAILABLE;
-		} else if (ctx->format == FORMAT_JSON)
-			out_print_json(stdout, resp.body, resp.len);
-		else if (ctx->format == FORMAT_CSV)
-			print_csv(resp.json, versions);
+		} else if (run->ctx->format == FORMAT_JSON)
+			out_print_json(stdout, resp->body, resp->len);
+		else if (run->ctx->format == FORMAT_CSV)
+			print_csv(resp->json, versions);
 		else
-			print_text(resp.json, versions);
+			print_text(resp->json, versions);
 	}
-	response_free(&resp);
 	free(path);
 	free(what);
-	client_free(&cl);
 	return rc;
 }

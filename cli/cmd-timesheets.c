@@ -11,7 +11,14 @@
 #include "log.h"
 #include "xmalloc.h"
 
-static int cmd_timesheets_exec(struct cli_ctx *, int, char **);
+static int cmd_timesheets_exec(struct cmd_run *);
+
+static const struct cmd_option timesheets_opts[] = {
+	{ "person", 0, true, NULL, NULL },
+	{ "month", 0, true, NULL, NULL },
+	{ "status", 0, true, NULL, NULL },
+	{ NULL, 0, false, NULL, NULL },
+};
 
 const struct cmd_entry cmd_timesheets_entry = {
 	"timesheets",
@@ -21,7 +28,9 @@ const struct cmd_entry cmd_timesheets_entry = {
 	"  --person ID        only this person's timesheets\n"
 	"  --month YYYY-MM    only timesheets for this month\n"
 	"  --status STATUS    submitted, authorised or rejected\n",
-	cmd_timesheets_exec,
+	.opts = timesheets_opts,
+	.args_max = 0,
+	.exec = cmd_timesheets_exec,
 };
 
 static const struct column timesheet_columns[] = {
@@ -66,51 +75,25 @@ print_timesheets(const struct cli_ctx *ctx, struct response *resp)
 }
 
 static int
-cmd_timesheets_exec(struct cli_ctx *ctx, int argc, char **argv)
+cmd_timesheets_exec(struct cmd_run *run)
 {
-	enum { OPT_PERSON = OPT_CMD_BASE, OPT_MONTH, OPT_STATUS };
-	static const struct option longopts[] = {
-		{ "person", required_argument, NULL, OPT_PERSON },
-		{ "month", required_argument, NULL, OPT_MONTH },
-		{ "status", required_argument, NULL, OPT_STATUS },
-		CLI_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const struct cmd_entry *e = &cmd_timesheets_entry;
-	const char *person = NULL, *month = NULL, *status = NULL;
-	struct client cl;
-	struct response resp;
+	const char *month = cmd_value(run, "month");
+	struct client *cl;
 	struct date d;
 	char *path;
-	int c, rc;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (c == OPT_PERSON)
-			person = optarg;
-		else if (c == OPT_MONTH)
-			month = optarg;
-		else if (c == OPT_STATUS)
-			status = optarg;
-		else if ((rc = cli_common_option(ctx, e, c, optarg)) !=
-		         CLI_OPT_HANDLED)
-			return rc;
-	}
-	if (optind != argc)
-		return cli_usage_error(
-		    e, "unexpected argument: %s", argv[optind]);
 	if (month != NULL && !month_parse(month, &d))
 		return cli_usage_error(
-		    e, "invalid --month: %s (YYYY-MM)", month);
-	if ((rc = client_init(&cl, ctx)) != EXIT_OK)
+		    run->entry, "invalid --month: %s (YYYY-MM)", month);
+	if ((rc = cmd_client(run, &cl)) != EXIT_OK)
 		return rc;
 	path = xstrdup("/v1/timesheets");
-	client_query_add(&path, "person_id", person);
+	client_query_add(&path, "person_id", cmd_value(run, "person"));
 	client_query_add(&path, "month", month);
-	client_query_add(&path, "status", status);
-	if ((rc = client_get(&cl, path, &resp, "timesheets")) == EXIT_OK)
-		rc = print_timesheets(ctx, &resp);
-	response_free(&resp);
+	client_query_add(&path, "status", cmd_value(run, "status"));
+	if ((rc = client_get(cl, path, &run->resp, "timesheets")) == EXIT_OK)
+		rc = print_timesheets(run->ctx, &run->resp);
 	free(path);
-	client_free(&cl);
 	return rc;
 }

@@ -14,7 +14,13 @@
 #include "log.h"
 #include "xmalloc.h"
 
-static int cmd_token_exec(struct cli_ctx *, int, char **);
+static int cmd_token_exec(struct cmd_run *);
+
+static const struct cmd_option token_opts[] = {
+	{ "person", 0, true, NULL, NULL },
+	{ "label", 0, true, NULL, NULL },
+	{ NULL, 0, false, NULL, NULL },
+};
 
 const struct cmd_entry cmd_token_entry = {
 	"token",
@@ -27,7 +33,11 @@ const struct cmd_entry cmd_token_entry = {
 	"  --label TEXT       a note kept with the token\n"
 	"ROLE is feed, manager, reviewer or admin.  The new token is printed "
 	"once;\neffortd keeps only its SHA-256.\n",
-	cmd_token_exec,
+	.opts = token_opts,
+	.args_min = 1,
+	.args_max = -1,
+	.args_error = "expected create, list or revoke",
+	.exec = cmd_token_exec,
 };
 
 static const struct column token_columns[] = {
@@ -129,47 +139,25 @@ check_args(const struct cmd_entry *e, const char *sub, int nargs,
 }
 
 static int
-cmd_token_exec(struct cli_ctx *ctx, int argc, char **argv)
+cmd_token_exec(struct cmd_run *run)
 {
-	enum { OPT_PERSON = OPT_CMD_BASE, OPT_LABEL };
-	static const struct option longopts[] = {
-		{ "person", required_argument, NULL, OPT_PERSON },
-		{ "label", required_argument, NULL, OPT_LABEL },
-		CLI_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const struct cmd_entry *e = &cmd_token_entry;
-	const char *person = NULL, *label = NULL, *sub;
-	struct client cl;
+	const struct cmd_entry *e = run->entry;
+	const char *person = cmd_value(run, "person"),
+	           *label = cmd_value(run, "label"), *sub = run->argv[0];
+	struct client *cl;
 	long long id = 0;
-	int c, rc;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (c == OPT_PERSON)
-			person = optarg;
-		else if (c == OPT_LABEL)
-			label = optarg;
-		else if ((rc = cli_common_option(ctx, e, c, optarg)) !=
-		         CLI_OPT_HANDLED)
-			return rc;
-	}
-	if (optind == argc)
-		return cli_usage_error(e, "expected create, list or revoke");
-	sub = argv[optind];
-	if ((rc = check_args(e, sub, argc - optind, person, label)) !=
+	if ((rc = check_args(e, sub, run->argc, person, label)) !=
 	    CLI_OPT_HANDLED)
 		return rc;
-	if (strcmp(sub, "revoke") == 0 && !cli_parse_id(argv[optind + 1], &id))
-		return cli_usage_error(
-		    e, "invalid token ID: %s", argv[optind + 1]);
-	if ((rc = client_init(&cl, ctx)) != EXIT_OK)
+	if (strcmp(sub, "revoke") == 0 && !cli_parse_id(run->argv[1], &id))
+		return cli_usage_error(e, "invalid token ID: %s", run->argv[1]);
+	if ((rc = cmd_client(run, &cl)) != EXIT_OK)
 		return rc;
 	if (strcmp(sub, "list") == 0)
-		rc = token_list(ctx, &cl);
-	else if (strcmp(sub, "create") == 0)
-		rc = token_create(ctx, &cl, argv[optind + 1], person, label);
-	else
-		rc = token_revoke(ctx, &cl, id);
-	client_free(&cl);
-	return rc;
+		return token_list(run->ctx, cl);
+	if (strcmp(sub, "create") == 0)
+		return token_create(run->ctx, cl, run->argv[1], person, label);
+	return token_revoke(run->ctx, cl, id);
 }

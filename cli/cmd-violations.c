@@ -16,7 +16,17 @@
 #include "rules.h"
 #include "xmalloc.h"
 
-static int cmd_violations_exec(struct cli_ctx *, int, char **);
+static int cmd_violations_exec(struct cmd_run *);
+
+static const struct cmd_option violations_opts[] = {
+	{ "as-of", 0, true, NULL, NULL },
+	{ "rule", 0, true, NULL, NULL },
+	{ "severity", 0, true, NULL, NULL },
+	{ "person", 0, true, NULL, NULL },
+	{ "grant", 0, true, NULL, NULL },
+	{ "summary", 0, false, NULL, NULL },
+	{ NULL, 0, false, NULL, NULL },
+};
 
 const struct cmd_entry cmd_violations_entry = {
 	"violations",
@@ -35,7 +45,9 @@ const struct cmd_entry cmd_violations_entry = {
 	"A --rule or --severity that names none is exit 2 (with the list of\n"
 	"rules) before anything is asked; a filter the server refuses (400)\n"
 	"is exit 3, so a gate never passes on a filter that matched nothing.\n",
-	cmd_violations_exec,
+	.opts = violations_opts,
+	.args_max = 0,
+	.exec = cmd_violations_exec,
 };
 
 static const struct column violation_columns[] = {
@@ -209,61 +221,19 @@ unknown_rule(const struct cmd_entry *e, const char *rule)
 }
 
 /* Parses the options; returns CLI_OPT_HANDLED or an exit status. */
+/* The query from the command's options, checked. */
 static int
-parse_options(
-    struct cli_ctx *ctx, int argc, char **argv, struct violation_query *q)
+read_options(const struct cmd_run *run, struct violation_query *q)
 {
-	enum {
-		OPT_AS_OF = OPT_CMD_BASE,
-		OPT_RULE,
-		OPT_SEVERITY,
-		OPT_PERSON,
-		OPT_GRANT,
-		OPT_SUMMARY
-	};
-	static const struct option longopts[] = {
-		{ "as-of", required_argument, NULL, OPT_AS_OF },
-		{ "rule", required_argument, NULL, OPT_RULE },
-		{ "severity", required_argument, NULL, OPT_SEVERITY },
-		{ "person", required_argument, NULL, OPT_PERSON },
-		{ "grant", required_argument, NULL, OPT_GRANT },
-		{ "summary", no_argument, NULL, OPT_SUMMARY },
-		CLI_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const struct cmd_entry *e = &cmd_violations_entry;
+	const struct cmd_entry *e = run->entry;
 	struct date d;
-	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_AS_OF:
-			q->as_of = optarg;
-			break;
-		case OPT_RULE:
-			q->rule = optarg;
-			break;
-		case OPT_SEVERITY:
-			q->severity = optarg;
-			break;
-		case OPT_PERSON:
-			q->person = optarg;
-			break;
-		case OPT_GRANT:
-			q->grant = optarg;
-			break;
-		case OPT_SUMMARY:
-			q->summary = true;
-			break;
-		default:
-			if ((rc = cli_common_option(ctx, e, c, optarg)) !=
-			    CLI_OPT_HANDLED)
-				return rc;
-		}
-	}
-	if (optind != argc)
-		return cli_usage_error(
-		    e, "unexpected argument: %s", argv[optind]);
+	q->as_of = cmd_value(run, "as-of");
+	q->rule = cmd_value(run, "rule");
+	q->severity = cmd_value(run, "severity");
+	q->person = cmd_value(run, "person");
+	q->grant = cmd_value(run, "grant");
+	q->summary = cmd_flag(run, "summary");
 	if (q->as_of != NULL && !date_parse(q->as_of, &d))
 		return cli_usage_error(
 		    e, "invalid --as-of: %s (YYYY-MM-DD)", q->as_of);
@@ -278,17 +248,16 @@ parse_options(
 }
 
 static int
-cmd_violations_exec(struct cli_ctx *ctx, int argc, char **argv)
+cmd_violations_exec(struct cmd_run *run)
 {
 	struct violation_query q = { 0 };
-	struct client cl;
-	struct response resp;
+	struct client *cl;
 	char *path;
 	int rc;
 
-	if ((rc = parse_options(ctx, argc, argv, &q)) != CLI_OPT_HANDLED)
+	if ((rc = read_options(run, &q)) != CLI_OPT_HANDLED)
 		return rc;
-	if ((rc = client_init(&cl, ctx)) != EXIT_OK)
+	if ((rc = cmd_client(run, &cl)) != EXIT_OK)
 		return rc;
 	path = xstrdup("/v1/violations");
 	client_query_add(&path, "as_of", q.as_of);
@@ -296,10 +265,8 @@ cmd_violations_exec(struct cli_ctx *ctx, int argc, char **argv)
 	client_query_add(&path, "severity", q.severity);
 	client_query_add(&path, "person_id", q.person);
 	client_query_add(&path, "grant_ref", q.grant);
-	if ((rc = client_get(&cl, path, &resp, "violations")) == EXIT_OK)
-		rc = print_violations(ctx, &resp, q.summary);
-	response_free(&resp);
+	if ((rc = client_get(cl, path, &run->resp, "violations")) == EXIT_OK)
+		rc = print_violations(run->ctx, &run->resp, q.summary);
 	free(path);
-	client_free(&cl);
 	return rc;
 }

@@ -12,14 +12,15 @@
 #include "client.h"
 #include "oidc-session.h"
 
-static int cmd_whoami_exec(struct cli_ctx *, int, char **);
+static int cmd_whoami_exec(struct cmd_run *);
 
 const struct cmd_entry cmd_whoami_entry = {
 	"whoami",
 	"",
 	"Show the person and roles effortd sees, and the sign-in's expiry.",
 	"",
-	cmd_whoami_exec,
+	.args_max = 0,
+	.exec = cmd_whoami_exec,
 };
 
 /* The roles as "manager, reviewer". */
@@ -92,24 +93,17 @@ print_me(const struct cli_ctx *ctx, json_t *me)
 }
 
 static int
-cmd_whoami_exec(struct cli_ctx *ctx, int argc, char **argv)
+cmd_whoami_exec(struct cmd_run *run)
 {
-	const struct cmd_entry *e = &cmd_whoami_entry;
-	struct client cl;
-	struct response resp;
+	struct client *cl;
 	int rc;
 
-	if ((rc = cli_common_options_only(ctx, e, argc, argv)) !=
-	    CLI_OPT_HANDLED)
+	if ((rc = cmd_client(run, &cl)) != EXIT_OK)
 		return rc;
-	if ((rc = client_init(&cl, ctx)) != EXIT_OK)
-		return rc;
-	if ((rc = client_get(&cl, "/v1/me", &resp, "whoami")) == EXIT_OK) {
-		if (cl.s.token != NULL)
-			add_signin(resp.json, cl.s.token);
-		print_me(ctx, resp.json);
+	if ((rc = client_get(cl, "/v1/me", &run->resp, "whoami")) == EXIT_OK) {
+		if (cl->s.token != NULL)
+			add_signin(run->resp.json, cl->s.token);
+		print_me(run->ctx, run->resp.json);
 	}
-	response_free(&resp);
-	client_free(&cl);
 	return rc;
 }

@@ -263,30 +263,159 @@ cli_common_option(
 	return CLI_OPT_HANDLED;
 }
 
-/*
- * The whole option parse of a command that takes only the shared options
- * and no arguments.  Returns CLI_OPT_HANDLED to carry on, or the status to
- * exit with.
- */
-int
-cli_common_options_only(
-    struct cli_ctx *ctx, const struct cmd_entry *e, int argc, char **argv)
+/* The value getopt_long returns for the command's own option i. */
+static int
+own_val(const struct cmd_option *o, int i)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
-	int c, rc;
+	return o->letter != 0 ? o->letter : OPT_CMD_BASE + i;
+}
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if ((rc = cli_common_option(ctx, e, c, optarg)) !=
-		    CLI_OPT_HANDLED)
+/* The index in e->opts of the own option named name, or -1. */
+static int
+own_index(const struct cmd_entry *e, const char *name)
+{
+	for (int i = 0; e->opts != NULL && e->opts[i].name != NULL; i++)
+		if (strcmp(e->opts[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * getopt_long's tables from e's: "h" and each own option's letter; the
+ * own options (those not named like a shared one), then the shared
+ * options, an own option in the place of the shared one it shadows.
+ */
+static void
+build_options(
+    const struct cmd_entry *e, struct option *longopts, char *shortopts)
+{
+	static const struct option common[] = { CLI_COMMON_OPTIONS };
+	const size_t ncommon = sizeof common / sizeof common[0];
+	size_t n = 0;
+	int i;
+
+	*shortopts++ = 'h';
+	for (i = 0; e->opts != NULL && e->opts[i].name != NULL; i++) {
+		const struct cmd_option *o = &e->opts[i];
+		bool shadows = false;
+
+		if (i >= CMD_OPTIONS_MAX)
+			fatal("effortctl %s: more than %d options", e->name,
+			    CMD_OPTIONS_MAX);
+
+		if (o->letter != 0) {
+			*shortopts++ = o->letter;
+			if (o->has_value)
+				*shortopts++ = ':';
+		}
+		for (size_t j = 0; j < ncommon; j++)
+			shadows |= strcmp(common[j].name, o->name) == 0;
+		if (!shadows)
+			longopts[n++] = (struct option){ o->name,
+				o->has_value ? required_argument : no_argument,
+				NULL, own_val(o, i) };
+	}
+	*shortopts = '\0';
+	for (size_t j = 0; j < ncommon; j++) {
+		longopts[n] = common[j];
+		if ((i = own_index(e, common[j].name)) >= 0)
+			longopts[n].val = own_val(&e->opts[i], i);
+		n++;
+	}
+	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
+}
+
+/* Stores the value of own option i; a usage error (its status) when the
+ * option lists the values it takes and this is none of them. */
+static int
+own_option(struct cmd_run *run, int i, const char *arg)
+{
+	const struct cmd_option *o = &run->entry->opts[i];
+	bool known = o->values == NULL;
+
+	for (int j = 0; !known && o->values[j] != NULL; j++)
+		known = strcmp(o->values[j], arg) == 0;
+	if (!known)
+		return cli_usage_error(run->entry, o->invalid, arg);
+	run->value[i] = o->has_value ? arg : "";
+	return CLI_OPT_HANDLED;
+}
+
+/* The command line against e's table: options, then the count of
+ * positional arguments.  CLI_OPT_HANDLED to run, or the exit status. */
+static int
+parse_args(struct cmd_run *run, int argc, char **argv)
+{
+	const struct cmd_entry *e = run->entry;
+	struct option longopts[CMD_OPTIONS_MAX + 8];
+	char shortopts[2 * CMD_OPTIONS_MAX + 2];
+	int c, i, rc, nopts;
+
+	build_options(e, longopts, shortopts);
+	for (nopts = 0; e->opts != NULL && e->opts[nopts].name != NULL;)
+		nopts++;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		for (i = 0; i < nopts && own_val(&e->opts[i], i) != c; i++)
+			;
+		rc = i < nopts ? own_option(run, i, optarg)
+		               : cli_common_option(run->ctx, e, c, optarg);
+		if (rc != CLI_OPT_HANDLED)
 			return rc;
 	}
-	if (optind != argc)
+	run->argc = argc - optind;
+	run->argv = argv + optind;
+	if (e->args_max == 0 && run->argc > 0)
 		return cli_usage_error(
-		    e, "unexpected argument: %s", argv[optind]);
+		    e, "unexpected argument: %s", run->argv[0]);
+	if (run->argc < e->args_min ||
+	    (e->args_max >= 0 && run->argc > e->args_max))
+		return cli_usage_error(e, "%s", e->args_error);
 	return CLI_OPT_HANDLED;
+}
+
+int
+cli_run(struct cli_ctx *ctx, const struct cmd_entry *e, int argc, char **argv)
+{
+	struct cmd_run run = { .ctx = ctx, .entry = e };
+	int rc;
+
+	if ((rc = parse_args(&run, argc, argv)) != CLI_OPT_HANDLED)
+		return rc;
+	rc = e->exec(&run);
+	response_free(&run.resp);
+	if (run.have_client)
+		client_free(&run.cl);
+	return rc;
+}
+
+const char *
+cmd_value(const struct cmd_run *run, const char *name)
+{
+	int i = own_index(run->entry, name);
+
+	if (i < 0)
+		fatal("effortctl %s: no option --%s", run->entry->name, name);
+	return run->value[i];
+}
+
+bool
+cmd_flag(const struct cmd_run *run, const char *name)
+{
+	return cmd_value(run, name) != NULL;
+}
+
+int
+cmd_client(struct cmd_run *run, struct client **cl)
+{
+	int rc;
+
+	if (!run->have_client) {
+		if ((rc = client_init(&run->cl, run->ctx)) != EXIT_OK)
+			return rc;
+		run->have_client = true;
+	}
+	*cl = &run->cl;
+	return EXIT_OK;
 }
 
 /* Exact name, else a unique prefix of one; an ambiguous prefix is
@@ -369,7 +498,7 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	optind = 0; /* glibc: start afresh for the command's options */
 	xasprintf(&argv[0], "effortctl %s", e->name);
-	rc = e->exec(&ctx, argc, argv);
+	rc = cli_run(&ctx, e, argc, argv);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		log_error("writing output: %s", strerror(errno));
 		return rc == EXIT_OK ? EXIT_UNAVAILABLE : rc;
