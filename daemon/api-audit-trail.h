@@ -1,6 +1,6 @@
 /*
  * The audit trail seen from the daemon: GET /v1/audit and
- * GET /v1/audit/verify (handlers.h), and the row a configuration reload
+ * GET /v1/audit/verify (api-handlers.h), and the row a configuration reload
  * appends.  Changes to the data are logged by triggers in PostgreSQL
  * (sql/functions/60_audit_log.sql).
  */

@@ -1,5 +1,5 @@
 /*
- * The Content-Type a feed is sent with (feedtype.c): application/json or
+ * The Content-Type a feed is sent with (api-feed-type.c): application/json or
  * text/csv, each with an optional "; charset=utf-8" in any case.
  */
 #ifndef FEEDTYPE_H

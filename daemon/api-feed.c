@@ -39,7 +39,7 @@ http_client_gone(void *arg)
 	                     errno != EINTR);
 }
 
-/* ?preview=true (query.c let only true or false through). */
+/* ?preview=true (request-query.c let only true or false through). */
 static bool
 wants_preview(struct request *r)
 {
@@ -102,7 +102,7 @@ handle_feed(struct request *r)
 		.gone = http_client_gone,
 		.preview = wants_preview(r) };
 
-	/* The route lets a reviewer in only to preview (routes.c). */
+	/* The route lets a reviewer in only to preview (http-routes.c). */
 	if (!src.preview && (r->role & (ROLE_FEED | ROLE_ADMIN)) == 0) {
 		reply_error(r, 403, "this needs a feed or admin token", NULL);
 		return;

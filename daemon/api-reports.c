@@ -2,7 +2,8 @@
  * GET /v1/reports/...: the funding-assurance reports (docs/reports.md).
  * Each handler checks its query, runs one report function of
  * sql/functions/70_reports.sql and answers its jsonb document as JSON,
- * or rendered as CSV (report-csv.c, an attachment) or HTML (report-html.c).
+ * or rendered as CSV (api-report-csv.c, an attachment) or HTML
+ * (api-report-html.c).
  *
  * The grant reference in /v1/reports/grants/{ref} holds slashes, so
  * clients send it URL-encoded (EP%2FX012345%2F1); route_match captures the

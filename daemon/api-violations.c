@@ -2,7 +2,7 @@
  * GET /v1/violations: the findings as of a date.  Today's come from the
  * kept findings table; any other as_of is evaluated on the fly by the rule
  * SQL without touching what is kept.  Managers see only their own staff.
- * rule and severity are checked against their declared values (routes.c).
+ * rule and severity are checked against their declared values (http-routes.c).
  */
 #include "date.h"
 #include "effortd.h"

@@ -3,7 +3,7 @@
  * tokens; only lookups that found a live token are kept, each for
  * auth.cache_seconds.  So a token revoked through another instance or in
  * SQL stops working within that time, and one revoked through this
- * instance at once (tokens-api.c clears the cache).  The table is direct
+ * instance at once (api-tokens.c clears the cache).  The table is direct
  * mapped: a slot per value of the hash's first two hex digits, a newer
  * entry replacing an older one; a deployment has tens of tokens.
  */

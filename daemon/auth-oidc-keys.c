@@ -1,5 +1,5 @@
 /*
- * The identity provider's signing keys (see oidc.h): discovery, the JWKS
+ * The identity provider's signing keys (see auth-oidc.h): discovery, the JWKS
  * and their cache, moved by one transition function (keys_to) through
  *
  *   NONE/READY --refresh--> DISCOVERING --jwks_uri--> FETCHING --> READY

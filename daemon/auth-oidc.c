@@ -1,7 +1,7 @@
 /*
  * Bearer tokens from the organisation's OpenID Connect provider (see
- * oidc.h): the JWS is checked with cjose against the provider's keys
- * (oidc-keys.c), its claims against the configuration (iss, aud, exp,
+ * auth-oidc.h): the JWS is checked with cjose against the provider's keys
+ * (auth-oidc-keys.c), its claims against the configuration (iss, aud, exp,
  * nbf with oidc.leeway), and the person and roles it maps to are found in
  * the database (effort_oidc_signin).  Only RS256/384/512, PS256/384/512
  * and ES256/384/512 are accepted: "none" and HMAC algorithms are refused

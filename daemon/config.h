@@ -94,7 +94,7 @@ struct config {
 
 /* OPT_GROUP: a group of name = "text" settings (a JSON object), a feed's
  * columns; OPT_ARRAY: an array or list of strings (a JSON array), a feed's
- * columns to ignore (both checked by feedmap.c). */
+ * columns to ignore (both checked by feed-map.c). */
 enum opt_type { OPT_STRING, OPT_INT, OPT_DOUBLE, OPT_GROUP, OPT_ARRAY };
 
 struct config_option {

@@ -1,6 +1,6 @@
 /*
  * db.conninfo as libpq keyword/value arrays, and its host names resolved
- * with evdns before each connection attempt (see dbaddr.h).  Each name of
+ * with evdns before each connection attempt (see db-addr.c).  Each name of
  * host=a,b,... gets one lookup; when all have answered, hostaddr lists
  * the addresses in host order (an entry is left empty for a socket
  * directory or a numeric address, which libpq uses without a lookup).

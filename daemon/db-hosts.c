@@ -1,5 +1,5 @@
 /*
- * Rotating a multi-host conninfo's host list (include/db-hosts.h): the
+ * Rotating a multi-host conninfo's host list (db-hosts.h): the
  * comma-separated host, hostaddr and port values are parsed with libpq's
  * own PQconninfoParse and each list with one entry per host is rotated.
  */

@@ -24,7 +24,7 @@ int db_hosts_count(const char *conninfo);
 bool db_hosts_rotated(const char *conninfo, int shift, struct db_hosts *out);
 void db_hosts_clear(struct db_hosts *);
 /* The same for one list value as given to libpq (after effortd resolved
- * the names: db.c): its item count, and the list rotated left by shift
+ * the names: db-pool.c): its item count, and the list rotated left by shift
  * (NULL unless it has n items; free()d by the caller). */
 int db_hosts_list_count(const char *list);
 char *db_hosts_rotate_list(const char *list, int n, int shift);

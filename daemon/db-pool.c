@@ -11,14 +11,14 @@
  * of several steps; its own small state machine (enum session_state) is
  * advanced by session_step() on the connection's socket events.
  *
- * RESOLVING looks the conninfo's host names up with evdns (dbaddr.c);
+ * RESOLVING looks the conninfo's host names up with evdns (db-addr.c);
  * the three states before IDLE share one deadline, db.connect_timeout,
  * and BUSY has db.statement_timeout plus a margin.  Connections are
  * non-blocking; statements are prepared in one pipeline when a connection
  * comes up.  A job that finds no ready connection waits in a bounded
  * FIFO; when every connection is down, jobs fail at once with
  * DB_UNAVAILABLE.  Jobs' lives, handles, owners and cancellation are
- * described in db.h; failures and cancellations are reported from one
+ * described in db-pool.h; failures and cancellations are reported from one
  * event (pool->report_ev), never from inside the call that caused them.
  * A running statement is cancelled with PQcancel() on a short-lived
  * thread (libpq 15 has no non-blocking cancel; PQcancel opens its own
@@ -927,7 +927,7 @@ db_pool_new(struct event_base *base, const struct db_pool_config *cfg)
 	return p;
 }
 
-/* Shutdown: every job is cancelled and reported; see db.h. */
+/* Shutdown: every job is cancelled and reported; see db-pool.h. */
 void
 db_pool_free(struct db_pool *p)
 {
@@ -1239,7 +1239,7 @@ db_session_open(struct db_pool *p, db_session_cb cb, void *arg)
 	job->cb = session_refused;
 	job->arg = s;
 	if (refusal != NULL) {
-		/* db.h: a refusal is reported before this returns NULL. */
+		/* db-pool.h: a refusal is reported before this returns NULL. */
 		struct db_result r = { .status = DB_UNAVAILABLE,
 			.message = refusal };
 		job_finish(job, &r);

@@ -35,7 +35,7 @@
  *     callback has run and every cancel request has been delivered.
  *
  * Adding a kind of job (several statements, or COPY): add a field to
- * struct db_job in db.c for what it carries, a submit function built like
+ * struct db_job in db-pool.c for what it carries, a submit function built like
  * db_query_owned() (fill the job, file it under its owner, queue it or
  * report a failure with job_report()), and a branch where conn_send()
  * starts it and conn_busy() reads its results; finish with job_finish()
@@ -116,7 +116,7 @@ void db_owner_leave(struct db_owner *previous);
 void db_owner_forget(struct db_owner *owner);
 
 /* The resolver the pools share (NULL while no pool exists): also the
- * identity provider's (oidc-keys.c). */
+ * identity provider's (auth-oidc-keys.c). */
 struct evdns_base *db_dns_base(void);
 bool db_pool_ready(const struct db_pool *);
 int db_pool_busy(const struct db_pool *);

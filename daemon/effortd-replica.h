@@ -1,6 +1,6 @@
 /*
  * Reads that may run on a hot standby (db.report_conninfo), with the
- * fallback to the primary and read-your-writes: daemon/replica.c.
+ * fallback to the primary and read-your-writes: daemon/effortd-replica.c.
  */
 #ifndef REPLICA_H
 #define REPLICA_H

@@ -1,4 +1,4 @@
-/* The daemon's one shared state (include/effortd.h). */
+/* The daemon's one shared state (effortd.h). */
 #include "effortd.h"
 
 struct effortd effortd;

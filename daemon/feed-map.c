@@ -5,7 +5,7 @@
  * files name differently (<feed>.columns = { person_id = "Employee
  * Number"; }), the columns to skip, the delimiter, the decimal separator
  * and the date format.  Also the date formats themselves and the name
- * distance behind every "did you mean" (feed-validate.c, csvfeed.c).
+ * distance behind every "did you mean" (feed-validate.c, ingest-csv.c).
  */
 #include <ctype.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /*
  * The route table: every endpoint effortd serves, its roles, handler and
  * the query parameters it takes.  A parameter not declared here, given
- * twice, or outside its declared values is a 400 (query.c).
+ * twice, or outside its declared values is a 400 (request-query.c).
  */
 #include "feed-specs.h"
 #include "api-handlers.h"

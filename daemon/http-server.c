@@ -101,7 +101,7 @@ request_to(struct request *r, enum request_state next)
 		r->authenticated = true;
 }
 
-/* The request's database job started or ended (db.h "Owners"). */
+/* The request's database job started or ended (db-pool.h "Owners"). */
 static void
 request_db_changed(struct db_owner *owner)
 {
@@ -652,7 +652,7 @@ request_dispatch(struct evhttp_request *req, void *unused)
 	if (!request_admit(r, evhttp_uri_get_path(uri)))
 		return;
 	request_arm(r);
-	/* What the handler submits works for r (db.h "Owners"). */
+	/* What the handler submits works for r (db-pool.h "Owners"). */
 	previous = db_owner_enter(&r->db);
 	if (r->route->roles == 0) {
 		request_to(r, REQ_AUTHENTICATED);

@@ -8,8 +8,8 @@
  * that several feeds at once still leave the loop free every few
  * milliseconds), so that other requests are served while a large batch is
  * read: each record is decoded
- * (json-stream.c or csvfeed.c), checked (feed-validate.c) and, when clean,
- * written as one COPY line to a staging table in the feed's transaction
+ * (ingest-json-stream.c or ingest-csv.c), checked (feed-validate.c) and, when
+ * clean, written as one COPY line to a staging table in the feed's transaction
  * on a pooled connection held for the feed (a db session).  The body is
  * drained as it is consumed.  At the end one statement calls the feed's
  * ingest function on the staged records (sql/functions/22_ingest_stage.sql)

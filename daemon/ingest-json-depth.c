@@ -1,7 +1,7 @@
 /*
  * The nesting pre-scan for JSON bodies (limits.max_json_depth): jansson
  * has no depth limit of its own and recurses, so text is scanned here,
- * byte by byte, before jansson parses it (json-stream.c scans each
+ * byte by byte, before jansson parses it (ingest-json-stream.c scans each
  * window before decoding from it; json_too_deep scans a whole buffer).
  */
 #include <event2/buffer.h>

@@ -1,5 +1,5 @@
 /*
- * A JSON array decoded one element at a time (see json-stream.h).
+ * A JSON array decoded one element at a time (see ingest-json-stream.h).
  *
  * jansson decodes one element from a window at the buffer's head with
  * JSON_DISABLE_EOF_CHECK and says in json_error_t.position how much it

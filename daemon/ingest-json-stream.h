@@ -1,6 +1,6 @@
 /*
  * A JSON array of records decoded one element at a time from an evbuffer
- * (json-stream.c), so that a feed body is parsed, checked and sent in
+ * (ingest-json-stream.c), so that a feed body is parsed, checked and sent in
  * slices and its bytes are drained as they are consumed.  Each element
  * goes through jansson on its own (JSON_DISABLE_EOF_CHECK, the consumed
  * position from json_error_t); the separators between elements are read

@@ -7,7 +7,7 @@
  * a dot file, a folder) is left alone: senders write elsewhere and rename
  * in, as SFTP drops do.
  *
- * A file goes through the same pipeline as POST /v1/<feed> (feed.c), but
+ * A file goes through the same pipeline as POST /v1/<feed> (ingest-feed.c), but
  * is stored by spool_ingest(), which stores the records and claims (name,
  * size, SHA-256) in the spool_files ledger in one transaction.  So if
  * effortd dies after the commit and before the file is moved, the next

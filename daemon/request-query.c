@@ -1,6 +1,6 @@
 /*
  * The query string of a request, parsed strictly against the parameters
- * its route declares (routes.c): every parameter must be declared, given
+ * its route declares (http-routes.c): every parameter must be declared, given
  * once, with a value, percent-encoded correctly (%XX with two hex digits;
  * no NUL and no control characters once decoded) and, where the route
  * lists values, one of them.  Anything else is a 400 naming the parameter:

@@ -1,8 +1,8 @@
 /*
- * Strict query strings (daemon/query.c): the parameters a route declares,
- * and the parser that checks a query string against them.  Separate from
- * request.h so that the parser can be driven without a request (the fuzz
- * target tests/fuzz/fuzz_query.c).
+ * Strict query strings (daemon/request-query.c): the parameters a route
+ * declares, and the parser that checks a query string against them.  Separate
+ * from request.h so that the parser can be driven without a request (the fuzz
+ * target tests/fuzz/fuzz_request-query.c).
  */
 #ifndef QUERY_H
 #define QUERY_H

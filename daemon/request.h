@@ -2,7 +2,7 @@
  * One HTTP request as the handlers see it: the libevent request, the
  * authenticated caller, the captured path argument and the query string,
  * plus the replies every handler uses.  Each handler answers exactly once
- * (reply_*); request_send() in server.c is the one place a reply leaves.
+ * (reply_*); request_send() in http-server.c is the one place a reply leaves.
  *
  * Its lifecycle (enum request_state, moved only by request_to()):
  *
@@ -13,9 +13,9 @@
  *                   +-----------------+---------------+--> CANCELLED --> DONE
  *
  * WAITING_DB: a database job works for the request (r->db.job, see
- * "Owners" in db.h); the request returns to where it was when the job's
+ * "Owners" in db-pool.h); the request returns to where it was when the job's
  * callback starts.  WAITING_IDP: the OIDC token's signing keys are being
- * fetched from the identity provider (oidc.c); it returns to RECEIVED
+ * fetched from the identity provider (auth-oidc.c); it returns to RECEIVED
  * when they come.  CANCELLED: the client went away (its connection
  * closed), the request's deadline passed, or effortd is shutting down;
  * the job in flight is cancelled, the client (if still there) has had its
@@ -101,7 +101,7 @@ int requests_cancel_all(const char *why);
 /* After the pools are freed: frees what is left. */
 void requests_free_all(void);
 
-/* Parses the query string against the route's parameters (query.c);
+/* Parses the query string against the route's parameters (request-query.c);
  * false when it answered 400. */
 bool request_query_parse(struct request *);
 /* Query parameter or NULL. */

@@ -1,6 +1,6 @@
 /*
  * libFuzzer target: a request's query string as the daemon takes it
- * (query_parse, daemon/query.c, against a route's declared parameters)
+ * (query_parse, daemon/request-query.c, against a route's declared parameters)
  * and the values the handlers parse from it: dates (as_of), months
  * (month) and timestamps.
  */

@@ -1,4 +1,4 @@
-# The identity provider's keys as effortd fetches them (daemon/oidc-keys.c)
+# The identity provider's keys as effortd fetches them (daemon/auth-oidc-keys.c)
 # from a real provider on loopback (tests/lib/OidcProvider.pm): key
 # rotation at the provider (a token with the new kid is accepted after the
 # refresh it prompts), the refresh's rate limit and SIGHUP's forced one;

@@ -1,5 +1,5 @@
 /*
- * Unit tests of CSV feed bodies (daemon/csvfeed.c): RFC 4180 quoting,
+ * Unit tests of CSV feed bodies (daemon/ingest-csv.c): RFC 4180 quoting,
  * embedded newlines, CRLF, the byte-order mark, blank lines, the physical
  * line ("_line") of every row, typed cells, the errors of malformed rows,
  * timesheet rows grouped into entries, evbuffer chunks split anywhere, and

@@ -1,5 +1,5 @@
 /*
- * Unit tests of daemon/dbaddr.c: db.conninfo parsed into libpq's arrays
+ * Unit tests of daemon/db-addr.c: db.conninfo parsed into libpq's arrays
  * with effortd's settings on top, which hosts need a lookup, and the
  * arrays after one (host, hostaddr and a per-host port list in step).
  */

@@ -1,5 +1,5 @@
 /*
- * Unit tests of daemon/feedmap.c: date formats (what they read, what they
+ * Unit tests of daemon/feed-map.c: date formats (what they read, what they
  * refuse, the checks of the setting) and the name distance behind every
  * "did you mean".
  */

@@ -1,6 +1,6 @@
 /*
  * Unit tests of the element-by-element JSON array decoder
- * (daemon/json-stream.c), against jansson decoding the whole body: the
+ * (daemon/ingest-json-stream.c), against jansson decoding the whole body: the
  * same elements, or the same error text at the same line and column, for
  * bodies given whole, split into chains anywhere, fed a byte at a time
  * (eof only at the end), and with elements larger than the first window;
