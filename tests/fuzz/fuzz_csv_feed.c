@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "fuzz-feeds.h"
+#include "ingest-csv.h"
 
 /* A mapping such as an HR export needs (docs/configuration.md). */
 static const struct feed_map *

@@ -16,7 +16,9 @@
 #include <event2/buffer.h>
 #include <jansson.h>
 
+#include "feed-validate.h"
 #include "fuzz-feeds.h"
+#include "ingest-json-depth.h"
 #include "ingest-json-stream.h"
 
 /* What jansson says of the whole body: its array, or NULL and msg. */
