@@ -1,6 +1,8 @@
 /*
  * effortctl: the command-line client of effortd.  main() parses the global
- * options, finds the command in the table below and runs it; also the
+ * options, finds the command in the table below and runs it through
+ * cli_run, the one parser of every command's options and arguments (read
+ * from the command's entry, in the manner of an argument table); also the
  * helpers every command shares (common options, usage errors, --help).
  */
 #include <errno.h>
@@ -302,7 +304,6 @@ build_options(
 		if (i >= CMD_OPTIONS_MAX)
 			fatal("effortctl %s: more than %d options", e->name,
 			    CMD_OPTIONS_MAX);
-
 		if (o->letter != 0) {
 			*shortopts++ = o->letter;
 			if (o->has_value)
