@@ -349,14 +349,20 @@ timesheet_checks AS NOT MATERIALIZED (
 	          FROM latest_timesheets t
 	          CROSS JOIN settings s
 	          LEFT JOIN months k ON k.m = t.m
-	          -- (each period joined to scope_people: the planner then hashes
-	          -- the periods instead of sorting every timesheet for a merge join)
-	          LEFT JOIN (SELECT h.* FROM effort_line_manager_periods(p_people) h
-	                       JOIN scope_people sp ON sp.person_id = h.person_id) made
+	          -- (each period's person_id read from people: its statistics let
+	          -- the planner see a few periods per timesheet's person and hash
+	          -- them; effort_line_manager_periods' UNION ALL hides those of
+	          -- line_manager_history, and with none, or scope_people's, it
+	          -- guesses hundreds and sorts every timesheet for merge joins,
+	          -- about 3 % of the full sweep)
+	          LEFT JOIN (SELECT p.person_id, h.line_manager_id, h.valid_from, h.valid_to, h.is_first
+	                       FROM effort_line_manager_periods(p_people) h
+	                       JOIN people p ON p.person_id = h.person_id) made
 	            ON made.person_id = t.person_id AND t.decision = 'authorised'
 	           AND effort_period_holds(made.valid_from, made.valid_to, made.is_first, t.decided_at)
-	          LEFT JOIN (SELECT h.* FROM effort_line_manager_periods(p_people) h
-	                       JOIN scope_people sp ON sp.person_id = h.person_id
+	          LEFT JOIN (SELECT p.person_id, h.valid_from, h.valid_to, h.is_first
+	                       FROM effort_line_manager_periods(p_people) h
+	                       JOIN people p ON p.person_id = h.person_id
 	                      WHERE h.line_manager_id IS NULL) unmanaged
 	            ON unmanaged.person_id = t.person_id AND t.decision = 'authorised'
 	           AND effort_period_holds(unmanaged.valid_from, unmanaged.valid_to, unmanaged.is_first,

@@ -243,6 +243,14 @@ for my $org (@orgs) {
 		my $missing = grep { $_->{rule} eq 'timesheet_missing' } @in;
 		push @errors, "missing $c->{organisation}{missing}, the list's timesheet_missing $missing"
 			unless $c->{organisation}{missing} == $missing;
+		# a month the list calls missing is one that needed a timesheet and has none
+		# (the list implies no more of "required": months kept in full are not listed)
+		push @errors, "required $c->{organisation}{required}, below the list's timesheet_missing $missing"
+			unless $c->{organisation}{required} >= $missing;
+		my $required = 0;
+		$required += $_->{required} for @{ $c->{line_managers} };
+		push @errors, "required: line managers $required, organisation $c->{organisation}{required}"
+			unless $required == $c->{organisation}{required};
 		my %overdue_months = map { (substr($_->{period_start}, 0, 7) . " $_->{person_id}" => 1) }
 			grep { $_->{rule} eq 'authorisation_overdue' } @in;
 		my %missing_months = map { (substr($_->{period_start}, 0, 7) . " $_->{person_id}" => 1) }
