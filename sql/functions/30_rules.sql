@@ -43,6 +43,7 @@
 --                          hours of their ended months and the limit
 --     rule_timesheet_missing       timesheet_missing
 --     rule_hours_incomplete        hours_incomplete
+--     authorisation_failures       the latest timesheets with one of them
 --     rule_authorisation           authorisation_overdue / _due / _late /
 --                                  _invalid
 --     rule_charge_evidence         activity_missing / unevidenced_charge
@@ -507,41 +508,47 @@ rule_hours_incomplete AS (
 	   AND t.weekly * w.covered_wd / 5 - t.total > s.all_hours_tolerance
 ),
 -- ---------------------------------------------------------------- authorisation_*
-rule_authorisation AS (
-	SELECT f.rule, f.severity, a.person_id, NULL::text, a.period_start, a.period_end, a.total_hours,
-	       f.detail
-	  FROM timesheet_checks a
-	 CROSS JOIN LATERAL (
-	        SELECT CASE WHEN a.overdue THEN 'authorisation_overdue' WHEN a.due THEN 'authorisation_due'
-	                    ELSE 'authorisation_late' END AS rule,
-	               CASE WHEN a.due THEN 'warning' ELSE 'violation' END AS severity,
-	               CASE WHEN a.overdue
-	                    THEN format('Timesheet %s to %s (%s h) not authorised; deadline %s has passed',
-	                                a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.deadline)
-	                    WHEN a.due
-	                    THEN format('Timesheet %s to %s (%s h) not authorised; deadline %s %s',
-	                                a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.deadline,
-	                                CASE a.deadline - a.as_of WHEN 0 THEN 'is today' WHEN 1 THEN 'is in 1 day'
-	                                     ELSE format('is in %s days', a.deadline - a.as_of) END)
-	                    ELSE format('Timesheet %s to %s (%s h) authorised by %s on %s, after the deadline %s',
-	                                a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.decided_by,
-	                                a.auth_day, a.deadline) END AS detail
-	         WHERE a.overdue OR a.due OR (a.is_auth AND NOT a.on_time)
-	        UNION ALL
-	        SELECT 'authorisation_invalid', 'violation',
-	               format('Timesheet %s to %s (%s h) authorised by %s on %s: %s',
-	                      a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.decided_by,
-	                      a.auth_day,
-	                      concat_ws('; ',
-	                          CASE WHEN a.decided_by = a.person_id THEN 'self-authorised'
-	                               WHEN NOT coalesce(effort_authority_valid(a.decided_by, a.person_id,
-	                                        a.manager_then, a.unmanaged_when_recorded, a.auth_day,
-	                                        a.decision_recorded_at), false)
-	                               THEN 'not the line manager or an active delegate' END,
-	                          CASE WHEN a.auth_day <= a.period_end THEN 'signed on or before the period end' END,
-	                          CASE WHEN a.decided_at < a.submitted_at THEN 'before the timesheet was submitted' END))
-	         WHERE a.is_auth AND NOT a.valid) f
+-- The latest timesheets with an authorisation finding, kept for the two
+-- kinds of finding below (MATERIALIZED: a few per cent of the timesheets,
+-- instead of a lateral sub-select run for each of them).
+authorisation_failures AS MATERIALIZED (
+	SELECT a.* FROM timesheet_checks a
 	 WHERE a.overdue OR a.due OR (a.is_auth AND NOT (a.on_time AND a.valid))
+),
+rule_authorisation AS (
+	SELECT CASE WHEN a.overdue THEN 'authorisation_overdue' WHEN a.due THEN 'authorisation_due'
+	            ELSE 'authorisation_late' END AS rule,
+	       CASE WHEN a.due THEN 'warning' ELSE 'violation' END AS severity,
+	       a.person_id, NULL::text, a.period_start, a.period_end, a.total_hours,
+	       CASE WHEN a.overdue
+	            THEN format('Timesheet %s to %s (%s h) not authorised; deadline %s has passed',
+	                        a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.deadline)
+	            WHEN a.due
+	            THEN format('Timesheet %s to %s (%s h) not authorised; deadline %s %s',
+	                        a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.deadline,
+	                        CASE a.deadline - a.as_of WHEN 0 THEN 'is today' WHEN 1 THEN 'is in 1 day'
+	                             ELSE format('is in %s days', a.deadline - a.as_of) END)
+	            ELSE format('Timesheet %s to %s (%s h) authorised by %s on %s, after the deadline %s',
+	                        a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.decided_by,
+	                        a.auth_day, a.deadline) END AS detail
+	  FROM authorisation_failures a
+	 WHERE a.overdue OR a.due OR (a.is_auth AND NOT a.on_time)
+	UNION ALL
+	SELECT 'authorisation_invalid', 'violation', a.person_id, NULL::text, a.period_start, a.period_end,
+	       a.total_hours,
+	       format('Timesheet %s to %s (%s h) authorised by %s on %s: %s',
+	              a.period_start, a.period_end, effort_fmt_hours(a.total_hours), a.decided_by,
+	              a.auth_day,
+	              concat_ws('; ',
+	                  CASE WHEN a.decided_by = a.person_id THEN 'self-authorised'
+	                       WHEN NOT coalesce(effort_authority_valid(a.decided_by, a.person_id,
+	                                a.manager_then, a.unmanaged_when_recorded, a.auth_day,
+	                                a.decision_recorded_at), false)
+	                       THEN 'not the line manager or an active delegate' END,
+	                  CASE WHEN a.auth_day <= a.period_end THEN 'signed on or before the period end' END,
+	                  CASE WHEN a.decided_at < a.submitted_at THEN 'before the timesheet was submitted' END))
+	  FROM authorisation_failures a
+	 WHERE a.is_auth AND NOT a.valid
 ),
 -- ---------------------------------------------------------------- charges
 rule_charge_evidence AS (
