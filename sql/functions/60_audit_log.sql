@@ -139,12 +139,27 @@ $$;
 -- under concurrency.  The actor is the transaction's; a timesheet version
 -- is logged with its entries as they are at commit.
 CREATE OR REPLACE FUNCTION effort_audit_flush()
-RETURNS trigger LANGUAGE plpgsql AS $$
+RETURNS trigger LANGUAGE plpgsql SET enable_seqscan = off AS $$
 DECLARE
 	v_prev bytea;
 	v_actor jsonb := effort_actor();
+	v_entries jsonb;
 BEGIN
 	PERFORM set_config('effortd.audit_armed', '', true);
+	-- The logged versions' entries, {"timesheet_id": [entries]}, read at
+	-- once by index before the lock (one effort_entries_doc call per
+	-- version cost more than the rest of the flush).  No sequential
+	-- scans (the function's setting): the plan is kept by the session,
+	-- and one made while timesheet_entries was small read all of it.
+	SELECT jsonb_object_agg(d.timesheet_id, d.doc) INTO v_entries
+	  FROM (SELECT e.timesheet_id, jsonb_agg(jsonb_build_object('kind', e.kind,
+	               'activity', e.activity, 'hours', e.hours) ORDER BY e.position) AS doc
+	          FROM timesheet_entries e
+	         WHERE e.timesheet_id = ANY (ARRAY(
+	               SELECT (q.after ->> 'timesheet_id')::bigint FROM audit_pending q
+	                WHERE q.xid = txid_current() AND q.entity = 'timesheets'
+	                  AND q.after IS NOT NULL))
+	         GROUP BY e.timesheet_id) d;
 	PERFORM pg_advisory_xact_lock(7046372004);
 	SELECT a.hash INTO v_prev FROM audit_log a ORDER BY a.id DESC LIMIT 1;
 	WITH p AS (
@@ -155,7 +170,7 @@ BEGIN
 		       p.before,
 		       CASE WHEN p.entity = 'timesheets' AND p.after IS NOT NULL
 		            THEN p.after || jsonb_build_object('entries',
-		                 effort_entries_doc((p.after ->> 'timesheet_id')::bigint))
+		                 coalesce(v_entries -> (p.after ->> 'timesheet_id'), '[]'))
 		            ELSE p.after END AS after
 		  FROM (SELECT * FROM p WHERE NOT p.arm ORDER BY p.seq) p),
 	h AS (
