@@ -48,19 +48,6 @@ RETURNS text LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 DROP FUNCTION IF EXISTS ingest_timesheets(jsonb, bigint);
--- Locks.  The batch's people are locked FOR SHARE: a decision on a
--- timesheet (timesheet_decide) and the people feed lock a person FOR
--- UPDATE, so neither runs beside a batch of that person's timesheets, but
--- two batches with people in common do (a feed in person order shares a
--- person with the batch before it, which used to wait for its commit).
--- Batches with a (person, period) in common go one at a time: each locks
--- the stored version 1 of its periods (every stored period has one), and
--- a period stored for the first time by a concurrent batch makes the
--- insert of its version 1 wait for that batch and fail on the unique key
--- once it commits; the merge is then planned and made again, seeing that
--- version (at most a few times: each round one more of the batch's
--- periods has been stored by others).  Periods are locked and inserted in
--- key order, so that two batches cannot wait for each other.
 -- No JIT: the planner does not know how many records are staged (it
 -- guesses from the table's size, ten times too many), and compiling the
 -- plan's expressions for that guess cost more than the whole batch.
@@ -70,7 +57,7 @@ RETURNS jsonb LANGUAGE plpgsql SET jit = off AS $$
 DECLARE
 	v_errors jsonb := feed_stage_begin(p_batch, p_token,
 		'{person_id,period_start,period_end}', 'period_start');
-	v_constraint text;
+	v_result jsonb;
 BEGIN
 	IF jsonb_array_length(v_errors) > 0 THEN
 		RETURN jsonb_build_object('errors', v_errors);
@@ -78,42 +65,8 @@ BEGIN
 
 	PERFORM 1 FROM people
 	 WHERE person_id IN (SELECT rec ->> 'person_id' FROM feed_stage)
-	 ORDER BY person_id FOR SHARE;
-	-- (version 1 of each period by its key: an index probe each, not a
-	-- join that the planner may make a scan of every timesheet stored)
-	PERFORM 1 FROM timesheets t
-	 WHERE t.timesheet_id = ANY (ARRAY(
-	       SELECT (SELECT v.timesheet_id FROM timesheets v
-	                WHERE v.person_id = s.rec ->> 'person_id'
-	                  AND v.period_start = (s.rec ->> 'period_start')::date
-	                  AND v.period_end = (s.rec ->> 'period_end')::date
-	                  AND v.version = 1)
-	         FROM feed_stage s))
-	 ORDER BY t.person_id, t.period_start, t.period_end FOR NO KEY UPDATE;
+	 ORDER BY person_id FOR UPDATE;
 
-	FOR attempt IN 1 .. 10 LOOP
-		BEGIN
-			RETURN ingest_timesheets_merge(p_token, p_check_only);
-		EXCEPTION WHEN unique_violation THEN
-			GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;
-			IF v_constraint <> 'timesheets_person_id_period_start_period_end_version_key'
-			   OR attempt = 10 THEN
-				RAISE;
-			END IF;
-		END;
-	END LOOP;
-END
-$$;
-
--- The merge of the staged batch, its people and periods locked (above):
--- the plan, the errors, then the versions, entries and authorisations.
-CREATE OR REPLACE FUNCTION ingest_timesheets_merge(p_token bigint,
-	p_check_only boolean)
-RETURNS jsonb LANGUAGE plpgsql SET jit = off AS $$
-DECLARE
-	v_errors jsonb;
-	v_result jsonb;
-BEGIN
 	-- The plan: one row per record, in a table of the transaction (as
 	-- feed_stage: see 22_ingest_stage.sql).
 	IF to_regclass('pg_temp.effort_ts_plan') IS NULL THEN
@@ -251,7 +204,6 @@ BEGIN
 		SELECT person_id, period_start, period_end, target_version,
 		       submitted_at, amendment_reason, total, p_token
 		  FROM effort_ts_plan WHERE action IN ('create', 'amend')
-		 ORDER BY person_id, period_start, period_end
 		RETURNING timesheet_id, person_id, period_start, period_end)
 	INSERT INTO timesheet_entries (timesheet_id, position, kind, activity, hours)
 	SELECT ins.timesheet_id, (x.ord - 1)::int, x.e ->> 'kind', x.e ->> 'activity',
