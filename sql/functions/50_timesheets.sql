@@ -38,11 +38,25 @@ RETURNS text LANGUAGE sql IMMUTABLE AS $$
 	SELECT coalesce(p_decision, 'submitted')
 $$;
 
+-- The entries of the timesheet versions p_timesheets, as the API shows
+-- them and the audit trail hashes them: {"<timesheet_id>": [{kind,
+-- activity, hours}, ...], ...} in entry order (a version without entries
+-- is absent).  The one definition of an entry's document; the audit
+-- trail's flush (60_audit_log.sql) reads a whole batch's at once.
+CREATE OR REPLACE FUNCTION effort_entries_docs(p_timesheets bigint[])
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+	SELECT coalesce(jsonb_object_agg(d.timesheet_id, d.doc), '{}')
+	  FROM (SELECT e.timesheet_id, jsonb_agg(jsonb_build_object('kind', e.kind,
+	               'activity', e.activity, 'hours', e.hours) ORDER BY e.position) AS doc
+	          FROM timesheet_entries e
+	         WHERE e.timesheet_id = ANY (p_timesheets)
+	         GROUP BY e.timesheet_id) d
+$$;
+
+-- The entries of one timesheet version ([] when none).
 CREATE OR REPLACE FUNCTION effort_entries_doc(p_timesheet bigint)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
-	SELECT coalesce(jsonb_agg(jsonb_build_object('kind', kind,
-		'activity', activity, 'hours', hours) ORDER BY position), '[]')
-	  FROM timesheet_entries WHERE timesheet_id = p_timesheet
+	SELECT coalesce(effort_entries_docs(ARRAY[p_timesheet]) -> p_timesheet::text, '[]')
 $$;
 
 -- Every decision on a timesheet version, oldest first (its history and the

@@ -146,20 +146,15 @@ DECLARE
 	v_entries jsonb;
 BEGIN
 	PERFORM set_config('effortd.audit_armed', '', true);
-	-- The logged versions' entries, {"timesheet_id": [entries]}, read at
-	-- once by index before the lock (one effort_entries_doc call per
-	-- version cost more than the rest of the flush).  No sequential
-	-- scans (the function's setting): the plan is kept by the session,
-	-- and one made while timesheet_entries was small read all of it.
-	SELECT jsonb_object_agg(d.timesheet_id, d.doc) INTO v_entries
-	  FROM (SELECT e.timesheet_id, jsonb_agg(jsonb_build_object('kind', e.kind,
-	               'activity', e.activity, 'hours', e.hours) ORDER BY e.position) AS doc
-	          FROM timesheet_entries e
-	         WHERE e.timesheet_id = ANY (ARRAY(
-	               SELECT (q.after ->> 'timesheet_id')::bigint FROM audit_pending q
-	                WHERE q.xid = txid_current() AND q.entity = 'timesheets'
-	                  AND q.after IS NOT NULL))
-	         GROUP BY e.timesheet_id) d;
+	-- The logged versions' entries (effort_entries_docs), read at once
+	-- by index before the lock, so that the lock, which every other
+	-- writer's commit waits for, is not held through them (one
+	-- effort_entries_doc call per version cost more than the rest of the
+	-- flush).  No sequential scans (the function's setting): a plan made
+	-- while timesheet_entries was small read all of it.
+	v_entries := effort_entries_docs(ARRAY(
+	        SELECT (q.after ->> 'timesheet_id')::bigint FROM audit_pending q
+	         WHERE q.xid = txid_current() AND q.entity = 'timesheets' AND q.after IS NOT NULL));
 	PERFORM pg_advisory_xact_lock(7046372004);
 	SELECT a.hash INTO v_prev FROM audit_log a ORDER BY a.id DESC LIMIT 1;
 	WITH p AS (
