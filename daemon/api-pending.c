@@ -46,10 +46,7 @@ date_member(json_t *doc, const char *key, const char **bad)
 void
 handle_delegate(struct request *r)
 {
-	struct evbuffer *body = evhttp_request_get_input_buffer(r->req);
-	size_t len = evbuffer_get_length(body);
-	json_t *doc =
-	    json_loadb((const char *)evbuffer_pullup(body, -1), len, 0, NULL);
+	json_t *doc = request_body_json(r, NULL);
 	const char *bad = NULL, *delegate, *start, *end;
 
 	if (!json_is_object(doc)) {

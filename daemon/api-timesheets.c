@@ -138,11 +138,8 @@ reject_reason(struct request *r, json_t *doc, const json_error_t *jerr)
 void
 handle_reject(struct request *r)
 {
-	struct evbuffer *body = evhttp_request_get_input_buffer(r->req);
-	size_t len = evbuffer_get_length(body);
 	json_error_t jerr;
-	json_t *doc =
-	    json_loadb((const char *)evbuffer_pullup(body, -1), len, 0, &jerr);
+	json_t *doc = request_body_json(r, &jerr);
 	const char *reason = reject_reason(r, doc, &jerr);
 
 	if (reason != NULL)
@@ -194,10 +191,7 @@ approve_many_errors(json_t *doc)
 void
 handle_approve_many(struct request *r)
 {
-	struct evbuffer *body = evhttp_request_get_input_buffer(r->req);
-	size_t len = evbuffer_get_length(body);
-	json_t *doc =
-	    json_loadb((const char *)evbuffer_pullup(body, -1), len, 0, NULL);
+	json_t *doc = request_body_json(r, NULL);
 	json_t *errors = approve_many_errors(doc);
 	char *ids;
 

@@ -71,10 +71,7 @@ string_member(json_t *doc, const char *key)
 void
 handle_token_create(struct request *r)
 {
-	struct evbuffer *body = evhttp_request_get_input_buffer(r->req);
-	size_t len = evbuffer_get_length(body);
-	json_t *doc =
-	    json_loadb((const char *)evbuffer_pullup(body, -1), len, 0, NULL);
+	json_t *doc = request_body_json(r, NULL);
 	struct token_job *job;
 	char hash[65];
 

@@ -180,6 +180,15 @@ request_query(struct request *r, const char *key)
 	return evhttp_find_header(&r->query, key);
 }
 
+json_t *
+request_body_json(struct request *r, json_error_t *err)
+{
+	struct evbuffer *body = evhttp_request_get_input_buffer(r->req);
+	size_t len = evbuffer_get_length(body);
+
+	return json_loadb((const char *)evbuffer_pullup(body, -1), len, 0, err);
+}
+
 void
 reply_text(struct request *r, int code, const char *ctype, const char *body,
     size_t len)

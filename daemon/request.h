@@ -106,6 +106,11 @@ void requests_free_all(void);
 bool request_query_parse(struct request *);
 /* Query parameter or NULL. */
 const char *request_query(struct request *, const char *);
+/* The request body parsed as one JSON value (the caller's reference), or
+ * NULL when it is not JSON, with jansson's line, column and text in *err
+ * when err is not NULL.  For the small bodies of the non-feed routes; a
+ * feed's body is read in slices (ingest-feed.c). */
+json_t *request_body_json(struct request *, json_error_t *err);
 /* Replies; each frees the request. */
 void reply_json(struct request *, int code, json_t *); /* steals */
 void reply_text(struct request *, int code, const char *ctype, const char *body,
