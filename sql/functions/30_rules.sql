@@ -29,6 +29,7 @@
 --     person_month_grants  per person, month and grant: hours recorded,
 --                          grant hours, charged; stage person_month_grant
 --                          (grant report)
+--     line_manager_periods their line manager periods
 --     timesheet_checks     every latest timesheet: deadline, authorisation
 --                          day, on_time, valid (effort_authority_valid,
 --                          15_access.sql, as effort_may_authorise), overdue,
@@ -310,6 +311,19 @@ person_month_grants AS (
 	         WHERE k.me < s.as_of) x
 	 GROUP BY x.person_id, x.m, x.grant_ref
 ),
+-- The line manager periods (effort_line_manager_periods, 15_access.sql) of
+-- those people, for timesheet_checks' two joins.  (person_id is read from
+-- people: its statistics let the planner see a few periods per
+-- timesheet's person and hash them; the function's UNION ALL hides those
+-- of line_manager_history, and with none, or scope_people's, it guesses
+-- hundreds and sorts every timesheet for merge joins, about 3 % of the
+-- full sweep.  NOT MATERIALIZED: written into each join, where those
+-- statistics are seen.)
+line_manager_periods AS NOT MATERIALIZED (
+	SELECT p.person_id, h.line_manager_id, h.valid_from, h.valid_to, h.is_first
+	  FROM effort_line_manager_periods(p_people) h
+	  JOIN people p ON p.person_id = h.person_id
+),
 -- Every latest timesheet with its deadline (effort_deadline(period_end,
 -- authorisation_months): months' dl for a period ending on a month's last
 -- day), the local day of an authorisation, and the checks of the
@@ -350,22 +364,12 @@ timesheet_checks AS NOT MATERIALIZED (
 	          FROM latest_timesheets t
 	          CROSS JOIN settings s
 	          LEFT JOIN months k ON k.m = t.m
-	          -- (each period's person_id read from people: its statistics let
-	          -- the planner see a few periods per timesheet's person and hash
-	          -- them; effort_line_manager_periods' UNION ALL hides those of
-	          -- line_manager_history, and with none, or scope_people's, it
-	          -- guesses hundreds and sorts every timesheet for merge joins,
-	          -- about 3 % of the full sweep)
-	          LEFT JOIN (SELECT p.person_id, h.line_manager_id, h.valid_from, h.valid_to, h.is_first
-	                       FROM effort_line_manager_periods(p_people) h
-	                       JOIN people p ON p.person_id = h.person_id) made
+	          LEFT JOIN line_manager_periods made
 	            ON made.person_id = t.person_id AND t.decision = 'authorised'
 	           AND effort_period_holds(made.valid_from, made.valid_to, made.is_first, t.decided_at)
-	          LEFT JOIN (SELECT p.person_id, h.valid_from, h.valid_to, h.is_first
-	                       FROM effort_line_manager_periods(p_people) h
-	                       JOIN people p ON p.person_id = h.person_id
-	                      WHERE h.line_manager_id IS NULL) unmanaged
+	          LEFT JOIN line_manager_periods unmanaged
 	            ON unmanaged.person_id = t.person_id AND t.decision = 'authorised'
+	           AND unmanaged.line_manager_id IS NULL
 	           AND effort_period_holds(unmanaged.valid_from, unmanaged.valid_to, unmanaged.is_first,
 	                                   t.decision_recorded_at)
 	        OFFSET 0) w
