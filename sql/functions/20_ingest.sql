@@ -124,6 +124,10 @@ BEGIN
 	END IF;
 	SELECT count(*) FILTER (WHERE u.created), array_agg(u.key)
 	  INTO v_created, v_keys FROM effort_feed_upsert(p_feed) u;
+	-- statistics for the re-audit when the feed doubled its table
+	-- (19_ingest_statistics.sql)
+	PERFORM effort_analyze_grown(ARRAY[v_shape.tab]
+		|| CASE WHEN p_feed = 'people' THEN '{line_manager_history}'::text[] END);
 	v_people := CASE p_feed
 		WHEN 'people' THEN v_keys
 		WHEN 'grants' THEN ARRAY(

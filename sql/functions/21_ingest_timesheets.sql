@@ -225,6 +225,10 @@ BEGIN
 	                         AND t.version = p.target_version LIMIT 1) t
 	 WHERE p.action <> 'none' AND p.authorised_by IS NOT NULL;
 
+	-- statistics for the re-audit when the feed doubled a table
+	-- (19_ingest_statistics.sql)
+	PERFORM effort_analyze_grown('{timesheets,timesheet_entries,timesheet_decisions}');
+
 	SELECT effort_ingest_result(count(*),
 		count(*) FILTER (WHERE action = 'create'),
 		count(*) FILTER (WHERE action IN ('amend', 'authorise')),
