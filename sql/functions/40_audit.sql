@@ -34,12 +34,17 @@
 -- timesheet entry instead of probing for its 2,000 timesheets' own), and
 -- one full join of produced against open findings, which are read through
 -- findings_person and updated by primary key (findings only ever grows).
--- A scope of up to 1,000 people runs one generic plan, kept by the
--- session from its first such sweep on, that probes indexes: planning the
--- rule query (about 11 ms, 5 ms for the generic plan) costs more than
--- running it for a few people, and the generic plan runs as fast as one
--- made for the scope up to 1,000 people.  Everyone, or more people: a plan
--- made for the actual scope.
+-- A scope of fewer than half the people runs one generic plan, kept by
+-- the session from its first such sweep on, that probes indexes for each
+-- person: planning the rule query (about 11 ms, 5 ms for the generic
+-- plan) costs more than running it for a few people, and its cost grows
+-- with the scope alone (about 0.35 ms a person at 50,000 staff, whatever
+-- the scope's size).  A plan made for a long list of people is no
+-- better and can be far worse: at 50,000 staff, 9.7 s for 2,000 people
+-- and 127 s for 25,000, against 0.7 s and 8.1 s (docs/performance.md,
+-- "Large scopes").  Half the people or more: the plan for everyone (what
+-- a full sweep costs) evaluates everyone, and only the scope's findings
+-- are kept and reconciled.
 DROP FUNCTION IF EXISTS audit_sweep(date, jsonb, text[]);
 CREATE FUNCTION audit_sweep(p_as_of date, p_params jsonb, p_people text[] DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql VOLATILE
@@ -55,6 +60,9 @@ DECLARE
 	v_resolved bigint;
 	v_open     bigint;
 	v_lock_timeout text := current_setting('lock_timeout');
+	-- whose findings are evaluated: the scope, or everyone (NULL) for a
+	-- scope of half the organisation or more
+	v_eval     text[] := v_people;
 BEGIN
 	IF v_people IS NULL THEN
 		IF NOT pg_try_advisory_xact_lock(hashtext('effortd.audit_sweep.full')) THEN
@@ -65,6 +73,11 @@ BEGIN
 		PERFORM set_config('lock_timeout', v_lock_timeout, true);
 	ELSIF cardinality(v_people) > 1000 THEN
 		PERFORM pg_advisory_xact_lock(hashtext('effortd.audit_sweep'));
+		IF cardinality(v_people) * 2 >= (SELECT count(*) FROM people) THEN
+			v_eval := NULL;
+		ELSE
+			PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);
+		END IF;
 	ELSE
 		PERFORM pg_advisory_xact_lock_shared(hashtext('effortd.audit_sweep'));
 		PERFORM pg_advisory_xact_lock(k)
@@ -79,8 +92,15 @@ BEGIN
 	-- identity, and every open finding (in scope) no longer produced.
 	-- (old reads everyone's or the scope's open findings, whichever
 	-- applies; the other half is not run.)
-	WITH cur AS MATERIALIZED (
-		SELECT * FROM audit_findings(v_as_of, p_params, v_people)
+	-- (cur: the scope's findings; evaluated for everyone, those of the
+	-- scope kept.  The filter is outside the MATERIALIZED evaluation so
+	-- that it never reaches into the rule query's plan.)
+	WITH evaluated AS MATERIALIZED (
+		SELECT * FROM audit_findings(v_as_of, p_params, v_eval)
+	),
+	cur AS (
+		SELECT e.* FROM evaluated e
+		 WHERE v_eval IS NOT NULL OR v_people IS NULL OR e.person_id = ANY (v_people)
 	),
 	old AS MATERIALIZED (
 		SELECT f.finding_id, f.rule, f.person_id, coalesce(f.grant_ref, '') AS g,

@@ -4,7 +4,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 SET client_min_messages = warning;
 
 \ir fixtures.psql
-SELECT plan(22);
+SELECT plan(26);
 
 SELECT pg_temp.person('S1', 1.0, '2020-01-01', NULL, 'M0');
 SELECT pg_temp.person('S2', 1.0, '2020-01-01', NULL, 'M9');
@@ -54,6 +54,25 @@ SELECT cmp_ok((SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid
 	- (SELECT n FROM locks_before), '<=', 1::bigint,
 	'… under one lock, not one per person');
 
+-- A scope of half the people or more is evaluated for everyone (the full
+-- sweep's plan), and only the scope's findings are reconciled: S2 sends
+-- January, but a sweep of S1 and 1,000 unknown people leaves S2's
+-- January finding open.
+CREATE TEMP TABLE s2_jan AS
+	SELECT pg_temp.ts('S2', '2025-01-01', '2025-01-31', '[["grant","G1",86.25],["research","R",86.25]]') AS id;
+SELECT is(audit_sweep('2025-06-01', '{}',
+	ARRAY['S1'] || ARRAY(SELECT 'NOBODY' || i FROM generate_series(1, 1000) i)) - 'as_of',
+	'{"opened": 0, "updated": 1, "resolved": 0, "open": 1}'::jsonb,
+	'a scope of half the people or more: only S1''s finding, updated');
+SELECT is((SELECT count(*)::int FROM findings
+            WHERE person_id = 'S2' AND rule = 'timesheet_missing' AND period_start = '2025-01-01'
+              AND resolved_at IS NULL), 1,
+	'… the findings of people outside the scope are left as they were');
+SELECT is((SELECT count(*)::int FROM findings WHERE person_id = 'S2' AND resolved_at IS NULL), 5,
+	'… and none of theirs is opened or resolved');
+DELETE FROM timesheet_entries WHERE timesheet_id = (SELECT id FROM s2_jan);
+DELETE FROM timesheets WHERE timesheet_id = (SELECT id FROM s2_jan);
+
 -- violations_list evaluated on the fly (as_of not today).
 SELECT is(violations_list('2025-06-01', '{}', NULL, NULL, 'S1', NULL, NULL),
 	jsonb_build_object('as_of', '2025-06-01', 'violations', jsonb_build_array(jsonb_build_object(
@@ -96,6 +115,18 @@ SELECT pg_temp.ts('S1', '2025-01-01', '2025-01-31', '[["grant","G1",86.25],["res
 SELECT is(audit_sweep('2025-06-01', '{}', ARRAY['S1']) - 'as_of',
 	'{"opened": 1, "updated": 0, "resolved": 1, "open": 1}'::jsonb,
 	'scoped sweep on the generic plan: missing resolved, overdue opened');
+
+-- More than 1,000 people but fewer than half the organisation: the
+-- generic plan, probing for each person.  2,100 more people (no
+-- assignments, no findings); S1's January is withdrawn again.
+INSERT INTO people (person_id, name, line_manager_id, fte, employment_start)
+	SELECT 'X' || i, 'Person X' || i, 'M0', 1.0, '2020-01-01' FROM generate_series(1, 2100) i;
+DELETE FROM timesheet_entries WHERE timesheet_id IN (SELECT timesheet_id FROM timesheets WHERE person_id = 'S1');
+DELETE FROM timesheets WHERE person_id = 'S1';
+SELECT is(audit_sweep('2025-06-01', '{}',
+	ARRAY['S1'] || ARRAY(SELECT 'NOBODY' || i FROM generate_series(1, 1000) i)) - 'as_of',
+	'{"opened": 1, "updated": 0, "resolved": 1, "open": 1}'::jsonb,
+	'a scope of 1,001 of 2,104 people: S1''s missing January opened, overdue resolved');
 
 SELECT * FROM finish();
 ROLLBACK;
