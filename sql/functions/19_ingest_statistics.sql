@@ -19,9 +19,10 @@
 -- most (5-80 ms); a table in steady use (a month's feed adding a few per
 -- cent) never.  The new statistics invalidate the plans that read the
 -- table, in every session, so the next sweep is planned afresh.
--- ANALYZE (SKIP_LOCKED): a table another batch or autovacuum is analysing
--- (its lock, held until that transaction ends) is left to it, never waited
--- for.  SECURITY DEFINER: only the tables' owner may analyse them, and
+-- A table another batch or autovacuum is analysing (its lock, held until
+-- that transaction ends) is left to it, never waited for: the lock ANALYZE
+-- takes is tried first, NOWAIT (rather than ANALYZE (SKIP_LOCKED), which
+-- warns the client and the server log of every table it skips).  SECURITY DEFINER: only the tables' owner may analyse them, and
 -- effortd may serve as a runtime role (61_runtime_role.sql); the function
 -- analyses only tables of the schema named in p_tables.
 CREATE OR REPLACE FUNCTION effort_analyze_grown(p_tables text[])
@@ -39,7 +40,12 @@ BEGIN
 		       >= greatest(2 * c.relpages, 16)
 		 ORDER BY c.relname
 	LOOP
-		EXECUTE format('ANALYZE (SKIP_LOCKED) %s', v_table);
+		BEGIN
+			EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE NOWAIT', v_table);
+		EXCEPTION WHEN lock_not_available THEN
+			CONTINUE;
+		END;
+		EXECUTE format('ANALYZE %s', v_table);
 	END LOOP;
 END
 $$;

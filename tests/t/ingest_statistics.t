@@ -7,7 +7,9 @@
 #     taken them), also with effortd serving as the runtime role, which
 #     does not own the tables;
 #   - a later feed that adds a few per cent leaves them as they were;
-#   - a rejected feed stores nothing and analyses nothing.
+#   - a rejected feed stores nothing and analyses nothing;
+#   - a table another transaction holds for ANALYZE is skipped without a
+#     wait or a warning.
 use strict;
 use warnings;
 use utf8;
@@ -15,6 +17,8 @@ use utf8;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
+use POSIX ();
+use Time::HiRes qw(time sleep);
 use EffortTest qw(new_db start_effortd psql psql_value post_feed json_encode);
 
 my $db = new_db();
@@ -73,6 +77,29 @@ $bad[-1]{person_id} = 'NOBODY';
 is $s, 422, 'a feed with an unknown person: 422' or diag json_encode($j);
 is psql_value($db, 'SELECT count(*) FROM timesheets'), 0, '… nothing stored';
 is reltuples('timesheet_entries'), $before, '… and timesheet_entries not analysed';
+
+# ---- a table another transaction is analysing: left to it, not waited for --
+{
+	my $holder = fork // die "fork: $!";
+	if (!$holder) {
+		local %ENV = (%ENV, $c->env, PGDATABASE => $db->name);
+		{ exec 'psql', '-X', '-q', '-o', '/dev/null', '-c', 'BEGIN',
+			'-c', 'LOCK TABLE timesheet_entries IN SHARE UPDATE EXCLUSIVE MODE', '-c', 'SELECT pg_sleep(8)' };
+		POSIX::_exit(127);
+	}
+	my $end = time + 5;
+	sleep 0.05 until psql_value($db, q{SELECT count(*) FROM pg_locks WHERE mode = 'ShareUpdateExclusiveLock'
+		AND relation = 'timesheet_entries'::regclass AND granted}) || time > $end;
+	my $t0 = time;
+	($s, $j) = post_feed($d, timesheets => [ map { my $p = $_; map { timesheet($p, $_, 30) } 1 .. 12 } @people ]);
+	is $s, 200, 'timesheet_entries held by another transaction (its lock for ANALYZE): the feed 200' or diag json_encode($j);
+	ok time - $t0 < 6, '… without waiting for it';
+	is reltuples('timesheets'), 2400, '… timesheets analysed';
+	is reltuples('timesheet_entries'), $before, '… timesheet_entries left alone';
+	unlike $d->log_text, qr/skipping analyze|lock not available/, '… and no warning about it';
+	kill 'TERM', $holder;
+	waitpid $holder, 0;
+}
 
 is $d->stop, 0, 'effortd stops';
 done_testing();
