@@ -36,6 +36,10 @@ like($out, qr/^\(e\) re-audit after one change: POST of one timesheet end to end
 my ($e_posts, $e_batches) = $out =~ /^\(e\) .*\((\d+) POSTs of different people, beside a feed of (\d+) changed/m;
 cmp_ok($e_posts // 0, '>=', 50, '(e) at least 50 POSTs of one timesheet');
 cmp_ok($e_batches // 0, '>=', 1, '(e) beside at least one concurrent batch');
+like($out, qr/^    a month-end batch \(one month's timesheets of (\d+) people spread over the organisation, one POST\): \d+, \d+ and \d+ ms$/m,
+	'(e) three month-end batches');
+my ($m_people) = $out =~ /^    a month-end batch \(one month's timesheets of (\d+) people/m;
+cmp_ok($m_people // 0, '>=', 90, '(e) a month-end batch holds (nearly) everyone at 100 staff');
 like($out, qr/^\(f\) GET \/v1\/violations\?person_id=.*: $num req\/s, p50 $num ms, p99 $num ms$/m, '(f) wrk figures');
 like($out, qr/pgbench .*: $num tps, latency average $num ms/, '(f) pgbench figures');
 like($out, qr/ratio f\/pgbench = $num/, 'ratio f/pgbench');
