@@ -22,12 +22,14 @@
 -- A table another batch or autovacuum is analysing (its lock, held until
 -- that transaction ends) is left to it, never waited for: the lock ANALYZE
 -- takes is tried first, NOWAIT (rather than ANALYZE (SKIP_LOCKED), which
--- warns the client and the server log of every table it skips).  SECURITY DEFINER: only the tables' owner may analyse them, and
--- effortd may serve as a runtime role (61_runtime_role.sql); the function
--- analyses only tables of the schema named in p_tables.
+-- warns the client and the server log of every table it skips).
+-- SECURITY DEFINER: only the tables' owner may analyse them, and effortd
+-- may serve as a runtime role (61_runtime_role.sql); the function analyses
+-- only ordinary tables of schema public named in p_tables, and reads the
+-- catalogue before any temporary table (pg_temp last).
 CREATE OR REPLACE FUNCTION effort_analyze_grown(p_tables text[])
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, public AS $$
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v_table regclass;
 BEGIN
