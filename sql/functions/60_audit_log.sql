@@ -14,31 +14,13 @@ $$;
 
 -- A row's canonical content: what its hash covers, as UTF-8 bytes of one
 -- JSON array (jsonb text is deterministic; the time is written in UTC so
--- that the session's TimeZone does not matter):
---   [id, "at", actor, action, entity, entity_key, before, after]
--- written in two parts, so that the flush can make the large one, the
--- tail from actor on, before it takes the chain's lock: audit_canon_tail
--- is the text of the array of the last six from its first separator on,
--- audit_canon_join puts the id and time in front of it.  (jsonb writes an
--- array as "[" elements joined by ", " "]", each element as it writes it
--- alone, so the join is the text of the whole array.)
-CREATE OR REPLACE FUNCTION audit_canon_tail(p_actor jsonb, p_action text, p_entity text,
-	p_key jsonb, p_before jsonb, p_after jsonb)
-RETURNS text LANGUAGE sql STABLE AS $$
-	SELECT substr(jsonb_build_array(p_actor, p_action, p_entity, p_key, p_before, p_after)::text, 2)
-$$;
-
-CREATE OR REPLACE FUNCTION audit_canon_join(p_id bigint, p_at timestamptz, p_tail text)
-RETURNS bytea LANGUAGE sql STABLE AS $$
-	SELECT convert_to(rtrim(jsonb_build_array(p_id,
-		to_char(p_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text, ']')
-		|| ', ' || p_tail, 'UTF8')
-$$;
-
+-- that the session's TimeZone does not matter).
 CREATE OR REPLACE FUNCTION audit_canon(a audit_log)
 RETURNS bytea LANGUAGE sql STABLE AS $$
-	SELECT audit_canon_join(a.id, a.at,
-		audit_canon_tail(a.actor, a.action, a.entity, a.entity_key, a.before, a.after))
+	SELECT convert_to(jsonb_build_array(a.id,
+		to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+		a.actor, a.action, a.entity, a.entity_key, a.before, a.after)::text,
+		'UTF8')
 $$;
 
 -- hash = sha256(prev_hash || canonical content); the first row has no
@@ -150,62 +132,46 @@ BEGIN
 END
 $$;
 
--- A flushed row before its place in the chain: what effort_audit_flush
--- takes out of audit_pending, with its canonical tail, before the lock.
-DROP TYPE IF EXISTS audit_staged CASCADE;
-CREATE TYPE audit_staged AS (seq bigint, action text, entity text, entity_key jsonb,
-	before jsonb, after jsonb, tail text);
-
 -- The deferred flush at commit: appends what the transaction staged, in
 -- order, in one INSERT.  Under the advisory lock (held to the end of the
--- transaction, as audit_append's) ids and times are taken and the chain
--- computed from the last row's hash in one ordered pass, so the chain
--- stays linear under concurrency.  The actor is the transaction's; a
--- timesheet version is logged with its entries as they are at commit.
+-- transaction, as audit_append's) ids are taken and the chain computed
+-- from the last row's hash in one ordered pass, so the chain stays linear
+-- under concurrency.  The actor is the transaction's; a timesheet version
+-- is logged with its entries as they are at commit.
 CREATE OR REPLACE FUNCTION effort_audit_flush()
 RETURNS trigger LANGUAGE plpgsql SET enable_seqscan = off AS $$
 DECLARE
 	v_prev bytea;
 	v_actor jsonb := effort_actor();
 	v_entries jsonb;
-	v_rows audit_staged[];
 BEGIN
 	PERFORM set_config('effortd.audit_armed', '', true);
-	-- Everything that does not depend on the rows' place in the chain is
-	-- made before the lock, which every other writer's commit waits for:
-	-- the logged versions' entries (effort_entries_docs, read at once by
-	-- index: one effort_entries_doc call per version cost more than the
-	-- rest of the flush) and each row's canonical tail (the text of its
-	-- content, most of the hashing's work).  No sequential scans (the
-	-- function's setting): a plan made while timesheet_entries was small
-	-- read all of it.
+	-- The logged versions' entries (effort_entries_docs), read at once
+	-- by index before the lock, so that the lock, which every other
+	-- writer's commit waits for, is not held through them (one
+	-- effort_entries_doc call per version cost more than the rest of the
+	-- flush).  No sequential scans (the function's setting): a plan made
+	-- while timesheet_entries was small read all of it.
 	v_entries := effort_entries_docs(ARRAY(
 	        SELECT (q.after ->> 'timesheet_id')::bigint FROM audit_pending q
 	         WHERE q.xid = txid_current() AND q.entity = 'timesheets' AND q.after IS NOT NULL));
+	PERFORM pg_advisory_xact_lock(7046372004);
+	SELECT a.hash INTO v_prev FROM audit_log a ORDER BY a.id DESC LIMIT 1;
 	WITH p AS (
 		DELETE FROM audit_pending WHERE xid = txid_current() RETURNING *),
 	r AS (
-		SELECT p.seq, p.action, p.entity, p.entity_key, p.before,
+		SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) AS id,
+		       clock_timestamp() AS at, p.action, p.entity, p.entity_key,
+		       p.before,
 		       CASE WHEN p.entity = 'timesheets' AND p.after IS NOT NULL
 		            THEN p.after || jsonb_build_object('entries',
 		                 coalesce(v_entries -> (p.after ->> 'timesheet_id'), '[]'))
 		            ELSE p.after END AS after
-		  FROM p WHERE NOT p.arm)
-	SELECT array_agg(ROW(r.seq, r.action, r.entity, r.entity_key, r.before, r.after,
-	                     audit_canon_tail(v_actor, r.action, r.entity, r.entity_key,
-	                                      r.before, r.after))::audit_staged ORDER BY r.seq)
-	  INTO v_rows
-	  FROM r;
-	-- Under the lock: ids in order, the time, the chain and the insert.
-	PERFORM pg_advisory_xact_lock(7046372004);
-	SELECT a.hash INTO v_prev FROM audit_log a ORDER BY a.id DESC LIMIT 1;
-	WITH r AS (
-		SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) AS id,
-		       clock_timestamp() AS at, s.*
-		  FROM (SELECT * FROM unnest(v_rows) s ORDER BY s.seq) s),
+		  FROM (SELECT * FROM p WHERE NOT p.arm ORDER BY p.seq) p),
 	h AS (
-		SELECT r.*, audit_chain(v_prev, audit_canon_join(r.id, r.at, r.tail))
-		           OVER (ORDER BY r.id) AS hash
+		SELECT r.*, audit_chain(v_prev, audit_canon(ROW(r.id, r.at, v_actor,
+		           r.action, r.entity, r.entity_key, r.before, r.after, NULL,
+		           NULL)::audit_log)) OVER (ORDER BY r.id) AS hash
 		  FROM r)
 	INSERT INTO audit_log (id, at, actor, action, entity, entity_key, before,
 		after, prev_hash, hash)
