@@ -11,7 +11,7 @@
 -- entry, decision and charge where a few people's index probes would do,
 -- and each batch slower than the one before (over the bench's timesheet
 -- feed, 97 ms of CPU a sweep at the first batch, 274 ms at the last; with
--- the statistics 76 to 119 ms throughout, half of it the findings the
+-- the statistics 76 to 119 ms throughout, about 40 % of it the findings the
 -- batch resolves).
 --
 -- So each feed, once its rows are stored, analyses those of its tables
