@@ -6,6 +6,8 @@
  * decoder must agree with jansson decoding the whole body: the same
  * elements, or the same error message (not checked for bodies with raw
  * NUL bytes, which jansson skips in ways that depend on what it has read).
+ * A body opening with a UTF-16 byte-order mark is named as such instead
+ * of jansson's "unable to decode byte".
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -25,9 +27,18 @@
 static json_t *
 whole(const char *body, size_t len, char *msg, size_t msglen)
 {
+	unsigned char head[4] = { 1, 1, 1, 1 };
+	const char *utf16;
 	json_error_t e;
 	json_t *v;
 
+	memcpy(head, body, len < 4 ? len : 4);
+	if ((utf16 = feed_utf16(head, len)) != NULL) {
+		snprintf(msg, msglen,
+		    "the body is UTF-16 (%s), not UTF-8: save it as UTF-8",
+		    utf16);
+		return NULL;
+	}
 	if (len >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0) {
 		body += 3; /* a byte-order mark, dropped as effortd does */
 		len -= 3;
