@@ -7,7 +7,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 SET client_min_messages = warning;
-SELECT plan(5);
+SELECT plan(7);
 
 -- The formula the chain was defined with, written out.
 CREATE FUNCTION pg_temp.canon_formula(a audit_log) RETURNS bytea LANGUAGE sql AS $f$
@@ -26,10 +26,13 @@ SELECT ROW(v.id, v.at, v.actor, v.action, v.entity, v.entity_key, v.before, v.af
 	 '{"name": "Zoë", "nested": {"a": [1, null, "]"], "b": {}}, "empty": []}'),
 	(42, '2024-02-29 12:00:00-05', '{"token": "t", "person_id": null}', 'deleted', 'delegations',
 	 '{"manager_id": "M", "delegate_id": "D", "start_date": "2025-07-01"}',
-	 '{"x": "日本語"}', NULL)) AS v(id, at, actor, action, entity, entity_key, before, after);
+	 '{"x": "日本語"}', NULL),
+	(7, '2026-06-30 23:59:59.5+00', '{"person_id": "tab\there", "role": "line\nbreak"}',
+	 E'ctl\u0001 "act"', E'ent\\ity', '{"k": "\u0007 😀"}', 'null'::jsonb,
+	 '[1.10, -0.0, 1e2, {"a": null}, [], "\\\""]')) AS v(id, at, actor, action, entity, entity_key, before, after);
 SELECT results_eq($$SELECT audit_canon(w.a) FROM awkward w ORDER BY (w.a).id$$,
 	$$SELECT pg_temp.canon_formula(w.a) FROM awkward w ORDER BY (w.a).id$$,
-	'audit_canon = the JSON array as jsonb writes it (unicode, quotes, brackets, NULLs, nesting, extreme ids)');
+	'audit_canon = the JSON array as jsonb writes it (unicode, quotes, brackets, NULLs, JSON null, control characters, numbers, nesting, extreme ids)');
 
 -- A real flush: a grant and a person changed, the deferred flush run now.
 CREATE TEMP TABLE last_before AS SELECT coalesce(max(id), 0) AS id FROM audit_log;
@@ -49,6 +52,12 @@ SELECT is((SELECT count(*) FROM audit_log a
               AND a.prev_hash IS DISTINCT FROM (SELECT b.hash FROM audit_log b WHERE b.id < a.id
                                                  ORDER BY b.id DESC LIMIT 1)),
 	0::bigint, 'each appended row''s prev_hash is the hash of the row before it');
+SELECT is((SELECT (max(id) - min(id) + 1) || ' ' || count(*) FROM audit_log
+            WHERE id > (SELECT id FROM last_before)),
+	(SELECT count(*) || ' ' || count(*) FROM audit_log WHERE id > (SELECT id FROM last_before)),
+	'the flush''s ids are one block, in order');
+SELECT cmp_ok(nextval(pg_get_serial_sequence('audit_log', 'id')), '>',
+	(SELECT max(id) FROM audit_log), 'the ids'' sequence continues past the block');
 SELECT is(audit_verify()->>'ok', 'true', 'audit_verify: the chain verifies');
 
 SELECT * FROM finish();
