@@ -7,7 +7,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 SET client_min_messages = warning;
-SELECT plan(7);
+SELECT plan(6);
 
 -- The formula the chain was defined with, written out.
 CREATE FUNCTION pg_temp.canon_formula(a audit_log) RETURNS bytea LANGUAGE sql AS $f$
@@ -55,9 +55,7 @@ SELECT is((SELECT count(*) FROM audit_log a
 SELECT is((SELECT (max(id) - min(id) + 1) || ' ' || count(*) FROM audit_log
             WHERE id > (SELECT id FROM last_before)),
 	(SELECT count(*) || ' ' || count(*) FROM audit_log WHERE id > (SELECT id FROM last_before)),
-	'the flush''s ids are one block, in order');
-SELECT cmp_ok(nextval(pg_get_serial_sequence('audit_log', 'id')), '>',
-	(SELECT max(id) FROM audit_log), 'the ids'' sequence continues past the block');
+	'the flush''s ids are consecutive');
 SELECT is(audit_verify()->>'ok', 'true', 'audit_verify: the chain verifies');
 
 SELECT * FROM finish();

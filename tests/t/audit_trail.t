@@ -187,6 +187,10 @@ is $s, 200, 'a feed through effortd running as the runtime role: 200' or diag js
 ($s, $j) = post_feed($dr, timesheets => [ { person_id => 'R1', period_start => '2025-01-01', period_end => '2025-01-31',
 	submitted_at => '2025-02-01T10:00:00Z', entries => [ { kind => 'research', activity => 'r', hours => 172.5 } ] } ]);
 is $s, 200, '… and a timesheet: 200' or diag json_encode($j);
+($s, $j) = post_feed($dr, timesheets => [ map { { person_id => 'R1', period_start => "2025-0$_-01",
+	period_end => "2025-0$_-28", submitted_at => '2025-10-01T10:00:00Z',
+	entries => [ { kind => 'research', activity => 'r', hours => 150 } ] } } 2 .. 4 ]);
+is $s, 200, '… and a batch of three, flushed to the trail in one statement: 200' or diag json_encode($j);
 is psql($db2, q{SELECT string_agg(DISTINCT actor ->> 'db_user', ',') FROM audit_log WHERE entity IN ('people', 'timesheets')}), $role,
 	'the audit rows were written by the runtime role';
 sub as_runtime {
