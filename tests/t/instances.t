@@ -88,8 +88,8 @@ is psql($db, q{SELECT count(DISTINCT t.total_hours) FROM timesheets t WHERE pers
 	'each version holds its own entries';
 
 # Batches through both instances at once: each commit appends its rows
-# to the audit trail as one block of ids under the chain's lock; the
-# blocks interleave with nothing lost, repeated or out of chain.
+# to the audit trail under the chain's lock, one run of ids; the runs
+# follow one another with nothing lost, repeated or out of chain.
 my @staff = map { sprintf 'Q%02d', $_ } 1 .. 32;
 ($s, $j) = post_feed($a, people => [ map { { person_id => $_, name => "Staff $_", fte => 1,
 	employment_start => '2020-01-06' } } @staff ], token => $token);
