@@ -4,7 +4,6 @@
  * feed's cross-field check.  Also the error collector, which renders each
  * error with the record's index (JSON) or physical line (CSV).
  */
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -230,15 +229,24 @@ not_utf8(const unsigned char *s, size_t n, size_t at, char *buf, size_t len)
 	return buf;
 }
 
-/* Whether a number has no more than `places` decimals.  The feeds' numbers
- * times 10^places stay below 10^7, where a double is exact to 1e-9, so a
- * value sent with more decimals is at least 1e-6 away from an integer. */
+/* Whether a number has no more than `places` decimals in the text the
+ * database receives: stage_record (ingest-feed.c) writes it with 15
+ * significant digits, so that text is counted here.  A tolerance on the
+ * scaled double let 7.000000001 through (then rounded by numeric(6,2)). */
 static bool
 decimals_at_most(double n, int places)
 {
-	double scaled = n * pow(10, places);
+	char text[40], *exp, *dot;
+	long decimals = 0;
 
-	return fabs(scaled - round(scaled)) < 1e-6;
+	snprintf(text, sizeof text, "%.15g", n);
+	if ((exp = strpbrk(text, "eE")) != NULL) {
+		decimals = -strtol(exp + 1, NULL, 10);
+		*exp = '\0';
+	}
+	if ((dot = strchr(text, '.')) != NULL)
+		decimals += (long)strlen(dot + 1);
+	return decimals <= places;
 }
 
 static const char *

@@ -82,24 +82,21 @@ refused('fte 0.1234565 (7 decimals)', people => sprintf($PERSON, 'Q1', '0.123456
 is((post_feed($d, people => sprintf($PERSON, 'Q2', '0.6667'), type => 'application/json'))[0], 200, 'fte 0.6667: 200');
 is psql_value($db, "SELECT fte::text FROM people WHERE person_id = 'Q2'"), '0.6667', '… stored as 0.6667';
 
-# Decimals beyond the check's tolerance (1e-6 of the scaled value) passed:
-# hours were then rounded by numeric(6,2) / numeric(8,2), and an fte with 13
-# decimals hit the people_fte_scale constraint (500).
-TODO: {
-	local $TODO = 'decimals_at_most (feed-validate.c) lets through decimals within 1e-6 of the scaled value';
-	refused('hours 7.000000001 (9 decimals)', timesheets => ts_body('7.000000001'), 'application/json', 422,
-		{ index => 0, field => 'entries[0].hours', message => qr/^at most 2 decimals$/ });
-	refused('charge hours 10.000000001', charges =>
-		'[{"person_id":"P1","grant_ref":"GR/1","month":"2025-01","hours":10.000000001}]', 'application/json', 422,
-		{ index => 0, field => 'hours', message => qr/^at most 2 decimals$/ });
-	refused('fte 0.5000000000001 (13 decimals)', people => sprintf($PERSON, 'Q3', '0.5000000000001'), 'application/json', 422,
-		{ index => 0, field => 'fte', message => qr/^at most 6 decimals$/ });
-	refused('CSV fte 0.5000000000001', people => "person_id,name,fte,employment_start\nQ4,N,0.5000000000001,2020-01-01\n",
-		'text/csv', 422, { line => 2, field => 'fte', message => qr/^at most 6 decimals$/ });
-	refused('CSV hours 8.000000001', timesheets => "person_id,period_start,period_end,submitted_at,kind,activity,hours\n"
-		. "P1,2025-03-01,2025-03-31,2025-04-01T09:00:00Z,grant,GR/1,8.000000001\n", 'text/csv', 422,
-		{ line => 2, field => 'entries[0].hours', message => qr/^at most 2 decimals$/ });
-}
+# Decimals within the old check's tolerance (1e-6 of the scaled value)
+# passed: hours were then rounded by numeric(6,2) / numeric(8,2), and an fte
+# with 13 decimals hit the people_fte_scale constraint (a 500).
+refused('hours 7.000000001 (9 decimals)', timesheets => ts_body('7.000000001'), 'application/json', 422,
+	{ index => 0, field => 'entries[0].hours', message => qr/^at most 2 decimals$/ });
+refused('charge hours 10.000000001', charges =>
+	'[{"person_id":"P1","grant_ref":"GR/1","month":"2025-01","hours":10.000000001}]', 'application/json', 422,
+	{ index => 0, field => 'hours', message => qr/^at most 2 decimals$/ });
+refused('fte 0.5000000000001 (13 decimals)', people => sprintf($PERSON, 'Q3', '0.5000000000001'), 'application/json', 422,
+	{ index => 0, field => 'fte', message => qr/^at most 6 decimals$/ });
+refused('CSV fte 0.5000000000001', people => "person_id,name,fte,employment_start\nQ4,N,0.5000000000001,2020-01-01\n",
+	'text/csv', 422, { line => 2, field => 'fte', message => qr/^at most 6 decimals$/ });
+refused('CSV hours 8.000000001', timesheets => "person_id,period_start,period_end,submitted_at,kind,activity,hours\n"
+	. "P1,2025-03-01,2025-03-31,2025-04-01T09:00:00Z,grant,GR/1,8.000000001\n", 'text/csv', 422,
+	{ line => 2, field => 'entries[0].hours', message => qr/^at most 2 decimals$/ });
 TODO: {
 	local $TODO = 'jansson turns 1e-400 into 0 and 0.99999999999999999 into 1 before effortd sees the number;'
 		. ' refusing them needs the literal (the JSON stream scanner sees the bytes)';

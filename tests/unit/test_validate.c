@@ -425,6 +425,11 @@ test_ts_hours_decimals(void **state)
 	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":1},"
 	        "{\"kind\":\"admin\",\"activity\":\"b\",\"hours\":0.001}]"),
 	    "entries[1].hours", "at most 2 decimals");
+	/* More decimals than a tolerance on the scaled double would see. */
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":7.000000001}]"),
+	    "entries[0].hours", "at most 2 decimals");
 	expect_valid(&feed_timesheets,
 	    timesheet("2025-01-01", "2025-01-31",
 	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":7.1},"
@@ -693,6 +698,9 @@ test_assignments(void **state)
 	expect_one(&feed_assignments,
 	    patched(assignment_ok, "{\"fte_share\":0.9999995}"), "fte_share",
 	    "at most 6 decimals");
+	expect_one(&feed_assignments,
+	    patched(assignment_ok, "{\"fte_share\":0.5000000000001}"),
+	    "fte_share", "at most 6 decimals");
 	expect_one(&feed_assignments,
 	    patched(assignment_ok, "{\"fte_share\":1.01}"), "fte_share",
 	    "out of range");
