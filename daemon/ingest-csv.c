@@ -122,6 +122,10 @@ number_cell(
 	char *end, *comma = strchr(s, ',');
 	double d;
 
+	/* strtod also reads C hex floats ("0x1p-1" is 0.5): not a number a
+	 * feed writes, so not one stored as another. */
+	if (strpbrk(s, "xX") != NULL)
+		return refuse(cr, f, bad, "must be a number, not \"%.40s\"", s);
 	if (cr->decimal == ',') {
 		if (strchr(s, '.') != NULL)
 			return refuse(cr, f, bad,
