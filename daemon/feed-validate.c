@@ -58,6 +58,16 @@ utf8_sequence(const unsigned char *s, size_t left)
 	return n;
 }
 
+bool
+feed_utf8_valid(const char *s, size_t n)
+{
+	for (size_t i = 0, step; i < n; i += step)
+		if ((step = utf8_sequence(
+		         (const unsigned char *)s + i, n - i)) == 0)
+			return false;
+	return true;
+}
+
 /* Replaces each byte that does not start a valid UTF-8 sequence by '?':
  * an error quoting bad input (or cut inside a character) stays UTF-8. */
 static void

@@ -26,6 +26,12 @@ void feed_error(struct feed_errors *, int index, const char *field,
 void feed_error_line(struct feed_errors *, long line, const char *field,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* Whether the n bytes at s are UTF-8 as the database takes it (no stray
+ * or truncated sequence, overlong form, surrogate or code point above
+ * U+10FFFF): also for query values and path segments, which PostgreSQL
+ * would otherwise refuse as a database error. */
+bool feed_utf8_valid(const char *s, size_t n);
+
 /* How a body starting with head (len bytes in all) is UTF-16: "little-
  * endian, with a byte-order mark" and the like, or NULL when it is not. */
 const char *feed_utf16(const unsigned char head[4], size_t len);

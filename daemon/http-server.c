@@ -25,6 +25,7 @@
 #include "auth-oidc.h"
 #include "request.h"
 #include "auth-token.h"
+#include "feed-validate.h"
 #include "xmalloc.h"
 
 /* Matches path against pattern; a {…} segment captures into *arg. */
@@ -42,8 +43,9 @@ route_match(const char *pattern, const char *path, char **arg)
 			free(*arg);
 			*arg = evhttp_uridecode(raw, 0, &len);
 			free(raw);
-			if (*arg == NULL || len != strlen(*arg))
-				return false; /* an encoded NUL */
+			if (*arg == NULL || len != strlen(*arg) ||
+			    !feed_utf8_valid(*arg, len))
+				return false; /* an encoded NUL, not UTF-8 */
 			path += n;
 			pattern = strchr(pattern, '}') + 1;
 			continue;

@@ -2,8 +2,9 @@
  * The query string of a request, parsed strictly against the parameters
  * its route declares (http-routes.c): every parameter must be declared, given
  * once, with a value, percent-encoded correctly (%XX with two hex digits;
- * no NUL and no control characters once decoded) and, where the route
- * lists values, one of them.  Anything else is a 400 naming the parameter:
+ * no NUL and no control characters once decoded, and a value UTF-8) and,
+ * where the route lists values, one of them.  Anything else is a 400
+ * naming the parameter:
  *
  *   {"error": "rule must be timesheet_missing, ... or teaching_excess",
  *    "errors": [{"parameter": "rule", "message": "(the same)"}]}
@@ -17,6 +18,7 @@
 
 #include <event2/http.h>
 
+#include "feed-validate.h"
 #include "request-query.h"
 #include "xmalloc.h"
 
@@ -205,7 +207,15 @@ segment_parse(const struct query_spec *spec, struct evkeyvalq *out,
 		free(name);
 		return false;
 	}
-	if ((value = decode(eq + 1, n - name_len - 1, &why)) == NULL) {
+	/* A value goes to the database, which takes only UTF-8 (a name that
+	 * is not is an unknown parameter, shown escaped). */
+	value = decode(eq + 1, n - name_len - 1, &why);
+	if (value != NULL && !feed_utf8_valid(value, strlen(value))) {
+		why = "not valid UTF-8";
+		free(value);
+		value = NULL;
+	}
+	if (value == NULL) {
 		s = shown(name, strlen(name));
 		refuse(err, s, "query parameter \"%s\": %s", s, why);
 		free(s);
