@@ -188,7 +188,10 @@ request_body_json(struct request *r, json_error_t *err)
 	struct evbuffer *body = evhttp_request_get_input_buffer(r->req);
 	size_t len = evbuffer_get_length(body);
 
-	return json_loadb((const char *)evbuffer_pullup(body, -1), len, 0, err);
+	/* A key twice is refused as a feed's body refuses it: taking the
+	 * last would act on a value the client may not have meant. */
+	return json_loadb((const char *)evbuffer_pullup(body, -1), len,
+	    JSON_REJECT_DUPLICATES, err);
 }
 
 void

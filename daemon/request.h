@@ -108,7 +108,8 @@ bool request_query_parse(struct request *);
 const char *request_query(struct request *, const char *);
 /* The request body parsed as one JSON value (the caller's reference), or
  * NULL when it is not JSON, with jansson's line, column and text in *err
- * when err is not NULL.  For the small bodies of the non-feed routes; a
+ * when err is not NULL (a key twice in an object is such an error, as in
+ * a feed).  For the small bodies of the non-feed routes; a
  * feed's body is read in slices (ingest-feed.c). */
 json_t *request_body_json(struct request *, json_error_t *err);
 /* Replies; each frees the request. */
