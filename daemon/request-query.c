@@ -2,9 +2,9 @@
  * The query string of a request, parsed strictly against the parameters
  * its route declares (http-routes.c): every parameter must be declared, given
  * once, with a value, percent-encoded correctly (%XX with two hex digits;
- * no NUL and no control characters once decoded, and a value UTF-8) and,
- * where the route lists values, one of them.  Anything else is a 400
- * naming the parameter:
+ * no NUL and no control characters once decoded, and a value UTF-8 and
+ * not empty) and, where the route lists values, one of them.  Anything
+ * else is a 400 naming the parameter:
  *
  *   {"error": "rule must be timesheet_missing, ... or teaching_excess",
  *    "errors": [{"parameter": "rule", "message": "(the same)"}]}
@@ -212,6 +212,12 @@ segment_parse(const struct query_spec *spec, struct evkeyvalq *out,
 	value = decode(eq + 1, n - name_len - 1, &why);
 	if (value != NULL && !feed_utf8_valid(value, strlen(value))) {
 		why = "not valid UTF-8";
+		free(value);
+		value = NULL;
+	} else if (value != NULL && *value == '\0') {
+		/* person_id= filters by nothing: an empty list, as a
+		 * misspelt filter would answer. */
+		why = "an empty value (name=value)";
 		free(value);
 		value = NULL;
 	}

@@ -184,6 +184,15 @@ for my $p ('/v1/reports/grants/%FF', '/v1/reports/grants/%C3%28/evidence') {
 	my ($s, $j) = $d->req(GET => $p, token => $admin);
 	is $s, 404, "GET $p (no grant has that reference): 404" or diag json_encode($j);
 }
+# An empty value filtered by nothing: an empty list, as a misspelt filter
+# would answer.
+for my $c ([ '/v1/violations?person_id=', 'person_id' ], [ '/v1/violations?as_of=2025-06-01&grant_ref=', 'grant_ref' ],
+	[ '/v1/timesheets?person_id=', 'person_id' ], [ '/v1/audit?person_id=', 'person_id' ]) {
+	my ($s, $j) = $d->req(GET => $c->[0], token => $admin);
+	is $s, 400, "GET $c->[0]: 400" or diag json_encode($j);
+	is ref $j eq 'HASH' && $j->{errors} && $j->{errors}[0]{parameter}, $c->[1], "… naming $c->[1]";
+	like ref $j eq 'HASH' ? $j->{error} : '', qr/empty value/, '… saying it is empty';
+}
 {
 	my ($s, $j) = $d->req(GET => '/v1/violations?person_id=%C3%A9', token => $admin);
 	is $s, 200, 'person_id=%C3%A9 (é, valid UTF-8): 200';
