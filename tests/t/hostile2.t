@@ -18,7 +18,7 @@ use Time::HiRes qw(sleep time);
 use EffortTest qw(new_db start_effortd psql psql_value post_feed row_counts json_encode);
 
 my $db = new_db();
-my $d = start_effortd(db => $db, 'limits.max_body' => 8192);
+my $d = start_effortd(db => $db, 'limits.max_body' => 131072);
 my $feed = $d->token('feed');
 my $admin = $d->token('admin');
 
@@ -171,6 +171,26 @@ refused('CSV: a row with an extra cell', people => "person_id,name,fte,employmen
 	is psql_value($db, "SELECT name FROM people WHERE person_id = 'K2'"), 'Kay', '… the name stored without CR';
 }
 
+# A timesheet's entries may each hold up to 24 x days hours; 1400 of 744 h
+# total more than timesheets.total_hours (numeric(8,2)) holds.
+TODO: {
+	local $TODO = 'a total over 999999.99 hours overflows timesheets.total_hours: 22003, a 500';
+	my @entries = map { { kind => 'admin', activity => "A$_", hours => 744 } } 1 .. 1400;
+	my ($s, $j) = refused('a timesheet of 1400 entries of 744 h (1041600 h in January)', timesheets => json_encode([ {
+		person_id => 'P1', period_start => '2025-01-01', period_end => '2025-01-31', submitted_at => '2025-02-01T09:00:00Z',
+		entries => \@entries } ]), 'application/json', 422, { index => 0 });
+	like ref $j eq 'HASH' && $j->{errors} ? $j->{errors}[0]{field} : '', qr/^entries/, '… on its entries';
+}
+# A cell the CSV reader refuses names the bare column; the validator names
+# the entry (docs/api.md: "the field (with the entry index for timesheet
+# entries)").
+TODO: {
+	local $TODO = 'ingest-csv.c refuse() names an entry column before the row is grouped, without entries[N].';
+	refused('CSV: hours "abc" on the second entry', timesheets => "person_id,period_start,period_end,submitted_at,kind,activity,hours\n"
+		. "P1,2025-03-01,2025-03-31,2025-04-20T09:00:00Z,admin,a,1\nP1,2025-03-01,2025-03-31,2025-04-20T09:00:00Z,admin,b,abc\n",
+		'text/csv', 422, { line => 3, field => 'entries[1].hours', message => qr/must be a number/ });
+}
+
 # ---- query strings and path segments that are not UTF-8: PostgreSQL
 # refused them (22021) and effortd answered 500.
 for my $c ([ '/v1/violations?person_id=%FF', 'person_id' ], [ '/v1/violations?grant_ref=%C3%28', 'grant_ref' ],
@@ -231,14 +251,18 @@ for my $q ('/v1/violations?as_of=9999-12-31', '/v1/violations?as_of=1900-01-01',
 	is $s, 400, 'a token with "role" twice: 400' or diag json_encode($j);
 	is_deeply stored_state(), $before, '… none of them stored anything';
 }
-TODO: {
-	local $TODO = 'reject stores control characters in its reason (a feed refuses them in free text);'
-		. ' POST /v1/approvals answers a syntax error without its line and column';
-	my ($s, $j) = $d->req(POST => "/v1/timesheets/$ts_ids[1]/reject", token => $mgr, body => '{"reason":"line\nbreak\u001b[31m"}');
-	is $s, 422, 'reject with a reason holding LF and ESC: 422' or diag json_encode($j);
-	($s, $j) = $d->req(POST => '/v1/approvals', token => $mgr, body => '{"timesheet_ids":[9223372036854775808]}');
+{
+	my ($s, $j) = $d->req(POST => '/v1/approvals', token => $mgr, body => '{"timesheet_ids":[9223372036854775808]}');
 	is $s, 400, 'approvals with an id over 2^63: 400';
-	like ref $j eq 'HASH' ? $j->{error} : '', qr/line 1, column \d+/, '… with the line and column';
+	TODO: {
+		local $TODO = 'POST /v1/approvals (and me/delegations, tokens) answer a syntax error without its line and column';
+		like ref $j eq 'HASH' ? $j->{error} : '', qr/line 1, column \d+/, '… with the line and column';
+	}
+	TODO: {
+		local $TODO = 'reject stores control characters in its reason (a feed refuses them in free text)';
+		($s, $j) = $d->req(POST => "/v1/timesheets/$ts_ids[1]/reject", token => $mgr, body => '{"reason":"line\nbreak\u001b[31m"}');
+		is $s, 422, 'reject with a reason holding LF and ESC: 422' or diag json_encode($j);
+	}
 }
 {
 	my ($s, $j) = $d->req(POST => '/v1/approvals', token => $mgr, body => '{"timesheet_ids":[9223372036854775807]}');
@@ -277,9 +301,9 @@ sub person_json { sprintf $PERSON, $_[0], 1 }
 	is psql_value($db, "SELECT count(*) FROM people WHERE person_id = 'H1'"), 1, '… stored';
 
 	my $before = stored_state();
-	my $big = '[' . join(',', map { sprintf '{"person_id":"H%d","name":"N","fte":1,"employment_start":"2020-01-01"}', $_ } 100 .. 300) . ']';
+	my $big = '[' . join(',', map { sprintf '{"person_id":"H%d","name":"N","fte":1,"employment_start":"2020-01-01"}', $_ } 1000 .. 3000) . ']';
 	$r = exchange("POST /v1/people HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
-		. "Connection: close\r\n\r\n" . join('', map { sprintf "%x\r\n%s\r\n", length $_, $_ } $big =~ /(.{1,700})/gs) . "0\r\n\r\n");
+		. "Connection: close\r\n\r\n" . join('', map { sprintf "%x\r\n%s\r\n", length $_, $_ } $big =~ /(.{1,4000})/gs) . "0\r\n\r\n");
 	like $r, qr{\AHTTP/1\.1 413 }, 'a chunked body over limits.max_body: 413';
 	is_deeply stored_state(), $before, '… nothing stored';
 
@@ -298,6 +322,13 @@ sub person_json { sprintf $PERSON, $_[0], 1 }
 		. "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", length $body, person_json('H3')));
 	like $r, qr{\AHTTP/1\.1 400 }, 'Content-Length and Transfer-Encoding both: 400';
 	is_deeply stored_state(), $before, '… nothing stored';
+	TODO: {
+		local $TODO = 'a Content-Encoding is not looked at: a gzip body is parsed as JSON (400 "invalid JSON"), not a 415';
+		my $gz = "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\x8b\x8e\x05\x00\x29\xbb\x4c\x0d\x02\x00\x00\x00";    # gzip of "[]"
+		$r = exchange(sprintf("POST /v1/people HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/json\r\n"
+			. "Content-Encoding: gzip\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", length $gz, $gz));
+		like $r, qr{\AHTTP/1\.1 415 }, 'Content-Encoding: gzip: 415';
+	}
 	TODO: {
 		local $TODO = 'libevent takes the first of two differing Content-Length headers (RFC 9112, 6.3: a 400)';
 		$body = person_json('H4');
@@ -320,6 +351,11 @@ for my $c ([ "Bearer eff_\x{7f}", 401 ], [ "Bearer  $feed", 401 ], [ 'Bearer', 4
 
 ok $d->alive, 'effortd is still running';
 my @db_errors = grep { /database error/ } split /\n/, $d->log_text;
-is scalar(@db_errors), 0, 'no request reached the database with a value it refused' or diag join "\n", @db_errors;
+is scalar(grep { !/numeric field overflow/ } @db_errors), 0, 'no request reached the database with a value it refused'
+	or diag join "\n", @db_errors;
+TODO: {
+	local $TODO = 'the total_hours overflow above';
+	is scalar(@db_errors), 0, '… not even the timesheet of 1041600 hours';
+}
 
 done_testing;
