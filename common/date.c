@@ -70,7 +70,9 @@ month_parse(const char *s, struct date *d)
 	return d->year >= 1900 && d->month >= 1 && d->month <= 12;
 }
 
-/* "HH:MM" or "HH:MM:SS" with optional fraction; returns chars used or 0. */
+/* "HH:MM" or "HH:MM:SS" with an optional fraction of at most 6 digits
+ * (PostgreSQL keeps microseconds and would round a seventh); returns
+ * chars used or 0. */
 static int
 time_parse(const char *s)
 {
@@ -87,7 +89,7 @@ time_parse(const char *s)
 			n = 9;
 			while (isdigit((unsigned char)s[n]))
 				n++;
-			if (n == 9)
+			if (n == 9 || n > 15)
 				return 0;
 		}
 	}

@@ -122,11 +122,19 @@ refused('submitted_at with a lower-case z', timesheets => ts_body(8, '2025-04-01
 	{ index => 0, field => 'submitted_at' });
 refused('submitted_at with offset +0100', timesheets => ts_body(8, '2025-04-01T09:00:00+0100'), 'application/json', 422,
 	{ index => 0, field => 'submitted_at' });
+# PostgreSQL keeps microseconds: a seventh digit was rounded (.1234567 stored
+# as .123457).
+refused('submitted_at with 7 fraction digits', timesheets => ts_body(9, '2025-04-11T09:00:00.1234567Z'),
+	'application/json', 422, { index => 0, field => 'submitted_at' });
+{
+	my ($s, $j) = post_feed($d, timesheets => ts_body(9, '2025-04-11T09:00:00.123456Z'), type => 'application/json');
+	is $s, 200, 'submitted_at with 6 fraction digits: 200' or diag json_encode($j);
+	is psql_value($db, "SELECT to_char(submitted_at AT TIME ZONE 'UTC', 'HH24:MI:SS.US') FROM timesheets
+		WHERE period_start = '2025-03-01' ORDER BY version DESC LIMIT 1"), '09:00:00.123456', '… stored to the microsecond';
+}
 TODO: {
-	local $TODO = 'timestamp_valid (common/date.c) takes any number of fraction digits and second 60;'
-		. ' PostgreSQL rounds to microseconds and turns :60 into the next minute';
-	refused('submitted_at with 7 fraction digits (would be rounded)', timesheets => ts_body(9, '2025-04-11T09:00:00.1234567Z'),
-		'application/json', 422, { index => 0, field => 'submitted_at' });
+	local $TODO = 'timestamp_valid (common/date.c) takes second 60 (a leap second) on any minute;'
+		. ' PostgreSQL turns :60 into the next minute (23:59:60 into the next day)';
 	refused('submitted_at 09:00:60Z (stored as 09:01:00)', timesheets => ts_body(10, '2025-04-12T09:00:60Z'),
 		'application/json', 422, { index => 0, field => 'submitted_at' });
 }

@@ -118,6 +118,7 @@ test_timestamp_valid(void **state)
 	assert_true(timestamp_valid("2025-02-03T10:00:00-05:00"));
 	assert_true(timestamp_valid("2025-02-03T23:59:59+00:00"));
 	assert_true(timestamp_valid("2025-02-03T00:00:00.5Z"));
+	assert_true(timestamp_valid("2025-02-03T00:00:00.123456Z"));
 	assert_true(timestamp_valid("2024-02-29T12:00:00Z"));
 
 	assert_false(timestamp_valid("2025-02-03T10:00:00")); /* no offset */
@@ -129,6 +130,8 @@ test_timestamp_valid(void **state)
 	assert_false(timestamp_valid("2025-02-03T10:60:00Z"));
 	assert_false(timestamp_valid("2025-02-03T10:00:61Z"));
 	assert_false(timestamp_valid("2025-02-03T10:00:00.Z"));
+	/* A seventh digit would be rounded by PostgreSQL. */
+	assert_false(timestamp_valid("2025-02-03T10:00:00.1234567Z"));
 	assert_false(timestamp_valid("2025-02-03T10:00:00+1:00"));
 	assert_false(timestamp_valid("2025-02-03T10:00:00+01"));
 	assert_false(timestamp_valid("2025-02-03T10:00:00+0100"));
