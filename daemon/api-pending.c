@@ -46,15 +46,14 @@ date_member(json_t *doc, const char *key, const char **bad)
 void
 handle_delegate(struct request *r)
 {
-	json_t *doc = request_body_json(r, NULL);
+	json_error_t jerr;
+	json_t *doc = request_body_json(r, &jerr);
 	const char *bad = NULL, *delegate, *start, *end;
 
 	if (!json_is_object(doc)) {
+		reply_not_object(
+		    r, doc, &jerr, "{delegate_id, start_date, end_date}");
 		json_decref(doc);
-		reply_error(r, 400,
-		    "expected a JSON object {delegate_id, start_date, "
-		    "end_date}",
-		    NULL);
 		return;
 	}
 	delegate = json_string_value(json_object_get(doc, "delegate_id"));

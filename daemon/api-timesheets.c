@@ -191,14 +191,14 @@ approve_many_errors(json_t *doc)
 void
 handle_approve_many(struct request *r)
 {
-	json_t *doc = request_body_json(r, NULL);
+	json_error_t jerr;
+	json_t *doc = request_body_json(r, &jerr);
 	json_t *errors = approve_many_errors(doc);
 	char *ids;
 
 	if (json_is_null(errors)) {
+		reply_not_object(r, doc, &jerr, "{timesheet_ids}");
 		json_decref(doc);
-		reply_error(
-		    r, 400, "expected a JSON object {timesheet_ids}", NULL);
 		return;
 	}
 	if (errors != NULL) {

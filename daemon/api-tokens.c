@@ -71,14 +71,14 @@ string_member(json_t *doc, const char *key)
 void
 handle_token_create(struct request *r)
 {
-	json_t *doc = request_body_json(r, NULL);
+	json_error_t jerr;
+	json_t *doc = request_body_json(r, &jerr);
 	struct token_job *job;
 	char hash[65];
 
 	if (!json_is_object(doc)) {
+		reply_not_object(r, doc, &jerr, "{role, person_id, label}");
 		json_decref(doc);
-		reply_error(r, 400,
-		    "expected a JSON object {role, person_id, label}", NULL);
 		return;
 	}
 	job = xcalloc(1, sizeof *job);

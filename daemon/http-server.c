@@ -324,6 +324,22 @@ reply_db_failure(struct request *r, const struct db_result *res)
 	reply_error(r, 500, "internal error", NULL);
 }
 
+void
+reply_not_object(struct request *r, const json_t *doc, const json_error_t *err,
+    const char *shape)
+{
+	char msg[400];
+
+	if (doc == NULL)
+		snprintf(msg, sizeof msg,
+		    "invalid JSON at line %d, column %d: %s; expected a JSON "
+		    "object %s",
+		    err->line, err->column, err->text, shape);
+	else
+		snprintf(msg, sizeof msg, "expected a JSON object %s", shape);
+	reply_error(r, 400, msg, NULL);
+}
+
 int
 sql_answer(const struct db_result *res, bool want_arrays, json_t **doc,
     char *why, size_t whylen)

@@ -118,6 +118,12 @@ void reply_text(struct request *, int code, const char *ctype, const char *body,
     size_t len);
 void reply_error(struct request *, int code, const char *msg,
     json_t *errors); /* steals errors (may be NULL) */
+/* 400 for a body (doc, as request_body_json left it and err) that is not
+ * the JSON object shape names: "invalid JSON at line 1, column 9: ...;
+ * expected a JSON object {shape}", or without the syntax error when the
+ * body parsed. */
+void reply_not_object(struct request *, const json_t *doc,
+    const json_error_t *err, const char *shape);
 /* The standard answer to a failed database job: 503 or 500. */
 void reply_db_failure(struct request *, const struct db_result *);
 /* A job's single jsonb value as the reply: 200 with the value as it is,

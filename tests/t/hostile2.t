@@ -262,9 +262,16 @@ for my $q ('/v1/violations?as_of=9999-12-31', '/v1/violations?as_of=1900-01-01',
 {
 	my ($s, $j) = $d->req(POST => '/v1/approvals', token => $mgr, body => '{"timesheet_ids":[9223372036854775808]}');
 	is $s, 400, 'approvals with an id over 2^63: 400';
-	TODO: {
-		local $TODO = 'POST /v1/approvals (and me/delegations, tokens) answer a syntax error without its line and column';
-		like ref $j eq 'HASH' ? $j->{error} : '', qr/line 1, column \d+/, '… with the line and column';
+	like ref $j eq 'HASH' ? $j->{error} : '', qr/^invalid JSON at line 1, column \d+: too big integer/,
+		'… with the line, column and reason';
+	for my $c ([ '/v1/approvals', $mgr, '{timesheet_ids}' ], [ '/v1/me/delegations', $mgr, '{delegate_id, start_date, end_date}' ],
+		[ '/v1/tokens', $admin, '{role, person_id, label}' ]) {
+		($s, $j) = $d->req(POST => $c->[0], token => $c->[1], body => qq({"x":1,\n "y":}));
+		is $s, 400, "POST $c->[0] with a syntax error: 400";
+		is ref $j eq 'HASH' ? $j->{error} : '', "invalid JSON at line 2, column 6: unexpected token near '}';"
+			. " expected a JSON object $c->[2]", '… with the line, column and reason';
+		($s, $j) = $d->req(POST => $c->[0], token => $c->[1], body => '[1]');
+		is ref $j eq 'HASH' ? $j->{error} : '', "expected a JSON object $c->[2]", '… and an array: what it expects';
 	}
 	TODO: {
 		local $TODO = 'reject stores control characters in its reason (a feed refuses them in free text)';
