@@ -49,6 +49,7 @@ my $G3 = 'EP/E2G0003/1';    # 2025-01-01 .. 2025-03-31
 my $G4 = 'EP/E2G0004/1';    # 2025-04-07 .. 2026-12-31
 my $G5 = 'EP/E2G0005/1';    # 2024-01-01 .. 2025-02-28
 my $GU = 'EP/E2UNKNOWN/1';  # never sent
+our $TODO;
 my $V = 'violation';
 my $W = 'warning';
 
@@ -140,6 +141,13 @@ sub expect {
 	my $got = findings($as_of, $p);
 	is_deeply $got, $want, "$p as of $as_of: $name" or diag 'got: ' . json_encode($got);
 }
+# expect() with the comparison under TODO $why (the request's 200 is not).
+sub expect_todo {
+	my ($why, $as_of, $p, $want, $name) = @_;
+	my $got = findings($as_of, $p);
+	local $TODO = $why;
+	is_deeply $got, $want, "$p as of $as_of: $name" or diag 'got: ' . json_encode($got);
+}
 sub f { my ($rule, $sev, $p, $g, $ps, $pe, $hours) = @_; [ $rule, $sev, $p, $g, $ps, $pe, $hours ] }
 
 # ---------------------------------------------------------------- the organisation
@@ -158,14 +166,15 @@ setup_ok(people => [
 	person('E03', start => '2025-05-31'),
 	person('E04'), person('E05'), person('E05B'),
 	(map { person($_) } qw(E06A E06B E06C E06D E06E E07A E07B E07C E07D)),
-	(map { person($_) } qw(E08A E08B E08C E08D)),
+	(map { person($_) } qw(E08A E08B E08C E08D E08F E08G E08H)), person('E08E', lm => undef),
 	person('E09', start => '2025-03-17'), person('E09C', fte => 0.8),
 	person('E10'), person('E10B'), person('E10C'),
 	person('E11', start => '2024-02-01'), person('E11B'), person('E11C'),
 	person('E12', fte => 0.6),
 	person('E13', fte => 0.002),
 	person('E14'), person('E14B'), person('E15'), person('E19', start => '2025-02-10'),
-	person('E20'), person('E20B'),
+	person('E20'), person('E20B'), person('E21'), person('E22'), person('E23'),
+	person('E24', fte => 0.666667),
 ], 'people');
 
 setup_ok(assignments => [
@@ -190,12 +199,17 @@ setup_ok(assignments => [
 	asg('E20', $G1, '2024-08-02', '2025-07-31'),
 	asg('E20B', $G1, '2023-09-01', '2024-07-31', role => 'pi', cost => 'DA'),
 	asg('E20B', $G1, '2024-08-01', '2025-07-31'),
+	asg('E21', $G1, '2024-08-01', '2025-07-31', role => 'co_i'),
+	asg('E21', $G2, '2024-08-01', '2025-07-31', cost => 'DA', est => 500),
+	asg('E23', $GU, '2025-01-01', undef, role => 'fellow', cost => 'DA'),
+	asg('E24', $G1, '2025-01-01', '2025-01-31'),
 ], 'assignments');
 
 setup_ok(delegations => [
 	{ manager_id => 'M1', delegate_id => 'D1', start_date => '2025-02-01', end_date => '2025-02-28' },
 	{ manager_id => 'M1', delegate_id => 'D1', start_date => '2025-05-01', end_date => '2025-05-31' },
-], 'HR-feed delegations M1 -> D1: February and May 2025');
+	{ manager_id => 'M1', delegate_id => 'D1', start_date => '2026-12-01', end_date => '2026-12-31' },
+], 'HR-feed delegations M1 -> D1: February 2025, May 2025, December 2026');
 
 setup_ok(timesheets => [
 	ts('E01', '2025-01-01', '2025-01-31', [ [ grant => $G1, 50 ] ], fte => 0.666667),
@@ -244,6 +258,10 @@ setup_ok(timesheets => [
 	ts('E19', '2025-02-01', '2025-02-28', [ [ research => 'research', 112.5 ] ], total => undef),
 	months('E20', '2024-08-01', '2025-07-01', [ [ grant => $G1, 150 ] ]),
 	months('E20B', '2024-08-01', '2025-07-01', [ [ grant => $G1, 150 ] ]),
+	months('E21', '2024-08-01', '2025-07-01', [ [ grant => $G1, 100 ] ]),
+	ts('E22', '2025-01-01', '2025-01-31', [], total => 86.25),
+	ts('E23', '2025-01-01', '2025-01-31', [ [ teaching => 'teaching', 40 ] ]),
+	ts('E24', '2025-01-01', '2025-01-31', [ [ grant => $G1, 57 ] ], total => 114.5),
 ], 'timesheets');
 
 setup_ok(charges => [
@@ -257,6 +275,7 @@ setup_ok(charges => [
 	{ person_id => 'E09', grant_ref => $G1, month => '2025-06', hours => 10 },
 	{ person_id => 'E09C', grant_ref => $G1, month => '2025-06', fte_fraction => 0.333333 },
 	{ person_id => 'E09C', grant_ref => $G2, month => '2025-06', fte_fraction => 0.666668 },
+	{ person_id => 'E24', grant_ref => $G1, month => '2025-01', fte_fraction => 0.5 },
 ], 'charges');
 
 # ---------------------------------------------------------------- employment edges
@@ -508,6 +527,44 @@ expect('2025-02-28', 'E12', [
 	f('teaching_excess', $W, 'E12', $G5, '2025-01-15', '2025-02-28', '4.06'),
 ], '… a warning while it runs (as_of = its last day)');
 
+# E23: fellow, DA (no timesheets required), on a grant effortd does not
+# know, without an end date: the assignment stays open (second edition:
+# "open when the grant is unknown"; docs/rules.md reading 10 shows the
+# open end as 9999-12-31) and never ends, so a warning.  January 2025:
+# limit 6 x 1.0 x 31 / 7 = 26.571429, taught 40: 13.428571 -> 13.43.
+expect('2025-02-01', 'E23', [
+	f('teaching_excess', $W, 'E23', $GU, '2025-01-01', '9999-12-31', '13.43'),
+], 'teaching over an open-ended assignment on an unknown grant');
+
+# ---------------------------------------------------------------- tolerances with fractions
+# E24: 0.666667 FTE, January 2025: 23 x 5.0000025 = 115.0000575 h
+# contracted; 114.50 recorded: 0.5000575 short, more than the 0.5
+# tolerance (compared exactly, docs/rules.md reading 3): hours_incomplete,
+# reported 0.50.  Charged 0.5 x 115.0000575 = 57.50002875 on G1, 57
+# recorded: 0.50002875 over: unevidenced_charge, reported 0.50.
+expect('2025-06-01', 'E24', [
+	f('hours_incomplete', $V, 'E24', undef, '2025-01-01', '2025-01-31', '0.50'),
+	f('unevidenced_charge', $V, 'E24', $G1, '2025-01-01', '2025-01-31', '0.50'),
+], 'tolerances passed by millionths of an hour at 0.666667 FTE (reported 0.50)');
+
+# ---------------------------------------------------------------- DA estimates of non-investigator roles
+# E21: co_i on G1 (DI, 100 h a month Aug 2024 - Jul 2025: 1200 h) and a
+# researcher DA assignment on G2 for the whole cap year, 500 h a year.
+# RULES.md: "plus, for each DA assignment of theirs (investigators costed on
+# estimates, no timesheets)" -- every DA assignment, or only investigator
+# ones?  docs/rules.md reading 9: every DA assignment, whatever its role:
+# 1200 + 500 x 365 / 365 = 1700 against 1650: exceeded by 50 (under the
+# other reading 1200: nothing).  Asserted as docs/rules.md reads it.
+expect('2025-09-01', 'E21', [
+	f('investigator_cap_exceeded', $V, 'E21', undef, '2024-08-01', '2025-07-31', '50.00'),
+], 'a researcher DA estimate counts towards an investigator\'s cap (docs/rules.md reading 9)');
+
+# E22: 1.0 FTE when its January 2025 timesheet of 86.25 h was sent:
+# 172.5 - 86.25 = 86.25 short.  (Its FTE becomes 0.5 below.)
+expect('2025-06-01', 'E22', [
+	f('hours_incomplete', $V, 'E22', undef, '2025-01-01', '2025-01-31', '86.25'),
+], 'at 1.0 FTE, January 86.25 h short');
+
 # ---------------------------------------------------------------- line managers, in real time
 # The people feed records a line manager change at the time it arrives
 # (line_manager_history.valid_from = now()).  E08A-D were sent with M1 at
@@ -518,7 +575,10 @@ expect('2025-02-28', 'E12', [
 my $t0 = psql_value($db, "SELECT extract(epoch FROM max(valid_from)) FROM line_manager_history WHERE person_id = 'E08D'");
 sleep 2.2;
 setup_ok(people => [ person('E08A', lm => 'M2'), person('E08B', lm => 'M2'),
-	person('E08C', lm => undef), person('E08D', lm => 'M2') ], 'E08A, B, D move to M2; E08C has no line manager');
+	person('E08C', lm => undef), person('E08D', lm => 'M2'), person('E08E', lm => 'M1'),
+	person('E08F', lm => 'M2'), person('E08G', lm => 'M2'), person('E08H', lm => undef),
+	person('E22', fte => 0.5) ],
+	'E08A, B, D, F, G move to M2; E08C and E08H have no line manager; E08E gets M1; E22 becomes 0.5 FTE');
 my $t1 = psql_value($db, "SELECT extract(epoch FROM max(valid_from)) FROM line_manager_history WHERE person_id = 'E08D'");
 cmp_ok $t1 - $t0, '>=', 2, 'the change is recorded two seconds after the first manager';
 my $iso = sub { strftime('%Y-%m-%dT%H:%M:%SZ', gmtime($_[0])) };
@@ -541,6 +601,15 @@ setup_ok(timesheets => [
 	# when the authorisation was made (authorised_at): M1, valid.  Asserted
 	# as docs/rules.md reads it.
 	ts('E08D', '2026-11-01', '2026-11-30', [], submitted => $sub, by => 'M1', at => $between),
+	# E08E: first sent without a line manager (T0), given M1 at T1; M1's
+	# authorisation made on 1 Dec 2026 (before effortd heard of E08E) is
+	# recorded after T1.
+	ts('E08E', '2026-11-01', '2026-11-30', [], submitted => '2026-12-01T09:00:00Z', by => 'M1',
+		at => '2026-12-01T12:00:00Z'),
+	# E08F, G, H: by D1, M1's HR-feed delegate for December 2026.
+	ts('E08F', '2026-11-01', '2026-11-30', [], submitted => $sub, by => 'D1', at => $after),
+	ts('E08G', '2026-11-01', '2026-11-30', [], submitted => $sub, by => 'D1', at => $between),
+	ts('E08H', '2026-11-01', '2026-11-30', [], submitted => $sub, by => 'D1', at => $between),
 ], 'November 2026 timesheets authorised after the change (authorised_at now or between T0 and T1)');
 my @NOV26 = ('2026-11-01', '2026-11-30');
 my $AS_OF = '2026-12-15';    # not today: evaluated on the fly
@@ -550,6 +619,51 @@ expect($AS_OF, 'E08B', [], 'authorised by the new line manager: valid');
 expect($AS_OF, 'E08C', [ f('authorisation_invalid', $V, 'E08C', undef, @NOV26, '157.50') ],
 	'made while managed, recorded while without a line manager: invalid');
 expect($AS_OF, 'E08D', [], 'made while M1 managed, recorded after M2 took over: valid (docs/rules.md reading)');
+
+# E08E.  RULES.md, second edition: "When the people feed sets
+# line_manager_id to null, from then on the person has no line manager";
+# the table: invalid when the authoriser "was not the person's line manager
+# ... when the authorisation was recorded" -- recorded after T1, when M1
+# was.  No sentence makes the null of T0 reach back before T0.  effortd
+# (effort_line_manager_periods, sql/functions/15_access.sql) lets the
+# earliest history row answer "for any time before effortd first heard of
+# the person", so the null of T0 answers for 1 Dec and M1's authorisation
+# is authorisation_invalid (157.50 h).
+expect_todo('effortd carries a first-known null line manager back before it was sent (15_access.sql is_first)',
+	$AS_OF, 'E08E', [], 'authorised by the manager given at T1, made before effortd first heard of the person (null at T0): valid');
+expect($AS_OF, 'E08F', [ f('authorisation_invalid', $V, 'E08F', undef, @NOV26, '157.50') ],
+	'the former manager\'s delegate after the change: invalid');
+expect($AS_OF, 'E08G', [], 'the manager\'s delegate before the change: valid');
+expect($AS_OF, 'E08H', [ f('authorisation_invalid', $V, 'E08H', undef, @NOV26, '157.50') ],
+	'the former manager\'s delegate, recorded once the person has no manager: invalid');
+
+# E22 at 0.5 FTE: RULES.md keeps one fte per person (no history), so
+# January is now contracted for 86.25 h and complete.
+expect('2025-06-01', 'E22', [], 'after an FTE change the past months are measured at the new FTE');
+
+# ---------------------------------------------------------------- as_of today: the stored findings
+# GET /v1/violations with as_of today answers from the findings the sweep
+# stored; tomorrow is evaluated on the fly.  Nothing in this organisation
+# changes between the two days (no deadline, reminder window, month end
+# or cap year boundary near them), so once the sweep has caught up with the
+# last feed the two lists are equal, finding for finding.
+{
+	my $today = psql_value($db, "SELECT (now() AT TIME ZONE 'Europe/London')::date");
+	my $tomorrow = psql_value($db, "SELECT (now() AT TIME ZONE 'Europe/London')::date + 1");
+	my $list = sub {
+		my ($as_of) = @_;
+		my ($s, $j) = $d->req(GET => '/v1/violations', token => $reviewer, query => { as_of => $as_of });
+		return [ map { [ @$_{qw(rule severity person_id grant_ref period_start period_end)}, h($_->{hours}) ] }
+			@{ ref $j eq 'HASH' ? $j->{violations} // [] : [] } ];
+	};
+	my $want = $list->($tomorrow);
+	my ($got, $end) = (undef, time + 60);
+	do { sleep 0.5 if defined $got; $got = $list->($today) }
+		until json_encode($got) eq json_encode($want) || time > $end;
+	cmp_ok scalar @$want, '>', 40, "as of $tomorrow (on the fly): " . scalar(@$want) . ' findings';
+	is_deeply $got, $want, "as of today ($today, stored by the sweep): the same findings"
+		or diag 'today: ' . json_encode($got) . "\ntomorrow: " . json_encode($want);
+}
 
 is $d->stop('TERM', 15), 0, 'SIGTERM: exit 0';
 done_testing;
