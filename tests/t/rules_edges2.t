@@ -175,6 +175,7 @@ setup_ok(people => [
 	person('E14'), person('E14B'), person('E15'), person('E19', start => '2025-02-10'),
 	person('E20'), person('E20B'), person('E21'), person('E22'), person('E23'),
 	person('E24', fte => 0.666667),
+	(map { person($_) } qw(E07E E26A E26B E26C E26D E26E E27)),
 ], 'people');
 
 setup_ok(assignments => [
@@ -203,12 +204,14 @@ setup_ok(assignments => [
 	asg('E21', $G2, '2024-08-01', '2025-07-31', cost => 'DA', est => 500),
 	asg('E23', $GU, '2025-01-01', undef, role => 'fellow', cost => 'DA'),
 	asg('E24', $G1, '2025-01-01', '2025-01-31'),
+	asg('E27', $G1, '2025-01-01', '2025-03-31', role => 'fellow', share => 0.8),
 ], 'assignments');
 
 setup_ok(delegations => [
 	{ manager_id => 'M1', delegate_id => 'D1', start_date => '2025-02-01', end_date => '2025-02-28' },
 	{ manager_id => 'M1', delegate_id => 'D1', start_date => '2025-05-01', end_date => '2025-05-31' },
 	{ manager_id => 'M1', delegate_id => 'D1', start_date => '2026-12-01', end_date => '2026-12-31' },
+	{ manager_id => 'M1', delegate_id => 'E07E', start_date => '2025-02-01', end_date => '2025-02-28' },
 ], 'HR-feed delegations M1 -> D1: February 2025, May 2025, December 2026');
 
 setup_ok(timesheets => [
@@ -262,6 +265,13 @@ setup_ok(timesheets => [
 	ts('E22', '2025-01-01', '2025-01-31', [], total => 86.25),
 	ts('E23', '2025-01-01', '2025-01-31', [ [ teaching => 'teaching', 40 ] ]),
 	ts('E24', '2025-01-01', '2025-01-31', [ [ grant => $G1, 57 ] ], total => 114.5),
+	ts('E07E', '2025-01-01', '2025-01-31', [], by => 'E07E', at => '2025-02-10T10:00:00Z'),
+	ts('E26A', '2023-12-01', '2023-12-31', [], by => undef),
+	ts('E26B', '2025-09-01', '2025-09-30', [], at => '2025-11-30T23:30:00Z'),
+	ts('E26C', '2025-09-01', '2025-09-30', [], at => '2025-12-01T00:00:00Z'),
+	ts('E26D', '2023-12-01', '2023-12-31', [], at => '2024-02-29T23:59:59Z'),
+	ts('E26E', '2023-12-01', '2023-12-31', [], at => '2024-03-01T00:00:00Z'),
+	months('E27', '2025-01-01', '2025-03-01', [ [ grant => $G1, 100 ], [ teaching => 'teaching', 40 ] ]),
 ], 'timesheets');
 
 setup_ok(charges => [
@@ -431,6 +441,36 @@ expect('2025-12-01', 'E07D', [
 	f('authorisation_invalid', $V, 'E07D', undef, '2025-04-01', '2025-04-30', '165.00'),
 ], 'delegate the local day before the delegation starts: invalid');
 
+# E07E: M1's HR-feed delegate in February 2025 authorising their own
+# January timesheet (172.5 h) on 10 Feb: "or by the person themself":
+# invalid, delegate or not.
+expect('2025-12-01', 'E07E', [
+	f('authorisation_invalid', $V, 'E07E', undef, '2025-01-01', '2025-01-31', '172.50'),
+], 'self-authorisation by the manager\'s delegate: invalid');
+
+# ---------------------------------------------------------------- deadlines on 29 Feb and 30 Nov
+# December 2023 (21 weekdays, 157.5 h) ends on its month's last day: the
+# deadline is the last day of February 2024, 29 Feb.  E26A never
+# authorised: due on 29 Feb (0 days), overdue on 1 Mar.  E26D authorised
+# 23:59:59Z on 29 Feb (GMT: 29 Feb): on time; E26E 00:00:00Z on 1 Mar:
+# late.  September 2025 (22 weekdays, 165 h): deadline 30 Nov 2025; E26B
+# authorised 23:30Z on 30 Nov (GMT: 30 Nov): on time; E26C 00:00Z on 1
+# Dec: late.
+expect('2024-02-29', 'E26A', [
+	f('authorisation_due', $W, 'E26A', undef, '2023-12-01', '2023-12-31', '157.50'),
+], 'deadline 29 Feb 2024: due on the day');
+expect('2024-03-01', 'E26A', [
+	f('authorisation_overdue', $V, 'E26A', undef, '2023-12-01', '2023-12-31', '157.50'),
+], '… overdue on 1 Mar');
+expect('2026-01-01', 'E26D', [], 'authorised in the last second of 29 Feb 2024: on time');
+expect('2026-01-01', 'E26E', [
+	f('authorisation_late', $V, 'E26E', undef, '2023-12-01', '2023-12-31', '157.50'),
+], 'authorised at midnight on 1 Mar 2024: late');
+expect('2026-01-01', 'E26B', [], 'authorised 23:30Z on 30 Nov 2025 (GMT): on time');
+expect('2026-01-01', 'E26C', [
+	f('authorisation_late', $V, 'E26C', undef, '2025-09-01', '2025-09-30', '165.00'),
+], 'authorised at midnight on 1 Dec 2025: late');
+
 # ---------------------------------------------------------------- charges
 # E09: employed from Mon 17 Mar 2025, 100 % DI on G1 from then (a single
 # full assignment: no timesheets needed).  March: 11 weekdays, 82.5 h;
@@ -526,6 +566,14 @@ expect('2025-04-01', 'E12', [
 expect('2025-02-28', 'E12', [
 	f('teaching_excess', $W, 'E12', $G5, '2025-01-15', '2025-02-28', '4.06'),
 ], '… a warning while it runs (as_of = its last day)');
+
+# E27, RULES.md's worked example through the feeds: a 1.0 FTE fellow on
+# G1 1 Jan - 31 Mar 2025 teaching 40 h in each month: 90 days, limit 6 x 90
+# / 7 = 77.142857, taught 120: 42.857143 -> 42.86, a violation on 1 Apr
+# (ended 31 Mar).
+expect('2025-04-01', 'E27', [
+	f('teaching_excess', $V, 'E27', $G1, '2025-01-01', '2025-03-31', '42.86'),
+], 'RULES.md\'s teaching example');
 
 # E23: fellow, DA (no timesheets required), on a grant effortd does not
 # know, without an end date: the assignment stays open (second edition:
