@@ -50,6 +50,7 @@ my $G4 = 'EP/E2G0004/1';    # 2025-04-07 .. 2026-12-31
 my $G5 = 'EP/E2G0005/1';    # 2024-01-01 .. 2025-02-28
 my $GU = 'EP/E2UNKNOWN/1';  # never sent
 our $TODO;
+my %org_cache;    # as_of -> the whole organisation's findings (org_findings)
 my $V = 'violation';
 my $W = 'warning';
 
@@ -58,6 +59,7 @@ sub setup_ok {
 	my ($feed, $body, $name) = @_;
 	my ($s, $j) = post_feed($d, $feed => $body);
 	is $s, 200, "setup: $name" or diag json_encode($j);
+	%org_cache = ();    # the organisation changed
 }
 
 # Weekdays Mon-Fri in [from, to].
@@ -134,7 +136,23 @@ sub findings {
 		query => { as_of => $as_of, person_id => $p });
 	is $s, 200, "GET /v1/violations?as_of=$as_of&person_id=$p: 200" or diag json_encode($j);
 	my $list = ref $j eq 'HASH' && ref $j->{violations} eq 'ARRAY' ? $j->{violations} : [];
-	return [ map { [ @$_{qw(rule severity person_id grant_ref period_start period_end)}, h($_->{hours}) ] } @$list ];
+	my $got = [ map { [ @$_{qw(rule severity person_id grant_ref period_start period_end)}, h($_->{hours}) ] } @$list ];
+	# The person's findings are those of the whole organisation's
+	# evaluation (GET without person_id) for that person.
+	my $all = org_findings($as_of);
+	is_deeply $got, [ grep { $_->[2] eq $p } @$all ], "… the same as $p\'s findings in the whole organisation's list"
+		or diag 'organisation: ' . json_encode([ grep { $_->[2] eq $p } @$all ]);
+	return $got;
+}
+# GET /v1/violations?as_of= for everyone (memoised per as_of until the
+# data changes: setup_ok clears %org_cache).
+sub org_findings {
+	my ($as_of) = @_;
+	return $org_cache{$as_of} //= do {
+		my ($s, $j) = $d->req(GET => '/v1/violations', token => $reviewer, query => { as_of => $as_of });
+		[ map { [ @$_{qw(rule severity person_id grant_ref period_start period_end)}, h($_->{hours}) ] }
+			@{ ref $j eq 'HASH' ? $j->{violations} // [] : [] } ];
+	};
 }
 sub expect {
 	my ($as_of, $p, $want, $name) = @_;
