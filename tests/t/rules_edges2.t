@@ -193,7 +193,7 @@ setup_ok(people => [
 	person('E14'), person('E14B'), person('E15'), person('E19', start => '2025-02-10'),
 	person('E20'), person('E20B'), person('E21'), person('E22'), person('E23'),
 	person('E24', fte => 0.666667),
-	(map { person($_) } qw(E07E E26A E26B E26C E26D E26E E27)),
+	(map { person($_) } qw(E07E E26A E26B E26C E26D E26E E27 E28)),
 ], 'people');
 
 setup_ok(assignments => [
@@ -702,6 +702,25 @@ expect($AS_OF, 'E08F', [ f('authorisation_invalid', $V, 'E08F', undef, @NOV26, '
 expect($AS_OF, 'E08G', [], 'the manager\'s delegate before the change: valid');
 expect($AS_OF, 'E08H', [ f('authorisation_invalid', $V, 'E08H', undef, @NOV26, '157.50') ],
 	'the former manager\'s delegate, recorded once the person has no manager: invalid');
+
+# E28: a November 2026 timesheet submitted with a submitted_at an hour
+# ahead of effortd's clock (allowed: up to one day, second edition rule 5),
+# approved at once by M1 through POST /v1/timesheets/{id}/approve, which
+# records the authorisation at now(): before submitted_at.  RULES.md:
+# invalid when "timestamped before the timesheet was submitted" -- so the
+# audit flags the authorisation effortd itself just accepted (157.50 h).
+# (API.md lists no refusal for it; the approval answers 200.)
+{
+	my $ahead = $iso->(time + 3600);
+	setup_ok(timesheets => [ ts('E28', '2026-11-01', '2026-11-30', [], submitted => $ahead, by => undef) ],
+		'E28 November 2026, submitted_at an hour ahead');
+	my $id = psql_value($db, "SELECT max(timesheet_id) FROM timesheets WHERE person_id = 'E28'");
+	my ($s, $j) = $d->req(POST => "/v1/timesheets/$id/approve", token => $d->token('manager', 'M1'), body => {});
+	is $s, 200, 'M1 approves it at once: 200' or diag json_encode($j);
+	%org_cache = ();
+	expect($AS_OF, 'E28', [ f('authorisation_invalid', $V, 'E28', undef, @NOV26, '157.50') ],
+		'approved through effortd before its submitted_at: invalid, as RULES.md says');
+}
 
 # E22 at 0.5 FTE: RULES.md keeps one fte per person (no history), so
 # January is now contracted for 86.25 h and complete.
