@@ -456,6 +456,11 @@ expect('2025-12-01', 'E06A', [], '22:59:59Z on 31 Mar 2025 is 31 Mar in BST: on 
 expect('2025-12-01', 'E06B', [
 	f('authorisation_late', $V, 'E06B', undef, '2025-01-01', '2025-01-31', '172.50'),
 ], '23:00:00Z on 31 Mar 2025 is 1 Apr in BST: late');
+# As of 1 Feb 2025, before the deadline and before the authorisation was
+# made: "as_of ... does not rewind the data", so it is late already.
+expect('2025-02-01', 'E06B', [
+	f('authorisation_late', $V, 'E06B', undef, '2025-01-01', '2025-01-31', '172.50'),
+], '… late also as of a day before the deadline (the data is not rewound)');
 # E06C: August 2025 (157.5 h, deadline 31 Oct 2025, GMT from 26 Oct)
 # authorised 23:30Z on 31 Oct = 23:30 GMT, still 31 Oct: on time.
 expect('2025-12-01', 'E06C', [], '23:30Z on 31 Oct 2025 (GMT) is on time');
