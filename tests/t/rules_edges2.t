@@ -753,22 +753,21 @@ expect($AS_OF, 'E08H', [ f('authorisation_invalid', $V, 'E08H', undef, @LAST, $L
 	'the former manager\'s delegate, recorded once the person has no manager: invalid');
 
 # E28: a timesheet for last month submitted with a submitted_at an hour
-# ahead of effortd's clock (allowed: up to one day, second edition rule 5),
-# approved at once by M1 through POST /v1/timesheets/{id}/approve, which
-# records the authorisation at now(): before submitted_at.  RULES.md:
-# invalid when "timestamped before the timesheet was submitted" -- so the
-# audit flags the authorisation effortd itself just accepted (all its hours).
-# (API.md lists no refusal for it; the approval answers 200.)
+# ahead of effortd's clock (allowed: up to one day, second edition rule 5).
+# Approved at once through POST /v1/timesheets/{id}/approve, it would be
+# recorded at now(), before submitted_at, which RULES.md makes invalid
+# ("timestamped before the timesheet was submitted"); effortd refuses the
+# approval until then (409, docs/api.md), and the unauthorised timesheet
+# has no finding yet (its deadline is weeks away).
 {
 	my $ahead = $iso->(time + 3600);
 	setup_ok(timesheets => [ ts('E28', @LAST, [], submitted => $ahead, by => undef) ],
 		'E28 last month, submitted_at an hour ahead');
 	my $id = psql_value($db, "SELECT max(timesheet_id) FROM timesheets WHERE person_id = 'E28'");
 	my ($s, $j) = $d->req(POST => "/v1/timesheets/$id/approve", token => $d->token('manager', 'M1'), body => {});
-	is $s, 200, 'M1 approves it at once: 200' or diag json_encode($j);
+	is $s, 409, 'M1 approving it at once: 409' or diag json_encode($j);
 	%org_cache = ();
-	expect($AS_OF, 'E28', [ f('authorisation_invalid', $V, 'E28', undef, @LAST, $LAST_HOURS) ],
-		'approved through effortd before its submitted_at: invalid, as RULES.md says');
+	expect($AS_OF, 'E28', [], 'nothing recorded: no authorisation, no finding');
 }
 
 # E22 at 0.5 FTE: RULES.md keeps one fte per person (no history), so
