@@ -301,7 +301,8 @@ END
 $$;
 
 -- A line manager (or active delegate) authorises or rejects the latest
--- version of a timesheet whose period has ended.
+-- version of a timesheet whose period has ended (authorises: once it has
+-- been submitted, by its submitted_at).
 CREATE OR REPLACE FUNCTION timesheet_decide(p_id bigint, p_decision text,
 	p_actor text, p_reason text, p_token bigint, p_params jsonb)
 RETURNS jsonb LANGUAGE plpgsql AS $$
@@ -337,6 +338,13 @@ BEGIN
 	ELSIF v_today <= t.period_end THEN
 		RETURN effort_refuse(409, format('the period ends on %s; it cannot be '
 			'%s before then', t.period_end, p_decision));
+	ELSIF p_decision = 'authorised' AND now() < t.submitted_at THEN
+		-- A submitted_at up to a day ahead of this clock is accepted
+		-- (clock skew); authorised now, the audit would find it
+		-- authorisation_invalid (timestamped before submission).
+		RETURN effort_refuse(409, format('it was submitted at %s, after this '
+			'moment; it cannot be authorised before then',
+			effort_utc_text(t.submitted_at)));
 	END IF;
 	INSERT INTO timesheet_decisions (timesheet_id, decision, decided_by,
 		decided_at, reason, source, token_id)

@@ -1,7 +1,8 @@
 # Approvals end to end: approve/reject happy paths, every refusal with its
 # status code (not their staff 403, self 403, period not ended 409,
-# superseded 409, already authorised 409, rejected 409), delegation inside
-# and outside its dates (POST /v1/me/delegations and effortctl delegate),
+# superseded 409, already authorised 409, rejected 409, submitted_at still
+# to come 409), delegation inside and outside its dates (POST
+# /v1/me/delegations and effortctl delegate),
 # the pending queue (GET /v1/pending, effortctl pending), and an amendment
 # after approval leaving the new version unauthorised and reported by the
 # audit engine.  Months are computed from today: P1 is last month, P3 three
@@ -244,5 +245,29 @@ is_deeply rules_for('S1', $P1), $P1->{days_left} <= 14 ? [ 'authorisation_due wa
 is $rc, 0, 'effortctl timesheet ID: exit 0';
 like $out, qr/Version 1 \(authorised\).*Version 2 \(submitted\)/s, '… shows both versions';
 like $out, qr/Amendment reason: forgot a day/, '… and the amendment reason';
+
+
+# ---------------------------------------------------------------- submitted ahead of the clock
+# A feed may send submitted_at up to a day ahead of effortd's clock (clock
+# skew); authorised now, the authorisation would be timestamped before the
+# submission (authorisation_invalid), so the approval waits for it (409).
+# Rejecting it is allowed.
+ok_feed(people => [ { person_id => 'S4', name => 'Sol Four', line_manager_id => 'AM', fte => 1,
+	employment_start => '2015-01-01' } ], 'S4, managed by AM');
+{
+	my $ahead = psql($db, q{SELECT to_char((now() + interval '1 hour') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')});
+	ok_feed(timesheets => [ ts('S4', $P1, 150, submitted_at => $ahead) ], "S4's last month, submitted_at an hour ahead");
+	my $id = ts_id('S4', $P1);
+	($s, $j) = decide($am, $id, 'approve');
+	is $s, 409, 'approving it before its submitted_at: 409';
+	is $j->{error}, "it was submitted at $ahead, after this moment; it cannot be authorised before then",
+		'… saying when it was submitted';
+	is psql($db, "SELECT count(*) FROM timesheet_decisions WHERE timesheet_id = $id"), 0, '… and nothing recorded';
+	($s, $j) = $d->req(POST => '/v1/approvals', token => $am, body => { timesheet_ids => [ 0 + $id ] });
+	is $s, 200, 'POST /v1/approvals with it: 200' or diag "$s " . json_encode($j);
+	is_deeply [ map { [ $_->{id}, $_->{http_status} ] } @{ $j->{refused} } ], [ [ $id, 409 ] ], '… refused there too, 409';
+	($s, $j) = decide($am, $id, 'reject', { reason => 'wrong month' });
+	is $s, 200, 'rejecting it: 200' or diag json_encode($j);
+}
 
 done_testing;
