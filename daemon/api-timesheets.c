@@ -13,6 +13,7 @@
 #include "date.h"
 #include "effortd.h"
 #include "feed-specs.h"
+#include "feed-validate.h"
 #include "api-handlers.h"
 #include "request.h"
 
@@ -108,6 +109,7 @@ static const char *
 reject_reason(struct request *r, json_t *doc, const json_error_t *jerr)
 {
 	const char *reason = json_string_value(json_object_get(doc, "reason"));
+	const char *why;
 	char msg[256];
 
 	if (!json_is_object(doc)) {
@@ -125,11 +127,17 @@ reject_reason(struct request *r, json_t *doc, const json_error_t *jerr)
 		    json_pack("[{s:s, s:s}]", "field", "reason", "message",
 		        "is required"));
 	} else if (strlen(reason) > FEED_TEXT_MAX) {
-		snprintf(msg, sizeof msg, "longer than %d characters",
+		snprintf(msg, sizeof msg, "longer than %d bytes (UTF-8)",
 		    FEED_TEXT_MAX);
 		reply_error(r, 422, "the reason is too long",
 		    json_pack(
 		        "[{s:s, s:s}]", "field", "reason", "message", msg));
+	} else if ((why = feed_text_problem(reason, strlen(reason), true, msg,
+	                sizeof msg)) != NULL) {
+		/* Free text, as a feed's: no control character but tab. */
+		reply_error(r, 422, "the reason is not plain text",
+		    json_pack(
+		        "[{s:s, s:s}]", "field", "reason", "message", why));
 	} else
 		return reason;
 	return NULL;

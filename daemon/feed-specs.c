@@ -161,17 +161,24 @@ static const struct field_spec timesheets_fields[] = {
 };
 /* clang-format on */
 
-/* Entry hours may not exceed 24 h a day of the period; no activity twice. */
+/* The most hours a timesheet's entries may total: timesheets.total_hours
+ * is numeric(8,2) (only a timesheet of over 1,300 activities reaches it). */
+#define TIMESHEET_TOTAL_MAX 999999.99
+
+/* Entry hours may not exceed 24 h a day of the period, nor their total
+ * what a timesheet holds; no activity twice. */
 static void
 check_entries(json_t *rec, int index, struct feed_errors *errs, long days)
 {
 	json_t *entries = json_object_get(rec, "entries"), *e, *f;
 	size_t i, j;
 	char field[64];
+	double total = 0;
 
 	json_array_foreach(entries, i, e)
 	{
 		double h = json_number_value(json_object_get(e, "hours"));
+		total += h;
 		if (days > 0 && h > 24.0 * (double)days) {
 			snprintf(field, sizeof field, "entries[%zu].hours", i);
 			feed_error(errs, index, field,
@@ -194,6 +201,11 @@ check_entries(json_t *rec, int index, struct feed_errors *errs, long days)
 			break;
 		}
 	}
+	if (total > TIMESHEET_TOTAL_MAX)
+		feed_error(errs, index, "entries",
+		    "the entries total %.2f h; a timesheet holds at most "
+		    "%.2f h",
+		    total, TIMESHEET_TOTAL_MAX);
 }
 
 static void

@@ -283,21 +283,23 @@ check_number(const struct field_spec *f, json_t *v, char *buf, size_t len)
 
 /*
  * Text as RULES.md wants it stored: valid UTF-8 without NUL (a CSV cell
- * or a JSON \u0000 escape can carry both), and, for free text (FT_STRING),
- * no control character but tab.  Returns a reason or NULL.
+ * or a JSON \u0000 escape can carry both), and, for free text (FT_STRING;
+ * a manager's reject reason too), no control character but tab.  Returns
+ * a reason or NULL.
  */
-static const char *
-check_text(const struct field_spec *f, json_t *v, char *buf, size_t len)
+const char *
+feed_text_problem(
+    const char *text, size_t n, bool free_text, char *buf, size_t len)
 {
-	const unsigned char *s = (const unsigned char *)json_string_value(v);
-	size_t n = json_string_length(v), step;
+	const unsigned char *s = (const unsigned char *)text;
+	size_t step;
 
 	for (size_t i = 0; i < n; i += step) {
 		if (s[i] == '\0')
 			return "contains a NUL character";
 		if ((step = utf8_sequence(s + i, n - i)) == 0)
 			return not_utf8(s, n, i, buf, len);
-		if (f->type == FT_STRING && s[i] != '\t' &&
+		if (free_text && s[i] != '\t' &&
 		    (s[i] < 0x20 || s[i] == 0x7f)) {
 			snprintf(buf, len,
 			    "contains the control character 0x%02x at offset "
@@ -307,6 +309,13 @@ check_text(const struct field_spec *f, json_t *v, char *buf, size_t len)
 		}
 	}
 	return NULL;
+}
+
+static const char *
+check_text(const struct field_spec *f, json_t *v, char *buf, size_t len)
+{
+	return feed_text_problem(json_string_value(v), json_string_length(v),
+	    f->type == FT_STRING, buf, len);
 }
 
 /* An address sendmail can take: one @ with text either side, no blanks
@@ -355,7 +364,8 @@ check_value(const struct field_spec *f, json_t *v, char *buf, size_t len)
 		if (strlen(s) < (size_t)f->min)
 			return "must not be empty";
 		if (strlen(s) > (size_t)f->max) {
-			snprintf(buf, len, "longer than %g characters", f->max);
+			snprintf(
+			    buf, len, "longer than %g bytes (UTF-8)", f->max);
 			return buf;
 		}
 		if (f->flags & F_EMAIL)

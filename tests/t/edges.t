@@ -336,7 +336,7 @@ sub bad_param {
 	is $j->{errors}[0]{field}, 'reason', '… on reason';
 	($s, $j) = $reject->(body => { reason => 'x' x 1001 });
 	is $s, 422, 'a reason of 1001 characters (the feed text limit is 1000): 422';
-	is_deeply $j->{errors}, [ { field => 'reason', message => 'longer than 1000 characters' } ], '… on reason, saying the limit';
+	is_deeply $j->{errors}, [ { field => 'reason', message => 'longer than 1000 bytes (UTF-8)' } ], '… on reason, saying the limit';
 	($s, $j) = $reject->(body => { reason => 'x' x 102400 });
 	is $s, 422, 'a reason of 100 kB: 422';
 	is stored(), $before, 'nothing stored by the refused rejections';
