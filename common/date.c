@@ -82,7 +82,9 @@ time_parse(const char *s)
 	    h > 23 || m > 59)
 		return 0;
 	if (s[5] == ':') {
-		if (!digits(s + 6, 2, &sec) || sec > 60)
+		/* No second 60: PostgreSQL would store a leap second as
+		 * the next minute's first (23:59:60 as the next day). */
+		if (!digits(s + 6, 2, &sec) || sec > 59)
 			return 0;
 		n = 8;
 		if (s[8] == '.') {

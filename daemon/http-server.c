@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/queue.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 
 #include "job-reaudit.h"
 #include "auth-cache.h"
@@ -632,6 +634,43 @@ request_arm(struct request *r)
 	evtimer_add(r->deadline, &tv);
 }
 
+/* The request's headers effortd refuses: two Content-Length headers that
+ * differ (the body's end is ambiguous, RFC 9112 6.3: 400, and the
+ * connection closed), a Content-Encoding other than identity (a body is
+ * never read as something it was not said to be: 415).  False when it
+ * has answered. */
+static bool
+request_headers_ok(struct request *r)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
+	const char *length = NULL, *coding;
+	struct evkeyval *h;
+
+	TAILQ_FOREACH(h, in, next)
+	{
+		if (strcasecmp(h->key, "Content-Length") != 0)
+			continue;
+		if (length != NULL && strcmp(length, h->value) != 0) {
+			evhttp_add_header(
+			    evhttp_request_get_output_headers(r->req),
+			    "Connection", "close");
+			reply_error(r, 400,
+			    "two different Content-Length headers", NULL);
+			return false;
+		}
+		length = h->value;
+	}
+	coding = evhttp_find_header(in, "Content-Encoding");
+	if (coding != NULL && strcasecmp(coding, "identity") != 0) {
+		reply_error(r, 415,
+		    "a Content-Encoding is not accepted; send the body "
+		    "unencoded",
+		    NULL);
+		return false;
+	}
+	return true;
+}
+
 /* Checks what needs no database; false when it has answered. */
 static bool
 request_admit(struct request *r, const char *path)
@@ -647,6 +686,8 @@ request_admit(struct request *r, const char *path)
 		    r, 503, "effortd is shutting down; retry later", NULL);
 		return false;
 	}
+	if (!request_headers_ok(r))
+		return false;
 	if (evbuffer_get_length(evhttp_request_get_input_buffer(r->req)) >
 	    (size_t)effortd.cfg.max_body) {
 		char msg[96];

@@ -129,6 +129,8 @@ test_timestamp_valid(void **state)
 	assert_false(timestamp_valid("2025-02-03T24:00Z"));
 	assert_false(timestamp_valid("2025-02-03T10:60:00Z"));
 	assert_false(timestamp_valid("2025-02-03T10:00:61Z"));
+	/* A leap second would be stored as the next minute's first. */
+	assert_false(timestamp_valid("2016-12-31T23:59:60Z"));
 	assert_false(timestamp_valid("2025-02-03T10:00:00.Z"));
 	/* A seventh digit would be rounded by PostgreSQL. */
 	assert_false(timestamp_valid("2025-02-03T10:00:00.1234567Z"));
