@@ -42,6 +42,9 @@ struct csv_reader {
 	size_t bad_cap;
 	bool started, finished;
 	json_t *groups; /* timesheets: "person|start|end" -> index */
+	/* timesheets: the current row's refused entry cells, [[field,
+	 * message], ...], reported once the entry's index is known */
+	json_t *entry_errors;
 	char **header;
 	size_t ncols;
 	enum column_kind *kind;        /* per column */
@@ -109,9 +112,32 @@ refuse(struct csv_reader *cr, const struct field_spec *f, json_t *bad,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	feed_error_line(cr->errs, cr->row_line, f->name, "%s", msg);
+	if (f->flags & F_ENTRY)
+		json_array_append_new(
+		    cr->entry_errors, json_pack("[ss]", f->name, msg));
+	else
+		feed_error_line(cr->errs, cr->row_line, f->name, "%s", msg);
 	json_object_set_new(bad, f->name, json_true());
 	return NULL;
+}
+
+/* Reports the row's refused entry cells as entries[i].field, the field
+ * the record's checks name for an entry (feed-validate.c). */
+static void
+entry_errors_out(struct csv_reader *cr, size_t i)
+{
+	json_t *e;
+	size_t k;
+	char field[96];
+
+	json_array_foreach(cr->entry_errors, k, e)
+	{
+		snprintf(field, sizeof field, "entries[%zu].%s", i,
+		    json_string_value(json_array_get(e, 0)));
+		feed_error_line(cr->errs, cr->row_line, field, "%s",
+		    json_string_value(json_array_get(e, 1)));
+	}
+	json_array_clear(cr->entry_errors);
 }
 
 /* A number with the feed's decimal separator. */
@@ -333,6 +359,8 @@ data_row(struct csv_reader *cr)
 		json_array_append(cr->records, rec);
 	} else {
 		ts = timesheet_record(cr, rec);
+		entry_errors_out(
+		    cr, json_array_size(json_object_get(ts, "entries")));
 		set_bad(entry, entry_bad, true, cr);
 		json_object_set_new(entry, "_line", json_integer(cr->row_line));
 		json_array_append(json_object_get(ts, "entries"), entry);
@@ -630,6 +658,7 @@ csv_reader_new(const struct feed_spec *feed, struct feed_errors *errs)
 	cr->line = 1;
 	cr->records = json_array();
 	cr->groups = json_object();
+	cr->entry_errors = json_array();
 	cr->missing = json_object();
 	cr->columns = json_object();
 	cr->ignore = json_array();
@@ -759,6 +788,7 @@ csv_reader_free(struct csv_reader *cr)
 	json_decref(cr->ignore);
 	free(cr->bad);
 	json_decref(cr->groups);
+	json_decref(cr->entry_errors);
 	json_decref(cr->records);
 	free(cr);
 }

@@ -186,11 +186,9 @@ refused('CSV: a row with an extra cell', people => "person_id,name,fte,employmen
 	is_deeply ref $j eq 'HASH' && $j->{errors} ? $j->{errors}[0] : undef, { index => 0, field => 'entries',
 		message => 'the entries total 1041600.00 h; a timesheet holds at most 999999.99 h' }, '… on its entries, saying why';
 }
-# A cell the CSV reader refuses names the bare column; the validator names
-# the entry (docs/api.md: "the field (with the entry index for timesheet
-# entries)").
-TODO: {
-	local $TODO = 'ingest-csv.c refuse() names an entry column before the row is grouped, without entries[N].';
+# A cell the CSV reader refuses names the entry, as the validator does
+# (docs/api.md: "the field (with the entry index for timesheet entries)").
+{
 	refused('CSV: hours "abc" on the second entry', timesheets => "person_id,period_start,period_end,submitted_at,kind,activity,hours\n"
 		. "P1,2025-03-01,2025-03-31,2025-04-20T09:00:00Z,admin,a,1\nP1,2025-03-01,2025-03-31,2025-04-20T09:00:00Z,admin,b,abc\n",
 		'text/csv', 422, { line => 3, field => 'entries[1].hours', message => qr/must be a number/ });

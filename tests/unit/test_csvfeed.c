@@ -450,9 +450,9 @@ test_non_numeric(void **state)
 	    "E1,2025-01-01,2025-01-31,2025-02-03T10:00:00Z,teaching,T,7.5h\n");
 	assert_non_null(r.records);
 	assert_int_equal(r.errs.count, 2);
-	assert_line_error(&r, 3, "hours", "must be a number");
-	assert_line_error(&r, 3, "hours", "\"eight\"");
-	assert_line_error(&r, 4, "hours", "must be a number");
+	assert_line_error(&r, 3, "entries[1].hours", "must be a number");
+	assert_line_error(&r, 3, "entries[1].hours", "\"eight\"");
+	assert_line_error(&r, 4, "entries[2].hours", "must be a number");
 	result_free(&r);
 
 	parse_one(&feed_people, &r,
@@ -809,7 +809,7 @@ test_every_split(void **state)
 	assert_non_null(whole.records);
 	/* line 5: hours "x"; line 6: submitted_at differs; line 7: 6 fields */
 	assert_int_equal(whole.errs.count, 3);
-	assert_line_error(&whole, 4, "hours", "must be a number");
+	assert_line_error(&whole, 4, "entries[1].hours", "must be a number");
 	assert_line_error(&whole, 6, "submitted_at", "differs from line 2");
 	assert_line_error(&whole, 7, "", "found 6");
 	assert_int_equal(line_of(rec(&whole, 1)), 8);
