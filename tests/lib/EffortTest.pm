@@ -356,14 +356,15 @@ sub psql {
 
 sub psql_value { scalar psql(@_) }
 
-# Row counts of the tables the feeds write, for "nothing was stored" checks.
+# Row counts of the tables the feeds write, for "nothing was stored" checks
+# (one psql for all of them).
 sub row_counts {
 	my ($db) = @_;
+	my @tables = qw(people line_manager_history grants assignments charges delegations
+		timesheets timesheet_entries timesheet_decisions);
+	my ($row) = psql($db, 'SELECT ' . join(', ', map { "(SELECT count(*) FROM $_)" } @tables));
 	my %n;
-	for my $t (qw(people line_manager_history grants assignments charges delegations
-		timesheets timesheet_entries timesheet_decisions)) {
-		$n{$t} = psql($db, "SELECT count(*) FROM $t");
-	}
+	@n{@tables} = @$row;
 	return \%n;
 }
 
