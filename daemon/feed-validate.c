@@ -239,17 +239,29 @@ not_utf8(const unsigned char *s, size_t n, size_t at, char *buf, size_t len)
 	return buf;
 }
 
-/* Whether a number has no more than `places` decimals in the text the
- * database receives: stage_record (ingest-feed.c) writes it with 15
- * significant digits, so that text is counted here.  A tolerance on the
- * scaled double let 7.000000001 through (then rounded by numeric(6,2)). */
+/*
+ * Whether a number has no more than `places` decimals as its shortest text
+ * (the fewest significant digits that read back as the same double: what
+ * the client's own language prints for it, and what stage_record's 15
+ * digits give for any number that passes here).  So 0.30000000000000004,
+ * a sum of 0.1 and 0.2 in a client, has 17 decimals and is refused rather
+ * than stored as 0.3; 7.000000001 is refused rather than rounded by
+ * numeric(6,2).  (A literal no double holds, 1e-400 or 0.99999999999999999,
+ * is read by jansson as 0 or 1 before it comes here.)
+ */
 static bool
 decimals_at_most(double n, int places)
 {
 	char text[40], *exp, *dot;
 	long decimals = 0;
 
-	snprintf(text, sizeof text, "%.15g", n);
+	/* 15 digits read back for all but the numbers that need 16 or 17,
+	 * and %g then drops the zeros the shortest text does not have. */
+	for (int digits = 15; digits <= 17; digits++) {
+		snprintf(text, sizeof text, "%.*g", digits, n);
+		if (strtod(text, NULL) == n)
+			break;
+	}
 	if ((exp = strpbrk(text, "eE")) != NULL) {
 		decimals = -strtol(exp + 1, NULL, 10);
 		*exp = '\0';

@@ -87,6 +87,13 @@ is psql_value($db, "SELECT fte::text FROM people WHERE person_id = 'Q2'"), '0.66
 # with 13 decimals hit the people_fte_scale constraint (a 500).
 refused('hours 7.000000001 (9 decimals)', timesheets => ts_body('7.000000001'), 'application/json', 422,
 	{ index => 0, field => 'entries[0].hours', message => qr/^at most 2 decimals$/ });
+# A client's float arithmetic (0.1 + 0.2): 17 decimals as the shortest
+# text of the number, refused rather than stored as 0.3.
+refused('hours 0.30000000000000004', timesheets => ts_body('0.30000000000000004'), 'application/json', 422,
+	{ index => 0, field => 'entries[0].hours', message => qr/^at most 2 decimals$/ });
+refused('CSV hours 0.30000000000000004', timesheets => "person_id,period_start,period_end,submitted_at,kind,activity,hours\n"
+	. "P1,2025-03-01,2025-03-31,2025-04-20T09:00:00Z,admin,a,0.30000000000000004\n", 'text/csv', 422,
+	{ line => 2, field => 'entries[0].hours', message => qr/^at most 2 decimals$/ });
 refused('charge hours 10.000000001', charges =>
 	'[{"person_id":"P1","grant_ref":"GR/1","month":"2025-01","hours":10.000000001}]', 'application/json', 422,
 	{ index => 0, field => 'hours', message => qr/^at most 2 decimals$/ });

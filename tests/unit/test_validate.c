@@ -430,6 +430,12 @@ test_ts_hours_decimals(void **state)
 	    timesheet("2025-01-01", "2025-01-31",
 	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":7.000000001}]"),
 	    "entries[0].hours", "at most 2 decimals");
+	/* A client's 0.1 + 0.2: 17 decimals as its shortest text, not 0.3. */
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"kind\":\"admin\",\"activity\":\"a\","
+	        "\"hours\":0.30000000000000004}]"),
+	    "entries[0].hours", "at most 2 decimals");
 	expect_valid(&feed_timesheets,
 	    timesheet("2025-01-01", "2025-01-31",
 	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":7.1},"
@@ -701,6 +707,11 @@ test_assignments(void **state)
 	expect_one(&feed_assignments,
 	    patched(assignment_ok, "{\"fte_share\":0.5000000000001}"),
 	    "fte_share", "at most 6 decimals");
+	expect_one(&feed_assignments,
+	    patched(assignment_ok, "{\"fte_share\":0.30000000000000004}"),
+	    "fte_share", "at most 6 decimals");
+	expect_valid(&feed_assignments,
+	    patched(assignment_ok, "{\"fte_share\":0.666667}"));
 	expect_one(&feed_assignments,
 	    patched(assignment_ok, "{\"fte_share\":1.01}"), "fte_share",
 	    "out of range");
