@@ -104,6 +104,11 @@ handle_approve(struct request *r)
 	decide(r, "authorised", NULL);
 }
 
+/* A reject reason is free text as a feed's (feed-specs.c): no control
+ * character but tab, at most the feeds' text limit. */
+static const struct field_spec reason_field = { "reason", FT_STRING, F_REQUIRED,
+	NULL, 1, FEED_TEXT_MAX };
+
 /* A reject body's reason, or NULL when it answered 400 or 422. */
 static const char *
 reject_reason(struct request *r, json_t *doc, const json_error_t *jerr)
@@ -126,16 +131,10 @@ reject_reason(struct request *r, json_t *doc, const json_error_t *jerr)
 		    "a reason is required to reject a timesheet",
 		    json_pack("[{s:s, s:s}]", "field", "reason", "message",
 		        "is required"));
-	} else if (strlen(reason) > FEED_TEXT_MAX) {
-		snprintf(msg, sizeof msg, "longer than %d bytes (UTF-8)",
-		    FEED_TEXT_MAX);
-		reply_error(r, 422, "the reason is too long",
-		    json_pack(
-		        "[{s:s, s:s}]", "field", "reason", "message", msg));
-	} else if ((why = feed_text_problem(reason, strlen(reason), true, msg,
-	                sizeof msg)) != NULL) {
-		/* Free text, as a feed's: no control character but tab. */
-		reply_error(r, 422, "the reason is not plain text",
+	} else if ((why = feed_field_problem(&reason_field,
+	                json_object_get(doc, "reason"), msg, sizeof msg)) !=
+	           NULL) {
+		reply_error(r, 422, "invalid reason",
 		    json_pack(
 		        "[{s:s, s:s}]", "field", "reason", "message", why));
 	} else

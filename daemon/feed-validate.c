@@ -295,23 +295,21 @@ check_number(const struct field_spec *f, json_t *v, char *buf, size_t len)
 
 /*
  * Text as RULES.md wants it stored: valid UTF-8 without NUL (a CSV cell
- * or a JSON \u0000 escape can carry both), and, for free text (FT_STRING;
- * a manager's reject reason too), no control character but tab.  Returns
- * a reason or NULL.
+ * or a JSON \u0000 escape can carry both), and, for free text (FT_STRING),
+ * no control character but tab.  Returns a reason or NULL.
  */
-const char *
-feed_text_problem(
-    const char *text, size_t n, bool free_text, char *buf, size_t len)
+static const char *
+check_text(const struct field_spec *f, json_t *v, char *buf, size_t len)
 {
-	const unsigned char *s = (const unsigned char *)text;
-	size_t step;
+	const unsigned char *s = (const unsigned char *)json_string_value(v);
+	size_t n = json_string_length(v), step;
 
 	for (size_t i = 0; i < n; i += step) {
 		if (s[i] == '\0')
 			return "contains a NUL character";
 		if ((step = utf8_sequence(s + i, n - i)) == 0)
 			return not_utf8(s, n, i, buf, len);
-		if (free_text && s[i] != '\t' &&
+		if (f->type == FT_STRING && s[i] != '\t' &&
 		    (s[i] < 0x20 || s[i] == 0x7f)) {
 			snprintf(buf, len,
 			    "contains the control character 0x%02x at offset "
@@ -321,13 +319,6 @@ feed_text_problem(
 		}
 	}
 	return NULL;
-}
-
-static const char *
-check_text(const struct field_spec *f, json_t *v, char *buf, size_t len)
-{
-	return feed_text_problem(json_string_value(v), json_string_length(v),
-	    f->type == FT_STRING, buf, len);
 }
 
 /* An address sendmail can take: one @ with text either side, no blanks
@@ -345,9 +336,8 @@ check_email(const char *s)
 	return NULL;
 }
 
-/* Checks one present, non-null value; returns a reason or NULL. */
-static const char *
-check_value(const struct field_spec *f, json_t *v, char *buf, size_t len)
+const char *
+feed_field_problem(const struct field_spec *f, json_t *v, char *buf, size_t len)
 {
 	struct date d;
 	const char *why;
@@ -436,7 +426,8 @@ check_fields(const struct feed_spec *feed, json_t *obj, bool want_entry,
 			if ((f->flags & F_REQUIRED) &&
 			    !guessed(feed, obj, f, want_entry, errs))
 				feed_error(errs, index, field, "is required");
-		} else if ((why = check_value(f, v, buf, sizeof buf)) != NULL)
+		} else if ((why = feed_field_problem(f, v, buf, sizeof buf)) !=
+		           NULL)
 			feed_error(errs, index, field, "%s", why);
 	}
 	json_object_foreach(obj, key, v)

@@ -32,11 +32,12 @@ void feed_error_line(struct feed_errors *, long line, const char *field,
  * would otherwise refuse as a database error. */
 bool feed_utf8_valid(const char *s, size_t n);
 
-/* Why the n bytes at text are not text RULES.md stores (a NUL, bytes that
- * are not UTF-8 and, for free text, a control character but tab), written
- * into buf when it quotes them; NULL when they are fine. */
-const char *feed_text_problem(
-    const char *text, size_t n, bool free_text, char *buf, size_t len);
+/* Why the present, non-null value v is not one field f takes (its type,
+ * text as RULES.md stores it, length, range, decimals, form), written into
+ * buf when it quotes v; NULL when it is fine.  The feeds' check of every
+ * field, and of a manager's reject reason. */
+const char *feed_field_problem(
+    const struct field_spec *f, json_t *v, char *buf, size_t len);
 
 /* How a body starting with head (len bytes in all) is UTF-16: "little-
  * endian, with a byte-order mark" and the like, or NULL when it is not. */
