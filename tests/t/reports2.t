@@ -622,6 +622,9 @@ is_deeply { map { $_->{month} => tot($_) } @{ $ga->{months} } }, {
 	like $raw, qr/,"Smith, ""Jo""",/, '... quoted, the quotes doubled';
 	my ($p2) = grep { $_->{person_id} eq 'P2' } @months;
 	is $p2->{name}, q('=Formula, Person), 'GA CSV: a name starting with = gets a leading quote';
+	is_deeply [ map { [ @{$_}{qw(submitted_at authorised_at deadline)} ] } grep { $_->{person_id} eq 'P1' } @months ],
+		[ map { [ map { $_ // '' } @{$_}{qw(submitted_at authorised_at deadline)} ] } @{ person($ga, 'P1')->{months} } ],
+		'GA CSV: P1\'s submitted_at, authorised_at and deadline as JSON';
 	is_deeply [ map { $_->{evidence_ok} } grep { $_->{person_id} eq 'P1' } @months ],
 		[ qw(yes no no no no yes yes yes no) ], 'GA CSV: evidence yes/no as JSON\'s evidence_ok (Jul, Aug: authorised on time, whatever the hours)';
 
@@ -682,6 +685,21 @@ is_deeply { map { $_->{month} => tot($_) } @{ $ga->{months} } }, {
 		my $r = inv_report($y, $AS_OF);
 		is_deeply $r->{investigators}, [], "cap year $y: 200, no investigators";
 	}
+	{
+		# Year 9999 is accepted as YYYY, but its cap year ends in 10000:
+		# API.md "Dates YYYY-MM-DD".
+		my $r = inv_report(9999, $AS_OF);
+		local $TODO = 'year 9999: cap_year_end 10000-07-31 is no YYYY-MM-DD date';
+		like $r->{cap_year_end}, qr/^\d{4}-\d\d-\d\d$/, 'cap year 9999: cap_year_end a YYYY-MM-DD date (or the year refused)';
+	}
+	# Without as_of: today in Europe/London (RULES.md "as_of").
+	my $today = EffortTest::psql_value($db, "SELECT (now() AT TIME ZONE 'Europe/London')::date");
+	my ($s, $j) = $d->req(GET => '/v1/reports/grants/' . enc($GE), token => $reviewer);
+	is $j->{as_of}, $today, "GE without as_of: as of today in Europe/London ($today)";
+	($s, $j) = get('/v1/reports/grants/' . enc($GE), as_of => '2025-02-29');
+	is $s, 400, 'as_of 2025-02-29: 400';
+	($s, $j) = get('/v1/reports/grants/' . enc($GE), as_of => '2024-02-29');
+	is $s, 200, 'as_of 2024-02-29: 200';
 	for my $a ('1900-01-01', '9999-12-31') {
 		my ($s, $j) = get('/v1/reports/grants/' . enc($GE), as_of => $a);
 		is $s, 200, "GE as of $a: 200" or diag(ref $j ? json_encode($j) : $j);
