@@ -455,6 +455,18 @@ is_deeply { map { $_->{month} => tot($_) } @{ $ga->{months} } }, {
 	my @other = grep { /^(unevidenced_charge|activity_missing)/ && !/ 2025-0[1279]-01 / } keys %have;
 	is_deeply \@other, [], 'GA findings: no other charge finding (Mar 90 = 90, Jun 65 < 70, P5 Apr 0 h)';
 	ok !grep({ / P8 / } keys %have), 'GA findings: none of P8 (hours on GA only in a superseded version)';
+	# P1's 2024 months (timesheet_missing: DI on GA from January 2024, no
+	# timesheets) have no row: their findings are not the report's.
+	ok !grep({ / P1 - 2024-/ } keys %have), 'GA findings: none of P1 in 2024 (no row in 2024)';
+	ok $have{'timesheet_missing violation P3 - 2025-01-01 172.50'}, 'GA findings: P3 January timesheet_missing (23 x 7.5 = 172.5)';
+	ok !grep({ / P3 - 2025-03-/ } keys %have), 'GA findings: none of P3 in March (no row in March)';
+
+	# HTML: the same totals, the names as sent (escaped, no formula guard).
+	my ($s, $html) = get('/v1/reports/grants/' . enc($GA), as_of => $AS_OF, format => 'html');
+	is $s, 200, 'GA HTML: 200';
+	ok $html =~ /540\.45/ && $html =~ /375\.45/ && $html =~ /165\.00/, 'GA HTML: the grant totals 540.45, 165.00, 375.45';
+	ok $html =~ /Smith, (?:&quot;|&#34;|")Jo(?:&quot;|&#34;|")/, 'GA HTML: Smith, "Jo" escaped';
+	ok $html =~ /=Formula, Person/ && $html !~ /'=Formula/, 'GA HTML: =Formula, Person unchanged';
 }
 
 # ---------------------------------------------------------------- empty grant, outside period
