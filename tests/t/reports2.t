@@ -198,6 +198,8 @@ my @P = (
 	  employment_start => '2015-01-01' },
 	{ person_id => 'P8', name => 'Moved Max', line_manager_id => 'M0', fte => 1.0,
 	  employment_start => '2015-01-01' },
+	{ person_id => 'P9', name => 'Half Hal', line_manager_id => 'M0', fte => 1.0,
+	  employment_start => '2015-01-01' },
 	{ person_id => 'I5', name => 'Dual Five', line_manager_id => 'M0', fte => 1.0,
 	  employment_start => '2010-01-01' },
 	{ person_id => 'I1', name => 'Ivy One', line_manager_id => 'M0', fte => 1.0,
@@ -229,6 +231,7 @@ setup_ok(assignments => [
 	asg('P3', $GA, 'researcher', 'DI', '2024-01-01', '2025-12-31'),
 	asg('P6', $GP, 'researcher', 'DI', '2025-03-01', '2025-12-31'),
 	asg('P7', $GP, 'researcher', 'DI', '2025-03-01', '2025-03-31'),
+	asg('P9', $GP, 'researcher', 'DI', '2025-03-01', '2025-03-31'),
 	asg('I5', $GD, 'pi', 'DA', '2025-01-01', '2025-07-31', share => 0.2, est => 400),
 	asg('I5', $GI, 'co_i', 'DA', '2025-01-01', '2025-07-31', share => 0.1, est => 104),
 	asg('I1', $GI, 'co_i', 'DI', '2024-08-01', '2025-07-31', share => 0.3),
@@ -257,6 +260,7 @@ setup_ok(charges => [
 	charge('P6', $GP, '2025-02', hours => 12),
 	charge('P7', $GP, '2025-03', hours => 10.1),
 	charge('P5', $GA, '2025-04', fte_fraction => 0),
+	charge('P9', $GP, '2025-03', hours => 40),
 	charge('P6', $GP, '2023-06', fte_fraction => 1),    # before any other data of P6
 ], 'charges');
 
@@ -299,6 +303,8 @@ setup_ok(timesheets => [
 	ts('P6', '2025-02-01', '2025-02-28', [ [ 'grant', $GP, 12 ], other(138) ], auth => '2025-03-03T09:00:00Z'),
 	# P7: 10.1 h on GP in March, authorised by P7 themself (invalid).
 	ts('P7', '2025-03-01', '2025-03-31', [ [ 'grant', $GP, 10.1 ], other(147.4) ], auth => '2025-04-03T09:00:00Z', by => 'P7'),
+	# P9: 1 - 14 March only (10 weekdays, 75 h), 40 h on GP, authorised on time.
+	ts('P9', '2025-03-01', '2025-03-14', [ [ 'grant', $GP, 40 ], other(35) ], auth => '2025-03-20T09:00:00Z'),
 	# P8: 15 h on GA in April in version 1 only.
 	ts('P8', '2025-04-01', '2025-04-30', [ ga(15), other(150) ]),
 ], 'timesheets');
@@ -576,6 +582,15 @@ is_deeply { map { $_->{month} => tot($_) } @{ $ga->{months} } }, {
 
 	# As of 2025-03-15: n = 7; I3 ended days 1 Jan - 28 Feb = 59: 400 x 59 /
 	# 365 = 64.6575342 -> 64.66; / 7 x 12 = 110.8414873 -> 110.84.
+	# As of 2024-12-01: n = 4 (Aug - Nov).  I2, employed from 1 Nov, has
+	# 170 h in the ended months: 170 / 4 x 12 = 510 (RULES.md counts the
+	# ended months of the cap year, employed or not: the months before the
+	# employment dilute the run rate; the cap is pro rata instead).
+	# I3, DA from 1 Jan 2025: no ended day inside the assignment: 0.
+	$r = inv_report(2024, '2024-12-01');
+	is_deeply capfig(inv($r, 'I2')), [ '987.29', '510.00', '477.29', 4, '170.00', '510.00', 'none', 'null' ], 'cap 2024 as of 2024-12-01: I2 170 / 4 x 12 = 510';
+	is_deeply capfig(inv($r, 'I3')), [ '1650.00', '232.33', '1417.67', 4, '0.00', '0.00', 'none', 'null' ], '... I3 (DA from January) investigator already, 0 h ended';
+
 	$r = inv_report(2024, '2025-03-15');
 	is_deeply capfig(inv($r, 'I3')), [ '1650.00', '232.33', '1417.67', 7, '64.66', '110.84', 'none', 'null' ], 'cap 2024 as of 2025-03-15: I3 7 months, 59 days';
 
@@ -733,17 +748,28 @@ is_deeply { map { $_->{month} => tot($_) } @{ $ga->{months} } }, {
 	# weekdays x 7.5 = 165.
 	is_deeply fig(row($gp, 'P6', '2023-06')), [ '165.00', '0.00', '0.00', '165.00', 'missing' ], 'GP P6 June 2023: 1.0 x 165 h contracted';
 	is row($gp, 'P6', '2023-06')->{deadline}, '2023-08-31', '... deadline 31 Aug 2023';
-	# Totals: 165 + 12 + 10.1 = 187.10 charged, 22.10 recorded, 12 evidenced,
-	# 175.10 unevidenced.
-	is_deeply tot($gp->{totals}), [ '187.10', '22.10', '12.00', '175.10' ], 'GP totals';
+	# P9 March: one timesheet for 1 - 14 March, authorised on time: the
+	# report evidences the 40 h (docs/reports.md's test looks at the
+	# authorisations only) while the audit raises timesheet_missing for the
+	# 11 weekdays 17 - 31 March (11 x 7.5 = 82.5 h, deadline 31 May passed).
+	# RULES.md does not define "evidenced"; RGC 4.6 wants the month's
+	# timesheets to cover the month ("the month's timesheets together must
+	# cover the month"): an ambiguity, the docs' reading asserted.
+	is_deeply fig(row($gp, 'P9', '2025-03')), [ '40.00', '40.00', '40.00', '0.00', 'authorised' ],
+		'GP P9 March half covered: 40 h evidenced (docs: authorisations only)';
+	my %hv = map { $_ => 1 } @{ finding_keys($gp) };
+	ok $hv{'timesheet_missing violation P9 - 2025-03-01 82.50'}, '... while timesheet_missing 82.5 h is in its findings';
+	# Totals: 165 + 12 + 10.1 + 40 = 227.10 charged, 62.10 recorded, 52
+	# evidenced, 175.10 unevidenced.
+	is_deeply tot($gp->{totals}), [ '227.10', '62.10', '52.00', '175.10' ], 'GP totals';
 	my %have = map { $_ => 1 } @{ finding_keys($gp) };
 	ok $have{'authorisation_invalid violation P7 - 2025-03-01 157.50'}, 'GP findings: authorisation_invalid 157.5 h';
 	ok $have{"activity_missing violation P6 $GP 2023-06-01 165.00"}, 'GP findings: activity_missing 165 h in June 2023';
 
-	# The evidence pack of GP: P6's and P7's versions with their grant hours.
+	# The evidence pack of GP: P6's, P7's and P9's versions with their grant hours.
 	my $ev = get_json('/v1/reports/grants/' . enc($GP) . '/evidence', as_of => $AS_OF);
 	is_deeply [ map { "$_->{person_id} $_->{period_start} v$_->{version} " . h2($_->{grant_hours}) } @{ $ev->{versions} } ],
-		[ 'P6 2025-02-01 v1 12.00', 'P7 2025-03-01 v1 10.10' ], 'GP evidence: the two versions with their GP hours';
+		[ 'P6 2025-02-01 v1 12.00', 'P7 2025-03-01 v1 10.10', 'P9 2025-03-01 v1 40.00' ], 'GP evidence: the three versions with their GP hours';
 	my ($rows) = csv_report('/v1/reports/grants/' . enc($GP) . '/evidence', as_of => $AS_OF);
 	ok !grep({ join(',', values %$_) =~ /0999999|0000000\d/ } @$rows), 'GP evidence CSV: no 17-digit numbers';
 	my ($s, $html) = get('/v1/reports/grants/' . enc($GP) . '/evidence', as_of => $AS_OF, format => 'html');
@@ -774,22 +800,23 @@ is_deeply { map { $_->{month} => tot($_) } @{ $ga->{months} } }, {
 	#       missing (7)
 	#   P7  Mar invalid (self-authorised)
 	#   P8  Apr overdue (not required; version 2 unauthorised, deadline 30 Jun)
+	#   P9  Mar missing (15 - 31 March not covered)
 	#   I1  Jan - Jul overdue (7); I2 Jan overdue, Feb - Sep missing (8)
 	#   I3, I5  DA: none; I4: no assignment in 2025
-	# required: P1 9 + P2 6 + P3 9 + P6 7 + P7 1 + I1 7 + I2 9 = 48;
-	# submitted: P1 8 + P2 1 + P5 1 + P6 1 + P7 1 + P8 1 + I1 7 + I2 1 = 21;
-	# on time 4 + 1 + 1 + 1 = 7; late 1; invalid 1; overdue 3 + 1 + 7 + 1 =
-	# 12; awaiting 0; missing 1 + 5 + 9 + 7 + 8 = 30 (7 + 1 + 1 + 12 + 30 =
-	# 51 = 48 required + P5 Mar + P6 Feb + P8 Apr).  (P5's April charge
+	# required: P1 9 + P2 6 + P3 9 + P6 7 + P7 1 + P9 1 + I1 7 + I2 9 = 49;
+	# submitted: P1 8 + P2 1 + P5 1 + P6 1 + P7 1 + P8 1 + P9 1 + I1 7 + I2 1
+	# = 22; on time 4 + 1 + 1 + 1 = 7; late 1; invalid 1; overdue 3 + 1 + 7
+	# + 1 = 12; awaiting 0; missing 1 + 5 + 9 + 7 + 1 + 8 = 31 (7 + 1 + 1 +
+	# 12 + 31 = 52 = 49 required + P5 Mar + P6 Feb + P8 Apr).  (P5's April charge
 	# makes no person-month.)
 	my $c = get_json('/v1/reports/compliance', from => '2025-01-01', to => '2025-09-30', as_of => $AS_OF);
 	my @k = qw(required submitted authorised_on_time late invalid overdue awaiting missing);
-	is_deeply [ @{ $c->{organisation} }{@k} ], [ 48, 21, 7, 1, 1, 12, 0, 30 ], 'compliance Jan - Sep 2025: organisation counts';
+	is_deeply [ @{ $c->{organisation} }{@k} ], [ 49, 22, 7, 1, 1, 12, 0, 31 ], 'compliance Jan - Sep 2025: organisation counts';
 	is_deeply [ map { [ $_->{line_manager_id}, @{$_}{@k} ] } @{ $c->{line_managers} } ],
-		[ [ 'M0', 48, 21, 7, 1, 1, 12, 0, 30 ] ], '... all under M0';
+		[ [ 'M0', 49, 22, 7, 1, 1, 12, 0, 31 ] ], '... all under M0';
 	my ($rows) = csv_report('/v1/reports/compliance', from => '2025-01-01', to => '2025-09-30', as_of => $AS_OF);
 	is_deeply [ map { [ @{$_}{'scope', @k} ] } @$rows ],
-		[ [ 'organisation', 48, 21, 7, 1, 1, 12, 0, 30 ], [ 'line_manager', 48, 21, 7, 1, 1, 12, 0, 30 ] ],
+		[ [ 'organisation', 49, 22, 7, 1, 1, 12, 0, 31 ], [ 'line_manager', 49, 22, 7, 1, 1, 12, 0, 31 ] ],
 		'compliance CSV: the same counts';
 }
 
