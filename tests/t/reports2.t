@@ -594,6 +594,14 @@ is_deeply { map { $_->{month} => tot($_) } @{ $ga->{months} } }, {
 	$r = inv_report(2024, '2025-03-15');
 	is_deeply capfig(inv($r, 'I3')), [ '1650.00', '232.33', '1417.67', 7, '64.66', '110.84', 'none', 'null' ], 'cap 2024 as of 2025-03-15: I3 7 months, 59 days';
 
+	# As of 2025-07-31, the year's last day: n = 11 (July not ended).
+	# I2: 510 / 11 x 12 = 556.3636364 -> 556.36.
+	# I3: ended days 1 Jan - 30 Jun = 181: 400 x 181 / 365 = 198.3561644 ->
+	#     198.36; / 11 x 12 = 216.3885430 -> 216.39.
+	$r = inv_report(2024, '2025-07-31');
+	is_deeply capfig(inv($r, 'I2')), [ '987.29', '510.00', '477.29', 11, '510.00', '556.36', 'none', 'null' ], 'cap 2024 as of its last day: I2 n = 11';
+	is_deeply capfig(inv($r, 'I3')), [ '1650.00', '232.33', '1417.67', 11, '198.36', '216.39', 'none', 'null' ], '... I3 181 days ended';
+
 	# As of 2024-08-01: the year started, no month ended: n = 0, no projection.
 	# I1 already exceeded by the data recorded later.
 	$r = inv_report(2024, '2024-08-01');
@@ -622,6 +630,13 @@ is_deeply { map { $_->{month} => tot($_) } @{ $ga->{months} } }, {
 	# 400 x 153 / 365 = 167.6712329 -> 167.67.
 	$r = inv_report(2026, '2025-03-15');
 	is_deeply capfig(inv($r, 'I3')), [ '1650.00', '167.67', '1482.33', 0, '0.00', 'null', 'none', 'null' ], 'cap 2026: I3 estimate for 153 days';
+	# I2's open-ended assignment runs to GI's end (31 Dec 2027): an
+	# investigator in cap year 2027 (1 Aug 2027 - 31 Jul 2028), not in 2028.
+	$r = inv_report(2027, '2025-03-15');
+	is_deeply [ map { $_->{person_id} } @{ $r->{investigators} } ], [ 'I2' ], 'cap 2027: I2 (open-ended, to the grant\'s end)';
+	is_deeply [ $r->{cap_year_start}, $r->{cap_year_end}, inv($r, 'I2')->{year_days} ], [ '2027-08-01', '2028-07-31', 366 ], '... 2027-08-01 .. 2028-07-31, 366 days';
+	$r = inv_report(2028, '2025-03-15');
+	is_deeply $r->{investigators}, [], 'cap 2028: nobody (I2\'s assignment ended with the grant)';
 	# A year nobody overlaps.
 	$r = inv_report(2030, '2025-03-15');
 	is_deeply $r->{investigators}, [], 'cap 2030: no investigators';
