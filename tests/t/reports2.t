@@ -876,4 +876,34 @@ is_deeply { map { $_->{month} => tot($_) } @{ $ga->{months} } }, {
 	$d2->stop;
 }
 
+# ================================================================ other settings
+{
+	# rules.timezone America/New_York and rules.standard_weekly_hours 35.
+	# P1 May: authorised 2025-07-31T23:30Z = 19:30 EDT on 31 Jul, the
+	# deadline: on time, evidenced min(60, 60) = 60.
+	# fte_fraction charges at 35 h a week: P1 Feb 0.5 x 35 x 20 / 5 = 70
+	# (recorded 70: no unevidenced_charge); P2 Jan 0.5 FTE x 35 x 13 / 5 =
+	# 45.5, x 0.5 = 22.75, evidenced min(22.75, 20) = 20; P3 Jan 0.123457 x
+	# 161 = 19.876577 -> 19.88, Feb 0.123457 x 140 = 17.28398 -> 17.28.
+	# Totals: P1 86.25 + 70 + 90 + 50 + 60 + 65 + 20 + 0 + 30 = 471.25, P2
+	# 22.75, P3 37.16: 531.16 charged; 490 recorded; evidenced P1 80 + 60 +
+	# 65 = 205 + P2 20 = 225; unevidenced 531.16 - 225 = 306.16.
+	my $d3 = start_effortd(db => $db, 'rules.timezone' => 'America/New_York', 'rules.standard_weekly_hours' => 35);
+	my $tok = $d3->token('reviewer');
+	my ($s, $r) = $d3->req(GET => '/v1/reports/grants/' . enc($GA), token => $tok, query => { as_of => $AS_OF });
+	is $s, 200, 'New York, 35 h: GA report 200';
+	is_deeply fig(row($r, 'P1', '2025-05')), [ '60.00', '60.00', '60.00', '0.00', 'authorised' ], 'New York: P1 May authorised 19:30 EDT on the deadline: on time';
+	is_deeply fig(row($r, 'P1', '2025-02')), [ '70.00', '70.00', '0.00', '70.00', 'submitted' ], '35 h: P1 Feb 0.5 x 140 = 70';
+	is_deeply fig(row($r, 'P2', '2025-01')), [ '22.75', '20.00', '20.00', '2.75', 'authorised' ], '35 h: P2 Jan 0.5 x 45.5 = 22.75';
+	is_deeply [ map { h2(row($r, 'P3', $_)->{charged}) } '2025-01', '2025-02' ], [ '19.88', '17.28' ], '35 h: P3 19.88, 17.28';
+	is_deeply tot($r->{totals}), [ '531.16', '490.00', '225.00', '306.16' ], 'New York, 35 h: GA totals';
+	my %have = map { $_ => 1 } @{ finding_keys($r) };
+	ok !grep({ /^unevidenced_charge violation P1 \S+ 2025-02-01/ } keys %have), '35 h: no unevidenced_charge for P1 Feb (70 = 70)';
+	ok !grep({ /^authorisation_late violation P1 - 2025-05-01/ } keys %have), 'New York: no authorisation_late for P1 May';
+	my $today = EffortTest::psql_value($db, "SELECT (now() AT TIME ZONE 'America/New_York')::date");
+	($s, $r) = $d3->req(GET => '/v1/reports/grants/' . enc($GE), token => $tok);
+	is $r->{as_of}, $today, "New York: without as_of, today there ($today)";
+	$d3->stop;
+}
+
 done_testing;
