@@ -261,7 +261,7 @@ for my $c ([ '/v1/violations?as_of=2025-13-01', qr/as_of/ ], [ '/v1/violations?a
 	is $s, 400, "GET $c->[0]: 400";
 	like ref $j eq 'HASH' ? $j->{error} : '', $c->[1], '… naming the parameter';
 }
-for my $q ('/v1/violations?as_of=9999-12-31', '/v1/violations?as_of=1900-01-01', '/v1/reports/investigators?year=9999',
+for my $q ('/v1/violations?as_of=9999-12-31', '/v1/violations?as_of=1900-01-01', '/v1/reports/investigators?year=9998',
 	'/v1/reports/compliance?from=1900-01-01&to=9999-12-31', '/v1/timesheets?month=9999-12', '/v1/audit?timesheet_id=999999999999999999') {
 	my ($s) = $d->req(GET => $q, token => $admin, timeout => 60);
 	is $s, 200, "GET $q: 200";
@@ -387,6 +387,19 @@ sub person_json { sprintf $PERSON, $_[0], 1 }
 	$r = exchange(sprintf("POST /v1/people HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/json\r\n"
 		. "Content-Length: %d\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", length $body, length $body, $body));
 	like $r, qr{\AHTTP/1\.1 200 }, 'the same Content-Length twice: 200';
+	# An HTTP/1.1 request without exactly one Host header is a 400 (RFC
+	# 9112, 3.2); HTTP/1.0 has none to send.
+	$before = stored_state();
+	$body = person_json('H7');
+	$r = exchange(sprintf("POST /v1/people HTTP/1.1\r\n${auth}Content-Type: application/json\r\n"
+		. "Content-Length: %d\r\nConnection: close\r\n\r\n%s", length $body, $body));
+	like $r, qr{\AHTTP/1\.1 400 .*"error":"an HTTP/1.1 request must have a Host header"}s, 'HTTP/1.1 without Host: 400, saying so';
+	$r = exchange(sprintf("POST /v1/people HTTP/1.1\r\nHost: x\r\nHost: y\r\n${auth}Content-Type: application/json\r\n"
+		. "Content-Length: %d\r\nConnection: close\r\n\r\n%s", length $body, $body));
+	like $r, qr{\AHTTP/1\.1 400 .*"error":"more than one Host header"}s, 'two Host headers: 400, saying so';
+	is_deeply stored_state(), $before, '… nothing stored';
+	$r = exchange("GET /healthz HTTP/1.0\r\n\r\n");
+	like $r, qr{\AHTTP/1\.[01] 200 }, 'HTTP/1.0 without Host: 200';
 }
 
 # ---- tokens with odd bytes
