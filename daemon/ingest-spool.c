@@ -110,18 +110,32 @@ spool_pick(void)
 	return best;
 }
 
-static void
+/* Moves name into to/ (made again if it was removed since start-up).
+ * False if the file is still in the folder: then it is not taken again
+ * before the next look (spool.interval), never at once. */
+static bool
 spool_move(const char *name, const char *to)
 {
-	char *from, *dest;
+	char *from, *dest, *sub;
+	struct stat st;
+	int rc;
 
 	xasprintf(&from, "%s/%s", effortd.cfg.spool_dir, name);
-	xasprintf(&dest, "%s/%s/%s", effortd.cfg.spool_dir, to, name);
-	if (rename(from, dest) != 0 && errno != ENOENT)
+	xasprintf(&sub, "%s/%s", effortd.cfg.spool_dir, to);
+	xasprintf(&dest, "%s/%s", sub, name);
+	rc = rename(from, dest);
+	if (rc != 0 && errno == ENOENT && lstat(from, &st) != 0)
+		rc = 0; /* another instance moved it */
+	else if (rc != 0 && errno == ENOENT &&
+	         (mkdir(sub, 0750) == 0 || errno == EEXIST))
+		rc = rename(from, dest);
+	if (rc != 0)
 		log_error("spool: cannot move %s to %s/: %s", name, to,
 		    strerror(errno));
 	free(from);
+	free(sub);
 	free(dest);
+	return rc == 0;
 }
 
 /* failed/<name>.errors: the reason, then one line per bad line/record. */
@@ -143,10 +157,12 @@ spool_write_errors(const char *name, const struct feed_outcome *o)
 	json_array_foreach(o->errors, i, e)
 	{
 		json_t *line = json_object_get(e, "line");
-		fprintf(f, "%s %lld: %s: %s\n", line ? "line" : "record",
+		const char *field =
+		    json_string_value(json_object_get(e, "field"));
+		fprintf(f, "%s %lld: %s%s%s\n", line ? "line" : "record",
 		    (long long)json_integer_value(
 		        line ? line : json_object_get(e, "index")),
-		    json_string_value(json_object_get(e, "field")),
+		    field ? field : "", field && *field ? ": " : "",
 		    json_string_value(json_object_get(e, "message")));
 	}
 	if (fclose(f) != 0)
@@ -164,7 +180,7 @@ audited(bool ok, void *arg)
 
 /* Stored (or stored before): re-audit the people it touched (as a feed
  * POST does, audit_rescore), and move it to done/. */
-static void
+static bool
 spool_stored(const struct spool_job *job, json_t *doc)
 {
 	if (json_is_true(json_object_get(doc, "duplicate"))) {
@@ -179,27 +195,40 @@ spool_stored(const struct spool_job *job, json_t *doc)
 		metrics_spool_file("done");
 	}
 	audit_rescore(json_object_get(doc, "people"), audited, NULL);
-	spool_move(job->name, "done");
+	return spool_move(job->name, "done");
+}
+
+/* The next look: at once after a file (from the loop, never from inside
+ * the one that ended, so a folder of unreadable files is no recursion),
+ * after spool.interval when a file must wait (database unavailable, or
+ * it could not be moved). */
+static void
+spool_again(bool wait)
+{
+	struct timeval tv = { wait ? effortd.cfg.spool_interval : 0, 0 };
+
+	if (!stopping && timer != NULL)
+		evtimer_add(timer, &tv);
 }
 
 static void
 spool_done(const struct feed_outcome *o, void *arg)
 {
 	struct spool_job *job = arg;
-	bool retry = false;
+	bool wait = false;
 
 	if (o->status == 200) {
-		spool_stored(job, o->doc);
+		wait = !spool_stored(job, o->doc);
 	} else if (o->status >= 500) {
 		log_warn("spool: %s: %s; will retry", job->name,
 		    o->db && o->db->message ? o->db->message : o->message);
 		metrics_spool_file("retry");
-		retry = true;
+		wait = true;
 	} else {
 		log_warn("spool: %s refused: %s; moved to failed/", job->name,
 		    o->message);
+		wait = !spool_move(job->name, "failed");
 		spool_write_errors(job->name, o);
-		spool_move(job->name, "failed");
 		metrics_spool_file("failed");
 	}
 	if (job->fd >= 0)
@@ -210,19 +239,26 @@ spool_done(const struct feed_outcome *o, void *arg)
 	free(job->name);
 	free(job);
 	busy = false;
-	if (!retry && !stopping)
-		spool_next();
+	spool_again(wait);
 }
 
-/* Opens the file for the job; its size must be within limits.max_body. */
+/* Opens the file for the job; its size must be within limits.max_body.
+ * 0: open; 1: gone (nothing to do); -1: refused (err says why). */
 static int
 spool_open(struct spool_job *job, const char *path, char *err, size_t errlen)
 {
 	struct stat st;
 
-	job->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (job->fd < 0 || fstat(job->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	/* O_NONBLOCK: a FIFO given a spool name must not stop the loop. */
+	job->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (job->fd < 0 && errno == ENOENT)
+		return 1; /* another instance took it since spool_pick */
+	if (job->fd < 0 || fstat(job->fd, &st) != 0) {
 		snprintf(err, errlen, "cannot read: %s", strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "cannot read: not a regular file");
 		return -1;
 	}
 	job->size = (long long)st.st_size;
@@ -282,6 +318,7 @@ spool_next(void)
 	struct spool_job *job;
 	char *name, *path, err[256];
 	bool csv = false;
+	int opened;
 
 	if (busy || stopping)
 		return;
@@ -295,7 +332,12 @@ spool_next(void)
 	job->fd = -1;
 	xasprintf(&path, "%s/%s", effortd.cfg.spool_dir, name);
 	busy = true;
-	if (spool_open(job, path, err, sizeof err) != 0) {
+	if ((opened = spool_open(job, path, err, sizeof err)) == 1) {
+		free(job->name);
+		free(job);
+		busy = false;
+		spool_again(false);
+	} else if (opened != 0) {
 		struct feed_outcome o = { .status = 413, .message = err };
 		spool_done(&o, job);
 	} else {
