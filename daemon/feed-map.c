@@ -31,6 +31,17 @@ path_feed(const char *path)
 	return NULL;
 }
 
+/* Whether a column name has blanks either side: header cells are read
+ * without them, so such a name would never match one. */
+static bool
+padded(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 0 && (strchr(" \t", name[0]) != NULL ||
+	                    strchr(" \t", name[n - 1]) != NULL);
+}
+
 /* The feed's field names as one line: "person_id, name, …". */
 static void
 field_list(const struct feed_spec *feed, char *buf, size_t len)
@@ -69,6 +80,13 @@ feedmap_check_columns(
 			snprintf(err, len, "%s must be a column name", key);
 			return false;
 		}
+		if (padded(src)) {
+			snprintf(err, len,
+			    "%s = \"%s\": blanks either side of a column name "
+			    "never match (header cells are read without them)",
+			    key, src);
+			return false;
+		}
 		if (feed_field(feed, src) != NULL && strcmp(src, key) != 0) {
 			snprintf(err, len,
 			    "%s = \"%s\": \"%s\" is another field's own name",
@@ -102,6 +120,13 @@ feedmap_check_ignore(
 	{
 		if (*json_string_value(v) == '\0') {
 			snprintf(err, len, "an empty column name");
+			return false;
+		}
+		if (padded(json_string_value(v))) {
+			snprintf(err, len,
+			    "\"%s\": blanks either side of a column name "
+			    "never match (header cells are read without them)",
+			    json_string_value(v));
 			return false;
 		}
 	}

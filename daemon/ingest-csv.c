@@ -167,6 +167,11 @@ number_cell(
 	 * feed writes, so not one stored as another. */
 	if (strpbrk(s, "xX") != NULL)
 		return refuse(cr, f, bad, "must be a number, not \"%.40s\"", s);
+	if (strchr(s, '.') != NULL && comma != NULL)
+		return refuse(cr, f, bad,
+		    "must be a number without thousands separators, not "
+		    "\"%.40s\"",
+		    s);
 	if (cr->decimal == ',') {
 		if (strchr(s, '.') != NULL)
 			return refuse(cr, f, bad,
@@ -428,18 +433,47 @@ column_of(const struct csv_reader *cr, const struct field_spec *f, size_t upto)
 	return -1;
 }
 
-/* The header names one column in a file separated by another delimiter:
- * one error instead of one per row. */
+/* Whether no cell of the header is a column the feed knows (a field, a
+ * mapped name, an ignored one): then the header may be one line split by
+ * the wrong delimiter. */
+static bool
+header_unknown(const struct csv_reader *cr)
+{
+	bool known = false;
+
+	for (size_t i = 0; i < cr->ncols && !known; i++) {
+		char *name = trimmed(cr->header[i], strlen(cr->header[i]));
+		known = *name == '\0' || header_field(cr, name) != NULL ||
+		        ignored(cr, name);
+		free(name);
+	}
+	return !known;
+}
+
+/* The header, split by the feed's delimiter, is really separated by
+ * another one (it names no column the feed knows, and the other
+ * delimiter would give it more columns): one error instead of one per
+ * column and row.  The field named is the header's cells
+ * joined by the feed's delimiter. */
 static bool
 wrong_delimiter(struct csv_reader *cr)
 {
-	const char *h = cr->header[0];
-	char d[3], want[3];
+	char *h, d[3], want[3];
+	size_t used = 0, len = 0, n;
 
-	if (cr->ncols != 1 || feed_field(cr->feed, h) != NULL)
+	if (!header_unknown(cr))
 		return false;
+	for (size_t i = 0; i < cr->ncols; i++)
+		len += strlen(cr->header[i]) + 1;
+	h = xmalloc(len + 1);
+	for (size_t i = 0; i < cr->ncols; i++)
+		used += (size_t)sprintf(h + used, "%s%s",
+		    i ? (char[]){ cr->delimiter, 0 } : "", cr->header[i]);
 	for (const char *p = ",;|\t"; *p != '\0'; p++) {
-		if (*p == cr->delimiter || strchr(h, *p) == NULL)
+		n = 1;
+		for (const char *c = h; (c = strchr(c, *p)) != NULL; c++)
+			n++;
+		if (*p == cr->delimiter || n <= cr->ncols)
 			continue;
 		snprintf(
 		    d, sizeof d, "%s", *p == '\t' ? "\\t" : (char[]){ *p, 0 });
@@ -451,8 +485,10 @@ wrong_delimiter(struct csv_reader *cr)
 		    "\"%s\" (set %s.delimiter = \"%s\")",
 		    d, want, cr->feed->name, d);
 		cr->header_bad = true;
+		free(h);
 		return true;
 	}
+	free(h);
 	return false;
 }
 

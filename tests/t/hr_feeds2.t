@@ -123,4 +123,131 @@ ok wait_for(sub { -e "$dir/done/people-retry.csv" }, 10), '… and is stored onc
 is psql($db, q{SELECT count(*) FROM people WHERE person_id = 'P5'}), 1, '… P5 stored';
 $d->stop;
 
+# ====================================================================
+# CSV dialects and mappings
+# ====================================================================
+$db = new_db();
+
+# ---- docs/configuration.md's own staff.csv without a mapping: "for a
+# file separated by semicolons, one error on the header's line".  Its
+# "Surname, Forename" column split the header on the comma, so it got
+# seven errors (two unknown columns, four missing, a row's field count).
+my $staff = "Employee Number;Surname, Forename;Work Email;Manager Number;FTE;Start Date;Leaving Date;Department\n"
+	. "E0001;Hale, Margaret;m.hale\@example.ac.uk;;1,0;01/09/2009;;Physics\n"
+	. ";;;;;;;\n"
+	. "E0101;Okafor, Samuel;s.okafor\@example.ac.uk;E0001;1,0;09/01/2012;;Physics\n";
+$d = start_effortd(db => $db);
+($s, my $j) = post_feed($d, people => $staff);
+is $s, 422, "the documentation's staff.csv without a mapping: 422";
+is_deeply errors_of($j), [ [ 1, 'Employee Number;Surname,Forename;Work Email;Manager Number;FTE;Start Date;Leaving Date;Department',
+	'unknown column: the header is separated by ";", not "," (set people.delimiter = ";")' ] ],
+	'… one error on the header naming people.delimiter, as docs/configuration.md says' or diag json_encode($j);
+# A header with known columns keeps its per-column errors.
+($s, $j) = post_feed($d, people => "person_id,name;x,fte,employment_start\nP1,A,1,2020-01-01\n");
+is_deeply errors_of($j), [ [ 1, 'name;x', 'unknown column; did you mean name?' ] ],
+	'a header naming known columns and one with a ";" in it: the column errors, no delimiter hint' or diag json_encode($j);
+
+# ---- thousands separators: refused, saying so (the message for "1.234,5"
+# said the number needed a decimal comma, which it has).
+($s, $j) = post_feed($d, charges => "person_id,grant_ref,month,hours\nP1,G1,2025-01,\"1,234.50\"\n");
+is_deeply errors_of($j), [ [ 2, 'hours', 'must be a number without thousands separators, not "1,234.50"' ] ],
+	'"1,234.50" (decimal point): refused, naming thousands separators' or diag json_encode($j);
+$d->stop;
+
+my %staff_map = (person_id => 'Employee Number', name => 'Surname, Forename', email => 'Work Email',
+	line_manager_id => 'Manager Number', fte => 'FTE', employment_start => 'Start Date', employment_end => 'Leaving Date');
+$d = start_effortd(db => $db, 'people.columns' => \%staff_map, 'people.ignore_columns' => ['Department'],
+	'people.delimiter' => ';', 'people.decimal_separator' => ',', 'people.date_format' => '%d/%m/%Y');
+($s, $j) = post_feed($d, people => "Employee Number;Surname, Forename;FTE;Start Date\nE1;Li, Ann;1.234,5;01/01/2020\n");
+is_deeply errors_of($j), [ [ 2, 'fte', 'must be a number without thousands separators, not "1.234,5"' ] ],
+	'"1.234,5" (decimal comma): refused, naming thousands separators' or diag json_encode($j);
+
+# ---- the documented mapping loads the documented file (checked, fine)
+($s, $j) = post_feed($d, people => "\xef\xbb\xbf" . ($staff =~ s/\n/\r\n/gr));
+is_deeply [ $s, $j ], [ 200, { accepted => 2, created => 2, updated => 0, unchanged => 0 } ],
+	"the documentation's staff.csv with its mapping (BOM, CRLF): 2 created" or diag json_encode($j);
+is_deeply [ psql($db, q{SELECT person_id, name, line_manager_id, fte::text, employment_start::text FROM people ORDER BY 1}) ],
+	[ [ 'E0001', 'Hale, Margaret', undef, '1', '2009-09-01' ], [ 'E0101', 'Okafor, Samuel', 'E0001', '1', '2012-01-09' ] ],
+	'… names with commas, 1,0 and dd/mm/yyyy stored as written';
+my @dates = ([ '31/02/2025', 0 ], [ '29/02/2024', '2024-02-29' ], [ '29/02/2023', 0 ], [ '1/2/2024', '2024-02-01' ],
+	[ '01/02/24', 0 ], [ '2024-02-01', '2024-02-01' ], [ '01/02/2024 00:00', 0 ], [ '00/01/2024', 0 ], [ '01/13/2024', 0 ]);
+for my $c (@dates) {
+	my ($in, $want) = @$c;
+	($s, $j) = post_feed($d, people => "Employee Number;Surname, Forename;FTE;Start Date\nE0001;Hale, Margaret;\"1,0\";$in\n");
+	if ($want) {
+		is psql($db, q{SELECT employment_start FROM people WHERE person_id = 'E0001'}), $want, "date \"$in\" under %d/%m/%Y: $want";
+	} else {
+		is_deeply errors_of($j), [ [ 2, 'employment_start', 'must be a date written as people.date_format says ("%d/%m/%Y") '
+			. "or YYYY-MM-DD, not \"$in\"" ] ], "date \"$in\" under %d/%m/%Y: refused on line 2, employment_start";
+	}
+}
+# A mapping for people does not apply to grants.
+($s, $j) = post_feed($d, grants => "grant_ref;title;funder;start_date;end_date\nG1;T;EPSRC;01/01/2025;31/12/2026\n");
+is_deeply errors_of($j), [ [ 1, 'grant_ref;title;funder;start_date;end_date',
+	'unknown column: the header is separated by ";", not "," (set grants.delimiter = ";")' ] ],
+	"people's delimiter is not used for grants" or diag json_encode($j);
+
+# ---- Excel's "sep=;" first line (written for the delimiter): the real
+# header follows.  TODO: it is read as the header.
+{
+	local $TODO = 'a leading "sep=X" line (Excel) is read as the header: 7 errors, none naming it';
+	($s, $j) = post_feed($d, people => "sep=;\r\nEmployee Number;Surname, Forename;FTE;Start Date\r\nE0001;Hale, Margaret;1;01/09/2009\r\n");
+	is $s, 200, 'a CSV starting with "sep=;" under people.delimiter = ";": 200' or diag json_encode($j);
+}
+$d->stop;
+
+# ---- a mapping whose column name has blanks either side can never match
+# (header cells are read without them): refused at start-up, as other
+# mapping mistakes are, instead of "unknown column; did you mean
+# \" Employee Number\"" on every file.
+my $i = 0;
+for my $b ([ "people = {\n columns = { person_id = \" Employee Number\"; };\n};\n", 2,
+		'people.columns: person_id = " Employee Number": blanks either side of a column name never match '
+		. '(header cells are read without them)' ],
+	[ "people = {\n ignore_columns = [ \"Dept \" ];\n};\n", 2,
+		'people.ignore_columns: "Dept ": blanks either side of a column name never match (header cells are read without them)' ]) {
+	my ($text, $line, $why) = @$b;
+	my $f = "$tmp/hr-feeds2-bad-" . ++$i . '.conf';
+	spew($f, $text);
+	my $o = `$EffortTest::EFFORTD -c $f --check-config 2>&1`;
+	is $? >> 8, 1, "padded column name $i: --check-config exits 1";
+	like $o, qr/\Q$f:$line: $why\E$/m, "padded column name $i: file:line: reason" or diag $o;
+}
+
+# ====================================================================
+# Previews against the real POST: the sample organisation as CSV, then
+# its amendments (checked, fine)
+# ====================================================================
+$db = new_db();
+$d = start_effortd(db => $db);
+my $feed_token = $d->token('feed');
+sub stored {
+	return join ' ', map { "$_=" . row_counts($db)->{$_} } sort keys %{ row_counts($db) },
+		scalar psql($db, q{SELECT (SELECT count(*) FROM audit_log) || ' ' || (SELECT count(*) FROM findings)
+			|| ' ' || (SELECT count(*) FROM findings WHERE resolved_at IS NULL)});
+}
+sub preview_and_post {
+	my ($feed, $body, $what) = @_;
+	my $before = stored();
+	my ($ps, $p) = $d->req(POST => "/v1/$feed?preview=true", token => $feed_token, body => $body, type => 'text/csv');
+	is stored(), $before, "$what: the preview stores nothing (rows, audit trail, findings)";
+	my ($rs, $r) = $d->req(POST => "/v1/$feed", token => $feed_token, body => $body, type => 'text/csv');
+	delete @$p{qw(preview as_of opened resolved)} if ref $p && $ps == 200;
+	is_deeply [ $ps, $p ], [ $rs, $r ], "$what: the preview's answer is the real POST's ($rs)"
+		or diag json_encode([ $p, $r ]);
+	return $r;
+}
+for my $feed (@EffortTest::FEEDS) {
+	preview_and_post($feed, slurp("$EffortTest::SAMPLE/$feed.csv"), "sample $feed.csv");
+}
+preview_and_post('timesheets', slurp("$EffortTest::SAMPLE/amendments.csv"), 'sample amendments.csv');
+# An amendment of an authorised version without amendment_reason.
+my ($ts_line) = grep { /^E1001,2025-10-01/ } split /\n/, slurp("$EffortTest::SAMPLE/timesheets.csv");
+my @c = split /,/, $ts_line, -1;
+@c[3, 4, 5, 9] = ('2025-11-20T10:00:00Z', '', '', '150');
+my $r = preview_and_post('timesheets', "person_id,period_start,period_end,submitted_at,authorised_by,authorised_at,"
+	. "amendment_reason,kind,activity,hours\n" . join(',', @c) . "\n", 'an amendment without amendment_reason');
+is_deeply errors_of($r), [ [ 2, 'amendment_reason', $r->{errors}[0]{message} ] ], '… refused on line 2, amendment_reason';
+$d->stop;
+
 done_testing;
