@@ -49,8 +49,9 @@ struct csv_reader {
 	size_t ncols;
 	enum column_kind *kind;        /* per column */
 	const struct field_spec **col; /* per column: its field */
-	json_t *missing;               /* required fields without column */
-	bool header_bad;               /* wrong delimiter: rows unreadable */
+	long *field_col; /* per field of the feed: its column, or -1 */
+	json_t *missing; /* required fields without column */
+	bool header_bad; /* wrong delimiter: rows unreadable */
 	/* The mapping (copied: a reload may free the configuration's). */
 	json_t *columns, *ignore; /* {"person_id": "Employee Number"}, […] */
 	char delimiter, decimal;
@@ -423,14 +424,15 @@ ignored(const struct csv_reader *cr, const char *name)
 	return false;
 }
 
-/* The column of field f, if the header has one before column upto. */
+/* The column of field f, if the header has one before column upto (a
+ * look-up, not a scan: a header of 100,000 misspelt columns must not
+ * take the loop quadratic time). */
 static long
 column_of(const struct csv_reader *cr, const struct field_spec *f, size_t upto)
 {
-	for (size_t j = 0; j < upto; j++)
-		if (cr->kind[j] == COL_FIELD && cr->col[j] == f)
-			return (long)j;
-	return -1;
+	long j = cr->field_col[f - cr->feed->fields];
+
+	return j >= 0 && (size_t)j < upto ? j : -1;
 }
 
 /* Whether no cell of the header is a column the feed knows (a field, a
@@ -574,6 +576,7 @@ header_row(struct csv_reader *cr)
 {
 	char *name;
 	long j;
+	size_t nfields = 0;
 
 	cr->header = cr->row;
 	cr->ncols = cr->nfields;
@@ -584,6 +587,11 @@ header_row(struct csv_reader *cr)
 	cr->header_done = true;
 	cr->kind = xcalloc(cr->ncols + 1, sizeof *cr->kind);
 	cr->col = xcalloc(cr->ncols + 1, sizeof *cr->col);
+	for (const struct field_spec *f = cr->feed->fields; f->name; f++)
+		nfields++;
+	cr->field_col = xreallocarray(NULL, nfields, sizeof *cr->field_col);
+	for (size_t k = 0; k < nfields; k++)
+		cr->field_col[k] = -1;
 	if (wrong_delimiter(cr))
 		return;
 	for (size_t i = 0; i < cr->ncols; i++) {
@@ -603,9 +611,10 @@ header_row(struct csv_reader *cr)
 				    "column appears twice: \"%s\" is %s too",
 				    cr->header[j], cr->col[i]->name);
 			cr->col[i] = NULL;
-		} else if (cr->col[i] != NULL)
+		} else if (cr->col[i] != NULL) {
 			cr->kind[i] = COL_FIELD;
-		else if (ignored(cr, name))
+			cr->field_col[cr->col[i] - cr->feed->fields] = (long)i;
+		} else if (ignored(cr, name))
 			cr->kind[i] = COL_SKIP;
 		else
 			unknown_column(cr, i);
@@ -833,6 +842,7 @@ csv_reader_free(struct csv_reader *cr)
 	free(cr->header);
 	free(cr->kind);
 	free(cr->col);
+	free(cr->field_col);
 	free(cr->date_format);
 	json_decref(cr->missing);
 	json_decref(cr->columns);
