@@ -203,6 +203,14 @@ feedmap_check_date_format(const char *v, char *err, size_t len)
 		    "year (%%Y)");
 		return false;
 	}
+	/* YYYY-MM-DD is always understood, so 2025-01-02 would be 2 January
+	 * while 2025-13-02 is 13 February. */
+	if (strcmp(v, "%Y-%d-%m") == 0) {
+		snprintf(err, len,
+		    "%%Y-%%d-%%m cannot be told from YYYY-MM-DD, which is "
+		    "always understood");
+		return false;
+	}
 	return true;
 }
 

@@ -219,13 +219,17 @@ for my $b ([ "people = {\n columns = { person_id = \" Employee Number\"; };\n};\
 		'people.columns: person_id = " Employee Number": blanks either side of a column name never match '
 		. '(header cells are read without them)' ],
 	[ "people = {\n ignore_columns = [ \"Dept \" ];\n};\n", 2,
-		'people.ignore_columns: "Dept ": blanks either side of a column name never match (header cells are read without them)' ]) {
+		'people.ignore_columns: "Dept ": blanks either side of a column name never match (header cells are read without them)' ],
+	# YYYY-DD-MM: 2025-01-02 (1 February) was read as YYYY-MM-DD (2
+	# January, silently) while 2025-13-02 became 13 February.
+	[ "people = {\n date_format = \"%Y-%d-%m\";\n};\n", 2,
+		'people.date_format: %Y-%d-%m cannot be told from YYYY-MM-DD, which is always understood' ]) {
 	my ($text, $line, $why) = @$b;
 	my $f = "$tmp/hr-feeds2-bad-" . ++$i . '.conf';
 	spew($f, $text);
 	my $o = `$EffortTest::EFFORTD -c $f --check-config 2>&1`;
-	is $? >> 8, 1, "padded column name $i: --check-config exits 1";
-	like $o, qr/\Q$f:$line: $why\E$/m, "padded column name $i: file:line: reason" or diag $o;
+	is $? >> 8, 1, "bad mapping $i: --check-config exits 1";
+	like $o, qr/\Q$f:$line: $why\E$/m, "bad mapping $i: file:line: reason" or diag $o;
 }
 
 # ====================================================================
