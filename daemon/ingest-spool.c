@@ -5,7 +5,9 @@
  * load order and then by name, so that people arrive before the
  * timesheets that name them.  Anything else (a .tmp still being written,
  * a dot file, a folder) is left alone: senders write elsewhere and rename
- * in, as SFTP drops do.
+ * in, as SFTP drops do.  A file written in place all the same waits until
+ * it has not been modified for a second, and one modified while it is
+ * read is taken again at the next look.
  *
  * A file goes through the same pipeline as POST /v1/<feed> (ingest-feed.c), but
  * is stored by spool_ingest(), which stores the records and claims (name,
@@ -26,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -43,6 +46,9 @@ static const char *const load_order[] = { "people", "grants", "assignments",
 	"delegations", "charges", "timesheets", NULL };
 
 #define READ_PIECE (1 << 20) /* bytes read from disk per slice */
+/* A file modified less than this long ago may still be being written in
+ * place (not renamed in, as docs/operations.md asks): the next look. */
+#define QUIET_NS 1000000000LL
 
 struct spool_job {
 	char *name;
@@ -50,7 +56,9 @@ struct spool_job {
 	int fd;
 	struct evbuffer *body;
 	EVP_MD_CTX *sha;
-	long long size, read; /* bytes: the file's at the start, read so far */
+	long long size, read;  /* bytes: the file's at the start, read so far */
+	struct timespec mtime; /* the file's when opened */
+	bool changed;          /* written to while read: taken again later */
 	char size_s[32], hex[65];
 	const char *extra[4]; /* feed, name, size, sha256 */
 };
@@ -80,7 +88,23 @@ spool_rank(const char *name, bool *csv)
 	return -1;
 }
 
-/* The next file to take, or NULL: lowest rank, then lowest name. */
+/* Whether the file in dir was modified less than QUIET_NS ago. */
+static bool
+still_written(int dir, const char *name)
+{
+	struct stat st;
+	struct timespec now;
+
+	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    clock_gettime(CLOCK_REALTIME, &now) != 0)
+		return false; /* spool_open says what is wrong */
+	return (now.tv_sec - st.st_mtim.tv_sec) * 1000000000LL +
+	           (now.tv_nsec - st.st_mtim.tv_nsec) <
+	       QUIET_NS;
+}
+
+/* The next file to take, or NULL: lowest rank, then lowest name; NULL
+ * too when that one is still being written (so the load order holds). */
 static char *
 spool_pick(void)
 {
@@ -105,6 +129,13 @@ spool_pick(void)
 			best = xstrdup(e->d_name);
 			best_rank = rank;
 		}
+	}
+	if (best != NULL && still_written(dirfd(d), best)) {
+		log_debug("spool: %s was modified within the last second; "
+		          "next look",
+		    best);
+		free(best);
+		best = NULL;
 	}
 	closedir(d);
 	return best;
@@ -217,7 +248,13 @@ spool_done(const struct feed_outcome *o, void *arg)
 	struct spool_job *job = arg;
 	bool wait = false;
 
-	if (o->status == 200) {
+	if (job->changed) {
+		log_info("spool: %s changed while being read; will take it "
+		         "again once it is left alone",
+		    job->name);
+		metrics_spool_file("retry");
+		wait = true;
+	} else if (o->status == 200) {
 		wait = !spool_stored(job, o->doc);
 	} else if (o->status >= 500) {
 		log_warn("spool: %s: %s; will retry", job->name,
@@ -262,6 +299,7 @@ spool_open(struct spool_job *job, const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	job->size = (long long)st.st_size;
+	job->mtime = st.st_mtim;
 	if (st.st_size > effortd.cfg.max_body) {
 		snprintf(err, errlen, "%lld bytes; limits.max_body is %d",
 		    job->size, effortd.cfg.max_body);
@@ -281,6 +319,7 @@ spool_read_more(void *arg, struct evbuffer *body, char *err, size_t errlen)
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 	ssize_t got;
+	struct stat st;
 
 	if (evbuffer_reserve_space(body, READ_PIECE, &v, 1) < 1) {
 		snprintf(err, errlen, "cannot read: out of memory");
@@ -303,6 +342,13 @@ spool_read_more(void *arg, struct evbuffer *body, char *err, size_t errlen)
 	}
 	if (got > 0)
 		return 1;
+	if (fstat(job->fd, &st) != 0 || st.st_size != job->read ||
+	    st.st_mtim.tv_sec != job->mtime.tv_sec ||
+	    st.st_mtim.tv_nsec != job->mtime.tv_nsec) {
+		job->changed = true;
+		snprintf(err, errlen, "changed while being read");
+		return -1;
+	}
 	EVP_DigestFinal_ex(job->sha, md, &n);
 	for (unsigned int i = 0; i < n && i < 32; i++)
 		snprintf(job->hex + 2 * i, 3, "%02x", md[i]);

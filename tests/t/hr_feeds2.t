@@ -106,6 +106,23 @@ like((-e "$dir/failed/people-huge.csv.errors" ? slurp("$dir/failed/people-huge.c
 $d = start_effortd(db => $db, 'spool.dir' => $dir, 'spool.interval' => 1, 'limits.max_body' => 4096,
 	'db.statement_timeout' => 1) unless $d->alive;
 
+# ---- a file written in place (not renamed in, against the docs' advice),
+# slowly: it was taken at the first look with the lines written so far,
+# stored, and moved to done/ while the writer went on writing into it.
+{
+	open my $w, '>', "$dir/people-inplace.csv" or die "people-inplace.csv: $!";
+	$w->autoflush(1);
+	print $w "person_id,name,fte,employment_start\n";
+	for my $n (1 .. 8) {
+		print $w "W$n,Writer $n,1,2020-01-01\n";
+		sleep 0.4;
+	}
+	close $w;
+	ok wait_for(sub { -e "$dir/done/people-inplace.csv" }, 10), 'a file written in place, slowly: done/ in the end';
+	is psql($db, q{SELECT count(*) FROM people WHERE person_id LIKE 'W%'}), 8, '… with all 8 people (not the first lines only)';
+	is psql($db, q{SELECT count(*) FROM spool_files WHERE file_name = 'people-inplace.csv'}), 1, '… one ledger row';
+}
+
 # ---- the database briefly unavailable: the file stays and is retried
 # (docs/operations.md).  The one-shot timer was not re-armed after a
 # retry, so the spool folder was never looked at again.
