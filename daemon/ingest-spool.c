@@ -88,19 +88,23 @@ spool_rank(const char *name, bool *csv)
 	return -1;
 }
 
-/* Whether the file in dir was modified less than QUIET_NS ago. */
+/* Whether the file in dir was modified less than QUIET_NS ago.  A
+ * modification time ahead of the clock (another host's, on a shared
+ * folder) does not count: such a file would otherwise hold the folder
+ * until then; the check after reading still sees a change. */
 static bool
 still_written(int dir, const char *name)
 {
 	struct stat st;
 	struct timespec now;
+	long long age;
 
 	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 	    clock_gettime(CLOCK_REALTIME, &now) != 0)
 		return false; /* spool_open says what is wrong */
-	return (now.tv_sec - st.st_mtim.tv_sec) * 1000000000LL +
-	           (now.tv_nsec - st.st_mtim.tv_nsec) <
-	       QUIET_NS;
+	age = (now.tv_sec - st.st_mtim.tv_sec) * 1000000000LL +
+	      (now.tv_nsec - st.st_mtim.tv_nsec);
+	return age >= 0 && age < QUIET_NS;
 }
 
 /* The next file to take, or NULL: lowest rank, then lowest name; NULL

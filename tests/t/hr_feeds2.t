@@ -123,6 +123,12 @@ $d = start_effortd(db => $db, 'spool.dir' => $dir, 'spool.interval' => 1, 'limit
 	is psql($db, q{SELECT count(*) FROM spool_files WHERE file_name = 'people-inplace.csv'}), 1, '… one ledger row';
 }
 
+# A modification time in the future (another host's clock) does not
+# hold the folder.
+drop('people-future.csv', "person_id,name,fte,employment_start\nF1,Future,1,2020-01-01\n");
+utime undef, time + 3600, "$dir/people-future.csv";
+ok wait_for(sub { -e "$dir/done/people-future.csv" }, 10), 'a file modified "in an hour": taken (done/)';
+
 # ---- the database briefly unavailable: the file stays and is retried
 # (docs/operations.md).  The one-shot timer was not re-armed after a
 # retry, so the spool folder was never looked at again.
