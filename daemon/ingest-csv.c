@@ -60,6 +60,7 @@ struct csv_reader {
 	size_t *lens; /* their lengths: a cell may hold NUL bytes */
 	size_t nfields, cap;
 	long line;     /* physical line being fed */
+	bool after_cr; /* the last piece ended with a CR (its LF may follow) */
 	long row_line; /* first line of the current row */
 	bool in_row;
 	bool header_done;
@@ -668,18 +669,37 @@ has_content(const char *s, size_t n)
 	return false;
 }
 
+/* The length of the physical line at s (up to n bytes): up to and
+ * including its LF, CR LF, or a CR alone (spreadsheets' "Macintosh"
+ * CSV ends lines with CR only, which libcsv reads as row ends too). */
+static size_t
+line_length(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\n')
+			return i + 1;
+		if (s[i] == '\r')
+			return i + 1 < n && s[i + 1] == '\n' ? i + 2 : i + 1;
+	}
+	return n;
+}
+
 /* Feeds bytes of one physical line (up to and including its newline). */
 static int
 feed_piece(struct csv_reader *cr, struct csv_parser *p, const char *s, size_t n)
 {
+	/* the LF of a CR LF whose CR ended the last piece: no new line */
+	bool lf_of_crlf = cr->after_cr && n == 1 && s[0] == '\n';
+
 	if (!cr->in_row && has_content(s, n)) {
 		cr->in_row = true;
 		cr->row_line = cr->line;
 	}
 	if (csv_parse(p, s, n, on_field, on_row, cr) != n)
 		return -1;
-	if (n > 0 && s[n - 1] == '\n')
+	if (n > 0 && (s[n - 1] == '\r' || s[n - 1] == '\n') && !lf_of_crlf)
 		cr->line++;
+	cr->after_cr = n > 0 && s[n - 1] == '\r';
 	return 0;
 }
 
@@ -693,13 +713,12 @@ feed_buffer(struct csv_reader *cr, struct evbuffer *buf, size_t max)
 
 	while (rc == 0 && done < max &&
 	       evbuffer_peek(buf, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
-		const char *s = v.iov_base, *end = s + v.iov_len, *nl;
+		const char *s = v.iov_base, *end = s + v.iov_len;
 		if ((size_t)(end - s) > max - done)
 			end = s + (max - done);
 		size_t len;
 		for (const char *p = s; p < end && rc == 0; p += len) {
-			nl = memchr(p, '\n', (size_t)(end - p));
-			len = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+			len = line_length(p, (size_t)(end - p));
 			rc = feed_piece(cr, &cr->parser, p, len);
 		}
 		done += (size_t)(end - s);

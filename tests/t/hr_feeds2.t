@@ -146,6 +146,29 @@ ok wait_for(sub { -e "$dir/done/people-retry.csv" }, 10), '… and is stored onc
 is psql($db, q{SELECT count(*) FROM people WHERE person_id = 'P5'}), 1, '… P5 stored';
 $d->stop;
 
+# A CR LF split by the spool's 1 MiB reads (CR the last byte of the
+# first): still one line end, so a later error names its line.
+{
+	my $dir2 = "$tmp/hr-feeds2-spool2-$$";
+	mkdir $dir2 or die "$dir2: $!";
+	$d = start_effortd(db => $db, 'spool.dir' => $dir2, 'spool.interval' => 1);
+	my $head = "person_id,name,fte,employment_start\r\n";
+	my $row = sub { sprintf "P%06d,N,1,2020-01-01\r\n", $_[0] };    # 24 bytes, CR at 22
+	my $pad = (1048575 - 22 - length $head) % 24;
+	my $body = $head . sprintf("P%06d,N%s,1,2020-01-01\r\n", 0, 'x' x $pad);
+	$body .= $row->($_) for 1 .. int((1048575 - length $body) / 24);
+	$body .= $row->(900000) . "PBAD,B,x,2020-01-01\r\n";
+	die "the CR is not at byte 1048575" unless substr($body, 1048575, 2) eq "\r\n";
+	my $bad_line = (() = $body =~ /\n/g);
+	spew("$dir2/.incoming", $body);
+	rename "$dir2/.incoming", "$dir2/people-split.csv";
+	ok wait_for(sub { -e "$dir2/failed/people-split.csv.errors" }, 30), 'a CR LF split across the spool\'s reads: failed/ (one bad row)';
+	like((-e "$dir2/failed/people-split.csv.errors" ? slurp("$dir2/failed/people-split.csv.errors") : ''),
+		qr/^line $bad_line: fte: must be a number, not "x"$/m, "… the error names line $bad_line");
+	$d->stop;
+}
+
+
 # ====================================================================
 # CSV dialects and mappings
 # ====================================================================
@@ -183,6 +206,15 @@ is_deeply errors_of($j), [ [ 1, 'name;x', 'unknown column; did you mean name?' ]
 		'150,000 misspelt columns: 422, the first 1000 errors listed';
 	cmp_ok $took, '<', 6, '… answered in under 6 s (linear, not quadratic, in the columns)';
 }
+
+# ---- "CSV (Macintosh)": lines ended by CR alone.  libcsv ends rows at
+# them, but lines were counted at LF only, so every error said line 1.
+($s, $j) = post_feed($d, people => "person_id,name,fte,employment_start\rP1,A,1,2020-01-01\rP2,B,x,2020-01-01\r"
+	. "P3,C,1,2020-01-01\r");
+is_deeply errors_of($j), [ [ 3, 'fte', 'must be a number, not "x"' ] ], 'CR-only line ends: the error names line 3'
+	or diag json_encode($j);
+($s, $j) = post_feed($d, people => "person_id,name,fte,employment_start\r\nP1,A,1,2020-01-01\r\n\r\nP2,B,x,2020-01-01\r\n");
+is_deeply errors_of($j), [ [ 4, 'fte', 'must be a number, not "x"' ] ], 'CRLF with a blank line: line 4 (checked, fine)';
 
 # ---- thousands separators: refused, saying so (the message for "1.234,5"
 # said the number needed a decimal comma, which it has).
