@@ -64,6 +64,7 @@ struct csv_reader {
 	long row_line; /* first line of the current row */
 	bool in_row;
 	bool header_done;
+	bool first_row_done; /* a "sep=" line is looked for in the first */
 };
 
 static void
@@ -636,13 +637,49 @@ blank_row(const struct csv_reader *cr)
 	return true;
 }
 
+/* The first row as a spreadsheet's "sep=;" line, naming the delimiter
+ * (read with the feed's, it is one cell "sep=;" or two, "sep=" and "").
+ * The feed's delimiter: the line is skipped and the header follows;
+ * another: one error on it.  Returns whether the row was such a line. */
+static bool
+sep_line(struct csv_reader *cr)
+{
+	char sep, d[3], want[3];
+
+	if (cr->nfields == 1 && cr->lens[0] == 5 &&
+	    memcmp(cr->row[0], "sep=", 4) == 0)
+		sep = cr->row[0][4];
+	else if (cr->nfields == 2 && cr->lens[0] == 4 &&
+	         memcmp(cr->row[0], "sep=", 4) == 0 && cr->lens[1] == 0)
+		sep = cr->delimiter;
+	else
+		return false;
+	if (sep == cr->delimiter)
+		return true;
+	snprintf(d, sizeof d, "%s", sep == '\t' ? "\\t" : (char[]){ sep, 0 });
+	snprintf(want, sizeof want, "%s",
+	    cr->delimiter == '\t' ? "\\t" : (char[]){ cr->delimiter, 0 });
+	feed_error_line(cr->errs, cr->row_line, cr->row[0],
+	    "the file says its delimiter is \"%s\", not \"%s\" (set "
+	    "%s.delimiter = \"%s\")",
+	    d, want, cr->feed->name, d);
+	cr->header_bad = true;
+	return true;
+}
+
 static void
 on_row(int c, void *arg)
 {
 	struct csv_reader *cr = arg;
+	bool first = !cr->first_row_done;
 
 	(void)c;
-	if (!cr->header_done)
+	cr->first_row_done = true;
+	if (first && sep_line(cr))
+		; /* the header follows */
+	else if (!cr->header_done && cr->header_bad)
+		cr->header_done = true; /* the sep= line said why */
+	else if (!cr->header_done)
 		header_row(cr);
 	else if (cr->header_bad || blank_row(cr))
 		; /* reported on the header's line, or nothing to say */

@@ -256,13 +256,19 @@ is_deeply errors_of($j), [ [ 1, 'grant_ref;title;funder;start_date;end_date',
 	'unknown column: the header is separated by ";", not "," (set grants.delimiter = ";")' ] ],
 	"people's delimiter is not used for grants" or diag json_encode($j);
 
-# ---- Excel's "sep=;" first line (written for the delimiter): the real
-# header follows.  TODO: it is read as the header.
-{
-	local $TODO = 'a leading "sep=X" line (Excel) is read as the header: 7 errors, none naming it';
-	($s, $j) = post_feed($d, people => "sep=;\r\nEmployee Number;Surname, Forename;FTE;Start Date\r\nE0001;Hale, Margaret;1;01/09/2009\r\n");
-	is $s, 200, 'a CSV starting with "sep=;" under people.delimiter = ";": 200' or diag json_encode($j);
-}
+# ---- a spreadsheet's "sep=;" first line (naming the delimiter): the
+# header follows.  It was read as the header: 7 errors, none naming it.
+($s, $j) = post_feed($d, people => "sep=;\r\nEmployee Number;Surname, Forename;FTE;Start Date\r\n"
+	. "E0001;Hale, Margaret;1;01/09/2009\r\nE0002;Li, Ann;x;01/09/2009\r\n");
+is_deeply errors_of($j), [ [ 4, 'fte', 'must be a number, not "x"' ] ],
+	'a CSV starting with "sep=;" under people.delimiter = ";": read from the header on line 2 (the error names line 4)'
+	or diag json_encode($j);
+($s, $j) = post_feed($d, people => "sep=;\nEmployee Number;Surname, Forename;FTE;Start Date\nE0001;Hale, Margaret;1;01/09/2009\n");
+is_deeply [ $s, $j ], [ 200, { accepted => 1, created => 0, updated => 1, unchanged => 0 } ], '… and loads: 200'
+	or diag json_encode($j);
+($s, $j) = post_feed($d, people => "sep=,\nEmployee Number,Surname,FTE,Start Date\nE0001,Hale,1,01/09/2009\n");
+is_deeply errors_of($j), [ [ 1, 'sep=,', 'the file says its delimiter is ",", not ";" (set people.delimiter = ",")' ] ],
+	'"sep=," under people.delimiter = ";": one error on line 1 naming the setting' or diag json_encode($j);
 $d->stop;
 
 # ---- a mapping whose column name has blanks either side can never match
