@@ -52,6 +52,7 @@ static const char *const load_order[] = { "people", "grants", "assignments",
 
 struct spool_job {
 	char *name;
+	char *shown; /* name for the log and .errors: control bytes as '?' */
 	const struct feed_spec *feed;
 	int fd;
 	struct evbuffer *body;
@@ -86,6 +87,20 @@ spool_rank(const char *name, bool *csv)
 			return i;
 	}
 	return -1;
+}
+
+/* A file name as logged and written in .errors: a byte below 0x20 or
+ * 0x7f (a newline in a dropped file's name) as '?', so that it cannot
+ * start a line of its own. */
+static char *
+shown_name(const char *name)
+{
+	char *shown = xstrdup(name);
+
+	for (char *c = shown; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	return shown;
 }
 
 /* Whether the file in dir was modified less than QUIET_NS ago.  A
@@ -135,9 +150,11 @@ spool_pick(void)
 		}
 	}
 	if (best != NULL && still_written(dirfd(d), best)) {
+		char *shown = shown_name(best);
 		log_debug("spool: %s was modified within the last second; "
 		          "next look",
-		    best);
+		    shown);
+		free(shown);
 		free(best);
 		best = NULL;
 	}
@@ -149,7 +166,7 @@ spool_pick(void)
  * False if the file is still in the folder: then it is not taken again
  * before the next look (spool.interval), never at once. */
 static bool
-spool_move(const char *name, const char *to)
+spool_move(const char *name, const char *shown, const char *to)
 {
 	char *from, *dest, *sub;
 	struct stat st;
@@ -165,7 +182,7 @@ spool_move(const char *name, const char *to)
 	         (mkdir(sub, 0750) == 0 || errno == EEXIST))
 		rc = rename(from, dest);
 	if (rc != 0)
-		log_error("spool: cannot move %s to %s/: %s", name, to,
+		log_error("spool: cannot move %s to %s/: %s", shown, to,
 		    strerror(errno));
 	free(from);
 	free(sub);
@@ -175,7 +192,8 @@ spool_move(const char *name, const char *to)
 
 /* failed/<name>.errors: the reason, then one line per bad line/record. */
 static void
-spool_write_errors(const char *name, const struct feed_outcome *o)
+spool_write_errors(
+    const char *name, const char *shown, const struct feed_outcome *o)
 {
 	char *path;
 	FILE *f;
@@ -184,11 +202,12 @@ spool_write_errors(const char *name, const struct feed_outcome *o)
 
 	xasprintf(&path, "%s/failed/%s.errors", effortd.cfg.spool_dir, name);
 	if ((f = fopen(path, "w")) == NULL) {
-		log_error("spool: cannot write %s: %s", path, strerror(errno));
+		log_error("spool: cannot write failed/%s.errors: %s", shown,
+		    strerror(errno));
 		free(path);
 		return;
 	}
-	fprintf(f, "%s: %s\n", name, o->message);
+	fprintf(f, "%s: %s\n", shown, o->message);
 	json_array_foreach(o->errors, i, e)
 	{
 		json_t *line = json_object_get(e, "line");
@@ -220,17 +239,17 @@ spool_stored(const struct spool_job *job, json_t *doc)
 {
 	if (json_is_true(json_object_get(doc, "duplicate"))) {
 		log_info("spool: %s was already ingested; moved to done/",
-		    job->name);
+		    job->shown);
 		metrics_spool_file("duplicate");
 	} else {
-		log_info("spool: %s: %lld %s record(s) stored", job->name,
+		log_info("spool: %s: %lld %s record(s) stored", job->shown,
 		    (long long)json_integer_value(
 		        json_object_get(doc, "accepted")),
 		    job->feed->name);
 		metrics_spool_file("done");
 	}
 	audit_rescore(json_object_get(doc, "people"), audited, NULL);
-	return spool_move(job->name, "done");
+	return spool_move(job->name, job->shown, "done");
 }
 
 /* The next look: at once after a file (from the loop, never from inside
@@ -255,21 +274,21 @@ spool_done(const struct feed_outcome *o, void *arg)
 	if (job->changed) {
 		log_info("spool: %s changed while being read; will take it "
 		         "again once it is left alone",
-		    job->name);
+		    job->shown);
 		metrics_spool_file("retry");
 		wait = true;
 	} else if (o->status == 200) {
 		wait = !spool_stored(job, o->doc);
 	} else if (o->status >= 500) {
-		log_warn("spool: %s: %s; will retry", job->name,
+		log_warn("spool: %s: %s; will retry", job->shown,
 		    o->db && o->db->message ? o->db->message : o->message);
 		metrics_spool_file("retry");
 		wait = true;
 	} else {
-		log_warn("spool: %s refused: %s; moved to failed/", job->name,
+		log_warn("spool: %s refused: %s; moved to failed/", job->shown,
 		    o->message);
-		wait = !spool_move(job->name, "failed");
-		spool_write_errors(job->name, o);
+		wait = !spool_move(job->name, job->shown, "failed");
+		spool_write_errors(job->name, job->shown, o);
 		metrics_spool_file("failed");
 	}
 	if (job->fd >= 0)
@@ -278,6 +297,7 @@ spool_done(const struct feed_outcome *o, void *arg)
 		evbuffer_free(job->body);
 	EVP_MD_CTX_free(job->sha);
 	free(job->name);
+	free(job->shown);
 	free(job);
 	busy = false;
 	spool_again(wait);
@@ -378,12 +398,14 @@ spool_next(void)
 	}
 	job = xcalloc(1, sizeof *job);
 	job->name = name;
+	job->shown = shown_name(name);
 	job->feed = feed_by_name(load_order[spool_rank(name, &csv)]);
 	job->fd = -1;
 	xasprintf(&path, "%s/%s", effortd.cfg.spool_dir, name);
 	busy = true;
 	if ((opened = spool_open(job, path, err, sizeof err)) == 1) {
 		free(job->name);
+		free(job->shown);
 		free(job);
 		busy = false;
 		spool_again(false);

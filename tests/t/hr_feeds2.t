@@ -68,6 +68,16 @@ is((-e "$dir/failed/people-short.csv.errors" ? slurp("$dir/failed/people-short.c
 	. "line 2: expected 4 fields as in the header, found 2\n",
 	'… .errors: "line 2: expected …", no empty field between colons');
 
+# ---- a newline in a dropped file's name: it started a line of its own
+# in the log and in the .errors file ("line.csv refused: …" forged).
+drop("people-new\nline.csv", "person_id,name\nP1\n");
+ok wait_for(sub { -e "$dir/failed/people-new\nline.csv.errors" }), 'a name with a newline: failed/';
+like((-e "$dir/failed/people-new\nline.csv.errors" ? slurp("$dir/failed/people-new\nline.csv.errors") : ''),
+	qr/\Apeople-new\?line\.csv: 3 errors in the people feed; nothing was stored\n/,
+	'… .errors names it with the newline as "?"');
+like $d->log_text, qr/^effortd: warning: spool: people-new\?line\.csv refused: /m, '… so does the log';
+unlike $d->log_text, qr/^line\.csv/m, '… no log line starts with the rest of the name';
+
 # ---- odd files that were handled right (kept as checks)
 drop('people-empty.csv', '');
 symlink '/etc/hostname', "$dir/people-link.csv" or die "symlink: $!";
