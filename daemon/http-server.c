@@ -636,18 +636,26 @@ request_arm(struct request *r)
 
 /* The request's headers effortd refuses: two Content-Length headers that
  * differ (the body's end is ambiguous, RFC 9112 6.3: 400, and the
- * connection closed), a Content-Encoding other than identity (a body is
- * never read as something it was not said to be: 415).  False when it
- * has answered. */
+ * connection closed), two Authorization headers (which identity acts is
+ * ambiguous; it is no list, RFC 9110 5.3: 400), a Content-Encoding other
+ * than identity (a body is never read as something it was not said to
+ * be: 415).  False when it has answered. */
 static bool
 request_headers_ok(struct request *r)
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
 	const char *length = NULL, *coding;
 	struct evkeyval *h;
+	int authorizations = 0;
 
 	TAILQ_FOREACH(h, in, next)
 	{
+		if (strcasecmp(h->key, "Authorization") == 0 &&
+		    ++authorizations > 1) {
+			reply_error(r, 400,
+			    "two Authorization headers; send one", NULL);
+			return false;
+		}
 		if (strcasecmp(h->key, "Content-Length") != 0)
 			continue;
 		if (length != NULL && strcmp(length, h->value) != 0) {
