@@ -331,7 +331,8 @@ signin(struct request *r, json_t *claims, authorised_fn authorised)
 	const char *sub = json_string_value(json_object_get(claims, "sub"));
 	const char *claim = effortd.cfg.oidc_person_claim;
 	json_t *pv = json_object_get(claims, claim);
-	char value[128], roles[32];
+	char number[32], roles[32];
+	const char *value = number; /* the claim whole: never cut short */
 	struct signin *s;
 
 	if (sub == NULL || *sub == '\0') {
@@ -340,9 +341,9 @@ signin(struct request *r, json_t *claims, authorised_fn authorised)
 		return;
 	}
 	if (json_is_string(pv) && *json_string_value(pv) != '\0')
-		snprintf(value, sizeof value, "%s", json_string_value(pv));
+		value = json_string_value(pv);
 	else if (json_is_integer(pv))
-		snprintf(value, sizeof value, "%" JSON_INTEGER_FORMAT,
+		snprintf(number, sizeof number, "%" JSON_INTEGER_FORMAT,
 		    json_integer_value(pv));
 	else {
 		char msg[256];
