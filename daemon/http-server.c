@@ -542,6 +542,16 @@ auth_done(const struct db_result *res, void *arg)
 		reply_error(r, 401, "unknown or revoked token", NULL);
 		return;
 	}
+	if (!PQgetisnull(res->res, 0, 3)) { /* its person has left */
+		char msg[256];
+		snprintf(msg, sizeof msg,
+		    "token %s belongs to person %s, who left on %s: access "
+		    "ended with the employment",
+		    PQgetvalue(res->res, 0, 2), PQgetvalue(res->res, 0, 1),
+		    PQgetvalue(res->res, 0, 3));
+		reply_error(r, 403, msg, NULL);
+		return;
+	}
 	r->role = role_parse(PQgetvalue(res->res, 0, 0));
 	if (!PQgetisnull(res->res, 0, 1))
 		r->person_id = xstrdup(PQgetvalue(res->res, 0, 1));

@@ -244,15 +244,28 @@ my $not_theirs = "you are not the line manager of this timesheet's owner, nor an
 # DATE: access ended with the employment"), whatever token the person still holds.
 {
 	my $n = decisions();
+	my $lx_id = psql($db, q{SELECT token_id FROM tokens WHERE person_id = 'LX'});
 	my ($s, $j) = decide($lx, $ts{'S4:P1'}, 'approve');
-	TODO: {
-		local $TODO = 'effort_auth (sql/functions/05_tokens.sql) never looks at the token person\'s employment_end: a leaver\'s manager token keeps approving';
-		is $s, 403, 'LX (left 2020-01-31) approving S4 with an API manager token: 403';
-		like $j->{error} // '', qr/left on 2020-01-31: access ended with the employment/, '… the leaver message';
-		is decisions(), $n, '… nothing recorded';
-		($s, $j) = $d->req(GET => '/v1/me', token => $lx);
-		is $s, 403, "GET /v1/me with the leaver's token: 403";
-	}
+	is $s, 403, 'LX (left 2020-01-31) approving S4 with an API manager token: 403';
+	is $j->{error}, "token $lx_id belongs to person LX, who left on 2020-01-31: access ended with the employment",
+		'… the leaver message';
+	is decisions(), $n, '… nothing recorded';
+	($s, $j) = $d->req(GET => '/v1/me', token => $lx);
+	is $s, 403, "GET /v1/me with the leaver's token: 403";
+	no_token_in('the leaver refusal', $j);
+
+	# Without the lookup cache, each change of employment_end counts at once.
+	my $d0 = start_effortd(db => $db, 'auth.cache_seconds' => 0);
+	ok_feed(people => [ person('LX', undef, employment_end => undef) ], 'LX rehired (employment_end cleared)');
+	($s, $j) = $d0->req(GET => '/v1/me', token => $lx);
+	is_deeply [ $s, $j->{person_id} ], [ 200, 'LX' ], "… LX's token: 200";
+	ok_feed(people => [ person('LX', undef, employment_end => $today) ], 'LX leaves today');
+	($s, $j) = $d0->req(GET => '/v1/me', token => $lx);
+	is $s, 200, "… LX's token still works on the last day";
+	ok_feed(people => [ person('LX', undef, employment_end => scalar psql($db, 'SELECT current_date - 1')) ], 'LX left yesterday');
+	($s, $j) = $d0->req(GET => '/v1/me', token => $lx);
+	is $s, 403, "… LX's token: 403 from the day after";
+	$d0->stop;
 }
 
 # ---------------------------------------------------------------- tokens
