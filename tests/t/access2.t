@@ -17,6 +17,7 @@ use utf8;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use IO::Socket::INET;
+use POSIX ();
 use Test::More;
 use EffortTest qw(new_db start_effortd psql post_feed json_encode json_decode);
 use OidcProvider;
@@ -236,6 +237,42 @@ my $not_theirs = "you are not the line manager of this timesheet's owner, nor an
 	is $s, 404, 'a 19-digit id: 404';
 	($s, $j) = decide($am, '-1', 'approve');
 	is $s, 404, 'a negative id: 404';
+}
+
+# ---------------------------------------------------------------- bulk approvals at once
+# A manager and their delegate bulk-approve the same 40 timesheets at the
+# same moment, in opposite orders (POST /v1/approvals keeps the request's
+# order): each id is checked and recorded on its own, so one gets them and
+# the other 409 "already authorised" for each; never a deadlock's 500.
+{
+	my @staff = map { sprintf 'B%02d', $_ } 1 .. 40;
+	ok_feed(people => [ map { person($_, 'AM') } @staff ], 'setup: 40 more staff of AM');
+	ok_feed(timesheets => [ map { { person_id => $_, period_start => $P1s, period_end => $P1e, submitted_at => $submitted,
+		entries => [ { kind => 'research', activity => 'research', hours => 150 } ] } } @staff ], '… with a timesheet each');
+	my @ids = map { $_->[0] + 0 } psql($db, q{SELECT timesheet_id FROM timesheets WHERE person_id LIKE 'B%' ORDER BY person_id});
+	my @kids;
+	for my $k ([ $am, [@ids] ], [ $dd, [ reverse @ids ] ]) {
+		my $pid = fork // die "fork: $!";
+		if ($pid == 0) {
+			my ($st, $jj) = $d->req(POST => '/v1/approvals', token => $k->[0], body => { timesheet_ids => $k->[1] }, timeout => 60);
+			EffortTest::spew("$EffortTest::TMP/access2-bulk-$$", json_encode({ status => $st, body => $jj }));
+			POSIX::_exit(0);
+		}
+		push @kids, $pid;
+	}
+	waitpid $_, 0 for @kids;
+	my @r = map { json_decode(EffortTest::slurp("$EffortTest::TMP/access2-bulk-$_")) } @kids;
+	is_deeply [ map { $_->{status} } @r ], [ 200, 200 ], 'AM and DD bulk-approving the same 40 at once, in opposite orders: both 200'
+		or diag json_encode(\@r);
+	my @approved = map { ref $_->{body} eq 'HASH' ? @{ $_->{body}{approved} // [] } : () } @r;
+	my @refused = map { ref $_->{body} eq 'HASH' ? @{ $_->{body}{refused} // [] } : () } @r;
+	is scalar @approved, 40, '… 40 approved between them';
+	is_deeply [ sort { $a <=> $b } map { $_->{id} } @refused ], [ sort { $a <=> $b } @ids ], '… each of the others refused once';
+	is_deeply [ grep { $_->{http_status} != 409 || $_->{error} !~ /^already authorised by (AM|DD)$/ } @refused ], [],
+		'… with 409 "already authorised by ..."';
+	is psql($db, q{SELECT count(*) FROM timesheet_decisions d JOIN timesheets t USING (timesheet_id) WHERE t.person_id LIKE 'B%'}), 40,
+		'… one decision per timesheet';
+	unlike $d->log_text, qr/deadlock/, '… and no deadlock in the log';
 }
 
 # ---------------------------------------------------------------- a leaver's API token
