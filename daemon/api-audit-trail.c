@@ -85,7 +85,8 @@ settings_json(const struct config *cfg)
 			v = json_real(*(const double *)p);
 		json_object_set_new(o, opt->path, v);
 	}
-	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	s = json_dumps(
+	    o, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
 	json_decref(o);
 	if (s == NULL)
 		log_error("the settings cannot be encoded for the audit trail");

@@ -73,7 +73,9 @@ report_cell(json_t *obj, const struct rcol *col)
 		return xstrdup(json_string_value(v));
 	if (v == NULL) /* a key the document lacks: an empty cell */
 		return xstrdup("");
-	if ((s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL) {
+	/* 15 digits, as the JSON body: 0.8, not 0.80000000000000004. */
+	if ((s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
+	                           JSON_REAL_PRECISION(15))) == NULL) {
 		log_error("report: a cell cannot be encoded; left empty");
 		return xstrdup("");
 	}

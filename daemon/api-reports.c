@@ -173,6 +173,14 @@ handle_report_investigators(struct request *r)
 		reply_error(r, 400, "year must be a year YYYY", NULL);
 		return;
 	}
+	/* A cap year from August 9999 would end in 10000, no YYYY-MM-DD. */
+	if (strcmp(year, "9999") == 0 &&
+	    effortd.cfg.rules.cap_year_start_month > 1) {
+		reply_error(r, 400,
+		    "year must be a year YYYY whose cap year ends by 9999-12-31",
+		    NULL);
+		return;
+	}
 	if ((j = job_new(r, REPORT_INVESTIGATORS, &as_of)) == NULL)
 		return;
 	j->filename = safe_filename("investigators", year, "csv");

@@ -241,34 +241,18 @@ not_utf8(const unsigned char *s, size_t n, size_t at, char *buf, size_t len)
 
 /*
  * Whether a number has no more than `places` decimals as its shortest text
- * (the fewest significant digits that read back as the same double: what
- * the client's own language prints for it, and what stage_record's 15
- * digits give for any number that passes here).  So 0.30000000000000004,
- * a sum of 0.1 and 0.2 in a client, has 17 decimals and is refused rather
- * than stored as 0.3; 7.000000001 is refused rather than rounded by
- * numeric(6,2).  (A literal no double holds, 1e-400 or 0.99999999999999999,
- * is read by jansson as 0 or 1 before it comes here.)
+ * (feed-number.c: what the client's own language prints for it, and what
+ * stage_record's 15 digits give for any number that passes here).  So
+ * 0.30000000000000004, a sum of 0.1 and 0.2 in a client, has 17 decimals
+ * and is refused rather than stored as 0.3; 7.000000001 is refused rather
+ * than rounded by numeric(6,2).  A literal no double holds as written
+ * (1e-400, 0.99999999999999999) is judged by its own decimals:
+ * feed_inexact_problem.
  */
 static bool
 decimals_at_most(double n, int places)
 {
-	char text[40], *exp, *dot;
-	long decimals = 0;
-
-	/* 15 digits read back for all but the numbers that need 16 or 17,
-	 * and %g then drops the zeros the shortest text does not have. */
-	for (int digits = 15; digits <= 17; digits++) {
-		snprintf(text, sizeof text, "%.*g", digits, n);
-		if (strtod(text, NULL) == n)
-			break;
-	}
-	if ((exp = strpbrk(text, "eE")) != NULL) {
-		decimals = -strtol(exp + 1, NULL, 10);
-		*exp = '\0';
-	}
-	if ((dot = strchr(text, '.')) != NULL)
-		decimals += (long)strlen(dot + 1);
-	return decimals <= places;
+	return number_decimals(n) <= places;
 }
 
 static const char *
@@ -334,6 +318,37 @@ check_email(const char *s)
 	if (strpbrk(s, " \t") != NULL)
 		return "must be an address without spaces";
 	return NULL;
+}
+
+const char *
+feed_inexact_problem(
+    const struct field_spec *f, double n, long decimals, char *buf, size_t len)
+{
+	int places = f->flags & F_HOURS ? 2 : 6;
+	json_t *v;
+	const char *why;
+
+	if (decimals > places) {
+		snprintf(buf, len, "at most %d decimals", places);
+		return buf;
+	}
+	v = json_real(n);
+	why = check_number(f, v, buf, len);
+	json_decref(v);
+	return why != NULL ? why : "at most 15 significant digits";
+}
+
+/* The decimals of the literal sent for field (a JSON record's path) when
+ * a double does not hold it as written; -1 when it does. */
+static long
+inexact_decimals(const struct feed_errors *errs, const char *field)
+{
+	if (errs->inexact == NULL)
+		return -1;
+	for (int i = 0; i < errs->inexact->count; i++)
+		if (strcmp(errs->inexact->at[i].field, field) == 0)
+			return errs->inexact->at[i].decimals;
+	return -1;
 }
 
 const char *
@@ -415,6 +430,7 @@ check_fields(const struct feed_spec *feed, json_t *obj, bool want_entry,
 	const char *key, *why;
 	json_t *v, *bad = json_object_get(obj, "_bad");
 	char buf[512], field[96];
+	long decimals;
 
 	for (const struct field_spec *f = feed->fields; f->name; f++) {
 		if (((f->flags & F_ENTRY) != 0) != want_entry ||
@@ -426,8 +442,13 @@ check_fields(const struct feed_spec *feed, json_t *obj, bool want_entry,
 			if ((f->flags & F_REQUIRED) &&
 			    !guessed(feed, obj, f, want_entry, errs))
 				feed_error(errs, index, field, "is required");
-		} else if ((why = feed_field_problem(f, v, buf, sizeof buf)) !=
-		           NULL)
+		} else if (f->type == FT_NUMBER && json_is_number(v) &&
+		           (decimals = inexact_decimals(errs, field)) >= 0)
+			feed_error(errs, index, field, "%s",
+			    feed_inexact_problem(f, json_number_value(v),
+			        decimals, buf, sizeof buf));
+		else if ((why = feed_field_problem(f, v, buf, sizeof buf)) !=
+		         NULL)
 			feed_error(errs, index, field, "%s", why);
 	}
 	json_object_foreach(obj, key, v)

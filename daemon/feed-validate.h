@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "feed-number.h"
 #include "feed-specs.h"
 
 /* Error collection; rendered with "index" (JSON) or "line" (CSV). */
@@ -18,6 +19,9 @@ struct feed_errors {
 	json_t *records; /* CSV: records carrying "_line" for lookups */
 	bool csv;
 	int count;
+	/* JSON: the record's literals no double holds as written, whose
+	 * fields are judged by the decimals sent (NULL: none known). */
+	const struct number_inexact *inexact;
 };
 
 void feed_errors_init(struct feed_errors *, bool csv);
@@ -38,6 +42,12 @@ bool feed_utf8_valid(const char *s, size_t n);
  * field, and of a manager's reject reason. */
 const char *feed_field_problem(
     const struct field_spec *f, json_t *v, char *buf, size_t len);
+
+/* Why field f refuses a number sent as a literal no double holds as
+ * written (read as n, with `decimals` as written): its decimals, else
+ * what feed_field_problem says of n, else its significant digits. */
+const char *feed_inexact_problem(
+    const struct field_spec *f, double n, long decimals, char *buf, size_t len);
 
 /* How a body starting with head (len bytes in all) is UTF-16: "little-
  * endian, with a byte-order mark" and the like, or NULL when it is not. */

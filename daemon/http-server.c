@@ -16,6 +16,7 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
 
 #include "job-reaudit.h"
@@ -646,7 +647,8 @@ request_arm(struct request *r)
 
 /* The request's headers effortd refuses: two Content-Length headers that
  * differ (the body's end is ambiguous, RFC 9112 6.3: 400, and the
- * connection closed), two Authorization headers (which identity acts is
+ * connection closed), an HTTP/1.1 request without exactly one Host
+ * (RFC 9112 3.2: 400), two Authorization headers (which identity acts is
  * ambiguous; it is no list, RFC 9110 5.3: 400), a Content-Encoding other
  * than identity (a body is never read as something it was not said to
  * be: 415).  False when it has answered. */
@@ -656,10 +658,11 @@ request_headers_ok(struct request *r)
 	struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
 	const char *length = NULL, *coding;
 	struct evkeyval *h;
-	int authorizations = 0;
+	int hosts = 0, authorizations = 0;
 
 	TAILQ_FOREACH(h, in, next)
 	{
+		hosts += strcasecmp(h->key, "Host") == 0;
 		if (strcasecmp(h->key, "Authorization") == 0 &&
 		    ++authorizations > 1) {
 			reply_error(r, 400,
@@ -677,6 +680,14 @@ request_headers_ok(struct request *r)
 			return false;
 		}
 		length = h->value;
+	}
+	if (hosts > 1 ||
+	    (hosts == 0 && r->req->major == 1 && r->req->minor >= 1)) {
+		reply_error(r, 400,
+		    hosts ? "more than one Host header"
+		          : "an HTTP/1.1 request must have a Host header",
+		    NULL);
+		return false;
 	}
 	coding = evhttp_find_header(in, "Content-Encoding");
 	if (coding != NULL && strcasecmp(coding, "identity") != 0) {

@@ -140,6 +140,21 @@ entry_errors_out(struct csv_reader *cr, size_t i)
 	json_array_clear(cr->entry_errors);
 }
 
+/* The number d read from the cell s, or the cell refused when a double
+ * does not hold it as written (0.99999999999999999 would be 1). */
+static json_t *
+exact_number(struct csv_reader *cr, const struct field_spec *f, const char *s,
+    double d, json_t *bad)
+{
+	char buf[128];
+	long decimals;
+
+	if (number_literal_exact(s, strlen(s), &decimals))
+		return json_real(d);
+	return refuse(cr, f, bad, "%s",
+	    feed_inexact_problem(f, d, decimals, buf, sizeof buf));
+}
+
 /* A number with the feed's decimal separator. */
 static json_t *
 number_cell(
@@ -163,7 +178,7 @@ number_cell(
 	}
 	d = strtod(s, &end);
 	if (end != s && *end == '\0' && isfinite(d))
-		return json_real(d);
+		return exact_number(cr, f, s, d, bad);
 	if (cr->decimal == ',' && comma != NULL)
 		*comma = ',';
 	if (cr->decimal == '.' && comma != NULL && strchr(s, '.') == NULL &&

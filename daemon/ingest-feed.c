@@ -387,8 +387,11 @@ check_record(struct feed_job *job, json_t *rec, long index)
 	json_array_append(one, rec);
 	if (job->errs.csv)
 		job->errs.records = one;
+	else
+		job->errs.inexact = &job->js.inexact;
 	feed_validate(job->feed, one, &job->errs);
 	job->errs.records = saved;
+	job->errs.inexact = NULL;
 	if (!job->errs.csv)
 		for (i = first; i < json_array_size(job->errs.list); i++)
 			json_object_set_new(json_array_get(job->errs.list, i),

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "feed-validate.h"
+#include "ingest-json-literal.h"
 #include "ingest-json-stream.h"
 #include "xmalloc.h"
 
@@ -226,6 +227,7 @@ element(struct json_stream *js, struct evbuffer *buf, bool eof, json_t **out)
 	}
 	if (v == NULL)
 		return fail_at(js, &e, 0);
+	json_literals_check(p, used, &js->inexact);
 	if (!advance(js, buf, p, used)) {
 		json_decref(v);
 		js->state = JS_DONE;

@@ -16,6 +16,8 @@
 #include <event2/buffer.h>
 #include <jansson.h>
 
+#include "feed-number.h"
+
 /* The nesting pre-scan (limits.max_json_depth), a few bytes at a time. */
 struct json_depth {
 	int depth;
@@ -50,6 +52,9 @@ struct json_stream {
 	struct json_depth depth;
 	int max_depth;
 	char error[256];
+	/* The last element's literals no double holds as written
+	 * (ingest-json-literal.c), for its field checks. */
+	struct number_inexact inexact;
 };
 
 void json_stream_init(struct json_stream *, int max_depth);
