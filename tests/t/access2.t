@@ -275,6 +275,51 @@ my $not_theirs = "you are not the line manager of this timesheet's owner, nor an
 	unlike $d->log_text, qr/deadlock/, '… and no deadlock in the log';
 }
 
+# ---------------------------------------------------------------- approve and reject at once
+# AM approves while DD (AM's delegate) rejects the same timesheet at the
+# same moment, ten times: each time exactly one decision is recorded, one
+# caller gets 200 and the other 409.
+{
+	my @staff = map { sprintf 'B%02d', $_ } 1 .. 10;
+	ok_feed(timesheets => [ map { { person_id => $_, period_start => $P2s, period_end => $P2e, submitted_at => $submitted,
+		entries => [ { kind => 'research', activity => 'research', hours => 150 } ] } } @staff ], 'setup: ten more timesheets');
+	my @ids = map { $_->[0] } psql($db, "SELECT timesheet_id FROM timesheets WHERE person_id LIKE 'B%' AND period_start = '$P2s' ORDER BY 1");
+	my @bad;
+	for my $id (@ids) {
+		my @kids;
+		for my $k ([ $am, 'approve' ], [ $dd, 'reject', { reason => 'at once' } ]) {
+			my $pid = fork // die "fork: $!";
+			if ($pid == 0) {
+				my ($st) = decide($k->[0], $id, $k->[1], $k->[2]);
+				EffortTest::spew("$EffortTest::TMP/access2-race-$$", $st);
+				POSIX::_exit(0);
+			}
+			push @kids, $pid;
+		}
+		waitpid $_, 0 for @kids;
+		my $got = join ' ', sort map { EffortTest::slurp("$EffortTest::TMP/access2-race-$_") } @kids;
+		my $n = psql($db, "SELECT count(*) FROM timesheet_decisions WHERE timesheet_id = $id");
+		push @bad, "$id: $got, $n decisions" unless $got eq '200 409' && $n == 1;
+	}
+	is_deeply \@bad, [], 'approve and reject of the same timesheet at once: one 200, one 409, one decision (ten times)';
+}
+
+# Body fields of a decision are not obeyed: the token's person, now.
+{
+	ok_feed(timesheets => [ map { { person_id => $_, period_start => $P2s, period_end => $P2e, submitted_at => $submitted,
+		entries => [ { kind => 'research', activity => 'research', hours => 150 } ] } } qw(B11 B12) ], 'setup: two more');
+	my %id = map { $_->[0] => $_->[1] } psql($db, "SELECT person_id, timesheet_id FROM timesheets WHERE person_id IN ('B11', 'B12') AND period_start = '$P2s'");
+	my ($s, $j) = decide($am, $id{B11}, 'approve', { decided_by => 'BM', authorised_by => 'BM', decided_at => '2020-01-01T00:00:00Z',
+		source => 'feed' });
+	is_deeply [ $s, $j->{timesheet}{authorised_by}, substr($j->{timesheet}{authorised_at} // '', 0, 4) ], [ 200, 'AM', substr($submitted, 0, 4) ],
+		'AM approving with decided_by/authorised_by BM, decided_at 2020 and source feed in the body: by AM, now';
+	is psql($db, "SELECT source || ' ' || decided_by || ' ' || (decided_at > now() - interval '1 minute') FROM timesheet_decisions WHERE timesheet_id = $id{B11}"),
+		'approval AM true', '… stored as an approval by AM, now';
+	($s, $j) = decide($dd, $id{B12}, 'reject', { reason => 'hours', decided_by => 'AM' });
+	is psql($db, "SELECT decided_by FROM timesheet_decisions WHERE timesheet_id = $id{B12}"), 'DD',
+		'DD rejecting with decided_by AM in the body: stored as DD\'s';
+}
+
 # ---------------------------------------------------------------- a leaver's API token
 # docs/operations.md, "How leavers lose access": once the people feed carries
 # employment_end, every request from the day after gets 403 ("... who left on
