@@ -43,6 +43,11 @@ RETURNS text LANGUAGE sql STABLE AS $$
 	WHEN p_person IS NOT NULL AND NOT EXISTS
 	     (SELECT 1 FROM people WHERE person_id = p_person) THEN
 		format('unknown person "%s": send it in the people feed first', p_person)
+	WHEN p_person IS NOT NULL AND EXISTS
+	     (SELECT 1 FROM people WHERE person_id = p_person
+	         AND employment_end < current_date) THEN
+		format('person "%s" left on %s: a leaver''s token would be refused at once',
+			p_person, (SELECT employment_end FROM people WHERE person_id = p_person))
 	END
 $$;
 

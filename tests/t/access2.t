@@ -43,7 +43,7 @@ sub person {
 	return { person_id => $id, name => "Person $id", line_manager_id => $manager, fte => 1,
 		employment_start => '2015-01-01', %x };
 }
-ok_feed(people => [ person('AM'), person('BM'), person('DD'), person('LX', undef, employment_end => '2020-01-31'),
+ok_feed(people => [ person('AM'), person('BM'), person('DD'), person('LX'),
 	person('S1', 'AM'), person('S2', 'AM'), person('S3', 'BM'), person('S4', 'LX'), person('S5', 'AM') ], 'setup: people');
 ok_feed(delegations => [ { manager_id => 'AM', delegate_id => 'DD', start_date => '2000-01-01', end_date => '2099-12-31' } ],
 	'setup: AM delegates to DD (feed, always in force)');
@@ -60,6 +60,13 @@ my $am = $d->token('manager', 'AM');
 my $bm = $d->token('manager', 'BM');
 my $dd = $d->token('manager', 'DD');
 my $lx = $d->token('manager', 'LX');
+ok_feed(people => [ person('LX', undef, employment_end => '2020-01-31') ], 'setup: LX left on 2020-01-31, after its token was made');
+{
+	# A token is not made for a leaver: it would be refused at once.
+	my ($s, $j) = $d->req(POST => '/v1/tokens', token => $admin, body => { role => 'manager', person_id => 'LX' });
+	is $s, 422, 'POST /v1/tokens for a leaver (LX): 422';
+	is $j->{error}, q{person "LX" left on 2020-01-31: a leaver's token would be refused at once}, '... saying why';
+}
 my @all_tokens = ($admin, $reviewer, $feed, $am, $bm, $dd, $lx);
 
 sub decisions { scalar psql($db, 'SELECT count(*) FROM timesheet_decisions') }
