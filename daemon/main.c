@@ -307,8 +307,8 @@ serve(void)
 	}
 	audit_timer_start();
 	reminders_start();
-	log_info("listening on %s:%d", effortd.cfg.listen_address,
-	    effortd.cfg.listen_port);
+	log_info("effortd %s listening on %s:%d", VERSION,
+	    effortd.cfg.listen_address, effortd.cfg.listen_port);
 	sd_notify(0, "READY=1");
 	event_base_dispatch(effortd.base);
 
