@@ -76,6 +76,10 @@ apply_config(void)
 	if (effortd.db != NULL) {
 		db_pool_set_limits(effortd.db, effortd.cfg.db_queue_max,
 		    effortd.cfg.db_connect_timeout);
+		if (effortd.report_db != NULL)
+			db_pool_set_limits(effortd.report_db,
+			    effortd.cfg.db_queue_max,
+			    effortd.cfg.db_connect_timeout);
 		oidc_configure(); /* SIGHUP: the provider's keys again */
 	}
 	if (effortd.http != NULL) {
