@@ -117,10 +117,18 @@ soak: deps all
 bench: deps all
 	scripts/bench
 
+# The installed effortd looks for its SQL where install puts it: unless the
+# build already has SQLDIR = $(DATADIR)/sql (debian/rules sets it), effortd is
+# built again for installing, in $(BUILD)/installed, with that SQLDIR.
+INSTALL_SQLDIR := $(DATADIR)/sql
+INSTALLED_EFFORTD = $(if $(filter $(INSTALL_SQLDIR),$(SQLDIR)),$(BUILD)/effortd,$(BUILD)/installed/effortd)
+
 install: all
+	$(if $(filter $(INSTALL_SQLDIR),$(SQLDIR)),,rm -rf $(BUILD)/installed && \
+		$(MAKE) BUILD=$(BUILD)/installed SQLDIR=$(INSTALL_SQLDIR) $(BUILD)/installed/effortd)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/sql/functions \
 		$(DESTDIR)$(SYSCONFDIR)/effortd $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
-	install -m 755 $(BUILD)/effortd $(DESTDIR)$(SBINDIR)/effortd
+	install -m 755 $(INSTALLED_EFFORTD) $(DESTDIR)$(SBINDIR)/effortd
 	install -m 755 $(BUILD)/effortctl $(DESTDIR)$(BINDIR)/effortctl
 	install -m 644 sql/*.sql $(DESTDIR)$(DATADIR)/sql/
 	install -m 644 sql/functions/*.sql $(DESTDIR)$(DATADIR)/sql/functions/

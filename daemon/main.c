@@ -76,6 +76,10 @@ apply_config(void)
 	if (effortd.db != NULL) {
 		db_pool_set_limits(effortd.db, effortd.cfg.db_queue_max,
 		    effortd.cfg.db_connect_timeout);
+		if (effortd.report_db != NULL)
+			db_pool_set_limits(effortd.report_db,
+			    effortd.cfg.db_queue_max,
+			    effortd.cfg.db_connect_timeout);
 		oidc_configure(); /* SIGHUP: the provider's keys again */
 	}
 	if (effortd.http != NULL) {
@@ -307,8 +311,8 @@ serve(void)
 	}
 	audit_timer_start();
 	reminders_start();
-	log_info("listening on %s:%d", effortd.cfg.listen_address,
-	    effortd.cfg.listen_port);
+	log_info("effortd %s listening on %s:%d", VERSION,
+	    effortd.cfg.listen_address, effortd.cfg.listen_port);
 	sd_notify(0, "READY=1");
 	event_base_dispatch(effortd.base);
 
