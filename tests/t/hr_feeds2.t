@@ -39,9 +39,11 @@ sub errors_of {
 my $dir = "$tmp/hr-feeds2-spool-$$";
 mkdir $dir or die "$dir: $!";
 
+# Written elsewhere a while ago, renamed in (as SFTP and rsync drops do).
 sub drop {
 	my ($name, $content) = @_;
 	spew("$dir/.incoming", $content);
+	utime time - 10, time - 10, "$dir/.incoming";
 	rename "$dir/.incoming", "$dir/$name" or die "rename: $!";
 }
 
@@ -125,7 +127,7 @@ $d = start_effortd(db => $db, 'spool.dir' => $dir, 'spool.interval' => 1, 'limit
 	print $w "person_id,name,fte,employment_start\n";
 	for my $n (1 .. 8) {
 		print $w "W$n,Writer $n,1,2020-01-01\n";
-		sleep 0.4;
+		sleep 0.3;
 	}
 	close $w;
 	ok wait_for(sub { -e "$dir/done/people-inplace.csv" }, 10), 'a file written in place, slowly: done/ in the end';
@@ -136,7 +138,7 @@ $d = start_effortd(db => $db, 'spool.dir' => $dir, 'spool.interval' => 1, 'limit
 # A modification time in the future (another host's clock) does not
 # hold the folder.
 drop('people-future.csv', "person_id,name,fte,employment_start\nF1,Future,1,2020-01-01\n");
-utime undef, time + 3600, "$dir/people-future.csv";
+utime time, time + 3600, "$dir/people-future.csv";
 ok wait_for(sub { -e "$dir/done/people-future.csv" }, 10), 'a file modified "in an hour": taken (done/)';
 
 # ---- the database briefly unavailable: the file stays and is retried
@@ -144,7 +146,7 @@ ok wait_for(sub { -e "$dir/done/people-future.csv" }, 10), 'a file modified "in 
 # retry, so the spool folder was never looked at again.
 my $locker = fork // die "fork: $!";
 if ($locker == 0) {
-	psql($db, q{BEGIN; LOCK TABLE spool_files IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;});
+	psql($db, q{BEGIN; LOCK TABLE spool_files IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(5); COMMIT;});
 	POSIX::_exit(0);
 }
 sleep 0.5;
@@ -310,10 +312,12 @@ for my $b ([ "people = {\n columns = { person_id = \" Employee Number\"; };\n};\
 $db = new_db();
 $d = start_effortd(db => $db);
 my $feed_token = $d->token('feed');
+# Row counts of the feeds' tables, the audit trail and the findings.
 sub stored {
-	return join ' ', map { "$_=" . row_counts($db)->{$_} } sort keys %{ row_counts($db) },
-		scalar psql($db, q{SELECT (SELECT count(*) FROM audit_log) || ' ' || (SELECT count(*) FROM findings)
-			|| ' ' || (SELECT count(*) FROM findings WHERE resolved_at IS NULL)});
+	my $n = row_counts($db);
+	return join(' ', map { "$_=$n->{$_}" } sort keys %$n) . ' audit_log/findings/open='
+		. psql($db, q{SELECT (SELECT count(*) FROM audit_log) || '/' || (SELECT count(*) FROM findings)
+			|| '/' || (SELECT count(*) FROM findings WHERE resolved_at IS NULL)});
 }
 sub preview_and_post {
 	my ($feed, $body, $what) = @_;
