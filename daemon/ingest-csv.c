@@ -578,12 +578,11 @@ header_row(struct csv_reader *cr)
 {
 	char *name;
 	long j;
-	size_t nfields = 0;
+	size_t nfields = 0, *lens = cr->lens; /* the header cells' */
 
 	cr->header = cr->row;
 	cr->ncols = cr->nfields;
 	cr->row = NULL;
-	free(cr->lens);
 	cr->lens = NULL;
 	cr->nfields = cr->cap = 0;
 	cr->header_done = true;
@@ -594,9 +593,18 @@ header_row(struct csv_reader *cr)
 	cr->field_col = xreallocarray(NULL, nfields, sizeof *cr->field_col);
 	for (size_t k = 0; k < nfields; k++)
 		cr->field_col[k] = -1;
-	if (wrong_delimiter(cr))
+	if (wrong_delimiter(cr)) {
+		free(lens);
 		return;
+	}
 	for (size_t i = 0; i < cr->ncols; i++) {
+		if (memchr(cr->header[i], '\0', lens[i]) != NULL) {
+			/* "person_id\0junk" is not person_id */
+			cr->kind[i] = COL_SKIP;
+			feed_error_line(cr->errs, cr->row_line, cr->header[i],
+			    "the column's name contains a NUL character");
+			continue;
+		}
 		name = trimmed(cr->header[i], strlen(cr->header[i]));
 		cr->col[i] = header_field(cr, name);
 		if (*name == '\0')
@@ -622,6 +630,7 @@ header_row(struct csv_reader *cr)
 			unknown_column(cr, i);
 		free(name);
 	}
+	free(lens);
 	missing_columns(cr);
 }
 

@@ -228,6 +228,12 @@ is_deeply errors_of($j), [ [ 3, 'fte', 'must be a number, not "x"' ] ], 'CR-only
 ($s, $j) = post_feed($d, people => "person_id,name,fte,employment_start\r\nP1,A,1,2020-01-01\r\n\r\nP2,B,x,2020-01-01\r\n");
 is_deeply errors_of($j), [ [ 4, 'fte', 'must be a number, not "x"' ] ], 'CRLF with a blank line: line 4 (checked, fine)';
 
+# ---- a NUL in a header cell: "person_id\0junk" was read as person_id
+# (the name compared up to the NUL), where a NUL in a data cell is refused.
+($s, $j) = post_feed($d, people => "person_id\0junk,name,fte,employment_start\nP1,A,1,2020-01-01\n");
+is_deeply errors_of($j), [ [ 1, 'person_id', q{the column's name contains a NUL character} ],
+	[ 1, 'person_id', 'missing column' ] ], 'a NUL in a header cell: refused on line 1' or diag json_encode($j);
+
 # ---- thousands separators: refused, saying so (the message for "1.234,5"
 # said the number needed a decimal comma, which it has).
 ($s, $j) = post_feed($d, charges => "person_id,grant_ref,month,hours\nP1,G1,2025-01,\"1,234.50\"\n");
