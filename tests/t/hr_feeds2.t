@@ -158,6 +158,27 @@ ok wait_for(sub { -e "$dir/done/people-retry.csv" }, 10), '… and is stored onc
 is psql($db, q{SELECT count(*) FROM people WHERE person_id = 'P5'}), 1, '… P5 stored';
 $d->stop;
 
+# ---- two instances watching one folder (checked, fine): each file is
+# stored once and moved once; none goes to failed/.
+{
+	my $dir3 = "$tmp/hr-feeds2-spool3-$$";
+	mkdir $dir3 or die "$dir3: $!";
+	my @two = map { start_effortd(db => $db, 'spool.dir' => $dir3, 'spool.interval' => 1) } 1 .. 2;
+	for my $n (1 .. 12) {
+		spew("$dir3/.incoming", "person_id,name,fte,employment_start\nT$n,Twice $n,1,2020-01-01\n");
+		utime time - 10, time - 10, "$dir3/.incoming";
+		rename "$dir3/.incoming", sprintf("%s/people-two-%02d.csv", $dir3, $n) or die "rename: $!";
+	}
+	ok wait_for(sub { !(() = glob("$dir3/people-two-*")) && (() = glob("$dir3/done/people-two-*")) == 12 }, 30), 'two instances, one folder: every file taken';
+	is scalar(() = glob("$dir3/done/people-two-*")), 12, '… all 12 in done/' or diag `ls -laR $dir3`, map { $_->log_text } @two;
+	is_deeply [ glob("$dir3/failed/*") ], [], '… none in failed/';
+	is psql($db, q{SELECT count(*) || ' ' || count(DISTINCT file_name) FROM spool_files WHERE file_name LIKE 'people-two-%'}),
+		'12 12', '… one ledger row each';
+	is psql($db, q{SELECT count(*) FROM people WHERE person_id LIKE 'T%'}), 12, '… 12 people';
+	is_deeply [ grep { /spool: .*(cannot|refused)/ } map { split /\n/, $_->log_text } @two ], [], '… no error logged';
+	$_->stop for @two;
+}
+
 # A CR LF split by the spool's 1 MiB reads (CR the last byte of the
 # first): still one line end, so a later error names its line.
 {
