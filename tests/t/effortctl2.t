@@ -179,28 +179,25 @@ my $aziz_sep = ts_id('E1012', '2026-09-01');         # Nowak's report, not Okafo
 
 # ---------------------------------------------------------------- approve, on a terminal
 {
-	TODO: {
-		local $TODO = 'approve on a terminal asks to approve a superseded or decided timesheet, and a long answer spills into the next prompt (cli/cmd-approve.c confirm, cli/desk.c desk_answer_yes)';
-		my ($rc, $out) = on_tty($d, $okafor, ['y'], 'approve', $ada_dec_v1);
-		is $rc, 3, 'approve of a superseded version on a terminal: exit 3';
-		unlike $out, qr/\[y\/N\]/, '… without asking to approve what cannot be approved' or diag $out;
-		like $out, qr/timesheet $ada_dec_v1: version 1 is superseded by version 2 \(timesheet $ada_dec\)/, '… saying which supersedes it'
-			or diag $out;
-		unlike $out, qr/LATE:/, '… and no "will be recorded late" for it' or diag $out;
+	my ($rc, $out) = on_tty($d, $okafor, ['y'], 'approve', $ada_dec_v1);
+	is $rc, 3, 'approve of a superseded version on a terminal: exit 3';
+	unlike $out, qr/\[y\/N\]/, '… without asking to approve what cannot be approved' or diag $out;
+	like $out, qr/timesheet $ada_dec_v1: version 1 is superseded by version 2 \(timesheet $ada_dec\)/, '… saying which supersedes it'
+		or diag $out;
+	unlike $out, qr/LATE:/, '… and no "will be recorded late" for it' or diag $out;
 
-		($rc, $out) = on_tty($d, $okafor, ['y'], 'approve', $ada_sep);
-		is $rc, 3, 'approve of an authorised timesheet on a terminal: exit 3';
-		unlike $out, qr/\[y\/N\]/, '… without asking' or diag $out;
-		like $out, qr/timesheet $ada_sep: already authorised by E0101/, '… saying by whom' or diag $out;
+	($rc, $out) = on_tty($d, $okafor, ['y'], 'approve', $ada_sep);
+	is $rc, 3, 'approve of an authorised timesheet on a terminal: exit 3';
+	unlike $out, qr/\[y\/N\]/, '… without asking' or diag $out;
+	like $out, qr/timesheet $ada_sep: already authorised by E0101/, '… saying by whom' or diag $out;
 
-		# One answer is one line: a long answer to the first prompt must not
-		# answer the next one.
-		($rc, $out) = on_tty($d, $okafor, [ ('n' x 63) . 'y', 'n' ], 'approve', $ada_oct, $ada_dec);
-		is $rc, 0, 'approve of two, a long "nnn…y" answer and then "n": exit 0';
-		like $out, qr/^skipped timesheet $ada_oct$/m, '… the first skipped';
-		like $out, qr/^skipped timesheet $ada_dec$/m, '… the second skipped too (answered n)' or diag $out;
-		is decisions($ada_dec), 0, "… nothing recorded on Ada's December" or diag $out;
-	}
+	# One answer is one line: a long answer to the first prompt must not
+	# answer the next one.
+	($rc, $out) = on_tty($d, $okafor, [ ('n' x 63) . 'y', 'n' ], 'approve', $ada_oct, $ada_dec);
+	is $rc, 0, 'approve of two, a long "nnn…y" answer and then "n": exit 0';
+	like $out, qr/^skipped timesheet $ada_oct$/m, '… the first skipped';
+	like $out, qr/^skipped timesheet $ada_dec$/m, '… the second skipped too (answered n)' or diag $out;
+	is decisions($ada_dec), 0, "… nothing recorded on Ada's December" or diag $out;
 }
 
 # ---------------------------------------------------------------- the timesheet view
