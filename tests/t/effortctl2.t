@@ -204,11 +204,8 @@ my $aziz_sep = ts_id('E1012', '2026-09-01');         # Nowak's report, not Okafo
 {
 	my ($rc, $out) = ctl($d, { token => $okafor }, 'timesheet', $ada_sep);
 	is $rc, 0, 'timesheet of an authorised September: exit 0';
-	TODO: {
-		local $TODO = 'the timesheet view calls an authorised timesheet OVERDUE (cli/cmd-timesheet.c print_text)';
-		like $out, qr/^Contracted hours: 165\.00; authorisation deadline 2026-11-30 \(authorised\)$/m,
-			'… authorised in October: not called OVERDUE' or diag $out;
-	}
+	like $out, qr/^Contracted hours: 165\.00; authorisation deadline 2026-11-30 \(authorised\)$/m,
+		'… authorised in October: not called OVERDUE' or diag $out;
 	($rc, $out) = ctl($d, { token => $okafor }, 'timesheet', $ada_dec);
 	like $out, qr/^Contracted hours: 172\.50; authorisation deadline 2026-02-28 \(OVERDUE by 276 days\)$/m,
 		'… an unauthorised one still is';
