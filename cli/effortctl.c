@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -221,6 +223,17 @@ cli_parse_id(const char *s, long long *out)
 	return errno == 0 && *end == '\0' && *out > 0;
 }
 
+int
+cli_check_utf8(const struct cmd_entry *e, const char *opt, const char *v)
+{
+	json_t *s = v != NULL ? json_string(v) : NULL;
+
+	if (v != NULL && s == NULL)
+		return cli_usage_error(e, "%s is not valid UTF-8", opt);
+	json_decref(s);
+	return CLI_OPT_HANDLED;
+}
+
 /*
  * Handles an option every command shares.  Returns CLI_OPT_HANDLED to carry
  * on, or the status to exit with (after --help or a usage error).
@@ -239,7 +252,7 @@ cli_common_option(
 		ctx->token = arg;
 		break;
 	case OPT_TIMEOUT:
-		if (!cli_parse_id(arg, &n) || n > 86400)
+		if (!cli_parse_id(arg, &n) || n > EFFORTCTL_MAX_TIMEOUT)
 			return cli_usage_error(e, "invalid --timeout: %s", arg);
 		ctx->timeout = (int)n;
 		break;
@@ -428,6 +441,10 @@ find_command(const char *name)
 	size_t len = strlen(name), nfound = 0;
 	char candidates[256] = "";
 
+	if (len == 0) {
+		cli_usage_error(NULL, "no command given");
+		return NULL;
+	}
 	for (size_t i = 0; i < NCMDS; i++) {
 		if (strcmp(cmd_table[i]->name, name) == 0)
 			return cmd_table[i];

@@ -137,11 +137,8 @@ my $aziz_sep = ts_id('E1012', '2026-09-01');         # Nowak's report, not Okafo
 			"$cmd --help: exit 0, usage, role and exit statuses on stdout" or diag "$rc\n$out$err";
 	}
 	($rc, $out, $err) = ctl($d, { token => undef }, '');
-	TODO: {
-		local $TODO = 'arguments and the config file: empty command, non-UTF-8 values (exit 1), a token with CR LF, a config timeout out of range, a directory as config (cli/effortctl.c, cli/settings.c)';
-		is $rc, 2, 'an empty command: exit 2';
-		unlike $err, qr/ambiguous/, '… not called ambiguous with every command' or diag $err;
-	}
+	is $rc, 2, 'an empty command: exit 2';
+	unlike $err, qr/ambiguous/, '… not called ambiguous with every command' or diag $err;
 }
 
 # ---------------------------------------------------------------- approve, at a pipe
@@ -254,15 +251,12 @@ my $aziz_sep = ts_id('E1012', '2026-09-01');         # Nowak's report, not Okafo
 # ---------------------------------------------------------------- arguments that are not UTF-8
 {
 	my ($rc, $out, $err) = ctl($d, { token => $okafor }, 'delegate', '--to', "\xff", '--from', '2026-12-01', '--until', '2026-12-31');
-	TODO: {
-		local $TODO = 'arguments and the config file: empty command, non-UTF-8 values (exit 1), a token with CR LF, a config timeout out of range, a directory as config (cli/effortctl.c, cli/settings.c)';
-		is $rc, 2, 'delegate --to that is not UTF-8: a usage error (exit 2), not exit 1';
-		like $err, qr/--to is not valid UTF-8/, '… naming the option' or diag $err;
-		($rc, $out, $err) = ctl($d, 'token', 'create', 'manager', '--person', 'E0101', '--label', "caf\xe9");
-		is $rc, 2, 'token create --label that is not UTF-8: exit 2';
-		like $err, qr/--label is not valid UTF-8/, '… naming the option' or diag $err;
-		is psql($db, "SELECT count(*) FROM tokens WHERE label LIKE 'caf%'"), 0, '… no token made';
-	}
+	is $rc, 2, 'delegate --to that is not UTF-8: a usage error (exit 2), not exit 1';
+	like $err, qr/--to is not valid UTF-8/, '… naming the option' or diag $err;
+	($rc, $out, $err) = ctl($d, 'token', 'create', 'manager', '--person', 'E0101', '--label', "caf\xe9");
+	is $rc, 2, 'token create --label that is not UTF-8: exit 2';
+	like $err, qr/--label is not valid UTF-8/, '… naming the option' or diag $err;
+	is psql($db, "SELECT count(*) FROM tokens WHERE label LIKE 'caf%'"), 0, '… no token made';
 	($rc, $out, $err) = ctl($d, { token => $okafor }, 'delegate', '--to', 'E0102', '--from', '2026-02-30', '--until', '2026-12-31');
 	is $rc, 2, 'delegate --from 2026-02-30: exit 2';
 }
@@ -278,13 +272,10 @@ my $aziz_sep = ts_id('E1012', '2026-09-01');         # Nowak's report, not Okafo
 	($rc, $out, $err) = ctl($d, { token => '', env => { EFFORTCTL_TOKEN => '' } }, '--token', $okafor, 'pending');
 	is $rc, 0, 'an empty EFFORTCTL_TOKEN counts as unset; --token used';
 	($rc, $out, $err) = ctl($d, { token => "$okafor\r\nX-Injected: 1" }, 'pending');
-	TODO: {
-		local $TODO = 'arguments and the config file: empty command, non-UTF-8 values (exit 1), a token with CR LF, a config timeout out of range, a directory as config (cli/effortctl.c, cli/settings.c)';
-		is $rc, 2, 'a token with CR LF in it: a usage error (exit 2)';
-		like $err, qr/^effortctl: error: invalid token: it contains a space or control character$/m, '… said' or diag $err;
-		unlike $err, qr/missing bearer token/, '… not "missing bearer token"';
-		unlike $err, qr/\Q$okafor\E/, '… and not printed';
-	}
+	is $rc, 2, 'a token with CR LF in it: a usage error (exit 2)';
+	like $err, qr/^effortctl: error: invalid token: it contains a space or control character$/m, '… said' or diag $err;
+	unlike $err, qr/missing bearer token/, '… not "missing bearer token"';
+	unlike $err, qr/\Q$okafor\E/, '… and not printed';
 	($rc, $out, $err) = ctl($d, { token => $okafor }, '--verbose', 'timesheet', $ada_dec);
 	is $rc, 0, '--verbose: exit 0';
 	like $err, qr/^effortctl: debug: GET \S+\/v1\/timesheets\/$ada_dec\/versions/m, '… the request on stderr';
@@ -320,21 +311,18 @@ my $aziz_sep = ts_id('E1012', '2026-09-01');         # Nowak's report, not Okafo
 	spew($file, qq{timeout = 0;\n});
 	($rc, $out, $err) = ctl($d, { env => \%env }, 'pending');
 	is $rc, 2, 'timeout = 0: exit 2';
-	TODO: {
-		local $TODO = 'arguments and the config file: empty command, non-UTF-8 values (exit 1), a token with CR LF, a config timeout out of range, a directory as config (cli/effortctl.c, cli/settings.c)';
-		for my $t (2147483647, 5000000000, 86401) {
-			spew($file, qq{timeout = $t;\n});
-			($rc, $out, $err) = ctl($d, { token => $okafor, env => \%env }, 'pending');
-			is $rc, 2, "timeout = $t: exit 2, as --timeout $t is";
-			like $err, qr/^effortctl: error: \Q$file\E:1: timeout must be a whole number of seconds from 1 to 86400$/m, '… said' or diag $err;
-		}
-		unlink $file;
-		mkdir $file;
+	for my $t (2147483647, 5000000000, 86401) {
+		spew($file, qq{timeout = $t;\n});
 		($rc, $out, $err) = ctl($d, { token => $okafor, env => \%env }, 'pending');
-		is $rc, 2, 'a directory where the config file should be: exit 2';
-		like $err, qr/^effortctl: error: \Q$file\E: Is a directory$/m, '… said so (not "Success")' or diag $err;
-		rmdir $file;
+		is $rc, 2, "timeout = $t: exit 2, as --timeout $t is";
+		like $err, qr/^effortctl: error: \Q$file\E:1: timeout must be a whole number of seconds from 1 to 86400$/m, '… said' or diag $err;
 	}
+	unlink $file;
+	mkdir $file;
+	($rc, $out, $err) = ctl($d, { token => $okafor, env => \%env }, 'pending');
+	is $rc, 2, 'a directory where the config file should be: exit 2';
+	like $err, qr/^effortctl: error: \Q$file\E: Is a directory$/m, '… said so (not "Success")' or diag $err;
+	rmdir $file;
 	if ($> == 0 && -x '/usr/bin/setpriv') {
 		spew($file, qq{token = "x";\n});
 		chmod 0000, $file;
