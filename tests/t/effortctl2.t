@@ -379,11 +379,8 @@ my $aziz_sep = ts_id('E1012', '2026-09-01');         # Nowak's report, not Okafo
 		}
 		is $stored, $n, 'ingest that timed out (exit 4): effortd stored the feed all the same';
 		like $err, qr/^effortctl: error: ingest people \S+: no reply from effortd at \S+ within 1 s/m, '… the timeout said';
-		TODO: {
-			local $TODO = 'a timed-out POST is reported as if nothing happened, and a 400 message is said twice (cli/client.c)';
-			like $err, qr/within 1 s; it may still have been carried out: check before sending it again$/m,
-				'… and that the request may still have been carried out' or diag $err;
-		}
+		like $err, qr/within 1 s; it may still have been carried out: check before sending it again$/m,
+			'… and that the request may still have been carried out' or diag $err;
 	}
 }
 
@@ -423,10 +420,7 @@ my $aziz_sep = ts_id('E1012', '2026-09-01');         # Nowak's report, not Okafo
 	($rc, $out, $err) = ctl($d, { token => $reviewer }, 'violations', '--person', "E\x01");
 	is $rc, 3, 'a control character in --person: exit 3 (400)';
 	my @lines = grep { /\S/ } split /\n/, $err;
-	TODO: {
-		local $TODO = 'a timed-out POST is reported as if nothing happened, and a 400 message is said twice (cli/client.c)';
-		is scalar @lines, 1, '… said once' or diag $err;
-	}
+	is scalar @lines, 1, '… said once' or diag $err;
 }
 
 # ---------------------------------------------------------------- table widths
