@@ -472,11 +472,11 @@ sub display_width {
 	is $rc, 2, 'report with a bad date: exit 2';
 	($rc, $out, $err) = ctl($d, { token => $okafor }, 'report', 'grant', 'EP/X012345/1');
 	is $rc, 3, 'report with a manager token: exit 3';
-	TODO: {
-		local $TODO = 'cmd-report.c does not check --year; effortd\'s 400 makes it exit 3';
-		($rc, $out, $err) = ctl($d, { token => $reviewer }, 'report', 'investigators', '--year', '20x5');
-		is $rc, 2, 'report investigators --year 20x5: a usage error (exit 2)' or diag $err;
-	}
+	($rc, $out, $err) = ctl($d, { token => $reviewer }, 'report', 'investigators', '--year', '20x5');
+	is $rc, 2, 'report investigators --year 20x5: a usage error (exit 2)' or diag $err;
+	like $err, qr/^effortctl: error: invalid --year: 20x5 \(YYYY\)$/m, '… said';
+	($rc, $out, $err) = ctl($d, { token => $reviewer }, 'report', 'investigators', '--year', '2025', '--format', 'csv');
+	is $rc, 0, 'report investigators --year 2025 --format csv: exit 0' or diag $err;
 }
 
 done_testing;
