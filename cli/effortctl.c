@@ -93,6 +93,10 @@ static const struct cmd_info cmd_infos[] = {
 	    EXITS_USUAL | (1u << EXIT_FOUND),
 	    "audit verify: the chain is broken" },
 	{ "reminders", "an admin token", EXITS_USUAL, NULL },
+	{ "login", "no token: it gets one from the identity provider",
+	    EXITS_USUAL, NULL },
+	{ "logout", "no token: it forgets the sign-in", EXITS_USUAL, NULL },
+	{ "whoami", "any token, or a sign-in", EXITS_USUAL, NULL },
 };
 
 static const struct cmd_info *
@@ -162,7 +166,8 @@ cli_command_help(const struct cmd_entry *e)
 {
 	const struct cmd_info *ci = cmd_info(e);
 
-	printf("usage: effortctl %s %s\n\n%s\n", e->name, e->usage, e->help);
+	printf("usage: effortctl %s%s%s\n\n%s\n", e->name, *e->usage ? " " : "",
+	    e->usage, e->help);
 	if (ci != NULL)
 		printf("Needs %s.\n", ci->role);
 	if (e->options != NULL && *e->options != '\0')
@@ -180,9 +185,9 @@ usage_hint(const struct cmd_entry *e)
 {
 	if (e != NULL)
 		fprintf(stderr,
-		    "usage: effortctl %s %s\n(see 'effortctl %s "
+		    "usage: effortctl %s%s%s\n(see 'effortctl %s "
 		    "--help')\n",
-		    e->name, e->usage, e->name);
+		    e->name, *e->usage ? " " : "", e->usage, e->name);
 	else
 		usage(stderr);
 	return EXIT_USAGE;

@@ -131,11 +131,15 @@ my $aziz_sep = ts_id('E1012', '2026-09-01');         # Nowak's report, not Okafo
 	is $rc, 3, 'pending with a reviewer token: exit 3';
 	like $err, qr/^effortctl: error: pending: this needs a manager token \(HTTP 403 Forbidden\)$/m, '… the role it needs';
 
-	for my $cmd (qw(ingest timesheets timesheet violations approve reject report pending delegate token audit reminders)) {
+	for my $cmd (qw(ingest timesheets timesheet violations approve reject report pending delegate token audit reminders
+	                login logout whoami)) {
 		($rc, $out, $err) = ctl($d, { token => undef }, $cmd, '--help');
-		ok $rc == 0 && $out =~ /^usage: effortctl $cmd / && $out =~ /^Needs an? .* token/m && $out =~ /^Exit status:/m && $err eq '',
-			"$cmd --help: exit 0, usage, role and exit statuses on stdout" or diag "$rc\n$out$err";
+		ok $rc == 0 && $out =~ /^usage: effortctl $cmd(?: \S.*)?$/m && $out =~ /^Needs (?:an? |any |no ).*token/m
+			&& $out =~ /^Exit status:/m && $err eq '',
+			"$cmd --help: exit 0, usage, the token it needs and exit statuses on stdout" or diag "$rc\n$out$err";
 	}
+	($rc, $out, $err) = ctl($d, { token => undef }, 'whoami', '--help');
+	unlike $out, qr/^  1 /m, 'whoami --help: no exit status 1 (it cannot return one)';
 	($rc, $out, $err) = ctl($d, { token => undef }, '');
 	is $rc, 2, 'an empty command: exit 2';
 	unlike $err, qr/ambiguous/, '… not called ambiguous with every command' or diag $err;
