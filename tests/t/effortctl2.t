@@ -432,6 +432,13 @@ my $aziz_sep = ts_id('E1012', '2026-09-01');         # Nowak's report, not Okafo
 	like $err, qr/invalid --rule: hours_incomplet \(the rules are timesheet_missing, /, '… listing the rules';
 	($rc, $out, $err) = ctl($d, { token => $reviewer }, 'violations', '--as-of', '2026-12-01', '--person', 'NOBODY');
 	is_deeply [ $rc, $out ], [ 0, "No violations as of 2026-12-01.\n" ], 'none found: exit 0, said';
+	($rc, $out, $err) = ctl($d, { token => $reviewer }, 'violations', '--as-of', '2026-12-01', '--person', 'NOBODY', '--summary');
+	is_deeply [ $rc, $out ], [ 0, "No violations as of 2026-12-01.\n" ], '--summary with none found: said as without --summary';
+	($rc, $out, $err) = ctl($d, { token => $reviewer }, '--format', 'csv', 'violations', '--as-of', '2026-12-01', '--person', 'NOBODY', '--summary');
+	is_deeply [ $rc, $out ], [ 0, "rule,severity,count\r\n" ], '… as CSV: the header only';
+	($rc, $out, $err) = ctl($d, { token => $reviewer }, 'violations', '--as-of', '2026-12-01', '--person', 'E1002', '--summary');
+	is $rc, 1, '--summary with some found: exit 1';
+	like $out, qr/\ARULE +SEVERITY +COUNT\n.*\n\n\d+ found as of 2026-12-01\.\n\z/s, '… a table and the count';
 	($rc, $out, $err) = ctl($d, { token => $reviewer }, 'violations', '--person', "E\x01");
 	is $rc, 3, 'a control character in --person: exit 3 (400)';
 	my @lines = grep { /\S/ } split /\n/, $err;
