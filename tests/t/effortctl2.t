@@ -162,6 +162,16 @@ my $aziz_sep = ts_id('E1012', '2026-09-01');         # Nowak's report, not Okafo
 	($rc, $out, $err) = ctl($d, { token => $okafor }, 'approve', $ada_sep);
 	is $rc, 3, 'approve of an authorised one: exit 3';
 	like $err, qr/timesheet $ada_sep: already authorised by E0101 \(HTTP 409 Conflict\)/, '… by whom';
+	($rc, $out, $err) = ctl($d, { token => $reviewer }, 'approve', '--clean', '--yes');
+	is $rc, 3, 'approve --clean with a reviewer token: exit 3';
+	like $err, qr/^effortctl: error: approve --clean: this needs a manager token \(HTTP 403 Forbidden\)$/m,
+		'… named as the command given (not "pending")' or diag $err;
+	($rc, $out, $err) = ctl($d, { token => $okafor }, 'reject', $aziz_sep, '--reason', 'not mine');
+	is $rc, 3, "reject of Aziz's (not his staff): exit 3";
+	like $err, qr/timesheet $aziz_sep: .*not the line manager.* \(HTTP 403 Forbidden\)/, '… the 403 said';
+	($rc, $out, $err) = ctl($d, { token => $okafor }, 'reject', $ada_dec_v1, '--reason', 'old');
+	is $rc, 3, 'reject of a superseded version: exit 3';
+	like $err, qr/version 1 is superseded by version 2 \(timesheet $ada_dec\) \(HTTP 409 Conflict\)/, '… said';
 	($rc, $out, $err) = ctl($d, { token => $reviewer }, 'approve', $chloe_oct);
 	is $rc, 3, 'approve with a reviewer token: exit 3';
 	like $err, qr/this needs a manager token \(HTTP 403 Forbidden\)/, '… the role it needs';
