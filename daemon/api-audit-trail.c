@@ -5,8 +5,11 @@
  * changes to the data are appended by triggers in PostgreSQL
  * (sql/functions/60_audit_log.sql), not here.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <event2/http.h>
 
 #include "api-audit-trail.h"
 #include "date.h"
@@ -61,7 +64,39 @@ handle_audit_verify(struct request *r)
 	db_query(effortd.db, STMT_AUDIT_VERIFY, 0, NULL, audit_done, r);
 }
 
-/* Every setting but connection strings, as a JSON object. */
+/*
+ * The webhook's URL as the trail records it: its scheme, host and port,
+ * and "/…" for a path or query, which may carry the receiver's secret
+ * (reviewers read the trail).  NULL for no webhook.
+ */
+static json_t *
+webhook_shown(const char *url)
+{
+	struct evhttp_uri *u;
+	const char *scheme, *host, *path;
+	char shown[300], port[16] = "";
+	bool hidden;
+
+	if (*url == '\0')
+		return json_string(url);
+	if ((u = evhttp_uri_parse(url)) == NULL)
+		return json_string("(unreadable URL)");
+	scheme = evhttp_uri_get_scheme(u);
+	host = evhttp_uri_get_host(u);
+	path = evhttp_uri_get_path(u);
+	if (evhttp_uri_get_port(u) > 0)
+		snprintf(port, sizeof port, ":%d", evhttp_uri_get_port(u));
+	hidden =
+	    (path != NULL && strcmp(path, "") != 0 && strcmp(path, "/") != 0) ||
+	    evhttp_uri_get_query(u) != NULL;
+	snprintf(shown, sizeof shown, "%s://%s%s/%s", scheme ? scheme : "http",
+	    host ? host : "", port, hidden ? "…" : "");
+	evhttp_uri_free(u);
+	return json_string(shown);
+}
+
+/* Every setting but connection strings, as a JSON object; the webhook
+ * without its path. */
 static char *
 settings_json(const struct config *cfg)
 {
@@ -75,7 +110,9 @@ settings_json(const struct config *cfg)
 
 		if (strstr(opt->path, "conninfo") != NULL)
 			continue;
-		if (opt->type == OPT_STRING)
+		if (strcmp(opt->path, "notify.webhook_url") == 0)
+			v = webhook_shown(*(char *const *)p);
+		else if (opt->type == OPT_STRING)
 			v = json_string(*(char *const *)p);
 		else if (opt->type == OPT_INT)
 			v = json_integer(*(const int *)p);

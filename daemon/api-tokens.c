@@ -12,6 +12,8 @@
 
 #include "auth-cache.h"
 #include "effortd.h"
+#include "feed-specs.h"
+#include "feed-validate.h"
 #include "api-handlers.h"
 #include "log.h"
 #include "request.h"
@@ -68,6 +70,28 @@ string_member(json_t *doc, const char *key)
 	return v != NULL && *v != '\0' ? v : NULL;
 }
 
+/* A token's label is free text as a feed's (feed-specs.c): no control
+ * character but tab, at most the feeds' text limit. */
+static const struct field_spec label_field = { "label", FT_STRING, 0, NULL, 0,
+	FEED_TEXT_MAX };
+
+/* False when the body's label is not such text (answered 422). */
+static bool
+label_ok(struct request *r, json_t *doc)
+{
+	json_t *label = json_object_get(doc, "label");
+	const char *why;
+	char msg[256];
+
+	if (label == NULL || json_is_null(label) ||
+	    (why = feed_field_problem(&label_field, label, msg, sizeof msg)) ==
+	        NULL)
+		return true;
+	reply_error(r, 422, "invalid label",
+	    json_pack("[{s:s, s:s}]", "field", "label", "message", why));
+	return false;
+}
+
 void
 handle_token_create(struct request *r)
 {
@@ -78,6 +102,10 @@ handle_token_create(struct request *r)
 
 	if (!json_is_object(doc)) {
 		reply_not_object(r, doc, &jerr, "{role, person_id, label}");
+		json_decref(doc);
+		return;
+	}
+	if (!label_ok(r, doc)) {
 		json_decref(doc);
 		return;
 	}

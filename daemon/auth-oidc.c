@@ -324,6 +324,31 @@ signin_done(const struct db_result *res, void *arg)
 	free(s);
 }
 
+/* An email claim names a person only when the provider has not said it
+ * is unverified (email_verified false, or "false" as some providers send
+ * it): anyone could otherwise claim a colleague's address.  Providers
+ * that do not send email_verified are taken at their word.  False when it
+ * has answered 403. */
+static bool
+email_verified(struct request *r, json_t *claims, const char *claim,
+    const char *sub, const char *value)
+{
+	json_t *v = json_object_get(claims, "email_verified");
+	char msg[512];
+
+	if (strcmp(claim, "email") != 0 ||
+	    !(json_is_false(v) ||
+	        (json_is_string(v) &&
+	            strcmp(json_string_value(v), "false") == 0)))
+		return true;
+	snprintf(msg, sizeof msg,
+	    "signed in as %.100s, but the identity provider has not verified "
+	    "the email address %.200s (email_verified is false)",
+	    sub, value);
+	reply_error(r, 403, msg, NULL);
+	return false;
+}
+
 /* The verified claims' person and roles, from the database. */
 static void
 signin(struct request *r, json_t *claims, authorised_fn authorised)
@@ -331,7 +356,8 @@ signin(struct request *r, json_t *claims, authorised_fn authorised)
 	const char *sub = json_string_value(json_object_get(claims, "sub"));
 	const char *claim = effortd.cfg.oidc_person_claim;
 	json_t *pv = json_object_get(claims, claim);
-	char value[128], roles[32];
+	char number[32], roles[32];
+	const char *value = number; /* the claim whole: never cut short */
 	struct signin *s;
 
 	if (sub == NULL || *sub == '\0') {
@@ -340,9 +366,9 @@ signin(struct request *r, json_t *claims, authorised_fn authorised)
 		return;
 	}
 	if (json_is_string(pv) && *json_string_value(pv) != '\0')
-		snprintf(value, sizeof value, "%s", json_string_value(pv));
+		value = json_string_value(pv);
 	else if (json_is_integer(pv))
-		snprintf(value, sizeof value, "%" JSON_INTEGER_FORMAT,
+		snprintf(number, sizeof number, "%" JSON_INTEGER_FORMAT,
 		    json_integer_value(pv));
 	else {
 		char msg[256];
@@ -353,6 +379,8 @@ signin(struct request *r, json_t *claims, authorised_fn authorised)
 		reply_error(r, 403, msg, NULL);
 		return;
 	}
+	if (!email_verified(r, claims, claim, sub, value))
+		return;
 	group_roles(claims, roles, sizeof roles);
 	s = xcalloc(1, sizeof *s);
 	s->r = r;

@@ -543,6 +543,16 @@ auth_done(const struct db_result *res, void *arg)
 		reply_error(r, 401, "unknown or revoked token", NULL);
 		return;
 	}
+	if (!PQgetisnull(res->res, 0, 3)) { /* its person has left */
+		char msg[256];
+		snprintf(msg, sizeof msg,
+		    "token %s belongs to person %s, who left on %s: access "
+		    "ended with the employment",
+		    PQgetvalue(res->res, 0, 2), PQgetvalue(res->res, 0, 1),
+		    PQgetvalue(res->res, 0, 3));
+		reply_error(r, 403, msg, NULL);
+		return;
+	}
 	r->role = role_parse(PQgetvalue(res->res, 0, 0));
 	if (!PQgetisnull(res->res, 0, 1))
 		r->person_id = xstrdup(PQgetvalue(res->res, 0, 1));
@@ -638,20 +648,27 @@ request_arm(struct request *r)
 /* The request's headers effortd refuses: two Content-Length headers that
  * differ (the body's end is ambiguous, RFC 9112 6.3: 400, and the
  * connection closed), an HTTP/1.1 request without exactly one Host
- * (RFC 9112 3.2: 400), a Content-Encoding other than identity (a body is
- * never read as something it was not said to be: 415).  False when it
- * has answered. */
+ * (RFC 9112 3.2: 400), two Authorization headers (which identity acts is
+ * ambiguous; it is no list, RFC 9110 5.3: 400), a Content-Encoding other
+ * than identity (a body is never read as something it was not said to
+ * be: 415).  False when it has answered. */
 static bool
 request_headers_ok(struct request *r)
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
 	const char *length = NULL, *coding;
 	struct evkeyval *h;
-	int hosts = 0;
+	int hosts = 0, authorizations = 0;
 
 	TAILQ_FOREACH(h, in, next)
 	{
 		hosts += strcasecmp(h->key, "Host") == 0;
+		if (strcasecmp(h->key, "Authorization") == 0 &&
+		    ++authorizations > 1) {
+			reply_error(r, 400,
+			    "two Authorization headers; send one", NULL);
+			return false;
+		}
 		if (strcasecmp(h->key, "Content-Length") != 0)
 			continue;
 		if (length != NULL && strcmp(length, h->value) != 0) {

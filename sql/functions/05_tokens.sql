@@ -1,14 +1,19 @@
 -- API tokens: only SHA-256 hashes are stored.
 
 -- Looks up a token by the hex SHA-256 of its text.  Returns its role,
--- person and id, or no row when unknown or revoked.  last_used_at is kept
--- to the minute so that busy clients do not write on every request.
-CREATE OR REPLACE FUNCTION effort_auth(p_hash text)
-RETURNS TABLE (role text, person_id text, token_id bigint)
+-- person and id, and left_on when its person's employment ended before
+-- today (effortd refuses it, 403: docs/operations.md, "How leavers lose
+-- access"), or no row when unknown or revoked.  last_used_at is kept to
+-- the minute so that busy clients do not write on every request.
+DROP FUNCTION IF EXISTS effort_auth(text);
+CREATE FUNCTION effort_auth(p_hash text)
+RETURNS TABLE (role text, person_id text, token_id bigint, left_on date)
 LANGUAGE plpgsql AS $$
 BEGIN
 	RETURN QUERY
-	SELECT t.role, t.person_id, t.token_id FROM tokens t
+	SELECT t.role, t.person_id, t.token_id,
+	       CASE WHEN p.employment_end < current_date THEN p.employment_end END
+	  FROM tokens t LEFT JOIN people p ON p.person_id = t.person_id
 	 WHERE t.token_hash = decode(p_hash, 'hex') AND t.revoked_at IS NULL
 	   AND t.oidc_subject IS NULL; -- a sign-in's row is no token (06_oidc.sql)
 	IF FOUND THEN
@@ -38,6 +43,11 @@ RETURNS text LANGUAGE sql STABLE AS $$
 	WHEN p_person IS NOT NULL AND NOT EXISTS
 	     (SELECT 1 FROM people WHERE person_id = p_person) THEN
 		format('unknown person "%s": send it in the people feed first', p_person)
+	WHEN p_person IS NOT NULL AND EXISTS
+	     (SELECT 1 FROM people WHERE person_id = p_person
+	         AND employment_end < current_date) THEN
+		format('person "%s" left on %s: a leaver''s token would be refused at once',
+			p_person, (SELECT employment_end FROM people WHERE person_id = p_person))
 	END
 $$;
 

@@ -93,8 +93,12 @@ $$;
 -- POST /v1/approvals: p_actor approves each timesheet of p_ids (a JSON
 -- array of ids, in order, duplicates once) as POST …/approve would, each
 -- checked and recorded on its own (timesheet_decide): one refusal stops no
--- other.  Answers {"approved": [timesheet docs], "refused": [{"id",
--- "http_status", "error"}], "people": [...]}.
+-- other.  The people whose timesheets are named are locked first, in
+-- person_id order (timesheet_decide locks each again): two lists of the
+-- same people in different orders (a manager and their delegate at once)
+-- then wait for each other instead of deadlocking.  Answers {"approved":
+-- [timesheet docs], "refused": [{"id", "http_status", "error"}],
+-- "people": [...]}.
 CREATE OR REPLACE FUNCTION approve_many(p_ids jsonb, p_actor text,
 	p_token bigint, p_params jsonb)
 RETURNS jsonb LANGUAGE plpgsql AS $$
@@ -105,6 +109,11 @@ DECLARE
 	v_refused jsonb := '[]';
 	v_people jsonb := '[]';
 BEGIN
+	PERFORM 1 FROM people p
+	 WHERE p.person_id IN (SELECT t.person_id FROM timesheets t
+	         WHERE t.timesheet_id IN (SELECT e::bigint
+	                 FROM jsonb_array_elements_text(p_ids) e))
+	 ORDER BY p.person_id FOR UPDATE;
 	FOR v_id IN SELECT x.id FROM (SELECT e::bigint AS id, min(o) AS o
 	              FROM jsonb_array_elements_text(p_ids) WITH ORDINALITY AS a(e, o)
 	             GROUP BY 1) x ORDER BY x.o LOOP

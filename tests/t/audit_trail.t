@@ -139,7 +139,8 @@ is $s, 403, 'a manager reading the audit trail: 403';
 }
 {
 	my %o = $d->options;
-	$d->write_config(%o, 'rules.reminder_days' => 21);
+	$d->write_config(%o, 'rules.reminder_days' => 21,
+		'notify.webhook_url' => 'http://hooks.example.ac.uk:8443/T0/B1/s3cr3t?key=s3cr3t');
 	my $n = psql($db, q{SELECT count(*) FROM audit_log WHERE entity = 'config'});
 	$d->signal('HUP');
 	my $end = time + 10;
@@ -148,6 +149,12 @@ is $s, 403, 'a manager reading the audit trail: 403';
 	is $e->{action}, 'reloaded', 'SIGHUP: the reload is logged';
 	is_deeply [ $e->{before}{'rules.reminder_days'}, $e->{after}{'rules.reminder_days'} ], [ 14, 21 ], '… with the settings before and after';
 	ok !grep({ /conninfo/ } keys %{ $e->{after} }), '… never a connection string';
+	# Reviewers read the trail: a webhook's path and query may be its
+	# receiver's secret, so only where it goes is kept.
+	is_deeply [ $e->{before}{'notify.webhook_url'}, $e->{after}{'notify.webhook_url'} ],
+		[ '', 'http://hooks.example.ac.uk:8443/…' ], '… the webhook without its path and query';
+	unlike psql($db, q{SELECT after::text FROM audit_log WHERE entity = 'config' ORDER BY id DESC LIMIT 1}), qr/s3cr3t/,
+		'… nowhere the secret in it';
 }
 
 # ---------------------------------------------------------------- the chain

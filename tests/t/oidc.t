@@ -20,6 +20,7 @@ use FindBin;
 use lib "$FindBin::Bin/../lib";
 use MIME::Base64 qw(encode_base64url decode_base64url);
 use Test::More;
+use JSON::PP ();
 use Time::HiRes qw(sleep);
 use EffortTest qw(new_db start_effortd psql post_feed json_encode json_decode);
 use OidcProvider;
@@ -39,6 +40,10 @@ my $p = OidcProvider->new(accounts => {
 	nora  => { employee_id => 'NN', email => 'nora@example.ac.uk', groups => ['staff'] },
 	una   => { employee_id => 'X404', email => 'una@example.ac.uk', groups => ['effort-admins'] },
 	noid  => { email => 'noid@example.ac.uk', groups => ['staff'] },
+	# Claims an address the provider has not verified (dee's).
+	mal   => { email => 'dee@example.ac.uk', email_verified => JSON::PP::false(), groups => ['staff'] },
+	mas   => { email => 'dee@example.ac.uk', email_verified => 'false', groups => ['staff'] },
+	vera  => { email => 'rita@example.ac.uk', email_verified => JSON::PP::true(), groups => ['staff', 'effort-reviewers'] },
 });
 
 my %oidc = ('oidc.issuer' => $p->issuer, 'oidc.audience' => 'effortd', 'oidc.ca_file' => $p->ca_file,
@@ -67,7 +72,7 @@ is $s, 200, 'setup: a timesheet of S1 for last month' or diag json_encode($j);
 my $ts = psql($db, q{SELECT timesheet_id FROM timesheets WHERE person_id = 'S1'});
 
 my %tok;
-$tok{$_} = $p->device_token($_)->{access_token} for qw(alice dee rita adam leo nora una noid);
+$tok{$_} = $p->device_token($_)->{access_token} for qw(alice dee rita adam leo nora una noid mal mas vera);
 
 # ---------------------------------------------------------------- a manager approves
 ($s, $j) = $d->req(GET => '/v1/pending', token => $tok{alice});
@@ -193,6 +198,15 @@ my $d2 = start_effortd(db => $db, %oidc, 'oidc.person_claim' => 'email', 'oidc.p
 is $s, 200, 'oidc.person_match email: dee@example.ac.uk is DD, a delegate: 200' or diag json_encode($j);
 ($s, $j) = $d2->req(GET => '/v1/audit/verify', token => $tok{rita});
 is $s, 200, '… rita by email: reviewer' or diag json_encode($j);
+for my $who (qw(mal mas)) {
+	($s, $j) = $d2->req(GET => '/v1/pending', token => $tok{$who});
+	is $s, 403, "… $who claiming dee\@example.ac.uk unverified (email_verified false): 403";
+	is $j->{error}, "signed in as $who, but the identity provider has not verified the email address dee\@example.ac.uk "
+		. '(email_verified is false)', '… saying so';
+}
+is psql($db, q{SELECT count(*) FROM tokens WHERE oidc_subject IN ('mal', 'mas')}), 0, '… and no identity row for them';
+($s, $j) = $d2->req(GET => '/v1/audit/verify', token => $tok{vera});
+is $s, 200, '… vera, rita\'s address verified (email_verified true): 200' or diag json_encode($j);
 $d2->stop;
 
 # ---------------------------------------------------------------- revoked identity
