@@ -500,4 +500,25 @@ sub display_width {
 	is $rc, 0, 'report investigators --year 2025 --format csv: exit 0' or diag $err;
 }
 
+# ---------------------------------------------------------------- no longer his report
+# HR moves Ada Byron to Nowak: Okafor may still read her October (he
+# managed her then) but no longer decide on it; Nowak may.
+{
+	my $nowak = $d->token('manager', 'E0104');
+	my ($header, @rows) = split /\n/, slurp(sample_file('people', 'csv'));
+	my ($ada) = grep { /^E1001,/ } @rows;
+	$ada =~ s/,E0101,/,E0104,/ or die "E1001 not managed by E0101 in the sample";
+	($s, $j) = post_feed($d, people => "$header\n$ada\n");
+	is $s, 200, 'setup: Ada Byron now reports to Nowak' or diag json_encode($j);
+	my ($rc, $out, $err) = ctl($d, { token => $okafor }, 'pending');
+	unlike $out, qr/Ada Byron/, "Okafor's queue no longer has Ada's timesheets";
+	($rc, $out, $err) = ctl($d, { token => $okafor }, 'timesheet', $ada_oct);
+	is $rc, 0, '… he may still read her October, when he managed her' or diag $err;
+	($rc, $out, $err) = ctl($d, { token => $okafor }, 'approve', '--yes', $ada_oct);
+	is $rc, 3, '… but not approve it: exit 3';
+	like $err, qr/timesheet $ada_oct: you are not the line manager .* \(HTTP 403 Forbidden\)$/m, '… 403 said';
+	($rc, $out, $err) = ctl($d, { token => $nowak }, 'approve', '--yes', $ada_oct);
+	is_deeply [ $rc, $out ], [ 0, "approved timesheet $ada_oct\n" ], 'Nowak may: exit 0' or diag $err;
+}
+
 done_testing;
