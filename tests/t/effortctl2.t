@@ -257,6 +257,9 @@ my $aziz_sep = ts_id('E1012', '2026-09-01');         # Nowak's report, not Okafo
 	($rc, $out, $err) = ctl($d, { token => $okafor }, 'reject', $ben_oct, '--reason', 'again');
 	is $rc, 3, 'rejecting it again: exit 3';
 	like $err, qr/\(HTTP 409 Conflict\)/, '… 409';
+	($rc, $out, $err) = ctl($d, { token => $okafor }, 'timesheet', $ben_oct);
+	like $out, qr/^Contracted hours: 165\.00; authorisation deadline 2026-12-31 \(rejected\)$/m, 'timesheet of the rejected one: "(rejected)"';
+	like $out, qr/^    rejected  E0101  \S+  approval  \Q$reason\E$/m, '… with the reason, as given';
 	($rc, $out, $err) = ctl($d, { token => $okafor }, 'approve', $ben_oct);
 	is $rc, 3, 'approving the rejected one: exit 3';
 	like $err, qr/rejected; it waits for a new version \(HTTP 409 Conflict\)/, '… rejected, waiting for a new version';
