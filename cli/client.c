@@ -392,6 +392,13 @@ response_report(
 	}
 	if (resp->status == 503)
 		log_error("nothing was changed; it is safe to retry");
+	/* effortd's 404 for a path it has no route for (not an unknown
+	 * record): most likely a wrong --url path. */
+	if (resp->status == 404 && resp->error != NULL &&
+	    strcmp(resp->error, "no such resource") == 0)
+		log_error("effortd at %s has no such API path: is the URL "
+		          "(--url, $EFFORTCTL_URL) right?",
+		    cl->s.url);
 }
 
 /* Performs a request and reports any failure; returns an exit status. */

@@ -155,6 +155,12 @@ my $aziz_sep = ts_id('E1012', '2026-09-01');         # Nowak's report, not Okafo
 		is $rc, 2, "approve $bad: exit 2";
 		like $err, qr/^effortctl: error: invalid timesheet ID: \Q$bad\E$/m, '… named';
 	}
+	($rc, $out, $err) = ctl($d, { token => $okafor }, '--url', $d->url . '/effort', 'approve', $ada_oct);
+	is $rc, 3, 'approve through a URL with a wrong path: exit 3 (404)';
+	like $err, qr/^effortctl: error: effortd at \Q${\ $d->url}\E\/effort has no such API path: is the URL \(--url, \$EFFORTCTL_URL\) right\?$/m,
+		'… saying the URL is the likely cause, not that the timesheet does not exist' or diag $err;
+	($rc, $out, $err) = ctl($d, { token => $okafor }, 'approve', 999999);
+	unlike $err, qr/API path/, '… which an unknown timesheet does not say';
 	($rc, $out, $err) = ctl($d, { token => $okafor }, 'approve', $ada_dec_v1);
 	is $rc, 3, 'approve of a superseded version: exit 3';
 	like $err, qr/timesheet $ada_dec_v1: version 1 is superseded by version 2 \(timesheet $ada_dec\) \(HTTP 409 Conflict\)/,
