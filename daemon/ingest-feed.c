@@ -824,8 +824,9 @@ feed_ingest(const struct feed_source *src, feed_done_cb done, void *arg)
 
 	job->src = *src;
 	job->body = evbuffer_new();
-	evbuffer_add_buffer(job->body, src->body); /* the chains, not a copy */
-	job->src.body = job->body;
+	/* The chains, not a copy; a frozen buffer (never here) stays used. */
+	if (evbuffer_add_buffer(job->body, src->body) == 0)
+		job->src.body = job->body;
 	job->feed = src->feed;
 	job->done = done;
 	job->arg = arg;
