@@ -97,6 +97,25 @@ check_mode(const char *path)
 		    path);
 }
 
+/* Warns of each setting effortctl does not read (a misspelt "tokn" would
+ * otherwise leave the token unset without a word). */
+static void
+warn_unknown(config_t *cf, const char *path)
+{
+	config_setting_t *root = config_root_setting(cf), *s;
+	const char *name;
+
+	for (int i = 0; (s = config_setting_get_elem(root, (unsigned)i)); i++) {
+		name = config_setting_name(s);
+		if (name == NULL || strcmp(name, "url") == 0 ||
+		    strcmp(name, "token") == 0 || strcmp(name, "timeout") == 0)
+			continue;
+		log_warn("%s:%d: unknown setting %s, ignored (effortctl reads "
+		         "url, token and timeout)",
+		    path, config_setting_source_line(s), name);
+	}
+}
+
 /* Reads the config file if there is one; -1 (reported) on error. */
 static int
 read_file(struct settings *s)
@@ -126,6 +145,7 @@ read_file(struct settings *s)
 		         read_timeout(&cf, path, &s->timeout) == 0) {
 			if (s->token != NULL)
 				check_mode(path);
+			warn_unknown(&cf, path);
 			rc = 0;
 		}
 	}

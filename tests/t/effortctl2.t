@@ -321,6 +321,12 @@ my $aziz_sep = ts_id('E1012', '2026-09-01');         # Nowak's report, not Okafo
 	chmod 0600, $file;
 	($rc, $out, $err) = ctl($d, { token => undef, env => \%env }, 'pending');
 	is_deeply [ $rc, $err ], [ 0, '' ], '… none for 600';
+	# A misspelt setting is named, not silently ignored.
+	spew($file, qq{token = "$okafor";\ntimout = 30;\n});
+	($rc, $out, $err) = ctl($d, { token => undef, env => \%env }, 'pending');
+	is $rc, 0, 'an unknown setting in the config file: exit 0';
+	is $err, "effortctl: warning: $file:2: unknown setting timout, ignored (effortctl reads url, token and timeout)\n",
+		'… a warning naming file, line and setting';
 
 	spew($file, qq{token = "$okafor";\ntimeout = 30\nurl = ;\n});
 	($rc, $out, $err) = ctl($d, { token => undef, env => \%env }, 'pending');
