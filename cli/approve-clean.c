@@ -158,7 +158,7 @@ approve_listed(const struct cli_ctx *ctx, struct client *cl, json_t *clean)
 	int rc;
 
 	rc = client_post(
-	    cl, "/v1/approvals", body, strlen(body), &resp, "approvals");
+	    cl, "/v1/approvals", body, strlen(body), &resp, "approve --clean");
 	if (rc == EXIT_OK)
 		rc = report_approvals(ctx, &resp);
 	response_free(&resp);
@@ -192,7 +192,7 @@ approve_clean(struct cli_ctx *ctx, bool yes, bool ask)
 
 	if ((rc = client_init(&cl, ctx)) != EXIT_OK)
 		goto out;
-	rc = client_get(&cl, "/v1/pending", &resp, "pending");
+	rc = client_get(&cl, "/v1/pending", &resp, "approve --clean");
 	if (rc == EXIT_OK) {
 		split_queue(
 		    json_object_get(resp.json, "pending"), clean, other);

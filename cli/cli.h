@@ -18,6 +18,7 @@
 
 #define EFFORTCTL_DEFAULT_URL     "http://127.0.0.1:8470"
 #define EFFORTCTL_DEFAULT_TIMEOUT 30
+#define EFFORTCTL_MAX_TIMEOUT     86400
 
 /* Exit statuses, documented in --help and docs/effortctl.1. */
 enum {
@@ -148,5 +149,8 @@ int cli_usage_error(const struct cmd_entry *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 void cli_command_help(const struct cmd_entry *);
 bool cli_parse_id(const char *, long long *);
+/* A usage error (its status) when option opt's value v is not UTF-8,
+ * else CLI_OPT_HANDLED; v may be NULL. */
+int cli_check_utf8(const struct cmd_entry *, const char *opt, const char *v);
 
 #endif

@@ -218,16 +218,22 @@ probe(const struct client *cl, int *gai)
 	return err;
 }
 
+/* What a POST sent but not answered may have done. */
+#define MAYBE_DONE                                                             \
+	"; it may still have been carried out: check before sending it "       \
+	"again"
+
 /* Why no reply came, as one line naming the daemon's URL. */
 static char *
-describe_failure(const struct client *cl, const struct request_state *st)
+describe_failure(
+    const struct client *cl, const struct request_state *st, bool post)
 {
 	int err, gai;
 	char *s;
 
 	if (!st->done || (st->have_error && st->error == EVREQ_HTTP_TIMEOUT)) {
-		xasprintf(&s, "no reply from effortd at %s within %d s",
-		    cl->s.url, cl->s.timeout);
+		xasprintf(&s, "no reply from effortd at %s within %d s%s",
+		    cl->s.url, cl->s.timeout, post ? MAYBE_DONE : "");
 		return s;
 	}
 	if ((err = probe(cl, &gai)) == -1)
@@ -244,8 +250,8 @@ describe_failure(const struct client *cl, const struct request_state *st)
 	else
 		xasprintf(&s,
 		    "effortd at %s closed the connection without "
-		    "a reply",
-		    cl->s.url);
+		    "a reply%s",
+		    cl->s.url, post ? MAYBE_DONE : "");
 	return s;
 }
 
@@ -331,7 +337,7 @@ client_request(struct client *cl, enum http_method method, const char *path,
 	run_request(cl, &st, method, path, ctype, body, len);
 	event_base_free(st.base);
 	if (resp->status == 0) {
-		resp->failure = describe_failure(cl, &st);
+		resp->failure = describe_failure(cl, &st, method == HTTP_POST);
 		return -1;
 	}
 	log_debug("%d %s (%zu bytes)", resp->status, resp->reason, resp->len);
@@ -371,6 +377,8 @@ response_report(
 	for (size_t i = 0; i < resp->nerrors; i++) {
 		const struct api_error *e = &resp->errors[i];
 
+		if (e->field == NULL && strcmp(e->message, msg) == 0)
+			continue; /* said already */
 		log_error("%s: %s%s%s", what, e->field != NULL ? e->field : "",
 		    e->field != NULL ? ": " : "", e->message);
 	}
@@ -384,6 +392,13 @@ response_report(
 	}
 	if (resp->status == 503)
 		log_error("nothing was changed; it is safe to retry");
+	/* effortd's 404 for a path it has no route for (not an unknown
+	 * record): most likely a wrong --url path. */
+	if (resp->status == 404 && resp->error != NULL &&
+	    strcmp(resp->error, "no such resource") == 0)
+		log_error("effortd at %s has no such API path: is the URL "
+		          "(--url, $EFFORTCTL_URL) right?",
+		    cl->s.url);
 }
 
 /* Performs a request and reports any failure; returns an exit status. */

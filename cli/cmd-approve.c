@@ -43,14 +43,55 @@ const struct cmd_entry cmd_approve_entry = {
 };
 
 /*
+ * Why version id of a versions reply cannot be approved: superseded by a
+ * later version, or decided already (in the words of effortd's 409); NULL
+ * when it can be.
+ */
+static char *
+undecidable(json_t *versions, long long id)
+{
+	json_t *v,
+	    *last = json_array_get(versions, json_array_size(versions) - 1);
+	json_t *decisions = json_object_get(last, "decisions");
+	const char *status = json_text(last, "status"), *by;
+	size_t i;
+	char *why = NULL;
+
+	json_array_foreach(versions, i, v)
+	{
+		if (json_integer_value(json_object_get(v, "id")) != id ||
+		    v == last)
+			continue;
+		xasprintf(&why,
+		    "version %lld is superseded by version %lld "
+		    "(timesheet %lld)",
+		    (long long)json_integer_value(
+		        json_object_get(v, "version")),
+		    (long long)json_integer_value(
+		        json_object_get(last, "version")),
+		    (long long)json_integer_value(json_object_get(last, "id")));
+		return why;
+	}
+	by =
+	    json_text(json_array_get(decisions, json_array_size(decisions) - 1),
+	        "decided_by");
+	if (status != NULL && strcmp(status, "authorised") == 0)
+		xasprintf(&why, "already authorised by %s", by ? by : "?");
+	else if (status != NULL && strcmp(status, "rejected") == 0)
+		why = xstrdup("rejected; it waits for a new version");
+	return why;
+}
+
+/*
  * Shows the timesheet, its open findings and whether the approval will be
- * late, then asks "Approve timesheet N? [y/N]"; an exit status.
+ * late, then asks "Approve timesheet N? [y/N]"; an exit status.  One that
+ * is superseded or decided already is refused without asking.
  */
 static int
 confirm(struct client *cl, long long id, bool *yes)
 {
 	struct response resp;
-	char *path, *what, *hours;
+	char *path, *what, *hours, *why;
 	const char *person, *name, *start, *end;
 	json_t *versions;
 	int rc;
@@ -59,11 +100,17 @@ confirm(struct client *cl, long long id, bool *yes)
 	xasprintf(&path, "/v1/timesheets/%lld/versions", id);
 	xasprintf(&what, "timesheet %lld", id);
 	if ((rc = client_get(cl, path, &resp, what)) == EXIT_OK) {
+		versions = json_object_get(resp.json, "versions");
+		if ((why = undecidable(versions, id)) != NULL) {
+			log_error("%s: %s", what, why);
+			free(why);
+			rc = EXIT_REFUSED;
+			goto out;
+		}
 		person = json_text(resp.json, "person_id");
 		name = json_text(resp.json, "name");
 		start = json_text(resp.json, "period_start");
 		end = json_text(resp.json, "period_end");
-		versions = json_object_get(resp.json, "versions");
 		hours = desk_hours(json_object_get(
 		    json_array_get(versions, json_array_size(versions) - 1),
 		    "total_hours"));
@@ -76,6 +123,7 @@ confirm(struct client *cl, long long id, bool *yes)
 		*yes = desk_answer_yes();
 		free(hours);
 	}
+out:
 	response_free(&resp);
 	free(path);
 	free(what);

@@ -72,6 +72,8 @@ cmd_delegate_exec(struct cmd_run *run)
 		    e, "--to, --from and --until are required");
 	if (!date_parse(from, &d) || !date_parse(until, &d))
 		return cli_usage_error(e, "dates must be YYYY-MM-DD");
+	if ((rc = cli_check_utf8(e, "--to", to)) != CLI_OPT_HANDLED)
+		return rc;
 	if ((rc = cmd_client(run, &cl)) != EXIT_OK)
 		return rc;
 	return delegate(run->ctx, cl, to, from, until);

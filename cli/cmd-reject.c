@@ -32,15 +32,6 @@ const struct cmd_entry cmd_reject_entry = {
 	.exec = cmd_reject_exec,
 };
 
-static bool
-utf8_valid(const char *s)
-{
-	json_t *v = json_string(s);
-
-	json_decref(v);
-	return v != NULL;
-}
-
 static int
 reject(const struct cli_ctx *ctx, struct client *cl, long long id,
     const char *reason)
@@ -81,8 +72,8 @@ cmd_reject_exec(struct cmd_run *run)
 		    e, "invalid timesheet ID: %s", run->argv[0]);
 	if (reason == NULL || reason[strspn(reason, " \t\r\n")] == '\0')
 		return cli_usage_error(e, "--reason is required");
-	if (!utf8_valid(reason))
-		return cli_usage_error(e, "--reason is not valid UTF-8");
+	if ((rc = cli_check_utf8(e, "--reason", reason)) != CLI_OPT_HANDLED)
+		return rc;
 	if ((rc = cmd_client(run, &cl)) != EXIT_OK)
 		return rc;
 	return reject(run->ctx, cl, id, reason);

@@ -79,6 +79,16 @@ check_date(const char *opt, const char *v)
 	return CLI_OPT_HANDLED;
 }
 
+/* A --year is four digits (effortd's 400 would make a typo exit 3). */
+static int
+check_year(const char *v)
+{
+	if (v != NULL && (strlen(v) != 4 || strspn(v, "0123456789") != 4))
+		return cli_usage_error(
+		    &cmd_report_entry, "invalid --year: %s (YYYY)", v);
+	return CLI_OPT_HANDLED;
+}
+
 /* The format from --format, else the global one (table means json). */
 static int
 check_format(struct cli_ctx *ctx, struct report_query *q)
@@ -107,6 +117,7 @@ read_options(const struct cmd_run *run, struct report_query *q)
 	q->output = cmd_value(run, "output");
 	q->format = cmd_value(run, "format");
 	if ((rc = check_format(run->ctx, q)) != CLI_OPT_HANDLED ||
+	    (rc = check_year(q->year)) != CLI_OPT_HANDLED ||
 	    (rc = check_date("--as-of", q->as_of)) != CLI_OPT_HANDLED ||
 	    (rc = check_date("--from", q->from)) != CLI_OPT_HANDLED ||
 	    (rc = check_date("--to", q->to)) != CLI_OPT_HANDLED)

@@ -164,6 +164,8 @@ print_text(json_t *doc, json_t *versions)
 	json_t *v, *days = json_object_get(doc, "days_left");
 	char *contracted = desk_hours(json_object_get(doc, "contracted_hours"));
 	char *when = desk_days_text(json_integer_value(days));
+	const char *status = json_text(
+	    json_array_get(versions, json_array_size(versions) - 1), "status");
 	size_t i;
 
 	printf("Timesheet %lld: %s %s, %s to %s\n",
@@ -174,7 +176,11 @@ print_text(json_t *doc, json_t *versions)
 	    or_dash(json_text(doc, "period_end")));
 	printf("Contracted hours: %s; authorisation deadline %s", contracted,
 	    or_dash(json_text(doc, "deadline")));
-	if (json_is_integer(days))
+	/* Days left or overdue only while the latest version awaits a
+	 * decision; a decided one says how it was decided. */
+	if (status != NULL && strcmp(status, "submitted") != 0)
+		printf(" (%s)", status);
+	else if (json_is_integer(days))
 		printf(" (%s)", when);
 	printf("\n\nOpen findings:\n");
 	desk_print_findings(json_object_get(doc, "findings"), "  ");

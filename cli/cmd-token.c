@@ -148,8 +148,14 @@ cmd_token_exec(struct cmd_run *run)
 	long long id = 0;
 	int rc;
 
+	if ((rc = cli_check_utf8(e, "--person", person)) != CLI_OPT_HANDLED ||
+	    (rc = cli_check_utf8(e, "--label", label)) != CLI_OPT_HANDLED)
+		return rc;
 	if ((rc = check_args(e, sub, run->argc, person, label)) !=
 	    CLI_OPT_HANDLED)
+		return rc;
+	if (strcmp(sub, "create") == 0 &&
+	    (rc = cli_check_utf8(e, "ROLE", run->argv[1])) != CLI_OPT_HANDLED)
 		return rc;
 	if (strcmp(sub, "revoke") == 0 && !cli_parse_id(run->argv[1], &id))
 		return cli_usage_error(e, "invalid token ID: %s", run->argv[1]);

@@ -146,8 +146,12 @@ print_summary(const struct cli_ctx *ctx, const char *as_of, json_t *list)
 	}
 	t = out_table_new(summary_columns, 3, ctx->format);
 	json_array_foreach(summary, i, row) out_table_add_json(t, row);
-	out_table_print(t, stdout, NULL);
-	if (ctx->format == FORMAT_TABLE)
+	if (ctx->format == FORMAT_TABLE && json_array_size(list) == 0)
+		printf("No violations as of %s.\n",
+		    as_of != NULL ? as_of : "today");
+	else
+		out_table_print(t, stdout, NULL);
+	if (ctx->format == FORMAT_TABLE && json_array_size(list) > 0)
 		printf("\n%zu found as of %s.\n", json_array_size(list),
 		    as_of != NULL ? as_of : "today");
 	out_table_free(t);

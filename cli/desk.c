@@ -133,11 +133,16 @@ bool
 desk_answer_yes(void)
 {
 	char line[64];
+	int ch;
 
 	fflush(stderr);
 	if (fgets(line, sizeof line, stdin) == NULL) {
 		fputc('\n', stderr);
 		return false;
 	}
+	/* One answer is one line: the rest of a long one answers nothing. */
+	if (strchr(line, '\n') == NULL)
+		while ((ch = getchar()) != EOF && ch != '\n')
+			;
 	return line[0] == 'y' || line[0] == 'Y';
 }

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -91,6 +93,10 @@ static const struct cmd_info cmd_infos[] = {
 	    EXITS_USUAL | (1u << EXIT_FOUND),
 	    "audit verify: the chain is broken" },
 	{ "reminders", "an admin token", EXITS_USUAL, NULL },
+	{ "login", "no token: it gets one from the identity provider",
+	    EXITS_USUAL, NULL },
+	{ "logout", "no token: it forgets the sign-in", EXITS_USUAL, NULL },
+	{ "whoami", "any token, or a sign-in", EXITS_USUAL, NULL },
 };
 
 static const struct cmd_info *
@@ -160,7 +166,8 @@ cli_command_help(const struct cmd_entry *e)
 {
 	const struct cmd_info *ci = cmd_info(e);
 
-	printf("usage: effortctl %s %s\n\n%s\n", e->name, e->usage, e->help);
+	printf("usage: effortctl %s%s%s\n\n%s\n", e->name, *e->usage ? " " : "",
+	    e->usage, e->help);
 	if (ci != NULL)
 		printf("Needs %s.\n", ci->role);
 	if (e->options != NULL && *e->options != '\0')
@@ -178,9 +185,9 @@ usage_hint(const struct cmd_entry *e)
 {
 	if (e != NULL)
 		fprintf(stderr,
-		    "usage: effortctl %s %s\n(see 'effortctl %s "
+		    "usage: effortctl %s%s%s\n(see 'effortctl %s "
 		    "--help')\n",
-		    e->name, e->usage, e->name);
+		    e->name, *e->usage ? " " : "", e->usage, e->name);
 	else
 		usage(stderr);
 	return EXIT_USAGE;
@@ -221,6 +228,17 @@ cli_parse_id(const char *s, long long *out)
 	return errno == 0 && *end == '\0' && *out > 0;
 }
 
+int
+cli_check_utf8(const struct cmd_entry *e, const char *opt, const char *v)
+{
+	json_t *s = v != NULL ? json_string(v) : NULL;
+
+	if (v != NULL && s == NULL)
+		return cli_usage_error(e, "%s is not valid UTF-8", opt);
+	json_decref(s);
+	return CLI_OPT_HANDLED;
+}
+
 /*
  * Handles an option every command shares.  Returns CLI_OPT_HANDLED to carry
  * on, or the status to exit with (after --help or a usage error).
@@ -239,7 +257,7 @@ cli_common_option(
 		ctx->token = arg;
 		break;
 	case OPT_TIMEOUT:
-		if (!cli_parse_id(arg, &n) || n > 86400)
+		if (!cli_parse_id(arg, &n) || n > EFFORTCTL_MAX_TIMEOUT)
 			return cli_usage_error(e, "invalid --timeout: %s", arg);
 		ctx->timeout = (int)n;
 		break;
@@ -428,6 +446,10 @@ find_command(const char *name)
 	size_t len = strlen(name), nfound = 0;
 	char candidates[256] = "";
 
+	if (len == 0) {
+		cli_usage_error(NULL, "no command given");
+		return NULL;
+	}
 	for (size_t i = 0; i < NCMDS; i++) {
 		if (strcmp(cmd_table[i]->name, name) == 0)
 			return cmd_table[i];

@@ -6,9 +6,12 @@
  * touching a single value.  Depends only on jansson and xmalloc so that
  * tests/unit/test_output.c can include it whole.
  */
+#include <locale.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include <jansson.h>
 
@@ -81,16 +84,54 @@ out_json_cell(json_t *v, enum col_type type, enum output_format format)
 	return s != NULL ? s : xstrdup("");
 }
 
-/* Display width: UTF-8 characters, not bytes. */
+/* The C.UTF-8 locale for wcwidth, made once; (locale_t)0 if there is none. */
+static locale_t
+utf8_locale(void)
+{
+	static locale_t loc;
+	static bool tried;
+
+	if (!tried) {
+		tried = true;
+		loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	}
+	return loc;
+}
+
+/*
+ * Display width in terminal columns: East Asian wide characters take two,
+ * combining marks none, anything else (or any character when the system
+ * has no C.UTF-8 locale, or a byte that is not UTF-8) one.
+ */
 size_t
 out_text_width(const char *s)
 {
-	size_t n = 0;
+	locale_t loc = utf8_locale(), old;
+	mbstate_t st;
+	size_t n = 0, len = strlen(s), k;
+	wchar_t wc;
+	int w;
 
-	for (; *s != '\0'; s++) {
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
+	if (loc == (locale_t)0) {
+		for (; *s != '\0'; s++)
+			n += ((unsigned char)*s & 0xc0) != 0x80;
+		return n;
 	}
+	old = uselocale(loc);
+	memset(&st, 0, sizeof st);
+	while (len > 0) {
+		k = mbrtowc(&wc, s, len, &st);
+		if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
+			memset(&st, 0, sizeof st);
+			k = 1;
+			w = 1;
+		} else if ((w = wcwidth(wc)) < 0)
+			w = 1;
+		n += (size_t)w;
+		s += k;
+		len -= k;
+	}
+	uselocale(old);
 	return n;
 }
 

@@ -71,14 +71,17 @@ read_timeout(config_t *cf, const char *path, int *out)
 
 	if (s == NULL)
 		return 0;
-	if (config_setting_type(s) != CONFIG_TYPE_INT ||
-	    config_setting_get_int(s) < 1) {
-		log_error("%s:%d: timeout must be a positive whole number of "
-		          "seconds",
-		    path, config_setting_source_line(s));
+	/* As --timeout: 1 to 86400 (a larger int64 must not wrap). */
+	if ((config_setting_type(s) != CONFIG_TYPE_INT &&
+	        config_setting_type(s) != CONFIG_TYPE_INT64) ||
+	    config_setting_get_int64(s) < 1 ||
+	    config_setting_get_int64(s) > EFFORTCTL_MAX_TIMEOUT) {
+		log_error("%s:%d: timeout must be a whole number of seconds "
+		          "from 1 to %d",
+		    path, config_setting_source_line(s), EFFORTCTL_MAX_TIMEOUT);
 		return -1;
 	}
-	*out = config_setting_get_int(s);
+	*out = (int)config_setting_get_int64(s);
 	return 0;
 }
 
@@ -94,12 +97,32 @@ check_mode(const char *path)
 		    path);
 }
 
+/* Warns of each setting effortctl does not read (a misspelt "tokn" would
+ * otherwise leave the token unset without a word). */
+static void
+warn_unknown(config_t *cf, const char *path)
+{
+	config_setting_t *root = config_root_setting(cf), *s;
+	const char *name;
+
+	for (int i = 0; (s = config_setting_get_elem(root, (unsigned)i)); i++) {
+		name = config_setting_name(s);
+		if (name == NULL || strcmp(name, "url") == 0 ||
+		    strcmp(name, "token") == 0 || strcmp(name, "timeout") == 0)
+			continue;
+		log_warn("%s:%d: unknown setting %s, ignored (effortctl reads "
+		         "url, token and timeout)",
+		    path, config_setting_source_line(s), name);
+	}
+}
+
 /* Reads the config file if there is one; -1 (reported) on error. */
 static int
 read_file(struct settings *s)
 {
 	char *path = settings_path();
 	config_t cf;
+	FILE *fp;
 	int rc = -1;
 
 	if (path == NULL || access(path, F_OK) != 0) {
@@ -107,19 +130,27 @@ read_file(struct settings *s)
 		return 0;
 	}
 	config_init(&cf);
-	if (!config_read_file(&cf, path)) {
-		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
-			log_error("%s: %s", path, strerror(errno));
-		else
+	/* Opened here, so that errno says why it cannot be read (libconfig
+	 * loses it, and reads a directory as an empty file). */
+	fp = fopen(path, "r");
+	if (fp == NULL || (fgetc(fp) == EOF && ferror(fp))) {
+		log_error("%s: %s", path, strerror(errno));
+	} else {
+		rewind(fp);
+		if (!config_read(&cf, fp))
 			log_error("%s:%d: %s", path, config_error_line(&cf),
 			    config_error_text(&cf));
-	} else if (read_string(&cf, path, "url", &s->url) == 0 &&
-	           read_string(&cf, path, "token", &s->token) == 0 &&
-	           read_timeout(&cf, path, &s->timeout) == 0) {
-		if (s->token != NULL)
-			check_mode(path);
-		rc = 0;
+		else if (read_string(&cf, path, "url", &s->url) == 0 &&
+		         read_string(&cf, path, "token", &s->token) == 0 &&
+		         read_timeout(&cf, path, &s->timeout) == 0) {
+			if (s->token != NULL)
+				check_mode(path);
+			warn_unknown(&cf, path);
+			rc = 0;
+		}
 	}
+	if (fp != NULL)
+		fclose(fp);
 	config_destroy(&cf);
 	free(path);
 	return rc;
@@ -155,6 +186,18 @@ session_token(struct settings *s)
 	s->token = t;
 }
 
+/* A token fits in an Authorization header: no space or control
+ * character (one would drop the header, or split it). */
+static bool
+token_printable(const char *t)
+{
+	for (; *t != '\0'; t++) {
+		if ((unsigned char)*t <= ' ' || *t == 0x7f)
+			return false;
+	}
+	return true;
+}
+
 /* Resolves url, token and timeout; returns an exit status. */
 int
 settings_load(const struct cli_ctx *ctx, struct settings *s)
@@ -171,6 +214,12 @@ settings_load(const struct cli_ctx *ctx, struct settings *s)
 	take(&s->token, ctx->token);
 	if (!given(ctx->token) && !given(getenv("EFFORTCTL_TOKEN")))
 		session_token(s); /* effortctl login's, over the file's */
+	if (s->token != NULL && !token_printable(s->token)) {
+		log_error("invalid token: it contains a space or control "
+		          "character");
+		settings_free(s);
+		return EXIT_USAGE;
+	}
 	if (s->url == NULL)
 		s->url = xstrdup(EFFORTCTL_DEFAULT_URL);
 	if (ctx->timeout > 0)

@@ -18,18 +18,22 @@
 #include "request.h"
 
 /* Whether the client closed its end: its socket reads as ended (a peek,
- * so that a pipelined request stays where it is). */
+ * so that a pipelined request stays where it is), or the request was
+ * cancelled (client gone, deadline, shutdown: answered already, r->req
+ * NULL). */
 static bool
 http_client_gone(void *arg)
 {
 	struct request *r = arg;
-	struct evhttp_connection *evcon = evhttp_request_get_connection(r->req);
+	struct evhttp_connection *evcon;
 	struct bufferevent *bev;
 	evutil_socket_t fd;
 	char c;
 	ssize_t n;
 
-	if (evcon == NULL)
+	if (r->req == NULL || r->state == REQ_CANCELLED)
+		return true;
+	if ((evcon = evhttp_request_get_connection(r->req)) == NULL)
 		return true;
 	if ((bev = evhttp_connection_get_bufferevent(evcon)) == NULL ||
 	    (fd = bufferevent_getfd(bev)) < 0)

@@ -140,6 +140,21 @@ request_free(struct request *r)
 		conn_drained();
 }
 
+/* The reason phrase of a status libevent has none for (it says "Client
+ * Error"); NULL: libevent's own. */
+static const char *
+reason_phrase(int code)
+{
+	switch (code) {
+	case 422:
+		return "Unprocessable Entity";
+	case 499:
+		return "Client Closed Request";
+	default:
+		return NULL;
+	}
+}
+
 /*
  * The one place a reply leaves: hands it to evhttp, which frees the
  * libevent request once it is written (or the connection fails).
@@ -156,7 +171,7 @@ request_send(struct request *r, int code, const char *ctype, const char *body,
 		evhttp_add_header(h, "Connection", "close");
 	evbuffer_add(buf, body, len);
 	conn_request_done(r->req);
-	evhttp_send_reply(r->req, code, NULL, buf);
+	evhttp_send_reply(r->req, code, reason_phrase(code), buf);
 	evbuffer_free(buf);
 	r->req = NULL;
 	metrics_request(r->route ? r->route->name : "none", code,

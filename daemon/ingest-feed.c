@@ -78,7 +78,11 @@ enum stage_state {
 };
 
 struct feed_job {
-	struct feed_source src;
+	struct feed_source src; /* src.body: body, below */
+	/* The body, moved out of the source's buffer into the job's own: a
+	 * request cancelled while its feed is read frees its libevent request
+	 * and that buffer with it, while the job runs on to its next step. */
+	struct evbuffer *body;
 	char *token_id;
 	const struct feed_spec *feed;
 	enum feed_state state;
@@ -154,6 +158,7 @@ feed_job_free(struct feed_job *job)
 		event_free(job->tick);
 	csv_reader_free(job->csv);
 	evbuffer_free(job->rows);
+	evbuffer_free(job->body);
 	free(job->lines);
 	free(job->token_id);
 	free((char *)job->failure.sqlstate);
@@ -818,6 +823,10 @@ feed_ingest(const struct feed_source *src, feed_done_cb done, void *arg)
 	struct db_session *s;
 
 	job->src = *src;
+	job->body = evbuffer_new();
+	/* The chains, not a copy; a frozen buffer (never here) stays used. */
+	if (evbuffer_add_buffer(job->body, src->body) == 0)
+		job->src.body = job->body;
 	job->feed = src->feed;
 	job->done = done;
 	job->arg = arg;

@@ -130,6 +130,11 @@ test_text_width(void **state)
 	assert_int_equal(out_text_width("abc"), 3);
 	assert_int_equal(out_text_width("Zoë"), 3);
 	assert_int_equal(out_text_width("£10—"), 4);
+	assert_int_equal(out_text_width("山田太郎"), 8);    /* wide */
+	assert_int_equal(out_text_width("Zoe\xcc\x81"), 3); /* combining */
+	assert_int_equal(out_text_width("a\xff"
+	                                "b"),
+	    3); /* not UTF-8 */
 }
 
 static const struct column cols[] = {
