@@ -190,23 +190,13 @@ spool_move(const char *name, const char *shown, const char *to)
 	return rc == 0;
 }
 
-/* failed/<name>.errors: the reason, then one line per bad line/record. */
+/* The .errors text: the reason, then one line per bad line/record. */
 static void
-spool_write_errors(
-    const char *name, const char *shown, const struct feed_outcome *o)
+errors_text(FILE *f, const char *shown, const struct feed_outcome *o)
 {
-	char *path;
-	FILE *f;
 	json_t *e;
 	size_t i;
 
-	xasprintf(&path, "%s/failed/%s.errors", effortd.cfg.spool_dir, name);
-	if ((f = fopen(path, "w")) == NULL) {
-		log_error("spool: cannot write failed/%s.errors: %s", shown,
-		    strerror(errno));
-		free(path);
-		return;
-	}
 	fprintf(f, "%s: %s\n", shown, o->message);
 	json_array_foreach(o->errors, i, e)
 	{
@@ -219,8 +209,39 @@ spool_write_errors(
 		    field ? field : "", field && *field ? ": " : "",
 		    json_string_value(json_object_get(e, "message")));
 	}
-	if (fclose(f) != 0)
-		log_error("spool: writing %s: %s", path, strerror(errno));
+}
+
+/* failed/<name>.errors, written under a temporary name and renamed,
+ * before the file itself is moved, so that whoever sees failed/<name>
+ * finds its .errors whole. */
+static void
+spool_write_errors(
+    const char *name, const char *shown, const struct feed_outcome *o)
+{
+	static unsigned long written;
+	char *sub, *tmp, *path;
+	FILE *f = NULL;
+	int fd = -1;
+	bool ok = false;
+
+	xasprintf(&sub, "%s/failed", effortd.cfg.spool_dir);
+	xasprintf(
+	    &tmp, "%s/.errors-%ld-%lu.tmp", sub, (long)getpid(), ++written);
+	xasprintf(&path, "%s/%s.errors", sub, name);
+	if ((mkdir(sub, 0750) == 0 || errno == EEXIST) &&
+	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) >=
+	        0 &&
+	    (f = fdopen(fd, "w")) != NULL) {
+		errors_text(f, shown, o);
+		ok = fclose(f) == 0 && rename(tmp, path) == 0;
+	} else if (fd >= 0)
+		close(fd);
+	if (!ok)
+		log_error("spool: cannot write failed/%s.errors: %s", shown,
+		    strerror(errno));
+	unlink(tmp); /* left only if it could not be renamed */
+	free(sub);
+	free(tmp);
 	free(path);
 }
 
@@ -287,8 +308,8 @@ spool_done(const struct feed_outcome *o, void *arg)
 	} else {
 		log_warn("spool: %s refused: %s; moved to failed/", job->shown,
 		    o->message);
-		wait = !spool_move(job->name, job->shown, "failed");
 		spool_write_errors(job->name, job->shown, o);
+		wait = !spool_move(job->name, job->shown, "failed");
 		metrics_spool_file("failed");
 	}
 	if (job->fd >= 0)
