@@ -19,8 +19,8 @@
 
 /* Whether the client closed its end: its socket reads as ended (a peek,
  * so that a pipelined request stays where it is), or the request was
- * cancelled (client gone, deadline, shutdown: answered already, r->req
- * NULL). */
+ * cancelled (client gone, deadline, shutdown): answered already, its
+ * r->req is NULL. */
 static bool
 http_client_gone(void *arg)
 {
@@ -31,7 +31,7 @@ http_client_gone(void *arg)
 	char c;
 	ssize_t n;
 
-	if (r->req == NULL || r->state == REQ_CANCELLED)
+	if (r->req == NULL)
 		return true;
 	if ((evcon = evhttp_request_get_connection(r->req)) == NULL)
 		return true;

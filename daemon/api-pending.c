@@ -62,11 +62,10 @@ handle_delegate(struct request *r)
 	start = date_member(doc, "start_date", &bad);
 	end = date_member(doc, "end_date", &bad);
 	if (bad != NULL) {
-		reply_error(r, 422, "invalid delegation",
-		    json_pack("[{s:s, s:s}]", "field", bad, "message",
-		        strcmp(bad, "delegate_id") == 0
-		            ? "is required (a person_id)"
-		            : "must be a date YYYY-MM-DD"));
+		reply_field_error(r, 422, "invalid delegation", bad,
+		    strcmp(bad, "delegate_id") == 0
+		        ? "is required (a person_id)"
+		        : "must be a date YYYY-MM-DD");
 		json_decref(doc);
 		return;
 	}

@@ -127,16 +127,13 @@ reject_reason(struct request *r, json_t *doc, const json_error_t *jerr)
 		reply_error(r, 400, msg, NULL);
 	} else if (reason == NULL ||
 	           reason[strspn(reason, " \t\r\n")] == '\0') {
-		reply_error(r, 422,
-		    "a reason is required to reject a timesheet",
-		    json_pack("[{s:s, s:s}]", "field", "reason", "message",
-		        "is required"));
+		reply_field_error(r, 422,
+		    "a reason is required to reject a timesheet", "reason",
+		    "is required");
 	} else if ((why = feed_field_problem(&reason_field,
 	                json_object_get(doc, "reason"), msg, sizeof msg)) !=
 	           NULL) {
-		reply_error(r, 422, "invalid reason",
-		    json_pack(
-		        "[{s:s, s:s}]", "field", "reason", "message", why));
+		reply_field_error(r, 422, "invalid reason", "reason", why);
 	} else
 		return reason;
 	return NULL;

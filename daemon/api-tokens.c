@@ -87,8 +87,7 @@ label_ok(struct request *r, json_t *doc)
 	    (why = feed_field_problem(&label_field, label, msg, sizeof msg)) ==
 	        NULL)
 		return true;
-	reply_error(r, 422, "invalid label",
-	    json_pack("[{s:s, s:s}]", "field", "label", "message", why));
+	reply_field_error(r, 422, "invalid label", "label", why);
 	return false;
 }
 

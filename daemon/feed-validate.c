@@ -239,42 +239,49 @@ not_utf8(const unsigned char *s, size_t n, size_t at, char *buf, size_t len)
 	return buf;
 }
 
-/*
- * Whether a number has no more than `places` decimals as its shortest text
- * (feed-number.c: what the client's own language prints for it, and what
- * stage_record's 15 digits give for any number that passes here).  So
- * 0.30000000000000004, a sum of 0.1 and 0.2 in a client, has 17 decimals
- * and is refused rather than stored as 0.3; 7.000000001 is refused rather
- * than rounded by numeric(6,2).  A literal no double holds as written
- * (1e-400, 0.99999999999999999) is judged by its own decimals:
- * feed_inexact_problem.
- */
-static bool
-decimals_at_most(double n, int places)
+/* The decimals number field f takes: 2 for hours, 6 for fractions; -1
+ * for no limit. */
+static int
+decimal_places(const struct field_spec *f)
 {
-	return number_decimals(n) <= places;
+	return f->flags & F_HOURS ? 2 : f->flags & F_FRACTION ? 6 : -1;
 }
 
+/*
+ * Why field f refuses the number n: its range, then its decimals, stored
+ * exactly as sent and never rounded (RULES.md, "Stored exactly").  The
+ * decimals are those of n's shortest text (feed-number.c: what the
+ * client's own language prints for it, and what stage_record's 15 digits
+ * give for any number that passes here).  So 0.30000000000000004, a sum of
+ * 0.1 and 0.2 in a client, has 17 decimals and is refused rather than
+ * stored as 0.3; 7.000000001 is refused rather than rounded by
+ * numeric(6,2).  A literal no double holds as written (1e-400,
+ * 0.99999999999999999) is judged by its own decimals first:
+ * feed_inexact_problem.
+ */
 static const char *
-check_number(const struct field_spec *f, json_t *v, char *buf, size_t len)
+number_problem(const struct field_spec *f, double n, char *buf, size_t len)
 {
-	double n;
+	int places = decimal_places(f);
 
-	if (!json_is_number(v))
-		return "must be a number";
-	n = json_number_value(v);
 	if (n < f->min || n > f->max || ((f->flags & F_ABOVE) && n <= f->min)) {
 		snprintf(buf, len, "%g is out of range (%s%g to %g)", n,
 		    f->flags & F_ABOVE ? "more than " : "", f->min, f->max);
 		return buf;
 	}
-	/* Stored exactly as sent, never rounded (RULES.md, "Stored
-	 * exactly"). */
-	if ((f->flags & F_HOURS) && !decimals_at_most(n, 2))
-		return "at most 2 decimals";
-	if ((f->flags & F_FRACTION) && !decimals_at_most(n, 6))
-		return "at most 6 decimals";
+	if (places >= 0 && number_decimals(n) > places) {
+		snprintf(buf, len, "at most %d decimals", places);
+		return buf;
+	}
 	return NULL;
+}
+
+static const char *
+check_number(const struct field_spec *f, json_t *v, char *buf, size_t len)
+{
+	if (!json_is_number(v))
+		return "must be a number";
+	return number_problem(f, json_number_value(v), buf, len);
 }
 
 /*
@@ -324,17 +331,14 @@ const char *
 feed_inexact_problem(
     const struct field_spec *f, double n, long decimals, char *buf, size_t len)
 {
-	int places = f->flags & F_HOURS ? 2 : 6;
-	json_t *v;
+	int places = decimal_places(f);
 	const char *why;
 
-	if (decimals > places) {
+	if (places >= 0 && decimals > places) {
 		snprintf(buf, len, "at most %d decimals", places);
 		return buf;
 	}
-	v = json_real(n);
-	why = check_number(f, v, buf, len);
-	json_decref(v);
+	why = number_problem(f, n, buf, len);
 	return why != NULL ? why : "at most 15 significant digits";
 }
 

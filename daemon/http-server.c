@@ -266,6 +266,14 @@ reply_error(struct request *r, int code, const char *msg, json_t *errors)
 }
 
 void
+reply_field_error(struct request *r, int code, const char *msg,
+    const char *field, const char *message)
+{
+	reply_error(r, code, msg,
+	    json_pack("[{s:s, s:s}]", "field", field, "message", message));
+}
+
+void
 request_cancel(struct request *r, int code, const char *why)
 {
 	if (r->state >= REQ_REPLYING)

@@ -118,6 +118,10 @@ void reply_text(struct request *, int code, const char *ctype, const char *body,
     size_t len);
 void reply_error(struct request *, int code, const char *msg,
     json_t *errors); /* steals errors (may be NULL) */
+/* reply_error with one error naming the field: {"error": msg, "errors":
+ * [{"field": field, "message": message}]}. */
+void reply_field_error(struct request *, int code, const char *msg,
+    const char *field, const char *message);
 /* 400 for a body (doc, as request_body_json left it and err) that is not
  * the JSON object shape names: "invalid JSON at line 1, column 9: ...;
  * expected a JSON object {shape}", or without the syntax error when the
