@@ -259,6 +259,35 @@ package EffortTest::DB {
 	sub name    { $_[0]{name} }
 	sub cluster { $_[0]{cluster} }
 	sub conninfo { $_[0]{cluster}->conninfo($_[0]{name}) }
+
+	# Holds an ACCESS EXCLUSIVE lock on $table for $secs seconds (a child
+	# psql); returns once it is granted, with the child's pid.
+	sub lock_table {
+		my ($self, $table, $secs) = @_;
+		my $pid = fork // die "fork: $!";
+		if (!$pid) {
+			local %ENV = (%ENV, $self->cluster->env, PGDATABASE => $self->name);
+			open STDERR, '>', '/dev/null';    # it may be terminated
+			{ exec 'psql', '-X', '-q', '-o', '/dev/null', '-c',
+				"BEGIN; LOCK TABLE $table IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep($secs); COMMIT;" };
+			POSIX::_exit(127);
+		}
+		my $end = Time::HiRes::time() + 10;
+		Time::HiRes::sleep(0.05) until EffortTest::psql($self, qq{SELECT count(*) FROM pg_locks
+			WHERE relation = '$table'::regclass AND mode = 'AccessExclusiveLock' AND granted})
+			|| Time::HiRes::time() > $end;
+		return $pid;
+	}
+
+	# Ends lock_table's holder $pid, its backend too (pg_sleep does not
+	# notice psql go).
+	sub unlock_table {
+		my ($self, $pid, $table) = @_;
+		EffortTest::psql($self, qq{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+			WHERE query LIKE '%LOCK TABLE $table%' AND pid <> pg_backend_pid()});
+		kill 'TERM', $pid;
+		waitpid $pid, 0;
+	}
 }
 
 sub _config_value {

@@ -22,17 +22,7 @@ sleep 0.1 until $d->log_text =~ /audit sweep:/ || time > $end;
 my ($s) = $d->req(GET => '/v1/violations', token => $token);
 is $s, 200, 'violations answer (and the token is cached)';
 
-my $locker = fork // die;
-if (!$locker) {
-	local %ENV = (%ENV, $db->cluster->env, PGDATABASE => $db->name);
-	open STDERR, '>', '/dev/null';
-	{ exec 'psql', '-X', '-q', '-o', '/dev/null', '-c',
-		'BEGIN; LOCK TABLE findings IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(40); COMMIT;' };
-	_exit(127);
-}
-$end = time + 10;
-sleep 0.05 until psql($db, q{SELECT count(*) FROM pg_locks WHERE relation = 'findings'::regclass
-	AND mode = 'AccessExclusiveLock' AND granted}) || time > $end;
+my $locker = $db->lock_table('findings', 40);
 
 # 16 readers: each statement waits 1 s for the lock, one at a time, so
 # those from about the 12th on reach their 12 s deadline still queued.
@@ -62,9 +52,7 @@ cmp_ok $slowest // 0, '<', 15, sprintf('… the cancelled ones at the deadline (
 like $d->log_text, qr/violations: cancelled while waiting for the database: the request took too long/,
 	'the log says which request was cancelled and why';
 
-psql($db, q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-	WHERE query LIKE '%LOCK TABLE findings%' AND pid <> pg_backend_pid()});
-waitpid $locker, 0;
+$db->unlock_table($locker, 'findings');
 ($s) = $d->req(GET => '/v1/violations', token => $token, timeout => 10);
 is $s, 200, 'after the lock, violations answer again';
 is $d->stop('TERM', 15), 0, 'SIGTERM: exit 0';

@@ -18,29 +18,9 @@ my $tmp = $EffortTest::TMP;
 # An explicit as_of (the report pool) of today reads the findings table.
 my $today = psql($db, q{SELECT (now() AT TIME ZONE 'Europe/London')::date});
 
-# Holds an ACCESS EXCLUSIVE lock on findings (a child psql) until unlocked.
-sub lock_findings {
-	my $pid = fork // die "fork: $!";
-	if (!$pid) {
-		local %ENV = (%ENV, $db->cluster->env, PGDATABASE => $db->name);
-		open STDERR, '>', '/dev/null';
-		{ exec 'psql', '-X', '-q', '-o', '/dev/null', '-c',
-			'BEGIN; LOCK TABLE findings IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT;' };
-		_exit(127);
-	}
-	my $end = time + 10;
-	sleep 0.05 until psql($db, q{SELECT count(*) FROM pg_locks WHERE relation = 'findings'::regclass
-		AND mode = 'AccessExclusiveLock' AND granted}) || time > $end;
-	return $pid;
-}
-
-sub unlock_findings {
-	my ($pid) = @_;
-	psql($db, q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-		WHERE query LIKE '%LOCK TABLE findings%' AND pid <> pg_backend_pid()});
-	kill 'TERM', $pid;
-	waitpid $pid, 0;
-}
+# An ACCESS EXCLUSIVE lock on findings until unlocked.
+sub lock_findings { $db->lock_table('findings', 60) }
+sub unlock_findings { $db->unlock_table($_[0], 'findings') }
 
 sub waiting_on_lock {
 	return psql($db, q{SELECT count(*) FROM pg_stat_activity WHERE application_name = 'effortd'

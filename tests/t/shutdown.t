@@ -17,31 +17,9 @@ use EffortTest qw(new_db start_effortd psql json_encode json_decode slurp spew);
 
 my $db = new_db();
 
-# Holds an ACCESS EXCLUSIVE lock on findings for $secs seconds (a child psql).
-sub lock_findings {
-	my ($secs) = @_;
-	my $pid = fork // die "fork: $!";
-	if (!$pid) {
-		local %ENV = (%ENV, $db->cluster->env, PGDATABASE => $db->name);
-		open STDERR, '>', '/dev/null';    # it is terminated at the end
-		{ exec 'psql', '-X', '-q', '-o', '/dev/null', '-c',
-			"BEGIN; LOCK TABLE findings IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep($secs); COMMIT;" };
-		_exit(127);
-	}
-	my $end = time + 10;
-	sleep 0.05 until psql($db, q{SELECT count(*) FROM pg_locks WHERE relation = 'findings'::regclass
-		AND mode = 'AccessExclusiveLock' AND granted}) || time > $end;
-	return $pid;
-}
-
-# Ends the lock holder (its backend too: pg_sleep does not notice psql go).
-sub unlock_findings {
-	my ($pid) = @_;
-	psql($db, q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-		WHERE query LIKE '%LOCK TABLE findings%' AND pid <> pg_backend_pid()});
-	kill 'TERM', $pid;
-	waitpid $pid, 0;
-}
+# An ACCESS EXCLUSIVE lock on findings for $secs seconds, and its end.
+sub lock_findings { $db->lock_table('findings', $_[0]) }
+sub unlock_findings { $db->unlock_table($_[0], 'findings') }
 
 # effortd's violations statements waiting for the lock (not its sweeps).
 sub waiting_on_lock {
