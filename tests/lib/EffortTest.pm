@@ -39,7 +39,7 @@ use Test2::API ();
 use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(new_db start_effortd psql psql_value effortctl private_cluster replicated_cluster post_feed
-    load_sample sample_file row_counts json_decode json_encode slurp spew);
+    load_sample sample_file row_counts json_decode json_encode slurp spew wait_for);
 
 our $TOP = $ENV{EFFORT_TOP} // abs_path(dirname(__FILE__) . '/../..');
 our $EFFORTD = $ENV{EFFORTD} // "$TOP/build/effortd";
@@ -384,6 +384,18 @@ sub psql {
 }
 
 sub psql_value { scalar psql(@_) }
+
+# Polls $what every 0.1 s until it is true (1) or $timeout seconds (20)
+# have passed (0).
+sub wait_for {
+	my ($what, $timeout) = @_;
+	my $end = time + ($timeout // 20);
+	while (time < $end) {
+		return 1 if $what->();
+		sleep 0.1;
+	}
+	return 0;
+}
 
 # Row counts of the tables the feeds write, for "nothing was stored" checks
 # (one psql for all of them).

@@ -14,19 +14,9 @@ use File::Path qw(remove_tree);
 use POSIX qw(mkfifo);
 use Test::More;
 use Time::HiRes qw(sleep time);
-use EffortTest qw(new_db start_effortd psql post_feed row_counts slurp spew json_encode);
+use EffortTest qw(new_db start_effortd psql post_feed row_counts slurp spew json_encode wait_for);
 
 my $tmp = $EffortTest::TMP;
-
-sub wait_for {
-	my ($what, $timeout) = @_;
-	my $end = time + ($timeout // 20);
-	while (time < $end) {
-		return 1 if $what->();
-		sleep 0.1;
-	}
-	return 0;
-}
 
 sub errors_of {
 	my ($j) = @_;

@@ -11,20 +11,10 @@ use lib "$FindBin::Bin/../lib";
 use File::Copy qw(copy);
 use Test::More;
 use Time::HiRes qw(sleep time);
-use EffortTest qw(new_db start_effortd psql row_counts load_sample slurp spew sample_file);
+use EffortTest qw(new_db start_effortd psql row_counts load_sample slurp spew sample_file wait_for);
 
 my $dir = "$EffortTest::TMP/spool-$$";
 mkdir $dir or die "$dir: $!";
-
-sub wait_for {
-	my ($what, $timeout) = @_;
-	my $end = time + ($timeout // 20);
-	while (time < $end) {
-		return 1 if $what->();
-		sleep 0.1;
-	}
-	return 0;
-}
 
 # Written elsewhere, renamed in (as SFTP and rsync drops do).
 sub drop {
