@@ -628,6 +628,49 @@ sub effortctl {
 	return ($rc, $out, $err);
 }
 
+# effortctl_tty($d, {token, answers, env, dir}, @args): effortctl at a
+# terminal (a pseudo-terminal for its stdin, stdout and stderr), run in
+# $o{dir} if given, with $o{env} added; each "[y/N] " prompt gets the next
+# of @{$o{answers}} ("n" when they run out).  Returns (exit status, all it
+# wrote, CR LF as LF).
+sub effortctl_tty {
+	my ($d, $o, @args) = @_;
+	require IO::Pty;
+	my $pty = IO::Pty->new;
+	my $pid = fork // die "fork: $!";
+	if ($pid == 0) {
+		$pty->make_slave_controlling_terminal;
+		my $tty = $pty->slave;
+		close $pty;
+		open STDIN, '<&', $tty; open STDOUT, '>&', $tty; open STDERR, '>&', $tty;
+		$ENV{EFFORTCTL_URL} = $d->url;
+		$ENV{EFFORTCTL_TOKEN} = $o->{token};
+		%ENV = (%ENV, %{ $o->{env} // {} });
+		if (defined $o->{dir}) { chdir $o->{dir} or die "chdir $o->{dir}: $!" }
+		exec $EFFORTCTL, @args or POSIX::_exit(127);
+	}
+	$pty->close_slave;
+	my ($seen, @a) = ('', @{ $o->{answers} // [] });
+	my $rin = '';
+	vec($rin, fileno($pty), 1) = 1;
+	while (1) {
+		my $n = select(my $r = $rin, undef, undef, 20);
+		last if $n <= 0;
+		my $got = sysread $pty, my $buf, 65536;
+		last unless $got;
+		$seen .= $buf;
+		if ($seen =~ /\[y\/N\] \z/) {
+			my $ans = @a ? shift @a : 'n';
+			syswrite $pty, "$ans\n";
+		}
+	}
+	waitpid $pid, 0;
+	my $rc = WIFEXITED($?) ? WEXITSTATUS($?) : 255;
+	$seen =~ s/\r\n/\n/g;
+	utf8::decode($seen);
+	return ($rc, $seen);
+}
+
 # post_feed($d, $feed, $body, %opt): POST /v1/$feed with a feed token (or
 # $opt{token}); $body is a Perl structure (sent as JSON) or a string, sent as
 # text/csv unless $opt{type} says otherwise.  Returns (status, decoded body).

@@ -12,50 +12,16 @@ use utf8;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
-use IO::Pty;
-use POSIX qw(WIFEXITED WEXITSTATUS);
 use EffortTest qw(new_db start_effortd psql post_feed load_sample slurp sample_file json_encode);
 
 my $top = "$FindBin::Bin/../..";
-my $effortctl = ($ENV{BUILD} ? ($ENV{BUILD} =~ m{^/} ? $ENV{BUILD} : "$top/$ENV{BUILD}") : "$top/build") . '/effortctl';
 
 # Runs effortctl on a pty with the given token; answers each "[y/N] "
 # prompt with the next of @$answers.  Returns (exit status, what the
 # terminal showed, with the answers echoed, LF line ends).
 sub on_tty {
 	my ($d, $token, $answers, @args) = @_;
-	my $pty = IO::Pty->new;
-	my $pid = fork // die "fork: $!";
-	if ($pid == 0) {
-		$pty->make_slave_controlling_terminal;
-		my $tty = $pty->slave;
-		close $pty;
-		open STDIN, '<&', $tty; open STDOUT, '>&', $tty; open STDERR, '>&', $tty;
-		$ENV{EFFORTCTL_URL} = $d->url;
-		$ENV{EFFORTCTL_TOKEN} = $token;
-		chdir $top or die "chdir $top: $!";
-		exec $effortctl, @args or POSIX::_exit(127);
-	}
-	$pty->close_slave;
-	my ($seen, @a) = ('', @{ $answers // [] });
-	my $rin = '';
-	vec($rin, fileno($pty), 1) = 1;
-	while (1) {
-		my $n = select(my $r = $rin, undef, undef, 20);
-		last if $n <= 0;
-		my $got = sysread $pty, my $buf, 65536;
-		last unless $got;
-		$seen .= $buf;
-		if ($seen =~ /\[y\/N\] \z/) {
-			my $ans = @a ? shift @a : 'n';
-			syswrite $pty, "$ans\n";
-		}
-	}
-	waitpid $pid, 0;
-	my $rc = WIFEXITED($?) ? WEXITSTATUS($?) : 255;
-	$seen =~ s/\r\n/\n/g;
-	utf8::decode($seen);
-	return ($rc, $seen);
+	return EffortTest::effortctl_tty($d, { token => $token, answers => $answers, dir => $top }, @args);
 }
 
 # The walkthrough is of 1 December 2026: effortd takes that as today
