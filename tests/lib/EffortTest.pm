@@ -39,7 +39,8 @@ use Test2::API ();
 use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(new_db start_effortd psql psql_value effortctl private_cluster replicated_cluster post_feed
-    load_sample sample_file row_counts json_decode json_encode slurp spew wait_for);
+    load_sample sample_file row_counts json_decode json_encode slurp spew wait_for
+    parse_csv);
 
 our $TOP = $ENV{EFFORT_TOP} // abs_path(dirname(__FILE__) . '/../..');
 our $EFFORTD = $ENV{EFFORTD} // "$TOP/build/effortd";
@@ -626,6 +627,41 @@ sub effortctl {
 	utf8::decode($out);
 	utf8::decode($err);
 	return ($rc, $out, $err);
+}
+
+# The rows of an RFC 4180 text, strictly: CRLF records, quoted fields with
+# doubled quotes; dies on anything else (a bare LF, an unterminated quote).
+sub parse_csv {
+	my ($text) = @_;
+	my (@rows, @row, $f);
+	my $i = 0;
+	my $n = length $text;
+	while ($i < $n) {
+		$f = '';
+		if (substr($text, $i, 1) eq '"') {
+			$i++;
+			while (1) {
+				my $j = index($text, '"', $i);
+				die "unterminated quote" if $j < 0;
+				$f .= substr($text, $i, $j - $i);
+				$i = $j + 1;
+				if (substr($text, $i, 1) eq '"') { $f .= '"'; $i++; next }
+				last;
+			}
+		} else {
+			($f) = substr($text, $i) =~ /\A([^,\r\n"]*)/;
+			$i += length $f;
+		}
+		push @row, $f;
+		my $c = substr($text, $i, 1);
+		if ($c eq ',') { $i++; next }
+		die "bare LF at $i" if $c eq "\n";
+		die "expected CRLF at $i" unless substr($text, $i, 2) eq "\r\n";
+		$i += 2;
+		push @rows, [@row];
+		@row = ();
+	}
+	return @rows;
 }
 
 # effortctl_tty($d, {token, answers, env, dir}, @args): effortctl at a

@@ -11,7 +11,7 @@ use utf8;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
-use EffortTest qw(new_db start_effortd psql load_sample effortctl json_decode slurp spew);
+use EffortTest qw(new_db start_effortd psql load_sample effortctl json_decode slurp spew parse_csv);
 
 my $AS_OF = '2026-10-01';
 my $EP = 'EP/X012345/1';
@@ -329,39 +329,6 @@ is_deeply \%seen, { map { $_ => 1 } keys %capf }, 'every cap finding of the audi
 }
 
 # ---------------------------------------------------------------- CSV
-# RFC 4180 parser: fields, quotes, doubled quotes, CRLF records.
-sub parse_csv {
-	my ($text) = @_;
-	my (@rows, @row, $f);
-	my $i = 0;
-	my $n = length $text;
-	while ($i < $n) {
-		$f = '';
-		if (substr($text, $i, 1) eq '"') {
-			$i++;
-			while (1) {
-				my $j = index($text, '"', $i);
-				die "unterminated quote" if $j < 0;
-				$f .= substr($text, $i, $j - $i);
-				$i = $j + 1;
-				if (substr($text, $i, 1) eq '"') { $f .= '"'; $i++; next }
-				last;
-			}
-		} else {
-			($f) = substr($text, $i) =~ /\A([^,\r\n"]*)/;
-			$i += length $f;
-		}
-		push @row, $f;
-		my $c = substr($text, $i, 1);
-		if ($c eq ',') { $i++; next }
-		die "bare LF at $i" if $c eq "\n";
-		die "expected CRLF at $i" unless substr($text, $i, 2) eq "\r\n";
-		$i += 2;
-		push @rows, [@row];
-		@row = ();
-	}
-	return @rows;
-}
 
 sub csv_records {
 	my ($path, %q) = @_;

@@ -31,7 +31,7 @@ use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
 use Encode ();
-use EffortTest qw(new_db start_effortd post_feed json_encode effortctl);
+use EffortTest qw(new_db start_effortd post_feed json_encode effortctl parse_csv);
 
 my $db = new_db();
 my $d = start_effortd(db => $db);
@@ -118,38 +118,6 @@ sub finding_keys {
 			$_->{period_start}, h2($_->{hours}) } @{ $rep->{findings} } ];
 }
 
-# RFC 4180 reader (CRLF records, quoted fields with doubled quotes).
-sub parse_csv {
-	my ($text) = @_;
-	my (@rows, @row);
-	my $i = 0;
-	my $n = length $text;
-	while ($i < $n) {
-		my $f = '';
-		if (substr($text, $i, 1) eq '"') {
-			$i++;
-			while (1) {
-				my $j = index($text, '"', $i);
-				die "unterminated quote" if $j < 0;
-				$f .= substr($text, $i, $j - $i);
-				$i = $j + 1;
-				if (substr($text, $i, 1) eq '"') { $f .= '"'; $i++; next }
-				last;
-			}
-		} else {
-			($f) = substr($text, $i) =~ /\A([^,\r\n"]*)/;
-			$i += length $f;
-		}
-		push @row, $f;
-		my $c = substr($text, $i, 1);
-		if ($c eq ',') { $i++; next }
-		die "expected CRLF at $i" unless substr($text, $i, 2) eq "\r\n";
-		$i += 2;
-		push @rows, [@row];
-		@row = ();
-	}
-	return @rows;
-}
 
 # The CSV form of a report as a list of hashes (header names as keys) and
 # the raw body.
