@@ -12,6 +12,7 @@
 #include "date.h"
 #include "effortd.h"
 #include "api-handlers.h"
+#include "feed-specs.h"
 #include "request.h"
 
 static void
@@ -43,19 +44,22 @@ date_member(json_t *doc, const char *key, const char **bad)
 	return v;
 }
 
+/* POST /v1/me/delegations's body (the fields are checked below). */
+static const struct field_spec delegation_fields[] = {
+	{ "delegate_id", FT_STRING, F_REQUIRED, NULL, 1, FEED_TEXT_MAX },
+	{ "start_date", FT_DATE, F_REQUIRED, NULL, 0, 0 },
+	{ "end_date", FT_DATE, F_REQUIRED, NULL, 0, 0 },
+	{ NULL, 0, 0, NULL, 0, 0 },
+};
+
 void
 handle_delegate(struct request *r)
 {
-	json_error_t jerr;
-	json_t *doc = request_body_json(r, &jerr);
+	json_t *doc = request_body_object(r, delegation_fields);
 	const char *bad = NULL, *delegate, *start, *end;
 
-	if (!json_is_object(doc)) {
-		reply_not_object(
-		    r, doc, &jerr, "{delegate_id, start_date, end_date}");
-		json_decref(doc);
+	if (doc == NULL)
 		return;
-	}
 	delegate = json_string_value(json_object_get(doc, "delegate_id"));
 	if (delegate == NULL || *delegate == '\0')
 		bad = "delegate_id";

@@ -104,29 +104,26 @@ handle_approve(struct request *r)
 	decide(r, "authorised", NULL);
 }
 
-/* A reject reason is free text as a feed's (feed-specs.c): no control
- * character but tab, at most the feeds' text limit. */
-static const struct field_spec reason_field = { "reason", FT_STRING, F_REQUIRED,
-	NULL, 1, FEED_TEXT_MAX };
+/* A reject's body.  Its reason is free text as a feed's (feed-specs.c): no
+ * control character but tab, at most the feeds' text limit. */
+static const struct field_spec reject_fields[] = {
+	{ "reason", FT_STRING, F_REQUIRED, NULL, 1, FEED_TEXT_MAX },
+	{ NULL, 0, 0, NULL, 0, 0 },
+};
+#define reason_field (reject_fields[0])
 
-/* A reject body's reason, or NULL when it answered 400 or 422. */
+/* A reject body's reason (doc as request_body_object left it), or NULL
+ * when it answered 400 or 422. */
 static const char *
-reject_reason(struct request *r, json_t *doc, const json_error_t *jerr)
+reject_reason(struct request *r, json_t *doc)
 {
 	const char *reason = json_string_value(json_object_get(doc, "reason"));
 	const char *why;
 	char msg[256];
 
-	if (!json_is_object(doc)) {
-		snprintf(msg, sizeof msg,
-		    doc == NULL
-		        ? "invalid JSON at line %d, column %d: %s; "
-		          "expected {\"reason\": \"...\"}"
-		        : "expected a JSON object {\"reason\": \"...\"}",
-		    jerr->line, jerr->column, jerr->text);
-		reply_error(r, 400, msg, NULL);
-	} else if (reason == NULL ||
-	           reason[strspn(reason, " \t\r\n")] == '\0') {
+	if (doc == NULL)
+		return NULL;
+	if (reason == NULL || reason[strspn(reason, " \t\r\n")] == '\0') {
 		reply_field_error(r, 422,
 		    "a reason is required to reject a timesheet", "reason",
 		    "is required");
@@ -142,9 +139,8 @@ reject_reason(struct request *r, json_t *doc, const json_error_t *jerr)
 void
 handle_reject(struct request *r)
 {
-	json_error_t jerr;
-	json_t *doc = request_body_json(r, &jerr);
-	const char *reason = reject_reason(r, doc, &jerr);
+	json_t *doc = request_body_object(r, reject_fields);
+	const char *reason = reject_reason(r, doc);
 
 	if (reason != NULL)
 		decide(r, "rejected", reason);
@@ -154,10 +150,15 @@ handle_reject(struct request *r)
 /* The most ids one POST /v1/approvals takes. */
 #define APPROVE_MANY_MAX 1000
 
+/* POST /v1/approvals's body. */
+static const struct field_spec approve_many_fields[] = {
+	{ "timesheet_ids", FT_STRING, F_REQUIRED, NULL, 0, 0 },
+	{ NULL, 0, 0, NULL, 0, 0 },
+};
+
 /*
  * Checks {"timesheet_ids": [positive integers]}: NULL when it is fine,
- * else the 422 errors array (or json_null() for a body that is not an
- * object, answered 400).
+ * else the 422 errors array.
  */
 static json_t *
 approve_many_errors(json_t *doc)
@@ -167,10 +168,6 @@ approve_many_errors(json_t *doc)
 	char field[64];
 	size_t i;
 
-	if (!json_is_object(doc)) {
-		json_decref(errors);
-		return json_null();
-	}
 	if (!json_is_array(ids) || json_array_size(ids) == 0 ||
 	    json_array_size(ids) > APPROVE_MANY_MAX)
 		json_array_append_new(errors,
@@ -195,17 +192,13 @@ approve_many_errors(json_t *doc)
 void
 handle_approve_many(struct request *r)
 {
-	json_error_t jerr;
-	json_t *doc = request_body_json(r, &jerr);
-	json_t *errors = approve_many_errors(doc);
+	json_t *doc = request_body_object(r, approve_many_fields);
+	json_t *errors;
 	char *ids;
 
-	if (json_is_null(errors)) {
-		reply_not_object(r, doc, &jerr, "{timesheet_ids}");
-		json_decref(doc);
+	if (doc == NULL)
 		return;
-	}
-	if (errors != NULL) {
+	if ((errors = approve_many_errors(doc)) != NULL) {
 		json_decref(doc);
 		reply_error(r, 422, "invalid approvals", errors);
 		return;

@@ -166,17 +166,23 @@ feed_field(const struct feed_spec *feed, const char *name)
 }
 
 const struct field_spec *
-feed_field_guess(const struct feed_spec *feed, const char *name)
+field_guess(const struct field_spec *fields, const char *name)
 {
 	const struct field_spec *best = NULL;
 	int best_d = 99, d;
 
-	for (const struct field_spec *f = feed->fields; f->name; f++)
+	for (const struct field_spec *f = fields; f->name; f++)
 		if ((d = name_distance(name, f->name)) < best_d) {
 			best_d = d;
 			best = f;
 		}
 	return best != NULL && name_close(name, best_d) ? best : NULL;
+}
+
+const struct field_spec *
+feed_field_guess(const struct feed_spec *feed, const char *name)
+{
+	return field_guess(feed->fields, name);
 }
 
 static bool

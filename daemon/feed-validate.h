@@ -58,8 +58,10 @@ int feed_validate(
     const struct feed_spec *, json_t *records, struct feed_errors *);
 
 const struct field_spec *feed_field(const struct feed_spec *, const char *);
-/* The field a misspelt or wrongly cased name probably means, or NULL. */
+/* The field a misspelt or wrongly cased name probably means, or NULL:
+ * of a feed, or of a table of fields ended by one without a name. */
 const struct field_spec *feed_field_guess(
     const struct feed_spec *, const char *);
+const struct field_spec *field_guess(const struct field_spec *, const char *);
 
 #endif

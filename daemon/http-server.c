@@ -350,7 +350,9 @@ reply_db_failure(struct request *r, const struct db_result *res)
 	reply_error(r, 500, "internal error", NULL);
 }
 
-void
+/* 400 for a body (doc, as request_body_json left it and err) that is not
+ * the JSON object shape names. */
+static void
 reply_not_object(struct request *r, const json_t *doc, const json_error_t *err,
     const char *shape)
 {
@@ -364,6 +366,48 @@ reply_not_object(struct request *r, const json_t *doc, const json_error_t *err,
 	else
 		snprintf(msg, sizeof msg, "expected a JSON object %s", shape);
 	reply_error(r, 400, msg, NULL);
+}
+
+json_t *
+request_body_object(struct request *r, const struct field_spec *fields)
+{
+	json_error_t jerr;
+	json_t *doc = request_body_json(r, &jerr), *v;
+	const struct field_spec *f, *guess;
+	const char *key;
+	char shape[200] = "{", msg[160];
+	size_t len;
+
+	if (json_is_object(doc)) {
+		json_object_foreach(doc, key, v)
+		{
+			for (f = fields; f->name && strcmp(f->name, key) != 0;
+			     f++)
+				;
+			if (f->name != NULL)
+				continue;
+			if ((guess = field_guess(fields, key)) != NULL)
+				snprintf(msg, sizeof msg,
+				    "unknown field; did you mean %s?",
+				    guess->name);
+			else
+				snprintf(msg, sizeof msg, "unknown field");
+			reply_field_error(r, 422, "unknown field", key, msg);
+			json_decref(doc);
+			return NULL;
+		}
+		return doc;
+	}
+	for (f = fields; f->name; f++) {
+		len = strlen(shape);
+		snprintf(shape + len, sizeof shape - len, "%s%s",
+		    f == fields ? "" : ", ", f->name);
+	}
+	len = strlen(shape);
+	snprintf(shape + len, sizeof shape - len, "}");
+	reply_not_object(r, doc, &jerr, shape);
+	json_decref(doc);
+	return NULL;
 }
 
 int

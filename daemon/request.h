@@ -122,12 +122,15 @@ void reply_error(struct request *, int code, const char *msg,
  * [{"field": field, "message": message}]}. */
 void reply_field_error(struct request *, int code, const char *msg,
     const char *field, const char *message);
-/* 400 for a body (doc, as request_body_json left it and err) that is not
- * the JSON object shape names: "invalid JSON at line 1, column 9: ...;
- * expected a JSON object {shape}", or without the syntax error when the
- * body parsed. */
-void reply_not_object(struct request *, const json_t *doc,
-    const json_error_t *err, const char *shape);
+/* The request body as a JSON object (the caller's reference) whose
+ * members are all among fields (ended by one without a name), or NULL when
+ * it answered: 400 for a body that is not such an object ("invalid JSON
+ * at line 1, column 9: ...; expected a JSON object {role, person_id,
+ * label}", or without the syntax error when the body parsed), 422 naming a
+ * member that is not one of them ("unknown field; did you mean label?"), as a
+ * feed names one, so that a misspelt optional member is not ignored. */
+struct field_spec;
+json_t *request_body_object(struct request *, const struct field_spec *fields);
 /* The standard answer to a failed database job: 503 or 500. */
 void reply_db_failure(struct request *, const struct db_result *);
 /* A job's single jsonb value as the reply: 200 with the value as it is,

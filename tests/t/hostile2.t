@@ -284,6 +284,24 @@ for my $q ('/v1/violations?as_of=9999-12-31', '/v1/violations?as_of=1900-01-01',
 	is $s, 400, 'a token with "role" twice: 400' or diag json_encode($j);
 	is_deeply stored_state(), $before, '… none of them stored anything';
 }
+# ---- a misspelt or unknown member of a manager's or admin's body was
+# ignored (a token made without its label, a reject without...): now 422
+# naming it, as a feed names an unknown field.
+{
+	my $before = stored_state();
+	for my $c ([ "/v1/timesheets/$ts_ids[0]/reject", $mgr, '{"reason":"wrong month","Reason":"x"}', 'Reason', 'reason' ],
+		[ '/v1/approvals', $mgr, qq({"timesheet_ids":[$ts_ids[0]],"timesheet_id":7}), 'timesheet_id', 'timesheet_ids' ],
+		[ '/v1/me/delegations', $mgr, '{"delegate_id":"P1","start_date":"2099-01-01","end_date":"2099-01-02","end":"2099-12-31"}', 'end', undef ],
+		[ '/v1/tokens', $admin, '{"role":"reviewer","lable":"for the auditors"}', 'lable', 'label' ],
+		[ '/v1/tokens', $admin, '{"role":"reviewer","expires":"2099-01-01"}', 'expires', undef ]) {
+		my ($s, $j) = $d->req(POST => $c->[0], token => $c->[1], body => $c->[2]);
+		is $s, 422, "POST $c->[0] with \"$c->[3]\": 422" or diag json_encode($j);
+		is ref $j eq 'HASH' ? $j->{error} : '', 'unknown field', '… unknown field';
+		is_deeply ref $j eq 'HASH' ? $j->{errors} : [], [ { field => $c->[3],
+			message => defined $c->[4] ? "unknown field; did you mean $c->[4]?" : 'unknown field' } ], '… naming it';
+	}
+	is_deeply stored_state(), $before, '… none of them stored anything';
+}
 {
 	my ($s, $j) = $d->req(POST => '/v1/approvals', token => $mgr, body => '{"timesheet_ids":[9223372036854775808]}');
 	is $s, 400, 'approvals with an id over 2^63: 400';
