@@ -172,6 +172,17 @@ approve_one(
 	return rc;
 }
 
+/* Whether ids[i] is among the ids before it: "approve 5 5" approves 5
+ * once (the second would be refused as already authorised). */
+static bool
+given_before(const long long *ids, int i)
+{
+	for (int j = 0; j < i; j++)
+		if (ids[j] == ids[i])
+			return true;
+	return false;
+}
+
 static int
 cmd_approve_exec(struct cmd_run *run)
 {
@@ -204,6 +215,8 @@ cmd_approve_exec(struct cmd_run *run)
 		return rc;
 	}
 	for (int i = 0; i < n && worst != EXIT_UNAVAILABLE; i++) {
+		if (given_before(ids, i))
+			continue;
 		rc = approve_one(
 		    run->ctx, cl, ids[i], !yes && isatty(STDIN_FILENO));
 		worst = rc > worst ? rc : worst;

@@ -151,8 +151,9 @@ my $aziz_sep = ts_id('E1012', '2026-09-01');         # Nowak's report, not Okafo
 	like $err, qr/this needs a manager token \(HTTP 403 Forbidden\)/, '… the role it needs';
 
 	# several at once: one not his staff's, one fine; the refusal stops nothing
-	($rc, $out, $err) = ctl($d, { token => $okafor }, 'approve', $aziz_sep, $chloe_oct);
-	is $rc, 3, "approve of Aziz's (not his staff) and Chloé's: exit 3";
+	($rc, $out, $err) = ctl($d, { token => $okafor }, 'approve', $aziz_sep, $chloe_oct, $chloe_oct);
+	is $rc, 3, "approve of Aziz's (not his staff) and Chloé's (given twice): exit 3";
+	unlike $err, qr/already authorised/, "… Chloé's approved once, not refused the second time" or diag $err;
 	like $err, qr/^effortctl: error: timesheet $aziz_sep: .*not the line manager.* \(HTTP 403 Forbidden\)$/m, '… the 403 said';
 	is $out, "approved timesheet $chloe_oct\n", "… Chloé's approved all the same";
 	is decisions($aziz_sep), 0, "… nothing recorded on Aziz's";
