@@ -29,6 +29,16 @@ struct health_job {
 	bool db_ok;
 };
 
+/* Whether pool can run a statement at once: up, nothing queued and a
+ * connection free.  /healthz and /metrics ask nothing of a pool that
+ * cannot, so that they never wait behind a stalled or saturated database. */
+static bool
+answers_at_once(struct db_pool *pool)
+{
+	return db_pool_ready(pool) && db_pool_waiting(pool) == 0 &&
+	       db_pool_busy(pool) < db_pool_size(pool);
+}
+
 static bool
 same(json_t *o, const char *key, const char *value)
 {
@@ -123,8 +133,7 @@ ping_done(const struct db_result *res, void *arg)
 	struct health_job *h;
 
 	/* The report pool's state only when it can answer at once. */
-	if (rp == NULL || !db_pool_ready(rp) || db_pool_waiting(rp) > 0 ||
-	    db_pool_busy(rp) >= db_pool_size(rp)) {
+	if (rp == NULL || !answers_at_once(rp)) {
 		health_reply(r, res->status == DB_OK, NULL);
 		return;
 	}
@@ -139,8 +148,7 @@ handle_healthz(struct request *r)
 {
 	struct db_pool *db = effortd.db;
 
-	if (db_pool_ready(db) &&
-	    (db_pool_waiting(db) > 0 || db_pool_busy(db) >= db_pool_size(db))) {
+	if (db_pool_ready(db) && !answers_at_once(db)) {
 		reply_json(r, 200,
 		    json_pack("{s:s, s:s, s:i, s:i, s:o}", "status", "ok",
 		        "database", "busy", "busy", db_pool_busy(db), "waiting",
@@ -195,22 +203,111 @@ findings(struct evbuffer *out, const char *doc)
 	json_decref(list);
 }
 
+/* The report pool's replication state from the document replica_status()
+ * (NULL: it did not answer, or the pool is down), when a report pool is
+ * configured. */
 static void
-findings_done(const struct db_result *res, void *arg)
+replication(struct evbuffer *out, const char *doc)
 {
-	struct request *r = arg;
+	json_t *st = doc != NULL ? json_loads(doc, 0, NULL) : NULL;
+	json_t *age = json_object_get(st, "last_replayed_commit_age_seconds");
+
+	evbuffer_add_printf(out,
+	    "# HELP effortd_report_replica_up Whether the report pool's "
+	    "server (db.report_conninfo) answered.\n"
+	    "# TYPE effortd_report_replica_up gauge\n"
+	    "effortd_report_replica_up %d\n",
+	    st != NULL);
+	if (st == NULL)
+		return;
+	evbuffer_add_printf(out,
+	    "# HELP effortd_report_in_recovery Whether the report pool's "
+	    "server is a standby (0: a primary, as after a promotion).\n"
+	    "# TYPE effortd_report_in_recovery gauge\n"
+	    "effortd_report_in_recovery %d\n"
+	    "# HELP effortd_report_replay_lag_bytes WAL the standby has "
+	    "received but not replayed yet.\n"
+	    "# TYPE effortd_report_replay_lag_bytes gauge\n"
+	    "effortd_report_replay_lag_bytes %lld\n",
+	    json_is_true(json_object_get(st, "in_recovery")),
+	    (long long)json_integer_value(
+	        json_object_get(st, "replay_lag_bytes")));
+	if (json_is_number(age))
+		evbuffer_add_printf(out,
+		    "# HELP effortd_report_last_replayed_commit_age_seconds "
+		    "Seconds since the primary committed the last transaction "
+		    "the standby replayed (grows while the primary commits "
+		    "nothing).\n"
+		    "# TYPE effortd_report_last_replayed_commit_age_seconds "
+		    "gauge\n"
+		    "effortd_report_last_replayed_commit_age_seconds %.3f\n",
+		    json_number_value(age));
+	json_decref(st);
+}
+
+/* A /metrics scrape in progress: the open findings (the main pool's
+ * answer, or NULL) while the report pool's state is asked for. */
+struct metrics_job {
+	struct request *r;
+	char *findings;
+};
+
+/* The one place that answers a scrape: the counters, gauges, findings
+ * and (with a report pool, known = its state was asked for) replication. */
+static void
+metrics_reply(
+    struct request *r, const char *findings_doc, bool known, const char *rep)
+{
 	struct evbuffer *out = evbuffer_new();
-	bool ok = res->status == DB_OK && PQntuples(res->res) == 1;
 	size_t len;
 
 	gauges(out);
 	metrics_render(out);
-	if (ok)
-		findings(out, PQgetvalue(res->res, 0, 0));
+	if (findings_doc != NULL)
+		findings(out, findings_doc);
+	if (known)
+		replication(out, rep);
 	len = evbuffer_get_length(out);
 	reply_text(r, 200, "text/plain; version=0.0.4",
 	    (const char *)evbuffer_pullup(out, -1), len);
 	evbuffer_free(out);
+}
+
+static void
+metrics_replication_done(const struct db_result *res, void *arg)
+{
+	struct metrics_job *m = arg;
+	bool ok = res->status == DB_OK && PQntuples(res->res) == 1 &&
+	          !PQgetisnull(res->res, 0, 0);
+
+	metrics_reply(
+	    m->r, m->findings, true, ok ? PQgetvalue(res->res, 0, 0) : NULL);
+	free(m->findings);
+	free(m);
+}
+
+static void
+findings_done(const struct db_result *res, void *arg)
+{
+	struct request *r = arg;
+	struct db_pool *rp = effortd.report_db;
+	bool ok = res->status == DB_OK && PQntuples(res->res) == 1;
+	const char *doc = ok ? PQgetvalue(res->res, 0, 0) : NULL;
+	struct metrics_job *m;
+
+	if (rp == NULL || (db_pool_ready(rp) && !answers_at_once(rp))) {
+		/* No report pool, or one busy: its state is not asked for. */
+		metrics_reply(r, doc, false, NULL);
+		return;
+	}
+	if (!db_pool_ready(rp)) {
+		metrics_reply(r, doc, true, NULL);
+		return;
+	}
+	m = xcalloc(1, sizeof *m);
+	m->r = r;
+	m->findings = doc != NULL ? xstrdup(doc) : NULL;
+	db_query(rp, STMT_REPLICA_STATUS, 0, NULL, metrics_replication_done, m);
 }
 
 void
@@ -219,8 +316,7 @@ handle_metrics(struct request *r)
 	struct db_pool *db = effortd.db;
 
 	/* Like /healthz: a scrape never queues behind a stalled database. */
-	if (!db_pool_ready(db) || db_pool_waiting(db) > 0 ||
-	    db_pool_busy(db) >= db_pool_size(db)) {
+	if (!answers_at_once(db)) {
 		struct db_result down = { .status = DB_UNAVAILABLE };
 		findings_done(&down, r);
 		return;

@@ -25,6 +25,7 @@
 
 #include "effortd.h"
 #include "log.h"
+#include "metrics.h"
 #include "effortd-replica.h"
 #include "xmalloc.h"
 
@@ -52,6 +53,7 @@ job_free(struct replica_job *j)
 static void
 job_read(struct replica_job *j, struct db_pool *pool)
 {
+	metrics_report_read(pool == effortd.report_db);
 	db_query(pool, j->stmt, j->nparams, (const char *const *)j->values,
 	    j->cb, j->arg);
 	job_free(j);
@@ -120,10 +122,12 @@ replica_query(struct db_pool *pool, enum stmt_id stmt, int nparams,
 	if (!db_pool_ready(effortd.report_db)) {
 		log_debug("report read: the report pool is down; reading from "
 		          "the primary");
+		metrics_report_read(false);
 		db_query(effortd.db, stmt, nparams, values, cb, arg);
 		return;
 	}
 	if (effortd.cfg.db_report_wait_ms == 0) {
+		metrics_report_read(true);
 		db_query(effortd.report_db, stmt, nparams, values, cb, arg);
 		return;
 	}

@@ -29,6 +29,7 @@ static struct series *requests; /* route, status */
 static struct series *latency;  /* route */
 static struct series *records;  /* feed */
 static struct series *spool;    /* outcome */
+static struct series *reports;  /* server: standby, primary */
 static long reconnects, conns_open, conns_refused;
 static double sweep_seconds, sweep_time;
 
@@ -82,6 +83,12 @@ void
 metrics_spool_file(const char *outcome)
 {
 	series_get(&spool, outcome, NULL)->count++;
+}
+
+void
+metrics_report_read(bool on_standby)
+{
+	series_get(&reports, on_standby ? "standby" : "primary", NULL)->count++;
 }
 
 void
@@ -160,6 +167,12 @@ metrics_render(struct evbuffer *out)
 	header(out, "effortd_spool_files_total", "counter",
 	    "Spool folder files handled, by outcome.");
 	render_counts(out, spool, "effortd_spool_files_total", "outcome", NULL);
+	header(out, "effortd_report_reads_total", "counter",
+	    "Reads routed to the report pool (db.report_conninfo), by the "
+	    "server that ran them: the standby, or the primary when the "
+	    "standby was down or behind.");
+	render_counts(
+	    out, reports, "effortd_report_reads_total", "server", NULL);
 	header(out, "effortd_db_reconnects_total", "counter",
 	    "Database connections lost and re-established.");
 	evbuffer_add_printf(

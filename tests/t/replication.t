@@ -33,6 +33,14 @@ my $lagging = start_effortd(db => $db, %common,
 load_sample($d);
 ok $rc->wait_replayed('b'), 'the sample is replayed on the standby';
 
+# The value of metric $name (with its labels as written) in $daemon's
+# GET /metrics, or undef when it has no such sample.
+sub metric {
+	my ($daemon, $name) = @_;
+	my (undef, $m) = $daemon->req(GET => '/metrics');
+	return $m =~ /^\Q$name\E (\S+)$/m ? $1 : undef;
+}
+
 # The first column of the first row of SQL in the test database on node $n.
 sub psql_first {
 	my ($n, $sql) = @_;
@@ -83,6 +91,15 @@ sleep 0.2 while $calls->() == $before && time < $end;
 is $calls->(), $before + 1, '… computed on the standby (its report_grant calls went up by one)';
 ($s, $j) = $d->req(GET => '/v1/violations?as_of=2026-10-01', token => $rev);
 is $s, 200, 'violations as of a date: 200 from the standby';
+my (undef, $m) = $d->req(GET => '/metrics');
+like $m, qr/^effortd_report_reads_total\{server="standby"\} 2$/m, '/metrics: two reads ran on the standby';
+unlike $m, qr/^effortd_report_reads_total\{server="primary"\}/m, '… none on the primary';
+like $m, qr/^effortd_report_replica_up 1$/m, '… the report pool\'s server answered';
+like $m, qr/^effortd_report_in_recovery 1$/m, '… it is a standby';
+like $m, qr/^effortd_report_replay_lag_bytes 0$/m, '… that has replayed all it received';
+like $m, qr/^effortd_report_last_replayed_commit_age_seconds \d+\.\d{3}$/m, '… the age of its last replayed commit';
+like $m, qr/^# TYPE effortd_report_$_ gauge$/m, "… effortd_report_$_ is a gauge"
+	for qw(replica_up in_recovery replay_lag_bytes last_replayed_commit_age_seconds);
 
 # ---- the lag, made visible: replay paused on the standby
 psql($on_b, 'SELECT pg_wal_replay_pause()');
@@ -96,6 +113,7 @@ do { sleep 0.1; (undef, $h) = $d->req(GET => '/healthz') }
 cmp_ok $h->{pools}{report}{replication}{replay_lag_bytes}, '>', 0,
 	'/healthz shows WAL received by the standby but not replayed' or diag json_encode($h);
 is $h->{pools}{report}{replication}{replay_paused}, JSON::PP::true, '… and that replay is paused';
+cmp_ok metric($d, 'effortd_report_replay_lag_bytes'), '>', 0, '… and so does /metrics';
 
 my $path = '/v1/reports/grants/RR%2FLAG0001%2F1?as_of=2026-10-01';
 ($s) = $lagging->req(GET => $path, token => $lagging->token('reviewer'));
@@ -109,6 +127,7 @@ cmp_ok $took, '>=', 0.4, sprintf('… after waiting for the standby for 400 ms (
 cmp_ok $took, '<', 5, '… and no longer';
 like $d->log_text, qr/the standby has not replayed the primary's last commit within 400 ms; reading from the primary/,
 	'… then reading from the primary, as the log says';
+is metric($d, 'effortd_report_reads_total{server="primary"}'), 1, '… and as /metrics counts';
 
 psql($on_b, 'SELECT pg_wal_replay_resume()');
 ok $rc->wait_replayed('b'), 'replay resumed: the standby catches up';
@@ -142,6 +161,8 @@ do { sleep 0.1; (undef, $h) = $d->req(GET => '/healthz') }
 	until $h->{pools}{report}{ready} == 0 || time > $end;
 is $h->{pools}{report}{ready}, 0, 'standby stopped: /healthz shows the report pool down' or diag json_encode($h);
 is $h->{status}, 'ok', '… effortd itself is healthy (the primary is up)';
+is metric($d, 'effortd_report_replica_up'), 0, '… /metrics: the report pool\'s server is not up';
+is metric($d, 'effortd_report_replay_lag_bytes'), undef, '… and no lag is claimed for it';
 ($s, $j) = $d->req(GET => $path, token => $rev);
 is $s, 200, 'target_session_attrs=standby: reports fall back to the primary (200)';
 ($s) = $d->req(GET => '/v1/violations?as_of=2026-10-01', token => $rev);
