@@ -12,6 +12,7 @@ use Test::More;
 use File::Copy qw(copy);
 use File::Path qw(make_path);
 use POSIX qw(:sys_wait_h);
+use Time::HiRes ();
 use lib 'tests/lib';
 use EffortTest qw(new_db psql start_effortd load_sample slurp spew);
 
@@ -129,6 +130,36 @@ ok $s == 200 && $body->{ok}, '... and the audit trail verifies';
 	($rc, $out) = migrate_with($db);
 	is $rc, 0, 'without it, --migrate runs again (exit 0)' or diag $out;
 	isnt psql($db, q{SELECT effort_today('{}')}), '2001-01-01', '... re-applying the functions';
+}
+
+# ---- a function's result changed under a running instance (as a newer
+# release's --migrate may do while the previous release still serves, the
+# rolling upgrade of operations.md): PostgreSQL refuses the statement
+# prepared before it on that connection for good ("cached plan must not
+# change result type"); effortd answers 503 (safe to retry) and connects
+# again, preparing it afresh, instead of a 500 for every request after
+{
+	my $db2 = new_db();
+	my $e = start_effortd(db => $db2, 'db.pool_size' => 2, 'auth.cache_seconds' => 60);
+	my $admin = $e->token('admin');
+	my @before = map { ($e->req(GET => '/v1/audit/verify', token => $admin))[0] } 1 .. 4;
+	is "@before", '200 200 200 200', 'GET /v1/audit/verify: 200 on both connections';
+	psql($db2, q{ALTER FUNCTION audit_verify() RENAME TO audit_verify_jsonb;
+		CREATE FUNCTION audit_verify() RETURNS json LANGUAGE sql AS 'SELECT audit_verify_jsonb()::json'});
+	my (@statuses, $body);
+	for (1 .. 40) {
+		(my $st, $body) = $e->req(GET => '/v1/audit/verify', token => $admin);
+		push @statuses, $st;
+		last if @statuses >= 3 && "@statuses[-3..-1]" eq '200 200 200';
+		Time::HiRes::sleep(0.1);
+	}
+	is +(grep { $_ == 500 } @statuses), 0, 'after audit_verify() returns json: no 500' or diag "@statuses";
+	is "@statuses[-3..-1]", '200 200 200', '... 200 again once the connections are made again' or diag "@statuses";
+	ok ref $body && $body->{ok}, '... with the verification';
+	cmp_ok +(grep { $_ == 503 } @statuses), '<=', 2, '... after at most one 503 per connection' or diag "@statuses";
+	like $e->log_text, qr/database connection \d lost: a prepared statement is out of date \(its function changed: the schema was migrated\); preparing them again/,
+		'... the log says why';
+	is $e->stop, 0, 'that instance stops cleanly (exit 0)';
 }
 
 is $d->stop, 0, 'the instance stops cleanly (exit 0)';
