@@ -119,6 +119,21 @@ for my $dir ('sql', 'sql/functions') {
 my $unit = slurp($UNIT);
 like $unit, qr{^ExecStart=/usr/sbin/effortd -c /etc/effortd/effortd\.conf$}m, "$UNIT runs /usr/sbin/effortd";
 unlike $unit, qr{/usr/local}, '... and names nothing under /usr/local';
+# Every program the unit runs comes with effortd, an essential package, or
+# one effortd depends on (a minimal system has no /bin/kill without procps,
+# and systemctl reload would fail).
+{
+	my (undef, $depends) = run('dpkg-query', '-W', '-f=${Depends}', 'effortd');
+	my %dep = map { /^\s*([a-z0-9.+-]+)/ ? ($1 => 1) : () } split /[,|]/, $depends;
+	for my $prog (sort { $a cmp $b } keys %{ { map { $_ => 1 } $unit =~ /^Exec\w+=[-@+!:]*(\S+)/mg } }) {
+		my (undef, $owner) = run('dpkg-query', '-S', $prog);
+		my ($pkg) = $owner =~ /^([a-z0-9.+-]+)(?::\w+)?: /;
+		$pkg //= '(none)';
+		my (undef, $essential) = run('dpkg-query', '-W', '-f=${Essential}', $pkg);
+		ok $pkg eq 'effortd' || $essential eq 'yes' || $dep{$pkg},
+			"the unit's $prog comes with $pkg, which effortd depends on" or diag "Depends: $depends";
+	}
+}
 is readlink($WANTS), $UNIT, 'the unit is enabled (multi-user.target wants it)';
 like gunzip_text('/usr/share/man/man8/effortd.8.gz'), qr/^\.TH EFFORTD 8/m, 'man page effortd(8)';
 like gunzip_text('/usr/share/man/man1/effortctl.1.gz'), qr/^\.TH EFFORTCTL 1/m, 'man page effortctl(1)';
