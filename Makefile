@@ -144,7 +144,8 @@ deb: deps
 
 # The packages installed on this machine (as root): files, user, modes,
 # the installed effortd and effortctl against a private PostgreSQL, then
-# purged (tests/deb/packages.t).  Removes them at the end.
+# purged (tests/deb/packages.t); an upgrade from the first packaged commit
+# with a populated database (tests/deb/upgrade.t).  Removes them at the end.
 check-deb: deb
 	env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE prove -I tests/lib tests/deb/*.t
 
