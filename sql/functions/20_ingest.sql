@@ -66,10 +66,13 @@ RETURNS record LANGUAGE sql IMMUTABLE AS $$
 	 WHERE s.feed = p_feed
 $$;
 
--- The upsert: the staged records, in body order, into the feed's table; a
+-- The upsert: the staged records, in key order, into the feed's table; a
 -- row whose columns all equal the record's is left alone (not updated,
 -- not logged).  Returns the first key column of every row created or
--- updated, and whether it was created.
+-- updated, and whether it was created.  Key order, not body order: each
+-- row is locked as it is reached (also one left alone), so that two
+-- batches of the same keys in different orders, on two instances, wait
+-- for each other instead of deadlocking (tests/t/races.t).
 CREATE OR REPLACE FUNCTION effort_feed_upsert(p_feed text)
 RETURNS TABLE (key text, created boolean) LANGUAGE plpgsql AS $$
 DECLARE
@@ -78,7 +81,7 @@ BEGIN
 	RETURN QUERY EXECUTE format(
 		'INSERT INTO %1$I AS t (%2$s, %3$s) '
 		'SELECT %4$s FROM feed_stage s, jsonb_to_record(s.rec) AS r(%5$s) '
-		' ORDER BY s.idx '
+		' ORDER BY %9$s '
 		'ON CONFLICT (%2$s) DO UPDATE SET (%3$s, updated_at) = (%6$s, now()) '
 		' WHERE (%7$s) IS DISTINCT FROM (%6$s) '
 		'RETURNING t.%8$I::text, (t.xmax = 0)',
@@ -86,7 +89,8 @@ BEGIN
 		v_shape.reads, v_shape.rec,
 		(SELECT string_agg('excluded.' || quote_ident(v), ', ') FROM unnest(v_shape.vals) v),
 		(SELECT string_agg('t.' || quote_ident(v), ', ') FROM unnest(v_shape.vals) v),
-		v_shape.keys[1]);
+		v_shape.keys[1],
+		(SELECT string_agg(i::text, ', ') FROM generate_series(1, cardinality(v_shape.keys)) i));
 END
 $$;
 
