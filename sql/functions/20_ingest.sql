@@ -109,20 +109,31 @@ DECLARE
 	v_created bigint;
 	v_keys text[];
 	v_people text[];
+	v_since timestamptz; -- a line manager change is in force from then
 BEGIN
 	IF jsonb_array_length(v_errors) > 0 OR p_check_only THEN
 		RETURN jsonb_build_object('errors', v_errors);
 	END IF;
 	IF p_feed = 'people' THEN
-		-- A person's line manager from now on, when first seen or changed.
+		-- The batch's people are locked first, in key order (as the
+		-- timesheets feed and approvals lock them), then a person's line
+		-- manager is recorded from now on when first seen or changed.
+		-- "Now" is the time of that lock, not the transaction's start
+		-- (when the body began to arrive): a decision on the person
+		-- recorded meanwhile was checked against the manager before the
+		-- change and must stay valid, and of two batches changing one
+		-- person, the one stored last must be the one in force
+		-- (tests/t/races.t).
+		PERFORM 1 FROM people p
+		 WHERE p.person_id IN (SELECT rec ->> 'person_id' FROM feed_stage)
+		 ORDER BY p.person_id FOR UPDATE;
+		v_since := clock_timestamp();
 		INSERT INTO line_manager_history (person_id, line_manager_id, valid_from)
-		SELECT b.person_id, b.line_manager_id, now()
+		SELECT b.person_id, b.line_manager_id, v_since
 		  FROM (SELECT s.rec ->> 'person_id' AS person_id,
 		               s.rec ->> 'line_manager_id' AS line_manager_id
 		          FROM feed_stage s) b
-		  LEFT JOIN (SELECT p.person_id, p.line_manager_id FROM people p
-		              WHERE p.person_id IN (SELECT rec ->> 'person_id' FROM feed_stage)
-		                FOR UPDATE) old USING (person_id)
+		  LEFT JOIN people old USING (person_id)
 		 WHERE old.person_id IS NULL
 		    OR old.line_manager_id IS DISTINCT FROM b.line_manager_id;
 	END IF;

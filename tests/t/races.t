@@ -44,6 +44,36 @@ sub row_unlock {
 	waitpid $pid, 0;
 }
 
+# Pauses the next feed to open its transaction (BEGIN, then the staging
+# table's CREATE TEMP TABLE) until unpause: an event trigger waits there
+# for an advisory lock the test holds.  Only the first feed waits (it takes
+# a second advisory lock for its transaction); feeds after it pass.
+sub pause_next_feed {
+	psql($db, q{
+		CREATE FUNCTION races_pause() RETURNS event_trigger LANGUAGE plpgsql AS $f$
+		BEGIN
+			IF pg_try_advisory_xact_lock(7702) THEN
+				PERFORM pg_advisory_xact_lock_shared(7701);
+			END IF;
+		END $f$;
+		CREATE EVENT TRIGGER races_pause ON ddl_command_end WHEN TAG IN ('CREATE TABLE')
+			EXECUTE FUNCTION races_pause();
+	});
+	return row_lock('SELECT pg_advisory_lock(7701)', 1);
+}
+
+# Waits until the paused feed waits.
+sub feed_paused {
+	return wait_for(sub { psql_value($db, q{SELECT count(*) FROM pg_locks
+		WHERE locktype = 'advisory' AND objid = 7701 AND NOT granted}) }, 10);
+}
+
+sub unpause {
+	my ($holder) = @_;
+	psql($db, 'DROP EVENT TRIGGER races_pause; DROP FUNCTION races_pause()');
+	row_unlock($holder);
+}
+
 # Backends of this database waiting for a lock (of the kinds given: by
 # default a row's or a transaction's).
 sub lock_waiters {
@@ -53,6 +83,17 @@ sub lock_waiters {
 	return psql_value($db, qq{SELECT count(*) FROM pg_stat_activity
 		WHERE datname = current_database() AND wait_event_type = 'Lock'
 		  AND wait_event IN ($in)});
+}
+
+# The kept findings (GET /v1/violations) and a fresh evaluation of today
+# (?as_of=today), without first_detected_at, for comparison.
+sub kept_and_fresh {
+	my ($d, $token) = @_;
+	my ($s1, $kept) = $d->req(GET => '/v1/violations', token => $token);
+	my ($s2, $fresh) = $d->req(GET => '/v1/violations', token => $token, query => { as_of => $kept->{as_of} });
+	die "violations: $s1 $s2" unless $s1 == 200 && $s2 == 200;
+	my $strip = sub { [ map { my %v = %$_; delete @v{qw(first_detected_at resolved_at)}; \%v } @{ $_[0]{violations} } ] };
+	return ($strip->($kept), $strip->($fresh));
 }
 
 # POSTs $body to /v1/$feedname on $d in a child; returns a handle for
@@ -109,6 +150,66 @@ is $s, 200, 'people stored' or diag json_encode($j);
 	is_deeply [ map { $_->[0] } psql($db, q{SELECT hours FROM charges ORDER BY month}) ],
 		[ $s2 == 200 ? ('12.00', '12.00', '11.00') : ('11.00', '11.00', '11.00') ],
 		'the charges are those of the batch stored last';
+}
+
+# ---- 2. A people feed moving E2 to M2 has begun (its transaction is
+# open: the body is being staged) when M1, still E2's line manager,
+# approves E2's October timesheet through the other instance.  The
+# approval is answered 200; once the feed is stored the authorisation must
+# stay valid: the change is in force from when it was stored, after the
+# approval, not from when the feed's transaction began.
+{
+	my $ts = { person_id => 'E2', period_start => '2026-10-01', period_end => '2026-10-31',
+		submitted_at => '2026-11-02T09:00:00Z', entries => [ { kind => 'research', activity => 'research', hours => 150 } ] };
+	($s, $j) = post_feed($a, timesheets => [$ts]);
+	is $s, 200, 'E2 October timesheet stored' or diag json_encode($j);
+	my $id = psql_value($db, q{SELECT timesheet_id FROM timesheets WHERE person_id = 'E2'});
+	my $pause = pause_next_feed();
+	my $move = post_bg($a, people => [ { %{ $people[4] }, line_manager_id => 'M2' } ]);
+	ok feed_paused(), 'the people feed has begun';
+	my ($s2, $j2) = $b->req(POST => "/v1/timesheets/$id/approve", token => $b->token('manager', 'M1'));
+	is $s2, 200, 'M1 approves E2 October through B meanwhile' or diag json_encode($j2);
+	unpause($pause);
+	my ($s1, $j1) = collect($move);
+	is $s1, 200, 'the people feed (E2 to M2) is stored' or diag json_encode($j1);
+	is psql_value($db, q{SELECT effort_line_manager_at('E2', decided_at) FROM timesheet_decisions
+		WHERE timesheet_id = } . $id), 'M1', 'the history says M1 managed E2 when the approval was recorded';
+	my ($kept, $fresh) = kept_and_fresh($a, $a->token('reviewer'));
+	is_deeply [ grep { $_->{person_id} eq 'E2' && $_->{rule} eq 'authorisation_invalid' } @$fresh ], [],
+		'no authorisation_invalid for the approval answered 200' or diag explain $fresh;
+	is_deeply $kept, $fresh, 'the kept findings equal a fresh evaluation';
+}
+
+# ---- 3. Two people feeds change E1's line manager at once: the one that
+# began first (to M2) is stored last, after the other (to M3).  The people
+# table and the line manager history must agree that M2 manages E1: M2
+# may approve E1's timesheet, M3 may not.
+{
+	my $ts = { person_id => 'E1', period_start => '2026-10-01', period_end => '2026-10-31',
+		submitted_at => '2026-11-02T09:00:00Z', entries => [ { kind => 'research', activity => 'research', hours => 150 } ] };
+	($s, $j) = post_feed($a, timesheets => [$ts]);
+	is $s, 200, 'E1 October timesheet stored' or diag json_encode($j);
+	my $id = psql_value($db, q{SELECT timesheet_id FROM timesheets WHERE person_id = 'E1'});
+	my $pause = pause_next_feed();
+	my $first = post_bg($a, people => [ { %{ $people[3] }, line_manager_id => 'M2' } ]);
+	ok feed_paused(), 'the feed moving E1 to M2 has begun';
+	my ($s2, $j2) = post_feed($b, people => [ { %{ $people[3] }, line_manager_id => 'M3' } ]);
+	is $s2, 200, 'E1 moved to M3 through B meanwhile' or diag json_encode($j2);
+	unpause($pause);
+	my ($s1, $j1) = collect($first);
+	is $s1, 200, 'the feed moving E1 to M2 is stored last' or diag json_encode($j1);
+	is psql_value($db, q{SELECT line_manager_id FROM people WHERE person_id = 'E1'}), 'M2',
+		'people: M2 manages E1';
+	is psql_value($db, q{SELECT effort_line_manager_at('E1', now())}), 'M2',
+		'the line manager history agrees: M2 manages E1 now';
+	my ($s3, $j3) = $b->req(POST => "/v1/timesheets/$id/approve", token => $b->token('manager', 'M3'));
+	is $s3, 403, 'M3 may not approve E1 October' or diag json_encode($j3);
+	($s3, $j3) = $a->req(POST => "/v1/timesheets/$id/approve", token => $a->token('manager', 'M2'));
+	is $s3, 200, 'M2 approves it' or diag json_encode($j3);
+	my ($kept, $fresh) = kept_and_fresh($a, $a->token('reviewer'));
+	is_deeply [ grep { $_->{rule} eq 'authorisation_invalid' } @$fresh ], [], 'no authorisation_invalid'
+		or diag explain $fresh;
+	is_deeply $kept, $fresh, 'the kept findings equal a fresh evaluation';
 }
 
 done_testing;
