@@ -124,6 +124,7 @@ my @people = (
 	{ person_id => 'M3', name => 'Mina Three', fte => 1, employment_start => '2020-01-06' },
 	{ person_id => 'E1', name => 'Eve One', fte => 1, employment_start => '2020-01-06', line_manager_id => 'M1' },
 	{ person_id => 'E2', name => 'Eli Two', fte => 1, employment_start => '2020-01-06', line_manager_id => 'M1' },
+	{ person_id => 'E3', name => 'Ezra Three', fte => 1, employment_start => '2020-01-06', line_manager_id => 'M1' },
 );
 my ($s, $j) = post_feed($a, people => \@people, token => $feed);
 is $s, 200, 'people stored' or diag json_encode($j);
@@ -210,6 +211,30 @@ is $s, 200, 'people stored' or diag json_encode($j);
 	is_deeply [ grep { $_->{rule} eq 'authorisation_invalid' } @$fresh ], [], 'no authorisation_invalid'
 		or diag explain $fresh;
 	is_deeply $kept, $fresh, 'the kept findings equal a fresh evaluation';
+}
+
+# ---- 4. A people batch of E1, E2 and E3 and a timesheets batch of E1
+# and E2 at once, on two instances, with E2 held: the people feed must lock
+# its people in key order, as the timesheets feed does, so that neither
+# waits for the other while holding what the other needs.  (It locked them
+# in the order of its plan, here the table's: E3, E2 then E1, the last two
+# updated above; the timesheets batch, holding E1, waited for E2 and the
+# people batch, holding E2, for E1: a deadlock, answered 500.)
+{
+	my $holder = row_lock(q{SELECT 1 FROM people WHERE person_id = 'E2'});
+	my $pf = post_bg($a, people => [ map { { %$_, name => "$_->{name} (renamed)" } } @people[3, 4, 5] ]);
+	ok wait_for(sub { lock_waiters() >= 1 }, 10), 'the people batch waits for E2';
+	my $tf = post_bg($b, timesheets => [ map { { person_id => $_, period_start => '2026-09-01', period_end => '2026-09-30',
+		submitted_at => '2026-10-01T09:00:00Z', entries => [ { kind => 'research', activity => 'research', hours => 140 } ] } } qw(E1 E2) ]);
+	ok wait_for(sub { lock_waiters() >= 2 }, 10), 'the timesheets batch waits too';
+	row_unlock($holder);
+	my ($s1, $j1) = collect($pf);
+	my ($s2, $j2) = collect($tf);
+	is $s1, 200, 'the people batch is stored' or diag json_encode($j1);
+	is $s2, 200, 'the timesheets batch is stored' or diag json_encode($j2);
+	unlike $a->log_text . $b->log_text, qr/40P01|deadlock/, 'no deadlock in the logs';
+	is psql_value($db, q{SELECT count(*) FROM people WHERE name LIKE '%(renamed)'}), 3, 'the three people renamed';
+	is psql_value($db, q{SELECT count(*) FROM timesheets WHERE period_start = '2026-09-01'}), 2, 'the two timesheets stored';
 }
 
 done_testing;
