@@ -104,7 +104,7 @@ sub post_bg {
 	my $pid = fork // die;
 	if (!$pid) {
 		my ($st, $jj) = $o{path}
-			? $d->req(POST => $o{path}, token => $o{token}, defined $body ? (body => $body) : ())
+			? $d->req(POST => $o{path}, token => $o{token}, defined $body ? (body => $body) : (), timeout => 60)
 			: post_feed($d, $feedname, $body, token => $o{token} // $feed);
 		EffortTest::spew($f, json_encode([ $st, $jj ]));
 		POSIX::_exit(0);
@@ -235,6 +235,111 @@ is $s, 200, 'people stored' or diag json_encode($j);
 	unlike $a->log_text . $b->log_text, qr/40P01|deadlock/, 'no deadlock in the logs';
 	is psql_value($db, q{SELECT count(*) FROM people WHERE name LIKE '%(renamed)'}), 3, 'the three people renamed';
 	is psql_value($db, q{SELECT count(*) FROM timesheets WHERE period_start = '2026-09-01'}), 2, 'the two timesheets stored';
+}
+
+my $m1 = $a->token('manager', 'M1');
+
+# ---- 5. The same timesheet version posted by two feeds at once, one
+# through each instance (the first paused as it begins): the first to be
+# stored creates it, the other finds it unchanged; with other entries and
+# the same submitted_at, the later one stored is version 2.
+{
+	my $v = { person_id => 'E3', period_start => '2026-08-01', period_end => '2026-08-31',
+		submitted_at => '2026-09-01T09:00:00Z', entries => [ { kind => 'research', activity => 'research', hours => 160 } ] };
+	my $pause = pause_next_feed();
+	my $first = post_bg($a, timesheets => [$v]);
+	ok feed_paused(), 'the first feed has begun';
+	my ($s2, $j2) = post_feed($b, timesheets => [$v]);
+	is_deeply [ $s2, @{$j2}{qw(created updated unchanged)} ], [ 200, 1, 0, 0 ], 'the second creates it';
+	unpause($pause);
+	my ($s1, $j1) = collect($first);
+	is_deeply [ $s1, @{$j1}{qw(created updated unchanged)} ], [ 200, 0, 0, 1 ], 'the first finds it unchanged';
+
+	my $w = { %$v, period_start => '2026-07-01', period_end => '2026-07-31', submitted_at => '2026-08-01T09:00:00Z' };
+	$pause = pause_next_feed();
+	$first = post_bg($a, timesheets => [ { %$w, entries => [ { kind => 'research', activity => 'research', hours => 150 } ] } ]);
+	ok feed_paused(), 'July: the first feed has begun';
+	($s2, $j2) = post_feed($b, timesheets => [$w]);
+	is_deeply [ $s2, @{$j2}{qw(created updated unchanged)} ], [ 200, 1, 0, 0 ], 'July: the second creates version 1';
+	unpause($pause);
+	($s1, $j1) = collect($first);
+	is_deeply [ $s1, @{$j1}{qw(created updated unchanged)} ], [ 200, 0, 1, 0 ], 'July: the first stores version 2';
+	is_deeply [ map { "@$_" } psql($db, q{SELECT version, total_hours FROM timesheets
+		WHERE person_id = 'E3' AND period_start = '2026-07-01' ORDER BY version}) ],
+		[ '1 160.00', '2 150.00' ], 'July: two versions, numbered in the order stored';
+}
+
+# ---- 6. Approve and reject of one timesheet at once, by the line manager
+# and a delegate, through two instances (queued behind a held lock on the
+# person): exactly one decision is stored, the other is a 409.
+{
+	($s, $j) = post_feed($a, delegations => [ { manager_id => 'M1', delegate_id => 'M2', start_date => '2026-01-01', end_date => '2027-12-31' } ]);
+	is $s, 200, 'M1 delegates to M2' or diag json_encode($j);
+	my $id = psql_value($db, q{SELECT max(timesheet_id) FROM timesheets WHERE person_id = 'E3' AND period_start = '2026-08-01'});
+	my $holder = row_lock(q{SELECT 1 FROM people WHERE person_id = 'E3'});
+	my $approve = post_bg($a, undef, undef, path => "/v1/timesheets/$id/approve", token => $m1);
+	ok wait_for(sub { lock_waiters() >= 1 }, 10), 'the approval waits';
+	my $reject = post_bg($b, undef, { reason => 'hours look wrong' }, path => "/v1/timesheets/$id/reject",
+		token => $b->token('manager', 'M2'));
+	ok wait_for(sub { lock_waiters() >= 2 }, 10), 'the rejection waits too';
+	row_unlock($holder);
+	my ($s1, $j1) = collect($approve);
+	my ($s2, $j2) = collect($reject);
+	is $s1, 200, 'the approval, first in the queue, is stored' or diag json_encode($j1);
+	is_deeply [ $s2, $j2->{error} ], [ 409, 'already authorised by M1' ], 'the rejection is refused 409'
+		or diag json_encode($j2);
+	is psql_value($db, "SELECT string_agg(decision, ',') FROM timesheet_decisions WHERE timesheet_id = $id"),
+		'authorised', 'one decision stored';
+}
+
+# ---- 7. A new version of a timesheet and its approval at once: the
+# version, first in the queue, is stored; the approval of the superseded
+# version is a 409.  Then the reverse order: the approval first, and the
+# new version without an amendment_reason is a 422.
+{
+	my $v = { person_id => 'E3', period_start => '2026-06-01', period_end => '2026-06-30',
+		submitted_at => '2026-07-01T09:00:00Z', entries => [ { kind => 'research', activity => 'research', hours => 160 } ] };
+	($s, $j) = post_feed($a, timesheets => [$v]);
+	is $s, 200, 'June version 1';
+	my $id = psql_value($db, q{SELECT timesheet_id FROM timesheets WHERE person_id = 'E3' AND period_start = '2026-06-01'});
+	my $v2 = { %$v, submitted_at => '2026-07-02T09:00:00Z', entries => [ { kind => 'research', activity => 'research', hours => 161 } ] };
+	my $holder = row_lock(q{SELECT 1 FROM people WHERE person_id = 'E3'});
+	my $feedjob = post_bg($a, timesheets => [$v2]);
+	ok wait_for(sub { lock_waiters() >= 1 }, 10), 'the new version waits';
+	my $approve = post_bg($b, undef, undef, path => "/v1/timesheets/$id/approve", token => $b->token('manager', 'M1'));
+	ok wait_for(sub { lock_waiters() >= 2 }, 10), 'the approval waits too';
+	row_unlock($holder);
+	my ($s1, $j1) = collect($feedjob);
+	my ($s2, $j2) = collect($approve);
+	is $s1, 200, 'the new version is stored' or diag json_encode($j1);
+	is $s2, 409, 'the approval of version 1 is refused 409' or diag json_encode($j2);
+	like $j2->{error}, qr/^version 1 is superseded by version 2/, '… as superseded';
+
+	my $id2 = psql_value($db, q{SELECT max(timesheet_id) FROM timesheets WHERE person_id = 'E3' AND period_start = '2026-06-01'});
+	my $v3 = { %$v, submitted_at => '2026-07-03T09:00:00Z', entries => [ { kind => 'research', activity => 'research', hours => 162 } ] };
+	$holder = row_lock(q{SELECT 1 FROM people WHERE person_id = 'E3'});
+	$approve = post_bg($b, undef, undef, path => "/v1/timesheets/$id2/approve", token => $b->token('manager', 'M1'));
+	ok wait_for(sub { lock_waiters() >= 1 }, 10), 'the approval of version 2 waits';
+	$feedjob = post_bg($a, timesheets => [$v3]);
+	ok wait_for(sub { lock_waiters() >= 2 }, 10), 'version 3 waits too';
+	row_unlock($holder);
+	($s2, $j2) = collect($approve);
+	($s1, $j1) = collect($feedjob);
+	is $s2, 200, 'the approval of version 2 is stored' or diag json_encode($j2);
+	is_deeply [ $s1, map { $_->{field} } @{ $j1->{errors} // [] } ], [ 422, 'amendment_reason' ],
+		'version 3 without an amendment_reason is refused 422' or diag json_encode($j1);
+	is psql_value($db, q{SELECT max(version) FROM timesheets WHERE person_id = 'E3' AND period_start = '2026-06-01'}), 2,
+		'nothing of version 3 stored';
+}
+
+# ---- After every race: the trail verifies; the kept findings equal a
+# fresh evaluation once a sweep ran.
+{
+	my $admin = $a->token('admin');
+	my ($s1, $j1) = $b->req(GET => '/v1/audit/verify', token => $admin);
+	ok $s1 == 200 && $j1->{ok}, 'the audit trail verifies' or diag json_encode($j1);
+	my ($kept, $fresh) = kept_and_fresh($b, $admin);
+	is_deeply $kept, $fresh, 'the kept findings equal a fresh evaluation';
 }
 
 done_testing;
