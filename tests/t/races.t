@@ -332,6 +332,33 @@ my $m1 = $a->token('manager', 'M1');
 		'nothing of version 3 stored';
 }
 
+# ---- 8. SIGTERM of an instance while a feed it runs waits to commit (the
+# audit trail's lock, held here): the drain timeout passes, the feed is
+# cancelled and answered 503 saying the outcome is unknown; whatever the
+# answer, the database holds the batch only when it says so, and the
+# trail verifies.
+{
+	my $c = start_effortd(db => $db, 'limits.drain_timeout' => 1);
+	my $cfeed = $c->token('feed');    # (a token is logged: before the lock)
+	my $holder = row_lock('SELECT pg_advisory_lock(7046372004)', 1);
+	my $job = post_bg($c, grants => [ { grant_ref => 'G9', title => 'Stopped', start_date => '2026-01-01', end_date => '2027-12-31' } ],
+		token => $cfeed);
+	ok wait_for(sub { psql_value($db, q{SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+		AND classid = 1 AND objid = 2751404708 AND NOT granted}) }, 10), 'the grants feed waits to commit';
+	$c->signal('TERM');
+	my ($s1, $j1) = collect($job);
+	is $s1, 503, 'the feed is answered 503' or diag json_encode($j1);
+	like $j1->{error}, qr/whether it was stored is unknown/, '… saying the outcome is unknown';
+	is $c->stop('TERM', 20), 0, 'the instance exits 0' or diag $c->log_text;
+	sleep 0.3;
+	row_unlock($holder);
+	ok wait_for(sub { !psql_value($db, q{SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND query = 'COMMIT' AND state = 'active'}) }, 10),
+		'no backend of the stopped instance is left committing';
+	is psql_value($db, q{SELECT count(*) FROM grants WHERE grant_ref = 'G9'}), 0,
+		'its COMMIT was cancelled with the request: nothing stored after effortd stopped';
+}
+
 # ---- After every race: the trail verifies; the kept findings equal a
 # fresh evaluation once a sweep ran.
 {
