@@ -115,30 +115,36 @@ BEGIN
 		RETURN jsonb_build_object('errors', v_errors);
 	END IF;
 	IF p_feed = 'people' THEN
-		-- The batch's people are locked first, in key order (as the
-		-- timesheets feed and approvals lock them), then a person's line
-		-- manager is recorded from now on when first seen or changed.
-		-- "Now" is the time of that lock, not the transaction's start
-		-- (when the body began to arrive): a decision on the person
-		-- recorded meanwhile was checked against the manager before the
-		-- change and must stay valid, and of two batches changing one
-		-- person, the one stored last must be the one in force
-		-- (tests/t/races.t).
+		-- The batch's people are locked first, in key order, as the
+		-- timesheets feed and approvals lock them (the upsert then
+		-- creates the new ones in key order).
 		PERFORM 1 FROM people p
 		 WHERE p.person_id IN (SELECT rec ->> 'person_id' FROM feed_stage)
 		 ORDER BY p.person_id FOR UPDATE;
-		v_since := clock_timestamp();
-		INSERT INTO line_manager_history (person_id, line_manager_id, valid_from)
-		SELECT b.person_id, b.line_manager_id, v_since
-		  FROM (SELECT s.rec ->> 'person_id' AS person_id,
-		               s.rec ->> 'line_manager_id' AS line_manager_id
-		          FROM feed_stage s) b
-		  LEFT JOIN people old USING (person_id)
-		 WHERE old.person_id IS NULL
-		    OR old.line_manager_id IS DISTINCT FROM b.line_manager_id;
 	END IF;
 	SELECT count(*) FILTER (WHERE u.created), array_agg(u.key)
 	  INTO v_created, v_keys FROM effort_feed_upsert(p_feed) u;
+	IF p_feed = 'people' THEN
+		-- A person's line manager from now on, when first seen or when
+		-- the people table now says another than the history's last:
+		-- recorded after the upsert, every person of the batch locked,
+		-- so that the history ends where the table does whichever of
+		-- two batches for one person (even a new one) is stored last.
+		-- "Now" is this moment, not the transaction's start (when the
+		-- body began to arrive): a decision on the person recorded
+		-- meanwhile was checked against the manager before the change
+		-- and stays valid (tests/t/races.t).
+		v_since := clock_timestamp();
+		INSERT INTO line_manager_history (person_id, line_manager_id, valid_from)
+		SELECT p.person_id, p.line_manager_id, v_since
+		  FROM people p
+		  LEFT JOIN LATERAL (SELECT h.line_manager_id, true AS seen
+		                       FROM line_manager_history h
+		                      WHERE h.person_id = p.person_id
+		                      ORDER BY h.valid_from DESC LIMIT 1) last ON true
+		 WHERE p.person_id IN (SELECT rec ->> 'person_id' FROM feed_stage)
+		   AND (last.seen IS NULL OR last.line_manager_id IS DISTINCT FROM p.line_manager_id);
+	END IF;
 	-- statistics for the re-audit when the feed doubled its table
 	-- (19_ingest_statistics.sql)
 	PERFORM effort_analyze_grown(ARRAY[v_shape.tab]

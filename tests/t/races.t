@@ -359,6 +359,34 @@ my $m1 = $a->token('manager', 'M1');
 		'its COMMIT was cancelled with the request: nothing stored after effortd stopped';
 }
 
+# ---- 9. Two people feeds bring the same new person, N1, with different
+# line managers: the first (A0 and N1, to M2) waits for A0, held here
+# uncommitted, while the second (N1, to M3) creates N1; the first then
+# updates N1 to M2.  The history must end where the people table does.
+{
+	my $holder = row_lock(q{INSERT INTO people (person_id, name, fte, employment_start)
+		VALUES ('A0', 'Held', 1, '2020-01-06')}, 1);
+	my $first = post_bg($a, people => [
+		{ person_id => 'A0', name => 'Ann Zero', fte => 1, employment_start => '2020-01-06', line_manager_id => 'M1' },
+		{ person_id => 'N1', name => 'Ned One', fte => 1, employment_start => '2020-01-06', line_manager_id => 'M2' } ]);
+	ok wait_for(sub { lock_waiters() >= 1 }, 10), 'the first feed waits for A0';
+	my ($s2, $j2) = post_feed($b, people => [
+		{ person_id => 'N1', name => 'Ned One', fte => 1, employment_start => '2020-01-06', line_manager_id => 'M3' } ]);
+	is_deeply [ $s2, $j2->{created} ], [ 200, 1 ], 'the second creates N1, managed by M3' or diag json_encode($j2);
+	row_unlock($holder);
+	my ($s1, $j1) = collect($first);
+	is_deeply [ $s1, @{$j1}{qw(created updated)} ], [ 200, 1, 1 ], 'the first creates A0 and moves N1 to M2'
+		or diag json_encode($j1);
+	is psql_value($db, q{SELECT line_manager_id FROM people WHERE person_id = 'N1'}), 'M2', 'people: M2 manages N1';
+	is psql_value($db, q{SELECT effort_line_manager_at('N1', now())}), 'M2',
+		'the line manager history agrees: M2 manages N1 now';
+	my $rows = psql_value($db, q{SELECT count(*) FROM line_manager_history});
+	($s, $j) = post_feed($a, people => [ @people[0, 1], { person_id => 'N1', name => 'Ned One', fte => 1,
+		employment_start => '2020-01-06', line_manager_id => 'M2' } ]);
+	is $s, 200, 'people sent again (M1 and M2 without a manager, N1 as stored)';
+	is psql_value($db, q{SELECT count(*) FROM line_manager_history}), $rows, '… adds no history';
+}
+
 # ---- After every race: the trail verifies; the kept findings equal a
 # fresh evaluation once a sweep ran.
 {
