@@ -387,6 +387,35 @@ my $m1 = $a->token('manager', 'M1');
 	is psql_value($db, q{SELECT count(*) FROM line_manager_history}), $rows, '… adds no history';
 }
 
+# ---- 10. A manager and their delegate approve the same two timesheets
+# at once in opposite orders (POST /v1/approvals), through two instances:
+# the people are locked in key order, so one list waits for the other;
+# the first approves both, the second is refused both (409).
+{
+	my @ids;
+	for my $who (qw(A0 E3)) {
+		($s, $j) = post_feed($a, timesheets => [ { person_id => $who, period_start => '2026-05-01', period_end => '2026-05-31',
+			submitted_at => '2026-06-01T09:00:00Z', entries => [ { kind => 'research', activity => 'research', hours => 150 } ] } ]);
+		is $s, 200, "$who May stored" or diag json_encode($j);
+		push @ids, psql_value($db, "SELECT timesheet_id FROM timesheets WHERE person_id = '$who' AND period_start = '2026-05-01'") + 0;
+	}
+	my $holder = row_lock(q{SELECT 1 FROM people WHERE person_id = 'E3'});
+	my $mine = post_bg($a, undef, { timesheet_ids => [@ids] }, path => '/v1/approvals', token => $m1);
+	ok wait_for(sub { lock_waiters() >= 1 }, 10), "the manager's list waits";
+	my $theirs = post_bg($b, undef, { timesheet_ids => [ reverse @ids ] }, path => '/v1/approvals',
+		token => $b->token('manager', 'M2'));
+	ok wait_for(sub { lock_waiters() >= 2 }, 10), "the delegate's list waits too";
+	row_unlock($holder);
+	my ($s1, $j1) = collect($mine);
+	my ($s2, $j2) = collect($theirs);
+	is_deeply [ $s1, scalar @{ $j1->{approved} }, scalar @{ $j1->{refused} } ], [ 200, 2, 0 ],
+		'the manager approves both' or diag json_encode($j1);
+	is_deeply [ $s2, scalar @{ $j2->{approved} }, map { $_->{http_status} } @{ $j2->{refused} } ], [ 200, 0, 409, 409 ],
+		'the delegate is refused both, 409' or diag json_encode($j2);
+	is psql_value($db, 'SELECT count(*) FROM timesheet_decisions WHERE timesheet_id IN (' . join(',', @ids) . ')'), 2,
+		'two decisions stored';
+}
+
 # ---- After every race: the trail verifies; the kept findings equal a
 # fresh evaluation once a sweep ran.
 {
