@@ -16,8 +16,12 @@
 -- * timesheet_entries_guard: entries only for a timesheet version the same
 --   transaction created (they are logged with it at commit); a later
 --   entry in a stored version would never be logged;
--- * line_manager_history_guard: a row is in force from when it is written
---   (valid_from = now()), never backdated.
+-- * the *_recorded_guard triggers: the time a row says it was recorded is
+--   the time it is written (now()), never backdated: a line manager's
+--   valid_from, a version's received_at, a decision's recorded_at (and
+--   decided_at, for an approval), a delegation's recorded_at.  The rules
+--   read them (who managed whom when, an approval on time, a delegation
+--   made before the authorisation).
 -- The owner of the tables (and a superuser) is exempt from both guards.
 
 CREATE UNIQUE INDEX audit_pending_arm ON audit_pending (xid) WHERE arm;
@@ -35,7 +39,7 @@ BEGIN
 	RETURN NULL;
 END
 $$;
-CREATE FUNCTION effort_line_manager_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION effort_recorded_now_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	RETURN NULL;
 END
@@ -44,6 +48,15 @@ $$;
 CREATE TRIGGER timesheet_entries_guard AFTER INSERT ON timesheet_entries
 	REFERENCING NEW TABLE AS effort_new FOR EACH STATEMENT
 	EXECUTE FUNCTION effort_entries_guard();
-CREATE TRIGGER line_manager_history_guard AFTER INSERT ON line_manager_history
+CREATE TRIGGER line_manager_history_recorded_guard AFTER INSERT ON line_manager_history
 	REFERENCING NEW TABLE AS effort_new FOR EACH STATEMENT
-	EXECUTE FUNCTION effort_line_manager_guard();
+	EXECUTE FUNCTION effort_recorded_now_guard('valid_from');
+CREATE TRIGGER timesheets_recorded_guard AFTER INSERT ON timesheets
+	REFERENCING NEW TABLE AS effort_new FOR EACH STATEMENT
+	EXECUTE FUNCTION effort_recorded_now_guard('received_at');
+CREATE TRIGGER timesheet_decisions_recorded_guard AFTER INSERT ON timesheet_decisions
+	REFERENCING NEW TABLE AS effort_new FOR EACH STATEMENT
+	EXECUTE FUNCTION effort_recorded_now_guard('recorded_at');
+CREATE TRIGGER delegations_recorded_guard AFTER INSERT ON delegations
+	REFERENCING NEW TABLE AS effort_new FOR EACH STATEMENT
+	EXECUTE FUNCTION effort_recorded_now_guard('recorded_at');

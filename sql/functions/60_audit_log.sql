@@ -322,9 +322,11 @@ BEGIN
 END
 $$;
 
--- A line manager is in force from when effortd heard of it (ingest writes
--- valid_from = now()), never from a time before.
-CREATE OR REPLACE FUNCTION effort_line_manager_guard()
+-- The time a row says it was recorded (TG_ARGV[0]: valid_from,
+-- received_at, recorded_at) is when it is written: effortd never sends
+-- one, the column's default (or ingest) writes now(); an approval
+-- (source 'approval') is also decided now.
+CREATE OR REPLACE FUNCTION effort_recorded_now_guard()
 RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	v_bad text;
@@ -332,10 +334,20 @@ BEGIN
 	IF effort_guard_exempt(TG_RELID) THEN
 		RETURN NULL;
 	END IF;
-	SELECT n.person_id INTO v_bad FROM effort_new n WHERE n.valid_from <> now() LIMIT 1;
+	EXECUTE format('SELECT %1$I::text FROM effort_new WHERE %1$I <> now() LIMIT 1',
+		TG_ARGV[0]) INTO v_bad;
 	IF v_bad IS NOT NULL THEN
-		RAISE EXCEPTION 'line manager history of %: valid_from must be the time it is recorded', v_bad
+		RAISE EXCEPTION '%: % must be the time the row is written (%), not %',
+			TG_TABLE_NAME, TG_ARGV[0], now(), v_bad
 			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF TG_TABLE_NAME = 'timesheet_decisions' THEN
+		SELECT n.decided_at::text INTO v_bad FROM effort_new n
+		 WHERE n.source = 'approval' AND n.decided_at <> now() LIMIT 1;
+		IF v_bad IS NOT NULL THEN
+			RAISE EXCEPTION 'timesheet_decisions: an approval is decided when it is recorded (%), not %',
+				now(), v_bad USING ERRCODE = 'insufficient_privilege';
+		END IF;
 	END IF;
 	RETURN NULL;
 END

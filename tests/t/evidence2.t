@@ -95,7 +95,19 @@ not_hidden('UPDATE the line manager history', q{UPDATE line_manager_history SET 
 not_hidden('DELETE the line manager history', q{DELETE FROM line_manager_history},
 	refused => qr/permission denied for table line_manager_history/);
 not_hidden('INSERT a backdated line manager', q{INSERT INTO line_manager_history VALUES ('P1', 'X9', '2019-01-01')},
-	refused => qr/line manager history of P1: valid_from must be the time it is recorded/);
+	refused => qr/line_manager_history: valid_from must be the time the row is written \(.*\), not 2019-01-01/);
+not_hidden('INSERT a version received long ago', q{INSERT INTO timesheets (person_id, period_start, period_end, version,
+	submitted_at, total_hours, received_at) VALUES ('P1', '2025-05-01', '2025-05-31', 1, '2025-06-01', 0, '2025-06-01')},
+	refused => qr/timesheets: received_at must be the time the row is written/);
+not_hidden('INSERT an approval recorded on time, long ago', qq{INSERT INTO timesheet_decisions (timesheet_id, decision, decided_by,
+	decided_at, source, recorded_at) VALUES ($ts, 'authorised', 'M1', '2025-02-03', 'approval', '2025-02-03')},
+	refused => qr/timesheet_decisions: recorded_at must be the time the row is written/);
+not_hidden('INSERT an approval decided long ago, recorded now', qq{INSERT INTO timesheet_decisions (timesheet_id, decision, decided_by,
+	decided_at, source) VALUES ($ts, 'authorised', 'M1', '2025-02-03', 'approval')},
+	refused => qr/timesheet_decisions: an approval is decided when it is recorded \(.*\), not 2025-02-03/);
+not_hidden('INSERT a manager\'s delegation recorded long ago', q{INSERT INTO delegations (manager_id, delegate_id, start_date,
+	end_date, source, recorded_at) VALUES ('M1', 'X9', '2025-01-01', '2025-12-31', 'manager', '2025-01-01')},
+	refused => qr/delegations: recorded_at must be the time the row is written/);
 # A new version with its entries, in one transaction, is what effortd does:
 # allowed, and logged with exactly the entries stored.
 is as_rt(q{BEGIN;
@@ -153,6 +165,55 @@ like as_rt(q{SELECT audit_append('deleted', 'timesheets', '{}', '{}', NULL, '{"d
 like as_rt(q{SELECT nextval('audit_log_id_seq')}), qr/permission denied for sequence audit_log_id_seq/,
 	'nextval of the trail\'s ids: refused';
 is trail_rows(), $n, '… no row was added';
+
+# ---------------------------------------------------------------- effortd as the runtime role
+# Everything effortd itself writes still works with these guards: feeds
+# (a line manager, versions with entries, an authorisation, a delegation),
+# approvals, rejections, a manager's delegation, tokens.
+{
+	my $dr = start_effortd(db => $db, 'db.conninfo' => $rt->conninfo($db->name));
+	my ($ls, $le) = @{ (psql($db, q{SELECT (date_trunc('month', now()) - interval '1 month')::date,
+		(date_trunc('month', now()) - interval '1 day')::date}))[0] };
+	my $n0 = trail_rows();
+	my $ok = sub {
+		my ($what, $st, $body) = @_;
+		is $st, 200, "effortd as the runtime role: $what: 200" or diag json_encode($body);
+	};
+	$ok->('people', post_feed($dr, people => [
+		{ person_id => 'R5', name => 'Run Five', line_manager_id => 'M1', fte => 1, employment_start => '2020-01-01' },
+		{ person_id => 'R6', name => 'Run Six', line_manager_id => 'M1', fte => 1, employment_start => '2020-01-01' } ]));
+	$ok->('timesheets', post_feed($dr, timesheets => [
+		{ person_id => 'R5', period_start => $ls, period_end => $le, submitted_at => "${le}T20:00:00Z",
+		  entries => [ { kind => 'research', activity => 'r', hours => 100 } ] },
+		{ person_id => 'R6', period_start => $ls, period_end => $le, submitted_at => "${le}T20:00:00Z",
+		  entries => [ { kind => 'research', activity => 'r', hours => 90 } ] },
+		{ person_id => 'R6', period_start => '2025-01-01', period_end => '2025-01-31', submitted_at => '2025-02-01T10:00:00Z',
+		  authorised_by => 'M1', authorised_at => '2025-02-02T10:00:00Z',
+		  entries => [ { kind => 'research', activity => 'r', hours => 150 } ] } ]));
+	$ok->('a changed version', post_feed($dr, timesheets => [
+		{ person_id => 'R6', period_start => '2025-01-01', period_end => '2025-01-31', submitted_at => '2025-02-05T10:00:00Z',
+		  amendment_reason => 'typo', entries => [ { kind => 'research', activity => 'r', hours => 151 } ] } ]));
+	$ok->('delegations', post_feed($dr, delegations => [
+		{ manager_id => 'M1', delegate_id => 'X9', start_date => '2025-01-01', end_date => '2025-01-31' } ]));
+	my ($r5, $r6) = map { scalar psql($db, qq{SELECT timesheet_id FROM timesheets WHERE person_id = '$_' AND period_start = '$ls'}) } qw(R5 R6);
+	my $m1 = $dr->token('manager', 'M1');
+	$ok->('an approval', $dr->req(POST => "/v1/timesheets/$r5/approve", token => $m1));
+	$ok->('a rejection', $dr->req(POST => "/v1/timesheets/$r6/reject", token => $m1, body => { reason => 'no' }));
+	my $today = psql($db, q{SELECT (now() AT TIME ZONE 'Europe/London')::date});
+	$ok->('a manager\'s delegation', $dr->req(POST => '/v1/me/delegations', token => $m1,
+		body => { delegate_id => 'X9', start_date => $today, end_date => $today }));
+	my $admin = $dr->token('admin');
+	my ($ts2, $tj) = $dr->req(POST => '/v1/tokens', token => $admin, body => { role => 'reviewer', label => 'ev2' });
+	$ok->('a token', $ts2, $tj);
+	$ok->('its revocation', $dr->req(POST => "/v1/tokens/$tj->{token}{id}/revoke", token => $admin));
+	my $entities = join ',', map { $_->[0] } psql($db, qq{SELECT DISTINCT entity FROM audit_log WHERE id > $n0 ORDER BY 1});
+	is $entities, 'delegations,people,timesheet_decisions,timesheets,tokens', '… all in the trail';
+	is psql($db, qq{SELECT string_agg(DISTINCT actor ->> 'db_user', ',') FROM audit_log WHERE id > $n0}), $role,
+		'… written as the runtime role';
+	is psql($db, q{SELECT count(*) FROM audit_pending}), 0, '… nothing left staged';
+	is verify()->{ok}, JSON::PP::true, '… the chain verifies';
+	$dr->stop;
+}
 
 # ---------------------------------------------------------------- what PostgreSQL refuses anyway
 for my $t ([ 'SET session_replication_role = replica', qr/permission denied to set parameter/ ],
