@@ -225,14 +225,20 @@ $$;
 
 -- Walks the chain in one ordered pass: the first row whose hash does not
 -- match its content, or whose prev_hash is not the hash of the row before
--- it (a row altered, inserted or removed), is named.
-CREATE OR REPLACE FUNCTION audit_verify()
+-- it (a row altered, inserted or removed), is named.  A chain cut short at
+-- its end, or rebuilt with every later hash recomputed, still links up:
+-- given the last_id and last_hash of an earlier verify, kept elsewhere
+-- (p_last_id, p_last_hash in hex; GET /v1/audit/verify?last_id=&last_hash=),
+-- that row must still be there with that hash, or it is named.
+DROP FUNCTION IF EXISTS audit_verify();
+CREATE OR REPLACE FUNCTION audit_verify(p_last_id bigint DEFAULT NULL,
+	p_last_hash text DEFAULT NULL)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	WITH c AS (
 		SELECT a.id, a.prev_hash, a.hash, audit_hash(a) AS expect,
 		       lag(a.hash) OVER w AS lag_hash, lag(a.id) OVER w AS lag_id
 		  FROM audit_log a WINDOW w AS (ORDER BY a.id)),
-	bad AS (
+	broken AS (
 		SELECT id, CASE
 			WHEN hash IS DISTINCT FROM expect THEN format(
 				'row %s does not match its hash: it was altered', id)
@@ -243,6 +249,20 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 				lag_id, lag_id) END AS reason
 		  FROM c
 		 WHERE hash IS DISTINCT FROM expect OR prev_hash IS DISTINCT FROM lag_hash
+		 ORDER BY id LIMIT 1),
+	kept AS (
+		SELECT p_last_id AS id, CASE WHEN a.id IS NULL THEN format(
+			'row %s, whose hash an earlier verify gave, is gone: the trail '
+			'was cut short or rebuilt', p_last_id)
+			ELSE format('row %s no longer has the hash an earlier verify '
+			'gave (%s): the trail was rebuilt up to it', p_last_id,
+			p_last_hash) END AS reason
+		  FROM (SELECT 1) one
+		  LEFT JOIN audit_log a ON a.id = p_last_id
+		 WHERE p_last_id IS NOT NULL
+		   AND (a.id IS NULL OR encode(a.hash, 'hex') IS DISTINCT FROM p_last_hash)),
+	bad AS (
+		SELECT * FROM (SELECT * FROM broken UNION ALL SELECT * FROM kept) b
 		 ORDER BY id LIMIT 1)
 	SELECT jsonb_build_object('ok', NOT EXISTS (SELECT 1 FROM bad),
 		'rows', (SELECT count(*) FROM audit_log),

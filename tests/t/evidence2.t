@@ -307,9 +307,10 @@ SKIP: {
 
 # ---------------------------------------------------------------- verify and the owner's tampering
 # Each tampering inside a transaction that is rolled back.
+# (audit_verify's arguments: the last row kept from an earlier verify.)
 sub tampered {
-	my ($sql) = @_;
-	my @r = psql($db, qq{BEGIN; $sql; SELECT audit_verify(); ROLLBACK;});
+	my ($sql, $kept_args) = @_;
+	my @r = psql($db, qq{BEGIN; $sql; SELECT audit_verify(@{[ $kept_args // '' ]}); ROLLBACK;});
 	return json_decode($r[-1][0]);
 }
 my ($k) = psql($db, q{SELECT id FROM audit_log ORDER BY id OFFSET 5 LIMIT 1});
@@ -332,12 +333,44 @@ is_deeply [ @$v{qw(ok first_broken_id)} ], [ JSON::PP::false, $second ], 'the ch
 like $v->{reason}, qr/row $second is the first but has a prev_hash/, '… rows before it removed';
 $v = tampered(qq{DELETE FROM audit_log WHERE id = $first; UPDATE audit_log SET prev_hash = NULL WHERE id = $second});
 is $v->{ok}, JSON::PP::false, 'the chain\'s start replaced (first row deleted, the next one made the start): detected';
-{
-	local $TODO = 'an owner who removes the last rows, or rewrites every row from one on, leaves a chain that '
-		. 'verifies: only a last_hash kept elsewhere shows it, and verify cannot be given one to compare';
-	my $last = psql($db, q{SELECT max(id) FROM audit_log});
-	$v = tampered(qq{DELETE FROM audit_log WHERE id = $last});
-	is $v->{ok}, JSON::PP::false, 'the last row deleted (the tail truncated): detected';
+# The end of the chain cut off, or the whole chain rebuilt: it still links
+# up; only the last row of an earlier verify, kept elsewhere, shows it.
+my $reviewer = $d->token('reviewer');
+my $kept = verify();
+my ($kid, $khash) = @$kept{qw(last_id last_hash)};
+my $prev = psql($db, qq{SELECT max(id) FROM audit_log WHERE id < $kid});
+$v = tampered(qq{DELETE FROM audit_log WHERE id = $kid});
+is $v->{ok}, JSON::PP::true, 'the last row deleted (the tail cut): the chain alone still verifies';
+$v = tampered(qq{DELETE FROM audit_log WHERE id = $kid}, "$kid, '$khash'");
+is_deeply [ @$v{qw(ok first_broken_id)} ], [ JSON::PP::false, $kid ], '… given the last row kept: named';
+like $v->{reason}, qr/row $kid, whose hash an earlier verify gave, is gone: the trail was cut short or rebuilt/, '… gone';
+my $rebuild = qq{UPDATE audit_log SET actor = '{"db_user": "nobody"}' WHERE id = $prev;
+	UPDATE audit_log a SET hash = audit_hash(a) WHERE id = $prev;
+	UPDATE audit_log a SET prev_hash = (SELECT hash FROM audit_log WHERE id = $prev) WHERE id = $kid;
+	UPDATE audit_log a SET hash = audit_hash(a) WHERE id = $kid};
+is tampered($rebuild)->{ok}, JSON::PP::true, 'the chain rebuilt from a row on (every later hash recomputed): the chain alone verifies';
+$v = tampered($rebuild, "$kid, '$khash'");
+is_deeply [ @$v{qw(ok first_broken_id)} ], [ JSON::PP::false, $kid ], 'the chain rebuilt from a row on: named given the last row kept';
+like $v->{reason}, qr/row $kid no longer has the hash an earlier verify gave \($khash\): the trail was rebuilt up to it/, '… rebuilt';
+($s, $j) = $d->req(GET => '/v1/audit/verify', token => $reviewer, query => { last_id => $kid, last_hash => $khash });
+is_deeply [ $s, $j->{ok}, $j->{first_broken_id} ], [ 200, JSON::PP::true, undef ], 'GET /v1/audit/verify?last_id&last_hash: intact'
+	or diag json_encode($j);
+for my $q ([ { last_id => $kid }, 'last_id and last_hash go together' ],
+	[ { last_id => 'x', last_hash => $khash }, 'last_id must be a number' ],
+	[ { last_id => $kid, last_hash => uc $khash }, 'last_hash must be 64 lowercase hex digits (a SHA-256)' ]) {
+	($s, $j) = $d->req(GET => '/v1/audit/verify', token => $reviewer, query => $q->[0]);
+	is_deeply [ $s, $j->{error} ], [ 400, $q->[1] ], "GET /v1/audit/verify?" . join('&', map { "$_=$q->[0]{$_}" } sort keys %{ $q->[0] }) . ': 400';
 }
+my ($rc, $out) = EffortTest::effortctl($d, { token => $reviewer }, 'audit', 'verify', '--last-id', $kid, '--last-hash', $khash);
+is $rc, 0, 'effortctl audit verify --last-id --last-hash: intact, exit 0' or diag $out;
+($rc, $out) = EffortTest::effortctl($d, { token => $reviewer }, 'audit', 'verify', '--last-id', $kid);
+is $rc, 2, '… --last-id alone: usage error (exit 2)' or diag $out;
+# Now for real: the owner removes the last row.
+psql($db, qq{DELETE FROM audit_log WHERE id = $kid});
+($rc, $out) = EffortTest::effortctl($d, { token => $reviewer }, 'audit', 'verify');
+is $rc, 0, 'the owner cut the last row: effortctl audit verify alone cannot tell (exit 0)';
+($rc, $out) = EffortTest::effortctl($d, { token => $reviewer }, 'audit', 'verify', '--last-id', $kid, '--last-hash', $khash);
+is $rc, 1, '… with the last row kept: exit 1' or diag $out;
+like $out, qr/audit trail BROKEN at row $kid: row $kid, whose hash an earlier verify gave, is gone/, '… naming it';
 
 done_testing;
