@@ -1,7 +1,9 @@
 /*
- * "effortctl audit verify | log [--person ID] [--timesheet ID] [--since D]
- * [--limit N]" (reviewer, admin): GET /v1/audit/verify walks the audit
- * trail's hash chain (exit 1 naming the first broken row); GET /v1/audit
+ * "effortctl audit verify [--last-id N --last-hash H] | log [--person ID]
+ * [--timesheet ID] [--since D] [--limit N]" (reviewer, admin): GET
+ * /v1/audit/verify walks the audit trail's hash chain (exit 1 naming the
+ * first broken row; with the last row of an earlier verify, also when that
+ * row is gone or changed); GET /v1/audit
  * shows the history, each change with who made it and what changed.
  */
 #include <stdio.h>
@@ -22,13 +24,15 @@ static const struct cmd_option audit_opts[] = {
 	{ "timesheet", 0, true, NULL, NULL },
 	{ "since", 0, true, NULL, NULL },
 	{ "limit", 0, true, NULL, NULL },
+	{ "last-id", 0, true, NULL, NULL },
+	{ "last-hash", 0, true, NULL, NULL },
 	{ NULL, 0, false, NULL, NULL },
 };
 
 const struct cmd_entry cmd_audit_entry = {
 	"audit",
-	"verify | log [--person ID] [--timesheet ID] [--since YYYY-MM-DD] "
-	"[--limit N]",
+	"verify [--last-id N --last-hash HASH] | log [--person ID] "
+	"[--timesheet ID] [--since YYYY-MM-DD] [--limit N]",
 	"Verify the audit trail's hash chain, or show its history.",
 	"Options (log):\n"
 	"  --person ID        changes to this person's records, timesheets,\n"
@@ -36,6 +40,11 @@ const struct cmd_entry cmd_audit_entry = {
 	"  --timesheet ID     changes to every version of this timesheet\n"
 	"  --since DATE       changes from this local date on\n"
 	"  --limit N          the latest N changes (default 1000)\n"
+	"Options (verify):\n"
+	"  --last-id N --last-hash HASH\n"
+	"                     the last row an earlier verify printed: it must\n"
+	"                     still be there with that hash (a trail cut short\n"
+	"                     or rebuilt shows only so)\n"
 	"verify exits 1 when the chain is broken.\n",
 	.opts = audit_opts,
 	.args_max = -1,
@@ -123,13 +132,18 @@ annotate(json_t *entries)
 }
 
 static int
-audit_verify(const struct cli_ctx *ctx, struct client *cl)
+audit_verify(const struct cli_ctx *ctx, struct client *cl, const char *last_id,
+    const char *last_hash)
 {
 	struct response resp;
+	char *path = xstrdup("/v1/audit/verify");
 	int rc;
 
-	if ((rc = client_get(cl, "/v1/audit/verify", &resp, "audit verify")) !=
-	    EXIT_OK) {
+	client_query_add(&path, "last_id", last_id);
+	client_query_add(&path, "last_hash", last_hash);
+	rc = client_get(cl, path, &resp, "audit verify");
+	free(path);
+	if (rc != EXIT_OK) {
 		response_free(&resp);
 		return rc;
 	}
@@ -156,6 +170,7 @@ audit_verify(const struct cli_ctx *ctx, struct client *cl)
 
 struct log_filter {
 	const char *person, *timesheet, *since, *limit;
+	const char *last_id, *last_hash; /* verify's */
 };
 
 static int
@@ -194,7 +209,22 @@ check_args(const struct cmd_entry *e, int nargs, char **args,
 	    (strcmp(args[0], "verify") != 0 && strcmp(args[0], "log") != 0))
 		return cli_usage_error(e, "expected verify or log");
 	if (strcmp(args[0], "verify") == 0 && filters)
-		return cli_usage_error(e, "verify takes no options");
+		return cli_usage_error(
+		    e, "verify takes only --last-id and --last-hash");
+	if (strcmp(args[0], "log") == 0 && (f->last_id || f->last_hash))
+		return cli_usage_error(
+		    e, "--last-id and --last-hash are verify's");
+	if ((f->last_id == NULL) != (f->last_hash == NULL))
+		return cli_usage_error(
+		    e, "--last-id and --last-hash go together");
+	if (f->last_id != NULL && !cli_parse_id(f->last_id, &n))
+		return cli_usage_error(e, "invalid --last-id: %s", f->last_id);
+	if (f->last_hash != NULL &&
+	    (strlen(f->last_hash) != 64 ||
+	        strspn(f->last_hash, "0123456789abcdef") != 64))
+		return cli_usage_error(e,
+		    "invalid --last-hash: %s (64 lowercase hex digits)",
+		    f->last_hash);
 	if (f->timesheet != NULL && !cli_parse_id(f->timesheet, &n))
 		return cli_usage_error(
 		    e, "invalid --timesheet: %s", f->timesheet);
@@ -211,7 +241,8 @@ cmd_audit_exec(struct cmd_run *run)
 {
 	struct log_filter f = { cmd_value(run, "person"),
 		cmd_value(run, "timesheet"), cmd_value(run, "since"),
-		cmd_value(run, "limit") };
+		cmd_value(run, "limit"), cmd_value(run, "last-id"),
+		cmd_value(run, "last-hash") };
 	struct client *cl;
 	int rc;
 
@@ -221,6 +252,6 @@ cmd_audit_exec(struct cmd_run *run)
 	if ((rc = cmd_client(run, &cl)) != EXIT_OK)
 		return rc;
 	if (strcmp(run->argv[0], "verify") == 0)
-		return audit_verify(run->ctx, cl);
+		return audit_verify(run->ctx, cl, f.last_id, f.last_hash);
 	return audit_log(run->ctx, cl, &f);
 }

@@ -1,8 +1,9 @@
 /*
  * The audit trail: GET /v1/audit (history by person, timesheet and date),
  * GET /v1/audit/verify (walks the hash chain in SQL and names the first
- * broken row) and the "reloaded" row of a configuration reload.  Rows for
- * changes to the data are appended by triggers in PostgreSQL
+ * broken row; with the last row an earlier verify returned, also that it
+ * is still there unchanged) and the "reloaded" row of a configuration reload.
+ * Rows for changes to the data are appended by triggers in PostgreSQL
  * (sql/functions/60_audit_log.sql), not here.
  */
 #include <stdio.h>
@@ -58,10 +59,34 @@ handle_audit_log(struct request *r)
 	db_query(effortd.db, STMT_AUDIT_LOG, 5, params, audit_done, r);
 }
 
+/*
+ * ?last_id=N&last_hash=H (both or neither): the last_id and last_hash of an
+ * earlier verify, kept elsewhere; the chain must still hold that row with
+ * that hash, which shows a trail cut short or rebuilt up to it.
+ */
 void
 handle_audit_verify(struct request *r)
 {
-	db_query(effortd.db, STMT_AUDIT_VERIFY, 0, NULL, audit_done, r);
+	const char *id = request_query(r, "last_id");
+	const char *hash = request_query(r, "last_hash");
+
+	if ((id == NULL) != (hash == NULL)) {
+		reply_error(r, 400, "last_id and last_hash go together", NULL);
+		return;
+	}
+	if (id != NULL && !is_number(id, 18)) {
+		reply_error(r, 400, "last_id must be a number", NULL);
+		return;
+	}
+	if (hash != NULL &&
+	    (strlen(hash) != 64 || strspn(hash, "0123456789abcdef") != 64)) {
+		reply_error(r, 400,
+		    "last_hash must be 64 lowercase hex digits (a SHA-256)",
+		    NULL);
+		return;
+	}
+	const char *params[2] = { id, hash };
+	db_query(effortd.db, STMT_AUDIT_VERIFY, 2, params, audit_done, r);
 }
 
 /*

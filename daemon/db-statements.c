@@ -79,7 +79,9 @@ const struct statement statements[STMT_COUNT] = {
 	[STMT_AUDIT_LOG] = { "audit_log",
 	    "SELECT audit_list($1, $2::bigint, $3::date, $4::int, $5::jsonb)",
 	    5 },
-	[STMT_AUDIT_VERIFY] = { "audit_verify", "SELECT audit_verify()", 0 },
+	/* last id and last hash (hex) kept from an earlier verify, or NULLs */
+	[STMT_AUDIT_VERIFY] = { "audit_verify",
+	    "SELECT audit_verify($1::bigint, $2)", 2 },
 	/* config file, settings before, settings after */
 	[STMT_AUDIT_CONFIG] = { "audit_config",
 	    "SELECT audit_config_reload($1, $2::jsonb, $3::jsonb)", 3 },

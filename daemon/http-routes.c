@@ -32,6 +32,8 @@ static const struct query_param q_compliance[] = { { "from", NULL },
 static const struct query_param q_audit[] = { { "person_id", NULL },
 	{ "timesheet_id", NULL }, { "since", NULL }, { "limit", NULL },
 	{ NULL, NULL } };
+static const struct query_param q_audit_verify[] = { { "last_id", NULL },
+	{ "last_hash", NULL }, { NULL, NULL } };
 /* effortctl reminders --dry-run says so explicitly; a preview either way. */
 static const char *const one[] = { "1", NULL };
 static const struct query_param q_reminders[] = { { "dry_run", one },
@@ -68,7 +70,7 @@ const struct route routes[] = {
 	{ EVHTTP_REQ_POST, "/v1/tokens", ROLE_ADMIN, handle_token_create, "token_create", NULL, NULL },
 	{ EVHTTP_REQ_POST, "/v1/tokens/{id}/revoke", ROLE_ADMIN, handle_token_revoke, "token_revoke", NULL, NULL },
 	{ EVHTTP_REQ_GET, "/v1/audit", ROLE_REVIEWER | ROLE_ADMIN, handle_audit_log, "audit_log", NULL, q_audit },
-	{ EVHTTP_REQ_GET, "/v1/audit/verify", ROLE_REVIEWER | ROLE_ADMIN, handle_audit_verify, "audit_verify", NULL, NULL },
+	{ EVHTTP_REQ_GET, "/v1/audit/verify", ROLE_REVIEWER | ROLE_ADMIN, handle_audit_verify, "audit_verify", NULL, q_audit_verify },
 	{ EVHTTP_REQ_GET, "/v1/reminders", ROLE_ADMIN, handle_reminders_preview, "reminders", NULL, q_reminders },
 	{ EVHTTP_REQ_POST, "/v1/reminders/run", ROLE_ADMIN, handle_reminders_run, "reminders_run", NULL, NULL },
 	{ 0, NULL, 0, NULL, NULL, NULL, NULL }

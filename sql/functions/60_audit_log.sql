@@ -4,12 +4,13 @@
 -- verification and reads for GET /v1/audit and GET /v1/audit/verify.
 
 -- Who is acting: what effort_set_actor (05_tokens.sql) put in the
--- transaction-local setting effortd.actor, plus the database role; a
--- change made directly in SQL has only the database role.
+-- transaction-local setting effortd.actor, plus the database role that
+-- signed in (session_user: the flush runs as the owner, below); a change
+-- made directly in SQL has only the database role.
 CREATE OR REPLACE FUNCTION effort_actor()
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	SELECT coalesce(nullif(current_setting('effortd.actor', true), '')::jsonb,
-		'{}'::jsonb) || jsonb_build_object('db_user', current_user::text)
+		'{}'::jsonb) || jsonb_build_object('db_user', session_user::text)
 $$;
 
 -- A row's canonical content: what its hash covers, as UTF-8 bytes of one
@@ -41,13 +42,18 @@ $$;
 -- Appends one row.  The advisory lock (held to the end of the transaction)
 -- makes appends one at a time, so each row's prev_hash is the hash of the
 -- row with the next lower id: the chain stays linear under concurrency.
+-- Updating audit_head (016_evidence_guards.sql) makes a REPEATABLE READ
+-- transaction that began before another append committed fail with a
+-- serialization error rather than chain to the hash its snapshot sees.
+-- The runtime role cannot (it may not write audit_head or audit_log).
 CREATE OR REPLACE FUNCTION audit_append(p_action text, p_entity text,
 	p_key jsonb, p_before jsonb, p_after jsonb, p_actor jsonb DEFAULT NULL)
-RETURNS bigint LANGUAGE plpgsql AS $$
+RETURNS bigint LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
 	v audit_log;
 BEGIN
 	PERFORM pg_advisory_xact_lock(7046372004);
+	UPDATE audit_head SET flushes = flushes + 1;
 	SELECT a.hash INTO v.prev_hash FROM audit_log a ORDER BY a.id DESC LIMIT 1;
 	v.id := nextval(pg_get_serial_sequence('audit_log', 'id'));
 	v.at := clock_timestamp();
@@ -80,14 +86,20 @@ CREATE OR REPLACE AGGREGATE audit_chain(bytea, bytea) (
 -- The statement trigger of every audited table (003_audit_statement_
 -- triggers.sql): stages the statement's changed rows, from its transition
 -- tables, in audit_pending in one INSERT, and the first time in the
--- transaction (effortd.audit_armed) a row that queues the flush at commit.
+-- transaction (since its last flush) a row that queues the flush at commit.
 -- TG_ARGV names the key columns.  Updates that change nothing but
 -- updated_at/last_used_at are not logged; token hashes never are.  An
 -- UPDATE's old and new rows are paired by their position in the transition
 -- tables (PostgreSQL appends both for each row).  Updates of tokens come
--- from a row trigger (TG_LEVEL ROW), one row at a time.
+-- from a row trigger (TG_LEVEL ROW), one row at a time.  It runs as the
+-- owner (SECURITY DEFINER), since the runtime role may not write
+-- audit_pending, with a search_path of its own, so that a temporary table
+-- named audit_pending cannot take the rows; the arm row is kept unique by
+-- the index audit_pending_arm (016_evidence_guards.sql), not by a setting
+-- the session could set.
 CREATE OR REPLACE FUNCTION effort_audit_stmt()
-RETURNS trigger LANGUAGE plpgsql AS $$
+RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_temp AS $$
 DECLARE
 	-- entity_key is the row minus every column but the keys: one jsonb
 	-- operator per row (an aggregate over the keys per row cost ten times more).
@@ -131,10 +143,10 @@ BEGIN
 		  FROM (SELECT to_jsonb(t) - 'token_hash' AS r FROM effort_old t) o;
 	END IF;
 	GET DIAGNOSTICS v_rows = ROW_COUNT;
-	IF v_rows > 0 AND coalesce(current_setting('effortd.audit_armed', true), '') = '' THEN
+	IF v_rows > 0 THEN
 		INSERT INTO audit_pending (action, entity, entity_key, arm)
-		VALUES ('', '', 'null', true);
-		PERFORM set_config('effortd.audit_armed', 'on', true);
+		VALUES ('', '', 'null', true)
+		ON CONFLICT (xid) WHERE arm DO NOTHING;
 	END IF;
 	RETURN NULL;
 END
@@ -149,15 +161,18 @@ $$;
 -- looked up once (v_seq), not by name for every row, which cost 2.5 us a
 -- row under the lock; setval past a block of ids would need UPDATE on the
 -- sequence, which the runtime role (61_runtime_role.sql) does not have.
+-- As effort_audit_stmt it runs as the owner with its own search_path (a
+-- temporary audit_log or timesheet_entries would otherwise be read and
+-- written), and updates audit_head as audit_append does.
 CREATE OR REPLACE FUNCTION effort_audit_flush()
-RETURNS trigger LANGUAGE plpgsql SET enable_seqscan = off AS $$
+RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+SET enable_seqscan = off SET search_path = public, pg_temp AS $$
 DECLARE
 	v_prev bytea;
 	v_actor jsonb := effort_actor();
 	v_entries jsonb;
 	v_seq regclass := pg_get_serial_sequence('audit_log', 'id')::regclass;
 BEGIN
-	PERFORM set_config('effortd.audit_armed', '', true);
 	-- The logged versions' entries (effort_entries_docs), read at once
 	-- by index before the lock, so that the lock, which every other
 	-- writer's commit waits for, is not held through them (one
@@ -168,6 +183,7 @@ BEGIN
 	        SELECT (q.after ->> 'timesheet_id')::bigint FROM audit_pending q
 	         WHERE q.xid = txid_current() AND q.entity = 'timesheets' AND q.after IS NOT NULL));
 	PERFORM pg_advisory_xact_lock(7046372004);
+	UPDATE audit_head SET flushes = flushes + 1;
 	SELECT a.hash INTO v_prev FROM audit_log a ORDER BY a.id DESC LIMIT 1;
 	WITH p AS (
 		DELETE FROM audit_pending WHERE xid = txid_current() RETURNING *),
@@ -194,27 +210,35 @@ BEGIN
 END
 $$;
 
--- A configuration reload (the daemon calls this after a successful SIGHUP).
+-- A configuration reload (the daemon calls this after a successful SIGHUP);
+-- as the owner, since the runtime role may not append directly.
 CREATE OR REPLACE FUNCTION audit_config_reload(p_path text, p_before jsonb,
 	p_after jsonb)
-RETURNS jsonb LANGUAGE plpgsql AS $$
+RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_temp AS $$
 BEGIN
 	RETURN jsonb_build_object('id', audit_append('reloaded', 'config',
 		jsonb_build_object('path', p_path), p_before, p_after,
-		jsonb_build_object('process', 'effortd', 'db_user', current_user::text)));
+		jsonb_build_object('process', 'effortd', 'db_user', session_user::text)));
 END
 $$;
 
 -- Walks the chain in one ordered pass: the first row whose hash does not
 -- match its content, or whose prev_hash is not the hash of the row before
--- it (a row altered, inserted or removed), is named.
-CREATE OR REPLACE FUNCTION audit_verify()
+-- it (a row altered, inserted or removed), is named.  A chain cut short at
+-- its end, or rebuilt with every later hash recomputed, still links up:
+-- given the last_id and last_hash of an earlier verify, kept elsewhere
+-- (p_last_id, p_last_hash in hex; GET /v1/audit/verify?last_id=&last_hash=),
+-- that row must still be there with that hash, or it is named.
+DROP FUNCTION IF EXISTS audit_verify();
+CREATE OR REPLACE FUNCTION audit_verify(p_last_id bigint DEFAULT NULL,
+	p_last_hash text DEFAULT NULL)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	WITH c AS (
 		SELECT a.id, a.prev_hash, a.hash, audit_hash(a) AS expect,
 		       lag(a.hash) OVER w AS lag_hash, lag(a.id) OVER w AS lag_id
 		  FROM audit_log a WINDOW w AS (ORDER BY a.id)),
-	bad AS (
+	broken AS (
 		SELECT id, CASE
 			WHEN hash IS DISTINCT FROM expect THEN format(
 				'row %s does not match its hash: it was altered', id)
@@ -225,6 +249,20 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 				lag_id, lag_id) END AS reason
 		  FROM c
 		 WHERE hash IS DISTINCT FROM expect OR prev_hash IS DISTINCT FROM lag_hash
+		 ORDER BY id LIMIT 1),
+	kept AS (
+		SELECT p_last_id AS id, CASE WHEN a.id IS NULL THEN format(
+			'row %s, whose hash an earlier verify gave, is gone: the trail '
+			'was cut short or rebuilt', p_last_id)
+			ELSE format('row %s no longer has the hash an earlier verify '
+			'gave (%s): the trail was rebuilt up to it', p_last_id,
+			p_last_hash) END AS reason
+		  FROM (SELECT 1) one
+		  LEFT JOIN audit_log a ON a.id = p_last_id
+		 WHERE p_last_id IS NOT NULL
+		   AND (a.id IS NULL OR encode(a.hash, 'hex') IS DISTINCT FROM p_last_hash)),
+	bad AS (
+		SELECT * FROM (SELECT * FROM broken UNION ALL SELECT * FROM kept) b
 		 ORDER BY id LIMIT 1)
 	SELECT jsonb_build_object('ok', NOT EXISTS (SELECT 1 FROM bad),
 		'rows', (SELECT count(*) FROM audit_log),
@@ -266,4 +304,71 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 		'entity', s.entity, 'key', s.entity_key, 'before', s.before,
 		'after', s.after, 'hash', encode(s.hash, 'hex')) ORDER BY s.id), '[]'))
 	  FROM sel s
+$$;
+
+-- The guards of 016_evidence_guards.sql.  Whether the role that signed
+-- in may bypass them: the owner of the table (or a superuser) may.
+CREATE OR REPLACE FUNCTION effort_guard_exempt(p_table regclass)
+RETURNS boolean LANGUAGE sql STABLE AS $$
+	SELECT pg_has_role(session_user, c.relowner, 'MEMBER')
+	  FROM pg_class c WHERE c.oid = p_table
+$$;
+
+-- Entries only for a version this transaction created and has not yet
+-- flushed (staged in audit_pending): the flush logs a version with the
+-- entries it has then, so an entry added to a stored version, or after
+-- an early flush (SET CONSTRAINTS ALL IMMEDIATE), would be in no row of
+-- the trail.  As the owner, who may read audit_pending.
+CREATE OR REPLACE FUNCTION effort_entries_guard()
+RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_temp AS $$
+DECLARE
+	v_bad bigint;
+BEGIN
+	IF effort_guard_exempt(TG_RELID) THEN
+		RETURN NULL;
+	END IF;
+	SELECT e.timesheet_id INTO v_bad FROM effort_new e
+	 WHERE NOT EXISTS (SELECT 1 FROM audit_pending q
+	                    WHERE q.xid = txid_current() AND q.entity = 'timesheets'
+	                      AND q.action = 'created'
+	                      AND (q.after ->> 'timesheet_id')::bigint = e.timesheet_id)
+	 LIMIT 1;
+	IF v_bad IS NOT NULL THEN
+		RAISE EXCEPTION 'timesheet %: the entries of a stored version cannot be changed', v_bad
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	RETURN NULL;
+END
+$$;
+
+-- The time a row says it was recorded (TG_ARGV[0]: valid_from,
+-- received_at, recorded_at) is when it is written: effortd never sends
+-- one, the column's default (or ingest) writes now(); an approval
+-- (source 'approval') is also decided now.
+CREATE OR REPLACE FUNCTION effort_recorded_now_guard()
+RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
+DECLARE
+	v_bad text;
+BEGIN
+	IF effort_guard_exempt(TG_RELID) THEN
+		RETURN NULL;
+	END IF;
+	EXECUTE format('SELECT %1$I::text FROM effort_new WHERE %1$I <> now() LIMIT 1',
+		TG_ARGV[0]) INTO v_bad;
+	IF v_bad IS NOT NULL THEN
+		RAISE EXCEPTION '%: % must be the time the row is written (%), not %',
+			TG_TABLE_NAME, TG_ARGV[0], now(), v_bad
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF TG_TABLE_NAME = 'timesheet_decisions' THEN
+		SELECT n.decided_at::text INTO v_bad FROM effort_new n
+		 WHERE n.source = 'approval' AND n.decided_at <> now() LIMIT 1;
+		IF v_bad IS NOT NULL THEN
+			RAISE EXCEPTION 'timesheet_decisions: an approval is decided when it is recorded (%), not %',
+				now(), v_bad USING ERRCODE = 'insufficient_privilege';
+		END IF;
+	END IF;
+	RETURN NULL;
+END
 $$;

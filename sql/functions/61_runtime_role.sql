@@ -1,7 +1,10 @@
 -- The owner/runtime role pair.  Migrations (effortd --migrate) run as the
 -- owner of the schema; effortd serves as a separate runtime role that may
--- read and write the data but may only SELECT and INSERT the audit trail:
--- PostgreSQL itself refuses it UPDATE, DELETE and TRUNCATE on audit_log.
+-- read and write the data but may only read the audit trail, which its
+-- triggers append to as the owner: PostgreSQL itself refuses it INSERT,
+-- UPDATE, DELETE and TRUNCATE on audit_log, any write to audit_pending,
+-- and UPDATE or DELETE of timesheets, their entries, decisions and the
+-- line manager history.
 --
 --   SELECT effort_grant_runtime('effortd');   -- as the owner; re-runnable
 --
@@ -23,7 +26,17 @@ BEGIN
 	EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO %I', p_role);
 	-- The audit trail is append-only for the runtime role.
 	EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON audit_log FROM %I', p_role);
-	EXECUTE format('GRANT SELECT, INSERT ON audit_log TO %I', p_role);
+	EXECUTE format('REVOKE INSERT ON audit_log FROM %I', p_role);
+	EXECUTE format('GRANT SELECT ON audit_log TO %I', p_role);
+	-- Only the triggers (which run as the owner) stage and append: the
+	-- runtime role may not write the staging table, the chain's head or
+	-- the log's ids (audit_append fails for it on these).
+	EXECUTE format('REVOKE ALL ON audit_pending, audit_head FROM %I', p_role);
+	EXECUTE format('REVOKE ALL ON SEQUENCE audit_log_id_seq, audit_pending_seq_seq FROM %I', p_role);
+	-- Evidence is kept, never rewritten: timesheet versions, their
+	-- entries, decisions and who line-managed whom are insert-only.
+	EXECUTE format('REVOKE UPDATE, DELETE ON timesheets, timesheet_entries, '
+		'timesheet_decisions, line_manager_history FROM %I', p_role);
 	RETURN format('granted the runtime privileges to %s', p_role);
 END
 $$;

@@ -144,8 +144,9 @@ ok $s == 200 && $body->{ok}, '... and the audit trail verifies';
 	my $admin = $e->token('admin');
 	my @before = map { ($e->req(GET => '/v1/audit/verify', token => $admin))[0] } 1 .. 4;
 	is "@before", '200 200 200 200', 'GET /v1/audit/verify: 200 on both connections';
-	psql($db2, q{ALTER FUNCTION audit_verify() RENAME TO audit_verify_jsonb;
-		CREATE FUNCTION audit_verify() RETURNS json LANGUAGE sql AS 'SELECT audit_verify_jsonb()::json'});
+	psql($db2, q{ALTER FUNCTION audit_verify(bigint, text) RENAME TO audit_verify_jsonb;
+		CREATE FUNCTION audit_verify(bigint DEFAULT NULL, text DEFAULT NULL) RETURNS json LANGUAGE sql
+		AS 'SELECT audit_verify_jsonb($1, $2)::json'});
 	my (@statuses, $body);
 	for (1 .. 40) {
 		(my $st, $body) = $e->req(GET => '/v1/audit/verify', token => $admin);
@@ -153,7 +154,7 @@ ok $s == 200 && $body->{ok}, '... and the audit trail verifies';
 		last if @statuses >= 3 && "@statuses[-3..-1]" eq '200 200 200';
 		Time::HiRes::sleep(0.1);
 	}
-	is +(grep { $_ == 500 } @statuses), 0, 'after audit_verify() returns json: no 500' or diag "@statuses";
+	is +(grep { $_ == 500 } @statuses), 0, 'after audit_verify returns json: no 500' or diag "@statuses";
 	is "@statuses[-3..-1]", '200 200 200', '... 200 again once the connections are made again' or diag "@statuses";
 	ok ref $body && $body->{ok}, '... with the verification';
 	cmp_ok +(grep { $_ == 503 } @statuses), '<=', 2, '... after at most one 503 per connection' or diag "@statuses";

@@ -92,7 +92,7 @@ sub bad_param {
 		'/v1/reports/investigators' => 'year, as_of, format',
 		'/v1/reports/compliance' => 'from, to, as_of, format',
 		'/v1/audit' => 'person_id, timesheet_id, since, limit',
-		'/v1/audit/verify' => 'no query parameters',
+		'/v1/audit/verify' => 'last_id, last_hash',
 		'/v1/tokens' => 'no query parameters',
 		'/v1/reminders' => 'dry_run',
 		'/healthz' => 'no query parameters',
