@@ -354,7 +354,10 @@ BEGIN
 	IF effort_guard_exempt(TG_RELID) THEN
 		RETURN NULL;
 	END IF;
-	EXECUTE format('SELECT %1$I::text FROM effort_new WHERE %1$I <> now() LIMIT 1',
+	-- (within this transaction: from its start, now(), to this moment;
+	-- the people feed dates a line manager change when it is stored)
+	EXECUTE format('SELECT %1$I::text FROM effort_new '
+	               'WHERE %1$I NOT BETWEEN now() AND clock_timestamp() LIMIT 1',
 		TG_ARGV[0]) INTO v_bad;
 	IF v_bad IS NOT NULL THEN
 		RAISE EXCEPTION '%: % must be the time the row is written (%), not %',
@@ -363,7 +366,8 @@ BEGIN
 	END IF;
 	IF TG_TABLE_NAME = 'timesheet_decisions' THEN
 		SELECT n.decided_at::text INTO v_bad FROM effort_new n
-		 WHERE n.source = 'approval' AND n.decided_at <> now() LIMIT 1;
+		 WHERE n.source = 'approval'
+		   AND n.decided_at NOT BETWEEN now() AND clock_timestamp() LIMIT 1;
 		IF v_bad IS NOT NULL THEN
 			RAISE EXCEPTION 'timesheet_decisions: an approval is decided when it is recorded (%), not %',
 				now(), v_bad USING ERRCODE = 'insufficient_privilege';

@@ -182,6 +182,14 @@ is trail_rows(), $n, '… no row was added';
 	$ok->('people', post_feed($dr, people => [
 		{ person_id => 'R5', name => 'Run Five', line_manager_id => 'M1', fte => 1, employment_start => '2020-01-01' },
 		{ person_id => 'R6', name => 'Run Six', line_manager_id => 'M1', fte => 1, employment_start => '2020-01-01' } ]));
+	# (a change is dated when it is stored, later in the transaction than
+	# its start: within the guard's bounds)
+	$ok->('a line manager change', post_feed($dr, people => [
+		{ person_id => 'R5', name => 'Run Five', line_manager_id => 'X9', fte => 1, employment_start => '2020-01-01' } ]));
+	$ok->('and back', post_feed($dr, people => [
+		{ person_id => 'R5', name => 'Run Five', line_manager_id => 'M1', fte => 1, employment_start => '2020-01-01' } ]));
+	is psql($db, q{SELECT string_agg(line_manager_id, ',' ORDER BY valid_from) FROM line_manager_history WHERE person_id = 'R5'}),
+		'M1,X9,M1', '… the history has both changes';
 	$ok->('timesheets', post_feed($dr, timesheets => [
 		{ person_id => 'R5', period_start => $ls, period_end => $le, submitted_at => "${le}T20:00:00Z",
 		  entries => [ { kind => 'research', activity => 'r', hours => 100 } ] },
