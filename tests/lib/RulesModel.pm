@@ -438,7 +438,7 @@ sub person_months {
 	my ($ly, $lm) = ymd($as_of - 1);
 	($ly, $lm) = add_months($ly, $lm, -1) if month_last($ly, $lm) >= $as_of;    # ended: last day before as_of
 	my $last = month_first($ly, $lm);
-	return $first > $last ? () : months_between($first, $last);
+	return month_first((ymd($first))[0, 1]) > $last ? () : months_between($first, $last);
 }
 
 # RGC 4.6: a DI or EXC assignment overlapping M, unless a single assignment
@@ -556,6 +556,15 @@ sub manager_for {
 	return @before ? $before[-1]{lm} : $hist[0]{lm};
 }
 
+# Second edition, "No line manager": an authorisation recorded (stored by
+# effortd) while the person has no line manager is invalid, whatever its
+# own timestamp says.
+sub had_manager_when_recorded {
+	my ($self, $p, $auth) = @_;
+	my @before = grep { $_->{seq} < $auth->{seq} } @{ $p->{lm} };
+	return @before && defined $before[-1]{lm};
+}
+
 sub active_delegate {
 	my ($self, $manager, $delegate, $auth) = @_;
 	my $day = $self->local_day($auth->{at});
@@ -593,6 +602,7 @@ sub authorisation_rules {
 			|| $day <= $ts->{end}
 			|| epoch($auth->{at}) < epoch($v->{submitted_at})
 			|| !defined $manager
+			|| !$self->had_manager_when_recorded($p, $auth)
 			|| ($auth->{by} ne $manager && !$self->active_delegate($manager, $auth->{by}, $auth));
 		push @f, finding('authorisation_invalid', 'violation', @at) if $invalid;
 	}
