@@ -244,6 +244,25 @@ sub employment_org {
 		ts('H1006', '2025-05', [ [ 'grant', 'HX/0001/1', 30 ], [ 'grant', 'HX/0003/1', 30 ], [ 'grant', 'HX/0004/1', 105 ] ]),
 		ts('H1006', '2025-06', [ [ 'public_holiday', 'public_holiday', 157.5 ] ]),
 	]);
+	# hours that end in exactly half a hundredth: 0.1231 x 150 h = 18.465 h,
+	# 0.0003 x 150 = 0.045, 0.0001 x 150 = 0.015
+	feed($o, 'people', [ person('H1007', 'H0000', 1, '2020-01-06', undef) ]);
+	feed($o, 'assignments', [ asg('H1007', 'HX/0001/1', 'researcher', 'DI', '2025-01-01', undef, 0.5) ]);
+	feed($o, 'charges', [ charge('H1007', 'HX/0001/1', '2025-02', fte_fraction => 0.1231),
+		charge('H1007', 'HX/0002/1', '2025-02', fte_fraction => 0.0003), charge('H1007', 'HX/0003/1', '2025-02', fte_fraction => 0.0001),
+		charge('H1007', 'HX/0001/1', '2025-03', fte_fraction => 1.0), charge('H1007', 'ZZ/0002/1', '2025-03', hours => 18.47) ]);
+	feed($o, 'timesheets', [ ts('H1007', '2025-03', [ [ 'grant', 'HX/0001/1', 100 ], [ 'research', 'research', 57.5 ] ]) ]);
+	# overlapping timesheets; open-ended assignments on an unknown grant
+	feed($o, 'people', [ person('H1008', 'H0000', 0.9, '2020-01-06', '2025-12-31'), person('H1009', 'H0000', 1, '2020-01-06', undef) ]);
+	feed($o, 'assignments', [ asg('H1008', 'ZZ/0003/1', 'technician', 'DI', '2025-09-01', undef, 0.5),
+		asg('H1009', 'ZZ/0004/1', 'pi', 'DI', '2025-08-01', undef, 0.5) ]);
+	feed($o, 'timesheets', [
+		ts('H1006', [ '2025-07-01', '2025-07-20' ], [ [ 'grant', 'HX/0004/1', 60 ] ]),
+		ts('H1006', [ '2025-07-10', '2025-07-31' ], [ [ 'grant', 'HX/0004/1', 60 ] ]),
+		ts('H1008', '2025-10', [ [ 'grant', 'ZZ/0003/1', 80 ], [ 'research', 'research', 80 ] ]),
+		(map { ts('H1009', $_, full_month($_, [ 'ZZ/0004/1', 150 ])) } qw(2025-08 2025-09 2025-10 2025-11 2025-12 2026-01)),
+	]);
+	feed($o, 'charges', [ charge('H1008', 'ZZ/0003/1', '2025-10', fte_fraction => 0.5), charge('H1008', 'ZZ/0003/1', '2025-11', fte_fraction => 0.5) ]);
 	# the FTE changes: every month is computed with the current one
 	feed($o, 'people', [ person('H1003', 'H0000', 0.8, '2019-09-02', undef) ]);
 }
@@ -340,7 +359,28 @@ sub authorisation_org {
 		ts('A1009', '2025-05', $m->('2025-05'), by => 'A0001', at => '2025-06-03T09:00:00Z'),
 		ts('A1009', '2025-04', $m->('2025-04'), by => 'A0001', at => '2025-05-05T09:00:00Z'),
 		ts('A1010', '2025-01', $m->('2025-01'), by => 'A0002', at => '2025-02-03T09:00:00Z'),
+		# authorised at the very instant of submission, written in another offset
+		ts('A1010', '2025-02', $m->('2025-02'), sub => '2025-03-03T09:00:00Z', by => 'A0002', at => '2025-03-03T10:00:00+01:00'),
+		ts('A1010', '2025-03', $m->('2025-03'), sub => '2025-04-03T09:00:00+01:00', by => 'A0002', at => '2025-04-03T07:59:59Z'),
+		ts('A1010', '2026-10', $m->('2026-10')),
 	]);
+	# a delegate of the HR feed's approving through the API today
+	feed($o, 'delegations', [ { manager_id => 'A0002', delegate_id => 'A0001', start_date => $today, end_date => $in_a_month } ]);
+	decide_api($o, 'A0001', 'approve', 'A1010', '2026-10-01', '2026-10-31');
+	# a manager removed, then another or the same one named again; a
+	# delegate of a manager who is no longer anyone's manager of the person
+	my @later = qw(A1011 A1012 A1013);
+	feed($o, 'people', [ map { person($_, 'A0002', 1, '2023-01-02', undef) } @later ]);
+	feed($o, 'assignments', [ map { asg($_, 'AX/0001/1', 'researcher', 'DI', '2023-06-01', undef, 0.5) } @later ]);
+	feed($o, 'people', [ map { person($_, undef, 1, '2023-01-02', undef) } @later ]);
+	feed($o, 'people', [ person('A1011', 'A0003', 1, '2023-01-02', undef), person('A1012', 'A0002', 1, '2023-01-02', undef) ]);
+	feed($o, 'timesheets', [
+		(map { ts($_, '2025-01', $m->('2025-01'), by => 'A0002', at => '2025-02-03T09:00:00Z') } qw(A1011 A1012)),
+		ts('A1011', '2025-02', $m->('2025-02'), by => 'A0003', at => '2025-03-03T09:00:00Z'),
+		ts('A1013', '2025-07', $m->('2025-07'), by => 'A0003', at => '2025-08-05T09:00:00Z'),
+	]);
+	# charges against the latest version's hours
+	feed($o, 'charges', [ charge('A1002', 'AX/0002/1', '2025-01', hours => 70), charge('A1010', 'AX/0002/1', '2025-01', hours => 50) ]);
 	# versions: amended, then reverted to the authorised entries (a new,
 	# unauthorised version); entries in another order are the same entries
 	feed($o, 'timesheets', [ ts('A1010', '2025-01', full_month('2025-01', [ 'AX/0001/1', 100 ]), sub => '2025-02-05T09:00:00Z', reason => 'more on the grant') ]);
@@ -413,7 +453,8 @@ sub cap_org {
 	feed($o, 'assignments', [ asg('B0007', 'CX/0002/1', 'co_i', 'DA', '2025-06-01', '2026-05-31', 0.1, 100),
 		asg('B0008', 'CX/0001/1', 'co_i', 'DI', '2025-10-01', '2026-09-30', 0.2),
 		asg('B0009', 'CX/0002/1', 'pi', 'DA', '2025-08-01', '2026-07-31', 0.1, undef),
-		asg('B0009', 'CX/0002/1', 'researcher', 'DI', '2025-09-01', '2026-07-31', 0.9) ]);
+		asg('B0009', 'CX/0002/1', 'researcher', 'DI', '2025-09-01', '2026-07-31', 0.9),
+		asg('B0008', 'CX/0002/1', 'researcher', 'DA', '2025-04-01', '2026-03-31', 0.1, 500) ]);
 	feed($o, 'timesheets', [
 		(map { ts('B0005', $_, [ [ 'grant', 'CX/0002/1', 170 ] ]) } qw(2025-08 2025-09 2025-10)),
 		(map { ts('B0008', $_, [ [ 'grant', 'CX/0001/1', 30 ], [ 'grant', 'ZZ/0001/1', 10.01 ], [ 'grant', 'CX/0002/1', 9.99 ] ]) }
