@@ -257,6 +257,9 @@ sub timesheet_answer {
 		return ('refused: authorised_by', $key) if $cur->{rejected};
 		return ('refused: authorised_by', $key) if $cur->{auth} && !$same_auth->($auth, $cur->{auth});
 		return ('unchanged', $key) if $cur->{auth};
+		# AMBIGUOUS: "subject to 3": an earlier version's authorisation is
+		# refused here too (entries reverted to the current version's).
+		return ('refused: authorised_at', $key) if grep { $same_auth->($auth, $_->{auth}) } @{ $ts->{versions} };
 		return ('updated', $key);
 	}
 	return ('refused: submitted_at', $key) if epoch($r->{submitted_at}) < epoch($cur->{submitted_at});
@@ -419,6 +422,7 @@ sub findings {
 		push @f, $self->cap_rules($p, $as_of);
 		push @f, $self->teaching_rules($p, $as_of);
 	}
+	push @f, $self->unknown_people_charges($as_of);
 	return sort {
 		$a->{person_id} cmp $b->{person_id} || $a->{period_start} cmp $b->{period_start}
 		|| $a->{rule} cmp $b->{rule} || ($a->{grant_ref} // '') cmp ($b->{grant_ref} // '')
@@ -533,6 +537,24 @@ sub monthly_rules {
 		for my $g (sort keys %outside) {
 			push @f, finding('outside_grant_period', 'violation', $p->{id}, $g, $f, $l, H($outside{$g})) if $outside{$g} > 0;
 		}
+	}
+	return @f;
+}
+
+# Charges to people effortd has not heard of: payroll charged them, and no
+# timesheet (which needs a known person) records the hours.
+# AMBIGUOUS: RULES.md's activity_missing applies to any charged person; a
+# charge in hours to an unknown person is activity_missing, one by
+# fte_fraction has no contracted hours to convert with and gives none.
+sub unknown_people_charges {
+	my ($self, $as_of) = @_;
+	my @f;
+	for my $k (sort keys %{ $self->{charges} }) {
+		my $c = $self->{charges}{$k};
+		next if $self->{people}{ $c->{person} } || !exists $c->{hours} || $c->{hours} <= 0;
+		my ($y, $m) = split /-/, $c->{month};
+		next unless month_last($y, $m) < $as_of;
+		push @f, finding('activity_missing', 'violation', $c->{person}, $c->{grant}, month_first($y, $m), month_last($y, $m), $c->{hours});
 	}
 	return @f;
 }
