@@ -6,6 +6,8 @@
 # findings: the same rows, severities and hours to the hundredth.
 # Disagreements where effortd departs from RULES.md are kept as small
 # separate cases under TODO at the end, with the rulebook's expectation.
+# Aids: MODEL_SKIP_GEN=1 leaves out the bench/gen organisations;
+# MODEL_DUMP="D1 D2" prints the model's findings of the hand-made ones.
 use strict;
 use warnings;
 use utf8;
@@ -270,6 +272,9 @@ sub employment_org {
 	feed($o, 'charges', [ charge('H1008', 'ZZ/0003/1', '2025-10', fte_fraction => 0.5), charge('H1008', 'ZZ/0003/1', '2025-11', fte_fraction => 0.5) ]);
 	# the FTE changes: every month is computed with the current one
 	feed($o, 'people', [ person('H1003', 'H0000', 0.8, '2019-09-02', undef) ]);
+	# a grant's end moves: the open-ended assignments to it move with it
+	# (today's kept findings as well as any other day's)
+	feed($o, 'grants', [ grant('HX/0002/1', '2024-06-01', '2025-05-31') ]);
 }
 
 # Authorisations: deadlines at month ends (clamped, leap years), either
@@ -368,6 +373,11 @@ sub authorisation_org {
 		ts('A1010', '2025-02', $m->('2025-02'), sub => '2025-03-03T09:00:00Z', by => 'A0002', at => '2025-03-03T10:00:00+01:00'),
 		ts('A1010', '2025-03', $m->('2025-03'), sub => '2025-04-03T09:00:00+01:00', by => 'A0002', at => '2025-04-03T07:59:59Z'),
 		ts('A1010', '2026-10', $m->('2026-10')),
+		# a tenth of a second before the submission; at the same instant
+		ts('A1010', '2025-04', $m->('2025-04'), sub => '2025-05-02T09:00:00.600Z', by => 'A0002', at => '2025-05-02T09:00:00.500Z'),
+		ts('A1010', '2025-05', $m->('2025-05'), sub => '2025-06-02T09:00:00.250Z', by => 'A0002', at => '2025-06-02T10:00:00.25+01:00'),
+		# recorded after the manager's own delegation: the delegate's authorisation counts
+		ts('A1006', '2026-09', $m->('2026-09'), by => 'A0003', at => $now_iso),
 	]);
 	# a delegate of the HR feed's approving through the API today
 	feed($o, 'delegations', [ { manager_id => 'A0002', delegate_id => 'A0001', start_date => $today, end_date => $in_a_month } ]);
@@ -384,6 +394,8 @@ sub authorisation_org {
 		ts('A1011', '2025-02', $m->('2025-02'), by => 'A0003', at => '2025-03-03T09:00:00Z'),
 		ts('A1013', '2025-07', $m->('2025-07'), by => 'A0003', at => '2025-08-05T09:00:00Z'),
 	]);
+	# a delegation from the HR feed mends an authorisation already stored
+	feed($o, 'delegations', [ { manager_id => 'A0002', delegate_id => 'A0003', start_date => '2025-07-01', end_date => '2025-07-10' } ]);
 	# charges against the latest version's hours
 	feed($o, 'charges', [ charge('A1002', 'AX/0002/1', '2025-01', hours => 70), charge('A1010', 'AX/0002/1', '2025-01', hours => 50) ]);
 	# versions: amended, then reverted to the authorised entries (a new,
