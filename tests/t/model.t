@@ -99,7 +99,7 @@ sub agrees {
 
 # (seed, staff, months, mix)
 my @generated = ([ 3, 20, 14, 6 ], [ 7, 30, 13, 8 ], [ 11, 40, 15, 5 ], [ 19, 60, 12, 3 ]);
-my @gen_dates = qw(2025-12-01 2026-03-31 2026-07-31 2026-08-01 2026-09-30 2026-10-01 2026-11-16 2026-11-30 2026-12-01 2027-02-01);
+my @gen_dates = qw(2026-03-31 2026-07-31 2026-10-01 2026-11-16 2026-11-30 2026-12-01 2027-02-01);
 for my $g ($ENV{MODEL_SKIP_GEN} ? () : @generated) {
 	my ($seed, $staff, $months, $mix) = @$g;
 	my $dir = tempdir(CLEANUP => 1);
@@ -502,6 +502,141 @@ for my $case ([ 'employment', \&employment_org ], [ 'authorisations', \&authoris
 	my $o = org(%settings);
 	$_->($o) for \&employment_org, \&authorisation_org, \&cap_org;
 	agrees($o, "hostile, other settings", @hostile_dates[ grep { $_ % 2 == 0 } 0 .. $#hostile_dates ], '2025-02-28', '2025-04-01');
+	$o->{d}->stop;
+}
+
+# ------------------------------------------------------------------ random
+
+# A random organisation (deterministic for a seed): FTEs of 6 decimals,
+# employment starting and ending on any day, assignments of every role and
+# cost type (some open-ended, some on unknown grants, some at 1.0), months
+# with one to three timesheets or none, entries of every kind, charges by
+# fraction and in hours, authorisations by the manager, another manager, a
+# delegate or oneself at any moment around the deadlines, second versions,
+# line manager changes and removals between the batches, API approvals.
+sub random_org {
+	my ($o, $seed) = @_;
+	srand($seed);
+	my $pick = sub { $_[ int rand @_ ] };
+	my $day = sub { my ($from, $to) = map { RulesModel::dn($_) } @_; RulesModel::ds($from + int rand($to - $from + 1)) };
+	my $hrs = sub { sprintf '%.2f', $_[0] };
+	my $stamp = sub {    # a timestamp on day number $d, at a random moment, Z or +01:00
+		my ($d) = @_;
+		my ($h, $mi) = (int rand 24, int rand 60);
+		return rand() < 0.5 ? sprintf('%sT%02d:%02d:00Z', RulesModel::ds($d), $h, $mi)
+			: sprintf('%sT%02d:%02d:00+01:00', RulesModel::ds($d), $h, $mi);
+	};
+	my $now_day = RulesModel::dn(substr $now_iso, 0, 10);
+	my $p = "R$seed";
+	my @grants = map { my $s = $day->('2023-01-01', '2025-06-30');
+		grant("$p/G$_", $s, RulesModel::ds(RulesModel::dn($s) + 365 + int rand 730)) } 1 .. 4;
+	feed($o, 'grants', \@grants);
+	my @refs = ((map { $_->{grant_ref} } @grants), "$p/UNKNOWN");
+	my @managers = map { "${p}M$_" } 1 .. 3;
+	my @staff = map { "${p}S$_" } 1 .. 12;
+	my %lm;
+	my @people = (person($managers[0], undef, 1, '2015-01-05', undef),
+		map {; person($_, $managers[0], 1, '2015-01-05', undef) } @managers[ 1, 2 ]);
+	for my $id (@staff) {
+		my $fte = $pick->(1, 1, 0.8, 0.5, sprintf('%.6f', 0.1 + rand 0.9));
+		my $start = rand() < 0.5 ? '2020-01-06' : $day->('2023-06-01', '2025-06-30');
+		my $end = rand() < 0.3 ? $day->((sort($start, '2024-06-01'))[1], '2026-10-31') : undef;
+		$lm{$id} = $pick->(@managers);
+		push @people, person($id, $lm{$id}, 0 + $fte, $start, $end);
+	}
+	feed($o, 'people', \@people);
+	my (@asg, %asg_of);
+	for my $id (@staff) {
+		for (1 .. 1 + int rand 3) {
+			my $g = rand() < 0.1 ? $refs[-1] : $pick->(@refs[ 0 .. 3 ]);
+			my $start = $day->('2024-01-01', '2025-06-30');
+			next if grep { $_->{grant_ref} eq $g && $_->{start_date} eq $start } @asg;
+			my $cost = $pick->('DI', 'DI', 'DI', 'EXC', 'DA');
+			my $role = $pick->(qw(pi co_i researcher researcher fellow technician rse other));
+			# (research staff open-ended on an unknown grant: the TODO case below)
+			my $open = rand() < 0.4 && !($g eq $refs[-1] && $role =~ /^(researcher|fellow)$/);
+			push @asg, asg($id, $g, $role, $cost, $start, $open ? undef : $day->($start, '2026-12-31'), $pick->(1, 1, 0.5, 0, 0 + sprintf('%.2f', rand)),
+				$cost eq 'DA' && rand() < 0.8 ? 100 + int rand 1700 : undef);
+			push @{ $asg_of{$id} }, $g;
+		}
+	}
+	feed($o, 'assignments', \@asg);
+	my (@charges, @ts, @later);
+	for my $id (@staff) {
+		my @mine = @{ $asg_of{$id} // [] };
+		for my $ym (RulesModel::months_between(RulesModel::dn('2024-06-01'), RulesModel::dn('2026-10-01'))) {
+			my ($y, $m) = @$ym;
+			my $month = sprintf '%04d-%02d', $y, $m;
+			my ($f, $l) = (RulesModel::month_first($y, $m), RulesModel::month_last($y, $m));
+			for my $g (grep { rand() < 0.4 } @mine, $refs[0]) {
+				next if grep { $_->{person_id} eq $id && $_->{grant_ref} eq $g && $_->{month} eq $month } @charges;
+				push @charges, rand() < 0.5 ? charge($id, $g, $month, fte_fraction => 0 + sprintf('%.6f', rand 0.7))
+					: charge($id, $g, $month, hours => 0 + $hrs->(rand 120));
+			}
+			next if rand() < 0.2;
+			my @cuts = ($f);
+			push @cuts, $f + 1 + int rand($l - $f) for 1 .. (rand() < 0.2 ? 1 + int rand 2 : 0);
+			@cuts = do { my %u; grep { !$u{$_}++ } sort { $a <=> $b } @cuts };
+			for my $i (0 .. $#cuts) {
+				my ($ps, $pe) = ($cuts[$i], $i < $#cuts ? $cuts[ $i + 1 ] - 1 : $l);
+				my $days = $pe - $ps + 1;
+				my %seen;
+				my @e = grep { !$seen{ $_->[1] }++ } map {
+					my $kind = $pick->('grant', 'grant', 'grant', 'research', 'teaching', 'admin', 'annual_leave', 'sick_leave', 'project', 'other');
+					[ $kind, $kind eq 'grant' ? $pick->(@mine, @refs) : $kind, 0 + $hrs->(rand($days * 5.5 / ($_ + 1))) ]
+				} 0 .. int rand 5;
+				my $sub = $pe + int rand 20;
+				my %o = (sub => $stamp->($sub < $now_day ? $sub : $now_day - 1));
+				if (rand() < 0.75) {
+					my $at = $sub + int(rand 75) - (rand() < 0.1 ? 3 : 0);
+					my $by = rand() < 0.75 ? $lm{$id} : $pick->(@managers, $id);
+					%o = (%o, by => $by, at => $stamp->($at)) if $at < $now_day - 1;
+				}
+				my $t = ts($id, [ RulesModel::ds($ps), RulesModel::ds($pe) ], \@e, %o);
+				push @ts, $t;
+				if (rand() < 0.1) {    # a second version, later
+					my $v2 = { %$t, entries => [ @{ $t->{entries} }, { kind => 'other', activity => 'correction', hours => 1.5 } ] };
+					delete @$v2{qw(authorised_by authorised_at)};
+					$v2->{submitted_at} = $stamp->($sub + 1 < $now_day ? $sub + 1 : $now_day - 1);
+					$v2->{submitted_at} = $t->{submitted_at} if $v2->{submitted_at} lt $t->{submitted_at};
+					$v2->{amendment_reason} = 'corrected' if $t->{authorised_by};
+					push @later, $v2;
+				}
+			}
+		}
+	}
+	feed($o, 'charges', \@charges);
+	feed($o, 'delegations', [ map { +{ manager_id => $managers[ $_ % 3 ], delegate_id => $managers[ ($_ + 1) % 3 ],
+		start_date => $day->('2024-06-01', '2025-12-31'), end_date => $day->('2026-01-01', '2026-12-31') } } 0 .. 1 ]);
+	my @batches;
+	push @{ $batches[ $_ % 3 ] }, $ts[$_] for 0 .. $#ts;
+	for my $b (@batches) {
+		feed($o, 'timesheets', $b);
+		# a manager changes, or goes, between the batches
+		my @moved = grep { rand() < 0.1 } @staff;
+		$lm{$_} = $pick->(@managers, undef) for @moved;
+		feed($o, 'people', [ map { my $id = $_; my ($r) = grep { $_->{person_id} eq $id } @people; +{ %$r, line_manager_id => $lm{$id} } } @moved ])
+			if @moved;
+	}
+	feed($o, 'timesheets', [ $_ ]) for @later;
+	# approvals through the API of recent months, where effortd lets the manager
+	my $approved = 0;
+	for my $t (grep { $_->{period_start} ge '2026-08-01' && !$_->{authorised_by} } @ts) {
+		my $manager = $lm{ $t->{person_id} } // next;
+		my $id = ts_id($o, $t->{person_id}, $t->{period_start});
+		my ($s, $j) = $o->{d}->req(POST => "/v1/timesheets/$id/approve", token => $o->{d}->token('manager', $manager));
+		$o->{m}->decide($t->{person_id}, $t->{period_start}, $t->{period_end}, 'authorised', $j->{timesheet}{authorised_by}, $j->{timesheet}{authorised_at})
+			if $s == 200 && ++$approved;
+	}
+	return $approved;
+}
+
+for my $seed (101 .. 104) {
+	my $o = org();
+	my $approved = random_org($o, $seed);
+	srand($seed);
+	my @dates = ((map { RulesModel::ds(RulesModel::dn('2024-07-01') + int rand 900) } 1 .. 6), '2025-03-31', '2025-08-01', $today);
+	agrees($o, "random organisation $seed ($approved approvals through the API)", @dates);
 	$o->{d}->stop;
 }
 
