@@ -317,10 +317,14 @@ sub asg_end {
 	my $g = $self->{grants}{ $a->{grant} };
 	return $g ? $g->{end} : undef;
 }
+# Whether the assignment has a day in [from, to].  An open-ended assignment
+# whose grant ended before it started has no day at all.
 sub asg_overlaps {
 	my ($self, $a, $from, $to) = @_;
 	my $end = $self->asg_end($a);
-	return $a->{start} <= $to && (!defined $end || $end >= $from);
+	$end = $to if !defined $end || $end > $to;
+	my $start = $a->{start} > $from ? $a->{start} : $from;
+	return $start <= $end;
 }
 sub asg_covers_day {
 	my ($self, $a, $d) = @_;
