@@ -626,8 +626,7 @@ sub random_org {
 				if (rand() < 0.1) {    # a second version, later
 					my $v2 = { %$t, entries => [ @{ $t->{entries} }, { kind => 'other', activity => 'correction', hours => 1.5 } ] };
 					delete @$v2{qw(authorised_by authorised_at)};
-					$v2->{submitted_at} = $stamp->($sub + 1 < $now_day ? $sub + 1 : $now_day - 1);
-					$v2->{submitted_at} = $t->{submitted_at} if $v2->{submitted_at} lt $t->{submitted_at};
+					$v2->{submitted_at} = $sub + 1 < $now_day - 1 ? RulesModel::ds($sub + 1) . 'T23:59:00Z' : $now_iso;
 					$v2->{amendment_reason} = 'corrected' if $t->{authorised_by};
 					push @later, $v2;
 				}
@@ -648,6 +647,17 @@ sub random_org {
 			if @moved;
 	}
 	feed($o, 'timesheets', [ $_ ]) for @later;
+	# rejections through the API, some answered by a new version
+	my @recent = grep { $_->{period_start} ge '2026-08-01' && !$_->{authorised_by} } @ts;
+	for my $t (grep { rand() < 0.3 } @recent) {
+		my $manager = $lm{ $t->{person_id} } // next;
+		my ($s, $j) = $o->{d}->req(POST => '/v1/timesheets/' . ts_id($o, $t->{person_id}, $t->{period_start}) . '/reject',
+			token => $o->{d}->token('manager', $manager), body => { reason => 'please check' });
+		next unless $s == 200;
+		$o->{m}->decide($t->{person_id}, $t->{period_start}, $t->{period_end}, 'rejected');
+		feed($o, 'timesheets', [ { %$t, submitted_at => $now_iso, entries => [ @{ $t->{entries} },
+			{ kind => 'admin', activity => 'resubmitted', hours => 0.25 } ] } ]) if rand() < 0.5;
+	}
 	# approvals through the API of recent months, where effortd lets the manager
 	my $approved = 0;
 	for my $t (grep { $_->{period_start} ge '2026-08-01' && !$_->{authorised_by} } @ts) {
