@@ -17,6 +17,8 @@
  *   stored or already stored   -> done/<name>
  *   refused (400/413/422)      -> failed/<name> and failed/<name>.errors
  *   database unavailable       -> left in place, retried next time.
+ * A name already taken in done/ or failed/ is kept as <name>.1, .2, ...:
+ * nothing kept there is replaced.
  * Files are bounded by limits.max_body (bigger ones fail) and read in the
  * feed's slices, about 1 MiB from disk at a time (spool_read_more), their
  * SHA-256 computed on the way; the ledger's claim is made at the end.
@@ -49,6 +51,8 @@ static const char *const load_order[] = { "people", "grants", "assignments",
 /* A file modified less than this long ago may still be being written in
  * place (not renamed in, as docs/operations.md asks): the next look. */
 #define QUIET_NS 1000000000LL
+/* The most files of one name kept in done/ or failed/: name.1 ... */
+#define SPOOL_KEPT_MAX 9999
 
 struct spool_job {
 	char *name;
@@ -162,28 +166,98 @@ spool_pick(void)
 	return best;
 }
 
-/* Moves name into to/ (made again if it was removed since start-up).
- * False if the file is still in the folder: then it is not taken again
- * before the next look (spool.interval), never at once. */
-static bool
-spool_move(const char *name, const char *shown, const char *to)
+static void spool_write_errors(
+    const char *kept, const char *shown, const struct feed_outcome *o);
+
+/* <sub>/<name> for attempt 0, else <sub>/<name>.<attempt>. */
+static char *
+kept_path(const char *sub, const char *name, int attempt)
 {
-	char *from, *dest, *sub;
+	char *path;
+
+	if (attempt == 0)
+		xasprintf(&path, "%s/%s", sub, name);
+	else
+		xasprintf(&path, "%s/%s.%d", sub, name, attempt);
+	return path;
+}
+
+/* Renames from to dest unless dest exists (then -1 with EEXIST), so that
+ * two instances racing for one name never replace each other's file. */
+static int
+rename_noreplace(const char *from, const char *dest)
+{
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, dest, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	/* A file system without it (NFS): a hard link fails on EEXIST. */
+	if (link(from, dest) != 0)
+		return -1;
+	unlink(from);
+	return 0;
+}
+
+/* The attempt whose name (and, into failed/, name.errors) is free in sub. */
+static int
+free_attempt(const char *sub, const char *name, bool errors, int attempt)
+{
 	struct stat st;
-	int rc;
+	char *path, *errs;
+	bool taken;
+
+	for (;; attempt++) {
+		path = kept_path(sub, name, attempt);
+		xasprintf(&errs, "%s.errors", path);
+		taken =
+		    lstat(path, &st) == 0 || (errors && lstat(errs, &st) == 0);
+		free(path);
+		free(errs);
+		if (!taken || attempt >= SPOOL_KEPT_MAX)
+			return attempt;
+	}
+}
+
+/*
+ * Moves name into to/ (made again if it was removed since start-up),
+ * without replacing a file kept there before: a nightly export sent
+ * under the same name each time is kept as name, name.1, name.2, ...
+ * Into failed/, the refusal's reasons (o) go to <kept name>.errors first,
+ * so that whoever sees the file finds its .errors whole.  False if the
+ * file is still in the folder: then it is not taken again before the
+ * next look (spool.interval), never at once.
+ */
+static bool
+spool_move(const char *name, const char *shown, const char *to,
+    const struct feed_outcome *o)
+{
+	char *from, *dest = NULL, *sub;
+	struct stat st;
+	int rc = -1, attempt = 0;
 
 	xasprintf(&from, "%s/%s", effortd.cfg.spool_dir, name);
 	xasprintf(&sub, "%s/%s", effortd.cfg.spool_dir, to);
-	xasprintf(&dest, "%s/%s", sub, name);
-	rc = rename(from, dest);
+	if (mkdir(sub, 0750) != 0 && errno != EEXIST)
+		goto out;
+	for (; attempt <= SPOOL_KEPT_MAX; attempt++) {
+		attempt = free_attempt(sub, name, o != NULL, attempt);
+		free(dest);
+		dest = kept_path(sub, name, attempt);
+		if (o != NULL)
+			spool_write_errors(dest, shown, o);
+		if ((rc = rename_noreplace(from, dest)) == 0 || errno != EEXIST)
+			break;
+	}
 	if (rc != 0 && errno == ENOENT && lstat(from, &st) != 0)
 		rc = 0; /* another instance moved it */
-	else if (rc != 0 && errno == ENOENT &&
-	         (mkdir(sub, 0750) == 0 || errno == EEXIST))
-		rc = rename(from, dest);
+out:
 	if (rc != 0)
 		log_error("spool: cannot move %s to %s/: %s", shown, to,
-		    strerror(errno));
+		    attempt > SPOOL_KEPT_MAX ? "too many files of that name"
+		                             : strerror(errno));
+	else if (dest != NULL && attempt > 0)
+		log_info("spool: %s kept as %s/%s.%d (%s/%s was taken)", shown,
+		    to, shown, attempt, to, shown);
 	free(from);
 	free(sub);
 	free(dest);
@@ -211,25 +285,22 @@ errors_text(FILE *f, const char *shown, const struct feed_outcome *o)
 	}
 }
 
-/* failed/<name>.errors, written under a temporary name and renamed,
- * before the file itself is moved, so that whoever sees failed/<name>
- * finds its .errors whole. */
+/* <kept>.errors (kept: the path the refused file will have in failed/),
+ * written under a temporary name and renamed. */
 static void
 spool_write_errors(
-    const char *name, const char *shown, const struct feed_outcome *o)
+    const char *kept, const char *shown, const struct feed_outcome *o)
 {
 	static unsigned long written;
-	char *sub, *tmp, *path;
+	char *tmp, *path;
 	FILE *f = NULL;
 	int fd = -1;
 	bool ok = false;
 
-	xasprintf(&sub, "%s/failed", effortd.cfg.spool_dir);
-	xasprintf(
-	    &tmp, "%s/.errors-%ld-%lu.tmp", sub, (long)getpid(), ++written);
-	xasprintf(&path, "%s/%s.errors", sub, name);
-	if ((mkdir(sub, 0750) == 0 || errno == EEXIST) &&
-	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) >=
+	xasprintf(&tmp, "%s/failed/.errors-%ld-%lu.tmp", effortd.cfg.spool_dir,
+	    (long)getpid(), ++written);
+	xasprintf(&path, "%s.errors", kept);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) >=
 	        0 &&
 	    (f = fdopen(fd, "w")) != NULL) {
 		errors_text(f, shown, o);
@@ -237,10 +308,9 @@ spool_write_errors(
 	} else if (fd >= 0)
 		close(fd);
 	if (!ok)
-		log_error("spool: cannot write failed/%s.errors: %s", shown,
-		    strerror(errno));
+		log_error("spool: cannot write the .errors of failed/%s: %s",
+		    shown, strerror(errno));
 	unlink(tmp); /* left only if it could not be renamed */
-	free(sub);
 	free(tmp);
 	free(path);
 }
@@ -270,7 +340,7 @@ spool_stored(const struct spool_job *job, json_t *doc)
 		metrics_spool_file("done");
 	}
 	audit_rescore(json_object_get(doc, "people"), audited, NULL);
-	return spool_move(job->name, job->shown, "done");
+	return spool_move(job->name, job->shown, "done", NULL);
 }
 
 /* The next look: at once after a file (from the loop, never from inside
@@ -308,8 +378,7 @@ spool_done(const struct feed_outcome *o, void *arg)
 	} else {
 		log_warn("spool: %s refused: %s; moved to failed/", job->shown,
 		    o->message);
-		spool_write_errors(job->name, job->shown, o);
-		wait = !spool_move(job->name, job->shown, "failed");
+		wait = !spool_move(job->name, job->shown, "failed", o);
 		metrics_spool_file("failed");
 	}
 	if (job->fd >= 0)

@@ -72,6 +72,15 @@ is scalar(() = $errors =~ /^line /mg), 2, '… and only the two bad lines';
 is_deeply row_counts($db), $before, 'nothing of the bad file was stored (not even its good lines)';
 is psql($db, q{SELECT count(*) FROM spool_files WHERE file_name = 'grants-bad.csv'}), 0, '… nor claimed in the ledger';
 
+# The same name refused again (a nightly export): the first refusal and
+# its .errors are kept, the second beside them.
+drop('grants-bad.csv', "grant_ref,title,funder,start_date,end_date\nG/BAD/9,No end,EPSRC,2025-01-01,\n");
+ok wait_for(sub { -f "$dir/failed/grants-bad.csv.1" }), 'refused again under the same name: kept as failed/grants-bad.csv.1'
+	or diag `ls $dir/failed`;
+like slurp("$dir/failed/grants-bad.csv.1.errors"), qr/^line 2: end_date: /m, '… with its own .errors';
+is slurp("$dir/failed/grants-bad.csv.errors"), $errors, '… the first .errors untouched';
+like slurp("$dir/failed/grants-bad.csv"), qr/G\/BAD\/4/, '… and the first file too';
+
 # Malformed CSV and a file over limits.max_body: failed/ too.
 drop('people-broken.csv', qq{person_id,name\n"P1,unterminated\n});
 ok wait_for(sub { -f "$dir/failed/people-broken.csv.errors" }), 'malformed CSV goes to failed/';
@@ -87,7 +96,8 @@ $d->stop;
 copy("$dir/done/people-2026-11.csv", "$dir/people-2026-11.csv") or die "copy: $!";
 my $d2 = start_effortd(db => $db, 'spool.dir' => $dir, 'spool.interval' => 1);
 ok wait_for(sub { !-f "$dir/people-2026-11.csv" }), 'after a restart the file is taken again';
-ok -f "$dir/done/people-2026-11.csv", '… and moved to done/';
+ok -f "$dir/done/people-2026-11.csv.1", '… and moved to done/, beside the copy kept there (people-2026-11.csv.1)'
+	or diag `ls $dir/done`;
 like $d2->log_text, qr/people-2026-11\.csv was already ingested/, '… as already ingested';
 is psql($db, q{SELECT count(*) FROM spool_files WHERE file_name = 'people-2026-11.csv'}), 1, 'one ledger row';
 is psql($db, q{SELECT max(updated_at) FROM people}), $people_updated, 'no person row was written again';
@@ -99,6 +109,10 @@ ok wait_for(sub { psql($db, q{SELECT count(*) FROM people WHERE person_id = 'P90
 	'the same name with new content is ingested';
 ok wait_for(sub { psql($db, q{SELECT count(*) FROM spool_files WHERE file_name = 'people-2026-11.csv'}) == 2 }),
 	'… with a ledger row of its own';
+ok wait_for(sub { -f "$dir/done/people-2026-11.csv.2" }), '… kept in done/ as people-2026-11.csv.2';
+like slurp("$dir/done/people-2026-11.csv.2"), qr/P9001/, '… with its content';
+is slurp("$dir/done/people-2026-11.csv"), slurp(sample_file('people', 'csv')),
+	'… and the file first sent under that name is still done/people-2026-11.csv (not replaced)';
 
 # /metrics counts the files.
 my ($s, $m) = $d2->req(GET => '/metrics');
