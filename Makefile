@@ -21,7 +21,10 @@ PKGS      := libevent libevent_openssl jansson libconfig libpq libsystemd libcry
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wformat=2 -Wno-format-nonliteral
 CFLAGS    ?= -O2 -g
-CPPFLAGS  += -D_GNU_SOURCE -DSQLDIR='"$(SQLDIR)"'
+# The version, in one place: the top entry of debian/changelog (the
+# packages' version); effortd and effortctl print it.
+VERSION   := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+CPPFLAGS  += -D_GNU_SOURCE -DSQLDIR='"$(SQLDIR)"' -DEFFORTD_VERSION='"$(VERSION)"'
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lm
 
@@ -53,6 +56,9 @@ $(BUILD)/tests/%: CPPFLAGS += -Idaemon -Icommon
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+# The objects that print the version are made again when it changes.
+$(BUILD)/daemon/main.o $(BUILD)/cli/effortctl.o $(BUILD)/cli/client.o: debian/changelog
 
 $(BUILD)/effortd: $(DAEMON_OBJ) $(COMMON_OBJ)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -144,7 +150,8 @@ deb: deps
 
 # The packages installed on this machine (as root): files, user, modes,
 # the installed effortd and effortctl against a private PostgreSQL, then
-# purged (tests/deb/packages.t).  Removes them at the end.
+# purged (tests/deb/packages.t); an upgrade from the first packaged commit
+# with a populated database (tests/deb/upgrade.t).  Removes them at the end.
 check-deb: deb
 	env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE prove -I tests/lib tests/deb/*.t
 

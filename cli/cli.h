@@ -12,9 +12,6 @@
 #include "client.h"
 #include "output.h"
 
-#ifndef EFFORTCTL_VERSION
-#define EFFORTCTL_VERSION "0.1.0"
-#endif
 
 #define EFFORTCTL_DEFAULT_URL     "http://127.0.0.1:8470"
 #define EFFORTCTL_DEFAULT_TIMEOUT 30

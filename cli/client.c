@@ -268,7 +268,7 @@ add_headers(
 		xasprintf(&v, "%s:%d", cl->host, cl->port);
 	evhttp_add_header(h, "Host", v);
 	free(v);
-	evhttp_add_header(h, "User-Agent", "effortctl/" EFFORTCTL_VERSION);
+	evhttp_add_header(h, "User-Agent", "effortctl/" EFFORTD_VERSION);
 	evhttp_add_header(h, "Accept", "application/json");
 	evhttp_add_header(h, "Connection", "close");
 	if (ctype != NULL)

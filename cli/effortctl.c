@@ -504,7 +504,7 @@ main(int argc, char **argv)
 	argv[0] = (char *)"effortctl"; /* for getopt_long's messages */
 	while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
 		if (c == 'V') {
-			printf("effortctl %s\n", EFFORTCTL_VERSION);
+			printf("effortctl %s\n", EFFORTD_VERSION);
 			return EXIT_OK;
 		}
 		if ((rc = cli_common_option(&ctx, NULL, c, optarg)) !=

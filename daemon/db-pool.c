@@ -719,12 +719,26 @@ pool_conn_preparing(struct pool_conn *c)
 	pool_conn_flush(c);
 }
 
+/*
+ * A prepared statement whose function's result changed after it was
+ * prepared (a newer release's --migrate while this one serves): PostgreSQL
+ * refuses it on this connection for good, before running it.
+ */
+static bool
+statement_out_of_date(const struct db_result *r)
+{
+	return strcmp(r->sqlstate, "0A000") == 0 &&
+	       strstr(r->message, "cached plan must not change result type") !=
+	           NULL;
+}
+
 static void
 pool_conn_finish_job(struct pool_conn *c)
 {
 	struct db_job *job = c->job;
 	PGresult *res = c->last;
 	struct db_result r = { .status = DB_OK, .res = res };
+	bool out_of_date = false;
 
 	c->job = NULL;
 	c->last = NULL;
@@ -745,7 +759,16 @@ pool_conn_finish_job(struct pool_conn *c)
 		 * (rolled back: nothing of it was stored). */
 		if (strcmp(r.sqlstate, "57014") == 0)
 			r.status = DB_UNAVAILABLE;
+		/* Nothing of it ran: safe to retry, once the connection is
+		 * made again with every statement prepared afresh. */
+		if ((out_of_date = statement_out_of_date(&r)))
+			r.status = DB_UNAVAILABLE;
 	}
+	/* Dropped first: the job's callback may queue more work. */
+	if (out_of_date)
+		pool_conn_fail(c, "a prepared statement is out of date (its "
+		                  "function changed: the schema was migrated); "
+		                  "preparing them again");
 	job_finish(job, &r); /* a cancelled job's callback has run already */
 	if (res != NULL)
 		PQclear(res);

@@ -30,8 +30,6 @@
 #include "auth-token.h"
 #include "xmalloc.h"
 
-#define VERSION "0.1.0"
-
 static struct evhttp_bound_socket *listener;
 static struct event *drain_timer;
 
@@ -311,7 +309,7 @@ serve(void)
 	}
 	audit_timer_start();
 	reminders_start();
-	log_info("effortd %s listening on %s:%d", VERSION,
+	log_info("effortd %s listening on %s:%d", EFFORTD_VERSION,
 	    effortd.cfg.listen_address, effortd.cfg.listen_port);
 	sd_notify(0, "READY=1");
 	event_base_dispatch(effortd.base);
@@ -386,7 +384,7 @@ main(int argc, char **argv)
 			list_options();
 			return 0;
 		case 'V':
-			printf("effortd %s\n", VERSION);
+			printf("effortd %s\n", EFFORTD_VERSION);
 			return 0;
 		case 'h':
 			usage(stdout);

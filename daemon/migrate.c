@@ -5,7 +5,9 @@
  * migration whose file has since changed stops the run.  Then the function
  * files (sql/functions/NN_name.sql: rules, ingest, reads) are re-applied, all
  * in one transaction.  An advisory lock keeps two instances from migrating at
- * once.  This runs before serving, so blocking libpq is fine here.
+ * once.  A database holding a migration this effortd does not have (migrated
+ * by a newer one) is refused before anything is applied.  This runs before
+ * serving, so blocking libpq is fine here.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -203,16 +205,54 @@ apply_functions(PGconn *pg, const char *dir)
 	return rc;
 }
 
+/*
+ * A database migrated by a newer effortd holds a migration this one does
+ * not have: its functions would replace the newer ones (or fail half way
+ * with an error that does not say why).  Refused, naming the first such
+ * migration; -1 then or on error, else 0.
+ */
+static int
+refuse_newer(PGconn *pg, const char *dir, struct dirent **names, int n)
+{
+	PGresult *res = PQexec(
+	    pg, "SELECT version FROM schema_migrations ORDER BY version");
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_error("schema_migrations: %s", PQresultErrorMessage(res));
+		PQclear(res);
+		return -1;
+	}
+	for (int row = 0; row < PQntuples(res) && rc == 0; row++) {
+		const char *version = PQgetvalue(res, row, 0);
+		int known = 0;
+
+		for (int i = 0; i < n && !known; i++)
+			known = strcmp(names[i]->d_name, version) == 0;
+		if (!known) {
+			log_error(
+			    "the database has migration %s, which this "
+			    "effortd does not have (%s): it was migrated by "
+			    "a newer effortd; run that one's --migrate",
+			    version, dir);
+			rc = -1;
+		}
+	}
+	PQclear(res);
+	return rc;
+}
+
 static int
 apply_all(PGconn *pg, const char *dir)
 {
 	struct dirent **names;
-	int n, rc = 0;
+	int n, rc;
 
 	if ((n = scandir(dir, &names, is_migration, alphasort)) < 0) {
 		log_error("cannot read %s", dir);
 		return -1;
 	}
+	rc = refuse_newer(pg, dir, names, n);
 	for (int i = 0; i < n; i++) {
 		if (rc == 0)
 			rc = apply_migration(pg, dir, names[i]->d_name);

@@ -23,6 +23,7 @@ use POSIX qw(:sys_wait_h);
 use Test::More;
 use Time::HiRes qw(sleep time);
 use EffortTest qw(new_db psql effortctl slurp spew sample_file);
+use EffortDeb qw(run dpkg installed known mode_owner adjusted_config);
 
 my $TOP = $EffortTest::TOP;
 my $TMP = $EffortTest::TMP;
@@ -53,36 +54,6 @@ END {
 	$? = $st;
 }
 
-# (exit code, output) of a command; stderr joined to stdout.
-sub run {
-	my (@cmd) = @_;
-	return EffortTest::_run(@cmd);
-}
-
-# dpkg, waiting for the lock another administrator's apt may hold.
-sub dpkg {
-	my (@args) = @_;
-	my $end = time + 900;
-	while (1) {
-		my ($rc, $out) = run('dpkg', @args);
-		return ($rc, $out) if $rc == 0 || $out !~ /lock/i || time > $end;
-		sleep 5;
-	}
-}
-
-sub installed {
-	my ($pkg) = @_;
-	my ($rc, $out) = run('dpkg-query', '-W', '-f=${db:Status-Status}', $pkg);
-	return $rc == 0 && $out eq 'installed';
-}
-
-# Installed, or its configuration files still there.
-sub known {
-	my ($pkg) = @_;
-	my ($rc, $out) = run('dpkg-query', '-W', '-f=${db:Status-Status}', $pkg);
-	return $rc == 0 && $out ne '' && $out ne 'not-installed';
-}
-
 # Every path named *effort* under the system trees (temporary directories
 # aside): what a package could leave behind.
 sub effort_paths {
@@ -91,31 +62,10 @@ sub effort_paths {
 	return join "\n", sort grep { length } split /\n/, $out;
 }
 
-sub mode_owner {
-	my ($path) = @_;
-	my @st = stat $path or return 'missing';
-	return sprintf '%04o %s:%s', $st[2] & 07777, scalar getpwuid($st[4]) // $st[4],
-		scalar getgrgid($st[5]) // $st[5];
-}
-
 sub gunzip_text {
 	my ($path) = @_;
 	my $text = '';
 	gunzip($path => \$text) or return "gunzip $path: $GunzipError";
-	return $text;
-}
-
-# The installed configuration with the settings a test installation needs
-# changed ("group.key" => value; the key must already be set in the file).
-sub adjusted_config {
-	my (%set) = @_;
-	my $text = slurp($CONF);
-	for my $k (sort keys %set) {
-		my ($group, $name) = split /\./, $k;
-		my $value = $set{$k} =~ /\A\d+\z/ ? $set{$k} : qq{"$set{$k}"};
-		$text =~ s/(^\Q$group\E\s*=\s*\{.*?^\s*\Q$name\E\s*=\s*)[^;]*;/$1$value;/ms
-			or die "$k not found in $CONF";
-	}
 	return $text;
 }
 
@@ -169,6 +119,21 @@ for my $dir ('sql', 'sql/functions') {
 my $unit = slurp($UNIT);
 like $unit, qr{^ExecStart=/usr/sbin/effortd -c /etc/effortd/effortd\.conf$}m, "$UNIT runs /usr/sbin/effortd";
 unlike $unit, qr{/usr/local}, '... and names nothing under /usr/local';
+# Every program the unit runs comes with effortd, an essential package, or
+# one effortd depends on (a minimal system has no /bin/kill without procps,
+# and systemctl reload would fail).
+{
+	my (undef, $depends) = run('dpkg-query', '-W', '-f=${Depends}', 'effortd');
+	my %dep = map { /^\s*([a-z0-9.+-]+)/ ? ($1 => 1) : () } split /[,|]/, $depends;
+	for my $prog (sort { $a cmp $b } keys %{ { map { $_ => 1 } $unit =~ /^Exec\w+=[-@+!:]*(\S+)/mg } }) {
+		my (undef, $owner) = run('dpkg-query', '-S', $prog);
+		my ($pkg) = $owner =~ /^([a-z0-9.+-]+)(?::\w+)?: /;
+		$pkg //= '(none)';
+		my (undef, $essential) = run('dpkg-query', '-W', '-f=${Essential}', $pkg);
+		ok $pkg eq 'effortd' || $essential eq 'yes' || $dep{$pkg},
+			"the unit's $prog comes with $pkg, which effortd depends on" or diag "Depends: $depends";
+	}
+}
 is readlink($WANTS), $UNIT, 'the unit is enabled (multi-user.target wants it)';
 like gunzip_text('/usr/share/man/man8/effortd.8.gz'), qr/^\.TH EFFORTD 8/m, 'man page effortd(8)';
 like gunzip_text('/usr/share/man/man1/effortctl.1.gz'), qr/^\.TH EFFORTCTL 1/m, 'man page effortctl(1)';
@@ -268,8 +233,13 @@ like $out, qr{effort_grant_runtime}, '... postinst prints the database steps aga
 like slurp($CONF), qr/^# packaged in \Q$version\E\+t1$/m, 'the unchanged conffile is replaced by the new one';
 is mode_owner($CONF), '0640 root:effortd', '... and is still 0640 root:effortd';
 is +(getpwnam('effortd'))[2], $pw[2], 'the effortd user is the same';
-like slurp('/var/lib/dpkg/info/effortd.postinst'), qr/deb-systemd-invoke try-restart 'effortd\.service'/,
-	'postinst restarts a running effortd on upgrade (systemd is not running here)';
+unlike slurp('/var/lib/dpkg/info/effortd.postinst'), qr/try-restart|deb-systemd-invoke (?:re)?start/,
+	'postinst neither starts nor restarts effortd on upgrade (the database is migrated first)';
+is join('|', slurp('/var/lib/dpkg/info/effortd.prerm') =~ /^(.*)\n\s*deb-systemd-invoke stop/mg),
+	'if [ "$1" = remove ] && [ -z "${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ]; then',
+	'... and prerm stops it only on removal';
+like slurp('/var/lib/dpkg/info/effortd.postinst'), qr/^\s*systemctl --system daemon-reload/m,
+	'... while postinst has systemd read the new unit';
 ok $daemon->alive, 'effortd still serves';
 
 spew($CONF, slurp($CONF) . "# a local change\n");

@@ -225,15 +225,21 @@ my $not_theirs = "you are not the line manager of this timesheet's owner, nor an
 	($s, $j) = $d->req(POST => '/v1/approvals', token => $am, body => '{"timesheet_ids":[9223372036854775808]}');
 	is $s, 400, 'an id beyond bigint: 400 (no 500)';
 
-	# Fields naming someone else are not obeyed.
+	# Fields naming someone else are not obeyed: they are not the route's
+	# members, so the body is refused (422 naming one) and nothing is stored.
+	$n = decisions();
 	($s, $j) = $d->req(POST => '/v1/approvals', token => $bm, body => { timesheet_ids => [ $ts{'S4:P2'} + 0 ], person_id => 'LX',
 		decided_by => 'LX', role => 'admin' });
-	is_deeply [ $s, [ map { $_->{http_status} } @{ $j->{refused} } ] ], [ 200, [403] ],
-		'BM bulk-approving with person_id/decided_by/role of someone else in the body: still BM, refused 403';
+	is_deeply [ $s, ($j->{errors}[0]{field} // '') =~ /^(?:person_id|decided_by|role)$/ ? 1 : 0, decisions() ], [ 422, 1, $n ],
+		'BM bulk-approving with person_id/decided_by/role of someone else in the body: 422 naming one, nothing decided';
 	($s, $j) = $d->req(POST => '/v1/me/delegations', token => $bm, body => { manager_id => 'AM', delegate_id => 'DD',
 		start_date => $today, end_date => $today });
-	is_deeply [ $s, $j->{delegation}{manager_id} ], [ 200, 'BM' ], 'BM delegating with "manager_id": "AM" in the body: a delegation of BM\'s';
-	is psql($db, q{SELECT count(*) FROM delegations WHERE manager_id = 'AM' AND source = 'manager'}), 0, '… none of AM\'s made';
+	is_deeply [ $s, $j->{errors} ], [ 422, [ { field => 'manager_id', message => 'unknown field' } ] ],
+		'BM delegating with "manager_id": "AM" in the body: 422 naming it';
+	is psql($db, q{SELECT count(*) FROM delegations WHERE source = 'manager'}), 0, '… no delegation made, AM\'s or BM\'s';
+	($s, $j) = $d->req(POST => '/v1/me/delegations', token => $bm, body => { delegate_id => 'DD',
+		start_date => $today, end_date => $today });
+	is_deeply [ $s, $j->{delegation}{manager_id} ], [ 200, 'BM' ], 'without it: a delegation of BM\'s';
 
 	# Paths.
 	($s, $j) = decide($am, "00$ts{'S3:P1'}", 'approve');
@@ -323,8 +329,12 @@ my $not_theirs = "you are not the line manager of this timesheet's owner, nor an
 	is psql($db, "SELECT source || ' ' || decided_by || ' ' || (decided_at > now() - interval '1 minute') FROM timesheet_decisions WHERE timesheet_id = $id{B11}"),
 		'approval AM true', '… stored as an approval by AM, now';
 	($s, $j) = decide($dd, $id{B12}, 'reject', { reason => 'hours', decided_by => 'AM' });
+	is_deeply [ $s, $j->{errors}, scalar psql($db, "SELECT count(*) FROM timesheet_decisions WHERE timesheet_id = $id{B12}") ],
+		[ 422, [ { field => 'decided_by', message => 'unknown field' } ], 0 ],
+		'DD rejecting with decided_by AM in the body: 422 naming it, nothing stored';
+	($s, $j) = decide($dd, $id{B12}, 'reject', { reason => 'hours' });
 	is psql($db, "SELECT decided_by FROM timesheet_decisions WHERE timesheet_id = $id{B12}"), 'DD',
-		'DD rejecting with decided_by AM in the body: stored as DD\'s';
+		'… without it: stored as DD\'s';
 }
 
 # ---------------------------------------------------------------- a leaver's API token

@@ -69,6 +69,8 @@ my $version = `$effortd --version`;
 is $? >> 8, 0, 'effortd --version exits 0';
 like $version, qr/\Aeffortd (\d+\.\d+\.\d+)\n\z/, 'effortd --version: "effortd X.Y.Z"';
 my ($v) = $version =~ /(\d+\.\d+\.\d+)/;
+my ($changelog_v) = slurp("$top/debian/changelog") =~ /\A\S+ \(([^)]+)\)/;
+is $v, $changelog_v, 'the version is debian/changelog\'s top entry (the packages\' version)';
 like $doc{'docs/effortd.8'}, qr/^\.TH EFFORTD 8 "\d+" "effortd \Q$v\E"/m, 'effortd.8 is of this version';
 like $doc{'docs/effortctl.1'}, qr/^\.TH EFFORTCTL 1 "\d+" "effortctl \Q$v\E"/m, 'effortctl.1 is of this version';
 my $ctl_version = `$EffortTest::EFFORTCTL --version`;
