@@ -965,6 +965,13 @@ db_pool_free(struct db_pool *p)
 		struct pool_conn *c = &p->conns[i];
 		if (c->job != NULL && c->job->cb != NULL)
 			db_cancel(c->job, "shutting down");
+		/* A session's statement in flight (a feed's merge or COMMIT)
+		 * is cancelled too: closed, its backend would run on, holding
+		 * its locks, and commit once they were free, after its client
+		 * was answered 503 (tests/t/races.t). */
+		if (c->state == POOL_CONN_HELD && c->pg != NULL &&
+		    PQtransactionStatus(c->pg) == PQTRANS_ACTIVE)
+			pool_conn_send_cancel(c);
 		session_lost(c, "shutting down");
 		pool_conn_close(c);
 		c->state = POOL_CONN_DOWN;

@@ -31,6 +31,7 @@
  *     away, its deadline passes or the daemon stops.
  *   - db_pool_free() closes the pool: queued jobs and running ones are
  *     cancelled (callbacks with DB_CANCELLED, message "shutting down"),
+ *     a session's statement in flight gets a cancel request too,
  *     new jobs fail at once, and the function returns when every
  *     callback has run and every cancel request has been delivered.
  *

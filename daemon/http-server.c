@@ -356,7 +356,8 @@ static void
 reply_not_object(struct request *r, const json_t *doc, const json_error_t *err,
     const char *shape)
 {
-	char msg[400];
+	/* jansson's text (at most 160 bytes), the shape (at most 200) */
+	char msg[480];
 
 	if (doc == NULL)
 		snprintf(msg, sizeof msg,

@@ -66,10 +66,13 @@ RETURNS record LANGUAGE sql IMMUTABLE AS $$
 	 WHERE s.feed = p_feed
 $$;
 
--- The upsert: the staged records, in body order, into the feed's table; a
+-- The upsert: the staged records, in key order, into the feed's table; a
 -- row whose columns all equal the record's is left alone (not updated,
 -- not logged).  Returns the first key column of every row created or
--- updated, and whether it was created.
+-- updated, and whether it was created.  Key order, not body order: each
+-- row is locked as it is reached (also one left alone), so that two
+-- batches of the same keys in different orders, on two instances, wait
+-- for each other instead of deadlocking (tests/t/races.t).
 CREATE OR REPLACE FUNCTION effort_feed_upsert(p_feed text)
 RETURNS TABLE (key text, created boolean) LANGUAGE plpgsql AS $$
 DECLARE
@@ -78,7 +81,7 @@ BEGIN
 	RETURN QUERY EXECUTE format(
 		'INSERT INTO %1$I AS t (%2$s, %3$s) '
 		'SELECT %4$s FROM feed_stage s, jsonb_to_record(s.rec) AS r(%5$s) '
-		' ORDER BY s.idx '
+		' ORDER BY %9$s '
 		'ON CONFLICT (%2$s) DO UPDATE SET (%3$s, updated_at) = (%6$s, now()) '
 		' WHERE (%7$s) IS DISTINCT FROM (%6$s) '
 		'RETURNING t.%8$I::text, (t.xmax = 0)',
@@ -86,7 +89,8 @@ BEGIN
 		v_shape.reads, v_shape.rec,
 		(SELECT string_agg('excluded.' || quote_ident(v), ', ') FROM unnest(v_shape.vals) v),
 		(SELECT string_agg('t.' || quote_ident(v), ', ') FROM unnest(v_shape.vals) v),
-		v_shape.keys[1]);
+		v_shape.keys[1],
+		(SELECT string_agg(i::text, ', ') FROM generate_series(1, cardinality(v_shape.keys)) i));
 END
 $$;
 
@@ -105,25 +109,42 @@ DECLARE
 	v_created bigint;
 	v_keys text[];
 	v_people text[];
+	v_since timestamptz; -- a line manager change is in force from then
 BEGIN
 	IF jsonb_array_length(v_errors) > 0 OR p_check_only THEN
 		RETURN jsonb_build_object('errors', v_errors);
 	END IF;
 	IF p_feed = 'people' THEN
-		-- A person's line manager from now on, when first seen or changed.
-		INSERT INTO line_manager_history (person_id, line_manager_id, valid_from)
-		SELECT b.person_id, b.line_manager_id, now()
-		  FROM (SELECT s.rec ->> 'person_id' AS person_id,
-		               s.rec ->> 'line_manager_id' AS line_manager_id
-		          FROM feed_stage s) b
-		  LEFT JOIN (SELECT p.person_id, p.line_manager_id FROM people p
-		              WHERE p.person_id IN (SELECT rec ->> 'person_id' FROM feed_stage)
-		                FOR UPDATE) old USING (person_id)
-		 WHERE old.person_id IS NULL
-		    OR old.line_manager_id IS DISTINCT FROM b.line_manager_id;
+		-- The batch's people are locked first, in key order, as the
+		-- timesheets feed and approvals lock them (the upsert then
+		-- creates the new ones in key order).
+		PERFORM 1 FROM people p
+		 WHERE p.person_id IN (SELECT rec ->> 'person_id' FROM feed_stage)
+		 ORDER BY p.person_id FOR UPDATE;
 	END IF;
 	SELECT count(*) FILTER (WHERE u.created), array_agg(u.key)
 	  INTO v_created, v_keys FROM effort_feed_upsert(p_feed) u;
+	IF p_feed = 'people' THEN
+		-- A person's line manager from now on, when first seen or when
+		-- the people table now says another than the history's last:
+		-- recorded after the upsert, every person of the batch locked,
+		-- so that the history ends where the table does whichever of
+		-- two batches for one person (even a new one) is stored last.
+		-- "Now" is this moment, not the transaction's start (when the
+		-- body began to arrive): a decision on the person recorded
+		-- meanwhile was checked against the manager before the change
+		-- and stays valid (tests/t/races.t).
+		v_since := clock_timestamp();
+		INSERT INTO line_manager_history (person_id, line_manager_id, valid_from)
+		SELECT p.person_id, p.line_manager_id, v_since
+		  FROM people p
+		  LEFT JOIN LATERAL (SELECT h.line_manager_id, true AS seen
+		                       FROM line_manager_history h
+		                      WHERE h.person_id = p.person_id
+		                      ORDER BY h.valid_from DESC LIMIT 1) last ON true
+		 WHERE p.person_id IN (SELECT rec ->> 'person_id' FROM feed_stage)
+		   AND (last.seen IS NULL OR last.line_manager_id IS DISTINCT FROM p.line_manager_id);
+	END IF;
 	-- statistics for the re-audit when the feed doubled its table
 	-- (19_ingest_statistics.sql)
 	PERFORM effort_analyze_grown(ARRAY[v_shape.tab]

@@ -92,11 +92,15 @@ is $calls->(), $before + 1, '… computed on the standby (its report_grant calls
 ($s, $j) = $d->req(GET => '/v1/violations?as_of=2026-10-01', token => $rev);
 is $s, 200, 'violations as of a date: 200 from the standby';
 my (undef, $m) = $d->req(GET => '/metrics');
-like $m, qr/^effortd_report_reads_total\{server="standby"\} 2$/m, '/metrics: two reads ran on the standby';
-unlike $m, qr/^effortd_report_reads_total\{server="primary"\}/m, '… none on the primary';
+# (a read falls back to the primary when the standby has not replayed
+# the primary's last commit within 400 ms, as under a loaded machine)
+my %reads = $m =~ /^effortd_report_reads_total\{server="(\w+)"\} (\d+)$/mg;
+is +($reads{standby} // 0) + ($reads{primary} // 0), 2, '/metrics: the two reads counted, by the server that ran them'
+	or diag $m;
+cmp_ok $reads{standby} // 0, '>=', 1, '… the report on the standby';
 like $m, qr/^effortd_report_replica_up 1$/m, '… the report pool\'s server answered';
 like $m, qr/^effortd_report_in_recovery 1$/m, '… it is a standby';
-like $m, qr/^effortd_report_replay_lag_bytes 0$/m, '… that has replayed all it received';
+like $m, qr/^effortd_report_replay_lag_bytes \d+$/m, '… with its replay lag in bytes';
 like $m, qr/^effortd_report_last_replayed_commit_age_seconds \d+\.\d{3}$/m, '… the age of its last replayed commit';
 like $m, qr/^# TYPE effortd_report_$_ gauge$/m, "… effortd_report_$_ is a gauge"
 	for qw(replica_up in_recovery replay_lag_bytes last_replayed_commit_age_seconds);
@@ -119,6 +123,7 @@ my $path = '/v1/reports/grants/RR%2FLAG0001%2F1?as_of=2026-10-01';
 ($s) = $lagging->req(GET => $path, token => $lagging->token('reviewer'));
 is $s, 404, 'db.report_wait_ms = 0: the report comes from the lagging standby, which lacks the grant: 404';
 
+my $primary_reads = metric($d, 'effortd_report_reads_total{server="primary"}') // 0;
 my $t0 = time;
 ($s, $j) = $d->req(GET => $path, token => $rev);
 my $took = time - $t0;
@@ -127,7 +132,7 @@ cmp_ok $took, '>=', 0.4, sprintf('… after waiting for the standby for 400 ms (
 cmp_ok $took, '<', 5, '… and no longer';
 like $d->log_text, qr/the standby has not replayed the primary's last commit within 400 ms; reading from the primary/,
 	'… then reading from the primary, as the log says';
-is metric($d, 'effortd_report_reads_total{server="primary"}'), 1, '… and as /metrics counts';
+is metric($d, 'effortd_report_reads_total{server="primary"}'), $primary_reads + 1, '… and as /metrics counts';
 
 psql($on_b, 'SELECT pg_wal_replay_resume()');
 ok $rc->wait_replayed('b'), 'replay resumed: the standby catches up';
