@@ -12,7 +12,6 @@
 #include "client.h"
 #include "output.h"
 
-
 #define EFFORTCTL_DEFAULT_URL     "http://127.0.0.1:8470"
 #define EFFORTCTL_DEFAULT_TIMEOUT 30
 #define EFFORTCTL_MAX_TIMEOUT     86400
