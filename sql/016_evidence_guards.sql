@@ -17,7 +17,8 @@
 --   transaction created (they are logged with it at commit); a later
 --   entry in a stored version would never be logged;
 -- * the *_recorded_guard triggers: the time a row says it was recorded is
---   the time it is written (now()), never backdated: a line manager's
+--   the time it is written (within the writing transaction, from now() to
+--   clock_timestamp()), never backdated: a line manager's
 --   valid_from, a version's received_at, a decision's recorded_at (and
 --   decided_at, for an approval), a delegation's recorded_at.  The rules
 --   read them (who managed whom when, an approval on time, a delegation
