@@ -308,7 +308,22 @@ person_month_grants AS (
 	                            ELSE effort_contracted_hours(p.fte, s.standard_weekly_hours, c.month,
 	                                                         effort_month_end(c.month), p.es, p.ee) END
 	                       AS contracted) k
-	         WHERE k.me < s.as_of) x
+	         WHERE k.me < s.as_of
+	        UNION ALL
+	        -- Charges in hours of ended months to a person not (yet) in the
+	        -- people feed: charged, nothing recorded (activity_missing); an
+	        -- fte_fraction has no contracted hours to be read in, and no
+	        -- month's contracted hours to be compared with (no row).
+	        -- (the scope's charges by index, or everyone's: as scope_people)
+	        SELECT c.person_id, c.month, c.grant_ref, NULL, NULL, c.hours,
+	               (c.hours * 100)::int, NULL, NULL
+	          FROM (SELECT c.* FROM charges c WHERE c.person_id = ANY (p_people)
+	                UNION ALL
+	                SELECT c.* FROM charges c WHERE p_people IS NULL) c
+	          CROSS JOIN settings s
+	         WHERE c.hours IS NOT NULL
+	           AND effort_month_end(c.month) < s.as_of
+	           AND NOT EXISTS (SELECT 1 FROM people q WHERE q.person_id = c.person_id)) x
 	 GROUP BY x.person_id, x.m, x.grant_ref
 ),
 -- The line manager periods (effort_line_manager_periods, 15_access.sql) of

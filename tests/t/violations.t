@@ -278,6 +278,26 @@ viol_is($m1, \%base, \@M1_STAFF, 'M1 still sees their own staff while delegating
 		[ $F{A1_inc} ], 'all_hours_tolerance = 20: only A1 (22.5 h short) remains, B1 (12.5 h) is within it';
 	is $d3->stop, 0, 'that effortd stops cleanly';
 }
+# A payroll charge to a person the people feed never sent (a typo in the
+# payroll export, a starter HR has not sent yet): activity_missing, both
+# kept by the re-audit after the charges feed and evaluated as of a date
+# (docs/api.md: "the audit flags what stays unmatched").  An fte_fraction
+# charge has no contracted hours to be read in: no finding.
+{
+	my ($s, $j) = post_feed($d, charges => [ { person_id => 'Z404', grant_ref => $G1, month => '2025-01', hours => 12.5 },
+		{ person_id => 'Z405', grant_ref => $G1, month => '2025-01', fte_fraction => 0.5 } ]);
+	is $s, 200, 'charges to two people effortd does not know: 200' or diag json_encode($j);
+	my $want = [ [ 'activity_missing', 'violation', 'Z404', $G1, '2025-01-01', '2025-01-31', '12.50' ] ];
+	for my $q ({ person_id => 'Z404' }, { person_id => 'Z404', as_of => '2025-06-01' }) {
+		($s, $j) = $d->req(GET => '/v1/violations', token => $reviewer, query => $q);
+		is_deeply [ map { [ @$_{qw(rule severity person_id grant_ref period_start period_end)}, h($_->{hours}) ] }
+			@{ $j->{violations} // [] } ], $want, 'the charge in hours is activity_missing '
+			. ($q->{as_of} ? "as of $q->{as_of}" : '(kept)') or diag json_encode($j);
+	}
+	($s, $j) = $d->req(GET => '/v1/violations', token => $reviewer, query => { person_id => 'Z405', as_of => '2025-06-01' });
+	is_deeply $j->{violations}, [], 'the fte_fraction charge: no finding';
+}
+
 # The first daemon, with the default tolerance, still answers as before.
 viol_is($reviewer, { as_of => '2025-06-01', rule => 'hours_incomplete' }, [ @F{qw(A1_inc B1_inc)} ],
 	'default tolerance (0.5): both hours_incomplete findings');
