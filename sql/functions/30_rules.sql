@@ -474,10 +474,8 @@ teaching_windows AS (
 	SELECT y.*, s.teaching_weekly_hours * p.fte * y.ndays / 7 AS lim
 	  FROM (SELECT a.person_id, a.grant_ref, a.start_date, a.end_eff,
 	               count(*) AS nmonths, sum(mo.nd) AS ndays, coalesce(sum(t.taught), 0) AS taught
-	          FROM (SELECT a.person_id, a.grant_ref, a.start_date,
-	                       coalesce(a.end_date, g.end_date) AS end_eff
-	                  FROM assignments a
-	                  LEFT JOIN grants g ON g.grant_ref = a.grant_ref
+	          FROM (SELECT a.person_id, a.grant_ref, a.start_date, a.end_date AS end_eff
+	                  FROM assignments_effective a  -- open-ended: to the grant's end
 	                 WHERE a.role IN ('researcher', 'fellow')) a
 	          CROSS JOIN settings s
 	          JOIN person_months t ON t.person_id = a.person_id AND t.n_ts > 0

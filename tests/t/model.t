@@ -724,9 +724,9 @@ disagreement('a charge in hours to an unknown person is activity_missing',
 # began runs to the grant's end (second edition): it has no day at all, and
 # overlaps no month. RULES.md teaching_excess "take the ended calendar
 # months overlapping the assignment"; effortd counts December for an
-# assignment of 12 December "to" 2 December.
+# assignment of 12 December "to" 2 December (it did before 017).
 disagreement('an open-ended assignment to a grant that ended before it began overlaps no month',
-	'effortd takes months overlapping a start and an end that are inverted', sub {
+	undef, sub {
 		my ($o) = @_;
 		feed($o, 'grants', [ grant('EX/0001/1', '2024-01-01', '2024-12-02') ]);
 		feed($o, 'people', [ map { person($_, undef, 1, '2020-01-06', undef) } qw(V0001 V0002 V0003) ]);
