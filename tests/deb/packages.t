@@ -23,7 +23,7 @@ use POSIX qw(:sys_wait_h);
 use Test::More;
 use Time::HiRes qw(sleep time);
 use EffortTest qw(new_db psql effortctl slurp spew sample_file);
-use EffortDeb qw(run dpkg installed known mode_owner adjusted_config);
+use EffortDeb qw(run dpkg installed known mode_owner adjusted_config serve_installed);
 
 my $TOP = $EffortTest::TOP;
 my $TMP = $EffortTest::TMP;
@@ -165,21 +165,9 @@ is $rc, 0, q{psql -U effortd_owner -c "SELECT effort_grant_runtime('effortd')": 
 
 my $port = EffortTest::free_port();
 my $serve_conf = "$TMP/effortd.conf";
-spew($serve_conf, adjusted_config('db.conninfo' => $c->conninfo($db->name) =~ s/user=\S+/user=effortd/r,
-	'listen.port' => $port));
-chown 0, $gid, $serve_conf;
-chmod 0640, $serve_conf;
-my $log = "$TMP/effortd.log";
-my $pid = fork // die "fork: $!";
-if ($pid == 0) {
-	open STDIN, '<', '/dev/null';
-	open STDOUT, '>>', $log;
-	open STDERR, '>>', $log;
-	exec 'setpriv', '--reuid=effortd', '--regid=effortd', '--init-groups', '/usr/sbin/effortd', '-c',
-		$serve_conf or POSIX::_exit(127);
-}
-$daemon = bless { db => $db, port => $port, conf => $serve_conf, log => $log, pid => $pid, options => {} },
-	'EffortTest::Daemon';
+$daemon = serve_installed($db, $serve_conf, 'db.conninfo' => $c->conninfo($db->name) =~ s/user=\S+/user=effortd/r,
+	'listen.port' => $port);
+my ($log, $pid) = @$daemon{qw(log pid)};
 ok $daemon->wait_health(200, 20), '/usr/sbin/effortd serves as the effortd user: /healthz 200'
 	or diag slurp($log);
 (undef, $out) = run('ps', '-o', 'user=', '-p', $pid);
