@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "client.h"
 #include "date.h"
+#include "digest.h"
 #include "listing.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -219,9 +220,7 @@ check_args(const struct cmd_entry *e, int nargs, char **args,
 		    e, "--last-id and --last-hash go together");
 	if (f->last_id != NULL && !cli_parse_id(f->last_id, &n))
 		return cli_usage_error(e, "invalid --last-id: %s", f->last_id);
-	if (f->last_hash != NULL &&
-	    (strlen(f->last_hash) != 64 ||
-	        strspn(f->last_hash, "0123456789abcdef") != 64))
+	if (f->last_hash != NULL && !sha256_hex_valid(f->last_hash))
 		return cli_usage_error(e,
 		    "invalid --last-hash: %s (64 lowercase hex digits)",
 		    f->last_hash);

@@ -14,6 +14,7 @@
 
 #include "api-audit-trail.h"
 #include "date.h"
+#include "digest.h"
 #include "effortd.h"
 #include "api-handlers.h"
 #include "log.h"
@@ -78,8 +79,7 @@ handle_audit_verify(struct request *r)
 		reply_error(r, 400, "last_id must be a number", NULL);
 		return;
 	}
-	if (hash != NULL &&
-	    (strlen(hash) != 64 || strspn(hash, "0123456789abcdef") != 64)) {
+	if (hash != NULL && !sha256_hex_valid(hash)) {
 		reply_error(r, 400,
 		    "last_hash must be 64 lowercase hex digits (a SHA-256)",
 		    NULL);
