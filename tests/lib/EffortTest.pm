@@ -280,6 +280,18 @@ package EffortTest::DB {
 		return $pid;
 	}
 
+	# A login role $role (made if missing) given effort_grant_runtime's
+	# privileges on this database, as effortd's runtime role; returns a
+	# cluster handle that connects as it (->conninfo($db->name)).
+	sub runtime_role {
+		my ($self, $role) = @_;
+		EffortTest::psql($self, qq{DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$role') THEN
+			CREATE ROLE "$role" LOGIN NOSUPERUSER; END IF; END \$\$});
+		EffortTest::psql($self, qq{SELECT effort_grant_runtime('$role')});
+		my $c = $self->cluster;
+		return EffortTest::Cluster->new(host => $c->host, port => $c->port, user => $role);
+	}
+
 	# Ends lock_table's holder $pid, its backend too (pg_sleep does not
 	# notice psql go).
 	sub unlock_table {

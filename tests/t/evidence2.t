@@ -20,11 +20,7 @@ use EffortTest qw(new_db start_effortd psql post_feed json_encode json_decode pr
 my $db = new_db();
 my $d = start_effortd(db => $db);
 my $role = "effortd_ev2_$$";
-psql($db, qq{DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$role') THEN
-	CREATE ROLE "$role" LOGIN NOSUPERUSER; END IF; END \$\$});
-psql($db, qq{SELECT effort_grant_runtime('$role')});
-my $c = $db->cluster;
-my $rt = EffortTest::Cluster->new(host => $c->host, port => $c->port, user => $role);
+my $rt = $db->runtime_role($role);
 
 my ($s, $j) = post_feed($d, people => [
 	{ person_id => 'M1', name => 'Manager One', fte => 1, employment_start => '2010-01-01' },

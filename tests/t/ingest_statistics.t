@@ -25,11 +25,8 @@ my $db = new_db();
 my @tables = qw(people timesheets timesheet_entries timesheet_decisions);
 psql($db, join '', map {"ALTER TABLE $_ SET (autovacuum_enabled = off);"} @tables);
 my $role = "effortd_stats_$$";
-psql($db, qq{DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$role') THEN
-	CREATE ROLE "$role" LOGIN NOSUPERUSER; END IF; END \$\$});
-psql($db, qq{SELECT effort_grant_runtime('$role')});
+my $rt = $db->runtime_role($role);
 my $c = $db->cluster;
-my $rt = EffortTest::Cluster->new(host => $c->host, port => $c->port, user => $role);
 my $d = start_effortd(db => $db, 'db.conninfo' => $rt->conninfo($db->name));
 
 # reltuples of a table: -1 until it is first analysed (or vacuumed).
