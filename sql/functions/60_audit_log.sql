@@ -343,9 +343,11 @@ END
 $$;
 
 -- The time a row says it was recorded (TG_ARGV[0]: valid_from,
--- received_at, recorded_at) is when it is written: effortd never sends
--- one, the column's default (or ingest) writes now(); an approval
--- (source 'approval') is also decided now.
+-- received_at, recorded_at) is when it is written, within the writing
+-- transaction: effortd never sends one, the column's default (or ingest)
+-- writes now(), and the people feed dates a line manager change when it
+-- is stored (clock_timestamp()); an approval (source 'approval') is also
+-- decided then.
 CREATE OR REPLACE FUNCTION effort_recorded_now_guard()
 RETURNS trigger LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
@@ -354,8 +356,6 @@ BEGIN
 	IF effort_guard_exempt(TG_RELID) THEN
 		RETURN NULL;
 	END IF;
-	-- (within this transaction: from its start, now(), to this moment;
-	-- the people feed dates a line manager change when it is stored)
 	EXECUTE format('SELECT %1$I::text FROM effort_new '
 	               'WHERE %1$I NOT BETWEEN now() AND clock_timestamp() LIMIT 1',
 		TG_ARGV[0]) INTO v_bad;
