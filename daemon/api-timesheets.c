@@ -150,7 +150,8 @@ handle_reject(struct request *r)
 /* The most ids one POST /v1/approvals takes. */
 #define APPROVE_MANY_MAX 1000
 
-/* POST /v1/approvals's body. */
+/* POST /v1/approvals's body (request_body_object reads only the names;
+ * approve_many_errors checks the array). */
 static const struct field_spec approve_many_fields[] = {
 	{ "timesheet_ids", FT_STRING, F_REQUIRED, NULL, 0, 0 },
 	{ NULL, 0, 0, NULL, 0, 0 },
