@@ -137,5 +137,62 @@ sub calendar_org {
 	$u->{d}->stop;
 }
 
+# ------------------------------------------------------------------ investigator caps
+
+# Caps split over grants and cap years, part-time, a mid-year starter in a
+# leap cap year (2023-08-01 - 2024-07-31, 366 days), timesheets either side
+# of the cap year's boundary, DA estimates ending mid-month; and the two
+# figures that end in exactly half a hundredth (x.xx5) only after a
+# division, which must be computed exactly, not rounded on the way:
+# - Q0001, 0.5001 FTE co-I: cap 1650 x 0.5001 = 825.165 h; 100 + 100 +
+#   100.01 grant hours in Aug - Oct 2024, as of November n = 3:
+#   300.01 / 3 x 12 = 1200.04, projected excess 374.875 -> 374.88 h
+#   (300.01 / 3 rounded to 16 decimals, then x 12, is 1200.0399...96).
+# - Q0002, 0.1001 FTE co-I on estimates only: cap 165.165 h; 100 h a year
+#   for 2 days and 800 h a year for 91 days of a 365-day year: 200/365 +
+#   72800/365 = 200 h exactly, excess 34.835 -> 34.84 h (each quotient
+#   rounded on its own sums to 199.99999999999999995).
+sub cap_org {
+	my ($o) = @_;
+	feed($o, 'grants', [ grant('QX/0001/1', '2023-01-01', '2028-12-31'), grant('QX/0002/1', '2023-06-01', '2026-06-15') ]);
+	feed($o, 'people', [ person('Q0000', undef, 1, '2010-01-04', undef), person('Q0001', 'Q0000', 0.5001, '2020-01-06', undef),
+		person('Q0002', 'Q0000', 0.1001, '2020-01-06', undef), person('Q0003', 'Q0000', 0.6, '2020-01-06', undef),
+		person('Q0004', 'Q0000', 1, '2024-02-29', undef), person('Q0005', 'Q0000', 0.8, '2020-01-06', '2025-03-14') ]);
+	feed($o, 'assignments', [
+		asg('Q0001', 'QX/0001/1', 'co_i', 'DI', '2024-08-01', '2025-07-31', 0.5),
+		asg('Q0002', 'QX/0001/1', 'co_i', 'DA', '2025-01-01', '2025-01-02', 0.05, 100),
+		asg('Q0002', 'QX/0002/1', 'co_i', 'DA', '2025-02-01', '2025-05-02', 0.05, 800),
+		asg('Q0003', 'QX/0001/1', 'pi', 'DI', '2024-06-01', undef, 0.5),
+		asg('Q0003', 'QX/0002/1', 'co_i', 'DI', '2024-06-01', undef, 0.5),
+		asg('Q0004', 'QX/0001/1', 'pi', 'DI', '2024-02-29', '2024-07-31', 1),
+		asg('Q0004', 'QX/0002/1', 'co_i', 'DA', '2024-08-01', '2025-07-31', 0.2, 330),
+		asg('Q0005', 'QX/0002/1', 'pi', 'DA', '2024-08-01', '2025-03-14', 0.5, 1000),
+		asg('Q0005', 'QX/0001/1', 'researcher', 'DI', '2024-08-01', '2025-03-14', 0.5) ]);
+	feed($o, 'timesheets', [
+		ts('Q0001', '2024-08', [ [ 'grant', 'QX/0001/1', 100 ] ]), ts('Q0001', '2024-09', [ [ 'grant', 'QX/0001/1', 100 ] ]),
+		ts('Q0001', '2024-10', [ [ 'grant', 'QX/0001/1', 100.01 ] ]),
+		(map { ts('Q0003', $_, [ [ 'grant', 'QX/0001/1', 45.5 ], [ 'grant', 'QX/0002/1', 40.25 ], [ 'grant', 'ZZ/0009/1', 1 ] ]) }
+			map { sprintf '%04d-%02d', $_ < 7 ? 2024 : 2025, ($_ + 5) % 12 + 1 } 0 .. 18),
+		ts('Q0003', [ '2025-07-28', '2025-07-31' ], [ [ 'grant', 'QX/0001/1', 30 ] ]),
+		ts('Q0003', [ '2025-08-01', '2025-08-03' ], [ [ 'grant', 'QX/0002/1', 70 ] ]),
+		(map { ts('Q0004', $_, full_month($_, [ 'QX/0001/1', 140 ])) } qw(2024-03 2024-04 2024-05 2024-06 2024-07)),
+		ts('Q0004', [ '2024-02-29', '2024-02-29' ], [ [ 'grant', 'QX/0001/1', 7.5 ] ]),
+		(map { ts('Q0005', $_, [ [ 'grant', 'QX/0001/1', 60 ], [ 'research', 'research', 60 ] ]) } qw(2024-08 2024-09 2024-10 2024-11 2024-12 2025-01 2025-02)),
+		ts('Q0005', [ '2025-03-01', '2025-03-14' ], [ [ 'grant', 'QX/0001/1', 30 ], [ 'research', 'research', 30 ] ]),
+	]);
+}
+{
+	my $o = org();
+	cap_org($o);
+	is hours_of($o, '2024-11-15', 'investigator_cap_projected', 'Q0001'), '374.88',
+		'projection 300.01 / 3 x 12 against a cap of 825.165: 374.875 h, rounded to 374.88';
+	is hours_of($o, '2025-08-01', 'investigator_cap_exceeded', 'Q0002'), '34.84',
+		'DA estimates 200/365 + 72800/365 = 200 h against a cap of 165.165: 34.835 h, rounded to 34.84';
+	agrees($o, 'investigator caps', qw(2024-03-01 2024-07-31 2024-08-01 2024-08-02 2024-09-01 2024-11-01 2024-11-15 2024-12-01
+		2025-01-02 2025-01-03 2025-02-01 2025-03-14 2025-03-15 2025-04-01 2025-05-02 2025-05-03 2025-06-01 2025-07-31
+		2025-08-01 2025-08-02 2025-09-01 2026-01-01 2026-06-15 2026-06-16 2026-08-01), $today);
+	$o->{d}->stop;
+}
+
 diag "compared $orgs organisations: $compared findings";
 done_testing;
