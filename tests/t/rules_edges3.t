@@ -194,5 +194,139 @@ sub cap_org {
 	$o->{d}->stop;
 }
 
+# ------------------------------------------------------------------ assignments and charges
+
+sub assignment_org {
+	my ($o) = @_;
+	feed($o, 'grants', [ grant('NX/0001/1', '2023-01-01', '2027-12-31'), grant('NX/0002/1', '2024-03-01', '2025-06-15'),
+		grant('NX/0003/1', '2025-02-10', '2026-12-31') ]);
+	my ($g1, $g2, $g3) = ('NX/0001/1', 'NX/0002/1', 'NX/0003/1');
+	feed($o, 'people', [ person('N0000', undef, 1, '2010-01-04', undef), person('N1001', 'N0000', 1, '2020-01-06', undef),
+		person('N1002', 'N0000', 0.8, '2025-02-12', '2025-11-19'), person('N1003', 'N0000', 1, '2020-01-06', undef),
+		person('N1004', 'N0000', 0.8, '2020-01-06', undef), person('N1005', 'N0000', 0.5, '2020-01-06', undef),
+		person('N1006', 'N0000', 1, '2020-01-06', undef), person('N1007', 'N0000', 0.75, '2025-03-01', '2025-08-31'),
+		person('N1008', 'N0000', 1, '2020-01-06', undef) ]);
+	feed($o, 'assignments', [
+		# touching, on one grant; open-ended to a grant ending mid-month
+		asg('N1001', $g1, 'researcher', 'DI', '2025-01-15', '2025-03-10', 0.5),
+		asg('N1001', $g1, 'researcher', 'DI', '2025-03-11', '2025-09-30', 0.5),
+		asg('N1001', $g2, 'technician', 'DI', '2025-04-01', undef, 1),
+		# one at 1.0 covering a mid-month start and end of employment
+		asg('N1002', $g3, 'researcher', 'DI', '2025-02-10', undef, 1),
+		# 1.0 assignments touching at a month's end, then mid-month
+		asg('N1003', $g1, 'rse', 'DI', '2025-01-01', '2025-01-31', 1),
+		asg('N1003', $g3, 'rse', 'DI', '2025-02-01', '2025-03-15', 1),
+		asg('N1003', $g1, 'rse', 'DI', '2025-03-16', '2025-06-30', 1),
+		asg('N1004', $g1, 'researcher', 'DI', '2025-01-01', '2025-12-31', 0.5),
+		asg('N1005', $g1, 'co_i', 'DA', '2025-01-01', '2025-12-31', 0.1, 150),
+		asg('N1006', $g1, 'other', 'EXC', '2025-02-01', '2025-05-31', 0),
+		asg('N1006', $g1, 'fellow', 'DI', '2025-03-17', '2025-04-16', 0.5),
+		asg('N1007', $g1, 'researcher', 'DI', '2025-03-01', '2025-08-31', 1),
+		asg('N1008', $g1, 'researcher', 'EXC', '2025-04-30', '2025-06-01', 0.5) ]);
+	feed($o, 'timesheets', [
+		(map { ts('N1001', $_, full_month($_, [ $g1, 50 ], [ $g2, 30 ], [ $g3, 5.25 ])) } qw(2025-01 2025-02 2025-03 2025-04 2025-05 2025-06 2025-07)),
+		ts('N1001', [ '2025-06-16', '2025-06-30' ], [ [ 'grant', $g2, 10 ] ]),
+		ts('N1002', [ '2025-02-12', '2025-02-28' ], [ [ 'grant', $g3, 78 ] ]),
+		ts('N1002', [ '2025-11-01', '2025-11-30' ], [ [ 'grant', $g3, 80.5 ] ]),
+		ts('N1003', '2025-03', full_month('2025-03', [ $g1, 80 ], [ $g3, 70 ])),
+		ts('N1004', '2025-02', [ [ 'grant', $g1, 60 ], [ 'grant', $g2, 0 ], [ 'teaching', 'teaching', 20 ] ]),
+		ts('N1004', '2025-03', [ [ 'grant', $g1, 0 ], [ 'admin', 'admin', 100 ] ]),
+		ts('N1006', '2025-03', [ [ 'teaching', 'teaching', 30 ], [ 'grant', $g1, 100 ] ]),
+		ts('N1006', '2025-04', [ [ 'teaching', 'teaching', 10.01 ], [ 'grant', $g1, 100 ] ]),
+		ts('N1007', [ '2025-03-01', '2025-03-02' ], [ [ 'grant', $g1, 0 ] ]),
+		ts('N1008', [ '2025-04-30', '2025-04-30' ], [ [ 'grant', $g1, 7.5 ] ]),
+		ts('N1008', [ '2025-06-01', '2025-06-01' ], [ [ 'grant', $g1, 7.5 ] ]),
+	]);
+	feed($o, 'charges', [
+		charge('N1002', $g3, '2025-02', fte_fraction => 1), charge('N1002', $g3, '2025-12', hours => 10),
+		charge('N1002', $g3, '2025-11', fte_fraction => 0.5),
+		charge('N1004', $g1, '2025-02', fte_fraction => 0.5), charge('N1004', $g2, '2025-02', hours => 40.01),
+		charge('N1004', $g3, '2025-02', hours => 0), charge('N1004', $g1, '2025-03', hours => 0.5),
+		charge('N1004', $g2, '2025-03', fte_fraction => 0), charge('N1004', $g1, '2025-04', hours => 70),
+		charge('N1005', $g1, '2025-03', fte_fraction => 0.333333), charge('N1005', $g1, '2025-04', hours => 78.75),
+		charge('N1007', $g1, '2025-03', fte_fraction => 0.999999), charge('N1007', $g1, '2025-09', fte_fraction => 1),
+	]);
+	# a charge re-sent in the other form; the FTE changes
+	feed($o, 'charges', [ charge('N1004', $g1, '2025-04', fte_fraction => 0.6), charge('N1004', $g1, '2025-03', fte_fraction => 0.000001) ]);
+	feed($o, 'people', [ person('N1004', 'N0000', 0.6, '2020-01-06', undef) ]);
+}
+{
+	my $o = org();
+	assignment_org($o);
+	agrees($o, 'assignments and charges', qw(2025-02-01 2025-03-01 2025-03-11 2025-04-01 2025-04-30 2025-05-01 2025-06-01 2025-06-02
+		2025-06-15 2025-06-16 2025-07-01 2025-08-01 2025-08-31 2025-09-01 2025-10-01 2025-11-19 2025-12-01 2026-01-01 2026-02-01), $today);
+	$o->{d}->stop;
+	my $u = org(timezone => 'UTC', standard_weekly_hours => '35.0', all_hours_tolerance => '0.0', charge_tolerance => '0.0');
+	assignment_org($u);
+	agrees($u, 'assignments and charges, 35 h weeks, no tolerances', qw(2025-03-01 2025-04-01 2025-05-01 2025-06-16 2025-07-01
+		2025-10-01 2026-01-01), $today);
+	$u->{d}->stop;
+}
+
+# ------------------------------------------------------------------ versions, decisions, managers
+
+sub version_org {
+	my ($o) = @_;
+	my $g = 'WX/0001/1';
+	feed($o, 'grants', [ grant($g, '2023-01-01', '2028-12-31') ]);
+	feed($o, 'people', [ person('W0001', undef, 1, '2010-01-04', undef), person('W0002', 'W0001', 1, '2010-01-04', undef),
+		person('W0003', 'W0001', 1, '2010-01-04', undef), person('W0004', 'W0001', 1, '2010-01-04', undef),
+		(map { person($_, 'W0002', 1, '2023-01-02', undef) } qw(W1001 W1002 W1003 W1004 W1005 W1006 W1007)) ]);
+	feed($o, 'assignments', [ asg('W0002', $g, 'pi', 'DI', '2023-01-01', undef, 0.5),
+		map { asg($_, $g, 'researcher', 'DI', '2023-06-01', undef, 0.5) } qw(W1001 W1002 W1003 W1004 W1005 W1006 W1007) ]);
+	my $m = sub { full_month($_[0], [ $g, 60 ]) };
+	feed($o, 'timesheets', [
+		ts('W0002', '2025-01', $m->('2025-01'), by => 'W0001', at => '2025-02-03T09:00:00Z'),
+		ts('W1001', '2025-01', $m->('2025-01'), by => 'W0002', at => '2025-02-03T09:00:00Z'),
+		ts('W1002', '2025-01', $m->('2025-01'), by => 'W0002', at => '2025-02-03T09:00:00Z'),
+		ts('W1005', '2025-01', $m->('2025-01'), by => 'W0002', at => '2025-02-03T09:00:00Z'),
+		(map { ts($_, '2026-10', $m->('2026-10'), sub => '2026-11-02T09:00:00Z') } qw(W1003 W1004 W1006 W1007)),
+		ts('W1006', '2026-09', $m->('2026-09'), sub => '2026-10-02T09:00:00Z'),
+	]);
+	feed($o, 'timesheets', [
+		# a later version lowering the hours below the contracted: unauthorised again
+		ts('W1001', '2025-01', [ [ 'grant', $g, 60 ], [ 'research', 'research', 90 ] ], sub => '2025-02-10T09:00:00Z', reason => 'fewer hours'),
+		# amended after authorisation, then authorised afresh on time
+		ts('W1002', '2025-01', [ [ 'grant', $g, 70 ], [ 'research', 'research', 102.5 ] ], sub => '2025-03-10T09:00:00Z', reason => 'moved'),
+		# amended, then reverted to the authorised entries
+		ts('W1005', '2025-01', [ [ 'grant', $g, 70 ], [ 'research', 'research', 102.5 ] ], sub => '2025-02-10T09:00:00Z', reason => 'moved'),
+	]);
+	feed($o, 'timesheets', [
+		ts('W1002', '2025-01', [ [ 'grant', $g, 70 ], [ 'research', 'research', 102.5 ] ], sub => '2025-03-10T09:00:00Z', by => 'W0002', at => '2025-03-31T22:59:59Z'),
+		ts('W1005', '2025-01', $m->('2025-01'), sub => '2025-02-12T09:00:00Z'),
+	]);
+	# rejected, then a new version, approved (late) through the API
+	decide_api($o, 'W0002', 'reject', 'W1003', '2026-10-01', '2026-10-31');
+	feed($o, 'timesheets', [ ts('W1003', '2026-10', full_month('2026-10', [ $g, 65 ]), sub => $now_iso) ]);
+	# an approval of a superseded version is refused (409); the current one is approved
+	my $old = ts_id($o, 'W1004', '2026-10-01');
+	feed($o, 'timesheets', [ ts('W1004', '2026-10', full_month('2026-10', [ $g, 66 ]), sub => $now_iso) ]);
+	my ($s) = $o->{d}->req(POST => "/v1/timesheets/$old/approve", token => $o->{d}->token('manager', 'W0002'));
+	is $s, 409, 'an approval of a superseded version: 409';
+	decide_api($o, 'W0002', 'approve', 'W1004', '2026-10-01', '2026-10-31');
+	# the line manager changes today: an authorisation dated before the change
+	# is the former manager's to give; the new manager approves from now
+	feed($o, 'people', [ person('W1006', 'W0003', 1, '2023-01-02', undef), person('W1007', 'W0003', 1, '2023-01-02', undef) ]);
+	feed($o, 'timesheets', [ ts('W1007', '2025-06', $m->('2025-06'), by => 'W0003', at => '2025-07-03T09:00:00Z'),
+		ts('W1007', '2025-05', $m->('2025-05'), by => 'W0002', at => '2025-06-03T09:00:00Z') ]);
+	($s) = $o->{d}->req(POST => '/v1/timesheets/' . ts_id($o, 'W1006', '2026-10-01') . '/approve', token => $o->{d}->token('manager', 'W0002'));
+	is $s, 403, 'the former line manager may not approve after the change: 403';
+	decide_api($o, 'W0003', 'approve', 'W1006', '2026-10-01', '2026-10-31');
+	# the new manager's own delegation, made today: its delegate approves
+	my ($ds, $dj) = $o->{d}->req(POST => '/v1/me/delegations', token => $o->{d}->token('manager', 'W0003'),
+		body => { delegate_id => 'W0004', start_date => $today, end_date => $today });
+	die "POST /v1/me/delegations: $ds " . json_encode($dj) . "\n" unless $ds == 200;
+	$o->{m}->my_delegation({ manager_id => 'W0003', delegate_id => 'W0004', start_date => $today, end_date => $today });
+	decide_api($o, 'W0004', 'approve', 'W1006', '2026-09-01', '2026-09-30');
+	decide_api($o, 'W0004', 'approve', 'W1007', '2026-10-01', '2026-10-31');
+}
+{
+	my $o = org();
+	version_org($o);
+	agrees($o, 'versions, decisions and managers', qw(2025-02-01 2025-03-17 2025-03-18 2025-03-31 2025-04-01 2025-08-01
+		2026-11-01 2026-12-17 2026-12-31 2027-01-01), $today);
+	$o->{d}->stop;
+}
+
 diag "compared $orgs organisations: $compared findings";
 done_testing;
