@@ -192,6 +192,14 @@ sub cap_org {
 		2025-01-02 2025-01-03 2025-02-01 2025-03-14 2025-03-15 2025-04-01 2025-05-02 2025-05-03 2025-06-01 2025-07-31
 		2025-08-01 2025-08-02 2025-09-01 2026-01-01 2026-06-15 2026-06-16 2026-08-01), $today);
 	$o->{d}->stop;
+	# cap years from March (the leap day at a year's end) and from January
+	for my $start (3, 1) {
+		my $u = org(cap_year_start_month => $start, investigator_annual_hours => '1500.5', timezone => 'UTC');
+		cap_org($u);
+		agrees($u, "investigator caps, cap years from month $start", qw(2024-02-29 2024-03-01 2024-06-01 2024-12-31 2025-01-01
+			2025-02-01 2025-03-01 2025-03-02 2025-06-01 2026-01-01 2026-03-01), $today);
+		$u->{d}->stop;
+	}
 }
 
 # ------------------------------------------------------------------ assignments and charges
@@ -205,7 +213,7 @@ sub assignment_org {
 		person('N1002', 'N0000', 0.8, '2025-02-12', '2025-11-19'), person('N1003', 'N0000', 1, '2020-01-06', undef),
 		person('N1004', 'N0000', 0.8, '2020-01-06', undef), person('N1005', 'N0000', 0.5, '2020-01-06', undef),
 		person('N1006', 'N0000', 1, '2020-01-06', undef), person('N1007', 'N0000', 0.75, '2025-03-01', '2025-08-31'),
-		person('N1008', 'N0000', 1, '2020-01-06', undef) ]);
+		person('N1008', 'N0000', 1, '2020-01-06', undef), person('N1009', 'N0000', 0.9, '2020-01-06', undef) ]);
 	feed($o, 'assignments', [
 		# touching, on one grant; open-ended to a grant ending mid-month
 		asg('N1001', $g1, 'researcher', 'DI', '2025-01-15', '2025-03-10', 0.5),
@@ -222,7 +230,14 @@ sub assignment_org {
 		asg('N1006', $g1, 'other', 'EXC', '2025-02-01', '2025-05-31', 0),
 		asg('N1006', $g1, 'fellow', 'DI', '2025-03-17', '2025-04-16', 0.5),
 		asg('N1007', $g1, 'researcher', 'DI', '2025-03-01', '2025-08-31', 1),
-		asg('N1008', $g1, 'researcher', 'EXC', '2025-04-30', '2025-06-01', 0.5) ]);
+		asg('N1008', $g1, 'researcher', 'EXC', '2025-04-30', '2025-06-01', 0.5),
+		# teaching over two touching fellow assignments on one grant (the
+		# month they meet counts for both), a leap February
+		asg('N1009', $g1, 'fellow', 'DI', '2024-01-10', '2024-02-29', 0.5),
+		asg('N1009', $g1, 'fellow', 'DI', '2024-03-01', '2024-03-20', 0.5),
+		asg('N1009', $g2, 'researcher', 'DI', '2024-03-20', undef, 0.5) ]);
+	feed($o, 'timesheets', [ map { ts('N1009', $_->[0], [ [ 'teaching', 'teaching', $_->[1] ], [ 'grant', $g1, 60 ], [ 'research', 'research', 60 ] ]) }
+		[ '2024-01', 30 ], [ '2024-02', 24.86 ], [ '2024-03', 12.43 ], [ '2024-05', 22.5 ] ]);
 	feed($o, 'timesheets', [
 		(map { ts('N1001', $_, full_month($_, [ $g1, 50 ], [ $g2, 30 ], [ $g3, 5.25 ])) } qw(2025-01 2025-02 2025-03 2025-04 2025-05 2025-06 2025-07)),
 		ts('N1001', [ '2025-06-16', '2025-06-30' ], [ [ 'grant', $g2, 10 ] ]),
@@ -253,7 +268,7 @@ sub assignment_org {
 {
 	my $o = org();
 	assignment_org($o);
-	agrees($o, 'assignments and charges', qw(2025-02-01 2025-03-01 2025-03-11 2025-04-01 2025-04-30 2025-05-01 2025-06-01 2025-06-02
+	agrees($o, 'assignments and charges', qw(2024-02-29 2024-03-01 2024-03-20 2024-03-21 2024-04-01 2024-06-01 2025-02-01 2025-03-01 2025-03-11 2025-04-01 2025-04-30 2025-05-01 2025-06-01 2025-06-02
 		2025-06-15 2025-06-16 2025-07-01 2025-08-01 2025-08-31 2025-09-01 2025-10-01 2025-11-19 2025-12-01 2026-01-01 2026-02-01), $today);
 	$o->{d}->stop;
 	my $u = org(timezone => 'UTC', standard_weekly_hours => '35.0', all_hours_tolerance => '0.0', charge_tolerance => '0.0');
