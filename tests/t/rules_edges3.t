@@ -128,7 +128,7 @@ sub calendar_org {
 	my $o = org();
 	calendar_org($o);
 	agrees($o, 'deadlines and timestamps', sort(around(qw(2024-04-30 2025-10-31 2025-10-30 2026-02-28 2026-01-31 2028-02-29 2028-04-28 2028-04-30
-		2026-10-31))), '2025-09-01', '2025-10-01', '2026-03-01', $today);
+		2026-10-31))), qw(2025-09-01 2025-10-01 2025-12-29 2025-12-30 2025-12-31 2026-03-01), $today);
 	$o->{d}->stop;
 	my $u = org(timezone => 'UTC', authorisation_months => 1, reminder_days => 0);
 	calendar_org($u);
@@ -310,6 +310,16 @@ sub version_org {
 		ts('W1002', '2025-01', [ [ 'grant', $g, 70 ], [ 'research', 'research', 102.5 ] ], sub => '2025-03-10T09:00:00Z', by => 'W0002', at => '2025-03-31T22:59:59Z'),
 		ts('W1005', '2025-01', $m->('2025-01'), sub => '2025-02-12T09:00:00Z'),
 	]);
+	# an amendment of an authorised version with an empty or blank reason
+	# carries none: refused (RULES.md "rejected without one")
+	for my $reason ('', "  \t") {
+		my $r = ts('W1002', '2025-01', [ [ 'grant', $g, 71 ], [ 'research', 'research', 101.5 ] ], sub => '2025-04-10T09:00:00Z', reason => $reason);
+		my ($s, $j) = $o->{d}->req(POST => '/v1/timesheets', token => $o->{feed}, body => [ $r ]);
+		my @fields = map { $_->{field} } @{ ref $j eq 'HASH' ? $j->{errors} // [] : [] };
+		my ($model) = $o->{m}->timesheet_answer($r);
+		is "$s @fields / $model", '422 amendment_reason / refused: amendment_reason',
+			'an amendment with the reason "' . quotemeta($reason) . '" is refused by effortd and the model' or diag json_encode($j);
+	}
 	# rejected, then a new version, approved (late) through the API
 	decide_api($o, 'W0002', 'reject', 'W1003', '2026-10-01', '2026-10-31');
 	feed($o, 'timesheets', [ ts('W1003', '2026-10', full_month('2026-10', [ $g, 65 ]), sub => $now_iso) ]);
