@@ -174,7 +174,8 @@ BEGIN
 	                 'an amendment needs an amendment_reason', cur_version))
 	          FROM effort_ts_plan
 	         WHERE known AND NOT exact AND NOT same AND cur_decision = 'authorised'
-	           AND coalesce(btrim(amendment_reason), '') = ''
+	           -- (blank: spaces, tabs, CR and LF alone, as a reject's reason)
+	           AND coalesce(btrim(amendment_reason, E' \t\r\n'), '') = ''
 	        UNION ALL
 	        SELECT jsonb_build_object('index', idx, 'field', 'authorised_by',
 	               'message', format('version %s of this timesheet is already '

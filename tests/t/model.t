@@ -538,7 +538,8 @@ if (!$ENV{MODEL_SKIP_HOSTILE}) {
 # cost type (some open-ended, some on unknown grants, some at 1.0), months
 # with one to three timesheets or none, entries of every kind, charges by
 # fraction and in hours, authorisations by the manager, another manager, a
-# delegate or oneself at any moment around the deadlines, second versions,
+# delegate or oneself at any moment around the deadlines (Z, +01:00 or
+# -05:00, some at 23:59:59 or 00:00:00 local to the offset), second versions,
 # line manager changes and removals between the batches, API approvals.
 sub random_org {
 	my ($o, $seed) = @_;
@@ -546,11 +547,12 @@ sub random_org {
 	my $pick = sub { $_[ int rand @_ ] };
 	my $day = sub { my ($from, $to) = map { RulesModel::dn($_) } @_; RulesModel::ds($from + int rand($to - $from + 1)) };
 	my $hrs = sub { sprintf '%.2f', $_[0] };
-	my $stamp = sub {    # a timestamp on day number $d, at a random moment, Z or +01:00
+	my $stamp = sub {    # a timestamp on day number $d, at a random moment or either side of midnight, Z, +01:00 or -05:00
 		my ($d) = @_;
-		my ($h, $mi) = (int rand 24, int rand 60);
-		return rand() < 0.5 ? sprintf('%sT%02d:%02d:00Z', RulesModel::ds($d), $h, $mi)
-			: sprintf('%sT%02d:%02d:00+01:00', RulesModel::ds($d), $h, $mi);
+		my ($h, $mi, $se) = (int rand 24, int rand 60, 0);
+		my $r = rand;
+		($h, $mi, $se) = $r < 0.1 ? (23, 59, 59) : $r < 0.2 ? (0, 0, 0) : ($h, $mi, $se);
+		return sprintf('%sT%02d:%02d:%02d%s', RulesModel::ds($d), $h, $mi, $se, $pick->('Z', 'Z', '+01:00', '-05:00'));
 	};
 	my $now_day = RulesModel::dn(substr $now_iso, 0, 10);
 	my $p = "R$seed";
