@@ -55,6 +55,10 @@ sub differences {
 	die "GET /v1/violations: $s\n" unless $s == 200;
 	my $key = sub { join ' ', $_[0]{rule}, $_[0]{person_id}, $_[0]{grant_ref} // '-', $_[0]{period_start}, $_[0]{period_end} // '-' };
 	my %got = map { ($key->($_) => $_) } @{ $j->{violations} };
+	# API.md: sorted by person_id, period_start, rule, grant_ref (docs/rules.md:
+	# bytewise, a null grant_ref first)
+	my @order = map { join "\0", $_->{person_id}, $_->{period_start}, $_->{rule}, $_->{grant_ref} // '' } @{ $j->{violations} };
+	my ($unsorted) = grep { $order[ $_ - 1 ] gt $order[$_] } 1 .. $#order;
 	my %want = map { ($key->($_) => $_) } $o->{m}->findings($as_of);
 	my @diff;
 	for my $k (sort keys %{ { %got, %want } }) {
@@ -68,6 +72,7 @@ sub differences {
 				. " h, model $w->{severity} $w->{hours} h ($g->{detail})";
 		}
 	}
+	unshift @diff, "order    row $unsorted is listed before row " . ($unsorted - 1) if $unsorted;
 	return (\@diff, scalar keys %want);
 }
 
