@@ -99,12 +99,13 @@ $$;
 -- A simple feed's ingest.  The people whose findings it touches: the
 -- people stored (people, assignments, charges); those assigned to, or
 -- with hours on, a grant stored (grants: {"grant": ref}); those whose
--- line manager ever was a manager of a delegation stored (delegations).
--- Whom a grant reaches is read by the re-audit, after this transaction
--- commits (effort_reaudit_people), not here: a person connected meanwhile
--- by another instance (an assignment, a timesheet), whose own re-audit
--- ran before this commit, would otherwise be re-audited by neither with
--- both seen (tests/t/races2.t).
+-- line manager ever was a manager of a delegation stored (delegations:
+-- {"manager": id}).  Whom a grant or a manager reaches is read by the
+-- re-audit, after this transaction commits (effort_reaudit_people), not
+-- here: a person connected meanwhile by another instance (an assignment,
+-- a timesheet, a line manager change), whose own re-audit ran before this
+-- commit, would otherwise be re-audited by neither with both seen
+-- (tests/t/races2.t).
 -- No JIT, as ingest_timesheets (21_ingest_timesheets.sql).
 CREATE OR REPLACE FUNCTION ingest_feed(p_feed text, p_batch jsonb,
 	p_token bigint, p_check_only boolean)
@@ -156,13 +157,11 @@ BEGIN
 	-- (19_ingest_statistics.sql)
 	PERFORM effort_analyze_grown(ARRAY[v_shape.tab]
 		|| CASE WHEN p_feed = 'people' THEN '{line_manager_history}'::text[] END);
-	v_people := CASE WHEN p_feed = 'delegations' THEN to_jsonb(ARRAY(
-			SELECT DISTINCT h.person_id FROM line_manager_history h
-			 WHERE h.line_manager_id = ANY (v_keys)))
-		ELSE (SELECT jsonb_agg(CASE p_feed
+	v_people := (SELECT jsonb_agg(CASE p_feed
 			WHEN 'grants' THEN jsonb_build_object('grant', k)
+			WHEN 'delegations' THEN jsonb_build_object('manager', k)
 			ELSE to_jsonb(k) END ORDER BY k)
-		  FROM (SELECT DISTINCT k FROM unnest(v_keys) k) u) END;
+		  FROM (SELECT DISTINCT k FROM unnest(v_keys) k) u);
 	RETURN effort_ingest_result((SELECT count(*) FROM feed_stage), v_created,
 		coalesce(cardinality(v_keys), 0) - v_created, v_people);
 END

@@ -18,9 +18,11 @@
 # kept findings (the open rows of findings, what GET /v1/violations
 # answers, also with ?as_of=today) must equal a fresh evaluation of the
 # rules (audit_findings).
-# Races (they failed while the write read its reach): 1 and 2 (a
-# grant's).  No race, documented: 3 (1 mirrored: the paused write's own
-# re-audit, after its COMMIT, sees the other write).
+# Races (they failed while the write read its reach): 1 and 2 (a grant's),
+# 4 (a delegation feed's manager's), 5 (POST /v1/me/delegations').  No
+# race, documented: 3 and 6 (1 and 4 mirrored: the paused write's own
+# re-audit, after its COMMIT, sees the other write) and 7 (an approval
+# re-audits its own person, after its COMMIT).
 use strict;
 use warnings;
 use utf8;
@@ -241,6 +243,106 @@ ok wait_for(sub { full_sweeps() >= 2 }, 20), 'the first full sweeps ran';
 	my ($kept, $fresh) = kept_and_fresh('P5');
 	is_deeply rules_of($fresh), [ map { "timesheet_missing 2025-0$_-01" } 1 .. 2 ], 'fresh: January and February';
 	is_deeply $kept, $fresh, 'P5: the kept findings equal a fresh evaluation';
+}
+
+# P3 and P4 have an October 2025 timesheet each, authorised by XD two
+# hours from now (a feed may date an authorisation up to a day after it
+# is received): invalid while MA, who never delegated to XD, manages them
+# then.
+my $ts_xd = sub {
+	my ($who) = @_;
+	return { person_id => $who, period_start => '2025-10-01', period_end => '2025-10-31',
+		submitted_at => '2025-11-03T09:00:00Z', authorised_by => 'XD', authorised_at => utc_in(120),
+		entries => [ { kind => 'research', activity => 'research', hours => 172.5 } ] };
+};
+($s, $j) = post_feed($a, timesheets => [ $ts_xd->('P3') ]);
+is $s, 200, 'P3 October 2025, authorised by XD, stored' or diag json_encode($j);
+
+# ---- 4. A delegations feed records MB delegating to XD (paused) while a
+# people feed moves P3 from MA to MB: from now on MB manages P3, so XD's
+# authorisation (made two hours from now) is MB's delegate's.  The
+# people feed's re-audit did not see the delegation; the delegations
+# feed's reach (whom MB ever managed) was read before P3 moved.
+{
+	my ($kept0) = kept_and_fresh('P3');
+	ok((grep { $_ eq 'authorisation_invalid 2025-10-01' } @{ rules_of($kept0) }),
+		'before: the authorisation by XD is invalid') or diag explain $kept0;
+	my ($first, $second) = race(name => 'delegations/people', table => 'delegations', feed => 'delegations',
+		body => [ { manager_id => 'MB', delegate_id => 'XD', start_date => '2025-01-01', end_date => '2027-12-31' } ],
+		meanwhile => sub { post_feed($b, people => [ { %{ $people[6] }, line_manager_id => 'MB' } ]) });
+	is $second->[0], 200, 'P3 moved to MB meanwhile' or diag json_encode($second->[1]);
+	is $first->[0], 200, 'the delegations feed is stored' or diag json_encode($first->[1]);
+	my ($kept, $fresh) = kept_and_fresh('P3');
+	is_deeply [ grep { /authorisation_invalid/ } @{ rules_of($fresh) } ], [],
+		'fresh: the authorisation is valid (MB manages P3 then; XD is his delegate)' or diag explain $fresh;
+	is_deeply $kept, $fresh, 'P3: the kept findings equal a fresh evaluation';
+}
+
+# ---- 5. MC delegates to XD himself (POST /v1/me/delegations, from today:
+# it counts for authorisations recorded after it; paused) while a people
+# feed moves P4 from MA to MC and a timesheets feed records P4's October
+# authorised by XD: both see no delegation.
+{
+	my $today = psql_value($db, q{SELECT (now() AT TIME ZONE 'Europe/London')::date});
+	my ($first, $second) = race(name => 'own delegation/people', table => 'delegations', feed => undef,
+		body => { delegate_id => 'XD', start_date => $today, end_date => '2027-12-31' },
+		opts => { path => '/v1/me/delegations', token => $a->token('manager', 'MC') },
+		meanwhile => sub {
+			my ($s1, $j1) = post_feed($b, people => [ { %{ $people[7] }, line_manager_id => 'MC' } ]);
+			is $s1, 200, 'P4 moved to MC meanwhile' or diag json_encode($j1);
+			post_feed($b, timesheets => [ $ts_xd->('P4') ]);
+		});
+	is $second->[0], 200, 'P4 October, authorised by XD, stored meanwhile' or diag json_encode($second->[1]);
+	is $first->[0], 200, "MC's delegation is stored" or diag json_encode($first->[1]);
+	my ($kept, $fresh) = kept_and_fresh('P4');
+	is_deeply [ grep { /authorisation_invalid/ } @{ rules_of($fresh) } ], [],
+		'fresh: the authorisation is valid (recorded after the delegation)' or diag explain $fresh;
+	is_deeply $kept, $fresh, 'P4: the kept findings equal a fresh evaluation';
+}
+
+# ---- 6. (4 mirrored, no race) a people feed moves P6 from MA to MB
+# (paused) while a delegations feed ends MB's delegation to XD yesterday
+# and records one of MB to MC: P6's own re-audit, after its COMMIT, sees
+# them.  P6's October is authorised by MC two hours from now.
+{
+	($s, $j) = post_feed($a, timesheets => [ { %{ $ts_xd->('P6') }, authorised_by => 'MC' } ]);
+	is $s, 200, 'P6 October, authorised by MC, stored' or diag json_encode($j);
+	my ($first, $second) = race(name => 'people/delegations', table => 'people', feed => 'people',
+		body => [ { %{ $people[9] }, line_manager_id => 'MB' } ],
+		meanwhile => sub { post_feed($b, delegations => [
+			{ manager_id => 'MB', delegate_id => 'MC', start_date => '2025-01-01', end_date => '2027-12-31' } ]) });
+	is $second->[0], 200, 'MB delegates to MC meanwhile' or diag json_encode($second->[1]);
+	is $first->[0], 200, 'P6 moved to MB' or diag json_encode($first->[1]);
+	my ($kept, $fresh) = kept_and_fresh('P6');
+	is_deeply [ grep { /authorisation_invalid/ } @{ rules_of($fresh) } ], [], 'fresh: the authorisation is valid'
+		or diag explain $fresh;
+	is_deeply $kept, $fresh, 'P6: the kept findings equal a fresh evaluation';
+}
+
+# ---- 7. (no race) XD, MA's delegate, approves P7's October (paused)
+# while a delegations feed ends that delegation yesterday: the approval
+# was allowed when it was checked, and is invalid once both are stored.
+# Both re-audit P7 (the approval its own person, the delegation whom MA
+# manages), each after its COMMIT.
+{
+	($s, $j) = post_feed($a, delegations => [
+		{ manager_id => 'MA', delegate_id => 'XD', start_date => '2025-01-01', end_date => '2027-12-31' } ]);
+	is $s, 200, 'MA delegates to XD' or diag json_encode($j);
+	($s, $j) = post_feed($a, timesheets => [ { person_id => 'P7', period_start => '2025-10-01', period_end => '2025-10-31',
+		submitted_at => '2025-11-03T09:00:00Z', entries => [ { kind => 'research', activity => 'research', hours => 172.5 } ] } ]);
+	is $s, 200, 'P7 October stored' or diag json_encode($j);
+	my $id = psql_value($db, q{SELECT timesheet_id FROM timesheets WHERE person_id = 'P7'});
+	my $yesterday = psql_value($db, q{SELECT (now() AT TIME ZONE 'Europe/London')::date - 1});
+	my ($first, $second) = race(name => 'approval/delegations', table => 'timesheet_decisions', feed => undef, body => undef,
+		opts => { path => "/v1/timesheets/$id/approve", token => $a->token('manager', 'XD') },
+		meanwhile => sub { post_feed($b, delegations => [
+			{ manager_id => 'MA', delegate_id => 'XD', start_date => '2025-01-01', end_date => $yesterday } ]) });
+	is $second->[0], 200, 'the delegation ends yesterday, meanwhile' or diag json_encode($second->[1]);
+	is $first->[0], 200, 'XD approves P7 October' or diag json_encode($first->[1]);
+	my ($kept, $fresh) = kept_and_fresh('P7');
+	ok((grep { /authorisation_invalid/ } @{ rules_of($fresh) }), 'fresh: the approval is invalid')
+		or diag explain $fresh;
+	is_deeply $kept, $fresh, 'P7: the kept findings equal a fresh evaluation';
 }
 
 # ---- Everyone, and the trail.
