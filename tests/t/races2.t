@@ -53,14 +53,16 @@ sub hold {
 		POSIX::_exit(127);
 	}
 	wait_for(sub { psql_value($db, q{SELECT count(*) FROM pg_stat_activity
-		WHERE application_name = 'races2_holder' AND query LIKE '%pg_sleep%'}) }, 10)
+		WHERE datname = current_database() AND application_name = 'races2_holder'
+		  AND query LIKE '%pg_sleep%'}) }, 10)
 		or die 'the lock was not taken';
 	return $pid;
 }
 
 sub release {
 	my ($pid) = @_;
-	psql($db, q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'races2_holder'});
+	psql($db, q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = current_database() AND application_name = 'races2_holder'});
 	waitpid $pid, 0;
 }
 
@@ -90,7 +92,8 @@ sub pause_commit {
 # it ends).
 sub commit_paused {
 	return wait_for(sub { psql_value($db, q{SELECT count(*) FROM pg_locks
-		WHERE locktype = 'advisory' AND objid = 7801 AND NOT granted}) }, 10);
+		WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		  AND locktype = 'advisory' AND objid = 7801 AND NOT granted}) }, 10);
 }
 
 sub resume {
