@@ -233,7 +233,7 @@ BEGIN
 	SELECT effort_ingest_result(count(*),
 		count(*) FILTER (WHERE action = 'create'),
 		count(*) FILTER (WHERE action IN ('amend', 'authorise')),
-		array_agg(DISTINCT person_id) FILTER (WHERE action <> 'none'))
+		jsonb_agg(DISTINCT person_id) FILTER (WHERE action <> 'none'))
 	  INTO v_result FROM effort_ts_plan;
 	RETURN v_result;
 END
