@@ -101,27 +101,10 @@ sub kept_and_fresh {
 	return ($strip->($kept->{violations}), $strip->($fresh));
 }
 
-# POSTs $body to /v1/$feedname on $d in a child; returns a handle for
-# collect().
-sub post_bg {
-	my ($d, $feedname, $body, %o) = @_;
-	my $f = "$EffortTest::TMP/races-$$-" . int(rand(1e9));
-	my $pid = fork // die;
-	if (!$pid) {
-		my ($st, $jj) = $o{path}
-			? $d->req(POST => $o{path}, token => $o{token}, defined $body ? (body => $body) : (), timeout => 60)
-			: post_feed($d, $feedname, $body, token => $o{token} // $feed);
-		EffortTest::spew($f, json_encode([ $st, $jj ]));
-		POSIX::_exit(0);
-	}
-	return [ $pid, $f ];
-}
-
-sub collect {
-	my ($h) = @_;
-	waitpid $h->[0], 0;
-	return @{ json_decode(EffortTest::slurp($h->[1])) };
-}
+# In the background, with the first instance's feed token unless given
+# (EffortTest::post_bg); collect waits for the answer.
+sub post_bg { EffortTest::post_bg(@_[0 .. 2], token => $feed, @_[3 .. $#_]) }
+sub collect { EffortTest::collect_bg(@_) }
 
 my @people = (
 	{ person_id => 'M1', name => 'Mary One', fte => 1, employment_start => '2020-01-06' },
