@@ -1,5 +1,8 @@
 # The benchmark (bench/run, docs/performance.md) as a smoke test: the whole
-# run at 100 staff must complete and print every figure.  No timings are
+# run at 100 staff must complete and print every figure, with effortd (and
+# the psql and pgbench steps standing for it) connected as the runtime role
+# effort_grant_runtime gives its privileges (the default); and the
+# BENCH_ROLE=owner comparison, AB_ONLY, as the owner.  No timings are
 # asserted; only that each measurement ran and the results file matches.
 use strict;
 use warnings;
@@ -25,6 +28,8 @@ is($? >> 8, 0, 'bench/run at 100 staff exits 0') or diag($out);
 
 my $num = qr/\d+(?:\.\d+)?/;
 like($out, qr/^organisation: 100 staff x 12 months: (\d+) timesheets, (\d+) entries/m, 'organisation size');
+like($out, qr/^effortd connected as effortd \(the runtime role, effort_grant_runtime\); migrations, \(b\), \(c\), VACUUM ANALYZE as the owner postgres$/m,
+	'effortd served as the runtime role, every connection of its pool');
 like($out, qr/^\(a\) effortd ingest over HTTP .*: $num s, $num rows\/s$/m, '(a) ingest rows/s');
 like($out, qr/^\(b\) COPY .*: $num s, $num rows\/s$/m, '(b) COPY rows/s');
 like($out, qr/^\(c\) naive INSERT per row .*: $num s, $num rows\/s$/m, '(c) naive rows/s');
@@ -55,5 +60,23 @@ like($out, qr/^    effortd RSS: before $num MiB, peak $num MiB \(peak minus the 
 ok(-s $results, 'results file written');
 my $file = -e $results ? slurp($results) : '';
 ok(index($out, $file) >= 0, 'the results file holds what was printed');
+
+{
+	local $ENV{BENCH_ROLE} = 'owner';
+	local $ENV{AB_ONLY} = 1;
+	local $ENV{RESULTS} = "$EffortTest::TMP/bench-owner-$$.txt";
+	my $owner = `$EffortTest::TOP/bench/run 2>&1`;
+	is($? >> 8, 0, 'BENCH_ROLE=owner AB_ONLY=1 exits 0') or diag($owner);
+	like($owner, qr/^\(a\) $num s, \(b\) $num s, a\/b $num; PostgreSQL CPU \(a\) $num s, \(b\) $num s; effortd CPU \(a\) $num s$/m,
+		'AB_ONLY: (a) and (b) with their CPU');
+	like($owner, qr/^effortd connected as postgres \(the owner\); migrations, \(b\), \(c\), VACUUM ANALYZE as the owner postgres$/m,
+		'BENCH_ROLE=owner: effortd served as the owner');
+}
+{
+	local $ENV{BENCH_ROLE} = 'superuser';
+	my $bad = `$EffortTest::TOP/bench/run 2>&1`;
+	isnt($? >> 8, 0, 'BENCH_ROLE=superuser is refused');
+	like($bad, qr/BENCH_ROLE must be runtime or owner/, 'naming the setting');
+}
 
 done_testing();
