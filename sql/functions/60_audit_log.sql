@@ -328,11 +328,16 @@ BEGIN
 	IF effort_guard_exempt(TG_RELID) THEN
 		RETURN NULL;
 	END IF;
+	-- NOT IN, a hashed subplan: the staged versions are read once.  (As
+	-- NOT EXISTS the planner, expecting one staged row, compared every
+	-- entry with every staged version: a batch's square, 2.6-3.5 s for
+	-- 2,000 timesheets; docs/performance.md, ninth round.)  No NULL
+	-- reaches the NOT IN: timesheet_id is NOT NULL on both sides.
 	SELECT e.timesheet_id INTO v_bad FROM effort_new e
-	 WHERE NOT EXISTS (SELECT 1 FROM audit_pending q
-	                    WHERE q.xid = txid_current() AND q.entity = 'timesheets'
-	                      AND q.action = 'created'
-	                      AND (q.after ->> 'timesheet_id')::bigint = e.timesheet_id)
+	 WHERE e.timesheet_id NOT IN (
+	       SELECT (q.after ->> 'timesheet_id')::bigint FROM audit_pending q
+	        WHERE q.xid = txid_current() AND q.entity = 'timesheets'
+	          AND q.action = 'created' AND q.after ->> 'timesheet_id' IS NOT NULL)
 	 LIMIT 1;
 	IF v_bad IS NOT NULL THEN
 		RAISE EXCEPTION 'timesheet %: the entries of a stored version cannot be changed', v_bad
