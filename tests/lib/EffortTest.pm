@@ -17,7 +17,10 @@ package EffortTest;
 # scripts/run-tests); when there is none (a .t run on its own with prove), a
 # private one is started for the test file and removed at the end.
 # EffortTest::private_cluster() starts an extra private cluster for tests that
-# stop and start PostgreSQL.  Every daemon still running at the end is sent
+# stop and start PostgreSQL or change its settings.  make check runs two test
+# files at once on the shared cluster: a test looks only at its own database
+# in pg_locks (database = its oid) and pg_stat_activity (datname =
+# current_database()), and names the roles it makes with its pid.  Every daemon still running at the end is sent
 # SIGTERM, and a daemon that does not exit with status 0 fails the test file.
 
 use strict;
@@ -275,7 +278,8 @@ package EffortTest::DB {
 		}
 		my $end = Time::HiRes::time() + 10;
 		Time::HiRes::sleep(0.05) until EffortTest::psql($self, qq{SELECT count(*) FROM pg_locks
-			WHERE relation = '$table'::regclass AND mode = 'AccessExclusiveLock' AND granted})
+			WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			  AND relation = '$table'::regclass AND mode = 'AccessExclusiveLock' AND granted})
 			|| Time::HiRes::time() > $end;
 		return $pid;
 	}
@@ -297,7 +301,7 @@ package EffortTest::DB {
 	sub unlock_table {
 		my ($self, $pid, $table) = @_;
 		EffortTest::psql($self, qq{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-			WHERE query LIKE '%LOCK TABLE $table%' AND pid <> pg_backend_pid()});
+			WHERE datname = current_database() AND query LIKE '%LOCK TABLE $table%' AND pid <> pg_backend_pid()});
 		kill 'TERM', $pid;
 		waitpid $pid, 0;
 	}

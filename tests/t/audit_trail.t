@@ -187,7 +187,7 @@ is psql($db2, qq{SELECT effort_grant_runtime('$role')}), "granted the runtime pr
 my $c = $db2->cluster;
 my $rt = EffortTest::Cluster->new(host => $c->host, port => $c->port, user => $role);
 my $dr = start_effortd(db => $db2, 'db.conninfo' => $rt->conninfo($db2->name));
-is psql($db2, q{SELECT count(*) FROM pg_stat_activity WHERE application_name = 'effortd' AND usename = '} . $role . q{'}) > 0 ? 1 : 0, 1,
+is psql($db2, q{SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'effortd' AND usename = '} . $role . q{'}) > 0 ? 1 : 0, 1,
 	'effortd is connected as the runtime role';
 ($s, $j) = post_feed($dr, people => [ { person_id => 'R1', name => 'Run Time', fte => 1, employment_start => '2020-01-01' } ]);
 is $s, 200, 'a feed through effortd running as the runtime role: 200' or diag json_encode($j);

@@ -27,7 +27,7 @@ my $name = $db->name;
 	my $d = start_effortd(db => $db, 'db.conninfo' => "host=localhost port=$port dbname=$name user=postgres");
 	my ($s) = $d->req(GET => '/healthz');
 	is $s, 200, 'host=localhost: effortd connects';
-	my @addr = psql($db, q{SELECT DISTINCT host(client_addr) FROM pg_stat_activity WHERE application_name = 'effortd'});
+	my @addr = psql($db, q{SELECT DISTINCT host(client_addr) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'effortd'});
 	is_deeply [ map { $_->[0] } @addr ], ['127.0.0.1'], '… over TCP to 127.0.0.1 (the address it looked up)';
 	is $d->stop('TERM', 15), 0, '… and stops with exit 0';
 }

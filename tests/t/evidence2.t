@@ -292,7 +292,7 @@ SKIP: {
 		eval { EffortTest::psql($cdb, q{BEGIN; SELECT pg_advisory_xact_lock(7046372004); SELECT pg_sleep(30); COMMIT;}) };
 		POSIX::_exit(0);
 	}
-	ok wait_for(sub { psql($cdb, q{SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted}) > 0 }),
+	ok wait_for(sub { psql($cdb, q{SELECT count(*) FROM pg_locks WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND locktype = 'advisory' AND granted}) > 0 }),
 		'another session holds the chain\'s lock';
 	my $writer = fork // die;
 	if (!$writer) {
@@ -300,7 +300,7 @@ SKIP: {
 		POSIX::_exit(0);
 	}
 	my $backend;
-	ok wait_for(sub { $backend = psql($cdb, q{SELECT pid FROM pg_stat_activity WHERE application_name = 'ev2_writer'
+	ok wait_for(sub { $backend = psql($cdb, q{SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'ev2_writer'
 		AND wait_event_type = 'Lock'}) }), 'the writer\'s flush waits for the lock';
 	kill 'KILL', $backend;
 	waitpid $_, 0 for $writer, $holder;

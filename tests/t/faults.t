@@ -118,7 +118,7 @@ if (!$lock) {
 	_exit(127);
 }
 my $end = time + 5;
-sleep 0.1 until psql($db, q{SELECT count(*) FROM pg_locks WHERE relation = 'people'::regclass AND mode = 'AccessExclusiveLock' AND granted}) || time > $end;
+sleep 0.1 until psql($db, q{SELECT count(*) FROM pg_locks WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND relation = 'people'::regclass AND mode = 'AccessExclusiveLock' AND granted}) || time > $end;
 my @kids;
 for my $k (1 .. 2) {
 	my $f = "$EffortTest::TMP/faults-$$-stall-$k";

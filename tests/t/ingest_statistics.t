@@ -85,7 +85,7 @@ is reltuples('timesheet_entries'), $before, '… and timesheet_entries not analy
 		POSIX::_exit(127);
 	}
 	my $end = time + 5;
-	sleep 0.05 until psql_value($db, q{SELECT count(*) FROM pg_locks WHERE mode = 'ShareUpdateExclusiveLock'
+	sleep 0.05 until psql_value($db, q{SELECT count(*) FROM pg_locks WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND mode = 'ShareUpdateExclusiveLock'
 		AND relation = 'timesheet_entries'::regclass AND granted}) || time > $end;
 	my $t0 = time;
 	($s, $j) = post_feed($d, timesheets => [ map { my $p = $_; map { timesheet($p, $_, 30) } 1 .. 12 } @people ]);

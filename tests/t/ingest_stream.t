@@ -152,7 +152,7 @@ my $token = $d->token('feed');
 		or diag explain $j;
 	is psql_value($db, 'SELECT count(*) FROM people'), 1, '… and nothing of the abandoned feed was';
 	is psql_value($db, q{SELECT count(*) FROM pg_stat_activity
-		WHERE application_name = 'effortd' AND state LIKE 'idle in transaction%'}), 0,
+		WHERE datname = current_database() AND application_name = 'effortd' AND state LIKE 'idle in transaction%'}), 0,
 		'… no transaction left open';
 	psql($db, 'TRUNCATE people CASCADE');
 }

@@ -33,14 +33,14 @@ sub row_lock {
 		POSIX::_exit(127);
 	}
 	wait_for(sub { psql_value($db, q{SELECT count(*) FROM pg_stat_activity
-		WHERE application_name = 'races_holder' AND query LIKE '%pg_sleep%'}) }, 10)
+		WHERE datname = current_database() AND application_name = 'races_holder' AND query LIKE '%pg_sleep%'}) }, 10)
 		or die 'the row lock was not taken';
 	return $pid;
 }
 
 sub row_unlock {
 	my ($pid) = @_;
-	psql($db, q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'races_holder'});
+	psql($db, q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'races_holder'});
 	waitpid $pid, 0;
 }
 
@@ -65,7 +65,7 @@ sub pause_next_feed {
 # Waits until the paused feed waits.
 sub feed_paused {
 	return wait_for(sub { psql_value($db, q{SELECT count(*) FROM pg_locks
-		WHERE locktype = 'advisory' AND objid = 7701 AND NOT granted}) }, 10);
+		WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND locktype = 'advisory' AND objid = 7701 AND NOT granted}) }, 10);
 }
 
 sub unpause {
@@ -343,7 +343,7 @@ my $m1 = $a->token('manager', 'M1');
 	my $holder = row_lock('SELECT pg_advisory_lock(7046372004)', 1);
 	my $job = post_bg($c, grants => [ { grant_ref => 'G9', title => 'Stopped', start_date => '2026-01-01', end_date => '2027-12-31' } ],
 		token => $cfeed);
-	ok wait_for(sub { psql_value($db, q{SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+	ok wait_for(sub { psql_value($db, q{SELECT count(*) FROM pg_locks WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND locktype = 'advisory'
 		AND classid = 1 AND objid = 2751404708 AND NOT granted}) }, 10), 'the grants feed waits to commit';
 	$c->signal('TERM');
 	my ($s1, $j1) = collect($job);

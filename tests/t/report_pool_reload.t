@@ -23,7 +23,7 @@ sub lock_findings { $db->lock_table('findings', 60) }
 sub unlock_findings { $db->unlock_table($_[0], 'findings') }
 
 sub waiting_on_lock {
-	return psql($db, q{SELECT count(*) FROM pg_stat_activity WHERE application_name = 'effortd'
+	return psql($db, q{SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'effortd'
 		AND wait_event_type = 'Lock' AND query LIKE '%violations_list%'}) + 0;
 }
 

@@ -23,7 +23,7 @@ sub unlock_findings { $db->unlock_table($_[0], 'findings') }
 
 # effortd's violations statements waiting for the lock (not its sweeps).
 sub waiting_on_lock {
-	return psql($db, q{SELECT count(*) FROM pg_stat_activity WHERE application_name = 'effortd'
+	return psql($db, q{SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'effortd'
 		AND wait_event_type = 'Lock' AND query LIKE '%violations_list%'}) + 0;
 }
 

@@ -94,7 +94,7 @@ my $where = q{person_id = 'Z' AND rule = 'activity_missing'};
 sleep 2;    # the load is running
 # Sampled until seen: on a loaded machine a single look can fall between two
 # of the sweepers' transactions.
-ok poll(q{(SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND mode = 'ShareLock' AND granted) >= 1}, 10),
+ok poll(q{(SELECT count(*) FROM pg_locks WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND locktype = 'advisory' AND mode = 'ShareLock' AND granted) >= 1}, 10),
 	'under load: scoped sweeps hold the sweep lock';
 
 # Behind effortd's back: a charge for Z, whom no feed touches; only a full
@@ -143,7 +143,7 @@ if (!$holder) {
 	_exit(127);
 }
 my $end = time + 5;
-sleep 0.05 until psql($db2, q{SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted}) || time > $end;
+sleep 0.05 until psql($db2, q{SELECT count(*) FROM pg_locks WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND locktype = 'advisory' AND granted}) || time > $end;
 my $d2 = start_effortd(db => $db2, 'audit.sweep_interval' => 3600, 'db.statement_timeout' => 1);
 $end = time + 8;
 sleep 0.1 until $d2->log_text =~ /audit sweep failed/ || time > $end;
