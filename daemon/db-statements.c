@@ -43,11 +43,11 @@ const struct statement statements[STMT_COUNT] = {
 	[STMT_VIOLATIONS] = { "violations",
 	    "SELECT violations_list($1::date, $2::jsonb, $3, $4, $5, $6, $7)",
 	    7 },
-	/* rules json, people (a JSON array of person ids; NULL: everyone) */
+	/* rules json, people (the JSON array a store or a decision answered,
+	 * read by effort_reaudit_people; NULL: everyone) */
 	[STMT_AUDIT_SWEEP] = { "audit_sweep",
-	    "SELECT audit_sweep(NULL, $1::jsonb, CASE WHEN $2::jsonb IS NULL "
-	    "THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text($2::jsonb)) "
-	    "END)",
+	    "SELECT audit_sweep(NULL, $1::jsonb, "
+	    "effort_reaudit_people($2::jsonb))",
 	    2 },
 	/* grant ref, as_of (NULL = today), rules json */
 	[STMT_REPORT_GRANT] = { "report_grant",

@@ -14,9 +14,11 @@ typedef void (*audit_done_cb)(bool ok, void *arg);
 
 /*
  * Re-evaluates the findings of the people in the JSON array people (the
- * "people" a store or a decision returns), then calls done; at once when
- * the list is empty.  ok: the re-audit ran (if not, the next sweep will
- * catch up).  Does not steal people.
+ * "people" a store or a decision returns: person ids, and grants and
+ * managers whose people the re-audit reads when it runs,
+ * effort_reaudit_people in sql/functions/40_audit.sql), then calls done;
+ * at once when the list is empty.  ok: the re-audit ran (if not, the
+ * next sweep will catch up).  Does not steal people.
  */
 void audit_rescore(json_t *people, audit_done_cb done, void *arg);
 void audit_timer_start(void);

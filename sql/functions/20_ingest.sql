@@ -3,7 +3,8 @@
 -- 22_ingest_stage.sql; p_batch NULL, or a jsonb array of them) in the
 -- statement's single transaction, and answers
 --   {"accepted":N,"created":C,"updated":U,"unchanged":X,"people":[…]}
--- ("people": whose findings to re-evaluate) or, storing nothing,
+-- ("people": whose findings to re-evaluate, the re-audit's scope as
+-- effort_reaudit_people, 40_audit.sql, reads it) or, storing nothing,
 --   {"errors":[{"index":i,"field":"…","message":"…"}]}.
 -- With p_check_only the batch is only checked: the answer is always
 -- {"errors":[…]}, possibly empty (effortd uses it to list the database's
@@ -15,12 +16,13 @@
 -- delegations) are one upsert of one shape (effort_feed_shape says what
 -- differs); timesheets, with versions, are 21_ingest_timesheets.sql.
 
+DROP FUNCTION IF EXISTS effort_ingest_result(bigint, bigint, bigint, text[]);
 CREATE OR REPLACE FUNCTION effort_ingest_result(p_total bigint,
-	p_created bigint, p_updated bigint, p_people text[])
+	p_created bigint, p_updated bigint, p_people jsonb)
 RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
 	SELECT jsonb_build_object('accepted', p_total, 'created', p_created,
 		'updated', p_updated, 'unchanged', p_total - p_created - p_updated,
-		'people', to_jsonb(coalesce(p_people, '{}')))
+		'people', coalesce(p_people, '[]'))
 $$;
 
 -- A simple feed's table, its key columns (the last one is the field a
@@ -96,8 +98,14 @@ $$;
 
 -- A simple feed's ingest.  The people whose findings it touches: the
 -- people stored (people, assignments, charges); those assigned to, or
--- with hours on, a grant stored (grants); those whose line manager ever
--- was a manager of a delegation stored (delegations).
+-- with hours on, a grant stored (grants: {"grant": ref}); those whose
+-- line manager ever was a manager of a delegation stored (delegations:
+-- {"manager": id}).  Whom a grant or a manager reaches is read by the
+-- re-audit, after this transaction commits (effort_reaudit_people), not
+-- here: a person connected meanwhile by another instance (an assignment,
+-- a timesheet, a line manager change), whose own re-audit ran before this
+-- commit, would otherwise be re-audited by neither with both seen
+-- (tests/t/races2.t).
 -- No JIT, as ingest_timesheets (21_ingest_timesheets.sql).
 CREATE OR REPLACE FUNCTION ingest_feed(p_feed text, p_batch jsonb,
 	p_token bigint, p_check_only boolean)
@@ -108,7 +116,7 @@ DECLARE
 		v_shape.keys[cardinality(v_shape.keys)]);
 	v_created bigint;
 	v_keys text[];
-	v_people text[];
+	v_people jsonb;
 	v_since timestamptz; -- a line manager change is in force from then
 BEGIN
 	IF jsonb_array_length(v_errors) > 0 OR p_check_only THEN
@@ -149,18 +157,11 @@ BEGIN
 	-- (19_ingest_statistics.sql)
 	PERFORM effort_analyze_grown(ARRAY[v_shape.tab]
 		|| CASE WHEN p_feed = 'people' THEN '{line_manager_history}'::text[] END);
-	v_people := CASE p_feed
-		WHEN 'people' THEN v_keys
-		WHEN 'grants' THEN ARRAY(
-			SELECT a.person_id FROM assignments a WHERE a.grant_ref = ANY (v_keys)
-			UNION
-			SELECT t.person_id FROM timesheet_entries e
-			  JOIN timesheets t USING (timesheet_id)
-			 WHERE e.kind = 'grant' AND e.activity = ANY (v_keys))
-		WHEN 'delegations' THEN ARRAY(
-			SELECT DISTINCT h.person_id FROM line_manager_history h
-			 WHERE h.line_manager_id = ANY (v_keys))
-		ELSE ARRAY(SELECT DISTINCT k FROM unnest(v_keys) k ORDER BY k) END;
+	v_people := (SELECT jsonb_agg(CASE p_feed
+			WHEN 'grants' THEN jsonb_build_object('grant', k)
+			WHEN 'delegations' THEN jsonb_build_object('manager', k)
+			ELSE to_jsonb(k) END ORDER BY k)
+		  FROM (SELECT DISTINCT k FROM unnest(v_keys) k) u);
 	RETURN effort_ingest_result((SELECT count(*) FROM feed_stage), v_created,
 		coalesce(cardinality(v_keys), 0) - v_created, v_people);
 END

@@ -174,7 +174,8 @@ BEGIN
 	                 'an amendment needs an amendment_reason', cur_version))
 	          FROM effort_ts_plan
 	         WHERE known AND NOT exact AND NOT same AND cur_decision = 'authorised'
-	           AND coalesce(btrim(amendment_reason), '') = ''
+	           -- (blank: spaces, tabs, CR and LF alone, as a reject's reason)
+	           AND coalesce(btrim(amendment_reason, E' \t\r\n'), '') = ''
 	        UNION ALL
 	        SELECT jsonb_build_object('index', idx, 'field', 'authorised_by',
 	               'message', format('version %s of this timesheet is already '
@@ -232,7 +233,7 @@ BEGIN
 	SELECT effort_ingest_result(count(*),
 		count(*) FILTER (WHERE action = 'create'),
 		count(*) FILTER (WHERE action IN ('amend', 'authorise')),
-		array_agg(DISTINCT person_id) FILTER (WHERE action <> 'none'))
+		jsonb_agg(DISTINCT person_id) FILTER (WHERE action <> 'none'))
 	  INTO v_result FROM effort_ts_plan;
 	RETURN v_result;
 END

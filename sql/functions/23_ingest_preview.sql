@@ -45,8 +45,10 @@ SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
 	-- the sweep's date (audit_sweep with p_as_of NULL)
 	v_as_of  date := effort_sweep_date(NULL, p_params);
+	-- (the grants' and managers' people as the batch leaves them: what
+	-- the re-audit would read right after the commit)
 	v_people text[] := ARRAY(SELECT DISTINCT p
-	                           FROM jsonb_array_elements_text(coalesce(p_result -> 'people', '[]')) p
+	                           FROM unnest(effort_reaudit_people(coalesce(p_result -> 'people', '[]'))) p
 	                          WHERE p IS NOT NULL);
 	v_diff   jsonb := jsonb_build_object('opened', '[]'::jsonb, 'resolved', '[]'::jsonb);
 BEGIN

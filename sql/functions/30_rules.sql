@@ -393,13 +393,14 @@ timesheet_checks AS NOT MATERIALIZED (
 -- co_i assignment (report_investigators asks for a later year as of its
 -- start),
 -- with the cap (investigator_annual_hours x fte x employed days / days of
--- the year), pe (the last day of its ended months; < ys when none) and n
--- (their number).
+-- the year; cap_days: the cap x days of the year, exactly), pe (the last
+-- day of its ended months; < ys when none) and n (their number).
 cap_years AS (
 	SELECT c.person_id, c.ys, c.ye, c.ndays, c.employed_days, c.fte,
 	       least(c.ye, s.last_ended) AS pe,
 	       effort_cap_year_ended_months(c.ys, s.last_ended) AS n,
-	       s.investigator_annual_hours * c.fte * c.employed_days / c.ndays AS cap
+	       s.investigator_annual_hours * c.fte * c.employed_days / c.ndays AS cap,
+	       s.investigator_annual_hours * c.fte * c.employed_days AS cap_days
 	  FROM (SELECT y.person_id, y.ys, x.ye, effort_days(y.ys, x.ye) AS ndays, p.fte,
 	               effort_days(greatest(y.ys, p.es), least(x.ye, coalesce(p.ee, 'infinity'::date)))
 	               AS employed_days
@@ -421,10 +422,17 @@ cap_years AS (
 -- grant hours of the months of the year (months' ys); 'estimate', DA
 -- assignments' estimated_hours_per_year x their days in the year / its
 -- days.  ended: of the months that ended before as_of (those up to pe).
+-- d_all, d_ended: the same hours x the days of the year, exact (an
+-- estimate's share of a year is rarely a finite decimal: the totals and
+-- the findings divide their sum once, so that a figure ending in exactly
+-- half a hundredth is not rounded on the way).
 cap_year_grant_hours AS (
 	SELECT r.person_id, mo.ys, r.grant_ref, 'timesheets'::text AS source,
 	       sum(r.grant_hours) AS h_all,
-	       coalesce(sum(r.grant_hours) FILTER (WHERE r.m <= s.last_ended), 0) AS h_ended
+	       coalesce(sum(r.grant_hours) FILTER (WHERE r.m <= s.last_ended), 0) AS h_ended,
+	       sum(r.grant_hours) * effort_days(mo.ys, effort_cap_year_end(mo.ys)) AS d_all,
+	       coalesce(sum(r.grant_hours) FILTER (WHERE r.m <= s.last_ended), 0)
+	       * effort_days(mo.ys, effort_cap_year_end(mo.ys)) AS d_ended
 	  FROM person_month_grants r
 	  LEFT JOIN months mo ON mo.m = r.m
 	  CROSS JOIN settings s
@@ -433,34 +441,41 @@ cap_year_grant_hours AS (
 	                WHERE a.person_id = r.person_id AND a.role IN ('pi', 'co_i'))
 	 GROUP BY r.person_id, mo.ys, r.grant_ref
 	UNION ALL
-	SELECT c.person_id, c.ys, a.grant_ref, 'estimate',
+	SELECT e.person_id, e.ys, e.grant_ref, 'estimate', e.d_all / e.ndays, e.d_ended / e.ndays,
+	       e.d_all, e.d_ended
+	  FROM (SELECT c.person_id, c.ys, c.ndays, a.grant_ref,
 	       sum(coalesce(a.estimated_hours_per_year, 0)
 	           * effort_days(greatest(a.start_date, c.ys),
-	                         least(coalesce(a.end_date, 'infinity'::date), c.ye))
-	           / c.ndays),
+	                         least(coalesce(a.end_date, 'infinity'::date), c.ye))) AS d_all,
 	       sum(coalesce(a.estimated_hours_per_year, 0)
 	           * effort_days(greatest(a.start_date, c.ys),
-	                         least(coalesce(a.end_date, 'infinity'::date), c.pe))
-	           / c.ndays)
+	                         least(coalesce(a.end_date, 'infinity'::date), c.pe))) AS d_ended
 	  FROM cap_years c
 	  JOIN assignments_effective a ON a.person_id = c.person_id AND a.cost_type = 'DA'
 	                    AND a.start_date <= c.ye
 	                    AND coalesce(a.end_date, 'infinity'::date) >= c.ys
-	 GROUP BY c.person_id, c.ys, a.grant_ref
+	 GROUP BY c.person_id, c.ys, c.ndays, a.grant_ref) e
 ),
 -- Each cap year with its grant hours (h_all; h_ended of the ended months),
--- the projection h_ended / n x 12 (ended months 1 to 11) and the finding:
+-- the projection h_ended / n x 12 (ended months 1 to 11), the finding:
 -- investigator_cap_exceeded over the cap, else investigator_cap_projected
--- when the projection is.
+-- when the projection is, and its hours, excess.  The comparisons and the
+-- excess are worked from the exact hour-days (d_all, d_ended, cap_days)
+-- with one division at the end: 300.01 h in 3 months against a cap of
+-- 825.165 h project 374.875 h over (374.88), where 300.01 / 3 x 12 rounds
+-- 300.01 / 3 first and gives 1200.0399...96 (374.87).
 cap_year_totals AS (
 	SELECT y.*,
-	       CASE WHEN y.h_all > y.cap THEN 'investigator_cap_exceeded'
-	            WHEN y.n BETWEEN 1 AND 11 AND y.projection > y.cap
-	            THEN 'investigator_cap_projected' END AS finding
-	  FROM (SELECT c.*, coalesce(h.h_all, 0) AS h_all, coalesce(h.h_ended, 0) AS h_ended,
-	               CASE WHEN c.n >= 1 THEN coalesce(h.h_ended, 0) / c.n * 12 END AS projection
+	       CASE WHEN y.d_all > y.cap_days THEN 'investigator_cap_exceeded'
+	            WHEN y.n BETWEEN 1 AND 11 AND y.d_ended * 12 > y.cap_days * y.n
+	            THEN 'investigator_cap_projected' END AS finding,
+	       CASE WHEN y.d_all > y.cap_days THEN (y.d_all - y.cap_days) / y.ndays
+	            WHEN y.n >= 1 THEN (y.d_ended * 12 - y.cap_days * y.n) / (y.ndays * y.n) END AS excess
+	  FROM (SELECT c.*, coalesce(h.d_all, 0) / c.ndays AS h_all, coalesce(h.d_ended, 0) / c.ndays AS h_ended,
+	               CASE WHEN c.n >= 1 THEN coalesce(h.d_ended, 0) * 12 / (c.ndays * c.n) END AS projection,
+	               coalesce(h.d_all, 0) AS d_all, coalesce(h.d_ended, 0) AS d_ended
 	          FROM cap_years c
-	          LEFT JOIN (SELECT h.person_id, h.ys, sum(h.h_all) AS h_all, sum(h.h_ended) AS h_ended
+	          LEFT JOIN (SELECT h.person_id, h.ys, sum(h.d_all) AS d_all, sum(h.d_ended) AS d_ended
 	                       FROM cap_year_grant_hours h GROUP BY h.person_id, h.ys) h
 	            ON h.person_id = c.person_id AND h.ys = c.ys) y
 ),
@@ -629,8 +644,7 @@ rule_outside_grant_period AS (
 -- ---------------------------------------------------------------- investigator cap
 rule_investigator_cap AS (
 	SELECT c.finding, CASE WHEN c.finding = 'investigator_cap_exceeded' THEN 'violation' ELSE 'warning' END,
-	       c.person_id, NULL::text, c.ys, c.ye,
-	       CASE WHEN c.finding = 'investigator_cap_exceeded' THEN c.h_all ELSE c.projection END - c.cap,
+	       c.person_id, NULL::text, c.ys, c.ye, c.excess,
 	       CASE WHEN c.finding = 'investigator_cap_exceeded'
 	            THEN format('Cap year %s to %s: %s grant h against a cap of %s h',
 	                        c.ys, c.ye, effort_fmt_hours(c.h_all), effort_fmt_hours(c.cap))
@@ -690,8 +704,7 @@ UNION ALL
 SELECT 'cap_year', NULL, NULL, NULL, NULL,
        ROW(c.person_id, c.ys, c.ye, c.ndays, c.employed_days, c.fte, c.cap, c.n, c.h_all, c.h_ended,
            c.projection, c.finding,
-           round(CASE WHEN c.finding = 'investigator_cap_exceeded' THEN c.h_all
-                      ELSE c.projection END - c.cap, 2))::rule_cap_year,
+           round(c.excess, 2))::rule_cap_year,
        NULL
   FROM cap_year_totals c
 UNION ALL

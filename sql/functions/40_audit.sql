@@ -156,6 +156,51 @@ BEGIN
 END
 $$;
 
+-- The people a re-audit evaluates (effortd's statement audit_sweep,
+-- daemon/db-statements.c, passes them to audit_sweep): its scope, the
+-- "people" a store or a decision answered (a JSON array; NULL: everyone),
+-- holds person ids and, read here, in the re-audit's own transaction:
+--   {"grant": ref}    everyone assigned to the grant or with hours
+--                     recorded on it (any version of a timesheet);
+--   {"manager": id}   everyone the manager ever line-managed
+--                     (line_manager_history).
+-- Why here: the write that changed the grant or the delegation has
+-- committed before the re-audit begins, so this statement sees it.  A
+-- person connected to the grant or the manager by a write committed
+-- before this statement began is read here; one connected by a write
+-- committed after it is re-audited by that write itself (its own person,
+-- after its own COMMIT), which then sees both.  Read by the write itself,
+-- before its COMMIT, the connection made by another instance in between
+-- was missed by both re-audits (tests/t/races2.t).  The reach is read by
+-- index for the grants (assignments_grant, timesheet_entries_grant) and
+-- only when the scope names one.
+CREATE OR REPLACE FUNCTION effort_reaudit_people(p_scope jsonb)
+RETURNS text[] LANGUAGE plpgsql STABLE STRICT AS $$
+DECLARE
+	v_people   text[] := ARRAY(SELECT e #>> '{}' FROM jsonb_array_elements(p_scope) e
+	                            WHERE jsonb_typeof(e) = 'string');
+	v_grants   text[] := ARRAY(SELECT e ->> 'grant' FROM jsonb_array_elements(p_scope) e
+	                            WHERE jsonb_typeof(e) = 'object' AND e ? 'grant');
+	v_managers text[] := ARRAY(SELECT e ->> 'manager' FROM jsonb_array_elements(p_scope) e
+	                            WHERE jsonb_typeof(e) = 'object' AND e ? 'manager');
+BEGIN
+	IF cardinality(v_grants) > 0 THEN
+		v_people := v_people || ARRAY(
+			SELECT a.person_id FROM assignments a WHERE a.grant_ref = ANY (v_grants)
+			UNION
+			SELECT t.person_id FROM timesheet_entries e
+			  JOIN timesheets t USING (timesheet_id)
+			 WHERE e.kind = 'grant' AND e.activity = ANY (v_grants));
+	END IF;
+	IF cardinality(v_managers) > 0 THEN
+		v_people := v_people || ARRAY(
+			SELECT DISTINCT h.person_id FROM line_manager_history h
+			 WHERE h.line_manager_id = ANY (v_managers));
+	END IF;
+	RETURN v_people;
+END
+$$;
+
 -- The violations as of p_as_of, filtered (a NULL filter is no filter):
 --   {"as_of": "2025-06-01", "violations": [{rule, severity, person_id,
 --    grant_ref, period_start, period_end, hours, detail, first_detected_at,

@@ -49,7 +49,9 @@ $$;
 -- organisation time zone, and counts only for authorisations recorded after
 -- it (source 'manager', recorded_at: effort_may_authorise in 15_access.sql).
 -- Answers {"delegation": {...}, "created": bool, "people": [...]}
--- ("people": whose findings to re-evaluate).
+-- ("people": whose findings to re-evaluate: everyone p_manager ever
+-- line-managed, read by the re-audit after this commits, as for the
+-- delegations feed: effort_reaudit_people, 40_audit.sql).
 DROP FUNCTION IF EXISTS delegation_create(text, text, date, date, bigint);
 CREATE OR REPLACE FUNCTION delegation_create(p_manager text, p_delegate text,
 	p_start date, p_end date, p_token bigint, p_params jsonb)
@@ -85,8 +87,7 @@ BEGIN
 		'manager_id', d.manager_id, 'delegate_id', d.delegate_id,
 		'start_date', d.start_date, 'end_date', d.end_date),
 		'created', v_created,
-		'people', coalesce((SELECT jsonb_agg(DISTINCT h.person_id)
-		  FROM line_manager_history h WHERE h.line_manager_id = p_manager), '[]'));
+		'people', jsonb_build_array(jsonb_build_object('manager', p_manager)));
 END
 $$;
 

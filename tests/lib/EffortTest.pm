@@ -43,7 +43,7 @@ use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(new_db start_effortd psql psql_value effortctl private_cluster replicated_cluster post_feed
     load_sample sample_file row_counts json_decode json_encode slurp spew wait_for
-    parse_csv);
+    parse_csv post_bg collect_bg);
 
 our $TOP = $ENV{EFFORT_TOP} // abs_path(dirname(__FILE__) . '/../..');
 our $EFFORTD = $ENV{EFFORTD} // "$TOP/build/effortd";
@@ -732,6 +732,32 @@ sub post_feed {
 	my ($s, $j) = $d->req(POST => "/v1/$feed", token => $o{token} // $d->token('feed'),
 		body => $body, type => $type);
 	return ($s, $j);
+}
+
+# POSTs $body to /v1/$feedname on $d (or $o{path} instead, its $body
+# optional) in a child, the token $o{token} (default: $d's feed token, made
+# before the fork); returns a handle for collect_bg, which waits for the
+# child and returns (status, decoded body).  For tests that hold a request
+# in flight while they do something else (races.t, races2.t).
+sub post_bg {
+	my ($d, $feedname, $body, %o) = @_;
+	my $token = $o{token} // $d->token('feed');
+	my $f = "$TMP/bg-$test_name-$$-" . int(rand(1e9));
+	my $pid = fork // die "fork: $!";
+	if (!$pid) {
+		my ($st, $jj) = $o{path}
+			? $d->req(POST => $o{path}, token => $token, defined $body ? (body => $body) : (), timeout => 60)
+			: post_feed($d, $feedname, $body, token => $token);
+		spew($f, json_encode([ $st, $jj ]));
+		POSIX::_exit(0);
+	}
+	return [ $pid, $f ];
+}
+
+sub collect_bg {
+	my ($h) = @_;
+	waitpid $h->[0], 0;
+	return @{ json_decode(slurp($h->[1])) };
 }
 
 # ---------------------------------------------------------------- sample

@@ -265,7 +265,8 @@ sub timesheet_answer {
 	return ('refused: submitted_at', $key) if epoch($r->{submitted_at}) < epoch($cur->{submitted_at});
 	return ('refused: authorised_at', $key)
 		if $auth && grep { $same_auth->($auth, $_->{auth}) } @{ $ts->{versions} };
-	return ('refused: amendment_reason', $key) if $cur->{auth} && !defined $r->{amendment_reason};
+	# A reason of nothing but white space is none ("rejected without one").
+	return ('refused: amendment_reason', $key) if $cur->{auth} && ($r->{amendment_reason} // '') !~ /\S/;
 	return ('updated', $key);
 }
 

@@ -86,37 +86,25 @@ sub lock_waiters {
 }
 
 # The kept findings (GET /v1/violations) and a fresh evaluation of today
-# (?as_of=today), without first_detected_at, for comparison.
+# (audit_findings with the rule settings' defaults, as these instances
+# run, sorted as GET sorts; ?as_of=today would answer the kept ones), without
+# first_detected_at, for comparison.
 sub kept_and_fresh {
 	my ($d, $token) = @_;
 	my ($s1, $kept) = $d->req(GET => '/v1/violations', token => $token);
-	my ($s2, $fresh) = $d->req(GET => '/v1/violations', token => $token, query => { as_of => $kept->{as_of} });
-	die "violations: $s1 $s2" unless $s1 == 200 && $s2 == 200;
-	my $strip = sub { [ map { my %v = %$_; delete @v{qw(first_detected_at resolved_at)}; \%v } @{ $_[0]{violations} } ] };
-	return ($strip->($kept), $strip->($fresh));
+	die "violations: $s1" unless $s1 == 200;
+	my $fresh = json_decode(psql_value($db, q{SELECT coalesce(jsonb_agg(to_jsonb(a)
+		ORDER BY a.person_id COLLATE "C", a.period_start, a.rule COLLATE "C",
+		         a.grant_ref COLLATE "C" NULLS FIRST, a.period_end), '[]')
+		FROM audit_findings(NULL, '{}') a}));
+	my $strip = sub { [ map { my %v = %$_; delete @v{qw(first_detected_at resolved_at)}; \%v } @{ $_[0] } ] };
+	return ($strip->($kept->{violations}), $strip->($fresh));
 }
 
-# POSTs $body to /v1/$feedname on $d in a child; returns a handle for
-# collect().
-sub post_bg {
-	my ($d, $feedname, $body, %o) = @_;
-	my $f = "$EffortTest::TMP/races-$$-" . int(rand(1e9));
-	my $pid = fork // die;
-	if (!$pid) {
-		my ($st, $jj) = $o{path}
-			? $d->req(POST => $o{path}, token => $o{token}, defined $body ? (body => $body) : (), timeout => 60)
-			: post_feed($d, $feedname, $body, token => $o{token} // $feed);
-		EffortTest::spew($f, json_encode([ $st, $jj ]));
-		POSIX::_exit(0);
-	}
-	return [ $pid, $f ];
-}
-
-sub collect {
-	my ($h) = @_;
-	waitpid $h->[0], 0;
-	return @{ json_decode(EffortTest::slurp($h->[1])) };
-}
+# In the background, with the first instance's feed token unless given
+# (EffortTest::post_bg); collect waits for the answer.
+sub post_bg { EffortTest::post_bg(@_[0 .. 2], token => $feed, @_[3 .. $#_]) }
+sub collect { EffortTest::collect_bg(@_) }
 
 my @people = (
 	{ person_id => 'M1', name => 'Mary One', fte => 1, employment_start => '2020-01-06' },
