@@ -4,13 +4,16 @@
  * loader, the sample conf/effortd.conf and the docs are checked against it
  * (tests/t/config.t).
  */
+#include <errno.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <libconfig.h>
 
@@ -23,6 +26,7 @@ static bool check_timezone(const char *, char *, size_t);
 static bool check_log_level(const char *, char *, size_t);
 static bool check_nonempty(const char *, char *, size_t);
 static bool check_webhook_url(const char *, char *, size_t);
+static bool check_smtp_url(const char *, char *, size_t);
 static bool check_oidc_issuer(const char *, char *, size_t);
 static bool check_person_match(const char *, char *, size_t);
 
@@ -78,6 +82,12 @@ const struct config_option config_options[] = {
 	{ "notify.from", OPT_STRING, "", OFF(notify_from), false, 0, 0, NULL },
 	{ "notify.max_senders", OPT_INT, "4", OFF(notify_max_senders), false, 1, 1000, NULL },
 	{ "notify.webhook_url", OPT_STRING, "", OFF(notify_webhook_url), false, 0, 0, check_webhook_url },
+	{ "notify.smtp_url", OPT_STRING, "", OFF(notify_smtp_url), false, 0, 0, check_smtp_url },
+	{ "notify.smtp_starttls", OPT_INT, "0", OFF(notify_smtp_starttls), false, 0, 1, NULL },
+	{ "notify.smtp_user", OPT_STRING, "", OFF(notify_smtp_user), false, 0, 0, NULL },
+	{ "notify.smtp_password_file", OPT_STRING, "", OFF(notify_smtp_password_file), false, 0, 0, NULL },
+	{ "notify.smtp_ca_file", OPT_STRING, "", OFF(notify_smtp_ca_file), false, 0, 0, NULL },
+	{ "notify.smtp_timeout", OPT_INT, "30", OFF(notify_smtp_timeout), false, 1, 600, NULL },
 	{ "spool.dir", OPT_STRING, "", OFF(spool_dir), true, 0, 0, NULL },
 	{ "spool.interval", OPT_INT, "5", OFF(spool_interval), false, 1, 86400, NULL },
 	{ "tls.cert", OPT_STRING, "", OFF(tls_cert), false, 0, 0, NULL },
@@ -130,6 +140,50 @@ check_webhook_url(const char *v, char *err, size_t len)
 		return true;
 	snprintf(err, len, "must be empty or an http:// URL");
 	return false;
+}
+
+/*
+ * notify.smtp_url: empty (no relay) or smtp://HOST[:PORT] or
+ * smtps://HOST[:PORT].  Never echoed: a URL may hold a password, which
+ * belongs in notify.smtp_password_file.
+ */
+static bool
+check_smtp_url(const char *v, char *err, size_t len)
+{
+	CURLU *u;
+	CURLUcode rc = CURLUE_OK;
+	char *host = NULL, *path = NULL, *part = NULL;
+	const char *why = NULL;
+
+	if (*v == '\0')
+		return true;
+	u = curl_url();
+	if (strncasecmp(v, "smtp://", 7) != 0 &&
+	    strncasecmp(v, "smtps://", 8) != 0)
+		why = "must be empty or an smtp:// or smtps:// URL";
+	else if ((rc = curl_url_set(u, CURLUPART_URL, v,
+	              CURLU_NON_SUPPORT_SCHEME)) != CURLUE_OK)
+		snprintf(err, len, "cannot be read as a URL (%s)",
+		    curl_url_strerror(rc));
+	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		why = "must name a host (smtp://HOST[:PORT])";
+	else if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK ||
+	         curl_url_get(u, CURLUPART_PASSWORD, &part, 0) == CURLUE_OK)
+		why = "must not hold a user or password: use notify.smtp_user "
+		      "and notify.smtp_password_file";
+	else if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
+	         curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK ||
+	         (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
+	             strcmp(path, "/") != 0))
+		why = "must have no path, query or fragment "
+		      "(smtp://HOST[:PORT])";
+	if (why != NULL)
+		snprintf(err, len, "%s", why);
+	curl_free(host);
+	curl_free(path);
+	curl_free(part);
+	curl_url_cleanup(u);
+	return rc == CURLUE_OK && why == NULL;
 }
 
 /* oidc.issuer: empty (no sign-in with a provider) or an https:// URL. */
@@ -192,6 +246,112 @@ check_timezone(const char *v, char *err, size_t len)
 	}
 	snprintf(err, len, "unknown time zone \"%s\"", v);
 	return false;
+}
+
+/* The first line of notify.smtp_password_file into *password; why filled
+ * when it cannot be read (the file's name only, never its text). */
+static void
+read_password(const char *file, char **password, char *why, size_t len)
+{
+	FILE *f = fopen(file, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (f == NULL) {
+		snprintf(why, len,
+		    "notify.smtp_password_file: cannot read \"%s\": %s", file,
+		    strerror(errno));
+		return;
+	}
+	n = getline(&line, &cap, f);
+	fclose(f);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	if (n <= 0) {
+		snprintf(why, len,
+		    "notify.smtp_password_file: \"%s\" holds no password on "
+		    "its first line",
+		    file);
+		free(line);
+		return;
+	}
+	*password = line;
+}
+
+/* Whether a is an address SMTP can carry between < and >. */
+static bool
+address_ok(const char *a, size_t n)
+{
+	if (n == 0 || memchr(a, '@', n) == NULL)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)a[i] <= ' ' || a[i] == '<' || a[i] == '>' ||
+		    a[i] == 0x7f)
+			return false;
+	return true;
+}
+
+char *
+config_mail_address(const char *v)
+{
+	const char *lt = strrchr(v, '<'), *a = v;
+	size_t n;
+	char *out;
+
+	if (lt != NULL) {
+		a = lt + 1;
+		n = strcspn(a, ">");
+	} else {
+		a += strspn(a, " \t");
+		n = strlen(a);
+		while (n > 0 && (a[n - 1] == ' ' || a[n - 1] == '\t'))
+			n--;
+	}
+	if (!address_ok(a, n))
+		return NULL;
+	xasprintf(&out, "<%.*s>", (int)n, a);
+	return out;
+}
+
+/*
+ * The notify.smtp_* settings together: a relay needs notify.from (the
+ * envelope sender); a user needs a password file and TLS (a password
+ * never crosses the network in clear); the password is read now.
+ */
+static int
+check_notify_smtp(struct config *cfg, char *why, size_t len)
+{
+	bool tls = strncasecmp(cfg->notify_smtp_url, "smtps:", 6) == 0 ||
+	           cfg->notify_smtp_starttls;
+	bool user = *cfg->notify_smtp_user != '\0';
+	char *from;
+
+	if (*cfg->notify_smtp_url == '\0')
+		return 0;
+	from = config_mail_address(cfg->notify_from);
+	free(from);
+	if (*cfg->notify_from == '\0')
+		snprintf(why, len,
+		    "notify.from must be set with notify.smtp_url "
+		    "(it is the envelope sender)");
+	else if (from == NULL)
+		snprintf(why, len,
+		    "notify.from: no mail address in it for the envelope "
+		    "sender (\"user@domain\" or \"Name <user@domain>\")");
+	else if (user != (*cfg->notify_smtp_password_file != '\0'))
+		snprintf(why, len,
+		    "notify.smtp_user and "
+		    "notify.smtp_password_file go together");
+	else if (user && !tls)
+		snprintf(why, len,
+		    "notify.smtp_user: a password is sent only "
+		    "over TLS: use smtps:// or "
+		    "notify.smtp_starttls = 1");
+	else if (user)
+		read_password(cfg->notify_smtp_password_file,
+		    &cfg->notify_smtp_password, why, len);
+	return *why != '\0' ? -1 : 0;
 }
 
 static void
@@ -360,6 +520,7 @@ int
 config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 {
 	config_t lc;
+	char why[768] = "";
 	int rc = 0;
 
 	config_defaults(cfg);
@@ -390,6 +551,10 @@ config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 		    "%s: oidc.audience must be set with oidc.issuer", path);
 		rc = -1;
 	}
+	if (rc == 0 && check_notify_smtp(cfg, why, sizeof why) != 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		rc = -1;
+	}
 	if (rc != 0)
 		config_free(cfg);
 	return rc;
@@ -398,6 +563,11 @@ config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 void
 config_free(struct config *cfg)
 {
+	if (cfg->notify_smtp_password != NULL)
+		explicit_bzero(cfg->notify_smtp_password,
+		    strlen(cfg->notify_smtp_password));
+	free(cfg->notify_smtp_password);
+	cfg->notify_smtp_password = NULL;
 	for (int i = 0; i < config_option_count; i++) {
 		if (config_options[i].type == OPT_GROUP ||
 		    config_options[i].type == OPT_ARRAY) {

@@ -69,6 +69,15 @@ struct config {
 	char *notify_from;        /* "" = no From: header */
 	int notify_max_senders;   /* mail commands running at once */
 	char *notify_webhook_url; /* "" = no webhook */
+	char *notify_smtp_url;    /* "" = no SMTP relay (sendmail instead) */
+	int notify_smtp_starttls; /* 1: STARTTLS required (smtp://) */
+	char *notify_smtp_user;   /* "" = no AUTH */
+	char *notify_smtp_password_file;
+	char *notify_smtp_ca_file; /* "" = the system CA store */
+	int notify_smtp_timeout;   /* seconds one submission may take */
+	/* Not an option: the first line of notify.smtp_password_file, read by
+	 * config_load (NULL without one).  Never logged nor recorded. */
+	char *notify_smtp_password;
 
 	char *spool_dir;          /* "" = no spool folder */
 	int spool_interval;       /* seconds */
@@ -122,6 +131,9 @@ char *config_rules_json(const struct config *);
 char *config_rules_defaults_json(void);
 /* The mapping of the feed called name ("people"), or NULL. */
 const struct feed_map *config_feed_map(const struct config *, const char *name);
+/* The address in a From: value ("Name <a@b>" or "a@b") as SMTP's
+ * envelope carries it ("<a@b>"); caller frees; NULL if there is none. */
+char *config_mail_address(const char *value);
 /* Names of no-reload options whose value differs; NULL if none. */
 const char *config_restart_needed(const struct config *, const struct config *);
 

@@ -5,7 +5,9 @@
  * standard input
  * is a pipe; the message is written to it through a non-blocking write
  * event, and the child is reaped by polling waitpid(WNOHANG) on a timer
- * (killed if it takes longer than NOTIFY_TIMEOUT).  Webhook: one POST with
+ * (killed if it takes longer than NOTIFY_TIMEOUT).  Or, with
+ * notify.smtp_url, the message goes to an SMTP relay (job-notify-smtp.c),
+ * through the same queue and limit.  Webhook: one POST with
  * libevent's HTTP client, names resolved by evdns.
  */
 #include <errno.h>
@@ -25,6 +27,7 @@
 
 #include "effortd.h"
 #include "log.h"
+#include "job-notify-smtp.h"
 #include "job-notify.h"
 #include "xmalloc.h"
 
@@ -33,10 +36,17 @@
 
 extern char **environ;
 
+enum mail_via {
+	MAIL_VIA_COMMAND, /* notify.sendmail */
+	MAIL_VIA_SMTP,    /* notify.smtp_url */
+};
+
 struct mail_job {
 	LIST_ENTRY(mail_job) link;     /* running */
 	TAILQ_ENTRY(mail_job) waiting; /* waiting for a free sender */
-	char *cmd;
+	enum mail_via via;
+	char *cmd;       /* the command; MAIL_VIA_SMTP: the relay URL */
+	char *from, *to; /* MAIL_VIA_SMTP: notify.from, the recipient */
 	pid_t pid;
 	int fd; /* the pipe to the child's stdin; -1 once closed */
 	bool written;
@@ -79,6 +89,8 @@ mail_free(struct mail_job *j)
 	LIST_REMOVE(j, link);
 	running--;
 	free(j->cmd);
+	free(j->from);
+	free(j->to);
 	mail_close_pipe(j);
 	if (j->ev_poll != NULL)
 		event_free(j->ev_poll);
@@ -167,7 +179,43 @@ mail_spawn(struct mail_job *j, const char *cmd)
 	return 0;
 }
 
-/* Starts a waiting message's command. */
+static void
+on_smtp_done(bool ok, const char *why, void *arg)
+{
+	struct mail_job *j = arg;
+	notify_cb cb = j->cb;
+	void *cbarg = j->arg;
+
+	if (!ok)
+		log_warn("mail to %s: the SMTP relay %s did not take it: %s",
+		    j->to, j->cmd, why);
+	mail_free(j);
+	cb(ok, cbarg);
+	mail_start_next();
+}
+
+/* Hands a waiting message to the SMTP relay; -1 (logged) if it cannot. */
+static int
+mail_submit(struct mail_job *j)
+{
+	const struct config *c = &effortd.cfg;
+	struct smtp_request r = { c->notify_smtp_url, c->notify_smtp_starttls,
+		c->notify_smtp_user, c->notify_smtp_password,
+		c->notify_smtp_ca_file, c->notify_smtp_timeout, j->from, j->to,
+		(const char *)evbuffer_pullup(j->out, -1),
+		evbuffer_get_length(j->out) };
+	char why[256] = "notify.smtp_url is no longer set";
+
+	j->cmd = xstrdup(c->notify_smtp_url); /* the relay, for the log */
+	if (*c->notify_smtp_url == '\0' ||
+	    smtp_submit(&r, on_smtp_done, j, why, sizeof why) != 0) {
+		log_error("mail to %s: %s", j->to, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* Starts a waiting message's command, or its submission to the relay. */
 static void
 mail_start(struct mail_job *j)
 {
@@ -175,6 +223,15 @@ mail_start(struct mail_job *j)
 
 	LIST_INSERT_HEAD(&mails, j, link);
 	running++;
+	if (j->via == MAIL_VIA_SMTP) {
+		if (mail_submit(j) != 0) {
+			notify_cb cb = j->cb;
+			void *arg = j->arg;
+			mail_free(j);
+			cb(false, arg);
+		}
+		return;
+	}
 	if (mail_spawn(j, j->cmd) != 0) {
 		notify_cb cb = j->cb;
 		void *arg = j->arg;
@@ -211,6 +268,24 @@ notify_sendmail(const char *cmd, const char *message, notify_cb cb, void *arg)
 	j->cb = cb;
 	j->arg = arg;
 	j->cmd = xstrdup(cmd);
+	j->out = evbuffer_new();
+	evbuffer_add(j->out, message, strlen(message));
+	TAILQ_INSERT_TAIL(&queue, j, waiting);
+	mail_start_next();
+}
+
+void
+notify_smtp(const char *from, const char *to, const char *message, notify_cb cb,
+    void *arg)
+{
+	struct mail_job *j = xcalloc(1, sizeof *j);
+
+	j->via = MAIL_VIA_SMTP;
+	j->fd = -1;
+	j->cb = cb;
+	j->arg = arg;
+	j->from = xstrdup(from);
+	j->to = xstrdup(to);
 	j->out = evbuffer_new();
 	evbuffer_add(j->out, message, strlen(message));
 	TAILQ_INSERT_TAIL(&queue, j, waiting);
@@ -305,15 +380,20 @@ notify_cancel_all(void)
 	struct mail_job *m;
 	struct hook_job *h;
 
+	smtp_stop(); /* first: nothing of the relay's calls back after */
 	while ((m = TAILQ_FIRST(&queue)) != NULL) {
 		TAILQ_REMOVE(&queue, m, waiting);
 		free(m->cmd);
+		free(m->from);
+		free(m->to);
 		evbuffer_free(m->out);
 		free(m);
 	}
 	while ((m = LIST_FIRST(&mails)) != NULL) {
-		kill(m->pid, SIGTERM);
-		waitpid(m->pid, NULL, WNOHANG);
+		if (m->via == MAIL_VIA_COMMAND) {
+			kill(m->pid, SIGTERM);
+			waitpid(m->pid, NULL, WNOHANG);
+		}
 		mail_free(m);
 	}
 	while ((h = LIST_FIRST(&hooks)) != NULL) {

@@ -2,7 +2,8 @@
  * Reminders: each day at notify.hour (local time, rules.timezone) effortd
  * asks the database for today's digests, claiming every (recipient, item,
  * day) first so that nothing goes twice even with several instances, and
- * sends each message through notify.sendmail and/or notify.webhook_url.
+ * sends each message by mail (notify.smtp_url, else notify.sendmail)
+ * and/or to notify.webhook_url.
  * An admin can preview today's or send them now (api-reminders.c: GET
  * /v1/reminders, POST /v1/reminders/run, answered when every send has
  * finished).
@@ -139,19 +140,38 @@ mail_text(json_t *msg)
 	return text;
 }
 
+/* Whether mail goes out, through notify.smtp_url (which wins) or
+ * notify.sendmail. */
+static bool
+mail_configured(void)
+{
+	return *effortd.cfg.notify_smtp_url != '\0' ||
+	       *effortd.cfg.notify_sendmail != '\0';
+}
+
+static void
+send_mail(struct run *run, json_t *msg, const char *email)
+{
+	char *text = mail_text(msg);
+
+	run->pending++;
+	if (*effortd.cfg.notify_smtp_url != '\0')
+		notify_smtp(
+		    effortd.cfg.notify_from, email, text, mail_done, run);
+	else
+		notify_sendmail(
+		    effortd.cfg.notify_sendmail, text, mail_done, run);
+	free(text);
+}
+
 static void
 send_message(struct run *run, json_t *msg)
 {
 	const char *email = json_string_value(json_object_get(msg, "email"));
 
-	if (*effortd.cfg.notify_sendmail != '\0' && email != NULL &&
-	    *email != '\0') {
-		char *text = mail_text(msg);
-		run->pending++;
-		notify_sendmail(
-		    effortd.cfg.notify_sendmail, text, mail_done, run);
-		free(text);
-	} else if (*effortd.cfg.notify_sendmail != '\0')
+	if (mail_configured() && email != NULL && *email != '\0')
+		send_mail(run, msg, email);
+	else if (mail_configured())
 		run->mail_skipped++;
 	if (*effortd.cfg.notify_webhook_url != '\0') {
 		json_t *body = json_deep_copy(msg);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <curl/curl.h>
 #include <event2/http.h>
 #include <systemd/sd-daemon.h>
 
@@ -398,6 +399,9 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* libcurl (reminder mail to an SMTP relay) before any thread. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		fatal("libcurl cannot start");
 	if (config_load(effortd.config_path, &effortd.cfg, err, sizeof err) !=
 	    0)
 		fatal("%s", err);
@@ -418,5 +422,6 @@ main(int argc, char **argv)
 	}
 	config_free(&effortd.cfg);
 	free(effortd.rules_json);
+	curl_global_cleanup();
 	return rc;
 }
