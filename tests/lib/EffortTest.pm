@@ -296,6 +296,33 @@ package EffortTest::DB {
 		return EffortTest::Cluster->new(host => $c->host, port => $c->port, user => $role);
 	}
 
+	# Runs $sql in a transaction of a psql child of its own, named
+	# application_name $app, which then sleeps holding what $sql took (row
+	# locks, advisory locks) until release_held; returns once it sleeps.
+	sub hold {
+		my ($self, $sql, $app) = @_;
+		my $pid = fork // die "fork: $!";
+		if (!$pid) {
+			local %ENV = (%ENV, $self->cluster->env, PGDATABASE => $self->name);
+			open STDERR, '>', '/dev/null';    # it is terminated
+			{ exec 'psql', '-X', '-q', '-o', '/dev/null', '-c',
+				"BEGIN; SET application_name = '$app'; $sql; SELECT pg_sleep(60); COMMIT;" };
+			POSIX::_exit(127);
+		}
+		EffortTest::wait_for(sub { EffortTest::psql_value($self, qq{SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND application_name = '$app' AND query LIKE '%pg_sleep%'}) }, 10)
+			or die "$app: what it holds was not taken";
+		return $pid;
+	}
+
+	# Ends hold's child $pid named $app, its backend too.
+	sub release_held {
+		my ($self, $pid, $app) = @_;
+		EffortTest::psql($self, qq{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+			WHERE datname = current_database() AND application_name = '$app'});
+		waitpid $pid, 0;
+	}
+
 	# Ends lock_table's holder $pid, its backend too (pg_sleep does not
 	# notice psql go).
 	sub unlock_table {

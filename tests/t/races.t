@@ -23,26 +23,10 @@ my $feed = $a->token('feed');
 # child psql) until row_unlock; returns once they are locked.
 sub row_lock {
 	my ($sql, $plain) = @_;
-	my $for = $plain ? '' : ' FOR UPDATE';
-	my $pid = fork // die "fork: $!";
-	if (!$pid) {
-		local %ENV = (%ENV, $db->cluster->env, PGDATABASE => $db->name);
-		open STDERR, '>', '/dev/null';    # it is terminated
-		{ exec 'psql', '-X', '-q', '-o', '/dev/null', '-c',
-			"BEGIN; SET application_name = 'races_holder'; $sql$for; SELECT pg_sleep(60); COMMIT;" };
-		POSIX::_exit(127);
-	}
-	wait_for(sub { psql_value($db, q{SELECT count(*) FROM pg_stat_activity
-		WHERE datname = current_database() AND application_name = 'races_holder' AND query LIKE '%pg_sleep%'}) }, 10)
-		or die 'the row lock was not taken';
-	return $pid;
+	return $db->hold($plain ? $sql : "$sql FOR UPDATE", 'races_holder');
 }
 
-sub row_unlock {
-	my ($pid) = @_;
-	psql($db, q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'races_holder'});
-	waitpid $pid, 0;
-}
+sub row_unlock { $db->release_held($_[0], 'races_holder') }
 
 # Pauses the next feed to open its transaction (BEGIN, then the staging
 # table's CREATE TEMP TABLE) until unpause: an event trigger waits there

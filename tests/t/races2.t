@@ -42,29 +42,8 @@ my $reviewer = $a->token('reviewer');
 
 # Holds the advisory lock of $sql in a psql child of its own until
 # release; returns once it is held.
-sub hold {
-	my ($sql) = @_;
-	my $pid = fork // die "fork: $!";
-	if (!$pid) {
-		local %ENV = (%ENV, $db->cluster->env, PGDATABASE => $db->name);
-		open STDERR, '>', '/dev/null';    # it is terminated
-		{ exec 'psql', '-X', '-q', '-o', '/dev/null', '-c',
-			"SET application_name = 'races2_holder'; $sql; SELECT pg_sleep(60);" };
-		POSIX::_exit(127);
-	}
-	wait_for(sub { psql_value($db, q{SELECT count(*) FROM pg_stat_activity
-		WHERE datname = current_database() AND application_name = 'races2_holder'
-		  AND query LIKE '%pg_sleep%'}) }, 10)
-		or die 'the lock was not taken';
-	return $pid;
-}
-
-sub release {
-	my ($pid) = @_;
-	psql($db, q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-		WHERE datname = current_database() AND application_name = 'races2_holder'});
-	waitpid $pid, 0;
-}
+sub hold { $db->hold($_[0], 'races2_holder') }
+sub release { $db->release_held($_[0], 'races2_holder') }
 
 # Pauses the next transaction that writes $table at its COMMIT: a deferred
 # trigger waits there for advisory lock 7801, held here until resume.  It
