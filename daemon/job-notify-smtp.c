@@ -100,6 +100,16 @@ send_move(struct smtp_send *s, enum send_state next)
 		TAILQ_INSERT_TAIL(lists[next], s, link);
 }
 
+/* send_move for a move into or out of the inbox or the outbox, which the
+ * event loop and the thread share. */
+static void
+send_move_locked(struct smtp_send *s, enum send_state next)
+{
+	pthread_mutex_lock(&lock);
+	send_move(s, next);
+	pthread_mutex_unlock(&lock);
+}
+
 static void
 send_free(struct smtp_send *s)
 {
@@ -152,9 +162,7 @@ send_finished(struct smtp_send *s, CURLcode rc)
 		snprintf(s->why + strlen(s->why),
 		    sizeof s->why - strlen(s->why), " (reply %ld)", reply);
 	s->easy = NULL;
-	pthread_mutex_lock(&lock);
-	send_move(s, SEND_OUTBOX);
-	pthread_mutex_unlock(&lock);
+	send_move_locked(s, SEND_OUTBOX);
 	wake(wake_loop[1]);
 }
 
@@ -322,9 +330,7 @@ on_inbox(evutil_socket_t fd, short what, void *arg)
 		if (s->easy != NULL || send_setup(s))
 			continue;
 		snprintf(s->why, sizeof s->why, "libcurl refused the settings");
-		pthread_mutex_lock(&lock);
-		send_move(s, SEND_OUTBOX);
-		pthread_mutex_unlock(&lock);
+		send_move_locked(s, SEND_OUTBOX);
 		wake(wake_loop[1]);
 	}
 }
@@ -536,9 +542,7 @@ smtp_submit(const struct smtp_request *r, smtp_done_cb done, void *arg,
 	s->done = done;
 	s->arg = arg;
 	wire_text(s, r->message, r->message_len);
-	pthread_mutex_lock(&lock);
-	send_move(s, SEND_INBOX);
-	pthread_mutex_unlock(&lock);
+	send_move_locked(s, SEND_INBOX);
 	wake(wake_thread[1]);
 	return 0;
 }

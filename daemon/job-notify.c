@@ -83,11 +83,10 @@ mail_close_pipe(struct mail_job *j)
 	j->fd = -1;
 }
 
+/* Frees a job that is not running (waiting, or taken off the list). */
 static void
-mail_free(struct mail_job *j)
+mail_job_free(struct mail_job *j)
 {
-	LIST_REMOVE(j, link);
-	running--;
 	free(j->cmd);
 	free(j->from);
 	free(j->to);
@@ -96,6 +95,25 @@ mail_free(struct mail_job *j)
 		event_free(j->ev_poll);
 	evbuffer_free(j->out);
 	free(j);
+}
+
+static void
+mail_free(struct mail_job *j)
+{
+	LIST_REMOVE(j, link);
+	running--;
+	mail_job_free(j);
+}
+
+/* A running job ended: freed, then its caller told whether it went. */
+static void
+mail_finish(struct mail_job *j, bool ok)
+{
+	notify_cb cb = j->cb;
+	void *arg = j->arg;
+
+	mail_free(j);
+	cb(ok, arg);
 }
 
 static void
@@ -126,15 +144,12 @@ on_poll(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (waitpid(j->pid, &st, WNOHANG) == j->pid) {
 		bool ok = j->written && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-		notify_cb cb = j->cb;
-		void *cbarg = j->arg;
 
 		if (!ok)
 			log_warn("mail command failed (%s %d)",
 			    WIFEXITED(st) ? "exit status" : "signal",
 			    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
-		mail_free(j);
-		cb(ok, cbarg);
+		mail_finish(j, ok);
 		mail_start_next();
 		return;
 	}
@@ -183,14 +198,11 @@ static void
 on_smtp_done(bool ok, const char *why, void *arg)
 {
 	struct mail_job *j = arg;
-	notify_cb cb = j->cb;
-	void *cbarg = j->arg;
 
 	if (!ok)
 		log_warn("mail to %s: the SMTP relay %s did not take it: %s",
 		    j->to, j->cmd, why);
-	mail_free(j);
-	cb(ok, cbarg);
+	mail_finish(j, ok);
 	mail_start_next();
 }
 
@@ -215,36 +227,33 @@ mail_submit(struct mail_job *j)
 	return 0;
 }
 
-/* Starts a waiting message's command, or its submission to the relay. */
-static void
-mail_start(struct mail_job *j)
+/* Runs a waiting message's command, writing the message to it and
+ * polling for its end; -1 (logged) if it cannot. */
+static int
+mail_run(struct mail_job *j)
 {
 	struct timeval tv = { 0, POLL_USEC };
 
-	LIST_INSERT_HEAD(&mails, j, link);
-	running++;
-	if (j->via == MAIL_VIA_SMTP) {
-		if (mail_submit(j) != 0) {
-			notify_cb cb = j->cb;
-			void *arg = j->arg;
-			mail_free(j);
-			cb(false, arg);
-		}
-		return;
-	}
 	if (mail_spawn(j, j->cmd) != 0) {
-		notify_cb cb = j->cb;
-		void *arg = j->arg;
 		log_error("cannot run the mail command: %s", strerror(errno));
-		mail_free(j);
-		cb(false, arg);
-		return;
+		return -1;
 	}
 	j->ev_write = event_new(
 	    effortd.base, j->fd, EV_WRITE | EV_PERSIST, on_writable, j);
 	event_add(j->ev_write, NULL);
 	j->ev_poll = evtimer_new(effortd.base, on_poll, j);
 	evtimer_add(j->ev_poll, &tv);
+	return 0;
+}
+
+/* Starts a waiting message's command, or its submission to the relay. */
+static void
+mail_start(struct mail_job *j)
+{
+	LIST_INSERT_HEAD(&mails, j, link);
+	running++;
+	if ((j->via == MAIL_VIA_SMTP ? mail_submit(j) : mail_run(j)) != 0)
+		mail_finish(j, false);
 }
 
 static void
@@ -259,37 +268,46 @@ mail_start_next(void)
 	}
 }
 
-void
-notify_sendmail(const char *cmd, const char *message, notify_cb cb, void *arg)
+/* A message to send, the way given, for the queue (mail_enqueue). */
+static struct mail_job *
+mail_job_new(enum mail_via via, const char *message, notify_cb cb, void *arg)
 {
 	struct mail_job *j = xcalloc(1, sizeof *j);
 
+	j->via = via;
 	j->fd = -1;
 	j->cb = cb;
 	j->arg = arg;
-	j->cmd = xstrdup(cmd);
 	j->out = evbuffer_new();
 	evbuffer_add(j->out, message, strlen(message));
+	return j;
+}
+
+static void
+mail_enqueue(struct mail_job *j)
+{
 	TAILQ_INSERT_TAIL(&queue, j, waiting);
 	mail_start_next();
+}
+
+void
+notify_sendmail(const char *cmd, const char *message, notify_cb cb, void *arg)
+{
+	struct mail_job *j = mail_job_new(MAIL_VIA_COMMAND, message, cb, arg);
+
+	j->cmd = xstrdup(cmd);
+	mail_enqueue(j);
 }
 
 void
 notify_smtp(const char *from, const char *to, const char *message, notify_cb cb,
     void *arg)
 {
-	struct mail_job *j = xcalloc(1, sizeof *j);
+	struct mail_job *j = mail_job_new(MAIL_VIA_SMTP, message, cb, arg);
 
-	j->via = MAIL_VIA_SMTP;
-	j->fd = -1;
-	j->cb = cb;
-	j->arg = arg;
 	j->from = xstrdup(from);
 	j->to = xstrdup(to);
-	j->out = evbuffer_new();
-	evbuffer_add(j->out, message, strlen(message));
-	TAILQ_INSERT_TAIL(&queue, j, waiting);
-	mail_start_next();
+	mail_enqueue(j);
 }
 
 static void
@@ -383,11 +401,7 @@ notify_cancel_all(void)
 	smtp_stop(); /* first: nothing of the relay's calls back after */
 	while ((m = TAILQ_FIRST(&queue)) != NULL) {
 		TAILQ_REMOVE(&queue, m, waiting);
-		free(m->cmd);
-		free(m->from);
-		free(m->to);
-		evbuffer_free(m->out);
-		free(m);
+		mail_job_free(m);
 	}
 	while ((m = LIST_FIRST(&mails)) != NULL) {
 		if (m->via == MAIL_VIA_COMMAND) {
