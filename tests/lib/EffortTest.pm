@@ -264,24 +264,11 @@ package EffortTest::DB {
 	sub cluster { $_[0]{cluster} }
 	sub conninfo { $_[0]{cluster}->conninfo($_[0]{name}) }
 
-	# Holds an ACCESS EXCLUSIVE lock on $table for $secs seconds (a child
-	# psql); returns once it is granted, with the child's pid.
+	# Holds an ACCESS EXCLUSIVE lock on $table for $secs seconds (hold's
+	# child); returns once it is granted, with the child's pid.
 	sub lock_table {
 		my ($self, $table, $secs) = @_;
-		my $pid = fork // die "fork: $!";
-		if (!$pid) {
-			local %ENV = (%ENV, $self->cluster->env, PGDATABASE => $self->name);
-			open STDERR, '>', '/dev/null';    # it may be terminated
-			{ exec 'psql', '-X', '-q', '-o', '/dev/null', '-c',
-				"BEGIN; LOCK TABLE $table IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep($secs); COMMIT;" };
-			POSIX::_exit(127);
-		}
-		my $end = Time::HiRes::time() + 10;
-		Time::HiRes::sleep(0.05) until EffortTest::psql($self, qq{SELECT count(*) FROM pg_locks
-			WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database())
-			  AND relation = '$table'::regclass AND mode = 'AccessExclusiveLock' AND granted})
-			|| Time::HiRes::time() > $end;
-		return $pid;
+		return $self->hold("LOCK TABLE $table IN ACCESS EXCLUSIVE MODE", "lock_$table", $secs);
 	}
 
 	# A login role $role (made if missing) given effort_grant_runtime's
@@ -297,20 +284,22 @@ package EffortTest::DB {
 	}
 
 	# Runs $sql in a transaction of a psql child of its own, named
-	# application_name $app, which then sleeps holding what $sql took (row
-	# locks, advisory locks) until release_held; returns once it sleeps.
+	# application_name $app, which then sleeps holding what $sql took (row,
+	# table and advisory locks) for $secs seconds (60) or until
+	# release_held; returns once it sleeps (past $sql, so it holds them).
 	sub hold {
-		my ($self, $sql, $app) = @_;
+		my ($self, $sql, $app, $secs) = @_;
+		$secs //= 60;
 		my $pid = fork // die "fork: $!";
 		if (!$pid) {
 			local %ENV = (%ENV, $self->cluster->env, PGDATABASE => $self->name);
 			open STDERR, '>', '/dev/null';    # it is terminated
 			{ exec 'psql', '-X', '-q', '-o', '/dev/null', '-c',
-				"BEGIN; SET application_name = '$app'; $sql; SELECT pg_sleep(60); COMMIT;" };
+				"BEGIN; SET application_name = '$app'; $sql; SELECT pg_sleep($secs); COMMIT;" };
 			POSIX::_exit(127);
 		}
 		EffortTest::wait_for(sub { EffortTest::psql_value($self, qq{SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND application_name = '$app' AND query LIKE '%pg_sleep%'}) }, 10)
+			WHERE datname = current_database() AND application_name = '$app' AND wait_event = 'PgSleep'}) }, 10)
 			or die "$app: what it holds was not taken";
 		return $pid;
 	}
@@ -327,10 +316,7 @@ package EffortTest::DB {
 	# notice psql go).
 	sub unlock_table {
 		my ($self, $pid, $table) = @_;
-		EffortTest::psql($self, qq{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-			WHERE datname = current_database() AND query LIKE '%LOCK TABLE $table%' AND pid <> pg_backend_pid()});
-		kill 'TERM', $pid;
-		waitpid $pid, 0;
+		$self->release_held($pid, "lock_$table");
 	}
 }
 
