@@ -125,6 +125,17 @@ is $s, 200, 'people stored' or diag json_encode($j);
 		'the charges are those of the batch stored last';
 }
 
+# Stores $person's October timesheet (150 research hours, their only one)
+# through A; returns its id.
+sub store_october {
+	my ($person) = @_;
+	my ($st, $jj) = post_feed($a, timesheets => [ { person_id => $person, period_start => '2026-10-01',
+		period_end => '2026-10-31', submitted_at => '2026-11-02T09:00:00Z',
+		entries => [ { kind => 'research', activity => 'research', hours => 150 } ] } ]);
+	is $st, 200, "$person October timesheet stored" or diag json_encode($jj);
+	return psql_value($db, qq{SELECT timesheet_id FROM timesheets WHERE person_id = '$person'});
+}
+
 # ---- 2. A people feed moving E2 to M2 has begun (its transaction is
 # open: the body is being staged) when M1, still E2's line manager,
 # approves E2's October timesheet through the other instance.  The
@@ -132,11 +143,7 @@ is $s, 200, 'people stored' or diag json_encode($j);
 # stay valid: the change is in force from when it was stored, after the
 # approval, not from when the feed's transaction began.
 {
-	my $ts = { person_id => 'E2', period_start => '2026-10-01', period_end => '2026-10-31',
-		submitted_at => '2026-11-02T09:00:00Z', entries => [ { kind => 'research', activity => 'research', hours => 150 } ] };
-	($s, $j) = post_feed($a, timesheets => [$ts]);
-	is $s, 200, 'E2 October timesheet stored' or diag json_encode($j);
-	my $id = psql_value($db, q{SELECT timesheet_id FROM timesheets WHERE person_id = 'E2'});
+	my $id = store_october('E2');
 	my $pause = pause_next_feed();
 	my $move = post_bg($a, people => [ { %{ $people[4] }, line_manager_id => 'M2' } ]);
 	ok feed_paused(), 'the people feed has begun';
@@ -158,11 +165,7 @@ is $s, 200, 'people stored' or diag json_encode($j);
 # table and the line manager history must agree that M2 manages E1: M2
 # may approve E1's timesheet, M3 may not.
 {
-	my $ts = { person_id => 'E1', period_start => '2026-10-01', period_end => '2026-10-31',
-		submitted_at => '2026-11-02T09:00:00Z', entries => [ { kind => 'research', activity => 'research', hours => 150 } ] };
-	($s, $j) = post_feed($a, timesheets => [$ts]);
-	is $s, 200, 'E1 October timesheet stored' or diag json_encode($j);
-	my $id = psql_value($db, q{SELECT timesheet_id FROM timesheets WHERE person_id = 'E1'});
+	my $id = store_october('E1');
 	my $pause = pause_next_feed();
 	my $first = post_bg($a, people => [ { %{ $people[3] }, line_manager_id => 'M2' } ]);
 	ok feed_paused(), 'the feed moving E1 to M2 has begun';
