@@ -84,6 +84,37 @@ swept(const struct db_result *res, void *arg)
 		audit_timer_start();
 }
 
+/* 00:01 local time on the day days_ahead of now's (TZ is rules.timezone). */
+static time_t
+local_minute_past_midnight(time_t now, int days_ahead)
+{
+	struct tm at;
+
+	localtime_r(&now, &at);
+	at.tm_mday += days_ahead; /* mktime carries it into the next month */
+	at.tm_hour = 0;
+	at.tm_min = 1;
+	at.tm_sec = 0;
+	at.tm_isdst = -1;
+	return mktime(&at);
+}
+
+/*
+ * Seconds from now until the next 00:01 local time.  Worked out by mktime
+ * from the dates, not as 86,400 less the seconds since midnight: a local
+ * day is 23 or 25 hours long when the clocks change, and the midnight
+ * sweep would otherwise run an hour late (or early) the day after.
+ */
+long
+sweep_seconds_to_midnight(time_t now)
+{
+	time_t next = local_minute_past_midnight(now, 0);
+
+	if (next <= now)
+		next = local_minute_past_midnight(now, 1);
+	return (long)(next - now);
+}
+
 /*
  * Seconds until the next sweep: the interval, or local midnight + 60 s,
  * whichever comes first; after a failed sweep at most SWEEP_RETRY_SECONDS.
@@ -92,15 +123,8 @@ static long
 next_sweep_delay(void)
 {
 	long interval = effortd.cfg.sweep_interval;
-	time_t now = time(NULL);
-	struct tm lt;
-	long to_midnight;
+	long to_midnight = sweep_seconds_to_midnight(time(NULL));
 
-	localtime_r(&now, &lt); /* TZ is rules.timezone (apply_config) */
-	to_midnight =
-	    86400 - (lt.tm_hour * 3600 + lt.tm_min * 60 + lt.tm_sec) + 60;
-	if (to_midnight > 86400)
-		to_midnight -= 86400;
 	if (interval <= 0 || to_midnight < interval)
 		interval = to_midnight;
 	if (sweep_failed && interval > SWEEP_RETRY_SECONDS)

@@ -7,6 +7,7 @@
 #define AUDIT_H
 
 #include <stdbool.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -22,6 +23,8 @@ typedef void (*audit_done_cb)(bool ok, void *arg);
  */
 void audit_rescore(json_t *people, audit_done_cb done, void *arg);
 void audit_timer_start(void);
+/* Seconds from now until the next 00:01 in the organisation's zone (TZ). */
+long sweep_seconds_to_midnight(time_t now);
 void audit_timer_stop(void);
 
 #endif
