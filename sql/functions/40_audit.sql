@@ -150,6 +150,11 @@ BEGIN
 	  INTO v_opened, v_updated, v_resolved, v_open;
 	-- open now: those open before, less the resolved, plus the opened
 	v_open := v_open - v_resolved + v_opened;
+	-- everyone's findings are now as of v_as_of (violations_list)
+	IF v_people IS NULL THEN
+		INSERT INTO audit_sweep_last (as_of, finished_at) VALUES (v_as_of, now())
+		ON CONFLICT (one) DO UPDATE SET as_of = EXCLUDED.as_of, finished_at = EXCLUDED.finished_at;
+	END IF;
 
 	RETURN jsonb_build_object('as_of', v_as_of, 'opened', v_opened, 'updated', v_updated,
 	                          'resolved', v_resolved, 'open', v_open);
@@ -207,7 +212,10 @@ $$;
 --    resolved_at}, ...]}
 -- sorted by person_id, period_start, rule, grant_ref (NULLs first), text
 -- compared bytewise (COLLATE "C").  p_as_of NULL or today (organisation zone):
--- the open rows of findings, as kept by audit_sweep; any other date: the
+-- the open rows of findings, as kept by audit_sweep, once the last full
+-- sweep (audit_sweep_last) was as of the day sweeps audit (today, or the
+-- benchmark's effortd.audit_as_of); any other date, or today before that
+-- sweep has run (the minute after local midnight, a failing sweep): the
 -- rules evaluated on the fly (findings untouched, first_detected_at null).
 -- p_manager: only people effort_managed_people(p_manager, today) returns.
 DROP FUNCTION IF EXISTS violations_list(date, jsonb, text, text, text, text, text);
@@ -231,7 +239,8 @@ BEGIN
 	-- Two statements, not one UNION ALL: each is planned for its own path,
 	-- so today's (the common case) never plans the whole rule query.
 	-- to_jsonb(s) gives the same object as jsonb_build_object of its columns.
-	IF v_as_of = v_today THEN
+	IF v_as_of = v_today AND EXISTS (SELECT 1 FROM audit_sweep_last l
+	                                  WHERE l.as_of = effort_sweep_date(NULL, p_params)) THEN
 		SELECT coalesce(jsonb_agg(to_jsonb(s)
 		           ORDER BY s.person_id COLLATE "C", s.period_start, s.rule COLLATE "C",
 		                    s.grant_ref COLLATE "C" NULLS FIRST, s.period_end), '[]'::jsonb)
