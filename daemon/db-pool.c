@@ -25,6 +25,7 @@
  * connection to the server and may block), so the loop never waits.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,6 +269,7 @@ pool_conn_send_cancel(struct pool_conn *c)
 	PGcancel *cancel = PQgetCancel(c->pg);
 	pthread_attr_t attr;
 	pthread_t thread;
+	sigset_t all, old;
 	int rc;
 
 	if (cancel == NULL)
@@ -277,7 +279,13 @@ pool_conn_send_cancel(struct pool_conn *c)
 	pthread_mutex_unlock(&cancel_mu);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* Signals are the loop's: the thread starts with all of them blocked
+	 * (at shutdown, when the loop no longer takes SIGTERM, one delivered
+	 * to this thread would find the default action). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(&thread, &attr, cancel_main, cancel);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	if (rc != 0) {
 		log_warn("database connection %d: cannot start a cancel "

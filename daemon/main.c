@@ -5,6 +5,7 @@
  * shutdown_finish(); SIGHUP reloads) and systemd readiness.
  */
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,6 +288,19 @@ pools_start(void)
 	}
 }
 
+/* Blocks the n signals of signums in the loop's thread for the rest of
+ * the process (the other threads start with every signal blocked). */
+static void
+signals_block(const int *signums, int n)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (int i = 0; i < n; i++)
+		sigaddset(&set, signums[i]);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
 static int
 serve(void)
 {
@@ -315,6 +329,11 @@ serve(void)
 	sd_notify(0, "READY=1");
 	event_base_dispatch(effortd.base);
 
+	/* The loop has ended: a signal from now on (a second SIGTERM, Ctrl-C
+	 * again) would find the default action once its event is freed and
+	 * kill effortd in the middle of shutting down.  Blocked, it stays
+	 * pending and goes with the process. */
+	signals_block(signums, 3);
 	for (int i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	if (watchdog != NULL)
