@@ -157,6 +157,16 @@ audit_timer_start(void)
 }
 
 void
+audit_sweep_soon(void)
+{
+	struct timeval tv = { 1, 0 };
+
+	if (sweep_timer == NULL || effortd.draining)
+		return;
+	evtimer_add(sweep_timer, &tv); /* (re-adding moves it) */
+}
+
+void
 audit_timer_stop(void)
 {
 	if (sweep_timer != NULL)

@@ -23,6 +23,8 @@ typedef void (*audit_done_cb)(bool ok, void *arg);
  */
 void audit_rescore(json_t *people, audit_done_cb done, void *arg);
 void audit_timer_start(void);
+/* A full sweep in a second (after a reload that changed the rules). */
+void audit_sweep_soon(void);
 /* Seconds from now until the next 00:01 in the organisation's zone (TZ). */
 long sweep_seconds_to_midnight(time_t now);
 void audit_timer_stop(void);

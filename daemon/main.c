@@ -138,11 +138,17 @@ reload(void)
 		    fixed);
 		config_free(&next);
 	} else {
+		char *rules_before = xstrdup(effortd.rules_json);
+
 		auditlog_config_reloaded(&effortd.cfg, &next);
 		config_free(&effortd.cfg);
 		effortd.cfg = next;
 		apply_config();
 		log_info("configuration reloaded from %s", effortd.config_path);
+		/* The kept findings are the old rules': sweep with the new. */
+		if (strcmp(rules_before, effortd.rules_json) != 0)
+			audit_sweep_soon();
+		free(rules_before);
 	}
 	sd_notify(0, "READY=1");
 }

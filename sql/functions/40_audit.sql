@@ -150,10 +150,12 @@ BEGIN
 	  INTO v_opened, v_updated, v_resolved, v_open;
 	-- open now: those open before, less the resolved, plus the opened
 	v_open := v_open - v_resolved + v_opened;
-	-- everyone's findings are now as of v_as_of (violations_list)
+	-- everyone's findings are now as of v_as_of with p_params (violations_list)
 	IF v_people IS NULL THEN
-		INSERT INTO audit_sweep_last (as_of, finished_at) VALUES (v_as_of, now())
-		ON CONFLICT (one) DO UPDATE SET as_of = EXCLUDED.as_of, finished_at = EXCLUDED.finished_at;
+		INSERT INTO audit_sweep_last (as_of, params, finished_at)
+		VALUES (v_as_of, coalesce(p_params, '{}'), now())
+		ON CONFLICT (one) DO UPDATE
+		   SET as_of = EXCLUDED.as_of, params = EXCLUDED.params, finished_at = EXCLUDED.finished_at;
 	END IF;
 
 	RETURN jsonb_build_object('as_of', v_as_of, 'opened', v_opened, 'updated', v_updated,
@@ -214,9 +216,10 @@ $$;
 -- compared bytewise (COLLATE "C").  p_as_of NULL or today (organisation zone):
 -- the open rows of findings, as kept by audit_sweep, once the last full
 -- sweep (audit_sweep_last) was as of the day sweeps audit (today, or the
--- benchmark's effortd.audit_as_of); any other date, or today before that
--- sweep has run (the minute after local midnight, a failing sweep): the
--- rules evaluated on the fly (findings untouched, first_detected_at null).
+-- benchmark's effortd.audit_as_of) with these rule settings; any other
+-- date, or today before that sweep has run (the minute after local
+-- midnight, a failing sweep, a reload that changed rules.*): the rules
+-- evaluated on the fly (findings untouched, first_detected_at null).
 -- p_manager: only people effort_managed_people(p_manager, today) returns.
 DROP FUNCTION IF EXISTS violations_list(date, jsonb, text, text, text, text, text);
 CREATE FUNCTION violations_list(p_as_of date, p_params jsonb, p_rule text DEFAULT NULL,
@@ -240,7 +243,8 @@ BEGIN
 	-- so today's (the common case) never plans the whole rule query.
 	-- to_jsonb(s) gives the same object as jsonb_build_object of its columns.
 	IF v_as_of = v_today AND EXISTS (SELECT 1 FROM audit_sweep_last l
-	                                  WHERE l.as_of = effort_sweep_date(NULL, p_params)) THEN
+	                                  WHERE l.as_of = effort_sweep_date(NULL, p_params)
+	                                    AND l.params = coalesce(p_params, '{}')) THEN
 		SELECT coalesce(jsonb_agg(to_jsonb(s)
 		           ORDER BY s.person_id COLLATE "C", s.period_start, s.rule COLLATE "C",
 		                    s.grant_ref COLLATE "C" NULLS FIRST, s.period_end), '[]'::jsonb)

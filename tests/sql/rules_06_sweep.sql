@@ -101,13 +101,14 @@ SELECT is(jsonb_array_length(violations_list('2025-02-15', '{}', NULL, 'warning'
 SELECT results_eq($$SELECT DISTINCT v->>'person_id' FROM jsonb_array_elements(violations_list('2025-06-01', '{}', NULL, NULL, NULL, NULL, 'M9')->'violations') v$$,
 	$$VALUES ('S2')$$, 'manager scoping: M9 sees only S2');
 -- Today's path reads the stored findings (with first_detected_at), once
--- the last full sweep was as of today (rules_08_kept_today.sql): the
--- sweeps above were as of 1 June 2025, so that is today here.
+-- the last full sweep was as of today with the same rule settings
+-- (rules_08_kept_today.sql): the last was as of 1 June 2025, so that is
+-- today here, with an all_hours_tolerance of 0.5.
 SELECT set_config('effort.today', '2025-06-01', true);
-SELECT is(jsonb_array_length(violations_list(NULL, '{}', NULL, NULL, 'S2', NULL, NULL)->'violations'), 5,
+SELECT is(jsonb_array_length(violations_list(NULL, '{"all_hours_tolerance": 0.5}', NULL, NULL, 'S2', NULL, NULL)->'violations'), 5,
 	'as_of NULL reads the open stored findings');
 SELECT ok((SELECT bool_and(v ? 'first_detected_at' AND v->>'first_detected_at' IS NOT NULL)
-             FROM jsonb_array_elements(violations_list('2025-06-01', '{}', NULL, NULL, NULL, NULL, 'M9')->'violations') v),
+             FROM jsonb_array_elements(violations_list('2025-06-01', '{"all_hours_tolerance": 0.5}', NULL, NULL, NULL, NULL, 'M9')->'violations') v),
 	'as_of = today reads the stored findings with first_detected_at');
 
 -- A scoped sweep runs a generic plan the session keeps; it sees the data

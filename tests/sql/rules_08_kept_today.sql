@@ -1,5 +1,5 @@
 -- rules_08: violations_list answers "today" from the kept findings only
--- once the last full sweep was as of today.  In the minute after local
+-- once the last full sweep was as of today, with the same rule settings.  In the minute after local
 -- midnight, before the midnight sweep, the kept findings are yesterday's:
 -- a deadline that passed at midnight must show all the same.
 BEGIN;
@@ -7,7 +7,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 SET client_min_messages = warning;
 
 \ir fixtures.psql
-SELECT plan(9);
+SELECT plan(11);
 
 -- S1's January 2025 timesheet, never authorised: its deadline is 31 March
 -- 2025, so as of that day it is authorisation_due (a warning), and from 1
@@ -47,6 +47,21 @@ SELECT is(audit_sweep(NULL, '{}', NULL) ->> 'as_of', '2025-04-01', 'the full swe
 SELECT results_eq($$SELECT * FROM pg_temp.today_list()$$,
 	$$VALUES ('authorisation_overdue', 'violation', true)$$,
 	'after it: overdue, from the kept findings');
+
+-- A reload changes the settings (a reminder window of 0 days): until a
+-- sweep with them has run, today is evaluated with them.
+SELECT results_eq($$SELECT v ->> 'rule', v ->> 'first_detected_at' IS NOT NULL
+	FROM jsonb_array_elements(violations_list(NULL, '{"reminder_days": 0}', NULL, NULL, 'S1') -> 'violations') v
+	WHERE v ->> 'rule' LIKE 'authorisation%'$$,
+	$$VALUES ('authorisation_overdue', false)$$,
+	'other rule settings than the last sweep''s: evaluated afresh');
+SELECT audit_sweep(NULL, '{"reminder_days": 0}', NULL);
+SELECT results_eq($$SELECT v ->> 'rule', v ->> 'first_detected_at' IS NOT NULL
+	FROM jsonb_array_elements(violations_list(NULL, '{"reminder_days": 0}', NULL, NULL, 'S1') -> 'violations') v
+	WHERE v ->> 'rule' LIKE 'authorisation%'$$,
+	$$VALUES ('authorisation_overdue', true)$$,
+	'after a sweep with them: the kept findings');
+SELECT audit_sweep(NULL, '{}', NULL);
 
 -- The benchmark audits a fixed day (effortd.audit_as_of): findings swept
 -- as of that day are the kept ones whatever the date.
