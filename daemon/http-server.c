@@ -559,18 +559,24 @@ bearer_token(struct request *r)
 	return h + 7;
 }
 
-/* "this needs a manager or admin token": the roles a route allows. */
+/* "this needs a manager or admin token", "this needs an admin token":
+ * the roles a route allows, the article agreeing with the first. */
 static void
 refuse_role(struct request *r)
 {
 	static const char *const names[] = { "feed", "manager", "reviewer",
 		"admin" };
-	char msg[128] = "this needs a ";
+	char msg[128] = "this needs ";
 	int roles = r->route->roles, left = __builtin_popcount(roles);
+	bool first = true;
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		if ((roles & (1 << i)) == 0)
 			continue;
+		if (first)
+			strcat(
+			    msg, strchr("aeiou", names[i][0]) ? "an " : "a ");
+		first = false;
 		strcat(msg, names[i]);
 		left--;
 		strcat(msg, left > 1 ? ", " : left == 1 ? " or " : " token");
