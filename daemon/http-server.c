@@ -207,9 +207,11 @@ request_body_json(struct request *r, json_error_t *err)
 	size_t len = evbuffer_get_length(body);
 
 	/* A key twice is refused as a feed's body refuses it: taking the
-	 * last would act on a value the client may not have meant. */
+	 * last would act on a value the client may not have meant.  A
+	 * \u0000 escape is valid JSON: it is kept, for the caller to refuse
+	 * as invalid text (422), never read as the text before it. */
 	return json_loadb((const char *)evbuffer_pullup(body, -1), len,
-	    JSON_REJECT_DUPLICATES, err);
+	    JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, err);
 }
 
 void
@@ -351,7 +353,7 @@ reply_db_failure(struct request *r, const struct db_result *res)
 }
 
 /* 400 for a body (doc, as request_body_json left it and err) that is not
- * the JSON object shape names. */
+ * the JSON object shape names; "the body is empty" when it is. */
 static void
 reply_not_object(struct request *r, const json_t *doc, const json_error_t *err,
     const char *shape)
@@ -359,7 +361,10 @@ reply_not_object(struct request *r, const json_t *doc, const json_error_t *err,
 	/* jansson's text (at most 160 bytes), the shape (at most 200) */
 	char msg[480];
 
-	if (doc == NULL)
+	if (evbuffer_get_length(evhttp_request_get_input_buffer(r->req)) == 0)
+		snprintf(msg, sizeof msg,
+		    "the body is empty; expected a JSON object %s", shape);
+	else if (doc == NULL)
 		snprintf(msg, sizeof msg,
 		    "invalid JSON at line %d, column %d: %s; expected a JSON "
 		    "object %s",
@@ -369,24 +374,38 @@ reply_not_object(struct request *r, const json_t *doc, const json_error_t *err,
 	reply_error(r, 400, msg, NULL);
 }
 
-json_t *
-request_body_object(struct request *r, const struct field_spec *fields)
+/* "{role, person_id, label}": the members fields names, for messages. */
+static void
+body_shape(const struct field_spec *fields, char *shape, size_t size)
 {
-	json_error_t jerr;
-	json_t *doc = request_body_json(r, &jerr), *v;
-	const struct field_spec *f, *guess;
-	const char *key;
-	char shape[200] = "{", msg[160];
 	size_t len;
 
-	if (json_is_object(doc)) {
-		json_object_foreach(doc, key, v)
-		{
-			for (f = fields; f->name && strcmp(f->name, key) != 0;
-			     f++)
-				;
-			if (f->name != NULL)
-				continue;
+	snprintf(shape, size, "{");
+	for (const struct field_spec *f = fields; f->name; f++) {
+		len = strlen(shape);
+		snprintf(shape + len, size - len, "%s%s",
+		    f == fields ? "" : ", ", f->name);
+	}
+	len = strlen(shape);
+	snprintf(shape + len, size - len, "}");
+}
+
+/* False when doc has a member fields does not name, or a string member
+ * with a NUL character in it (a \u0000 escape); then it has answered 422
+ * naming that member. */
+static bool
+body_members_ok(struct request *r, json_t *doc, const struct field_spec *fields)
+{
+	const struct field_spec *f, *guess;
+	const char *key;
+	char msg[160];
+	json_t *v;
+
+	json_object_foreach(doc, key, v)
+	{
+		for (f = fields; f->name && strcmp(f->name, key) != 0; f++)
+			;
+		if (f->name == NULL) {
 			if ((guess = field_guess(fields, key)) != NULL)
 				snprintf(msg, sizeof msg,
 				    "unknown field; did you mean %s?",
@@ -394,19 +413,32 @@ request_body_object(struct request *r, const struct field_spec *fields)
 			else
 				snprintf(msg, sizeof msg, "unknown field");
 			reply_field_error(r, 422, "unknown field", key, msg);
-			json_decref(doc);
-			return NULL;
+			return false;
 		}
-		return doc;
+		if (json_is_string(v) &&
+		    strlen(json_string_value(v)) != json_string_length(v)) {
+			reply_field_error(r, 422, "text with a NUL character",
+			    key, "contains a NUL character");
+			return false;
+		}
 	}
-	for (f = fields; f->name; f++) {
-		len = strlen(shape);
-		snprintf(shape + len, sizeof shape - len, "%s%s",
-		    f == fields ? "" : ", ", f->name);
+	return true;
+}
+
+json_t *
+request_body_object(struct request *r, const struct field_spec *fields)
+{
+	json_error_t jerr;
+	json_t *doc = request_body_json(r, &jerr);
+	char shape[200];
+
+	if (json_is_object(doc)) {
+		if (body_members_ok(r, doc, fields))
+			return doc;
+	} else {
+		body_shape(fields, shape, sizeof shape);
+		reply_not_object(r, doc, &jerr, shape);
 	}
-	len = strlen(shape);
-	snprintf(shape + len, sizeof shape - len, "}");
-	reply_not_object(r, doc, &jerr, shape);
 	json_decref(doc);
 	return NULL;
 }
