@@ -21,6 +21,7 @@
 
 #include "job-reaudit.h"
 #include "auth-cache.h"
+#include "date.h"
 #include "http-conn.h"
 #include "effortd.h"
 #include "log.h"
@@ -188,9 +189,36 @@ request_query_parse(struct request *r)
 
 	if (query_parse(q, &spec, &r->query, &err))
 		return true;
-	reply_error(r, 400, err.message,
-	    json_pack("[{s:s, s:s}]", "parameter", err.parameter, "message",
-	        err.message));
+	reply_param_error(r, err.parameter, err.message);
+	return false;
+}
+
+void
+reply_param_error(struct request *r, const char *parameter, const char *msg)
+{
+	reply_error(r, 400, msg,
+	    json_pack("[{s:s, s:s}]", "parameter", parameter, "message", msg));
+}
+
+bool
+request_date_ok(struct request *r, const char *name)
+{
+	const char *v = request_query(r, name);
+	struct date d;
+	char msg[128];
+
+	if (v == NULL || date_parse(v, &d))
+		return true;
+	/* A date of another century is one, only not one effortd takes. */
+	if (strlen(v) == 10 && strspn(v, "0123456789-") == 10 && v[4] == '-' &&
+	    v[7] == '-' && strncmp(v, "1900", 4) < 0)
+		snprintf(msg, sizeof msg,
+		    "%s must be a date YYYY-MM-DD from 1900-01-01 to "
+		    "9999-12-31",
+		    name);
+	else
+		snprintf(msg, sizeof msg, "%s must be a date YYYY-MM-DD", name);
+	reply_param_error(r, name, msg);
 	return false;
 }
 

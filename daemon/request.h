@@ -118,6 +118,13 @@ void reply_text(struct request *, int code, const char *ctype, const char *body,
     size_t len);
 void reply_error(struct request *, int code, const char *msg,
     json_t *errors); /* steals errors (may be NULL) */
+/* A 400 for a bad query parameter: {"error": msg, "errors":
+ * [{"parameter": parameter, "message": msg}]}. */
+void reply_param_error(
+    struct request *, const char *parameter, const char *msg);
+/* True when query parameter name is absent or a date YYYY-MM-DD effortd
+ * takes (1900-01-01 to 9999-12-31); else it has answered that 400. */
+bool request_date_ok(struct request *, const char *name);
 /* reply_error with one error naming the field: {"error": msg, "errors":
  * [{"field": field, "message": message}]}. */
 void reply_field_error(struct request *, int code, const char *msg,
