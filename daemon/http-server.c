@@ -717,6 +717,18 @@ authenticate(struct request *r)
 		    effortd.db, &r->db, STMT_AUTH, 1, params, auth_done, r);
 }
 
+/* Whether libevent 2.1 leaves a body sent with method m unread: HEAD,
+ * TRACE and the methods it does not know.  Such a body would be read as
+ * the next request on the connection (one a proxy in front never saw), so
+ * the answer to such a method, always a 404 or 405, closes it. */
+static bool
+body_left_unread(enum evhttp_cmd_type m)
+{
+	return (m & (EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+	                EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+	                EVHTTP_REQ_PATCH)) == 0;
+}
+
 /*
  * Finds the route for the request; sets *code to 404/405 when none fits,
  * and for a 405 adds the Allow header listing the path's methods.
@@ -728,6 +740,9 @@ route_find(struct request *r, const char *path, int *code)
 	char allow[32] = "";
 
 	*code = 404;
+	if (body_left_unread(method))
+		evhttp_add_header(evhttp_request_get_output_headers(r->req),
+		    "Connection", "close");
 	for (const struct route *rt = routes; rt->pattern != NULL; rt++) {
 		if (!route_match(rt->pattern, path, &r->arg))
 			continue;
