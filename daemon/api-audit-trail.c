@@ -13,7 +13,6 @@
 #include <event2/http.h>
 
 #include "api-audit-trail.h"
-#include "date.h"
 #include "digest.h"
 #include "effortd.h"
 #include "api-handlers.h"
@@ -40,19 +39,17 @@ handle_audit_log(struct request *r)
 	const char *ts = request_query(r, "timesheet_id");
 	const char *since = request_query(r, "since");
 	const char *limit = request_query(r, "limit");
-	struct date d;
 
 	if (ts != NULL && !is_number(ts, 18)) {
-		reply_error(r, 400, "timesheet_id must be a number", NULL);
+		reply_param_error(
+		    r, "timesheet_id", "timesheet_id must be a number");
 		return;
 	}
-	if (since != NULL && !date_parse(since, &d)) {
-		reply_error(r, 400, "since must be a date YYYY-MM-DD", NULL);
+	if (!request_date_ok(r, "since"))
 		return;
-	}
 	if (limit != NULL && (!is_number(limit, 6) || atoi(limit) == 0)) {
-		reply_error(
-		    r, 400, "limit must be a number from 1 to 999999", NULL);
+		reply_param_error(
+		    r, "limit", "limit must be a number from 1 to 999999");
 		return;
 	}
 	const char *params[5] = { request_query(r, "person_id"), ts, since,
@@ -72,17 +69,17 @@ handle_audit_verify(struct request *r)
 	const char *hash = request_query(r, "last_hash");
 
 	if ((id == NULL) != (hash == NULL)) {
-		reply_error(r, 400, "last_id and last_hash go together", NULL);
+		reply_param_error(r, id == NULL ? "last_id" : "last_hash",
+		    "last_id and last_hash go together");
 		return;
 	}
 	if (id != NULL && !is_number(id, 18)) {
-		reply_error(r, 400, "last_id must be a number", NULL);
+		reply_param_error(r, "last_id", "last_id must be a number");
 		return;
 	}
 	if (hash != NULL && !sha256_hex_valid(hash)) {
-		reply_error(r, 400,
-		    "last_hash must be 64 lowercase hex digits (a SHA-256)",
-		    NULL);
+		reply_param_error(r, "last_hash",
+		    "last_hash must be 64 lowercase hex digits (a SHA-256)");
 		return;
 	}
 	const char *params[2] = { id, hash };

@@ -99,17 +99,15 @@ job_new(struct request *r, enum report_kind kind, const char **as_of)
 	const char *f = request_query(r, "format");
 	struct report_job *j;
 	enum report_format fmt = REPORT_JSON;
-	struct date d;
 
 	*as_of = request_query(r, "as_of");
 	if (f != NULL && report_format_parse(f, &fmt) != 0) {
-		reply_error(r, 400, "format must be json, csv or html", NULL);
+		reply_param_error(
+		    r, "format", "format must be json, csv or html");
 		return NULL;
 	}
-	if (*as_of != NULL && !date_parse(*as_of, &d)) {
-		reply_error(r, 400, "as_of must be a date YYYY-MM-DD", NULL);
+	if (!request_date_ok(r, "as_of"))
 		return NULL;
-	}
 	j = xcalloc(1, sizeof *j);
 	j->r = r;
 	j->kind = kind;
@@ -170,15 +168,15 @@ handle_report_investigators(struct request *r)
 
 	if (year == NULL || strlen(year) != 4 ||
 	    strspn(year, "0123456789") != 4 || year[0] == '0') {
-		reply_error(r, 400, "year must be a year YYYY", NULL);
+		reply_param_error(r, "year", "year must be a year YYYY");
 		return;
 	}
 	/* A cap year from August 9999 would end in 10000, no YYYY-MM-DD. */
 	if (strcmp(year, "9999") == 0 &&
 	    effortd.cfg.rules.cap_year_start_month > 1) {
-		reply_error(r, 400,
-		    "year must be a year YYYY whose cap year ends by 9999-12-31",
-		    NULL);
+		reply_param_error(r, "year",
+		    "year must be a year YYYY whose cap year ends by "
+		    "9999-12-31");
 		return;
 	}
 	if ((j = job_new(r, REPORT_INVESTIGATORS, &as_of)) == NULL)
@@ -198,14 +196,17 @@ handle_report_compliance(struct request *r)
 	struct date df, dt;
 	char *span;
 
-	if (from == NULL || to == NULL || !date_parse(from, &df) ||
-	    !date_parse(to, &dt)) {
-		reply_error(
-		    r, 400, "from and to must be dates YYYY-MM-DD", NULL);
+	if (from == NULL || to == NULL) {
+		reply_param_error(r, from == NULL ? "from" : "to",
+		    "from and to must be dates YYYY-MM-DD");
 		return;
 	}
+	if (!request_date_ok(r, "from") || !request_date_ok(r, "to"))
+		return;
+	date_parse(from, &df);
+	date_parse(to, &dt);
 	if (date_cmp(df, dt) > 0) {
-		reply_error(r, 400, "from must not be after to", NULL);
+		reply_param_error(r, "from", "from must not be after to");
 		return;
 	}
 	if ((j = job_new(r, REPORT_COMPLIANCE, &as_of)) == NULL)

@@ -54,7 +54,7 @@ handle_timesheets(struct request *r)
 
 	if (month != NULL) {
 		if (!month_parse(month, &d)) {
-			reply_error(r, 400, "month must be YYYY-MM", NULL);
+			reply_param_error(r, "month", "month must be YYYY-MM");
 			return;
 		}
 		memcpy(first, month, 7);
@@ -63,10 +63,8 @@ handle_timesheets(struct request *r)
 	if (status != NULL && strcmp(status, "submitted") != 0 &&
 	    strcmp(status, "authorised") != 0 &&
 	    strcmp(status, "rejected") != 0) {
-		reply_error(r, 400,
-		    "status must be submitted, authorised or "
-		    "rejected",
-		    NULL);
+		reply_param_error(r, "status",
+		    "status must be submitted, authorised or rejected");
 		return;
 	}
 	const char *params[5] = { person, month ? first : NULL, status,

@@ -4,7 +4,6 @@
  * SQL without touching what is kept.  Managers see only their own staff.
  * rule and severity are checked against their declared values (http-routes.c).
  */
-#include "date.h"
 #include "effortd.h"
 #include "api-handlers.h"
 #include "effortd-replica.h"
@@ -21,12 +20,9 @@ handle_violations(struct request *r)
 {
 	const char *as_of = request_query(r, "as_of");
 	const char *severity = request_query(r, "severity");
-	struct date d;
 
-	if (as_of != NULL && !date_parse(as_of, &d)) {
-		reply_error(r, 400, "as_of must be a date YYYY-MM-DD", NULL);
+	if (!request_date_ok(r, "as_of"))
 		return;
-	}
 	const char *params[7] = { as_of, effortd.rules_json,
 		request_query(r, "rule"), severity,
 		request_query(r, "person_id"), request_query(r, "grant_ref"),

@@ -21,6 +21,7 @@
 
 #include "job-reaudit.h"
 #include "auth-cache.h"
+#include "date.h"
 #include "http-conn.h"
 #include "effortd.h"
 #include "log.h"
@@ -188,9 +189,36 @@ request_query_parse(struct request *r)
 
 	if (query_parse(q, &spec, &r->query, &err))
 		return true;
-	reply_error(r, 400, err.message,
-	    json_pack("[{s:s, s:s}]", "parameter", err.parameter, "message",
-	        err.message));
+	reply_param_error(r, err.parameter, err.message);
+	return false;
+}
+
+void
+reply_param_error(struct request *r, const char *parameter, const char *msg)
+{
+	reply_error(r, 400, msg,
+	    json_pack("[{s:s, s:s}]", "parameter", parameter, "message", msg));
+}
+
+bool
+request_date_ok(struct request *r, const char *name)
+{
+	const char *v = request_query(r, name);
+	struct date d;
+	char msg[128];
+
+	if (v == NULL || date_parse(v, &d))
+		return true;
+	/* A date of another century is one, only not one effortd takes. */
+	if (strlen(v) == 10 && strspn(v, "0123456789-") == 10 && v[4] == '-' &&
+	    v[7] == '-' && strncmp(v, "1900", 4) < 0)
+		snprintf(msg, sizeof msg,
+		    "%s must be a date YYYY-MM-DD from 1900-01-01 to "
+		    "9999-12-31",
+		    name);
+	else
+		snprintf(msg, sizeof msg, "%s must be a date YYYY-MM-DD", name);
+	reply_param_error(r, name, msg);
 	return false;
 }
 
@@ -207,9 +235,11 @@ request_body_json(struct request *r, json_error_t *err)
 	size_t len = evbuffer_get_length(body);
 
 	/* A key twice is refused as a feed's body refuses it: taking the
-	 * last would act on a value the client may not have meant. */
+	 * last would act on a value the client may not have meant.  A
+	 * \u0000 escape is valid JSON: it is kept, for the caller to refuse
+	 * as invalid text (422), never read as the text before it. */
 	return json_loadb((const char *)evbuffer_pullup(body, -1), len,
-	    JSON_REJECT_DUPLICATES, err);
+	    JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, err);
 }
 
 void
@@ -351,7 +381,7 @@ reply_db_failure(struct request *r, const struct db_result *res)
 }
 
 /* 400 for a body (doc, as request_body_json left it and err) that is not
- * the JSON object shape names. */
+ * the JSON object shape names; "the body is empty" when it is. */
 static void
 reply_not_object(struct request *r, const json_t *doc, const json_error_t *err,
     const char *shape)
@@ -359,7 +389,10 @@ reply_not_object(struct request *r, const json_t *doc, const json_error_t *err,
 	/* jansson's text (at most 160 bytes), the shape (at most 200) */
 	char msg[480];
 
-	if (doc == NULL)
+	if (evbuffer_get_length(evhttp_request_get_input_buffer(r->req)) == 0)
+		snprintf(msg, sizeof msg,
+		    "the body is empty; expected a JSON object %s", shape);
+	else if (doc == NULL)
 		snprintf(msg, sizeof msg,
 		    "invalid JSON at line %d, column %d: %s; expected a JSON "
 		    "object %s",
@@ -369,24 +402,38 @@ reply_not_object(struct request *r, const json_t *doc, const json_error_t *err,
 	reply_error(r, 400, msg, NULL);
 }
 
-json_t *
-request_body_object(struct request *r, const struct field_spec *fields)
+/* "{role, person_id, label}": the members fields names, for messages. */
+static void
+body_shape(const struct field_spec *fields, char *shape, size_t size)
 {
-	json_error_t jerr;
-	json_t *doc = request_body_json(r, &jerr), *v;
-	const struct field_spec *f, *guess;
-	const char *key;
-	char shape[200] = "{", msg[160];
 	size_t len;
 
-	if (json_is_object(doc)) {
-		json_object_foreach(doc, key, v)
-		{
-			for (f = fields; f->name && strcmp(f->name, key) != 0;
-			     f++)
-				;
-			if (f->name != NULL)
-				continue;
+	snprintf(shape, size, "{");
+	for (const struct field_spec *f = fields; f->name; f++) {
+		len = strlen(shape);
+		snprintf(shape + len, size - len, "%s%s",
+		    f == fields ? "" : ", ", f->name);
+	}
+	len = strlen(shape);
+	snprintf(shape + len, size - len, "}");
+}
+
+/* False when doc has a member fields does not name, or a string member
+ * with a NUL character in it (a \u0000 escape); then it has answered 422
+ * naming that member. */
+static bool
+body_members_ok(struct request *r, json_t *doc, const struct field_spec *fields)
+{
+	const struct field_spec *f, *guess;
+	const char *key;
+	char msg[160];
+	json_t *v;
+
+	json_object_foreach(doc, key, v)
+	{
+		for (f = fields; f->name && strcmp(f->name, key) != 0; f++)
+			;
+		if (f->name == NULL) {
 			if ((guess = field_guess(fields, key)) != NULL)
 				snprintf(msg, sizeof msg,
 				    "unknown field; did you mean %s?",
@@ -394,19 +441,32 @@ request_body_object(struct request *r, const struct field_spec *fields)
 			else
 				snprintf(msg, sizeof msg, "unknown field");
 			reply_field_error(r, 422, "unknown field", key, msg);
-			json_decref(doc);
-			return NULL;
+			return false;
 		}
-		return doc;
+		if (json_is_string(v) &&
+		    strlen(json_string_value(v)) != json_string_length(v)) {
+			reply_field_error(r, 422, "text with a NUL character",
+			    key, "contains a NUL character");
+			return false;
+		}
 	}
-	for (f = fields; f->name; f++) {
-		len = strlen(shape);
-		snprintf(shape + len, sizeof shape - len, "%s%s",
-		    f == fields ? "" : ", ", f->name);
+	return true;
+}
+
+json_t *
+request_body_object(struct request *r, const struct field_spec *fields)
+{
+	json_error_t jerr;
+	json_t *doc = request_body_json(r, &jerr);
+	char shape[200];
+
+	if (json_is_object(doc)) {
+		if (body_members_ok(r, doc, fields))
+			return doc;
+	} else {
+		body_shape(fields, shape, sizeof shape);
+		reply_not_object(r, doc, &jerr, shape);
 	}
-	len = strlen(shape);
-	snprintf(shape + len, sizeof shape - len, "}");
-	reply_not_object(r, doc, &jerr, shape);
 	json_decref(doc);
 	return NULL;
 }
@@ -559,18 +619,24 @@ bearer_token(struct request *r)
 	return h + 7;
 }
 
-/* "this needs a manager or admin token": the roles a route allows. */
+/* "this needs a manager or admin token", "this needs an admin token":
+ * the roles a route allows, the article agreeing with the first. */
 static void
 refuse_role(struct request *r)
 {
 	static const char *const names[] = { "feed", "manager", "reviewer",
 		"admin" };
-	char msg[128] = "this needs a ";
+	char msg[128] = "this needs ";
 	int roles = r->route->roles, left = __builtin_popcount(roles);
+	bool first = true;
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		if ((roles & (1 << i)) == 0)
 			continue;
+		if (first)
+			strcat(
+			    msg, strchr("aeiou", names[i][0]) ? "an " : "a ");
+		first = false;
 		strcat(msg, names[i]);
 		left--;
 		strcat(msg, left > 1 ? ", " : left == 1 ? " or " : " token");
@@ -651,6 +717,18 @@ authenticate(struct request *r)
 		    effortd.db, &r->db, STMT_AUTH, 1, params, auth_done, r);
 }
 
+/* Whether libevent 2.1 leaves a body sent with method m unread: HEAD,
+ * TRACE and the methods it does not know.  Such a body would be read as
+ * the next request on the connection (one a proxy in front never saw), so
+ * the answer to such a method, always a 404 or 405, closes it. */
+static bool
+body_left_unread(enum evhttp_cmd_type m)
+{
+	return (m & (EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+	                EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+	                EVHTTP_REQ_PATCH)) == 0;
+}
+
 /*
  * Finds the route for the request; sets *code to 404/405 when none fits,
  * and for a 405 adds the Allow header listing the path's methods.
@@ -662,6 +740,9 @@ route_find(struct request *r, const char *path, int *code)
 	char allow[32] = "";
 
 	*code = 404;
+	if (body_left_unread(method))
+		evhttp_add_header(evhttp_request_get_output_headers(r->req),
+		    "Connection", "close");
 	for (const struct route *rt = routes; rt->pattern != NULL; rt++) {
 		if (!route_match(rt->pattern, path, &r->arg))
 			continue;

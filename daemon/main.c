@@ -256,11 +256,11 @@ http_start(void)
 	    effortd.http, (ev_ssize_t)effortd.cfg.max_body * 2 + 1024 * 1024);
 	conn_setup(effortd.http);
 	/* Every method reaches dispatch, which answers a JSON 405 with
-	 * Allow for those a path does not take. */
-	evhttp_set_allowed_methods(effortd.http,
-	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-	        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
-	        EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+	 * Allow for those a path does not take: every bit, not only the
+	 * methods of enum evhttp_cmd_type, for libevent 2.1 gives a method
+	 * it does not know (FOO, PROPFIND, "get") a type outside the enum
+	 * and would answer it an HTML 501 of its own. */
+	evhttp_set_allowed_methods(effortd.http, (ev_uint16_t)~0);
 	evhttp_set_gencb(effortd.http, request_dispatch, NULL);
 	if (tls_load(effortd.cfg.tls_cert, effortd.cfg.tls_key, err,
 	        sizeof err) != 0) {

@@ -109,8 +109,8 @@ const char *request_query(struct request *, const char *);
 /* The request body parsed as one JSON value (the caller's reference), or
  * NULL when it is not JSON, with jansson's line, column and text in *err
  * when err is not NULL (a key twice in an object is such an error, as in
- * a feed).  For the small bodies of the non-feed routes; a
- * feed's body is read in slices (ingest-feed.c). */
+ * a feed; a \u0000 escape is not: strings may hold NULs).  For the small bodies
+ * of the non-feed routes; a feed's body is read in slices (ingest-feed.c). */
 json_t *request_body_json(struct request *, json_error_t *err);
 /* Replies; each frees the request. */
 void reply_json(struct request *, int code, json_t *); /* steals */
@@ -118,6 +118,13 @@ void reply_text(struct request *, int code, const char *ctype, const char *body,
     size_t len);
 void reply_error(struct request *, int code, const char *msg,
     json_t *errors); /* steals errors (may be NULL) */
+/* A 400 for a bad query parameter: {"error": msg, "errors":
+ * [{"parameter": parameter, "message": msg}]}. */
+void reply_param_error(
+    struct request *, const char *parameter, const char *msg);
+/* True when query parameter name is absent or a date YYYY-MM-DD effortd
+ * takes (1900-01-01 to 9999-12-31); else it has answered that 400. */
+bool request_date_ok(struct request *, const char *name);
 /* reply_error with one error naming the field: {"error": msg, "errors":
  * [{"field": field, "message": message}]}. */
 void reply_field_error(struct request *, int code, const char *msg,
@@ -126,9 +133,11 @@ void reply_field_error(struct request *, int code, const char *msg,
  * members are all among fields (ended by one without a name), or NULL when
  * it answered: 400 for a body that is not such an object ("invalid JSON
  * at line 1, column 9: ...; expected a JSON object {role, person_id,
- * label}", or without the syntax error when the body parsed), 422 naming a
- * member that is not one of them ("unknown field; did you mean label?"), as a
- * feed names one, so that a misspelt optional member is not ignored. */
+ * label}", without the syntax error when the body parsed, "the body is
+ * empty; ..." for none), 422 naming a member that is not one of them
+ * ("unknown field; did you mean label?"), as a feed names one, so that a
+ * misspelt optional member is not ignored, and 422 naming a string member
+ * with a NUL character ("contains a NUL character", as in a feed). */
 struct field_spec;
 json_t *request_body_object(struct request *, const struct field_spec *fields);
 /* The standard answer to a failed database job: 503 or 500. */

@@ -155,7 +155,7 @@ for my $path (sort keys %methods_of) {
 # The roles a 403 names, in effortd's words.
 sub needs {
 	my @r = grep { my $x = $_; grep { $_ eq $x } @_ } @ROLES;
-	return 'this needs a ' . (@r > 1 ? join(', ', @r[0 .. $#r - 1]) . " or $r[-1]" : $r[0]) . ' token';
+	return 'this needs ' . ($r[0] =~ /^[aeiou]/ ? 'an ' : 'a ') . (@r > 1 ? join(', ', @r[0 .. $#r - 1]) . " or $r[-1]" : $r[0]) . ' token';
 }
 
 # Every operation with every role and an unknown parameter: the token is
