@@ -17,7 +17,7 @@ use POSIX qw(_exit);
 use IO::Socket::INET;
 use Test::More;
 use Time::HiRes qw(sleep time);
-use EffortTest qw(new_db start_effortd psql post_feed json_encode json_decode slurp spew);
+use EffortTest qw(new_db start_effortd psql post_feed private_cluster json_encode json_decode slurp spew);
 
 my $db = new_db();
 
@@ -344,6 +344,45 @@ sub statements_waiting {
 	is psql($db, q{SELECT count(*) FROM people WHERE person_id LIKE 'SF%' AND person_id <> 'SF0'}) + 0, 0,
 		'… and nothing of it is stored';
 	unlike $d->log_text, qr/AddressSanitizer|runtime error|assert/i, 'no sanitizer report or assertion';
+}
+
+# ---- 10. signals while the pools are freed, after the loop: the audit
+# sweep waits on a lock and the server does not take the cancel request
+# (its postmaster stopped), so freeing the pool waits for the cancel for
+# up to 5 s; SIGHUP and SIGTERM meanwhile change nothing (SIGHUP once
+# killed effortd there: the loop's signal events were freed first, which
+# put back the default actions)
+{
+	my $pc = private_cluster();
+	my $pdb = new_db(cluster => $pc);
+	my $locker = $pdb->lock_table('findings', 60);
+	my $d = start_effortd(db => $pdb, 'db.statement_timeout' => 60);
+	my $sweeps = sub {
+		psql($pdb, q{SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+			AND application_name = 'effortd' AND wait_event_type = 'Lock' AND query LIKE '%audit_sweep%'}) + 0;
+	};
+	my $end = time + 10;
+	sleep 0.05 until $sweeps->() == 1 || time > $end;
+	is $sweeps->(), 1, 'a private cluster: the first audit sweep waits on the lock';
+	my ($postmaster) = split /\n/, slurp("$pc->{dir}/data/postmaster.pid");
+	kill 'STOP', $postmaster;
+	my $t0 = time;
+	$d->signal('TERM');
+	$end = time + 5;
+	sleep 0.05 until $d->log_text =~ /shutting down/ || time > $end;
+	sleep 0.5;    # past the loop: freeing the main pool, waiting for the cancel
+	$d->signal('HUP');
+	sleep 0.3;
+	$d->signal('TERM');
+	my $st = $d->stop('TERM', 20);
+	my $took = time - $t0;
+	kill 'CONT', $postmaster;
+	is $st, 0, 'SIGHUP and SIGTERM while the pool waits for a cancel request: exit 0 all the same'
+		or diag $d->log_text;
+	cmp_ok $took, '<', 10, sprintf('… after at most the 5 s the cancel is waited for (%.1f s)', $took);
+	like $d->log_text, qr/1 database cancel request\(s\) still pending/, '… which the log says it gave up on';
+	unlike $d->log_text, qr/configuration reloaded/, '… and SIGHUP reloaded nothing';
+	$pdb->unlock_table($locker, 'findings');
 }
 
 done_testing;
