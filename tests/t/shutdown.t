@@ -238,6 +238,8 @@ sub statements_waiting {
 	$end = time + 5;
 	sleep 0.05 while statements_waiting('%audit_sweep%') > 0 && time < $end;
 	is statements_waiting('%audit_sweep%'), 0, '… its statement cancelled on the server';
+	like $d->log_text, qr/audit sweep stopped: effortd is shutting down/, '… as the log says';
+	unlike $d->log_text, qr/audit sweep failed.*trying again/, '… not promising another try';
 	unlike $d->log_text, qr/AddressSanitizer|runtime error|assert/i, 'no sanitizer report or assertion';
 	unlock_findings($locker);
 }
