@@ -17,7 +17,11 @@ UNITDIR   ?= /lib/systemd/system
 CC        ?= cc
 BUILD     ?= build
 SQLDIR    ?= $(abspath sql)
-PKGS      := libevent libevent_openssl jansson libconfig libpq libsystemd libcrypto libssl cjose libcurl
+# The libraries each program links (pkg-config names): effortctl only
+# those it calls, so that it needs no PostgreSQL, libcurl or systemd
+# client library (tests/t/linking.t).
+DAEMON_PKGS := libevent libevent_openssl jansson libconfig libpq libsystemd libcrypto libssl cjose libcurl
+CLI_PKGS    := libevent libevent_openssl jansson libconfig libcrypto libssl cjose
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wformat=2 -Wno-format-nonliteral
 CFLAGS    ?= -O2 -g
@@ -25,8 +29,9 @@ CFLAGS    ?= -O2 -g
 # packages' version); effortd and effortctl print it.
 VERSION   := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
 CPPFLAGS  += -D_GNU_SOURCE -DSQLDIR='"$(SQLDIR)"' -DEFFORTD_VERSION='"$(VERSION)"'
-ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lm
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(DAEMON_PKGS) 2>/dev/null)
+DAEMON_LIBS := $(shell pkg-config --libs $(DAEMON_PKGS) 2>/dev/null) -lcsv -lm
+CLI_LIBS    := $(shell pkg-config --libs $(CLI_PKGS) 2>/dev/null)
 
 COMMON_SRC  := $(wildcard common/*.c)
 DAEMON_SRC  := $(wildcard daemon/*.c)
@@ -61,14 +66,14 @@ $(BUILD)/%.o: %.c
 $(BUILD)/daemon/main.o $(BUILD)/cli/effortctl.o $(BUILD)/cli/client.o: debian/changelog
 
 $(BUILD)/effortd: $(DAEMON_OBJ) $(COMMON_OBJ)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS) $(LDLIBS)
 
 $(BUILD)/effortctl: $(CLI_OBJ) $(COMMON_OBJ)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CLI_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(DAEMON_LIB) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(filter %.o,$^) $(LDLIBS) -lcmocka
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(filter %.o,$^) $(DAEMON_LIBS) $(LDLIBS) -lcmocka
 
 -include $(wildcard $(BUILD)/*/*.d $(BUILD)/tests/*.d)
 

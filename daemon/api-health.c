@@ -8,7 +8,11 @@
  * it pings: 200 ok, or 503 when the database is unreachable.  Either way
  * "pools" says which server each pool's connections are on (host or socket
  * directory, port, primary or standby) and, for a report pool on a standby
- * that is up, its replication state (replica_status()).
+ * that is up, its replication state (replica_status()).  That question,
+ * asked when the report pool can answer at once, comes before the reply,
+ * so the roles shown are the server's answer to it (db_pool_conn_server()
+ * gives every connection to a server the newest): current just after a
+ * promotion.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -109,6 +109,7 @@ struct pool_conn {
 	double backoff;      /* seconds before the next attempt */
 	bool outage_logged;  /* DOWN: a failed attempt was logged since up */
 	int host_shift;      /* hosts skipped after connect timeouts */
+	unsigned long heard; /* pool->answers when the server last answered */
 
 	struct db_session *session; /* HELD: its owner */
 };
@@ -118,7 +119,8 @@ struct db_pool {
 	struct db_target *target;
 	char *name; /* for the log: "main", "report" */
 	int size, queue_max, connect_timeout, statement_timeout, waiting;
-	bool closing; /* db_pool_free() runs: no new work */
+	unsigned long answers; /* answers heard on its connections so far */
+	bool closing;          /* db_pool_free() runs: no new work */
 	struct pool_conn *conns;
 	struct job_queue queue;   /* QUEUED */
 	struct job_queue reports; /* REPORTING */
@@ -649,9 +651,50 @@ pool_conn_read(struct pool_conn *c)
 	return true;
 }
 
+/* The server answered on c (its ReadyForQuery, with any parameter
+ * reports before it, has been read): what c knows of it is the pool's
+ * newest. */
+static void
+pool_conn_heard(struct pool_conn *c)
+{
+	c->heard = ++c->pool->answers;
+}
+
+static bool
+pool_conn_up(const struct pool_conn *c)
+{
+	return c->state == POOL_CONN_IDLE || c->state == POOL_CONN_BUSY ||
+	       c->state == POOL_CONN_HELD;
+}
+
+static bool
+same_text(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* The up connection of c's pool on the same server (host, address and
+ * port) as c that heard from it last: c itself or a newer one. */
+static const struct pool_conn *
+pool_conn_newest_on_server(const struct pool_conn *c)
+{
+	const struct pool_conn *newest = c, *o;
+
+	for (int i = 0; i < c->pool->size; i++) {
+		o = &c->pool->conns[i];
+		if (pool_conn_up(o) && o->heard > newest->heard &&
+		    same_text(PQhost(o->pg), PQhost(c->pg)) &&
+		    same_text(PQhostaddr(o->pg), PQhostaddr(c->pg)) &&
+		    same_text(PQport(o->pg), PQport(c->pg)))
+			newest = o;
+	}
+	return newest;
+}
+
 /* Whether the server a connection reached is a primary or a standby: its
  * in_hot_standby report (PostgreSQL 14 and later; it changes to "off" on
- * promotion). */
+ * promotion, and a connection receives the change only when it next runs
+ * a statement: see db_pool_conn_server()). */
 static const char *
 pool_conn_role(const struct pool_conn *c)
 {
@@ -688,6 +731,7 @@ pool_conn_prepared(struct pool_conn *c)
 		                  " (is the schema migrated?)");
 		return;
 	}
+	pool_conn_heard(c);
 	pool_conn_log_ready(c);
 	c->outage_logged = false;
 	evtimer_del(c->timer);
@@ -752,6 +796,7 @@ pool_conn_finish_job(struct pool_conn *c)
 	c->last = NULL;
 	c->state = POOL_CONN_IDLE;
 	evtimer_del(c->timer);
+	pool_conn_heard(c);
 	if (res == NULL || PQresultStatus(res) == PGRES_FATAL_ERROR) {
 		r.status = DB_ERROR;
 		r.sqlstate =
@@ -1010,9 +1055,7 @@ bool
 db_pool_ready(const struct db_pool *p)
 {
 	for (int i = 0; i < p->size; i++)
-		if (p->conns[i].state == POOL_CONN_IDLE ||
-		    p->conns[i].state == POOL_CONN_BUSY ||
-		    p->conns[i].state == POOL_CONN_HELD)
+		if (pool_conn_up(&p->conns[i]))
 			return true;
 	return false;
 }
@@ -1046,9 +1089,7 @@ db_pool_ready_count(const struct db_pool *p)
 	int n = 0;
 
 	for (int i = 0; i < p->size; i++)
-		n += p->conns[i].state == POOL_CONN_IDLE ||
-		     p->conns[i].state == POOL_CONN_BUSY ||
-		     p->conns[i].state == POOL_CONN_HELD;
+		n += pool_conn_up(&p->conns[i]);
 	return n;
 }
 
@@ -1179,6 +1220,7 @@ session_step_done(struct db_session *s)
 
 	s->last = NULL;
 	evtimer_del(s->conn->timer);
+	pool_conn_heard(s->conn);
 	if (s->state == SESSION_ENDING) {
 		if (res != NULL)
 			PQclear(res);
@@ -1425,11 +1467,12 @@ db_pool_conn_server(const struct db_pool *p, int i, struct db_server *out)
 	if (i < 0 || i >= p->size)
 		return false;
 	c = &p->conns[i];
-	if (c->state != POOL_CONN_IDLE && c->state != POOL_CONN_BUSY &&
-	    c->state != POOL_CONN_HELD)
+	if (!pool_conn_up(c))
 		return false;
 	out->host = PQhost(c->pg);
 	out->port = PQport(c->pg);
-	out->role = pool_conn_role(c);
+	/* The newest word from the server on any of the pool's connections
+	 * to it: an idle connection's own report may predate a promotion. */
+	out->role = pool_conn_role(pool_conn_newest_on_server(c));
 	return true;
 }

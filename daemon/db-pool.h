@@ -160,7 +160,10 @@ struct db_server {
 	const char *role; /* "primary", "standby" or "unknown" */
 };
 /* Connection i of the pool (0 <= i < db_pool_size): false unless it is up
- * (idle or busy); else *out, valid until the pool next runs. */
+ * (idle or busy); else *out, valid until the pool next runs.  role is what
+ * the server said when it last answered any of the pool's connections to
+ * it (a promotion reaches a connection only with its next statement's
+ * answer, so an idle connection's own word may be out of date). */
 bool db_pool_conn_server(const struct db_pool *, int i, struct db_server *out);
 
 #endif

@@ -76,7 +76,10 @@ swept(const struct db_result *res, void *arg)
 		log_info("audit sweep: %s", PQgetvalue(res->res, 0, 0));
 		if (strstr(PQgetvalue(res->res, 0, 0), "\"skipped\"") == NULL)
 			metrics_sweep(metrics_now() - sweep_started);
-	} else
+	} else if (effortd.draining)
+		log_info("audit sweep stopped: effortd is shutting down (the "
+		         "next start sweeps)");
+	else
 		log_warn("audit sweep failed: %s; trying again in %d s",
 		    res->message, SWEEP_RETRY_SECONDS);
 	sweep_failed = res->status != DB_OK;

@@ -335,16 +335,19 @@ serve(void)
 	sd_notify(0, "READY=1");
 	event_base_dispatch(effortd.base);
 
-	/* The loop has ended: a signal from now on (a second SIGTERM, Ctrl-C
-	 * again) would find the default action once its event is freed and
-	 * kill effortd in the middle of shutting down.  Blocked, it stays
-	 * pending and goes with the process. */
-	signals_block(signums, 3);
-	for (int i = 0; i < 3; i++)
-		event_free(sigs[i]);
 	if (watchdog != NULL)
 		event_free(watchdog);
 	shutdown_finish();
+	/* Only now: freeing the last event of a signal puts its default
+	 * action back, and SIGHUP's (or a second SIGTERM's) would end
+	 * effortd in the middle of shutdown_finish(), which may wait for
+	 * cancel requests (db_pool_free) or the mail thread.  Until here
+	 * the loop's handler takes them, and nothing acts on them; blocked
+	 * before the events go, one arriving after stays pending and goes
+	 * with the process. */
+	signals_block(signums, 3);
+	for (int i = 0; i < 3; i++)
+		event_free(sigs[i]);
 	event_base_free(effortd.base);
 	log_info("stopped");
 	return 0;
