@@ -32,6 +32,8 @@ struct rescore {
 static struct event *sweep_timer;
 static double sweep_started;
 static bool sweep_failed;
+static bool sweep_running; /* a full sweep's statement is in flight */
+static bool sweep_again;   /* another as soon as it is done */
 
 static void
 rescored(const struct db_result *res, void *arg)
@@ -83,8 +85,13 @@ swept(const struct db_result *res, void *arg)
 		log_warn("audit sweep failed: %s; trying again in %d s",
 		    res->message, SWEEP_RETRY_SECONDS);
 	sweep_failed = res->status != DB_OK;
+	sweep_running = false;
 	if (!effortd.draining)
 		audit_timer_start();
+	if (sweep_again) {
+		sweep_again = false;
+		audit_sweep_soon();
+	}
 }
 
 /* 00:01 local time on the day days_ahead of now's (TZ is rules.timezone). */
@@ -144,6 +151,7 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	sweep_started = metrics_now();
+	sweep_running = true;
 	db_query(effortd.db, STMT_AUDIT_SWEEP, 2, params, swept, NULL);
 }
 
@@ -159,6 +167,11 @@ audit_timer_start(void)
 	evtimer_add(sweep_timer, &tv);
 }
 
+/*
+ * A full sweep in a second (a reload changed the rule settings, and the
+ * kept findings are the old ones'); one in flight began with the old
+ * settings, so another follows it.
+ */
 void
 audit_sweep_soon(void)
 {
@@ -166,6 +179,10 @@ audit_sweep_soon(void)
 
 	if (sweep_timer == NULL || effortd.draining)
 		return;
+	if (sweep_running) {
+		sweep_again = true;
+		return;
+	}
 	evtimer_add(sweep_timer, &tv); /* (re-adding moves it) */
 }
 
