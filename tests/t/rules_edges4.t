@@ -21,7 +21,11 @@
 # at the cap and 0.12 / 0.06 / 0.04 h over; cap years starting in December;
 # teaching exactly at its limit and a hundredth over, on the assignment's
 # last day (warning) and the day after (violation), two concurrent
-# researcher assignments each with its own window, a 6-decimal FTE.
+# researcher assignments each with its own window, a 6-decimal FTE; one
+# record per person (a return after leaving, an FTE change re-pricing a cap
+# year); a researcher who becomes co_i late in a cap year (all its grant
+# hours count); an fte_fraction charge in a month the assignment covers in
+# part; a reload changing a rule setting, as of today and as of yesterday.
 use strict;
 use warnings;
 use utf8;
@@ -368,6 +372,79 @@ sub cap_teaching_org {
 	cap_teaching_org($u);
 	agrees($u, 'caps and teaching, cap years from December', @dates);
 	$u->{d}->stop;
+}
+
+# ------------------------------------------------------------------ one record per person, roles within a year
+
+# RULES.md keeps one employment and one FTE per person (the people feed's
+# latest record): a person who leaves and returns, or whose FTE changes, is
+# judged on the latest record for every month.
+#   L1001: employed to Fri 14 Feb 2025, DI on two grants all 2025, complete
+#          timesheets for January and 1-14 February, February charged 0.5
+#          (of 75 h: 37.50, as recorded).  Then re-sent as employed from 1
+#          April 2025 (a return): January to March lie outside the
+#          employment (0 h contracted: nothing short, nothing missing; the
+#          0.5 charge is 0 h: nothing), April has 22 weekdays: 165.00 h
+#          missing (a warning as of 1 May; deadline 30 June).
+#   L1002: researcher on G1 (130 h a month, Aug 2024 - Jul 2025: 1560 h) and
+#          co_i on G2 from 1 May 2025 (DA, 400 h a year estimated, 92 days
+#          of a 365-day cap year: 100.8219...): an investigator for the cap
+#          year 2024-25 (the co_i assignment overlaps it), all of its grant
+#          hours count: 1660.8219... against 1650, 10.82 h over, also as of
+#          1 September 2024 (the data is not rewound, docs/rules.md
+#          reading 9).
+#   L1003: on G1 from Mon 17 March 2025 only; March charged 0.5 of G1:
+#          0.5 x 157.50 (the month's contracted hours, whatever the
+#          assignment's days) = 78.75, 40 recorded: 38.75 h.
+#   L1004: pi at 1.0 FTE recording 140 h a month for Aug 2024 - Jul 2025
+#          (1680 h: 30 h over 1650); then the people feed sends 0.8 FTE: the
+#          cap is 1320 h, 360 h over.
+sub record_org {
+	my ($o) = @_;
+	my ($g1, $g2) = ('LX/0001/1', 'LX/0002/1');
+	feed($o, 'grants', [ grant($g1, '2023-01-01', '2027-12-31'), grant($g2, '2023-01-01', '2027-12-31') ]);
+	feed($o, 'people', [ person('L0000', undef, 1, '2010-01-04', undef), person('L1001', 'L0000', 1, '2020-01-06', '2025-02-14'),
+		map { person($_, 'L0000', 1, '2020-01-06', undef) } qw(L1002 L1003 L1004) ]);
+	feed($o, 'assignments', [
+		asg('L1001', $g1, 'researcher', 'DI', '2025-01-01', '2025-12-31', 0.5), asg('L1001', $g2, 'researcher', 'DI', '2025-01-01', '2025-12-31', 0.5),
+		asg('L1002', $g1, 'researcher', 'DI', '2024-08-01', '2025-07-31', 0.5), asg('L1002', $g2, 'co_i', 'DA', '2025-05-01', '2025-07-31', 0.1, 400),
+		asg('L1003', $g1, 'researcher', 'DI', '2025-03-17', '2025-12-31', 0.5), asg('L1003', $g2, 'researcher', 'DI', '2025-01-01', '2025-12-31', 0.5),
+		asg('L1004', $g1, 'pi', 'DI', '2024-08-01', '2025-07-31', 0.5) ]);
+	my @year = map { sprintf '%04d-%02d', $_ < 5 ? 2024 : 2025, ($_ + 7) % 12 + 1 } 0 .. 11;    # Aug 2024 - Jul 2025
+	feed($o, 'timesheets', [
+		ts('L1001', '2025-01', [ [ 'grant', $g1, 86.25 ], [ 'grant', $g2, 86.25 ] ], auth_next('2025-01', 'L0000')),
+		ts('L1001', [ '2025-02-01', '2025-02-14' ], [ [ 'grant', $g1, 37.5 ], [ 'grant', $g2, 37.5 ] ], auth_next('2025-02', 'L0000')),
+		(map { ts('L1002', $_, full_month($_, [ $g1, 130 ]), auth_next($_, 'L0000')) } @year),
+		ts('L1003', '2025-03', [ [ 'grant', $g1, 40 ], [ 'grant', $g2, 80 ], [ 'research', 'research', 37.5 ] ], auth_next('2025-03', 'L0000')),
+		(map { ts('L1004', $_, full_month($_, [ $g1, 140 ]), auth_next($_, 'L0000')) } @year),
+	]);
+	feed($o, 'charges', [ charge('L1001', $g1, '2025-02', fte_fraction => 0.5), charge('L1003', $g1, '2025-03', fte_fraction => 0.5) ]);
+}
+{
+	my $o = org();
+	record_org($o);
+	is finding_at($o, '2025-08-01', 'investigator_cap_exceeded', 'L1004'), "$V 30.00", 'L1004 at 1.0 FTE: 1680 h, 30 h over';
+	is finding_at($o, '2025-05-01', 'timesheet_missing', 'L1001'), undef, 'L1001 before the return: nothing missing';
+	agrees($o, 'one record per person, before the changes', qw(2024-09-01 2025-03-01 2025-05-01 2025-08-01));
+	feed($o, 'people', [ person('L1001', 'L0000', 1, '2025-04-01', undef), person('L1004', 'L0000', 0.8, '2020-01-06', undef) ]);
+	my @want = (
+		[ '2025-05-01', 'timesheet_missing', 'L1001', undef, '2025-04-01', "$W 165.00" ],
+		[ '2025-05-01', 'timesheet_missing', 'L1001', undef, '2025-03-01', undef ],
+		[ '2025-05-01', 'hours_incomplete', 'L1001', undef, '2025-01-01', undef ],
+		[ '2025-05-01', 'overcharged_month', 'L1001', undef, '2025-02-01', undef ],
+		[ '2025-05-01', 'unevidenced_charge', 'L1001', 'LX/0001/1', '2025-02-01', undef ],
+		[ '2024-09-01', 'investigator_cap_exceeded', 'L1002', undef, undef, "$V 10.82" ],
+		[ '2025-08-01', 'investigator_cap_exceeded', 'L1002', undef, undef, "$V 10.82" ],
+		[ '2025-04-01', 'unevidenced_charge', 'L1003', 'LX/0001/1', undef, "$V 38.75" ],
+		[ '2025-08-01', 'investigator_cap_exceeded', 'L1004', undef, undef, "$V 360.00" ],
+	);
+	for my $w (@want) {
+		my ($at, $rule, $p, $g, $start, $f) = @$w;
+		is finding_at($o, $at, $rule, $p, $g, $start), $f, "as of $at: $p " . ($f ? "$rule $f" : "no $rule") . ($start ? " ($start)" : '');
+	}
+	agrees($o, 'one record per person, after a return and an FTE change', qw(2024-09-01 2025-02-01 2025-03-01 2025-04-01
+		2025-05-01 2025-07-01 2025-08-01));
+	$o->{d}->stop;
 }
 
 # ------------------------------------------------------------------ a setting changed by a reload
