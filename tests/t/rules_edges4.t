@@ -163,6 +163,14 @@ sub tolerance_org {
 	}
 	is finding_at($o, '2025-05-31', 'timesheet_missing', 'T1004', undef, '2025-03-01'), "$W 72.50",
 		'T1004 March: a warning on its deadline, 31 May';
+	# the grant reconciliation's rows: charged and recorded as the findings
+	# read them (rounded for the row), whatever the tolerance
+	my ($s, $j) = $o->{d}->req(GET => '/v1/reports/grants/TX%2F0001%2F1', token => $o->{rev}, query => { as_of => $at });
+	my %row = map { my $p = $_; map { ("$p->{person_id} $_->{month}" => sprintf('%.2f %.2f', $_->{charged} // 0, $_->{recorded} // 0)) } @{ $p->{months} } }
+		@{ $j->{people} // [] };
+	is join(', ', map { "$_ " . ($row{$_} // 'none') } 'T1001 2025-02', 'T1003 2025-02', 'T1007 2025-03', 'T1004 2025-03'),
+		'T1001 2025-02 72.50 71.40, T1003 2025-02 87.00 85.90, T1007 2025-03 30.45 30.45, T1004 2025-03 36.25 0.00',
+		"grant reconciliation of TX/0001/1 as of $at ($s): charged and recorded";
 	agrees($o, 'tolerances 2.25 / 1.1, 36.25 h weeks', qw(2025-02-01 2025-03-01 2025-04-01 2025-05-31 2025-06-01 2025-07-01 2025-09-01));
 	$o->{d}->stop;
 	# the same organisation under the default settings
@@ -362,6 +370,18 @@ sub cap_teaching_org {
 	for my $w (@want) {
 		my ($at, $rule, $p, $g, $f) = @$w;
 		is finding_at($o, $at, $rule, $p, $g), $f, "as of $at: $p " . ($f ? "$rule $f" : "no $rule");
+	}
+	# the investigator cap report shows the same figures at the cap (its
+	# projection is the ended months' hours ÷ n × 12, also for n = 12)
+	for my $c ([ '2025-08-01', 'C1001', '1650.00 1650.00 0.00 1650.00 -' ], [ '2025-08-01', 'C1002', '1650.00 1650.01 -0.01 1650.01 investigator_cap_exceeded 0.01' ],
+		[ '2024-09-01', 'C1001', '1650.00 1650.00 0.00 1650.00 -' ], [ '2024-09-01', 'C1003', '1650.00 412.51 1237.49 1650.12 investigator_cap_projected 0.12' ]) {
+		my ($at, $p, $want) = @$c;
+		my ($s, $j) = $o->{d}->req(GET => '/v1/reports/investigators', token => $o->{rev}, query => { year => 2024, as_of => $at });
+		my ($i) = grep { $_->{person_id} eq $p } @{ $j->{investigators} // [] };
+		my $got = $i ? join(' ', (map { sprintf '%.2f', $i->{$_} } qw(cap grant_hours headroom)),
+			defined $i->{projection} ? sprintf('%.2f', $i->{projection}) : '-',
+			$i->{finding} ? "$i->{finding} " . sprintf('%.2f', $i->{finding_hours}) : '-') : "$s: no $p";
+		is $got, $want, "investigators report as of $at, $p: cap, grant hours, headroom, projection, finding";
 	}
 	my @dates = qw(2024-08-01 2024-09-01 2024-10-01 2024-11-01 2024-12-01 2025-01-01 2025-02-01 2025-03-01 2025-03-15
 		2025-03-16 2025-04-01 2025-04-30 2025-05-01 2025-07-31 2025-08-01 2025-12-01);
