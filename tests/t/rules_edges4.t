@@ -41,6 +41,14 @@ use RulesModel;
 my $V = 'violation';
 my $W = 'warning';
 
+# Today in a zone (the model's reading of it: the C library's), the date
+# GET /v1/violations answers from the kept findings.
+sub today_in {
+	my ($zone) = @_;
+	my $m = RulesModel->new(timezone => $zone);
+	return RulesModel::ds($m->local_day(POSIX::strftime('%Y-%m-%dT%H:%M:%SZ', gmtime)));
+}
+
 # An authorisation by $by on the 5th of the month after $month (YYYY-MM),
 # on time and valid whatever the settings below.
 sub auth_next {
@@ -171,7 +179,8 @@ sub tolerance_org {
 	is join(', ', map { "$_ " . ($row{$_} // 'none') } 'T1001 2025-02', 'T1003 2025-02', 'T1007 2025-03', 'T1004 2025-03'),
 		'T1001 2025-02 72.50 71.40, T1003 2025-02 87.00 85.90, T1007 2025-03 30.45 30.45, T1004 2025-03 36.25 0.00',
 		"grant reconciliation of TX/0001/1 as of $at ($s): charged and recorded";
-	agrees($o, 'tolerances 2.25 / 1.1, 36.25 h weeks', qw(2025-02-01 2025-03-01 2025-04-01 2025-05-31 2025-06-01 2025-07-01 2025-09-01));
+	agrees($o, 'tolerances 2.25 / 1.1, 36.25 h weeks', qw(2025-02-01 2025-03-01 2025-04-01 2025-05-31 2025-06-01 2025-07-01 2025-09-01),
+		today_in('Europe/London'));
 	$o->{d}->stop;
 	# the same organisation under the default settings
 	my $u = org();
@@ -257,8 +266,16 @@ sub zone_org {
 			is finding_at($o, '2026-01-01', $rule, $p, undef, "$month-01"), $want,
 				"$zone: $p $month " . ($want ? $rule : "no $rule");
 		}
-		agrees($o, "authorisations in $zone", qw(2025-06-01 2025-07-01 2025-10-17 2025-10-31 2025-11-01 2026-01-01));
+		agrees($o, "authorisations in $zone", qw(2025-06-01 2025-07-01 2025-10-17 2025-10-31 2025-11-01 2026-01-01), today_in($zone));
 		$o->{d}->stop;
+	}
+	# without as_of, "today" is the organisation's: in zones 25 hours apart
+	# (UTC+14, UTC-11) the two dates always differ
+	for my $zone (qw(Pacific/Kiritimati Pacific/Pago_Pago)) {
+		my $z = org(timezone => $zone);
+		my ($s, $j) = $z->{d}->req(GET => '/v1/violations', token => $z->{rev});
+		is "$s $j->{as_of}", '200 ' . today_in($zone), "$zone: GET /v1/violations without as_of answers as of today there";
+		$z->{d}->stop;
 	}
 	# three months to authorise, reminders 45 days ahead: the August
 	# timesheet's deadline is 30 November (due from 16 October)
@@ -383,7 +400,7 @@ sub cap_teaching_org {
 			$i->{finding} ? "$i->{finding} " . sprintf('%.2f', $i->{finding_hours}) : '-') : "$s: no $p";
 		is $got, $want, "investigators report as of $at, $p: cap, grant hours, headroom, projection, finding";
 	}
-	my @dates = qw(2024-08-01 2024-09-01 2024-10-01 2024-11-01 2024-12-01 2025-01-01 2025-02-01 2025-03-01 2025-03-15
+	my @dates = qw(2024-07-31 2024-08-01 2024-09-01 2024-10-01 2024-11-01 2024-12-01 2025-01-01 2025-02-01 2025-03-01 2025-03-15
 		2025-03-16 2025-04-01 2025-04-30 2025-05-01 2025-07-31 2025-08-01 2025-12-01);
 	agrees($o, 'caps and teaching at their limits', @dates);
 	$o->{d}->stop;
