@@ -9,16 +9,19 @@ package ModelOrg;
 #   feed($o, 'people', [ person(...) ]);         # posts, dies unless 200
 #   my ($diff, $n) = differences($o, $as_of);    # [] when they agree
 #   decide_api($o, $manager, 'approve', $person, $start, $end);
+#   agrees($o, $name, @dates);                   # one test per date
+#   finding_at($o, $as_of, $rule, $person, $grant, $start) # "violation 2.25"
 
 use strict;
 use warnings;
 
 use Exporter 'import';
+use Test::More ();
 use Time::HiRes qw(time);
 use EffortTest qw(new_db start_effortd json_encode);
 use RulesModel;
 
-our @EXPORT_OK = qw(org feed differences person grant asg charge ts full_month ts_id decide_api);
+our @EXPORT_OK = qw(org feed differences agrees finding_at person grant asg charge ts full_month ts_id decide_api);
 
 # An effortd on a fresh database with its model (same settings).
 sub org {
@@ -74,6 +77,29 @@ sub differences {
 	}
 	unshift @diff, "order    row $unsorted is listed before row " . ($unsorted - 1) if $unsorted;
 	return (\@diff, scalar keys %want);
+}
+
+# A test per date: effortd lists the model's findings (differences()).
+sub agrees {
+	my ($o, $name, @dates) = @_;
+	for my $as_of (@dates) {
+		my ($diff, $n) = differences($o, $as_of);
+		Test::More::ok(!@$diff, "$name as of $as_of: effortd lists the model's $n findings")
+			or Test::More::diag(join "\n", @$diff);
+	}
+}
+
+# One finding as effortd lists it, "severity hours" (hours to the
+# hundredth), undef when there is none; $grant undef for a finding without
+# one, $start (period_start) needed when the rule has several.
+sub finding_at {
+	my ($o, $as_of, $rule, $person, $grant, $start) = @_;
+	my ($s, $j) = $o->{d}->req(GET => '/v1/violations', token => $o->{rev}, query => { as_of => $as_of, person_id => $person });
+	die "GET /v1/violations: $s\n" unless $s == 200;
+	my @f = grep { $_->{rule} eq $rule && ($_->{grant_ref} // '') eq ($grant // '')
+		&& (!defined $start || $_->{period_start} eq $start) } @{ $j->{violations} };
+	die "GET /v1/violations: " . scalar(@f) . " $rule findings of $person\n" if @f > 1;
+	return @f ? "$f[0]{severity} " . sprintf('%.2f', $f[0]{hours}) : undef;
 }
 
 sub person {

@@ -149,9 +149,24 @@ sub zone_offset {
 	my ($self, $t) = @_;
 	my $tz = $self->{s}{timezone};
 	return 0 if $tz eq 'UTC' || $tz eq 'Etc/UTC';
-	die "RulesModel knows Europe/London and UTC only, not $tz" unless $tz eq 'Europe/London';
+	return libc_offset($tz, $t) unless $tz eq 'Europe/London';
 	my $y = (gmtime $t)[5] + 1900;
 	return ($t >= last_sunday_utc($y, 3) && $t < last_sunday_utc($y, 10)) ? 3600 : 0;
+}
+
+# Any other zone: its offset at $t as the C library reads the system's tz
+# database (localtime under TZ), not as PostgreSQL does.
+sub libc_offset {
+	my ($tz, $t) = @_;
+	my $offset;
+	{
+		local $ENV{TZ} = $tz;
+		POSIX::tzset();
+		my @l = localtime POSIX::floor($t);
+		$offset = timegm(@l[0 .. 5]) - POSIX::floor($t);
+	}
+	POSIX::tzset();
+	return $offset;
 }
 
 # The local date (day number) of a timestamp in the organisation's zone.
