@@ -41,10 +41,10 @@ check_order(json_t *rec, int index, struct feed_errors *errs, const char *start,
 
 /* clang-format off */
 static const struct field_spec people_fields[] = {
-	{ "person_id", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
+	{ "person_id", FT_STRING, F_REQUIRED | F_ID, NULL, 1, ID_MAX },
 	{ "name", FT_STRING, F_REQUIRED, NULL, 1, TEXT_MAX },
 	{ "email", FT_STRING, F_EMAIL, NULL, 0, TEXT_MAX },
-	{ "line_manager_id", FT_STRING, 0, NULL, 1, ID_MAX },
+	{ "line_manager_id", FT_STRING, F_ID, NULL, 1, ID_MAX },
 	{ "fte", FT_NUMBER, F_REQUIRED | F_FRACTION | F_ABOVE, NULL, 0, 1 },
 	{ "employment_start", FT_DATE, F_REQUIRED, NULL, 0, 0 },
 	{ "employment_end", FT_DATE, 0, NULL, 0, 0 },
@@ -66,7 +66,7 @@ check_person(json_t *rec, int index, struct feed_errors *errs)
 
 /* clang-format off */
 static const struct field_spec grants_fields[] = {
-	{ "grant_ref", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
+	{ "grant_ref", FT_STRING, F_REQUIRED | F_ID, NULL, 1, ID_MAX },
 	{ "title", FT_STRING, F_REQUIRED, NULL, 1, TEXT_MAX },
 	{ "funder", FT_STRING, 0, NULL, 0, TEXT_MAX },
 	{ "start_date", FT_DATE, F_REQUIRED, NULL, 0, 0 },
@@ -83,8 +83,8 @@ check_grant(json_t *rec, int index, struct feed_errors *errs)
 
 /* clang-format off */
 static const struct field_spec assignments_fields[] = {
-	{ "person_id", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
-	{ "grant_ref", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
+	{ "person_id", FT_STRING, F_REQUIRED | F_ID, NULL, 1, ID_MAX },
+	{ "grant_ref", FT_STRING, F_REQUIRED | F_ID, NULL, 1, ID_MAX },
 	{ "role", FT_ENUM, F_REQUIRED, roles, 0, 0 },
 	{ "cost_type", FT_ENUM, F_REQUIRED, cost_types, 0, 0 },
 	{ "start_date", FT_DATE, F_REQUIRED, NULL, 0, 0 },
@@ -103,8 +103,8 @@ check_assignment(json_t *rec, int index, struct feed_errors *errs)
 
 /* clang-format off */
 static const struct field_spec charges_fields[] = {
-	{ "person_id", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
-	{ "grant_ref", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
+	{ "person_id", FT_STRING, F_REQUIRED | F_ID, NULL, 1, ID_MAX },
+	{ "grant_ref", FT_STRING, F_REQUIRED | F_ID, NULL, 1, ID_MAX },
 	{ "month", FT_MONTH, F_REQUIRED, NULL, 0, 0 },
 	{ "fte_fraction", FT_NUMBER, F_FRACTION, NULL, 0, 1 },
 	{ "hours", FT_NUMBER, F_HOURS, NULL, 0, 744 },
@@ -127,8 +127,8 @@ check_charge(json_t *rec, int index, struct feed_errors *errs)
 
 /* clang-format off */
 static const struct field_spec delegations_fields[] = {
-	{ "manager_id", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
-	{ "delegate_id", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
+	{ "manager_id", FT_STRING, F_REQUIRED | F_ID, NULL, 1, ID_MAX },
+	{ "delegate_id", FT_STRING, F_REQUIRED | F_ID, NULL, 1, ID_MAX },
 	{ "start_date", FT_DATE, F_REQUIRED, NULL, 0, 0 },
 	{ "end_date", FT_DATE, F_REQUIRED, NULL, 0, 0 },
 	{ NULL, 0, 0, NULL, 0, 0 }
@@ -147,15 +147,15 @@ check_delegation(json_t *rec, int index, struct feed_errors *errs)
 
 /* clang-format off */
 static const struct field_spec timesheets_fields[] = {
-	{ "person_id", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
+	{ "person_id", FT_STRING, F_REQUIRED | F_ID, NULL, 1, ID_MAX },
 	{ "period_start", FT_DATE, F_REQUIRED, NULL, 0, 0 },
 	{ "period_end", FT_DATE, F_REQUIRED, NULL, 0, 0 },
 	{ "submitted_at", FT_TIMESTAMP, F_REQUIRED, NULL, 0, 0 },
-	{ "authorised_by", FT_STRING, 0, NULL, 1, ID_MAX },
+	{ "authorised_by", FT_STRING, F_ID, NULL, 1, ID_MAX },
 	{ "authorised_at", FT_TIMESTAMP, 0, NULL, 0, 0 },
 	{ "amendment_reason", FT_STRING, 0, NULL, 1, TEXT_MAX },
 	{ "kind", FT_ENUM, F_ENTRY | F_REQUIRED, kinds, 0, 0 },
-	{ "activity", FT_STRING, F_ENTRY | F_REQUIRED, NULL, 1, ID_MAX },
+	{ "activity", FT_STRING, F_ENTRY | F_REQUIRED | F_ID, NULL, 1, ID_MAX },
 	{ "hours", FT_NUMBER, F_ENTRY | F_REQUIRED | F_HOURS, NULL, 0, 744 },
 	{ NULL, 0, 0, NULL, 0, 0 }
 };
