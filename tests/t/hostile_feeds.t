@@ -15,7 +15,9 @@
 #     paragraph separators in free text, which docs/api.md excludes ("no
 #     control character but tab (no CR or LF)");
 #   - a timesheet with no entries (JSON stored one; CSV cannot send one);
-#   - charged hours beyond 24 h a day of the month (744 h in February).
+#   - charged hours beyond 24 h a day of the month (744 h in February);
+#   - a timesheet of 100,001 entries, whose repeated activity was looked
+#     for in quadratic time on the event loop.
 use strict;
 use warnings;
 use utf8;
@@ -136,6 +138,16 @@ refused('672.01 h charged for February 2025 in CSV', charges => "person_id,grant
 	{ line => 2 }, 'hours', qr/^672\.01 h is more than 24 h x 28 days of the month$/);
 refused('720.5 h charged for April 2025', charges => [ { person_id => 'P1', grant_ref => 'GR/1', month => '2025-04',
 	hours => 720.5 } ], { index => 0 }, 'hours', qr/^720\.50 h is more than 24 h x 30 days of the month$/);
+
+# ---- a timesheet of 100,001 entries (4.7 MB), its last repeating the
+# first activity: each entry was compared with every earlier one (5e9
+# comparisons), which held effortd's event loop for minutes (60,000
+# entries: /healthz unanswered for 36 s, and no answer within the
+# client's 30 s).  Now a look-up per entry; the answer is the same.
+refused('a timesheet of 100,001 entries, the last repeating the first', timesheets => [ timesheet(entries => [
+	(map { +{ kind => 'admin', activity => "a$_", hours => 0 } } 0 .. 99_999),
+	{ kind => 'admin', activity => 'a0', hours => 1 } ]) ], { index => 0 }, 'entries[100000].activity',
+	qr/^activity "a0" appears twice \(also entries\[0\]\)$/);
 
 # ---- what stays accepted: the limits themselves, a blank inside an id or
 # a name, text with marks right-to-left scripts use, a leap day.
