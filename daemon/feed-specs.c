@@ -41,10 +41,10 @@ check_order(json_t *rec, int index, struct feed_errors *errs, const char *start,
 
 /* clang-format off */
 static const struct field_spec people_fields[] = {
-	{ "person_id", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
+	{ "person_id", FT_STRING, F_REQUIRED | F_ID, NULL, 1, ID_MAX },
 	{ "name", FT_STRING, F_REQUIRED, NULL, 1, TEXT_MAX },
 	{ "email", FT_STRING, F_EMAIL, NULL, 0, TEXT_MAX },
-	{ "line_manager_id", FT_STRING, 0, NULL, 1, ID_MAX },
+	{ "line_manager_id", FT_STRING, F_ID, NULL, 1, ID_MAX },
 	{ "fte", FT_NUMBER, F_REQUIRED | F_FRACTION | F_ABOVE, NULL, 0, 1 },
 	{ "employment_start", FT_DATE, F_REQUIRED, NULL, 0, 0 },
 	{ "employment_end", FT_DATE, 0, NULL, 0, 0 },
@@ -66,7 +66,7 @@ check_person(json_t *rec, int index, struct feed_errors *errs)
 
 /* clang-format off */
 static const struct field_spec grants_fields[] = {
-	{ "grant_ref", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
+	{ "grant_ref", FT_STRING, F_REQUIRED | F_ID, NULL, 1, ID_MAX },
 	{ "title", FT_STRING, F_REQUIRED, NULL, 1, TEXT_MAX },
 	{ "funder", FT_STRING, 0, NULL, 0, TEXT_MAX },
 	{ "start_date", FT_DATE, F_REQUIRED, NULL, 0, 0 },
@@ -83,8 +83,8 @@ check_grant(json_t *rec, int index, struct feed_errors *errs)
 
 /* clang-format off */
 static const struct field_spec assignments_fields[] = {
-	{ "person_id", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
-	{ "grant_ref", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
+	{ "person_id", FT_STRING, F_REQUIRED | F_ID, NULL, 1, ID_MAX },
+	{ "grant_ref", FT_STRING, F_REQUIRED | F_ID, NULL, 1, ID_MAX },
 	{ "role", FT_ENUM, F_REQUIRED, roles, 0, 0 },
 	{ "cost_type", FT_ENUM, F_REQUIRED, cost_types, 0, 0 },
 	{ "start_date", FT_DATE, F_REQUIRED, NULL, 0, 0 },
@@ -103,14 +103,35 @@ check_assignment(json_t *rec, int index, struct feed_errors *errs)
 
 /* clang-format off */
 static const struct field_spec charges_fields[] = {
-	{ "person_id", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
-	{ "grant_ref", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
+	{ "person_id", FT_STRING, F_REQUIRED | F_ID, NULL, 1, ID_MAX },
+	{ "grant_ref", FT_STRING, F_REQUIRED | F_ID, NULL, 1, ID_MAX },
 	{ "month", FT_MONTH, F_REQUIRED, NULL, 0, 0 },
 	{ "fte_fraction", FT_NUMBER, F_FRACTION, NULL, 0, 1 },
 	{ "hours", FT_NUMBER, F_HOURS, NULL, 0, 744 },
 	{ NULL, 0, 0, NULL, 0, 0 }
 };
 /* clang-format on */
+
+/* A charge's hours fit its month: at most 24 h a day of it, as a
+ * timesheet's entries fit their period (the field's own bound, 744 h, is
+ * the longest month's). */
+static void
+check_month_hours(json_t *rec, int index, struct feed_errors *errs)
+{
+	json_t *month = json_object_get(rec, "month");
+	double hours = json_number_value(json_object_get(rec, "hours"));
+	struct date m;
+	int days;
+
+	if (!json_is_string(month) ||
+	    !month_parse(json_string_value(month), &m))
+		return;
+	days = days_in_month(m.year, m.month);
+	if (hours > 24.0 * days)
+		feed_error(errs, index, "hours",
+		    "%.2f h is more than 24 h x %d days of the month", hours,
+		    days);
+}
 
 static void
 check_charge(json_t *rec, int index, struct feed_errors *errs)
@@ -123,12 +144,14 @@ check_charge(json_t *rec, int index, struct feed_errors *errs)
 	if (f == h)
 		feed_error(errs, index, f ? "hours" : "fte_fraction",
 		    "give exactly one of fte_fraction and hours");
+	else if (h)
+		check_month_hours(rec, index, errs);
 }
 
 /* clang-format off */
 static const struct field_spec delegations_fields[] = {
-	{ "manager_id", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
-	{ "delegate_id", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
+	{ "manager_id", FT_STRING, F_REQUIRED | F_ID, NULL, 1, ID_MAX },
+	{ "delegate_id", FT_STRING, F_REQUIRED | F_ID, NULL, 1, ID_MAX },
 	{ "start_date", FT_DATE, F_REQUIRED, NULL, 0, 0 },
 	{ "end_date", FT_DATE, F_REQUIRED, NULL, 0, 0 },
 	{ NULL, 0, 0, NULL, 0, 0 }
@@ -147,15 +170,15 @@ check_delegation(json_t *rec, int index, struct feed_errors *errs)
 
 /* clang-format off */
 static const struct field_spec timesheets_fields[] = {
-	{ "person_id", FT_STRING, F_REQUIRED, NULL, 1, ID_MAX },
+	{ "person_id", FT_STRING, F_REQUIRED | F_ID, NULL, 1, ID_MAX },
 	{ "period_start", FT_DATE, F_REQUIRED, NULL, 0, 0 },
 	{ "period_end", FT_DATE, F_REQUIRED, NULL, 0, 0 },
 	{ "submitted_at", FT_TIMESTAMP, F_REQUIRED, NULL, 0, 0 },
-	{ "authorised_by", FT_STRING, 0, NULL, 1, ID_MAX },
+	{ "authorised_by", FT_STRING, F_ID, NULL, 1, ID_MAX },
 	{ "authorised_at", FT_TIMESTAMP, 0, NULL, 0, 0 },
 	{ "amendment_reason", FT_STRING, 0, NULL, 1, TEXT_MAX },
 	{ "kind", FT_ENUM, F_ENTRY | F_REQUIRED, kinds, 0, 0 },
-	{ "activity", FT_STRING, F_ENTRY | F_REQUIRED, NULL, 1, ID_MAX },
+	{ "activity", FT_STRING, F_ENTRY | F_REQUIRED | F_ID, NULL, 1, ID_MAX },
 	{ "hours", FT_NUMBER, F_ENTRY | F_REQUIRED | F_HOURS, NULL, 0, 744 },
 	{ NULL, 0, 0, NULL, 0, 0 }
 };
@@ -165,13 +188,37 @@ static const struct field_spec timesheets_fields[] = {
  * is numeric(8,2) (only a timesheet of over 1,300 activities reaches it). */
 #define TIMESHEET_TOTAL_MAX 999999.99
 
+/* entries[i] repeats an earlier entry's activity: seen maps each activity
+ * to its first entry (a look-up, not a scan of the earlier entries: a
+ * timesheet of 60,000 entries held the event loop for a minute). */
+static void
+check_repeated_activity(
+    json_t *seen, json_t *e, size_t i, int index, struct feed_errors *errs)
+{
+	const char *activity =
+	    json_string_value(json_object_get(e, "activity"));
+	json_t *first = json_object_get(seen, activity);
+	char field[64];
+
+	if (first == NULL) {
+		json_object_set_new(
+		    seen, activity, json_integer((json_int_t)i));
+		return;
+	}
+	snprintf(field, sizeof field, "entries[%zu].activity", i);
+	feed_error(errs, index, field,
+	    "activity \"%s\" appears twice (also entries[%lld])", activity,
+	    (long long)json_integer_value(first));
+}
+
 /* Entry hours may not exceed 24 h a day of the period, nor their total
  * what a timesheet holds; no activity twice. */
 static void
 check_entries(json_t *rec, int index, struct feed_errors *errs, long days)
 {
-	json_t *entries = json_object_get(rec, "entries"), *e, *f;
-	size_t i, j;
+	json_t *entries = json_object_get(rec, "entries"), *e;
+	json_t *seen = json_object();
+	size_t i;
 	char field[64];
 	double total = 0;
 
@@ -186,21 +233,9 @@ check_entries(json_t *rec, int index, struct feed_errors *errs, long days)
 			    "x %ld days of the period",
 			    h, days);
 		}
-		for (j = 0; j < i; j++) {
-			f = json_array_get(entries, j);
-			if (!json_equal(json_object_get(e, "activity"),
-			        json_object_get(f, "activity")))
-				continue;
-			snprintf(
-			    field, sizeof field, "entries[%zu].activity", i);
-			feed_error(errs, index, field,
-			    "activity \"%s\" appears "
-			    "twice (also entries[%zu])",
-			    json_string_value(json_object_get(e, "activity")),
-			    j);
-			break;
-		}
+		check_repeated_activity(seen, e, i, index, errs);
 	}
+	json_decref(seen);
 	if (total > TIMESHEET_TOTAL_MAX)
 		feed_error(errs, index, "entries",
 		    "the entries total %.2f h; a timesheet holds at most "

@@ -31,6 +31,10 @@ enum field_type {
 #define F_FRACTION 0x08 /* numbers: at most six decimals */
 #define F_ABOVE    0x10 /* numbers: more than min, not equal to it */
 #define F_EMAIL    0x20 /* strings: an address (one @, no blanks) */
+/* strings: an id or code (a person, a grant, an activity), compared byte
+ * for byte: no blank at either end, no tab, no invisible character, so
+ * that "P1 " or "P\u200b1" is never another person than the P1 it reads as */
+#define F_ID 0x40
 
 /* The longest free text a feed field (name, title, reason) may hold, in
  * bytes; a manager's reject reason has the same limit. */

@@ -290,31 +290,108 @@ check_number(const struct field_spec *f, json_t *v, char *buf, size_t len)
 	return number_problem(f, json_number_value(v), buf, len);
 }
 
+/* The code point of the valid UTF-8 sequence of step bytes at s. */
+static unsigned
+code_point(const unsigned char *s, size_t step)
+{
+	static const unsigned char lead_bits[] = { 0, 0x7f, 0x1f, 0x0f, 0x07 };
+	unsigned cp = s[0] & lead_bits[step];
+
+	for (size_t i = 1; i < step; i++)
+		cp = cp << 6 | (s[i] & 0x3f);
+	return cp;
+}
+
+/* A character that shows nothing: the soft hyphen, the combining
+ * grapheme joiner, zero-width spaces and joiners, direction marks,
+ * embeddings, overrides and isolates, the word joiner and the invisible
+ * operators, the byte-order mark (a zero-width no-break space). */
+static bool
+invisible(unsigned cp)
+{
+	return cp == 0xad || cp == 0x34f || cp == 0x180e ||
+	       (cp >= 0x200b && cp <= 0x200f) ||
+	       (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff;
+}
+
+/* A blank: space, tab, the no-break space and Unicode's other spaces. */
+static bool
+blank(unsigned cp)
+{
+	return cp == ' ' || cp == '\t' || cp == 0xa0 || cp == 0x1680 ||
+	       (cp >= 0x2000 && cp <= 0x200a) || cp == 0x202f || cp == 0x205f ||
+	       cp == 0x3000;
+}
+
+/*
+ * Why free text (FT_STRING) may not hold the character cp at byte offset
+ * at: a control character but tab, ASCII's (0x0a) or the C1 ones (U+0085),
+ * Unicode's line and paragraph separators, and in an id (F_ID) a tab or a
+ * character that shows nothing.  NULL when it may.
+ */
+static const char *
+text_char_problem(
+    const struct field_spec *f, unsigned cp, size_t at, char *buf, size_t len)
+{
+	const char *what;
+
+	if ((cp < 0x20 && (cp != '\t' || (f->flags & F_ID))) || cp == 0x7f) {
+		snprintf(buf, len,
+		    "contains the control character 0x%02x at offset %zu", cp,
+		    at);
+		return buf;
+	}
+	if (cp >= 0x80 && cp <= 0x9f)
+		what = "control character";
+	else if (cp == 0x2028 || cp == 0x2029)
+		what = "line separator";
+	else if ((f->flags & F_ID) && invisible(cp))
+		what = "invisible character";
+	else
+		return NULL;
+	snprintf(
+	    buf, len, "contains the %s U+%04X at offset %zu", what, cp, at);
+	return buf;
+}
+
 /*
  * Text as RULES.md wants it stored: valid UTF-8 without NUL (a CSV cell
  * or a JSON \u0000 escape can carry both), and, for free text (FT_STRING),
- * no control character but tab.  Returns a reason or NULL.
+ * no character text_char_problem refuses; a required one not all blanks
+ * (CSV's reader trims an unquoted cell, so "   " there was "is required"),
+ * an id without a blank at either end ("P1 " would be another person than
+ * P1).  Returns a reason or NULL.
  */
 static const char *
 check_text(const struct field_spec *f, json_t *v, char *buf, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)json_string_value(v);
 	size_t n = json_string_length(v), step;
+	unsigned cp, first = 0, last = 0;
+	bool all_blank = true;
+	const char *why;
 
 	for (size_t i = 0; i < n; i += step) {
 		if (s[i] == '\0')
 			return "contains a NUL character";
 		if ((step = utf8_sequence(s + i, n - i)) == 0)
 			return not_utf8(s, n, i, buf, len);
-		if (f->type == FT_STRING && s[i] != '\t' &&
-		    (s[i] < 0x20 || s[i] == 0x7f)) {
-			snprintf(buf, len,
-			    "contains the control character 0x%02x at offset "
-			    "%zu",
-			    s[i], i);
-			return buf;
-		}
+		if (f->type != FT_STRING)
+			continue;
+		cp = code_point(s + i, step);
+		if ((why = text_char_problem(f, cp, i, buf, len)) != NULL)
+			return why;
+		first = i == 0 ? cp : first;
+		last = cp;
+		all_blank = all_blank && blank(cp);
 	}
+	if (f->type != FT_STRING || n == 0)
+		return NULL;
+	if (all_blank && (f->flags & F_REQUIRED))
+		return "must not be blank";
+	if ((f->flags & F_ID) && (blank(first) || blank(last)))
+		return "begins or ends with a blank";
 	return NULL;
 }
 
@@ -492,6 +569,9 @@ check_entries(const struct feed_spec *feed, json_t *rec, int index,
 		                    : "must be an array of entries");
 		return;
 	}
+	if (json_array_size(entries) == 0)
+		feed_error(
+		    errs, index, "entries", "must have at least one entry");
 	json_array_foreach(entries, i, e)
 	{
 		snprintf(prefix, sizeof prefix, "entries[%zu].", i);

@@ -572,6 +572,9 @@ test_ts_entries_shape(void **state)
 	    timesheet("2025-01-01", "2025-01-31",
 	        "[{\"kind\":\"admin\",\"activity\":\"a\",\"hours\":1}, 7]"),
 	    "entries[1]", "must be an object");
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31", "[]"), "entries",
+	    "must have at least one entry");
 }
 
 static void
@@ -752,6 +755,53 @@ test_charges(void **state)
 	expect_one(&feed_charges,
 	    patched(charge_hours_ok, "{\"grant_ref\":null}"), "grant_ref",
 	    "is required");
+	/* at most 24 h a day of the month */
+	expect_valid(&feed_charges,
+	    patched(charge_hours_ok, "{\"month\":\"2024-02\",\"hours\":696}"));
+	expect_one(&feed_charges,
+	    patched(
+	        charge_hours_ok, "{\"month\":\"2025-02\",\"hours\":672.01}"),
+	    "hours", "672.01 h is more than 24 h x 28 days of the month");
+	expect_valid(&feed_charges,
+	    patched(charge_hours_ok, "{\"month\":\"2025-01\",\"hours\":744}"));
+}
+
+/* Ids: no blank at either end, no tab, nothing invisible; required text
+ * not all blanks; free text without C1 controls or line separators. */
+static void
+test_text(void **state)
+{
+	(void)state;
+	expect_one(&feed_people, patched(person_ok, "{\"person_id\":\"E1 \"}"),
+	    "person_id", "begins or ends with a blank");
+	expect_one(&feed_people,
+	    patched(person_ok, "{\"person_id\":\"\\u00a0E1\"}"), "person_id",
+	    "begins or ends with a blank");
+	expect_one(&feed_people,
+	    patched(person_ok, "{\"person_id\":\"E\\u200b1\"}"), "person_id",
+	    "contains the invisible character U+200B at offset 1");
+	expect_one(&feed_people,
+	    patched(person_ok, "{\"line_manager_id\":\"E\\t1\"}"),
+	    "line_manager_id", "control character 0x09 at offset 1");
+	expect_one(&feed_people, patched(person_ok, "{\"person_id\":\" \"}"),
+	    "person_id", "must not be blank");
+	expect_one(&feed_people, patched(person_ok, "{\"name\":\" \\t \"}"),
+	    "name", "must not be blank");
+	expect_one(&feed_people,
+	    patched(person_ok, "{\"name\":\"Ada\\u009bByron\"}"), "name",
+	    "contains the control character U+009B at offset 3");
+	expect_one(&feed_grants, patched(grant_ok, "{\"title\":\"a\\u2029b\"}"),
+	    "title", "contains the line separator U+2029 at offset 1");
+	expect_one(&feed_timesheets,
+	    timesheet("2025-01-01", "2025-01-31",
+	        "[{\"kind\":\"admin\",\"activity\":\"admin\\u3000\",\"hours\":1}]"),
+	    "entries[0].activity", "begins or ends with a blank");
+	/* what free text and ids keep */
+	expect_valid(&feed_people,
+	    patched(person_ok, "{\"person_id\":\"E 1\",\"name\":"
+	                       "\"\\u05d3\\u200f \\u05d3\\tx \"}"));
+	expect_valid(&feed_timesheets,
+	    patched(timesheet_ok, "{\"amendment_reason\":\"  \"}"));
 }
 
 static void
@@ -794,6 +844,7 @@ main(void)
 		cmocka_unit_test(test_assignments),
 		cmocka_unit_test(test_charges),
 		cmocka_unit_test(test_delegations),
+		cmocka_unit_test(test_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
