@@ -112,27 +112,6 @@ static const struct field_spec charges_fields[] = {
 };
 /* clang-format on */
 
-/* A charge's hours fit its month: at most 24 h a day of it, as a
- * timesheet's entries fit their period (the field's own bound, 744 h, is
- * the longest month's). */
-static void
-check_month_hours(json_t *rec, int index, struct feed_errors *errs)
-{
-	json_t *month = json_object_get(rec, "month");
-	double hours = json_number_value(json_object_get(rec, "hours"));
-	struct date m;
-	int days;
-
-	if (!json_is_string(month) ||
-	    !month_parse(json_string_value(month), &m))
-		return;
-	days = days_in_month(m.year, m.month);
-	if (hours > 24.0 * days)
-		feed_error(errs, index, "hours",
-		    "%.2f h is more than 24 h x %d days of the month", hours,
-		    days);
-}
-
 static void
 check_charge(json_t *rec, int index, struct feed_errors *errs)
 {
@@ -144,8 +123,6 @@ check_charge(json_t *rec, int index, struct feed_errors *errs)
 	if (f == h)
 		feed_error(errs, index, f ? "hours" : "fte_fraction",
 		    "give exactly one of fte_fraction and hours");
-	else if (h)
-		check_month_hours(rec, index, errs);
 }
 
 /* clang-format off */

@@ -569,9 +569,6 @@ check_entries(const struct feed_spec *feed, json_t *rec, int index,
 		                    : "must be an array of entries");
 		return;
 	}
-	if (json_array_size(entries) == 0)
-		feed_error(
-		    errs, index, "entries", "must have at least one entry");
 	json_array_foreach(entries, i, e)
 	{
 		snprintf(prefix, sizeof prefix, "entries[%zu].", i);
