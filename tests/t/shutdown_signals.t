@@ -23,7 +23,7 @@ my $db = new_db();
 
 for my $signals ([qw(TERM TERM)], [qw(INT INT)], [qw(TERM HUP)], [qw(TERM INT)]) {
 	my ($first, $again) = @$signals;
-	for my $run (1 .. 5) {
+	for my $run (1 .. 3) {
 		my $d = start_effortd(db => $db);
 		my ($s) = $d->req(GET => '/healthz');    # the pool connected
 		kill $first, $d->{pid};
