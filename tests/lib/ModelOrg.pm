@@ -79,14 +79,18 @@ sub differences {
 	return (\@diff, scalar keys %want);
 }
 
-# A test per date: effortd lists the model's findings (differences()).
+# A test per date: effortd lists the model's findings (differences());
+# returns how many findings were compared.
 sub agrees {
 	my ($o, $name, @dates) = @_;
+	my $compared = 0;
 	for my $as_of (@dates) {
 		my ($diff, $n) = differences($o, $as_of);
+		$compared += $n;
 		Test::More::ok(!@$diff, "$name as of $as_of: effortd lists the model's $n findings")
 			or Test::More::diag(join "\n", @$diff);
 	}
+	return $compared;
 }
 
 # One finding as effortd lists it, "severity hours" (hours to the

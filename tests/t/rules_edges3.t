@@ -31,22 +31,17 @@ use lib "$FindBin::Bin/../lib";
 use Test::More;
 use POSIX ();
 use EffortTest qw(json_encode);
-use ModelOrg qw(org feed differences person grant asg charge ts full_month ts_id decide_api);
+use ModelOrg qw(org feed person grant asg charge ts full_month ts_id decide_api);
 use RulesModel;
 
 my $now_iso = POSIX::strftime('%Y-%m-%dT%H:%M:%SZ', gmtime);
 my $today = RulesModel::ds(RulesModel->new->local_day($now_iso));
 my ($orgs, $compared) = (0, 0);
 
-# effortd lists the model's findings at every date.
+# effortd lists the model's findings at every date (ModelOrg), counted.
 sub agrees {
-	my ($o, $name, @dates) = @_;
 	$orgs++;
-	for my $as_of (@dates) {
-		my ($diff, $n) = differences($o, $as_of);
-		$compared += $n;
-		ok !@$diff, "$name as of $as_of: effortd lists the model's $n findings" or diag join "\n", @$diff;
-	}
+	$compared += ModelOrg::agrees(@_);
 }
 
 # The hours of one finding as effortd lists it (undef: none).
