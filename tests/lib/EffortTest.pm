@@ -460,6 +460,17 @@ package EffortTest::Daemon {
 	sub conf { $_[0]{conf} }
 	sub log_text { EffortTest::slurp($_[0]{log}) }
 
+	# Waits (up to 10 s) for the first full audit sweep, which runs a
+	# second after start.  Until a full sweep as of today has finished,
+	# GET /v1/violations for today is evaluated on the fly (no
+	# first_detected_at): a test of the kept findings waits for it.
+	sub first_sweep_done {
+		my ($self) = @_;
+		my $end = time + 10;
+		sleep 0.1 until $self->log_text =~ /audit sweep:/ || time > $end;
+		return $self->log_text =~ /audit sweep:/ ? 1 : 0;
+	}
+
 	# The config options this daemon runs with ("group.key" => value).
 	sub options { %{ $_[0]{options} } }
 

@@ -20,6 +20,9 @@ use EffortTest qw(new_db start_effortd psql post_feed json_encode);
 my $db = new_db();
 my $d = start_effortd(db => $db);
 my $reviewer = $d->token('reviewer');
+# Today's list answers from the kept findings once a full sweep as of today
+# has run (before it, on the fly, without first_detected_at).
+ok $d->first_sweep_done, 'the first full sweep has run';
 
 # ---------------------------------------------------------------- calendar (computed, not hard-coded)
 my $today = psql($db, q{SELECT (now() AT TIME ZONE 'Europe/London')::date});

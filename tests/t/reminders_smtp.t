@@ -212,8 +212,10 @@ like $to_rm, qr/^Message-ID: <[\d.]+\.effortd\@example\.ac\.uk>$/m, 'a Message-I
 like $to_rm, qr/\n\nDear Rita Manager,\n\nThese timesheets await your authorisation.*\n  - timesheet \d+: R1 Ray One, \Q$p3s\E to \Q$p3e\E, 160\.00 h; deadline [\d-]+ \(OVERDUE by \d+ days?\)\n/s,
 	'the digest, line by line';
 like $to_r2, qr/^Subject: effortd: 1 month without a timesheet$/m, 'R2: one month owed';
-like slurp("$pf/maillog"), qr/from=<effortd\@example\.ac\.uk>.*\n(?:.*\n)*.*to=<rita\@example\.ac\.uk>, relay=virtual.*status=sent/,
-	'Postfix logged the envelope and the delivery';
+# Postfix writes its log line after the delivery: wait for it too.
+my $logged = qr/from=<effortd\@example\.ac\.uk>.*\n(?:.*\n)*.*to=<rita\@example\.ac\.uk>, relay=virtual.*status=sent/;
+ok wait_for(sub { slurp("$pf/maillog") =~ $logged }, 10), 'Postfix logged the envelope and the delivery'
+	or diag slurp("$pf/maillog");
 is scalar(() = glob "$sendmail_dir/*"), 0, 'notify.smtp_url wins: notify.sendmail was not run';
 like $d->log_text, qr/reminders for $today: 2 message\(s\); mail 2 sent, 0 failed/,
 	'the run is logged';

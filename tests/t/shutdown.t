@@ -51,20 +51,16 @@ sub outcome {
 
 my $tmp = $EffortTest::TMP;
 
-# The first audit sweep runs a second after start; let it pass before the
-# lock, so that it does not hold a pool connection behind it.
-sub first_sweep_done {
-	my ($d) = @_;
-	my $end = time + 10;
-	sleep 0.1 until $d->log_text =~ /audit sweep:/ || time > $end;
-}
+# The first audit sweep runs a second after start; each case lets it pass
+# ($d->first_sweep_done) before the lock, so that it does not hold a pool
+# connection behind it.
 
 # ---- 1. the abort: requests stuck on a lock, SIGTERM, drain timeout passes
 {
 	my $d = start_effortd(db => $db, 'db.pool_size' => 2, 'db.statement_timeout' => 60,
 		'limits.drain_timeout' => 2);
 	my $token = $d->token('reviewer');
-	first_sweep_done($d);
+	$d->first_sweep_done;
 	my ($s) = $d->req(GET => '/v1/violations', token => $token);
 	is $s, 200, 'violations answer before the lock (and the token is cached)';
 	my $locker = lock_findings(40);
@@ -106,7 +102,7 @@ sub first_sweep_done {
 	my $d = start_effortd(db => $db, 'db.pool_size' => 2, 'db.statement_timeout' => 60,
 		'limits.drain_timeout' => 10);
 	my $token = $d->token('reviewer');
-	first_sweep_done($d);
+	$d->first_sweep_done;
 	my ($s) = $d->req(GET => '/v1/violations', token => $token);
 	is $s, 200, 'second daemon answers';
 	my $locker = lock_findings(2);
@@ -131,7 +127,7 @@ sub first_sweep_done {
 {
 	my $d = start_effortd(db => $db, 'db.pool_size' => 1, 'db.statement_timeout' => 60);
 	my $token = $d->token('reviewer');
-	first_sweep_done($d);
+	$d->first_sweep_done;
 	my ($s) = $d->req(GET => '/v1/violations', token => $token);
 	my $locker = lock_findings(30);
 	my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $d->port) or die "connect: $!";
@@ -190,7 +186,7 @@ sub statements_waiting {
 	my $d = start_effortd(db => $db, 'db.pool_size' => 2, 'db.statement_timeout' => 60,
 		'limits.drain_timeout' => 3);
 	my $token = $d->token('reviewer');
-	first_sweep_done($d);
+	$d->first_sweep_done;
 	my $locker = lock_findings(40);
 	my $f = "$tmp/shutdown-$$-signals";
 	my $kid = reader($d, $token, $f);
@@ -250,7 +246,7 @@ sub statements_waiting {
 	my $d = start_effortd(db => $db, 'db.statement_timeout' => 60, 'limits.drain_timeout' => 2,
 		'db.report_conninfo' => $db->conninfo, 'db.report_wait_ms' => 1000);
 	my $token = $d->token('reviewer');
-	first_sweep_done($d);
+	$d->first_sweep_done;
 	my ($s) = $d->req(GET => '/v1/violations?as_of=2026-10-01', token => $token);
 	is $s, 200, 'a report before the lock: 200 (and the token is cached)';
 	my $locker = $db->lock_table('people', 40);
@@ -323,7 +319,7 @@ sub statements_waiting {
 	my $feed = $d->token('feed');
 	my ($s) = post_feed($d, people => [ { person_id => 'SF0', name => 'Before', fte => 1, employment_start => '2015-01-01' } ]);
 	is $s, 200, 'a feed before the lock: 200 (and the token is cached)';
-	first_sweep_done($d);
+	$d->first_sweep_done;
 	my $locker = $db->lock_table('people', 40);
 	my $f = "$tmp/shutdown-$$-feed";
 	my $pid = fork // die "fork: $!";
