@@ -166,7 +166,7 @@ $$;
 -- written), and updates audit_head as audit_append does.
 CREATE OR REPLACE FUNCTION effort_audit_flush()
 RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
-SET enable_seqscan = off SET search_path = public, pg_temp AS $$
+SET enable_seqscan = off SET jit = off SET search_path = public, pg_temp AS $$
 DECLARE
 	v_prev bytea;
 	v_actor jsonb := effort_actor();
@@ -178,7 +178,10 @@ BEGIN
 	-- writer's commit waits for, is not held through them (one
 	-- effort_entries_doc call per version cost more than the rest of the
 	-- flush).  No sequential scans (the function's setting): a plan made
-	-- while timesheet_entries was small read all of it.
+	-- while timesheet_entries was small read all of it.  That setting
+	-- prices the one-row audit_head's scan at 10^10, past jit_above_cost:
+	-- without jit = off every flush compiled its UPDATE (22-50 ms, under
+	-- the lock every other writer's commit waits for).
 	v_entries := effort_entries_docs(ARRAY(
 	        SELECT (q.after ->> 'timesheet_id')::bigint FROM audit_pending q
 	         WHERE q.xid = txid_current() AND q.entity = 'timesheets' AND q.after IS NOT NULL));
