@@ -41,7 +41,7 @@ use Test::More ();
 use Test2::API ();
 use Time::HiRes qw(sleep time);
 
-our @EXPORT_OK = qw(new_db start_effortd psql psql_value effortctl private_cluster replicated_cluster post_feed
+our @EXPORT_OK = qw(new_db start_effortd psql psql_value psql_explained effortctl private_cluster replicated_cluster post_feed
     load_sample sample_file row_counts json_decode json_encode slurp spew wait_for
     parse_csv post_bg collect_bg);
 
@@ -414,6 +414,32 @@ sub psql {
 }
 
 sub psql_value { scalar psql(@_) }
+
+# Runs $sql in one psql session on $db as the owner with auto_explain
+# loaded: every statement's plan, nested ones too (those of functions and
+# triggers), comes back as a NOTICE; %opt sets auto_explain's options
+# (analyze => 1: with the rows each node read).  Returns the session's
+# output, NOTICEs and results together (one pipe: a large plan output
+# cannot block the session), and psql's exit status.
+sub psql_explained {
+	my ($db, $sql, %opt) = @_;
+	my $set = join '', map { "SET auto_explain.$_ = $opt{$_};\n" } sort keys %opt;
+	local %ENV = (%ENV, $db->{cluster}->env, PGDATABASE => $db->{name});
+	delete $ENV{PGOPTIONS};
+	my $pid = open3(my $in, my $out, undef, 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', '-');
+	print $in <<"SQL";
+LOAD 'auto_explain';
+SET auto_explain.log_min_duration = 0;
+SET auto_explain.log_nested_statements = on;
+SET auto_explain.log_level = notice;
+SET client_min_messages = notice;
+$set$sql
+SQL
+	close $in;
+	my $output = do { local $/; <$out> } // '';
+	waitpid $pid, 0;
+	return ($output, $? >> 8);
+}
 
 # Polls $what every 0.1 s until it is true (1) or $timeout seconds (20)
 # have passed (0).

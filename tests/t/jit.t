@@ -13,30 +13,11 @@ use utf8;
 
 use FindBin;
 use lib "$FindBin::Bin/../lib";
-use IPC::Open3 qw(open3);
-use Symbol qw(gensym);
 use Test::More;
-use EffortTest qw(new_db psql);
+use EffortTest qw(new_db psql psql_explained);
 
 my $db = new_db();
 plan skip_all => 'this PostgreSQL has no JIT provider' unless psql($db, 'SELECT pg_jit_available()') eq 't';
-
-# Runs $sql in one psql session as the owner; returns its stderr (the
-# NOTICEs) and its exit status.
-sub psql_notices {
-	my ($sql) = @_;
-	local %ENV = (%ENV, $db->{cluster}->env, PGDATABASE => $db->{name});
-	delete $ENV{PGOPTIONS};
-	my $err = gensym;
-	my $pid = open3(my $in, my $out, $err, 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', '-');
-	print $in $sql;
-	close $in;
-	local $/;
-	my $o = <$out> // '';
-	my $e = <$err> // '';
-	waitpid $pid, 0;
-	return ($e, $? >> 8);
-}
 
 # The plans auto_explain sent: [query text, compiled?] each.
 sub plans {
@@ -46,17 +27,10 @@ sub plans {
 }
 sub compiled { map { $_->[0] } grep { $_->[1] } plans($_[0]) }
 
-my $explain = <<'SQL';
-LOAD 'auto_explain';
-SET auto_explain.log_min_duration = 0;
-SET auto_explain.log_nested_statements = on;
-SET auto_explain.log_level = notice;
-SET client_min_messages = notice;
-RESET jit;
-RESET jit_above_cost;
-SQL
+# PostgreSQL's defaults for jit and jit_above_cost.
+my $defaults = "RESET jit;\nRESET jit_above_cost;\n";
 
-my ($notices, $status) = psql_notices($explain . <<'SQL');
+my ($notices, $status) = psql_explained($db, $defaults . <<'SQL');
 BEGIN;
 INSERT INTO grants (grant_ref, title, start_date, end_date)
 VALUES ('EP/J000001/1', 'JIT grant', '2025-01-01', '2027-12-31');
@@ -75,7 +49,7 @@ is_deeply [ compiled($notices) ], [], 'no statement of the flush was JIT-compile
 # each such POST in the benchmark).  Here the threshold is brought down to
 # any cost instead of storing 50,000 people: the function's own statement
 # must still not be compiled.
-($notices, $status) = psql_notices($explain . <<'SQL');
+($notices, $status) = psql_explained($db, $defaults . <<'SQL');
 SET jit_above_cost = 0;
 BEGIN;
 SELECT feed_stage_open();
