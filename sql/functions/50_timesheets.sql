@@ -102,19 +102,23 @@ BEGIN
 END
 $$;
 
--- The open findings on a timesheet: p_person's findings whose period lies
--- inside the calendar month of the timesheet and overlaps its period (the
--- monthly rules: hours, charges, grants, authorisation), as
--- [{rule, severity, grant_ref, hours, detail}], by rule and grant.
-CREATE OR REPLACE FUNCTION effort_timesheet_findings(p_person text,
-	p_start date, p_end date)
-RETURNS jsonb LANGUAGE sql STABLE AS $$
+-- The findings on a timesheet: those of p_findings (p_person's findings as
+-- of today, effort_findings_today: the kept ones only while they are
+-- current) whose period lies inside the calendar month of the timesheet
+-- and overlaps its period (the monthly rules: hours, charges, grants,
+-- authorisation), as [{rule, severity, grant_ref, hours, detail}], by rule
+-- and grant.  The caller reads the findings once for all its timesheets
+-- (the manager's queue, 62_approvals.sql).
+DROP FUNCTION IF EXISTS effort_timesheet_findings(text, date, date);
+CREATE OR REPLACE FUNCTION effort_timesheet_findings(p_findings rule_finding[],
+	p_person text, p_start date, p_end date)
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
 	SELECT coalesce(jsonb_agg(jsonb_build_object('rule', f.rule,
 		'severity', f.severity, 'grant_ref', f.grant_ref, 'hours', f.hours,
 		'detail', f.detail)
 		ORDER BY f.rule COLLATE "C", f.grant_ref COLLATE "C" NULLS FIRST), '[]')
-	  FROM findings f
-	 WHERE f.resolved_at IS NULL AND f.person_id = p_person
+	  FROM unnest(p_findings) f
+	 WHERE f.person_id = p_person
 	   AND f.period_start >= effort_month_start(p_start)
 	   AND f.period_end <= effort_month_end(p_start)
 	   AND f.period_start <= p_end AND f.period_end >= p_start
@@ -279,8 +283,9 @@ BEGIN
 		'contracted_hours', effort_person_contracted(t.person_id,
 			t.period_start, t.period_end, p_params),
 		'deadline', v_deadline, 'days_left', v_deadline - v_today,
-		'findings', effort_timesheet_findings(t.person_id, t.period_start,
-			t.period_end),
+		'findings', effort_timesheet_findings(ARRAY(SELECT f
+			FROM effort_findings_today(p_params, ARRAY[t.person_id]) f),
+			t.person_id, t.period_start, t.period_end),
 		'versions', (
 		SELECT jsonb_agg(jsonb_build_object('id', v.timesheet_id,
 			'version', v.version, 'submitted_at', v.submitted_at,

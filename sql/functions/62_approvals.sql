@@ -4,14 +4,22 @@
 -- The latest versions, not yet decided and whose period has ended, of the
 -- people p_manager line-manages or holds an active delegation for: soonest
 -- deadline first, with the days left (negative once overdue), the person's
--- contracted hours for the period and the open findings on each
--- (effort_timesheet_findings); "clean" when none but its own authorisation
+-- contracted hours for the period and the findings on each as of today
+-- (effort_findings_today, effort_timesheet_findings); "clean" when none but its own authorisation
 -- being due or overdue, "late" when approving it today is after the deadline.
 CREATE OR REPLACE FUNCTION pending_list(p_manager text, p_params jsonb)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	WITH p AS (
 		SELECT effort_today(p_params) AS today, s.authorisation_months AS months
 		  FROM effort_rule_settings(NULL, p_params) s),
+	staff AS (
+		SELECT ARRAY(SELECT m.person_id
+		         FROM effort_managed_people(p_manager, effort_today(p_params)) m) AS ids),
+	-- their findings as of today, read (or evaluated) once, by person
+	fnd AS (
+		SELECT x.person_id, array_agg(x) AS findings
+		  FROM staff CROSS JOIN effort_findings_today(p_params, staff.ids) x
+		 GROUP BY x.person_id),
 	q AS (
 		SELECT c.timesheet_id, c.person_id, pe.name, c.period_start,
 		       c.period_end, c.version, c.submitted_at, c.total_hours,
@@ -19,12 +27,13 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 		       effort_deadline(c.period_end, p.months) AS deadline,
 		       effort_person_contracted(c.person_id, c.period_start,
 		                                c.period_end, p_params) AS contracted,
-		       effort_timesheet_findings(c.person_id, c.period_start,
-		                                 c.period_end) AS findings
-		  FROM effort_current_of(ARRAY(SELECT m.person_id
-		         FROM effort_managed_people(p_manager, effort_today(p_params)) m)) c
+		       effort_timesheet_findings(f.findings, c.person_id,
+		                                 c.period_start, c.period_end) AS findings
+		  FROM staff
+		 CROSS JOIN effort_current_of(staff.ids) c
 		  JOIN people pe ON pe.person_id = c.person_id
 		 CROSS JOIN p
+		  LEFT JOIN fnd f ON f.person_id = c.person_id
 		 WHERE c.decision IS NULL AND c.period_end < p.today)
 	SELECT jsonb_build_object('as_of', (SELECT today FROM p),
 		'pending', coalesce(jsonb_agg(jsonb_build_object(
