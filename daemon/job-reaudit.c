@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "job-reaudit.h"
+#include "local-clock.h"
 #include "effortd.h"
 #include "log.h"
 #include "metrics.h"
@@ -94,35 +95,12 @@ swept(const struct db_result *res, void *arg)
 	}
 }
 
-/* 00:01 local time on the day days_ahead of now's (TZ is rules.timezone). */
-static time_t
-local_minute_past_midnight(time_t now, int days_ahead)
-{
-	struct tm at;
-
-	localtime_r(&now, &at);
-	at.tm_mday += days_ahead; /* mktime carries it into the next month */
-	at.tm_hour = 0;
-	at.tm_min = 1;
-	at.tm_sec = 0;
-	at.tm_isdst = -1;
-	return mktime(&at);
-}
-
-/*
- * Seconds from now until the next 00:01 local time.  Worked out by mktime
- * from the dates, not as 86,400 less the seconds since midnight: a local
- * day is 23 or 25 hours long when the clocks change, and the midnight
- * sweep would otherwise run an hour late (or early) the day after.
- */
+/* Seconds from now until the next 00:01 local time (local-clock.c: the
+ * days the clocks change are 23 or 25 hours long). */
 long
 sweep_seconds_to_midnight(time_t now)
 {
-	time_t next = local_minute_past_midnight(now, 0);
-
-	if (next <= now)
-		next = local_minute_past_midnight(now, 1);
-	return (long)(next - now);
+	return seconds_until_local(now, 0, 1);
 }
 
 /*

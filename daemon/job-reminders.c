@@ -1,9 +1,10 @@
 /*
- * Reminders: each day at notify.hour (local time, rules.timezone) effortd
- * asks the database for today's digests, claiming every (recipient, item,
- * day) first so that nothing goes twice even with several instances, and
- * sends each message by mail (notify.smtp_url, else notify.sendmail)
- * and/or to notify.webhook_url.
+ * Reminders: each day at notify.hour (local time, rules.timezone; on the
+ * day the clocks skip that hour, the hour after the gap; on the day it
+ * comes twice, the first) effortd asks the database for today's digests,
+ * claiming every (recipient, item, day) first so that nothing goes twice
+ * even with several instances, and sends each message by mail
+ * (notify.smtp_url, else notify.sendmail) and/or to notify.webhook_url.
  * An admin can preview today's or send them now (api-reminders.c: GET
  * /v1/reminders, POST /v1/reminders/run, answered when every send has
  * finished).
@@ -17,6 +18,7 @@
 #include "log.h"
 #include "job-notify.h"
 #include "job-reminders.h"
+#include "local-clock.h"
 #include "xmalloc.h"
 
 enum run_state {
@@ -38,7 +40,8 @@ struct run {
 
 static LIST_HEAD(, run) runs = LIST_HEAD_INITIALIZER(runs);
 static struct event *daily;
-static int last_yday = -1, last_year = -1;
+/* the local date of the last daily run (reminders_due) */
+static long last_run_day = -1;
 
 static json_t *
 run_summary(const struct run *run)
@@ -237,35 +240,64 @@ reminders_preview(db_cb cb, void *arg)
 	db_query(effortd.db, STMT_REMINDERS, 2, params, cb, arg);
 }
 
-/* Local time in the organisation's zone (TZ, set by apply_config). */
-static void
-local_now(struct tm *lt)
+/* Seconds from now until the timer's next look: 5 s past the next full
+ * local hour. */
+long
+reminders_seconds_to_check(time_t now)
 {
-	time_t now = time(NULL);
+	struct tm lt;
 
-	localtime_r(&now, lt);
+	localtime_r(&now, &lt);
+	return 3600 - (lt.tm_min * 60 + lt.tm_sec) + 5;
 }
 
-/* At notify.hour (once a local day), then again at the next full hour. */
+/*
+ * Is now within the daily run's hour: notify.hour local time, or on a day
+ * the clocks skip it (Europe/London, 01:00 on the last Sunday in March),
+ * the hour after the gap (02:00 BST), where mktime puts it?  On a day it
+ * happens twice (01:00 on the last Sunday in October), both are; the run
+ * is at the first (reminders_due).
+ */
+static bool
+in_run_hour(time_t now, const struct tm *lt, int hour)
+{
+	time_t at;
+	struct tm at_lt;
+
+	if (lt->tm_hour == hour)
+		return true;
+	at = local_time_on(now, 0, hour, 0);
+	localtime_r(&at, &at_lt);
+	return at_lt.tm_hour != hour && now >= at && now < at + 3600;
+}
+
+bool
+reminders_due(time_t now, int hour, long *last_day)
+{
+	struct tm lt;
+	long day;
+
+	localtime_r(&now, &lt);
+	day = lt.tm_year * 1000L + lt.tm_yday;
+	if (day == *last_day || !in_run_hour(now, &lt, hour))
+		return false;
+	*last_day = day;
+	return true;
+}
+
+/* At every full local hour: the daily run when it is due (reminders_due). */
 static void
 on_daily(evutil_socket_t fd, short what, void *arg)
 {
-	struct tm lt;
-	struct timeval tv;
+	time_t now = time(NULL);
+	struct timeval tv = { reminders_seconds_to_check(now), 0 };
 
 	(void)fd;
 	(void)what;
 	(void)arg;
-	local_now(&lt);
 	if (effortd.cfg.notify_enabled && !effortd.draining &&
-	    lt.tm_hour == effortd.cfg.notify_hour &&
-	    (lt.tm_yday != last_yday || lt.tm_year != last_year)) {
-		last_yday = lt.tm_yday;
-		last_year = lt.tm_year;
+	    reminders_due(now, effortd.cfg.notify_hour, &last_run_day))
 		reminders_run(NULL, NULL);
-	}
-	tv.tv_sec = 3600 - (lt.tm_min * 60 + lt.tm_sec) + 5;
-	tv.tv_usec = 0;
 	evtimer_add(daily, &tv);
 }
 

@@ -7,6 +7,9 @@
 #ifndef REMINDERS_H
 #define REMINDERS_H
 
+#include <stdbool.h>
+#include <time.h>
+
 #include <jansson.h>
 
 #include "db-pool.h"
@@ -35,5 +38,14 @@ void reminders_run(reminders_done_cb done, void *arg);
 /* Today's reminders, neither claimed nor sent: cb gets the database's
  * answer. */
 void reminders_preview(db_cb cb, void *arg);
+
+/* Seconds from now until the daily timer looks again (hourly). */
+long reminders_seconds_to_check(time_t now);
+/*
+ * Whether the daily run is due at now, for notify.hour hour (local time,
+ * TZ): *last_day is the local date of the last run (-1: none yet), set to
+ * now's when it is due.
+ */
+bool reminders_due(time_t now, int hour, long *last_day);
 
 #endif

@@ -208,6 +208,60 @@ BEGIN
 END
 $$;
 
+-- Are the kept findings (the open rows of findings) those of today with
+-- the rule settings p_params?  Only once the last full sweep
+-- (audit_sweep_last) was as of the day sweeps audit (today, or the
+-- benchmark's effortd.audit_as_of) with these settings.  Not in the minute
+-- after local midnight before the midnight sweep has run, while a failing
+-- sweep is retried, nor after a reload that changed rules.* until the sweep
+-- that follows it.  The one test of every reader of the kept findings:
+-- violations_list, effort_findings_today (the reminders, the manager's
+-- queue, a timesheet's versions).  The feed preview (23_ingest_preview.sql)
+-- compares against the kept findings whatever their date, as the feed's own
+-- re-audit will; /metrics counts what is kept.
+CREATE OR REPLACE FUNCTION effort_kept_findings_current(p_params jsonb)
+RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN EXISTS (SELECT 1 FROM audit_sweep_last l
+	                WHERE l.as_of = effort_sweep_date(NULL, p_params)
+	                  AND l.params = coalesce(p_params, '{}'));
+END
+$$;
+
+-- The findings as of today of the people p_people (NULL: everyone), of
+-- rule p_rule only when it is given: the kept open findings when they are
+-- current (effort_kept_findings_current), else the rules evaluated afresh
+-- (audit_findings, as violations_list does; the findings table untouched).
+-- Separate statements, not one with ORs: each plans for its own case (the
+-- kept ones by findings_person or findings_open).
+CREATE OR REPLACE FUNCTION effort_findings_today(p_params jsonb, p_people text[],
+	p_rule text DEFAULT NULL)
+RETURNS SETOF rule_finding LANGUAGE plpgsql STABLE
+SET jit = off AS $$
+BEGIN
+	IF NOT effort_kept_findings_current(p_params) THEN
+		RETURN QUERY SELECT a.* FROM audit_findings(effort_today(p_params), p_params, p_people) a
+		              WHERE p_rule IS NULL OR a.rule = p_rule;
+	ELSIF p_people IS NOT NULL THEN
+		RETURN QUERY SELECT f.rule, f.severity, f.person_id, f.grant_ref, f.period_start,
+		                    f.period_end, f.hours, f.detail
+		               FROM findings f
+		              WHERE f.resolved_at IS NULL AND f.person_id = ANY (p_people)
+		                AND (p_rule IS NULL OR f.rule = p_rule);
+	ELSIF p_rule IS NOT NULL THEN
+		RETURN QUERY SELECT f.rule, f.severity, f.person_id, f.grant_ref, f.period_start,
+		                    f.period_end, f.hours, f.detail
+		               FROM findings f
+		              WHERE f.resolved_at IS NULL AND f.rule = p_rule;
+	ELSE
+		RETURN QUERY SELECT f.rule, f.severity, f.person_id, f.grant_ref, f.period_start,
+		                    f.period_end, f.hours, f.detail
+		               FROM findings f
+		              WHERE f.resolved_at IS NULL;
+	END IF;
+END
+$$;
+
 -- The violations as of p_as_of, filtered (a NULL filter is no filter):
 --   {"as_of": "2025-06-01", "violations": [{rule, severity, person_id,
 --    grant_ref, period_start, period_end, hours, detail, first_detected_at,
@@ -242,9 +296,7 @@ BEGIN
 	-- Two statements, not one UNION ALL: each is planned for its own path,
 	-- so today's (the common case) never plans the whole rule query.
 	-- to_jsonb(s) gives the same object as jsonb_build_object of its columns.
-	IF v_as_of = v_today AND EXISTS (SELECT 1 FROM audit_sweep_last l
-	                                  WHERE l.as_of = effort_sweep_date(NULL, p_params)
-	                                    AND l.params = coalesce(p_params, '{}')) THEN
+	IF v_as_of = v_today AND effort_kept_findings_current(p_params) THEN
 		SELECT coalesce(jsonb_agg(to_jsonb(s)
 		           ORDER BY s.person_id COLLATE "C", s.period_start, s.rule COLLATE "C",
 		                    s.grant_ref COLLATE "C" NULLS FIRST, s.period_end), '[]'::jsonb)

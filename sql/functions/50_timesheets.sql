@@ -102,22 +102,30 @@ BEGIN
 END
 $$;
 
--- The open findings on a timesheet: p_person's findings whose period lies
--- inside the calendar month of the timesheet and overlaps its period (the
--- monthly rules: hours, charges, grants, authorisation), as
--- [{rule, severity, grant_ref, hours, detail}], by rule and grant.
-CREATE OR REPLACE FUNCTION effort_timesheet_findings(p_person text,
+-- Is a finding of the period [p_from, p_to] on the timesheet of [p_start,
+-- p_end]: inside the calendar month of the timesheet and overlapping its
+-- period (the monthly rules: hours, charges, grants, authorisation)?
+CREATE OR REPLACE FUNCTION effort_finding_on_timesheet(p_from date, p_to date,
 	p_start date, p_end date)
-RETURNS jsonb LANGUAGE sql STABLE AS $$
+RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+	SELECT p_from >= effort_month_start(p_start) AND p_to <= effort_month_end(p_start)
+	   AND p_from <= p_end AND p_to >= p_start
+$$;
+
+-- The findings on a timesheet as GET /v1/timesheets/{id}/versions and GET
+-- /v1/pending show them, [{rule, severity, grant_ref, hours, detail}] by
+-- rule and grant: p_findings, the owner's findings as of today
+-- (effort_findings_today: the kept ones only while they are current) that
+-- are on it (effort_finding_on_timesheet).  The manager's queue reads the
+-- findings once for all its timesheets (62_approvals.sql).
+DROP FUNCTION IF EXISTS effort_timesheet_findings(text, date, date);
+CREATE OR REPLACE FUNCTION effort_timesheet_findings(p_findings rule_finding[])
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
 	SELECT coalesce(jsonb_agg(jsonb_build_object('rule', f.rule,
 		'severity', f.severity, 'grant_ref', f.grant_ref, 'hours', f.hours,
 		'detail', f.detail)
 		ORDER BY f.rule COLLATE "C", f.grant_ref COLLATE "C" NULLS FIRST), '[]')
-	  FROM findings f
-	 WHERE f.resolved_at IS NULL AND f.person_id = p_person
-	   AND f.period_start >= effort_month_start(p_start)
-	   AND f.period_end <= effort_month_end(p_start)
-	   AND f.period_start <= p_end AND f.period_end >= p_start
+	  FROM unnest(p_findings) f
 $$;
 
 -- Is a timesheet with these findings clean: none open but those about its
@@ -279,8 +287,10 @@ BEGIN
 		'contracted_hours', effort_person_contracted(t.person_id,
 			t.period_start, t.period_end, p_params),
 		'deadline', v_deadline, 'days_left', v_deadline - v_today,
-		'findings', effort_timesheet_findings(t.person_id, t.period_start,
-			t.period_end),
+		'findings', effort_timesheet_findings(ARRAY(SELECT f
+			FROM effort_findings_today(p_params, ARRAY[t.person_id]) f
+			WHERE effort_finding_on_timesheet(f.period_start, f.period_end,
+			                                  t.period_start, t.period_end))),
 		'versions', (
 		SELECT jsonb_agg(jsonb_build_object('id', v.timesheet_id,
 			'version', v.version, 'submitted_at', v.submitted_at,

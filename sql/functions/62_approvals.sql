@@ -4,14 +4,29 @@
 -- The latest versions, not yet decided and whose period has ended, of the
 -- people p_manager line-manages or holds an active delegation for: soonest
 -- deadline first, with the days left (negative once overdue), the person's
--- contracted hours for the period and the open findings on each
--- (effort_timesheet_findings); "clean" when none but its own authorisation
--- being due or overdue, "late" when approving it today is after the deadline.
+-- contracted hours for the period and the findings on each as of today
+-- (effort_findings_today, effort_timesheet_findings); "clean" when none
+-- but its own authorisation being due or overdue, "late" when approving it
+-- today is after the deadline.
 CREATE OR REPLACE FUNCTION pending_list(p_manager text, p_params jsonb)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
 	WITH p AS (
 		SELECT effort_today(p_params) AS today, s.authorisation_months AS months
 		  FROM effort_rule_settings(NULL, p_params) s),
+	staff AS (
+		SELECT ARRAY(SELECT m.person_id
+		         FROM effort_managed_people(p_manager, effort_today(p_params)) m) AS ids),
+	cur AS MATERIALIZED (
+		SELECT c.* FROM staff CROSS JOIN effort_current_of(staff.ids) c CROSS JOIN p
+		 WHERE c.decision IS NULL AND c.period_end < p.today),
+	-- their findings as of today, read (or evaluated) once and joined to
+	-- the timesheets in one hashed join, grouped by timesheet (100 staff,
+	-- 1,000 pending timesheets: 53 ms against 60 ms for the index probe
+	-- per timesheet this replaces; an array per person unnested per
+	-- timesheet took 84 ms)
+	fnd AS MATERIALIZED (
+		SELECT x AS f, x.person_id, x.period_start, x.period_end
+		  FROM effort_findings_today(p_params, (SELECT ids FROM staff)) x),
 	q AS (
 		SELECT c.timesheet_id, c.person_id, pe.name, c.period_start,
 		       c.period_end, c.version, c.submitted_at, c.total_hours,
@@ -19,13 +34,17 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 		       effort_deadline(c.period_end, p.months) AS deadline,
 		       effort_person_contracted(c.person_id, c.period_start,
 		                                c.period_end, p_params) AS contracted,
-		       effort_timesheet_findings(c.person_id, c.period_start,
-		                                 c.period_end) AS findings
-		  FROM effort_current_of(ARRAY(SELECT m.person_id
-		         FROM effort_managed_people(p_manager, effort_today(p_params)) m)) c
+		       effort_timesheet_findings(array_agg(x.f)
+		           FILTER (WHERE x.person_id IS NOT NULL)) AS findings
+		  FROM cur c
 		  JOIN people pe ON pe.person_id = c.person_id
 		 CROSS JOIN p
-		 WHERE c.decision IS NULL AND c.period_end < p.today)
+		  LEFT JOIN fnd x ON x.person_id = c.person_id
+		   AND effort_finding_on_timesheet(x.period_start, x.period_end,
+		                                   c.period_start, c.period_end)
+		 GROUP BY c.timesheet_id, c.person_id, pe.name, c.period_start, c.period_end,
+		          c.version, c.submitted_at, c.total_hours, pe.line_manager_id,
+		          p.today, p.months)
 	SELECT jsonb_build_object('as_of', (SELECT today FROM p),
 		'pending', coalesce(jsonb_agg(jsonb_build_object(
 			'id', q.timesheet_id, 'person_id', q.person_id, 'name', q.name,

@@ -2,7 +2,10 @@
 -- a digest of the timesheets of their staff (and of managers who delegated
 -- to them) that await authorisation and are due within
 -- rules.reminder_days or overdue; each member of staff a note of the
--- months they still owe (open timesheet_missing findings).
+-- months they still owe (their timesheet_missing findings as of today:
+-- the kept ones while they are current, else evaluated afresh,
+-- effort_findings_today in 40_audit.sql; the run at notify.hour may come
+-- before the midnight sweep, or while sweeps fail).
 
 -- "1 day", "2 days", "0 days": a count of days in words.
 CREATE OR REPLACE FUNCTION effort_days_text(p_days int)
@@ -62,8 +65,7 @@ LANGUAGE sql STABLE AS $$
 			'deadline %s%s', f.period_start, f.period_end, f.hours,
 			effort_deadline(f.period_end, p.months),
 			CASE WHEN f.severity = 'violation' THEN ' (OVERDUE)' ELSE '' END))
-	  FROM findings f CROSS JOIN p
-	 WHERE f.rule = 'timesheet_missing' AND f.resolved_at IS NULL
+	  FROM effort_findings_today(p_params, NULL, 'timesheet_missing') f CROSS JOIN p
 $$;
 
 -- The messages of today: {"day": …, "messages": [{recipient_id, name,

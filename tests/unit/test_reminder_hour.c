@@ -1,0 +1,153 @@
+/*
+ * Unit tests of the reminders' daily timer (daemon/job-reminders.c): from a
+ * given moment, the timer's hourly looks are followed over a few days, and
+ * the moments at which the daily run is due are compared with the
+ * expected ones: once a local day, at notify.hour, also on the days the
+ * clocks change, when that hour is skipped or happens twice.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "job-reminders.h"
+
+#define MAX_RUNS 8
+
+/* The instant of a UTC date and time. */
+static time_t
+utc(int year, int month, int day, int hour, int min, int sec)
+{
+	struct tm t = { .tm_year = year - 1900,
+		.tm_mon = month - 1,
+		.tm_mday = day,
+		.tm_hour = hour,
+		.tm_min = min,
+		.tm_sec = sec };
+
+	return timegm(&t);
+}
+
+static void
+in_zone(const char *zone)
+{
+	setenv("TZ", zone, 1);
+	tzset();
+}
+
+/*
+ * The timer from `from` to `to` for notify.hour `hour`: each look asks
+ * whether the run is due, then waits as the timer does.  Fills runs with
+ * the instants of the runs; returns how many there were.
+ */
+static int
+follow_timer(time_t from, time_t to, int hour, time_t *runs)
+{
+	long last_day = -1;
+	int n = 0;
+
+	for (time_t now = from; now < to;
+	     now += reminders_seconds_to_check(now)) {
+		if (reminders_due(now, hour, &last_day)) {
+			assert_true(n < MAX_RUNS);
+			runs[n++] = now;
+		}
+	}
+	return n;
+}
+
+static void
+ordinary_days(void **state)
+{
+	time_t runs[MAX_RUNS];
+
+	(void)state;
+	in_zone("Europe/London");
+	/* notify.hour 8 in January (GMT) and July (BST): 08:00:05 local */
+	assert_int_equal(follow_timer(utc(2026, 1, 9, 12, 34, 56),
+	                     utc(2026, 1, 11, 12, 0, 0), 8, runs),
+	    2);
+	assert_int_equal(runs[0], utc(2026, 1, 10, 8, 0, 5));
+	assert_int_equal(runs[1], utc(2026, 1, 11, 8, 0, 5));
+	assert_int_equal(follow_timer(utc(2026, 7, 1, 0, 0, 0),
+	                     utc(2026, 7, 2, 0, 0, 0), 8, runs),
+	    1);
+	assert_int_equal(runs[0], utc(2026, 7, 1, 7, 0, 5));
+	/* started within the hour: at once; after it: the next day */
+	assert_int_equal(follow_timer(utc(2026, 1, 10, 8, 30, 0),
+	                     utc(2026, 1, 11, 12, 0, 0), 8, runs),
+	    2);
+	assert_int_equal(runs[0], utc(2026, 1, 10, 8, 30, 0));
+	assert_int_equal(runs[1], utc(2026, 1, 11, 8, 0, 5));
+	assert_int_equal(follow_timer(utc(2026, 1, 10, 9, 0, 0),
+	                     utc(2026, 1, 11, 0, 0, 0), 8, runs),
+	    0);
+}
+
+static void
+clocks_go_forward(void **state)
+{
+	time_t runs[MAX_RUNS];
+
+	(void)state;
+	in_zone("Europe/London");
+	/* Sunday 29 March 2026: 01:00 GMT becomes 02:00 BST, so 01:00 local
+	 * never comes; that day's run is at 02:00 BST, the moment after the
+	 * gap, once */
+	assert_int_equal(follow_timer(utc(2026, 3, 28, 0, 0, 0),
+	                     utc(2026, 3, 31, 0, 0, 0), 1, runs),
+	    3);
+	assert_int_equal(runs[0], utc(2026, 3, 28, 1, 0, 5)); /* 01:00 GMT */
+	assert_int_equal(runs[1], utc(2026, 3, 29, 1, 0, 5)); /* 02:00 BST */
+	assert_int_equal(runs[2], utc(2026, 3, 30, 0, 0, 5)); /* 01:00 BST */
+	/* notify.hour 2 that day: 02:00 BST as well, once */
+	assert_int_equal(follow_timer(utc(2026, 3, 29, 0, 0, 0),
+	                     utc(2026, 3, 30, 0, 0, 0), 2, runs),
+	    1);
+	assert_int_equal(runs[0], utc(2026, 3, 29, 1, 0, 5));
+	/* New York, 8 March 2026: 02:00 EST becomes 03:00 EDT */
+	in_zone("America/New_York");
+	assert_int_equal(follow_timer(utc(2026, 3, 8, 5, 0, 0),
+	                     utc(2026, 3, 9, 5, 0, 0), 2, runs),
+	    1);
+	assert_int_equal(runs[0], utc(2026, 3, 8, 7, 0, 5)); /* 03:00 EDT */
+}
+
+static void
+clocks_go_back(void **state)
+{
+	time_t runs[MAX_RUNS];
+
+	(void)state;
+	in_zone("Europe/London");
+	/* Sunday 25 October 2026: 02:00 BST becomes 01:00 GMT, so 01:00 local
+	 * comes twice; the run is at the first, once */
+	assert_int_equal(follow_timer(utc(2026, 10, 23, 23, 30, 0),
+	                     utc(2026, 10, 27, 0, 0, 0), 1, runs),
+	    3);
+	assert_int_equal(runs[0], utc(2026, 10, 24, 0, 0, 5)); /* 01:00 BST */
+	assert_int_equal(runs[1], utc(2026, 10, 25, 0, 0, 5)); /* 01:00 BST */
+	assert_int_equal(runs[2], utc(2026, 10, 26, 1, 0, 5)); /* 01:00 GMT */
+	/* started in the second 01:00 (GMT) that day: at once, once */
+	assert_int_equal(follow_timer(utc(2026, 10, 25, 1, 10, 0),
+	                     utc(2026, 10, 26, 0, 0, 0), 1, runs),
+	    1);
+	assert_int_equal(runs[0], utc(2026, 10, 25, 1, 10, 0));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(ordinary_days),
+		cmocka_unit_test(clocks_go_forward),
+		cmocka_unit_test(clocks_go_back),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
