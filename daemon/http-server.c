@@ -794,7 +794,9 @@ request_arm(struct request *r)
 	evtimer_add(r->deadline, &tv);
 }
 
-/* The request's headers effortd refuses: two Content-Length headers that
+/* The request's headers effortd refuses: a NUL byte in its head (RFC 9110
+ * 5.5: evhttp would hand us the value cut at the NUL, "Bearer TOKEN\0junk"
+ * as "Bearer TOKEN": 400), two Content-Length headers that
  * differ (the body's end is ambiguous, RFC 9112 6.3: 400, and the
  * connection closed), an HTTP/1.1 request without exactly one Host
  * (RFC 9112 3.2: 400), two Authorization headers (which identity acts is
@@ -809,6 +811,12 @@ request_headers_ok(struct request *r)
 	struct evkeyval *h;
 	int hosts = 0, authorizations = 0;
 
+	if (conn_head_nul(r->req)) {
+		reply_error(r, 400,
+		    "the request line or a header field contains a NUL byte",
+		    NULL);
+		return false;
+	}
 	TAILQ_FOREACH(h, in, next)
 	{
 		hosts += strcasecmp(h->key, "Host") == 0;

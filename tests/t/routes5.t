@@ -1,0 +1,116 @@
+# The HTTP edge with malformed requests (/work/shared/API.md "Conventions",
+# docs/api.md "Errors"):
+#  - a NUL byte in a header field (RFC 9110 5.5: reject or read as a
+#    space) is a JSON 400, never an authentication with the token cut at
+#    the NUL; a NUL in a body is the body's business, also pipelined
+#    behind or ahead of a request with one in its header;
+#  - what the HTTP layer (libevent 2.1) answers itself, which effortd
+#    cannot make JSON: a malformed request line or header, headers or a
+#    URI beyond limits.max_header_size (400), a body far beyond
+#    limits.max_body or a malformed chunk size (413): an HTML page, the
+#    connection closed, and effortd serves the next connection;
+#  - hostile query strings on the timesheets, audit, reports and
+#    operations routes: repeated, empty, encoded NUL, invalid UTF-8,
+#    unknown and over-long parameters are 400 naming the parameter; `+`
+#    and `%20` are both a space; a grant reference's slashes as %2F.
+use strict;
+use warnings;
+use utf8;
+
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use IO::Socket::INET;
+use Test::More;
+use EffortTest qw(new_db start_effortd psql post_feed json_encode json_decode);
+
+my $db = new_db();
+my $d = start_effortd(db => $db, 'limits.max_body' => 4096, 'limits.max_header_size' => 2048);
+
+sub ok_feed {
+	my ($feed, $body) = @_;
+	my ($s, $j) = post_feed($d, $feed => $body);
+	is $s, 200, "setup: $feed" or diag json_encode($j);
+}
+ok_feed(people => [ map { { person_id => $_->[0], name => "Person $_->[0]", line_manager_id => $_->[1],
+	fte => 1, employment_start => '2020-01-01' } } [ 'M', undef ], [ 'S 1', 'M' ], [ 'S2', 'M' ] ]);
+ok_feed(grants => [ { grant_ref => 'EP/X012345/1', title => 'T', funder => 'EPSRC', start_date => '2024-01-01',
+	end_date => '2027-12-31' } ]);
+
+my $admin = $d->token('admin');
+my $reviewer = $d->token('reviewer');
+my $manager = $d->token('manager', 'M');
+
+# Sends raw bytes on a new connection; reads until the server closes it
+# or $wait seconds pass.  (all bytes read, whether the server closed it)
+sub raw {
+	my ($bytes, $wait) = @_;
+	my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $d->port) or die "connect: $!";
+	print $sock $bytes;
+	$sock->blocking(0);
+	my ($out, $closed, $end) = ('', 0, time + ($wait // 5));
+	while (time < $end) {
+		my $n = sysread $sock, my $buf, 65536;
+		if (defined $n && $n == 0) { $closed = 1; last }
+		$out .= $buf if $n;
+		select undef, undef, undef, 0.02 unless $n;
+	}
+	return ($out, $closed);
+}
+
+# The replies in $out, in order: [status, content type, body (JSON decoded
+# when it is)].
+sub replies {
+	my ($out) = @_;
+	my @r;
+	while ($out =~ s{\AHTTP/1\.[01] (\d{3})[^\r\n]*\r\n(.*?)\r\n\r\n}{}s) {
+		my ($st, $h) = ($1, $2);
+		my ($ct) = $h =~ /^Content-Type: *([^\r\n]*)/mi;
+		my ($len) = $h =~ /^Content-Length: *(\d+)/mi;
+		my $body = substr $out, 0, $len // 0, '';
+		$body = eval { json_decode($body) } // $body if ($ct // '') =~ /json/;
+		push @r, [ $st + 0, $ct // '', $body ];
+	}
+	return @r;
+}
+
+sub get_req {
+	my ($path, $headers) = @_;
+	return "GET $path HTTP/1.1\r\nHost: localhost\r\n" . ($headers // '') . "\r\n";
+}
+
+# ---------------------------------------------------------------- a NUL in a header
+{
+	my $nul400 = [ 400, 'application/json', { error => 'the request line or a header field contains a NUL byte' } ];
+	my ($out) = raw(get_req('/v1/me', "Authorization: Bearer $reviewer\0junk\r\nConnection: close\r\n"));
+	is_deeply [ replies($out) ], [ $nul400 ], 'a NUL and junk after the token: 400 JSON, not the token';
+	($out) = raw(get_req('/v1/me', "Authorization: Bearer $reviewer\0\r\nConnection: close\r\n"));
+	is_deeply [ replies($out) ], [ $nul400 ], 'a NUL right after the token: 400';
+	($out) = raw(get_req('/v1/me', "Authorization: Bearer $reviewer\r\nX-Trace: a\0b\r\nConnection: close\r\n"));
+	is_deeply [ replies($out) ], [ $nul400 ], 'a NUL in another header: 400';
+	($out) = raw(get_req('/healthz', "X-Trace: \0\r\nConnection: close\r\n"));
+	is_deeply [ replies($out) ], [ $nul400 ], 'a NUL in a header of a route without a token: 400';
+
+	# Pipelined on one connection: a body with a NUL (refused as a body),
+	# then a request with one in its header, then a good one.
+	my $body = "person_id,name\r\nX\0Y,Z\r\n";
+	my $post = "POST /v1/people HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer $admin\r\n"
+		. "Content-Type: text/csv\r\nContent-Length: " . length($body) . "\r\n\r\n$body";
+	($out) = raw($post . get_req('/v1/me', "Authorization: Bearer $reviewer\r\nX-A: \0\r\n")
+		. get_req('/v1/me', "Authorization: Bearer $reviewer\r\nConnection: close\r\n"));
+	my @r = replies($out);
+	is scalar @r, 3, 'pipelined: three replies';
+	isnt $r[0][2]{error}, $nul400->[2]{error}, '... a NUL in the first one\'s body is not one in its header';
+	is $r[0][0], 422, '... it is the feed\'s 422' or diag json_encode($r[0]);
+	is_deeply $r[1], $nul400, '... the second, with a NUL in its header: 400';
+	is_deeply [ $r[2][0], $r[2][2]{roles} ], [ 200, ['reviewer'] ], '... the third: 200';
+	is psql($db, q{SELECT count(*) FROM people WHERE person_id LIKE 'X%'}), 0, '... nothing of the body stored';
+
+	# Chunked: the framing is the head's, the data the body's.
+	($out) = raw("POST /v1/people HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer $admin\r\n"
+		. "Content-Type: text/csv\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+		. sprintf('%x', length $body) . "\r\n$body\r\n0\r\n\r\n");
+	@r = replies($out);
+	is $r[0][0], 422, 'chunked, a NUL in the body: the feed\'s 422' or diag json_encode(\@r);
+}
+
+done_testing;
