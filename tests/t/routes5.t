@@ -113,4 +113,56 @@ sub get_req {
 	is $r[0][0], 422, 'chunked, a NUL in the body: the feed\'s 422' or diag json_encode(\@r);
 }
 
+# ---------------------------------------------------------------- the HTTP layer's own answers
+# libevent 2.1 answers these before effortd sees a request, with an HTML
+# page it has no hook to change (docs/api.md "Errors"): the status line
+# and Content-Type below, the connection closed after it; effortd stays up.
+{
+	my $big_headers = join '', map { "X-Pad-$_: " . ('a' x 100) . "\r\n" } 1 .. 20;
+	my @cases = (
+		[ 'a request line without a version', "GET /healthz\r\nHost: localhost\r\n\r\n", 400 ],
+		[ 'an HTTP/0.9 request line', "GET /healthz\r\n\r\n", 400 ],
+		[ 'version HTTP/2.0', "GET /healthz HTTP/2.0\r\nHost: localhost\r\n\r\n", 400 ],
+		[ 'version FOO/1.1', "GET /healthz FOO/1.1\r\nHost: localhost\r\n\r\n", 400 ],
+		[ 'a NUL in the URI (the request line cut there)', "GET /healthz\0x HTTP/1.1\r\nHost: localhost\r\n\r\n", 400 ],
+		[ 'an empty line before the request line', "\r\nGET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n", 400 ],
+		[ 'a TLS hello on the plain port', "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n", 400 ],
+		[ 'a header line without a colon', get_req('/healthz', "Bogus\r\n"), 400 ],
+		[ 'headers beyond limits.max_header_size (not 431)', get_req('/healthz', $big_headers), 400 ],
+		[ 'a URI beyond limits.max_header_size (not 414)', get_req('/healthz?' . ('a' x 3000)), 400 ],
+		[ 'a Content-Length that is no number', "POST /v1/people HTTP/1.1\r\nHost: localhost\r\nContent-Length: abc\r\n\r\n", 400 ],
+		[ 'a Content-Length beyond twice limits.max_body + 1 MiB (before the body is read)',
+			"POST /v1/people HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5000000\r\n\r\n" . ('a' x 100), 413 ],
+		[ 'the same with Expect: 100-continue (no 100 sent)',
+			"POST /v1/people HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 5000000\r\n\r\n", 413 ],
+		[ 'a chunk beyond that limit',
+			"POST /v1/people HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n200000\r\n" . ('a' x 100), 413 ],
+		[ 'a chunk size that is no number (413, not 400)',
+			"POST /v1/people HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 413 ],
+	);
+	for my $c (@cases) {
+		my ($name, $bytes, $want) = @$c;
+		my ($out, $closed) = raw($bytes);
+		my @r = replies($out);
+		is_deeply [ scalar @r, $r[0][0], $r[0][1], $closed ], [ 1, $want, 'text/html', 1 ],
+			"$name: $want, text/html, the connection closed" or diag $out;
+		my ($s) = $d->req(GET => '/healthz');
+		is $s, 200, '... and effortd serves the next connection';
+	}
+
+	# Up to twice limits.max_body + 1 MiB the body is read and effortd
+	# answers the JSON 413 (limits.t checks more).
+	my ($out, $closed) = raw("POST /v1/people HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+		. ("1000\r\n" . ('a' x 4096) . "\r\n") x 3 . "0\r\n\r\n", 2);
+	is_deeply [ replies($out) ], [ [ 413, 'application/json', { error => 'request body larger than 4096 bytes' } ] ],
+		'a chunked body of 12 KiB (limits.max_body 4096): the JSON 413';
+	ok !$closed, '... the connection kept';
+	# A folded header line (obs-fold) is joined with a space, and a bare
+	# LF ends a line: both answered as any request (RFC 9112 5.2, 2.2).
+	($out) = raw(get_req('/healthz', "X-A: a\r\n b\r\nConnection: close\r\n"));
+	is_deeply [ map { $_->[0] } replies($out) ], [200], 'a folded header line: 200';
+	($out) = raw("GET /healthz HTTP/1.1\nHost: localhost\nConnection: close\n\n");
+	is_deeply [ map { $_->[0] } replies($out) ], [200], 'bare LF line ends: 200';
+}
+
 done_testing;
