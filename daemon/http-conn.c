@@ -46,6 +46,7 @@
 #include <openssl/ssl.h>
 
 #include "http-conn.h"
+#include "http-layer-errors.h"
 #include "http-tls.h"
 #include "effortd.h"
 #include "log.h"
@@ -233,6 +234,7 @@ conn_bufferevent(struct event_base *base, void *arg)
 	bufferevent_incref(c->bev);
 	c->nul_at = NO_NUL;
 	evbuffer_add_cb(bufferevent_get_input(c->bev), on_input, c);
+	http_layer_errors_watch(c->bev);
 	c->timer = evtimer_new(base, on_timer, c);
 	LIST_INSERT_HEAD(&conns, c, entry);
 	nconns++;

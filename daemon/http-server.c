@@ -23,6 +23,7 @@
 #include "auth-cache.h"
 #include "date.h"
 #include "http-conn.h"
+#include "http-layer-errors.h"
 #include "effortd.h"
 #include "log.h"
 #include "metrics.h"
@@ -172,7 +173,9 @@ request_send(struct request *r, int code, const char *ctype, const char *body,
 		evhttp_add_header(h, "Connection", "close");
 	evbuffer_add(buf, body, len);
 	conn_request_done(r->req);
+	http_layer_sending(true);
 	evhttp_send_reply(r->req, code, reason_phrase(code), buf);
+	http_layer_sending(false);
 	evbuffer_free(buf);
 	r->req = NULL;
 	metrics_request(r->route ? r->route->name : "none", code,

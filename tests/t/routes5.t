@@ -4,11 +4,12 @@
 #    space) is a JSON 400, never an authentication with the token cut at
 #    the NUL; a NUL in a body is the body's business, also pipelined
 #    behind or ahead of a request with one in its header;
-#  - what the HTTP layer (libevent 2.1) answers itself, which effortd
-#    cannot make JSON: a malformed request line or header, headers or a
-#    URI beyond limits.max_header_size (400), a body far beyond
-#    limits.max_body or a malformed chunk size (413): an HTML page, the
-#    connection closed, and effortd serves the next connection;
+#  - what the HTTP layer (libevent 2.1) answers itself, with an HTML page
+#    effortd rewrites as JSON: a malformed request line or header, headers
+#    or a URI beyond limits.max_header_size (400), a body far beyond
+#    limits.max_body or a malformed chunk size (413), an Expect other than
+#    100-continue (417): the connection closed after it, and effortd
+#    serves the next connection;
 #  - hostile query strings on the timesheets, audit, reports and
 #    operations routes: repeated, empty, encoded NUL, invalid UTF-8,
 #    unknown and over-long parameters are 400 naming the parameter; `+`
@@ -20,6 +21,7 @@ use utf8;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use IO::Socket::INET;
+use IO::Socket::SSL;
 use Test::More;
 use EffortTest qw(new_db start_effortd psql post_feed json_encode json_decode);
 
@@ -42,9 +44,12 @@ my $manager = $d->token('manager', 'M');
 
 # Sends raw bytes on a new connection; reads until the server closes it
 # or $wait seconds pass.  (all bytes read, whether the server closed it)
+# ($tls: to that effortd, over TLS.)
 sub raw {
-	my ($bytes, $wait) = @_;
-	my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $d->port) or die "connect: $!";
+	my ($bytes, $wait, $tls) = @_;
+	my $sock = $tls ? IO::Socket::SSL->new(PeerAddr => '127.0.0.1', PeerPort => $tls->port, SSL_verify_mode => 0)
+		: IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $d->port);
+	die "connect: $! $SSL_ERROR" unless $sock;
 	print $sock $bytes;
 	$sock->blocking(0);
 	my ($out, $closed, $end) = ('', 0, time + ($wait // 5));
@@ -115,9 +120,16 @@ sub get_req {
 
 # ---------------------------------------------------------------- the HTTP layer's own answers
 # libevent 2.1 answers these before effortd sees a request, with an HTML
-# page it has no hook to change (docs/api.md "Errors"): the status line
-# and Content-Type below, the connection closed after it; effortd stays up.
+# page it has no hook to change; effortd rewrites the page as JSON before
+# it is sent (docs/api.md "Errors").  The connection is closed after it;
+# effortd stays up.
 {
+	my %msg = (
+		400 => 'malformed request line or header, or a request line and headers over 2048 bytes '
+			. '(limits.max_header_size)',
+		413 => 'request body larger than 4096 bytes, or a chunk size that is not a hexadecimal number',
+		417 => 'Expect: only 100-continue is understood',
+	);
 	my $big_headers = join '', map { "X-Pad-$_: " . ('a' x 100) . "\r\n" } 1 .. 20;
 	my @cases = (
 		[ 'a request line without a version', "GET /healthz\r\nHost: localhost\r\n\r\n", 400 ],
@@ -139,13 +151,15 @@ sub get_req {
 			"POST /v1/people HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n200000\r\n" . ('a' x 100), 413 ],
 		[ 'a chunk size that is no number (413, not 400)',
 			"POST /v1/people HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 413 ],
+		[ 'Expect: something else', "POST /v1/people HTTP/1.1\r\nHost: localhost\r\nExpect: x\r\nContent-Length: 2\r\n\r\n[]", 417 ],
 	);
 	for my $c (@cases) {
 		my ($name, $bytes, $want) = @$c;
 		my ($out, $closed) = raw($bytes);
 		my @r = replies($out);
-		is_deeply [ scalar @r, $r[0][0], $r[0][1], $closed ], [ 1, $want, 'text/html', 1 ],
-			"$name: $want, text/html, the connection closed" or diag $out;
+		is_deeply [ scalar @r, $r[0][0], $r[0][1], $r[0][2], $closed ],
+			[ 1, $want, 'application/json', { error => $msg{$want} }, 1 ],
+			"$name: a JSON $want, the connection closed" or diag $out;
 		my ($s) = $d->req(GET => '/healthz');
 		is $s, 200, '... and effortd serves the next connection';
 	}
@@ -163,6 +177,30 @@ sub get_req {
 	is_deeply [ map { $_->[0] } replies($out) ], [200], 'a folded header line: 200';
 	($out) = raw("GET /healthz HTTP/1.1\nHost: localhost\nConnection: close\n\n");
 	is_deeply [ map { $_->[0] } replies($out) ], [200], 'bare LF line ends: 200';
+}
+
+# ---------------------------------------------------------------- the same over TLS
+{
+	my $dir = "$EffortTest::TMP/routes5-tls-$$";
+	mkdir $dir or die "$dir: $!";
+	my $o = `openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=t" -keyout $dir/t.key -out $dir/t.crt 2>&1`;
+	die "openssl req: $o" if $?;
+	my $t = start_effortd(db => $db, 'tls.cert' => "$dir/t.crt", 'tls.key' => "$dir/t.key", wait => 0,
+		'limits.max_header_size' => 2048);
+	my @r;
+	for (1 .. 100) {
+		@r = replies((raw(get_req('/healthz', "Connection: close\r\n"), 2, $t))[0]);
+		last if @r && $r[0][0] == 200;
+		select undef, undef, undef, 0.2;
+	}
+	is $r[0][0], 200, 'TLS: /healthz 200';
+	my ($out, $closed) = raw("GET /healthz\r\nHost: localhost\r\n\r\n", 5, $t);
+	is_deeply [ replies($out), $closed ], [ [ 400, 'application/json', { error => 'malformed request line or header, '
+		. 'or a request line and headers over 2048 bytes (limits.max_header_size)' } ], 1 ],
+		'TLS: a request line without a version: the JSON 400, the connection closed';
+	($out) = raw(get_req('/v1/me', "Authorization: Bearer $reviewer\0junk\r\nConnection: close\r\n"), 5, $t);
+	is_deeply [ replies($out) ], [ [ 400, 'application/json',
+		{ error => 'the request line or a header field contains a NUL byte' } ] ], 'TLS: a NUL after the token: 400';
 }
 
 done_testing;
