@@ -179,6 +179,81 @@ sub get_req {
 	is_deeply [ map { $_->[0] } replies($out) ], [200], 'bare LF line ends: 200';
 }
 
+# ---------------------------------------------------------------- hostile query strings
+{
+	psql($db, q{SELECT 1}); # (the timesheet for S 1)
+	my ($s, $j) = post_feed($d, timesheets => [ { person_id => 'S 1', period_start => '2025-01-01',
+		period_end => '2025-01-31', submitted_at => '2025-02-01T10:00:00Z',
+		entries => [ { kind => 'grant', activity => 'EP/X012345/1', hours => 150 } ] } ]);
+	is $s, 200, 'setup: a timesheet of "S 1"' or diag json_encode($j);
+	my $id65 = 'x' x 65;
+	my $g = '/v1/reports/grants/EP%2FX012345%2F1';
+	# [path, token, status, error (or a code ref checking the body), parameter]
+	my @cases = (
+		[ '/v1/timesheets?person_id=S+1', $manager, 200, sub { @{ $_[0]{timesheets} } == 1 } ],
+		[ '/v1/timesheets?person_id=S%201', $manager, 200, sub { @{ $_[0]{timesheets} } == 1 } ],
+		[ '/v1/timesheets?person_id=S%2B1', $manager, 403, 'S+1 is not someone you manage' ],
+		[ '/v1/timesheets?person_id=S2&person_id=S%201', $manager, 400, 'query parameter "person_id" given more than once', 'person_id' ],
+		[ '/v1/timesheets?person_id=S2&person_id=S2', $reviewer, 400, 'query parameter "person_id" given more than once', 'person_id' ],
+		[ '/v1/timesheets?person_id=', $reviewer, 400, 'query parameter "person_id": an empty value (name=value)', 'person_id' ],
+		[ '/v1/timesheets?person_id', $reviewer, 400, 'query parameter "person_id": no value (name=value)', 'person_id' ],
+		[ '/v1/timesheets?person_id=S%00', $reviewer, 400, 'query parameter "person_id": an encoded NUL (%00) is not allowed', 'person_id' ],
+		[ '/v1/timesheets?person_id=%FF', $reviewer, 400, 'query parameter "person_id": not valid UTF-8', 'person_id' ],
+		[ '/v1/timesheets?person_id=%ED%A0%80', $reviewer, 400, 'query parameter "person_id": not valid UTF-8', 'person_id' ],
+		[ '/v1/timesheets?person_id=%C0%AF', $reviewer, 400, 'query parameter "person_id": not valid UTF-8', 'person_id' ],
+		[ '/v1/timesheets?Person_id=S2', $reviewer, 400, 'unknown query parameter "Person_id"; /v1/timesheets takes person_id, month, status', 'Person_id' ],
+		[ '/v1/timesheets?status=submitted%20', $reviewer, 400, 'status must be submitted, authorised or rejected', 'status' ],
+		[ "/v1/timesheets?person_id=$id65", $manager, 400, 'person_id is longer than 64 bytes: no id is', 'person_id' ],
+		[ "/v1/timesheets?person_id=$id65", $reviewer, 400, 'person_id is longer than 64 bytes: no id is', 'person_id' ],
+		[ '/v1/timesheets?person_id=' . ('%C3%A9' x 32), $reviewer, 200, sub { @{ $_[0]{timesheets} } == 0 } ],
+		[ '/v1/timesheets?person_id=' . ('%C3%A9' x 32) . 'x', $reviewer, 400, 'person_id is longer than 64 bytes: no id is', 'person_id' ],
+		[ '/v1/violations?person_id=S+1&as_of=2025-06-01', $reviewer, 200, sub { !grep { $_->{person_id} ne 'S 1' } @{ $_[0]{violations} } } ],
+		[ "/v1/violations?grant_ref=$id65", $reviewer, 400, 'grant_ref is longer than 64 bytes: no id is', 'grant_ref' ],
+		[ '/v1/violations?grant_ref=EP%2FX012345%2F1&grant_ref=EP%2FX012345%2F1', $reviewer, 400, 'query parameter "grant_ref" given more than once', 'grant_ref' ],
+		[ '/v1/violations?rule=', $reviewer, 400, 'query parameter "rule": an empty value (name=value)', 'rule' ],
+		[ '/v1/violations?as_of=' . ('9' x 1000), $reviewer, 400, 'as_of must be a date YYYY-MM-DD', 'as_of' ],
+		[ "/v1/audit?person_id=$id65", $reviewer, 400, 'person_id is longer than 64 bytes: no id is', 'person_id' ],
+		[ '/v1/audit?limit=5&limit=5', $reviewer, 400, 'query parameter "limit" given more than once', 'limit' ],
+		[ '/v1/audit?limit=%2B5', $reviewer, 400, 'limit must be a number from 1 to 999999', 'limit' ],
+		[ '/v1/audit?limit=' . ('9' x 1000), $reviewer, 400, 'limit must be a number from 1 to 999999', 'limit' ],
+		[ '/v1/audit?timesheet_id=' . ('9' x 1000), $reviewer, 400, 'timesheet_id must be a number', 'timesheet_id' ],
+		[ '/v1/audit?since=', $reviewer, 400, 'query parameter "since": an empty value (name=value)', 'since' ],
+		[ '/v1/audit/verify?last_id=1&last_id=1', $reviewer, 400, 'query parameter "last_id" given more than once', 'last_id' ],
+		[ '/v1/audit/verify?foo=1', $reviewer, 400, 'unknown query parameter "foo"; /v1/audit/verify takes last_id, last_hash', 'foo' ],
+		[ $g, $reviewer, 200, sub { $_[0]{grant}{grant_ref} eq 'EP/X012345/1' } ],
+		[ lc($g) =~ s{ep%2fx}{EP%2fX}r, $reviewer, 200, sub { $_[0]{grant}{grant_ref} eq 'EP/X012345/1' } ],
+		[ "$g/evidence", $reviewer, 200, sub { $_[0]{grant}{grant_ref} eq 'EP/X012345/1' } ],
+		[ '/v1/reports/grants/EP/X012345/1', $reviewer, 404, 'no such resource' ],
+		[ '/v1/reports/grants/EP%252FX012345%252F1', $reviewer, 404, 'no such grant: EP%2FX012345%2F1' ],
+		[ '/v1/reports/grants/EP%2FX012345%2F1%00', $reviewer, 404, 'no such resource' ],
+		[ '/v1/reports/grants/%FF', $reviewer, 404, 'no such resource' ],
+		[ "/v1/reports/grants/$id65", $reviewer, 404, 'no such grant' ],
+		[ "/v1/reports/grants/$id65/evidence", $reviewer, 404, 'no such grant' ],
+		[ "$g?format=csv&format=csv", $reviewer, 400, 'query parameter "format" given more than once', 'format' ],
+		[ "$g?format=", $reviewer, 400, 'query parameter "format": an empty value (name=value)', 'format' ],
+		[ "$g?format=JSON", $reviewer, 400, 'format must be json, csv or html', 'format' ],
+		[ "$g?grant_ref=x", $reviewer, 400, 'unknown query parameter "grant_ref"; /v1/reports/grants/{id} takes as_of, format', 'grant_ref' ],
+		[ '/v1/reports/investigators?year=2025&year=2025', $reviewer, 400, 'query parameter "year" given more than once', 'year' ],
+		[ '/v1/reports/investigators?year=%EF%BC%92%EF%BC%90%EF%BC%92%EF%BC%95', $reviewer, 400, 'year must be a year YYYY', 'year' ],
+		[ '/v1/reports/investigators?year=+2025', $reviewer, 400, 'year must be a year YYYY', 'year' ],
+		[ '/v1/reports/compliance?from=2025-01-01&to=2025-01-31&to=2025-01-31', $reviewer, 400, 'query parameter "to" given more than once', 'to' ],
+		[ '/healthz?x=1', undef, 400, 'unknown query parameter "x"; /healthz takes no query parameters', 'x' ],
+		[ '/metrics?%00=1', undef, 400, 'query parameter "%00": an encoded NUL (%00) is not allowed', '%00' ],
+	);
+	for my $c (@cases) {
+		my ($path, $token, $want, $error, $param) = @$c;
+		($s, $j) = $d->req(GET => $path, defined $token ? (token => $token) : ());
+		my $name = length $path > 90 ? substr($path, 0, 90) . '...' : $path;
+		if (ref $error) {
+			ok $s == $want && ref $j eq 'HASH' && $error->($j), "$name: $want" or diag "$s " . json_encode($j);
+			next;
+		}
+		is_deeply [ $s, ref $j ? $j->{error} : $j ], [ $want, $error ], "$name: $want, $error";
+		is_deeply $j->{errors}, [ { parameter => $param, message => $error } ], '... naming the parameter'
+			if defined $param;
+	}
+}
+
 # ---------------------------------------------------------------- the same over TLS
 {
 	my $dir = "$EffortTest::TMP/routes5-tls-$$";
