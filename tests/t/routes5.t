@@ -12,8 +12,11 @@
 #    serves the next connection;
 #  - hostile query strings on the timesheets, audit, reports and
 #    operations routes: repeated, empty, encoded NUL, invalid UTF-8,
-#    unknown and over-long parameters are 400 naming the parameter; `+`
-#    and `%20` are both a space; a grant reference's slashes as %2F.
+#    unknown parameters and ids longer than any id (64 bytes) are 400
+#    naming the parameter; `+` and `%20` are both a space in a query, `+`
+#    is itself in a path; a grant reference's slashes as %2F (and %2f), a
+#    double-encoded or over-long one a 404;
+#  - the same edge over TLS.
 use strict;
 use warnings;
 use utf8;
@@ -181,7 +184,6 @@ sub get_req {
 
 # ---------------------------------------------------------------- hostile query strings
 {
-	psql($db, q{SELECT 1}); # (the timesheet for S 1)
 	my ($s, $j) = post_feed($d, timesheets => [ { person_id => 'S 1', period_start => '2025-01-01',
 		period_end => '2025-01-31', submitted_at => '2025-02-01T10:00:00Z',
 		entries => [ { kind => 'grant', activity => 'EP/X012345/1', hours => 150 } ] } ]);
