@@ -115,11 +115,13 @@ job_new(struct request *r, enum report_kind kind, const char **as_of)
 	return j;
 }
 
-/* The grant reference of the path (decoded), or NULL (answered 404). */
+/* The grant reference of the path (decoded), or NULL (answered 404; not
+ * named when longer than any grant reference is). */
 static char *
 path_grant(struct request *r)
 {
-	if (r->arg == NULL || *r->arg == '\0') {
+	if (r->arg == NULL || *r->arg == '\0' ||
+	    strlen(r->arg) > QUERY_ID_MAX) {
 		reply_error(r, 404, "no such grant", NULL);
 		return NULL;
 	}

@@ -16,7 +16,16 @@
  *     (limits.idle_timeout) but not this one; its socket is shut down;
  *   - while a request is handled, a watch on the socket that tells the
  *     request when its client closes the connection (evhttp stops reading
- *     while a request is handled, so its close callback would not fire).
+ *     while a request is handled, so its close callback would not fire);
+ *   - whether a NUL byte came in the head of the request (request line,
+ *     headers, chunk framing, trailers): evhttp keeps header values as C
+ *     strings, so "Bearer TOKEN\0junk" would reach us as "Bearer TOKEN".
+ *     A callback on the input buffer notes the stream offset of the first
+ *     NUL and counts the bytes evhttp takes; when a request is complete,
+ *     its head is what evhttp took since the previous one, less the body.
+ *     (A chunked body is longer on the wire than decoded by its framing,
+ *     so a NUL within that many bytes of its start is counted as the
+ *     head's: a 400 where the body would have been refused anyway.)
  *
  * (libevent 2.1 has no connection limit, no hook when a server connection
  * closes, and its filtering bufferevents cannot take the socket evhttp
@@ -24,6 +33,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -31,10 +41,12 @@
 
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
 #include "http-conn.h"
+#include "http-layer-errors.h"
 #include "http-tls.h"
 #include "effortd.h"
 #include "log.h"
@@ -44,6 +56,7 @@
 #define REAP_MS         200
 #define FLUSH_POLL_USEC 50000
 #define FLUSH_POLLS     20 /* a second at most */
+#define NO_NUL          UINT64_MAX
 
 struct conn {
 	struct bufferevent *bev; /* socket or TLS; one reference is ours */
@@ -53,6 +66,12 @@ struct conn {
 	struct event *gone_ev; /* busy: watches for the client closing */
 	void (*gone)(void *);
 	void *gone_arg;
+	/* Offsets in the stream of bytes the client sent: */
+	uint64_t taken;   /* the bytes evhttp has taken from the input */
+	uint64_t scanned; /* the bytes looked at for a NUL */
+	uint64_t nul_at;  /* the first NUL of the request being read, or
+	                     NO_NUL */
+	bool head_nul;    /* the request handled had a NUL in its head */
 	LIST_ENTRY(conn) entry;
 };
 
@@ -61,6 +80,8 @@ static int nconns;
 static struct event *reaper;
 
 static bool conn_released(struct conn *);
+static void on_input(
+    struct evbuffer *, const struct evbuffer_cb_info *, void *);
 
 static const char refusal[] =
     "HTTP/1.1 503 Service Unavailable\r\n"
@@ -128,6 +149,7 @@ conn_forget(struct conn *c)
 	event_free(c->timer);
 	if (c->gone_ev != NULL)
 		event_free(c->gone_ev);
+	evbuffer_remove_cb(bufferevent_get_input(c->bev), on_input, c);
 	bufferevent_decref(c->bev);
 	free(c);
 }
@@ -147,6 +169,53 @@ on_reap(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The offset of the first NUL in buf from byte from, or NO_NUL. */
+static uint64_t
+nul_search(struct evbuffer *buf, size_t from)
+{
+	struct evbuffer_ptr p;
+
+	if (from >= evbuffer_get_length(buf) ||
+	    evbuffer_ptr_set(buf, &p, from, EVBUFFER_PTR_SET) != 0)
+		return NO_NUL;
+	p = evbuffer_search(buf, "", 1, &p);
+	return p.pos < 0 ? NO_NUL : (uint64_t)p.pos;
+}
+
+/* The input buffer grew (the client's bytes) or shrank (evhttp took
+ * some): counts them, and looks for the first NUL in the new ones. */
+static void
+on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = arg;
+	uint64_t at;
+
+	c->taken += info->n_deleted;
+	if (c->scanned < c->taken)
+		c->scanned = c->taken;
+	if (c->nul_at == NO_NUL &&
+	    (at = nul_search(buf, (size_t)(c->scanned - c->taken))) != NO_NUL)
+		c->nul_at = c->taken + at;
+	c->scanned = c->taken + evbuffer_get_length(buf);
+}
+
+/* A request is complete: whether its head (all evhttp took for it but
+ * the body) had a NUL; then the next request's head starts. */
+static void
+head_judge(struct conn *c, struct evhttp_request *req)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t body = evbuffer_get_length(evhttp_request_get_input_buffer(req));
+	uint64_t at;
+
+	c->head_nul = c->nul_at != NO_NUL && c->nul_at + body < c->taken;
+	c->nul_at = NO_NUL;
+	/* A pipelined request's bytes, already scanned, are still there. */
+	at = nul_search(in, 0);
+	if (at != NO_NUL && c->taken + at < c->scanned)
+		c->nul_at = c->taken + at;
+}
+
 static struct bufferevent *
 conn_bufferevent(struct event_base *base, void *arg)
 {
@@ -163,6 +232,9 @@ conn_bufferevent(struct event_base *base, void *arg)
 		c->bev =
 		    bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_incref(c->bev);
+	c->nul_at = NO_NUL;
+	evbuffer_add_cb(bufferevent_get_input(c->bev), on_input, c);
+	http_layer_errors_watch(c->bev);
 	c->timer = evtimer_new(base, on_timer, c);
 	LIST_INSERT_HEAD(&conns, c, entry);
 	nconns++;
@@ -206,6 +278,7 @@ conn_request_started(struct evhttp_request *req)
 		return true;
 	if (c->refused)
 		return false; /* the refusal timer still cuts it */
+	head_judge(c, req);
 	c->busy = true;
 	evtimer_del(c->timer);
 	return true;
@@ -223,6 +296,14 @@ conn_request_done(struct evhttp_request *req)
 			event_del(c->gone_ev);
 		arm(c);
 	}
+}
+
+bool
+conn_head_nul(struct evhttp_request *req)
+{
+	struct conn *c = conn_of(req);
+
+	return c != NULL && c->head_nul;
 }
 
 /* The socket is readable while a request is handled: EOF or an error is

@@ -23,6 +23,9 @@ void conn_apply_limits(struct evhttp *);
  * is over limits.max_connections; answer 503) / its reply is going. */
 bool conn_request_started(struct evhttp_request *);
 void conn_request_done(struct evhttp_request *);
+/* After conn_request_started(): whether a NUL byte came in req's head
+ * (request line, headers, chunk framing or trailers). */
+bool conn_head_nul(struct evhttp_request *);
 /* Until conn_request_done(): gone(arg) once if the client closes req's
  * connection (plain sockets; a TLS close is seen as data and ends the
  * watch). */

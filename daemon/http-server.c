@@ -23,6 +23,7 @@
 #include "auth-cache.h"
 #include "date.h"
 #include "http-conn.h"
+#include "http-layer-errors.h"
 #include "effortd.h"
 #include "log.h"
 #include "metrics.h"
@@ -172,7 +173,9 @@ request_send(struct request *r, int code, const char *ctype, const char *body,
 		evhttp_add_header(h, "Connection", "close");
 	evbuffer_add(buf, body, len);
 	conn_request_done(r->req);
+	http_layer_sending(true);
 	evhttp_send_reply(r->req, code, reason_phrase(code), buf);
+	http_layer_sending(false);
 	evbuffer_free(buf);
 	r->req = NULL;
 	metrics_request(r->route ? r->route->name : "none", code,
@@ -794,7 +797,9 @@ request_arm(struct request *r)
 	evtimer_add(r->deadline, &tv);
 }
 
-/* The request's headers effortd refuses: two Content-Length headers that
+/* The request's headers effortd refuses: a NUL byte in its head (RFC 9110
+ * 5.5: evhttp would hand us the value cut at the NUL, "Bearer TOKEN\0junk"
+ * as "Bearer TOKEN": 400), two Content-Length headers that
  * differ (the body's end is ambiguous, RFC 9112 6.3: 400, and the
  * connection closed), an HTTP/1.1 request without exactly one Host
  * (RFC 9112 3.2: 400), two Authorization headers (which identity acts is
@@ -809,6 +814,12 @@ request_headers_ok(struct request *r)
 	struct evkeyval *h;
 	int hosts = 0, authorizations = 0;
 
+	if (conn_head_nul(r->req)) {
+		reply_error(r, 400,
+		    "the request line or a header field contains a NUL byte",
+		    NULL);
+		return false;
+	}
 	TAILQ_FOREACH(h, in, next)
 	{
 		hosts += strcasecmp(h->key, "Host") == 0;

@@ -3,7 +3,8 @@
  * its route declares (http-routes.c): every parameter must be declared, given
  * once, with a value, percent-encoded correctly (%XX with two hex digits;
  * no NUL and no control characters once decoded, and a value UTF-8 and
- * not empty) and, where the route lists values, one of them.  Anything
+ * not empty), where the route lists values, one of them, and an id no
+ * longer than the feeds take one.  Anything
  * else is a 400 naming the parameter:
  *
  *   {"error": "rule must be timesheet_missing, ... or teaching_excess",
@@ -152,6 +153,13 @@ value_allowed(const struct query_param *p, const char *value)
 	return false;
 }
 
+/* Whether parameter name is an id, whatever the route. */
+static bool
+param_is_id(const char *name)
+{
+	return strcmp(name, "person_id") == 0 || strcmp(name, "grant_ref") == 0;
+}
+
 /* Checks one decoded parameter; fills err and returns false if bad. */
 static bool
 param_check(const struct query_spec *spec, struct evkeyvalq *out,
@@ -181,6 +189,11 @@ param_check(const struct query_spec *spec, struct evkeyvalq *out,
 		list = names_list(p->values, sizeof *p->values, "or");
 		refuse(err, name, "%s must be %s", name, list);
 		free(list);
+		return false;
+	}
+	if (param_is_id(name) && strlen(value) > QUERY_ID_MAX) {
+		refuse(err, name, "%s is longer than %d bytes: no id is", name,
+		    QUERY_ID_MAX);
 		return false;
 	}
 	evhttp_add_header(out, name, value);

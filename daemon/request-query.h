@@ -11,6 +11,10 @@
 
 #include <event2/keyvalq_struct.h>
 
+/* The longest id (person_id, grant_ref) a feed takes, in bytes (ID_MAX in
+ * feed-specs.c): a longer one in a query could match nothing. */
+#define QUERY_ID_MAX 64
+
 /* A query parameter a route takes; values: the only ones allowed, or NULL
  * for any text (the handler checks its form). */
 struct query_param {
@@ -34,8 +38,9 @@ struct query_error {
 /* Decodes query string q (may be NULL) into out, checking it against spec:
  * every parameter declared, given once, with a value, percent-encoded
  * correctly, no NUL or control character, one of the listed values where
- * there is a list.  False with err filled on the first refusal; out then
- * holds what was accepted before it (the caller clears it). */
+ * there is a list, an id no longer than any id.  False with err filled on the
+ * first refusal; out then holds what was accepted before it (the caller clears
+ * it). */
 bool query_parse(const char *q, const struct query_spec *spec,
     struct evkeyvalq *out, struct query_error *err);
 

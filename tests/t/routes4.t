@@ -256,7 +256,7 @@ for my $id ('0', '-1', '9223372036854775807', '9223372036854775808', '1844674407
 	($s, $j) = $d->req(GET => '/v1/reports/grants/%FF', token => $admin);
 	is $s, 404, 'a grant reference that is not UTF-8: 404';
 	($s, $j) = $d->req(GET => '/v1/reports/grants/' . ('x' x 4000), token => $admin);
-	is_deeply [ $s, $j->{error} ], [ 404, 'no such grant: ' . ('x' x 4000) ], 'a 4000-byte grant reference: 404';
+	is_deeply [ $s, $j->{error} ], [ 404, 'no such grant' ], 'a 4000-byte grant reference: 404, not echoed (no grant reference is over 64 bytes)';
 }
 
 # ---------------------------------------------------------------- as_of at the ends of the range
