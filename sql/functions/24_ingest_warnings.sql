@@ -1,7 +1,8 @@
 -- Warnings of a stored feed (docs/api.md, "Warnings"): references to
 -- people effortd does not know, which the feed may name before the people
 -- feed sends them (a line manager, a delegating manager or their
--- delegate, the person who authorised a timesheet).  effortd calls
+-- delegate, the person who authorised a timesheet), and, for people,
+-- line managers that form a cycle.  effortd calls
 -- ingest_warnings(feed) after the feed's ingest function, in the feed's
 -- own transaction, so that people the same batch (or an earlier one)
 -- stored are known; it reads the staged records (feed_stage, see
@@ -22,6 +23,17 @@ $$;
 -- plpgsql: feed_stage is a temporary table of the feed's transaction.
 -- No JIT, as for every ingest function: a large batch against many people
 -- costs past jit_above_cost, and compiling took 15-17 ms of its POST.
+--
+-- cycle: a people batch's records whose person is, once the batch is
+-- stored, on a cycle of line managers (A's manager is B, B's is A).  They
+-- are accepted, as HR systems' partial updates may close a cycle for a
+-- while and the next batch open it again, but each such record is warned
+-- of, with the cycle from its own person ("line managers form a cycle:
+-- E1 → E2 → E1"), in the batch that closes it and in every batch that
+-- sends one of its people again while it stays closed.  (A person who is
+-- their own line manager is refused: feed-specs.c.)  A cycle is followed
+-- up to 100 people, far past any hierarchy's depth, and only from people
+-- who manage someone (no one else can be on one).
 CREATE OR REPLACE FUNCTION ingest_warnings(p_feed text)
 RETURNS jsonb LANGUAGE plpgsql STABLE SET jit = off AS $$
 BEGIN
@@ -29,21 +41,48 @@ BEGIN
 		RETURN '[]';
 	END IF;
 	RETURN (
+		WITH RECURSIVE walk (idx, line, start, cur, path) AS (
+			SELECT s.idx, (s.rec ->> '_line')::bigint, p.person_id,
+			       p.line_manager_id, ARRAY[p.person_id]
+			  FROM feed_stage s
+			  JOIN people p ON p.person_id = s.rec ->> 'person_id'
+			 WHERE p_feed = 'people' AND p.line_manager_id IS NOT NULL
+			   AND EXISTS (SELECT 1 FROM people q
+			                WHERE q.line_manager_id = p.person_id)
+			UNION ALL
+			SELECT w.idx, w.line, w.start, p.line_manager_id,
+			       w.path || p.person_id
+			  FROM walk w
+			  JOIN people p ON p.person_id = w.cur
+			 WHERE NOT w.cur = ANY (w.path)
+			   AND p.line_manager_id IS NOT NULL
+			   AND cardinality(w.path) < 100
+		), cycle AS (
+			SELECT w.idx, w.line, 1 AS ord, 'line_manager_id' AS field,
+			       'line managers form a cycle: '
+			       || array_to_string(w.path || w.start, ' → ') AS message
+			  FROM walk w
+			 WHERE w.cur = w.start
+		), unknown AS (
+			SELECT s.idx, (s.rec ->> '_line')::bigint AS line, f.ord, f.field,
+			       format('unknown person "%s" (not in the people feed yet)',
+			              s.rec ->> f.field) AS message
+			  FROM feed_stage s
+			 CROSS JOIN unnest(ingest_warning_fields(p_feed))
+			       WITH ORDINALITY f(field, ord)
+			 WHERE s.rec ->> f.field IS NOT NULL
+			   AND NOT EXISTS (SELECT 1 FROM people p
+			                    WHERE p.person_id = s.rec ->> f.field)
+		)
 		SELECT coalesce(jsonb_agg(w.warning ORDER BY w.idx, w.ord), '[]')
-		  FROM (SELECT s.idx, f.ord,
-		               CASE WHEN s.rec ? '_line'
-		                    THEN jsonb_build_object('line', (s.rec ->> '_line')::bigint)
-		                    ELSE jsonb_build_object('index', s.idx) END
-		               || jsonb_build_object('field', f.field, 'message',
-		                  format('unknown person "%s" (not in the people feed yet)',
-		                         s.rec ->> f.field)) AS warning
-		          FROM feed_stage s
-		         CROSS JOIN unnest(ingest_warning_fields(p_feed))
-		               WITH ORDINALITY f(field, ord)
-		         WHERE s.rec ->> f.field IS NOT NULL
-		           AND NOT EXISTS (SELECT 1 FROM people p
-		                            WHERE p.person_id = s.rec ->> f.field)
-		         ORDER BY s.idx, f.ord
+		  FROM (SELECT u.idx, u.ord,
+		               CASE WHEN u.line IS NOT NULL
+		                    THEN jsonb_build_object('line', u.line)
+		                    ELSE jsonb_build_object('index', u.idx) END
+		               || jsonb_build_object('field', u.field, 'message', u.message)
+		               AS warning
+		          FROM (SELECT * FROM unknown UNION ALL SELECT * FROM cycle) u
+		         ORDER BY u.idx, u.ord
 		         LIMIT 1000) w);
 END
 $$;
