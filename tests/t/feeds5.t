@@ -282,4 +282,18 @@ sub person {
 	is psql($db, q{SELECT count(*) FROM people WHERE person_id IN ('H4', 'H5', 'H6')}), 0, 'nothing of the refused files stored';
 }
 
+# Under a decimal comma the same forms, with the comma for the point.
+{
+	$d->stop;
+	$db = new_db();
+	$d = start_effortd(db => $db, 'people.decimal_separator' => ',');
+	($s, $j) = csv(people => qq{person_id,name,fte,employment_start\nK1,A,"0,5",2020-01-01\nK2,B,",5",2020-01-01\n}
+		. qq{K3,C,"+0,5",2020-01-01\nK4,D,"1,",2020-01-01\n});
+	my $comma = 'must be a number as JSON writes it (no plus sign, no leading zero, digits either side of the comma), not "%s"';
+	is_deeply [ $s, errors_of($j) ], [ 422, [ [ 3, 'fte', sprintf $comma, ',5' ], [ 4, 'fte', sprintf $comma, '+0,5' ],
+		[ 5, 'fte', sprintf $comma, '1,' ] ] ], 'decimal comma: ",5", "+0,5" and "1," refused' or diag explain $j;
+	($s, $j) = csv(people => qq{person_id,name,fte,employment_start\nK1,A,"0,5",2020-01-01\n});
+	is_deeply [ $s, scalar psql($db, q{SELECT fte::text FROM people WHERE person_id = 'K1'}) ], [ 200, '0.5' ], '… "0,5" stored as 0.5';
+}
+
 done_testing;
