@@ -116,6 +116,38 @@ number_decimals(double n)
 	return d.scale < 0 ? -d.scale : 0;
 }
 
+/* Digits from s[*i]: how many. */
+static size_t
+digits_run(const char *s, size_t n, size_t *i)
+{
+	size_t start = *i;
+
+	while (*i < n && s[*i] >= '0' && s[*i] <= '9')
+		(*i)++;
+	return *i - start;
+}
+
+bool
+number_json_form(const char *s, size_t n)
+{
+	size_t i = 0, lead;
+
+	if (i < n && s[i] == '-')
+		i++;
+	if ((lead = digits_run(s, n, &i)) == 0 ||
+	    (lead > 1 && s[i - lead] == '0'))
+		return false;
+	if (i < n && s[i] == '.' && (++i, digits_run(s, n, &i)) == 0)
+		return false;
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		if (++i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		if (digits_run(s, n, &i) == 0)
+			return false;
+	}
+	return i == n;
+}
+
 bool
 number_literal_exact(const char *s, size_t n, long *decimals)
 {

@@ -23,6 +23,14 @@ long number_decimals(double n);
  */
 bool number_literal_exact(const char *s, size_t n, long *decimals);
 
+/*
+ * Whether the n bytes at s are a number as JSON writes one (RFC 8259):
+ * an optional minus, digits without a leading zero, a point only with
+ * digits either side, an exponent.  Not "+7.5", ".5", "5.", "007.5",
+ * "0x10", "Infinity" or "NaN", which strtod reads.
+ */
+bool number_json_form(const char *s, size_t n);
+
 /* The number literals of one record that a double does not hold as
  * written, by the path its field's check names ("fte", "entries[2].hours").
  * Any one of them fails the record: those past the first few are not

@@ -509,6 +509,56 @@ guessed(const struct feed_spec *feed, json_t *obj, const struct field_spec *f,
 	return false;
 }
 
+/* The length of the blank (blank()) at s, valid UTF-8 of n bytes; 0 when
+ * there is none. */
+static size_t
+blank_at(const unsigned char *s, size_t n)
+{
+	size_t step = utf8_sequence(s, n);
+
+	return step > 0 && blank(code_point(s, step)) ? step : 0;
+}
+
+/*
+ * Free text (FT_STRING, not an id) as it is stored, the same from CSV and
+ * JSON: without blanks at either end (CSV's reader trims an unquoted cell
+ * of spaces and tabs; a quoted cell and a JSON string are trimmed here of
+ * every blank()), and an optional one that is empty or nothing but blanks
+ * absent, as an empty CSV cell is.  A required one of blanks, and text that is
+ * not UTF-8, are left for the checks to refuse.  Returns obj's value now.
+ */
+static json_t *
+text_trimmed(const struct field_spec *f, json_t *obj, json_t *v)
+{
+	const unsigned char *s = (const unsigned char *)json_string_value(v);
+	size_t n = json_string_length(v), head = 0, tail = n, step;
+
+	if (f->type != FT_STRING || (f->flags & F_ID) || !json_is_string(v) ||
+	    !feed_utf8_valid((const char *)s, n))
+		return v;
+	while (head < n && (step = blank_at(s + head, n - head)) > 0)
+		head += step;
+	while (tail > head) {
+		size_t k = tail - 1;
+		while (k > head && (s[k] & 0xc0) == 0x80)
+			k--;
+		if (blank_at(s + k, tail - k) != tail - k)
+			break;
+		tail = k;
+	}
+	if (head == 0 && tail == n && n > 0)
+		return v;
+	if (head == tail && (f->flags & F_REQUIRED))
+		return v; /* "must not be blank" */
+	if (head == tail) {
+		json_object_del(obj, f->name);
+		return NULL;
+	}
+	json_object_set_new(obj, f->name,
+	    json_stringn_nocheck((const char *)s + head, tail - head));
+	return json_object_get(obj, f->name);
+}
+
 /* Checks the fields of obj (a record or an entry) that match want_entry. */
 static void
 check_fields(const struct feed_spec *feed, json_t *obj, bool want_entry,
@@ -524,7 +574,7 @@ check_fields(const struct feed_spec *feed, json_t *obj, bool want_entry,
 		    (errs->csv && json_object_get(bad, f->name) != NULL))
 			continue;
 		snprintf(field, sizeof field, "%s%s", prefix, f->name);
-		v = json_object_get(obj, f->name);
+		v = text_trimmed(f, obj, json_object_get(obj, f->name));
 		if (v == NULL || json_is_null(v)) {
 			if ((f->flags & F_REQUIRED) &&
 			    !guessed(feed, obj, f, want_entry, errs))

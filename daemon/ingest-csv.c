@@ -158,7 +158,9 @@ exact_number(struct csv_reader *cr, const struct field_spec *f, const char *s,
 	    feed_inexact_problem(f, d, decimals, buf, sizeof buf));
 }
 
-/* A number with the feed's decimal separator. */
+/* A number with the feed's decimal separator, written as JSON writes
+ * one (feed-number.h): a cell holds what a JSON body's number may, so
+ * "+7.5", ".5", "5." and "007.5", which strtod reads, are refused. */
 static json_t *
 number_cell(
     struct csv_reader *cr, const struct field_spec *f, char *s, json_t *bad)
@@ -185,10 +187,17 @@ number_cell(
 			*comma = '.';
 	}
 	d = strtod(s, &end);
-	if (end != s && *end == '\0' && isfinite(d))
+	if (end != s && *end == '\0' && isfinite(d) &&
+	    number_json_form(s, strlen(s)))
 		return exact_number(cr, f, s, d, bad);
 	if (cr->decimal == ',' && comma != NULL)
 		*comma = ',';
+	if (end != s && *end == '\0' && isfinite(d))
+		return refuse(cr, f, bad,
+		    "must be a number as JSON writes it (no plus sign, no "
+		    "leading zero, digits either side of the %s), not "
+		    "\"%.40s\"",
+		    cr->decimal == ',' ? "comma" : "point", s);
 	if (cr->decimal == '.' && comma != NULL && strchr(s, '.') == NULL &&
 	    strchr(comma + 1, ',') == NULL) {
 		*comma = '.';

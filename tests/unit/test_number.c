@@ -162,6 +162,25 @@ test_record_check(void **state)
 	json_decref(records);
 }
 
+/* A number as JSON writes one (RFC 8259), what a CSV cell may hold. */
+static void
+test_json_form(void **state)
+{
+	static const char *const yes[] = { "0", "-0", "7", "7.5", "7.50", "10",
+		"1e1", "1E+1", "0.5e-1", "-7.25", "0.0", NULL };
+	static const char *const no[] = { "", "-", "+7.5", ".5", "5.", "-.5",
+		"007.50", "00", "01", "0x10", "Infinity", "NaN", "1e", "1e+",
+		"7.5 ", " 7.5", "7,5", "1..2", "--1", NULL };
+
+	(void)state;
+	for (const char *const *s = yes; *s != NULL; s++)
+		if (!number_json_form(*s, strlen(*s)))
+			fail_msg("\"%s\" refused", *s);
+	for (const char *const *s = no; *s != NULL; s++)
+		if (number_json_form(*s, strlen(*s)))
+			fail_msg("\"%s\" taken", *s);
+}
+
 int
 main(void)
 {
@@ -171,6 +190,7 @@ main(void)
 		cmocka_unit_test(test_walk),
 		cmocka_unit_test(test_walk_many),
 		cmocka_unit_test(test_record_check),
+		cmocka_unit_test(test_json_form),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
