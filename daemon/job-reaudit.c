@@ -16,7 +16,7 @@
 #include <time.h>
 
 #include "job-reaudit.h"
-#include "local-clock.h"
+#include "job-clock.h"
 #include "effortd.h"
 #include "log.h"
 #include "metrics.h"
@@ -95,7 +95,7 @@ swept(const struct db_result *res, void *arg)
 	}
 }
 
-/* Seconds from now until the next 00:01 local time (local-clock.c: the
+/* Seconds from now until the next 00:01 local time (job-clock.c: the
  * days the clocks change are 23 or 25 hours long). */
 long
 sweep_seconds_to_midnight(time_t now)

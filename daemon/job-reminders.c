@@ -18,7 +18,7 @@
 #include "log.h"
 #include "job-notify.h"
 #include "job-reminders.h"
-#include "local-clock.h"
+#include "job-clock.h"
 #include "xmalloc.h"
 
 enum run_state {

@@ -5,8 +5,8 @@
  * long) come out right.  The midnight sweep (job-reaudit.c) and the daily
  * reminders (job-reminders.c) are timed by them.
  */
-#ifndef LOCAL_CLOCK_H
-#define LOCAL_CLOCK_H
+#ifndef JOB_CLOCK_H
+#define JOB_CLOCK_H
 
 #include <time.h>
 

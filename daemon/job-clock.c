@@ -1,9 +1,9 @@
 /*
- * Local clock times in the organisation's zone (local-clock.h).
+ * Local clock times in the organisation's zone (job-clock.h).
  */
 #include <time.h>
 
-#include "local-clock.h"
+#include "job-clock.h"
 
 time_t
 local_time_on(time_t now, int days_ahead, int hour, int min)
