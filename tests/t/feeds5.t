@@ -186,6 +186,14 @@ is psql($db, q{SELECT count(*) FROM charges WHERE hours IS NULL OR grant_ref NOT
 	($s, $j) = post_feed($d, people => [ { person_id => 'B7', name => 'x', line_manager_id => 'B1 ', fte => 1, employment_start => '2020-01-01' } ]);
 	is_deeply [ $s, errors_of($j) ], [ 422, [ [ 0, 'line_manager_id', 'begins or ends with a blank' ] ] ],
 		'an id is not trimmed: begins or ends with a blank';
+	# A refused value is reported as sent: the offset of its bad character
+	# counts the blanks before it (bytes: a no-break space is two).
+	($s, $j) = post_feed($d, people => [ { person_id => 'B8', name => "\x{a0} Ada\x{7}", fte => 1, employment_start => '2020-01-01' } ]);
+	is_deeply [ $s, errors_of($j) ], [ 422, [ [ 0, 'name', 'contains the control character 0x07 at offset 6' ] ] ],
+		'JSON name with blanks and a control character: its offset in the name as sent';
+	($s, $j) = csv(people => "person_id,name,fte,employment_start\nB8,\"\x{a0} Ada\x{7}\",1,2020-01-01\n");
+	is_deeply [ $s, errors_of($j) ], [ 422, [ [ 2, 'name', 'contains the control character 0x07 at offset 6' ] ] ],
+		'… and in a quoted CSV cell';
 }
 
 # ====================================================================
