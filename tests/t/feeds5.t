@@ -237,6 +237,15 @@ sub person {
 	($s, $j) = post_feed($d, people => [ person('D2', 'D1') ]);
 	is_deeply [ $s, $j->{warnings} ], [ 200, undef ], 'D2 sent again: no warning';
 
+	# A cycle of 101 people: each still warned of, the cycle named by its
+	# first 100 (the walk that names it stops there).
+	($s, $j) = post_feed($d, people => [ map { person("R$_", 'R' . (($_ + 1) % 101)) } 0 .. 100 ]);
+	my @w = @{ warnings_of($j) };
+	is_deeply [ $s, scalar @w ], [ 200, 101 ], 'a cycle of 101 people: 200, a warning on each record' or diag explain $j;
+	is_deeply $w[0], [ 0, 'line_manager_id', 'line managers form a cycle of more than 100 people: '
+		. join(' → ', map { "R$_" } 0 .. 99) . ' → …' ], '… naming its first 100 people from that record'
+		or diag explain $w[0];
+
 	# A chain of 20,000 people under a cycle of three: found without
 	# walking 100 levels from each (that took 6.5 s here; this 0.3 s).
 	my @chain = map { person("L$_", 'L' . ($_ - 1)) } 2 .. 20000;
