@@ -524,17 +524,20 @@ blank_at(const unsigned char *s, size_t n)
  * JSON: without blanks at either end (CSV's reader trims an unquoted cell
  * of spaces and tabs; a quoted cell and a JSON string are trimmed here of
  * every blank()), and an optional one that is empty or nothing but blanks
- * absent, as an empty CSV cell is.  A required one of blanks, and text that is
- * not UTF-8, are left for the checks to refuse.  Returns obj's value now.
+ * absent, as an empty CSV cell is.  A value check_text() refuses (a required
+ * one of blanks, text that is not UTF-8 or holds a control character) is left
+ * as sent, so that its error's offset is one in the value sent.  Returns obj's
+ * value now.
  */
 static json_t *
 text_trimmed(const struct field_spec *f, json_t *obj, json_t *v)
 {
 	const unsigned char *s = (const unsigned char *)json_string_value(v);
 	size_t n = json_string_length(v), head = 0, tail = n, step;
+	char why[160];
 
 	if (f->type != FT_STRING || (f->flags & F_ID) || !json_is_string(v) ||
-	    !feed_utf8_valid((const char *)s, n))
+	    check_text(f, v, why, sizeof why) != NULL)
 		return v;
 	while (head < n && (step = blank_at(s + head, n - head)) > 0)
 		head += step;

@@ -35,8 +35,8 @@ $$;
 -- the one 2, 4, … 2^17 levels above, dropping those whose chain ends
 -- sooner; what f maps to in the end is on a cycle (no chain of people is
 -- 2^17 long).  Only the batch's records on one are then walked, to name
--- the cycle, up to 100 people.  plpgsql: feed_stage is a temporary table
--- of the feed's transaction.
+-- the cycle, up to 100 people (a longer one by its first 100 and '…').
+-- plpgsql: feed_stage is a temporary table of the feed's transaction.
 CREATE OR REPLACE FUNCTION ingest_manager_cycles()
 RETURNS TABLE (idx integer, line bigint, cycle text[])
 LANGUAGE plpgsql STABLE SET jit = off AS $$
@@ -84,7 +84,12 @@ BEGIN
 		   AND p.line_manager_id IS NOT NULL
 		   AND cardinality(w.path) < 100
 	)
-	SELECT w.idx, w.line, w.path || w.start FROM walk w WHERE w.cur = w.start;
+	-- (a walk that has named 100 people without closing is on a longer
+	-- cycle: its start is on one; named by those 100 and '…')
+	SELECT w.idx, w.line,
+	       CASE WHEN w.cur = w.start THEN w.path || w.start ELSE w.path || '…'::text END
+	  FROM walk w
+	 WHERE w.cur = w.start OR cardinality(w.path) = 100;
 END
 $$;
 
@@ -100,7 +105,9 @@ BEGIN
 	RETURN (
 		WITH cycle AS (
 			SELECT c.idx, c.line, 1 AS ord, 'line_manager_id' AS field,
-			       'line managers form a cycle: '
+			       CASE WHEN c.cycle[cardinality(c.cycle)] = c.cycle[1]
+			            THEN 'line managers form a cycle: '
+			            ELSE 'line managers form a cycle of more than 100 people: ' END
 			       || array_to_string(c.cycle, ' → ') AS message
 			  FROM ingest_manager_cycles() c
 			 WHERE p_feed = 'people'

@@ -186,6 +186,14 @@ is psql($db, q{SELECT count(*) FROM charges WHERE hours IS NULL OR grant_ref NOT
 	($s, $j) = post_feed($d, people => [ { person_id => 'B7', name => 'x', line_manager_id => 'B1 ', fte => 1, employment_start => '2020-01-01' } ]);
 	is_deeply [ $s, errors_of($j) ], [ 422, [ [ 0, 'line_manager_id', 'begins or ends with a blank' ] ] ],
 		'an id is not trimmed: begins or ends with a blank';
+	# A refused value is reported as sent: the offset of its bad character
+	# counts the blanks before it (bytes: a no-break space is two).
+	($s, $j) = post_feed($d, people => [ { person_id => 'B8', name => "\x{a0} Ada\x{7}", fte => 1, employment_start => '2020-01-01' } ]);
+	is_deeply [ $s, errors_of($j) ], [ 422, [ [ 0, 'name', 'contains the control character 0x07 at offset 6' ] ] ],
+		'JSON name with blanks and a control character: its offset in the name as sent';
+	($s, $j) = csv(people => "person_id,name,fte,employment_start\nB8,\"\x{a0} Ada\x{7}\",1,2020-01-01\n");
+	is_deeply [ $s, errors_of($j) ], [ 422, [ [ 2, 'name', 'contains the control character 0x07 at offset 6' ] ] ],
+		'… and in a quoted CSV cell';
 }
 
 # ====================================================================
@@ -228,6 +236,15 @@ sub person {
 	is_deeply [ $s, $j->{warnings} ], [ 200, undef ], 'D1 now managed by D0: the cycle is open, no warning' or diag explain $j;
 	($s, $j) = post_feed($d, people => [ person('D2', 'D1') ]);
 	is_deeply [ $s, $j->{warnings} ], [ 200, undef ], 'D2 sent again: no warning';
+
+	# A cycle of 101 people: each still warned of, the cycle named by its
+	# first 100 (the walk that names it stops there).
+	($s, $j) = post_feed($d, people => [ map { person("R$_", 'R' . (($_ + 1) % 101)) } 0 .. 100 ]);
+	my @w = @{ warnings_of($j) };
+	is_deeply [ $s, scalar @w ], [ 200, 101 ], 'a cycle of 101 people: 200, a warning on each record' or diag explain $j;
+	is_deeply $w[0], [ 0, 'line_manager_id', 'line managers form a cycle of more than 100 people: '
+		. join(' → ', map { "R$_" } 0 .. 99) . ' → …' ], '… naming its first 100 people from that record'
+		or diag explain $w[0];
 
 	# A chain of 20,000 people under a cycle of three: found without
 	# walking 100 levels from each (that took 6.5 s here; this 0.3 s).
