@@ -14,27 +14,7 @@
 #include <time.h>
 
 #include "job-reaudit.h"
-
-/* The instant of a UTC date and time. */
-static time_t
-utc(int year, int month, int day, int hour, int min, int sec)
-{
-	struct tm t = { .tm_year = year - 1900,
-		.tm_mon = month - 1,
-		.tm_mday = day,
-		.tm_hour = hour,
-		.tm_min = min,
-		.tm_sec = sec };
-
-	return timegm(&t);
-}
-
-static void
-in_zone(const char *zone)
-{
-	setenv("TZ", zone, 1);
-	tzset();
-}
+#include "unit-clock.h"
 
 static void
 ordinary_days(void **state)
