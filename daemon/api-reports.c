@@ -20,6 +20,7 @@
 #include "api-handlers.h"
 #include "log.h"
 #include "effortd-replica.h"
+#include "feed-specs.h"
 #include "api-reports.h"
 #include "request.h"
 #include "xmalloc.h"
@@ -120,8 +121,7 @@ job_new(struct request *r, enum report_kind kind, const char **as_of)
 static char *
 path_grant(struct request *r)
 {
-	if (r->arg == NULL || *r->arg == '\0' ||
-	    strlen(r->arg) > QUERY_ID_MAX) {
+	if (r->arg == NULL || *r->arg == '\0' || strlen(r->arg) > FEED_ID_MAX) {
 		reply_error(r, 404, "no such grant", NULL);
 		return NULL;
 	}

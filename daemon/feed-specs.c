@@ -8,7 +8,7 @@
 #include "date.h"
 #include "feed-validate.h"
 
-#define ID_MAX   64
+#define ID_MAX   FEED_ID_MAX
 #define TEXT_MAX FEED_TEXT_MAX
 
 static const char *const roles[] = { "pi", "co_i", "researcher", "fellow",

@@ -39,6 +39,9 @@ enum field_type {
 /* The longest free text a feed field (name, title, reason) may hold, in
  * bytes; a manager's reject reason has the same limit. */
 #define FEED_TEXT_MAX 1000
+/* The longest id (person_id, grant_ref, ...) a feed takes, in bytes: a
+ * longer one in a query or a path could match nothing. */
+#define FEED_ID_MAX 64
 
 struct field_spec {
 	const char *name;

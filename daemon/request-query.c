@@ -191,9 +191,9 @@ param_check(const struct query_spec *spec, struct evkeyvalq *out,
 		free(list);
 		return false;
 	}
-	if (param_is_id(name) && strlen(value) > QUERY_ID_MAX) {
+	if (param_is_id(name) && strlen(value) > FEED_ID_MAX) {
 		refuse(err, name, "%s is longer than %d bytes: no id is", name,
-		    QUERY_ID_MAX);
+		    FEED_ID_MAX);
 		return false;
 	}
 	evhttp_add_header(out, name, value);

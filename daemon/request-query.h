@@ -11,10 +11,6 @@
 
 #include <event2/keyvalq_struct.h>
 
-/* The longest id (person_id, grant_ref) a feed takes, in bytes (ID_MAX in
- * feed-specs.c): a longer one in a query could match nothing. */
-#define QUERY_ID_MAX 64
-
 /* A query parameter a route takes; values: the only ones allowed, or NULL
  * for any text (the handler checks its form). */
 struct query_param {
