@@ -167,6 +167,7 @@ number_cell(
 {
 	char *end, *comma = strchr(s, ',');
 	double d;
+	bool read_whole; /* strtod read all of s, a finite number */
 
 	/* strtod also reads C hex floats ("0x1p-1" is 0.5): not a number a
 	 * feed writes, so not one stored as another. */
@@ -187,12 +188,12 @@ number_cell(
 			*comma = '.';
 	}
 	d = strtod(s, &end);
-	if (end != s && *end == '\0' && isfinite(d) &&
-	    number_json_form(s, strlen(s)))
+	read_whole = end != s && *end == '\0' && isfinite(d);
+	if (read_whole && number_json_form(s, strlen(s)))
 		return exact_number(cr, f, s, d, bad);
 	if (cr->decimal == ',' && comma != NULL)
 		*comma = ',';
-	if (end != s && *end == '\0' && isfinite(d))
+	if (read_whole)
 		return refuse(cr, f, bad,
 		    "must be a number as JSON writes it (no plus sign, no "
 		    "leading zero, digits either side of the %s), not "
