@@ -23,14 +23,8 @@
 #include "xmalloc.h"
 
 #define WINDOW_MIN (64 * 1024)
-/* JSON_ALLOW_NUL: a \u0000 escape is decoded, and refused by the field
- * checks with the record and field (feed-validate.c).
- * JSON_DECODE_INT_AS_REAL: every number is a double, as a CSV cell's is,
- * so that an integer past 2^63 (valid JSON) is a 422 "out of range" with
- * its record and field, not a 400 "too big integer". */
-#define BODY_FLAGS                                                             \
-	(JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL)
-#define RECORD_FLAGS (BODY_FLAGS | JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK)
+#define RECORD_FLAGS                                                           \
+	(JSON_STREAM_FLAGS | JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK)
 
 void
 json_stream_init(struct json_stream *js, int max_depth)
@@ -185,7 +179,7 @@ whole_body(struct json_stream *js, struct evbuffer *buf)
 		js->state = JS_DONE;
 		return JSS_ERROR;
 	}
-	v = json_loadb(p, n, BODY_FLAGS, &e);
+	v = json_loadb(p, n, JSON_STREAM_FLAGS, &e);
 	js->state = JS_DONE;
 	if (v == NULL)
 		return fail_at(js, &e, 0);
@@ -318,7 +312,7 @@ json_stream_next(
 		case JS_NEXT:
 			if (c == -1) /* "']' expected near end of file" */
 				return fail_with_prefix(
-				    js, buf, "[", BODY_FLAGS);
+				    js, buf, "[", JSON_STREAM_FLAGS);
 			return element(js, buf, eof, out);
 		case JS_AFTER:
 			if (c == ',' || c == ']') {
@@ -329,7 +323,8 @@ json_stream_next(
 			}
 			if (!eof)
 				return JSS_NEED_MORE;
-			return fail_with_prefix(js, buf, "[{}", BODY_FLAGS);
+			return fail_with_prefix(
+			    js, buf, "[{}", JSON_STREAM_FLAGS);
 		case JS_TAIL:
 			if (c == -1) {
 				js->state = JS_DONE;
@@ -337,7 +332,8 @@ json_stream_next(
 			}
 			if (!eof)
 				return JSS_NEED_MORE;
-			return fail_with_prefix(js, buf, "[]", BODY_FLAGS);
+			return fail_with_prefix(
+			    js, buf, "[]", JSON_STREAM_FLAGS);
 		case JS_DONE:
 			return JSS_ERROR;
 		}

@@ -18,6 +18,16 @@
 
 #include "feed-number.h"
 
+/* How jansson decodes a feed body, here and wherever a whole body is
+ * compared with it (the unit test, the fuzz target).
+ * JSON_ALLOW_NUL: a \u0000 escape is decoded, and refused by the field
+ * checks with the record and field (feed-validate.c).
+ * JSON_DECODE_INT_AS_REAL: every number is a double, as a CSV cell's is,
+ * so that an integer past 2^63 (valid JSON) is a 422 "out of range" with
+ * its record and field, not a 400 "too big integer". */
+#define JSON_STREAM_FLAGS                                                      \
+	(JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL)
+
 /* The nesting pre-scan (limits.max_json_depth), a few bytes at a time. */
 struct json_depth {
 	int depth;

@@ -43,7 +43,7 @@ whole(const char *body, size_t len, char *msg, size_t msglen)
 		body += 3; /* a byte-order mark, dropped as effortd does */
 		len -= 3;
 	}
-	v = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &e);
+	v = json_loadb(body, len, JSON_STREAM_FLAGS, &e);
 
 	if (v == NULL)
 		snprintf(msg, msglen, "invalid JSON at line %d, column %d: %s",
@@ -109,10 +109,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		}
 		if (deep)
 			break;
-		if (st == JSS_END && (!json_is_array(expect) ||
-		                         json_array_size(expect) != i))
+		if (st == JSS_END &&
+		    (!json_is_array(expect) || json_array_size(expect) != i))
 			abort(); /* ended early, or jansson refuses it */
-		if (st == JSS_NOT_ARRAY && (expect == NULL || json_is_array(expect)))
+		if (st == JSS_NOT_ARRAY &&
+		    (expect == NULL || json_is_array(expect)))
 			abort();
 		if (st == JSS_ERROR &&
 		    (expect != NULL || strcmp(js.error, msg) != 0))

@@ -38,9 +38,7 @@ whole(const char *body, size_t len, char *out)
 		body += 3; /* a byte-order mark, dropped as effortd does */
 		len -= 3;
 	}
-	v = json_loadb(body, len,
-	    JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL,
-	    &e);
+	v = json_loadb(body, len, JSON_STREAM_FLAGS, &e);
 
 	out[0] = '\0';
 	if (v == NULL) {
