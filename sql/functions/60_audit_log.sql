@@ -20,16 +20,28 @@ $$;
 -- text of each element joined by ", " (jsonb's separator), not as
 -- jsonb_build_array(...)::text, which copies the row's documents into a
 -- new array before writing it: the same bytes (tests/sql/audit_01_canon.sql
--- checks them against jsonb_build_array) at about two thirds of the cost,
--- which the flush pays under the chain's lock.
-CREATE OR REPLACE FUNCTION audit_canon(a audit_log)
+-- checks them against jsonb_build_array) at about two thirds of the cost.
+-- In two parts: the head, "[id, "at", ", known only under the chain's
+-- lock, and the tail, the rest, which the flush writes out before it takes
+-- the lock (UTF-8 bytes join as the text they encode).
+CREATE OR REPLACE FUNCTION audit_canon_head(p_id bigint, p_at timestamptz)
 RETURNS bytea LANGUAGE sql STABLE AS $$
-	SELECT convert_to('[' || a.id || ', "'
-		|| to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '", '
-		|| a.actor::text || ', ' || to_jsonb(a.action)::text || ', '
+	SELECT convert_to('[' || p_id || ', "'
+		|| to_char(p_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+		|| '", ', 'UTF8')
+$$;
+
+CREATE OR REPLACE FUNCTION audit_canon_tail(a audit_log)
+RETURNS bytea LANGUAGE sql STABLE AS $$
+	SELECT convert_to(a.actor::text || ', ' || to_jsonb(a.action)::text || ', '
 		|| to_jsonb(a.entity)::text || ', ' || a.entity_key::text || ', '
 		|| coalesce(a.before::text, 'null') || ', '
 		|| coalesce(a.after::text, 'null') || ']', 'UTF8')
+$$;
+
+CREATE OR REPLACE FUNCTION audit_canon(a audit_log)
+RETURNS bytea LANGUAGE sql STABLE AS $$
+	SELECT audit_canon_head(a.id, a.at) || audit_canon_tail(a)
 $$;
 
 -- hash = sha256(prev_hash || canonical content); the first row has no
@@ -171,42 +183,53 @@ DECLARE
 	v_prev bytea;
 	v_actor jsonb := effort_actor();
 	v_entries jsonb;
+	v_rows audit_log[];  -- the staged rows in order, without id and time
+	v_tails bytea[];     -- their canonical tails (audit_canon_tail)
 	v_seq regclass := pg_get_serial_sequence('audit_log', 'id')::regclass;
 BEGIN
-	-- The logged versions' entries (effort_entries_docs), read at once
-	-- by index before the lock, so that the lock, which every other
-	-- writer's commit waits for, is not held through them (one
+	-- Everything but the ids, times and hashes is done before the lock,
+	-- which every other writer's commit waits for: the logged versions'
+	-- entries (effort_entries_docs, read at once by index: one
 	-- effort_entries_doc call per version cost more than the rest of the
-	-- flush).  No sequential scans (the function's setting): a plan made
-	-- while timesheet_entries was small read all of it.  That setting
-	-- prices the one-row audit_head's scan at 10^10, past jit_above_cost:
-	-- without jit = off every flush compiled its UPDATE (22-50 ms, under
-	-- the lock every other writer's commit waits for).
+	-- flush), the rows taken out of audit_pending, and their documents
+	-- written out as text (half the time the lock was held for a batch).
+	-- No sequential scans (the function's setting): a plan made while
+	-- timesheet_entries was small read all of it.  That setting prices
+	-- the one-row audit_head's scan at 10^10, past jit_above_cost: without
+	-- jit = off every flush compiled its UPDATE (22-50 ms, under the lock).
 	v_entries := effort_entries_docs(ARRAY(
 	        SELECT (q.after ->> 'timesheet_id')::bigint FROM audit_pending q
 	         WHERE q.xid = txid_current() AND q.entity = 'timesheets' AND q.after IS NOT NULL));
-	PERFORM pg_advisory_xact_lock(7046372004);
-	UPDATE audit_head SET flushes = flushes + 1;
-	SELECT a.hash INTO v_prev FROM audit_log a ORDER BY a.id DESC LIMIT 1;
 	WITH p AS (
 		DELETE FROM audit_pending WHERE xid = txid_current() RETURNING *),
-	r AS (
-		SELECT nextval(v_seq) AS id,
-		       clock_timestamp() AS at, p.action, p.entity, p.entity_key,
-		       p.before,
+	r AS MATERIALIZED (
+		SELECT p.seq, ROW(NULL, NULL, v_actor, p.action, p.entity,
+		       p.entity_key, p.before,
 		       CASE WHEN p.entity = 'timesheets' AND p.after IS NOT NULL
 		            THEN p.after || jsonb_build_object('entries',
 		                 coalesce(v_entries -> (p.after ->> 'timesheet_id'), '[]'))
-		            ELSE p.after END AS after
-		  FROM (SELECT * FROM p WHERE NOT p.arm ORDER BY p.seq) p),
+		            ELSE p.after END, NULL, NULL)::audit_log AS a
+		  FROM p WHERE NOT p.arm)
+	SELECT array_agg(r.a ORDER BY r.seq),
+	       array_agg(audit_canon_tail(r.a) ORDER BY r.seq)
+	  INTO v_rows, v_tails FROM r;
+
+	PERFORM pg_advisory_xact_lock(7046372004);
+	UPDATE audit_head SET flushes = flushes + 1;
+	SELECT a.hash INTO v_prev FROM audit_log a ORDER BY a.id DESC LIMIT 1;
+	WITH r AS (
+		SELECT nextval(v_seq) AS id, clock_timestamp() AS at, u.*
+		  FROM (SELECT * FROM unnest(v_rows, v_tails) WITH ORDINALITY
+		          AS u(no_id, no_at, actor, action, entity, entity_key,
+		               before, after, no_prev, no_hash, tail, i)
+		         ORDER BY u.i) u),
 	h AS (
-		SELECT r.*, audit_chain(v_prev, audit_canon(ROW(r.id, r.at, v_actor,
-		           r.action, r.entity, r.entity_key, r.before, r.after, NULL,
-		           NULL)::audit_log)) OVER (ORDER BY r.id) AS hash
+		SELECT r.*, audit_chain(v_prev, audit_canon_head(r.id, r.at) || r.tail)
+		              OVER (ORDER BY r.id) AS hash
 		  FROM r)
 	INSERT INTO audit_log (id, at, actor, action, entity, entity_key, before,
 		after, prev_hash, hash)
-	SELECT h.id, h.at, v_actor, h.action, h.entity, h.entity_key, h.before,
+	SELECT h.id, h.at, h.actor, h.action, h.entity, h.entity_key, h.before,
 	       h.after, coalesce(lag(h.hash) OVER (ORDER BY h.id), v_prev), h.hash
 	  FROM h ORDER BY h.id;
 	RETURN NULL;
