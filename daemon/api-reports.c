@@ -173,6 +173,12 @@ handle_report_investigators(struct request *r)
 		reply_param_error(r, "year", "year must be a year YYYY");
 		return;
 	}
+	/* As dates (request_date_ok): a year before 1900 is not taken. */
+	if (strcmp(year, "1900") < 0) {
+		reply_param_error(
+		    r, "year", "year must be a year YYYY from 1900 to 9999");
+		return;
+	}
 	/* A cap year from August 9999 would end in 10000, no YYYY-MM-DD. */
 	if (strcmp(year, "9999") == 0 &&
 	    effortd.cfg.rules.cap_year_start_month > 1) {

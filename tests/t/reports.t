@@ -85,6 +85,8 @@ cmp_ok scalar(@findings), '==', 14, 'the sample has its 14 findings as of 2026-1
 		[ '/v1/reports/investigators', {}, 'year must be a year YYYY' ],
 		[ '/v1/reports/investigators', { year => '25' }, 'year must be a year YYYY' ],
 		[ '/v1/reports/investigators', { year => '2025x' }, 'year must be a year YYYY' ],
+		[ '/v1/reports/investigators', { year => '1000' }, 'year must be a year YYYY from 1900 to 9999' ],
+		[ '/v1/reports/investigators', { year => '1899' }, 'year must be a year YYYY from 1900 to 9999' ],
 		[ '/v1/reports/compliance', { from => '2025-10-01' }, 'from and to must be dates YYYY-MM-DD' ],
 		[ '/v1/reports/compliance', { from => '2026-10-01', to => '2025-10-01' }, 'from must not be after to' ],
 	) {
@@ -93,6 +95,9 @@ cmp_ok scalar(@findings), '==', 14, 'the sample has its 14 findings as of 2026-1
 		is $s, 400, "400 for $path " . join(',', map { "$_=$q->{$_}" } sort keys %$q);
 		is $j->{error}, $msg, "... $msg";
 	}
+	($s, $j) = get('/v1/reports/investigators', year => '1900');
+	is $s, 200, 'year=1900, the first year taken: 200';
+	is_deeply $j->{investigators}, [], '... with no investigators';
 	($s) = $d->req(POST => $EP_PATH, token => $reviewer);
 	is $s, 405, 'POST on a report: 405';
 }
