@@ -79,13 +79,17 @@ check_date(const char *opt, const char *v)
 	return CLI_OPT_HANDLED;
 }
 
-/* A --year is four digits (effortd's 400 would make a typo exit 3). */
+/* A --year is four digits from 1900, as effortd takes it (its 400 would
+ * make a typo exit 3). */
 static int
 check_year(const char *v)
 {
 	if (v != NULL && (strlen(v) != 4 || strspn(v, "0123456789") != 4))
 		return cli_usage_error(
 		    &cmd_report_entry, "invalid --year: %s (YYYY)", v);
+	if (v != NULL && strcmp(v, "1900") < 0)
+		return cli_usage_error(&cmd_report_entry,
+		    "invalid --year: %s (YYYY, from 1900)", v);
 	return CLI_OPT_HANDLED;
 }
 

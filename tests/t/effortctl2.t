@@ -492,6 +492,9 @@ sub display_width {
 	($rc, $out, $err) = ctl($d, { token => $reviewer }, 'report', 'investigators', '--year', '20x5');
 	is $rc, 2, 'report investigators --year 20x5: a usage error (exit 2)' or diag $err;
 	like $err, qr/^effortctl: error: invalid --year: 20x5 \(YYYY\)$/m, '… said';
+	($rc, $out, $err) = ctl($d, { token => $reviewer }, 'report', 'investigators', '--year', '1899');
+	is $rc, 2, 'report investigators --year 1899: a usage error (exit 2)' or diag $err;
+	like $err, qr/^effortctl: error: invalid --year: 1899 \(YYYY, from 1900\)$/m, '… said';
 	($rc, $out, $err) = ctl($d, { token => $reviewer }, 'report', 'investigators', '--year', '2025', '--format', 'csv');
 	is $rc, 0, 'report investigators --year 2025 --format csv: exit 0' or diag $err;
 }
