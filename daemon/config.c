@@ -88,6 +88,7 @@ const struct config_option config_options[] = {
 	{ "notify.smtp_password_file", OPT_STRING, "", OFF(notify_smtp_password_file), false, 0, 0, NULL },
 	{ "notify.smtp_ca_file", OPT_STRING, "", OFF(notify_smtp_ca_file), false, 0, 0, NULL },
 	{ "notify.smtp_timeout", OPT_INT, "30", OFF(notify_smtp_timeout), false, 1, 600, NULL },
+	{ "notify.retry_seconds", OPT_INT, "300", OFF(notify_retry_seconds), false, 1, 3600, NULL },
 	{ "spool.dir", OPT_STRING, "", OFF(spool_dir), true, 0, 0, NULL },
 	{ "spool.interval", OPT_INT, "5", OFF(spool_interval), false, 1, 86400, NULL },
 	{ "tls.cert", OPT_STRING, "", OFF(tls_cert), false, 0, 0, NULL },

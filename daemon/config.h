@@ -75,6 +75,7 @@ struct config {
 	char *notify_smtp_password_file;
 	char *notify_smtp_ca_file; /* "" = the system CA store */
 	int notify_smtp_timeout;   /* seconds one submission may take */
+	int notify_retry_seconds;  /* first delay before a run is retried */
 	/* Not an option: the first line of notify.smtp_password_file, read by
 	 * config_load (NULL without one).  Never logged nor recorded. */
 	char *notify_smtp_password;

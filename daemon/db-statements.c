@@ -88,6 +88,9 @@ const struct statement statements[STMT_COUNT] = {
 	/* rules json, claim (false: a dry run) */
 	[STMT_REMINDERS] = { "reminders",
 	    "SELECT reminders($1::jsonb, $2::boolean)", 2 },
+	/* recipient, items (JSON array of claim keys), day */
+	[STMT_REMINDERS_RELEASE] = { "reminders_release",
+	    "SELECT reminders_release($1, $2::jsonb, $3::date)", 3 },
 	/* batch, token_id, check only, feed, file name, size, sha256 */
 	[STMT_SPOOL_INGEST] = { "spool_ingest",
 	    "SELECT spool_ingest($1::jsonb, $2::bigint, $3::boolean, $4, $5, "

@@ -8,6 +8,12 @@
  * An admin can preview today's or send them now (api-reminders.c: GET
  * /v1/reminders, POST /v1/reminders/run, answered when every send has
  * finished).
+ *
+ * Nothing is lost to a short outage: a message whose mail or webhook fails
+ * gives its items' claims back (reminders_release), and the timer tries
+ * again after notify.retry_seconds, doubling up to an hour, until local
+ * midnight; so it does when the database does not answer the timer's run.
+ * A retry claims afresh, so an item still goes at most once a day.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,14 +32,29 @@ enum run_state {
 	RUN_SENDING,  /* sends in flight */
 };
 
+struct run;
+
+/* One message of a run, while its mail and webhook are being sent. */
+struct msg_send {
+	struct run *run;
+	json_t *msg; /* the run's doc holds it */
+	int pending; /* its sends not finished */
+	bool failed; /* one of them failed: its claims are released */
+};
+
 struct run {
 	LIST_ENTRY(run) link;
 	enum run_state state;
-	bool cancelled; /* at shutdown while claiming: free when answered */
-	reminders_done_cb done; /* POST /v1/reminders/run; NULL: the timer */
+	/* at shutdown while the database has a query of the run's: free
+	 * when answered */
+	bool cancelled;
+	reminders_done_cb done; /* POST /v1/reminders/run or the timer */
 	void *done_arg;
-	json_t *doc; /* {"day": ..., "messages": [...]} */
-	int pending; /* sends not finished, plus one while starting */
+	json_t *doc;            /* {"day": ..., "messages": [...]} */
+	struct msg_send *sends; /* one per message */
+	int pending;   /* messages not finished, plus one while starting */
+	int releasing; /* reminders_release queries not answered */
+	int released;  /* messages whose items were given back */
 	int mail_sent, mail_failed, mail_skipped;
 	int hooks_sent, hooks_failed;
 };
@@ -42,6 +63,14 @@ static LIST_HEAD(, run) runs = LIST_HEAD_INITIALIZER(runs);
 static struct event *daily;
 /* the local date of the last daily run (reminders_due) */
 static long last_run_day = -1;
+/* The timer's next try after a failed run (NULL: none yet); tries so far
+ * (0: none due); whether a run of the timer's is under way. */
+static struct event *retry;
+static int retry_tries;
+static bool timer_running;
+
+static void on_retry(evutil_socket_t, short, void *);
+static void timer_done(const struct reminders_outcome *, void *);
 
 static json_t *
 run_summary(const struct run *run)
@@ -59,6 +88,7 @@ run_free(struct run *run)
 {
 	LIST_REMOVE(run, link);
 	json_decref(run->doc);
+	free(run->sends);
 	free(run);
 }
 
@@ -67,9 +97,12 @@ static void
 run_end(struct run *run, enum reminders_end end, json_t *summary,
     const struct db_result *db)
 {
-	struct reminders_outcome o = { end, summary, db };
+	struct reminders_outcome o = { end, summary, db, run->released };
 
-	run->done(&o, run->done_arg);
+	if (run->done != NULL)
+		run->done(&o, run->done_arg);
+	if (run->done != timer_done) /* POST /v1/reminders/run */
+		timer_done(&o, NULL);
 }
 
 /* One send (or the start) finished; the last one ends the run. */
@@ -89,22 +122,88 @@ run_release(struct run *run)
 	run_free(run);
 }
 
+/* The claims of a message that was not delivered were given back, or
+ * not (logged): its part of the run is over. */
+static void
+released(const struct db_result *res, void *arg)
+{
+	struct msg_send *m = arg;
+	struct run *run = m->run;
+	const char *who =
+	    json_string_value(json_object_get(m->msg, "recipient_id"));
+
+	run->releasing--;
+	if (res->status == DB_OK) {
+		run->released++;
+		log_warn("reminders: the message to %s was not delivered; its "
+		         "%zu item(s) are given back for the next run",
+		    who, json_array_size(json_object_get(m->msg, "items")));
+	} else
+		log_error("reminders: the message to %s was not delivered and "
+		          "its items could not be given back (%s): they are "
+		          "not sent again today",
+		    who, res->message ? res->message : "bad reply");
+	if (run->cancelled) {
+		if (run->releasing == 0)
+			run_free(run);
+		return;
+	}
+	run_release(run);
+}
+
+/* Gives back the claims of the items of a message that was not
+ * delivered, for the next run (reminders_release). */
+static void
+msg_release_claims(struct msg_send *m)
+{
+	json_t *keys = json_array();
+	json_t *item;
+	size_t i;
+	char *items;
+	const char *params[3];
+
+	json_array_foreach(json_object_get(m->msg, "items"), i, item)
+	    json_array_append(keys, json_object_get(item, "item"));
+	items = json_dumps(keys, JSON_COMPACT);
+	params[0] = json_string_value(json_object_get(m->msg, "recipient_id"));
+	params[1] = items;
+	params[2] = json_string_value(json_object_get(m->run->doc, "day"));
+	m->run->releasing++;
+	db_query(effortd.db, STMT_REMINDERS_RELEASE, 3, params, released, m);
+	free(items);
+	json_decref(keys);
+}
+
+/* One send of a message finished; after its last, a message that was not
+ * delivered gives its items back, else the run is told. */
+static void
+msg_sent(struct msg_send *m, bool ok)
+{
+	m->failed |= !ok;
+	if (--m->pending > 0)
+		return;
+	if (m->failed)
+		msg_release_claims(m);
+	else
+		run_release(m->run);
+}
+
 static void
 mail_done(bool ok, void *arg)
 {
-	struct run *run = arg;
+	struct msg_send *m = arg;
 
-	ok ? run->mail_sent++ : run->mail_failed++;
-	run_release(run);
+	ok ? m->run->mail_sent++ : m->run->mail_failed++;
+	msg_sent(m, ok);
 }
 
 static void
 hook_done(bool ok, void *arg)
 {
-	struct run *run = arg;
+	struct msg_send *m = arg;
 
-	ok ? run->hooks_sent++ : run->hooks_failed++;
-	run_release(run);
+	ok ? m->run->hooks_sent++ : m->run->hooks_failed++;
+	msg_sent(m, ok);
 }
 
 /* A header value on one line. */
@@ -153,41 +252,51 @@ mail_configured(void)
 }
 
 static void
-send_mail(struct run *run, json_t *msg, const char *email)
+send_mail(struct msg_send *m, const char *email)
 {
-	char *text = mail_text(msg);
+	char *text = mail_text(m->msg);
 
-	run->pending++;
+	m->pending++;
 	if (*effortd.cfg.notify_smtp_url != '\0')
-		notify_smtp(
-		    effortd.cfg.notify_from, email, text, mail_done, run);
+		notify_smtp(effortd.cfg.notify_from, email, text, mail_done, m);
 	else
 		notify_sendmail(
-		    effortd.cfg.notify_sendmail, text, mail_done, run);
+		    effortd.cfg.notify_sendmail, text, mail_done, m);
 	free(text);
 }
 
 static void
-send_message(struct run *run, json_t *msg)
+send_hook(struct msg_send *m)
 {
-	const char *email = json_string_value(json_object_get(msg, "email"));
+	json_t *body = json_deep_copy(m->msg);
+	char *s;
 
+	json_object_set(body, "day", json_object_get(m->run->doc, "day"));
+	s = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	json_decref(body);
+	m->pending++;
+	notify_webhook(effortd.cfg.notify_webhook_url, s, hook_done, m);
+	free(s);
+}
+
+/* Sends a message by mail and/or webhook; the run waits for it. */
+static void
+send_message(struct msg_send *m)
+{
+	const char *email = json_string_value(json_object_get(m->msg, "email"));
+	bool hook = *effortd.cfg.notify_webhook_url != '\0';
+
+	if (mail_configured() && (email == NULL || *email == '\0'))
+		m->run->mail_skipped++;
+	if (!hook && (!mail_configured() || email == NULL || *email == '\0'))
+		return; /* nothing to send it with */
+	m->run->pending++;
+	m->pending = 1; /* while starting: a send may call back at once */
 	if (mail_configured() && email != NULL && *email != '\0')
-		send_mail(run, msg, email);
-	else if (mail_configured())
-		run->mail_skipped++;
-	if (*effortd.cfg.notify_webhook_url != '\0') {
-		json_t *body = json_deep_copy(msg);
-		char *s;
-
-		json_object_set(body, "day", json_object_get(run->doc, "day"));
-		s = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
-		json_decref(body);
-		run->pending++;
-		notify_webhook(
-		    effortd.cfg.notify_webhook_url, s, hook_done, run);
-		free(s);
-	}
+		send_mail(m, email);
+	if (hook)
+		send_hook(m);
+	msg_sent(m, true);
 }
 
 static void
@@ -215,8 +324,15 @@ claimed(const struct db_result *res, void *arg)
 	}
 	run->state = RUN_SENDING;
 	run->pending = 1;
+	run->sends =
+	    xcalloc(json_array_size(json_object_get(run->doc, "messages")) + 1,
+	        sizeof *run->sends);
 	json_array_foreach(json_object_get(run->doc, "messages"), i, msg)
-	    send_message(run, msg);
+	{
+		run->sends[i].run = run;
+		run->sends[i].msg = msg;
+		send_message(&run->sends[i]);
+	}
 	run_release(run);
 }
 
@@ -285,6 +401,83 @@ reminders_due(time_t now, int hour, long *last_day)
 	return true;
 }
 
+long
+reminders_retry_delay(time_t now, long first, int tries)
+{
+	long delay = first;
+
+	for (int i = 1; i < tries && delay < 3600; i++)
+		delay *= 2;
+	if (delay > 3600)
+		delay = 3600;
+	return now + delay < local_time_on(now, 1, 0, 0) ? delay : -1;
+}
+
+/* Tries again later, after a run that could not deliver everything (what
+ * says what); or, past local midnight, gives up for the day. */
+static void
+retry_later(const char *what)
+{
+	time_t now = time(NULL);
+	long delay;
+	struct timeval tv = { 0, 0 };
+
+	if (retry != NULL && evtimer_pending(retry, NULL))
+		return; /* a try is already due */
+	delay = reminders_retry_delay(
+	    now, effortd.cfg.notify_retry_seconds, ++retry_tries);
+	if (delay < 0) {
+		log_error("reminders: %s; no more tries today", what);
+		retry_tries = 0;
+		return;
+	}
+	log_warn("reminders: %s; trying again in %ld s", what, delay);
+	if (retry == NULL)
+		retry = evtimer_new(effortd.base, on_retry, NULL);
+	tv.tv_sec = delay;
+	evtimer_add(retry, &tv);
+}
+
+/* Any run that gave items back has them tried again by the timer; the
+ * timer's own run also when the database did not answer. */
+static void
+timer_done(const struct reminders_outcome *o, void *arg)
+{
+	bool timers = arg != NULL; /* else after POST /v1/reminders/run's */
+
+	if (timers) {
+		timer_running = false;
+		json_decref(o->summary);
+	}
+	if (o->end == REMINDERS_STOPPED || !effortd.cfg.notify_enabled)
+		return;
+	if (o->end == REMINDERS_DB_FAILED && timers)
+		retry_later("the database did not answer");
+	else if (o->end == REMINDERS_SENT && o->released > 0)
+		retry_later("some messages were not delivered");
+	else if (o->end == REMINDERS_SENT && timers)
+		retry_tries = 0; /* all delivered */
+}
+
+static void
+timer_run(void)
+{
+	if (timer_running)
+		return;
+	timer_running = true;
+	reminders_run(timer_done, &timer_running);
+}
+
+static void
+on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (effortd.cfg.notify_enabled && !effortd.draining)
+		timer_run();
+}
+
 /* At every full local hour: the daily run when it is due (reminders_due). */
 static void
 on_daily(evutil_socket_t fd, short what, void *arg)
@@ -296,8 +489,10 @@ on_daily(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	if (effortd.cfg.notify_enabled && !effortd.draining &&
-	    reminders_due(now, effortd.cfg.notify_hour, &last_run_day))
-		reminders_run(NULL, NULL);
+	    reminders_due(now, effortd.cfg.notify_hour, &last_run_day)) {
+		retry_tries = 0; /* a new day */
+		timer_run();
+	}
 	evtimer_add(daily, &tv);
 }
 
@@ -319,13 +514,16 @@ reminders_stop(void)
 	if (daily != NULL)
 		event_free(daily);
 	daily = NULL;
+	if (retry != NULL)
+		event_free(retry);
+	retry = NULL;
 	notify_cancel_all();
 	for (run = LIST_FIRST(&runs); run != NULL; run = next) {
 		next = LIST_NEXT(run, link);
 		if (run->done != NULL)
 			run_end(run, REMINDERS_STOPPED, NULL, NULL);
 		run->done = NULL;
-		if (run->state == RUN_SENDING)
+		if (run->state == RUN_SENDING && run->releasing == 0)
 			run_free(run);
 		else
 			run->cancelled = true; /* the pool will call back */

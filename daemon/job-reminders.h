@@ -1,8 +1,11 @@
 /*
  * Daily reminders: once a day, at notify.hour local time, the digests of
  * sql/functions/63_reminders.sql are claimed and sent by mail and/or
- * webhook (job-notify.h).  GET /v1/reminders and POST /v1/reminders/run
- * (api-reminders.c) preview them and send them now.
+ * webhook (job-notify.h); a message not delivered gives its items back
+ * and the timer tries again (notify.retry_seconds, doubling, until local
+ * midnight), as it does when the database does not answer.  GET
+ * /v1/reminders and POST /v1/reminders/run (api-reminders.c) preview them
+ * and send them now.
  */
 #ifndef REMINDERS_H
 #define REMINDERS_H
@@ -29,6 +32,7 @@ struct reminders_outcome {
 	json_t
 	    *summary; /* SENT: {day, messages, mail, webhook}; the callee's */
 	const struct db_result *db; /* DB_FAILED */
+	int released; /* SENT: messages not delivered, their items given back */
 };
 typedef void (*reminders_done_cb)(const struct reminders_outcome *, void *);
 
@@ -47,5 +51,11 @@ long reminders_seconds_to_check(time_t now);
  * now's when it is due.
  */
 bool reminders_due(time_t now, int hour, long *last_day);
+/*
+ * Seconds from now until the timer's try number tries (1: the first after
+ * a failed run): first, doubled at each try, at most an hour; -1 if that
+ * would be at or past the next local midnight (no more tries that day).
+ */
+long reminders_retry_delay(time_t now, long first, int tries);
 
 #endif

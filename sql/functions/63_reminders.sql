@@ -69,10 +69,11 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- The messages of today: {"day": …, "messages": [{recipient_id, name,
--- email, kind, subject, body, items: [...]}]}.  With p_claim, each item is
--- first claimed for (recipient, item, today) in reminder_claims, and only
--- items this call claimed are answered: what another instance (or an
--- earlier run today) sent is never sent again.
+-- email, kind, subject, body, items: [...]}]}; each item's "item" is its
+-- key in reminder_claims ("timesheet:17", "missing:2026-09-01").  With
+-- p_claim, each item is first claimed for (recipient, item, today) in
+-- reminder_claims, and only items this call claimed are answered: what
+-- another instance (or an earlier run today) sent is never sent again.
 CREATE OR REPLACE FUNCTION reminders(p_params jsonb, p_claim boolean)
 RETURNS jsonb LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -91,7 +92,8 @@ BEGIN
 		       (SELECT c.recipient_id, c.item FROM claimed c)),
 	msg AS (
 		SELECT ch.recipient_id, ch.kind, pe.name, pe.email,
-		       jsonb_agg(ch.detail ORDER BY ch.sort_key, ch.item) AS items,
+		       jsonb_agg(ch.detail || jsonb_build_object('item', ch.item)
+		                 ORDER BY ch.sort_key, ch.item) AS items,
 		       string_agg('  - ' || (ch.detail ->> 'text'), E'\n'
 		                  ORDER BY ch.sort_key, ch.item) AS lines,
 		       count(*) AS n
@@ -120,4 +122,21 @@ BEGIN
 	  INTO v_result FROM msg m;
 	RETURN v_result;
 END
+$$;
+
+-- A message that could not be delivered gives its items back: the claims
+-- of exactly those items (p_items, a JSON array of their "item" keys) for
+-- p_recipient on p_day are deleted, so that the next run (the daily
+-- timer's retry, job-reminders.c) claims and sends them again; claims of
+-- other items, or those another instance holds for other messages, stay.
+-- Answers how many were released.
+CREATE OR REPLACE FUNCTION reminders_release(p_recipient text, p_items jsonb,
+	p_day date)
+RETURNS integer LANGUAGE sql VOLATILE AS $$
+	WITH released AS (
+		DELETE FROM reminder_claims c
+		 WHERE c.recipient_id = p_recipient AND c.day = p_day
+		   AND c.item IN (SELECT jsonb_array_elements_text(p_items))
+		RETURNING 1)
+	SELECT count(*)::int FROM released
 $$;

@@ -3,7 +3,8 @@
 # (tests/data/fake-sendmail writes each message to a folder) and a webhook
 # (a local HTTP server forked here).  effortctl reminders --dry-run shows
 # them; a second run the same day, or another instance, sends nothing; the
-# daily timer sends at notify.hour.
+# daily timer sends at notify.hour; a message whose mail or webhook failed
+# gives its items back, and the next run sends them again.
 use strict;
 use warnings;
 use utf8;
@@ -179,5 +180,28 @@ ok_feed(timesheets => [ { person_id => 'R5', period_start => $P3->{start}, perio
 is $rc, 4, 'a mail command that fails: effortctl reminders exits 4';
 like $out, qr/mail 0 sent, 1 failed/, '… counted as failed';
 like $d4->log_text, qr/mail command failed \(exit status 3\)/, '… and logged';
+my $ts5 = psql($db, q{SELECT timesheet_id FROM timesheets WHERE person_id = 'R5'});
+is psql($db, "SELECT count(*) FROM reminder_claims WHERE item = 'timesheet:$ts5'"), 0,
+	'… its item given back for the next run (the webhook got it, the mail did not)';
+like $d4->log_text, qr/reminders: the message to RM was not delivered; its 1 item\(s\) are given back/,
+	'… logged with the recipient id';
+$d4->stop;
+
+# A webhook that answers 500: the message's items are given back too, and
+# the next run sends them again.
+my $d5 = start_effortd(db => $db, %notify);
+ok_feed(people => [ { person_id => 'FAIL', name => 'Fay', line_manager_id => 'RM', fte => 1, employment_start => '2015-01-01' } ],
+	'setup: FAIL, without an email address (the webhook answers 500 for FAIL)');
+ok_feed(assignments => [ { person_id => 'FAIL', grant_ref => 'EP/R/1', role => 'researcher', cost_type => 'DI',
+	start_date => $P1->{start}, end_date => $P1->{end}, fte_share => 0.5 } ], "setup: FAIL owes $P1->{start}");
+for my $n (1, 2) {
+	($s, $j) = $d5->req(POST => '/v1/reminders/run', token => $d5->token('admin'));
+	is_deeply [ $s, [ map { $_->{recipient_id} } @{ $j->{messages} } ], $j->{webhook}{failed} ],
+		[ 200, [ 'FAIL', ($n == 1 ? 'RM' : ()) ], 1 ],
+		$n == 1 ? 'a webhook that answers 500: counted as failed' : '… the next run sends FAIL\'s again'
+		or diag json_encode($j);
+	is psql($db, q{SELECT count(*) FROM reminder_claims WHERE recipient_id = 'FAIL'}), 0, '… its item given back';
+}
+like $d5->log_text, qr/reminders: the message to FAIL was not delivered; its 1 item\(s\) are given back/, '… logged';
 
 done_testing;

@@ -4,7 +4,9 @@
 # read here): the mails arrive with their headers, body and envelope;
 # notify.smtp_url wins over notify.sendmail; a refused recipient, a relay
 # that is down and one that never answers are logged and counted as
-# failed while effortd keeps serving; a relay slow to take the end of the
+# failed while effortd keeps serving, their items given back so that a
+# later run sends them again (reminders_retry.t: the timer's retries); a
+# relay slow to take the end of the
 # message does not stall effortd's event loop; --check-config refuses a
 # malformed URL and the smtp settings that do not go together.  Needs
 # root (Postfix starts as root) and postfix installed (scripts/install-deps).
@@ -230,6 +232,8 @@ like $d->log_text, qr/mail to refused\@example\.ac\.uk: the SMTP relay smtp:\/\/
 my ($hs) = $d->req(GET => '/healthz');
 is $hs, 200, '… effortd keeps serving';
 is count_delivered(), 2, '… nothing more was delivered';
+is psql($db, q{SELECT count(*) FROM reminder_claims WHERE recipient_id = 'R5'}), 0,
+	'… and its item was given back: later runs try it again';
 
 # Reloads effortd with other notify settings; true when it says so.
 sub reload_with {
@@ -246,7 +250,8 @@ ok reload_with('notify.smtp_url' => "smtp://127.0.0.1:$closed"), 'SIGHUP: notify
 staff('R6', 'Rob Six', 'rob@example.ac.uk');
 my $took;
 ($s, $mail, $took) = run_now($d);
-is_deeply [ $s, $mail ], [ 200, { sent => 0, failed => 1, skipped => 0 } ], 'a relay that is down: counted as failed'
+is_deeply [ $s, $mail ], [ 200, { sent => 0, failed => 2, skipped => 0 } ],
+	'a relay that is down: R6\'s mail and R5\'s again, counted as failed'
 	or diag json_encode($mail);
 cmp_ok $took, '<', 5, sprintf('… within notify.smtp_timeout (%.1f s)', $took);
 like $d->log_text, qr/mail to rob\@example\.ac\.uk: the SMTP relay smtp:\/\/127\.0\.0\.1:$closed did not take it: .*Couldn't connect to server/,
@@ -256,11 +261,13 @@ is $hs, 200, '… effortd keeps serving';
 
 # ---------------------------------------------------------------- a relay that never answers
 my $mute = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 8, Proto => 'tcp') or die "listen: $!";
-ok reload_with('notify.smtp_url' => 'smtp://127.0.0.1:' . $mute->sockport, 'notify.smtp_timeout' => 2),
-	'SIGHUP: a relay that accepts the connection and never greets, notify.smtp_timeout = 2';
+ok reload_with('notify.smtp_url' => 'smtp://127.0.0.1:' . $mute->sockport, 'notify.smtp_timeout' => 2,
+		'notify.max_senders' => 4),
+	'SIGHUP: a relay that accepts the connection and never greets, notify.smtp_timeout = 2, 4 senders';
 staff('R7', 'Ria Seven', 'ria@example.ac.uk');
 ($s, $mail, $took) = run_now($d);
-is_deeply [ $s, $mail ], [ 200, { sent => 0, failed => 1, skipped => 0 } ], 'a relay that never answers: counted as failed'
+is_deeply [ $s, $mail ], [ 200, { sent => 0, failed => 3, skipped => 0 } ],
+	'a relay that never answers: R7\'s mail and R5\'s and R6\'s again, counted as failed'
 	or diag json_encode($mail);
 cmp_ok $took, '>=', 1.9, sprintf('… after notify.smtp_timeout (%.1f s)', $took);
 cmp_ok $took, '<', 5, '… not much later';
@@ -270,13 +277,15 @@ close $mute;
 # ---------------------------------------------------------------- a slow relay does not stall effortd
 # The relay waits 3 s before it answers the end of the message (where
 # libcurl itself waits for the reply): meanwhile effortd answers at once.
-ok reload_with('notify.smtp_url' => "smtp://127.0.0.1:$slow_port", 'notify.smtp_timeout' => 10),
+ok reload_with('notify.smtp_url' => "smtp://127.0.0.1:$slow_port", 'notify.smtp_timeout' => 10,
+		'notify.max_senders' => 4),
 	'SIGHUP: a relay slow to take the end of the message';
 staff('R8', 'Roy Eight', 'roy@example.ac.uk');
 my $pid = fork // die "fork: $!";
 if ($pid == 0) {
 	my ($cs, $cm) = run_now($d);
-	POSIX::_exit($cs == 200 && $cm->{sent} == 1 ? 0 : 1);
+	# R8's, and R6's and R7's given back; R5's refused again
+	POSIX::_exit($cs == 200 && $cm->{sent} == 3 && $cm->{failed} == 1 ? 0 : 1);
 }
 my ($worst, $polls, $t0) = (0, 0, time);
 sleep 0.3;
@@ -288,7 +297,7 @@ while (time - $t0 < 2.5) {
 	sleep 0.05;
 }
 waitpid $pid, 0;
-is $?, 0, 'the mail went through the slow relay: sent 1';
+is $?, 0, 'the mails went through the slow relay: R8\'s, and R6\'s and R7\'s at last';
 cmp_ok time - $t0, '>=', 3, '… taking its 3 s';
 cmp_ok $worst, '<', 0.5, sprintf('… while GET /healthz answered %d times, the slowest in %.3f s', $polls, $worst);
 ok wait_for(sub { grep { /^To: roy\@example\.ac\.uk\r?$/m } delivered() }, 15), '… and was delivered';

@@ -3,7 +3,9 @@
  * given moment, the timer's hourly looks are followed over a few days, and
  * the moments at which the daily run is due are compared with the
  * expected ones: once a local day, at notify.hour, also on the days the
- * clocks change, when that hour is skipped or happens twice.
+ * clocks change, when that hour is skipped or happens twice.  And the
+ * delays before the tries after a failed run: doubling up to an hour,
+ * none at or past local midnight.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -120,6 +122,37 @@ clocks_go_back(void **state)
 	assert_int_equal(runs[0], utc(2026, 10, 25, 1, 10, 0));
 }
 
+static void
+retry_delays(void **state)
+{
+	time_t at = utc(2026, 1, 10, 8, 0, 5); /* 08:00:05 GMT */
+
+	(void)state;
+	in_zone("Europe/London");
+	/* notify.retry_seconds 300: 5, 10, 20, 40 min, then an hour */
+	assert_int_equal(reminders_retry_delay(at, 300, 1), 300);
+	assert_int_equal(reminders_retry_delay(at, 300, 2), 600);
+	assert_int_equal(reminders_retry_delay(at, 300, 3), 1200);
+	assert_int_equal(reminders_retry_delay(at, 300, 4), 2400);
+	assert_int_equal(reminders_retry_delay(at, 300, 5), 3600);
+	assert_int_equal(reminders_retry_delay(at, 300, 40), 3600);
+	assert_int_equal(reminders_retry_delay(at, 1, 3), 4);
+	assert_int_equal(reminders_retry_delay(at, 3600, 1), 3600);
+	/* not at or past local midnight: 23:50 + 10 min is midnight */
+	at = utc(2026, 1, 10, 23, 50, 0);
+	assert_int_equal(reminders_retry_delay(at, 300, 1), 300);
+	assert_int_equal(reminders_retry_delay(at, 300, 2), -1);
+	assert_int_equal(reminders_retry_delay(at - 1, 300, 2), 600);
+	/* local midnight, not UTC's: 23:49:59 BST is 22:49:59 UTC */
+	at = utc(2026, 7, 10, 22, 49, 59);
+	assert_int_equal(reminders_retry_delay(at, 300, 2), 600);
+	assert_int_equal(reminders_retry_delay(at, 3600, 1), -1);
+	/* the night the clocks go back (25 hours): 23:30 GMT, 25 October */
+	at = utc(2026, 10, 25, 23, 30, 0);
+	assert_int_equal(reminders_retry_delay(at, 1200, 1), 1200);
+	assert_int_equal(reminders_retry_delay(at, 1200, 2), -1);
+}
+
 int
 main(void)
 {
@@ -127,6 +160,7 @@ main(void)
 		cmocka_unit_test(ordinary_days),
 		cmocka_unit_test(clocks_go_forward),
 		cmocka_unit_test(clocks_go_back),
+		cmocka_unit_test(retry_delays),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
