@@ -15,75 +15,20 @@ use utf8;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
-use IO::Socket::INET;
 use Time::HiRes qw(sleep time);
-use EffortTest qw(new_db start_effortd psql post_feed json_encode slurp spew wait_for);
+use EffortTest qw(new_db start_effortd psql post_feed json_encode wait_for);
+use EffortPostfix;
 
 plan skip_all => 'needs root: the test starts a private Postfix (run as root, as CI does)' if $> != 0;
 plan skip_all => 'postfix is not installed (scripts/install-deps installs it)' unless -x '/usr/sbin/postfix';
 
-my $tmp = $EffortTest::TMP;
-
 # ---------------------------------------------------------------- a private Postfix, not started yet
-# Mail for example.ac.uk goes to the Maildir $pf/mail/box.
-my $pf = "$tmp/postfix-$$";
-my $port = EffortTest::free_port();
-my $box = "$pf/mail/box/new";
-my $postfix_up;
-sub postfix { system('/usr/sbin/postfix', '-c', "$pf/conf", @_) == 0 }
-sub postconf { system('/usr/sbin/postconf', '-c', "$pf/conf", @_) == 0 }
-sub slurp_if { -e $_[0] ? slurp($_[0]) : '' }
-sub relay_answers { IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 1) }
-sub postfix_start {
-	my $ok = system("/usr/sbin/postfix -c $pf/conf start >$pf/start.log 2>&1") == 0;
-	$postfix_up = $ok;
-	BAIL_OUT('the private Postfix did not start: ' . slurp_if("$pf/start.log") . slurp_if("$pf/maillog"))
-		unless $ok && wait_for(\&relay_answers, 15);
-}
-sub postfix_stop {
-	return unless $postfix_up;
-	$postfix_up = 0;
-	my $pid = slurp_if("$pf/queue/pid/master.pid") =~ /(\d+)/ ? $1 : undef;
-	postfix('stop');
-	wait_for(sub { !kill 0, $pid }, 10) if $pid;
-	wait_for(sub { !relay_answers() }, 10);
-}
-END { local $?; postfix_stop() }
-{
-	mkdir $_ or die "$_: $!" for $pf, "$pf/conf", "$pf/queue", "$pf/data", "$pf/mail";
-	chmod 0755, $pf;
-	my ($nobody_uid, $nobody_gid) = (getpwnam('nobody'))[2, 3];
-	chown $nobody_uid, $nobody_gid, "$pf/mail";
-	chown scalar getpwnam('postfix'), -1, "$pf/data";
-	spew("$pf/conf/master.cf", slurp('/etc/postfix/master.cf'));
-	spew("$pf/conf/main.cf", <<"EOF");
-compatibility_level = 3.6
-queue_directory = $pf/queue
-data_directory = $pf/data
-maillog_file = $pf/maillog
-maillog_file_prefixes = $pf
-myhostname = relay.effortd-test.invalid
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-mydestination =
-alias_maps =
-alias_database =
-local_recipient_maps =
-relay_domains =
-smtputf8_enable = no
-virtual_mailbox_domains = example.ac.uk
-virtual_mailbox_base = $pf/mail
-virtual_mailbox_maps = static:box/
-virtual_uid_maps = static:$nobody_uid
-virtual_gid_maps = static:$nobody_gid
-smtpd_recipient_restrictions = permit_mynetworks, reject
-EOF
-	ok postconf('-F', '*/*/chroot = n') && postconf('-M#', 'smtp/inet')
-		&& postconf('-M', "127.0.0.1:$port/inet = 127.0.0.1:$port inet n - n - - smtpd"),
-		"a private Postfix configured for 127.0.0.1:$port, not started";
-}
-sub delivered { map { slurp($_) } sort glob "$box/*" }
+my $postfix = EffortPostfix->new;
+my $port = $postfix->port;
+pass("a private Postfix configured for 127.0.0.1:$port, not started");
+sub delivered { $postfix->delivered }
+sub postfix_start { $postfix->start }
+sub postfix_stop { $postfix->stop }
 # The mails delivered to address.
 sub mails_to { my ($a) = @_; scalar grep { /^To: \Q$a\E\r?$/m } delivered() }
 

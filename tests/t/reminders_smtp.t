@@ -21,6 +21,7 @@ use IO::Socket::INET;
 use POSIX ();
 use Time::HiRes qw(sleep time);
 use EffortTest qw(new_db start_effortd psql post_feed json_encode slurp spew wait_for);
+use EffortPostfix;
 
 plan skip_all => 'needs root: the test starts a private Postfix (run as root, as CI does)' if $> != 0;
 plan skip_all => 'postfix is not installed (scripts/install-deps installs it)' unless -x '/usr/sbin/postfix';
@@ -79,69 +80,18 @@ my $effortd = $EffortTest::EFFORTD;
 }
 
 # ---------------------------------------------------------------- a private Postfix
-# Its configuration and queue in $pf; mail for example.ac.uk goes to the
-# Maildir $pf/mail/box (a virtual mailbox), except refused@example.ac.uk,
-# refused at RCPT.  A second listener ($slow_port) waits 3 s before it
-# answers the end of a message.
-my $pf = "$tmp/postfix-$$";
-my ($port, $slow_port) = (EffortTest::free_port(), EffortTest::free_port());
-my $box = "$pf/mail/box/new";
-my $postfix_up;
-sub postfix { system('/usr/sbin/postfix', '-c', "$pf/conf", @_) == 0 }
-sub postconf { system('/usr/sbin/postconf', '-c', "$pf/conf", @_) == 0 }
-sub slurp_if { -e $_[0] ? slurp($_[0]) : '' }
-sub postfix_stop {
-	return unless $postfix_up;
-	$postfix_up = 0;
-	my $pid = slurp_if("$pf/queue/pid/master.pid") =~ /(\d+)/ ? $1 : undef;
-	postfix('stop');
-	wait_for(sub { !kill 0, $pid }, 10) if $pid;
-}
-END { local $?; postfix_stop() }
-{
-	mkdir $_ or die "$_: $!" for $pf, "$pf/conf", "$pf/queue", "$pf/data", "$pf/mail";
-	chmod 0755, $pf;
-	my ($nobody_uid, $nobody_gid) = (getpwnam('nobody'))[2, 3];
-	chown $nobody_uid, $nobody_gid, "$pf/mail";
-	chown scalar getpwnam('postfix'), -1, "$pf/data";
-	spew("$pf/conf/master.cf", slurp('/etc/postfix/master.cf'));
-	spew("$pf/conf/main.cf", <<"EOF");
-compatibility_level = 3.6
-queue_directory = $pf/queue
-data_directory = $pf/data
-maillog_file = $pf/maillog
-maillog_file_prefixes = $pf
-myhostname = relay.effortd-test.invalid
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-mydestination =
-alias_maps =
-alias_database =
-local_recipient_maps =
-relay_domains =
-smtputf8_enable = no
-virtual_mailbox_domains = example.ac.uk
-virtual_mailbox_base = $pf/mail
-virtual_mailbox_maps = static:box/
-virtual_uid_maps = static:$nobody_uid
-virtual_gid_maps = static:$nobody_gid
-smtpd_recipient_restrictions = check_recipient_access inline:{ {refused\@example.ac.uk = 550 5.1.1 no such person here} }, permit_mynetworks, reject
-EOF
-	# No chroot (the queue folder holds no copy of /etc), the system's
-	# port 25 listener replaced by ours.
-	my $ok = postconf('-F', '*/*/chroot = n') && postconf('-M#', 'smtp/inet')
-		&& postconf('-M', "127.0.0.1:$port/inet = 127.0.0.1:$port inet n - n - - smtpd")
-		&& postconf('-M', "127.0.0.1:$slow_port/inet = 127.0.0.1:$slow_port inet n - n - - smtpd"
-			. ' -o smtpd_end_of_data_restrictions=sleep,3,permit');
-	$ok &&= system("/usr/sbin/postfix -c $pf/conf start >$pf/start.log 2>&1") == 0;
-	$postfix_up = $ok;
-	BAIL_OUT('the private Postfix did not start: ' . slurp_if("$pf/start.log") . slurp_if("$pf/maillog"))
-		unless $ok && wait_for(sub { IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 1) }, 15);
-	pass("a private Postfix on 127.0.0.1:$port (config $pf/conf)");
-}
-sub delivered { map { slurp($_) } sort glob "$box/*" }
-sub count_delivered { scalar(() = glob "$box/*") }
+# (EffortPostfix): refused@example.ac.uk is refused at RCPT; a second
+# listener ($slow_port) waits 3 s before it answers the end of a message.
+my $slow_port = EffortTest::free_port();
+my $postfix = EffortPostfix->new(
+	recipient_restrictions => 'check_recipient_access inline:{ {refused@example.ac.uk = 550 5.1.1 no such person here} }, '
+		. 'permit_mynetworks, reject',
+	extra_listeners => { $slow_port => ' -o smtpd_end_of_data_restrictions=sleep,3,permit' });
+$postfix->start;
+my ($port, $pf) = ($postfix->port, $postfix->dir);
+pass("a private Postfix on 127.0.0.1:$port (config $pf/conf)");
+sub delivered { $postfix->delivered }
+sub count_delivered { scalar(() = $postfix->delivered) }
 
 # ---------------------------------------------------------------- effortd and its reminders
 my $db = new_db();
@@ -317,7 +267,7 @@ cmp_ok time - $t0, '<', 5, sprintf('… within the relay\'s delay (%.1f s)', tim
 like $d->log_text, qr/shutting down/, '… abandoning the run';
 waitpid $pid, 0;
 
-postfix_stop();
+$postfix->stop;
 ok !IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 1), 'the private Postfix is stopped';
 
 done_testing;
