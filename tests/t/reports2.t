@@ -689,10 +689,17 @@ is_deeply { map { $_->{month} => tot($_) } @{ $ga->{months} } }, {
 
 # ================================================================ filter edges
 {
-	# Years at the ends of YYYY: no investigator, no error.
-	for my $y (1000, 9998) {
+	# Years at the ends of the range dates are taken in (1900-01-01 to
+	# 9999-12-31): no investigator, no error; a year before it is refused
+	# as a date before 1900 is.
+	for my $y (1900, 9998) {
 		my $r = inv_report($y, $AS_OF);
 		is_deeply $r->{investigators}, [], "cap year $y: 200, no investigators";
+	}
+	{
+		my ($s, $j) = get('/v1/reports/investigators', year => 1000, as_of => $AS_OF);
+		is $s, 400, 'cap year 1000 (before 1900): 400';
+		is $j->{error}, 'year must be a year YYYY from 1900 to 9999', '... saying why';
 	}
 	{
 		# Year 9999's cap year (from August) would end in 10000, no
