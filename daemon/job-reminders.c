@@ -284,15 +284,17 @@ static void
 send_message(struct msg_send *m)
 {
 	const char *email = json_string_value(json_object_get(m->msg, "email"));
+	bool has_email = email != NULL && *email != '\0';
+	bool mail = mail_configured() && has_email;
 	bool hook = *effortd.cfg.notify_webhook_url != '\0';
 
-	if (mail_configured() && (email == NULL || *email == '\0'))
+	if (mail_configured() && !has_email)
 		m->run->mail_skipped++;
-	if (!hook && (!mail_configured() || email == NULL || *email == '\0'))
+	if (!mail && !hook)
 		return; /* nothing to send it with */
 	m->run->pending++;
 	m->pending = 1; /* while starting: a send may call back at once */
-	if (mail_configured() && email != NULL && *email != '\0')
+	if (mail)
 		send_mail(m, email);
 	if (hook)
 		send_hook(m);
