@@ -86,10 +86,7 @@ BEGIN
 	-- same: entries equal to the current version's; exact: entries and
 	-- submitted_at equal to a stored version's and the authorisation, if
 	-- any, recorded for it; auth_version: the latest version the record's
-	-- authorisation is recorded for.  known is a scalar subquery, one probe
-	-- of people_pkey per record: as EXISTS the planner hashed the whole
-	-- people table for it (it guesses 1,270 staged records), 50,000 rows
-	-- for a POST of one timesheet (tests/t/scoped_plan.t).
+	-- authorisation is recorded for.
 	INSERT INTO effort_ts_plan
 	SELECT b.idx, b.person_id, b.period_start, b.period_end, b.submitted_at,
 	       b.authorised_by, b.authorised_at, b.amendment_reason, b.entries,
@@ -99,7 +96,7 @@ BEGIN
 	       c.decided_at,
 	       c.timesheet_id IS NOT NULL AND
 	         effort_entries_canon(b.entries) = effort_version_canon(c.timesheet_id),
-	       coalesce((SELECT true FROM people p WHERE p.person_id = b.person_id), false),
+	       EXISTS (SELECT 1 FROM people p WHERE p.person_id = b.person_id),
 	       EXISTS (SELECT 1 FROM timesheets v
 	                WHERE v.person_id = b.person_id AND v.period_start = b.period_start
 	                  AND v.period_end = b.period_end AND v.submitted_at = b.submitted_at
