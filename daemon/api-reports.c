@@ -83,7 +83,7 @@ report_done(const struct db_result *res, void *arg)
 
 	if (j->format == REPORT_JSON)
 		reply_db_json(j->r, res);
-	else if (db_answer_document(j->r, res, true, &doc)) {
+	else if (db_answer_document(j->r, res, SQL_PARSE_ALL, &doc)) {
 		reply_report(j, doc);
 		json_decref(doc);
 	}

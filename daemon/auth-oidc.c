@@ -307,7 +307,7 @@ signin_done(const struct db_result *res, void *arg)
 	json_t *doc;
 	char id[32];
 
-	if (!db_answer_document(r, res, false, &doc)) {
+	if (!db_answer_document(r, res, SQL_PARSE_OBJECTS, &doc)) {
 		free(s);
 		return;
 	}

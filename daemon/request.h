@@ -152,20 +152,26 @@ void reply_refusal(struct request *, int code, json_t *refusal);
  * The one refusal protocol between SQL and C: a statement answers one
  * jsonb value; an object with an integer "http_status" (400-599) and a
  * string "error" is a refusal (effort_refuse() in the SQL), anything else
- * is the document.  Returns 200 with the document in *doc (an array is
- * left unparsed, *doc NULL, unless want_arrays), the refusal's status
- * with the refusal in *doc, or 500 with the reason in why (no row, not
- * JSON, a failed job: use reply_db_failure for those first).
+ * is the document.  Returns 200 with the document in *doc, the refusal's
+ * status with the refusal in *doc, or 500 with the reason in why (no row,
+ * not JSON, a failed job: use reply_db_failure for those first).  What
+ * the caller reads of a document decides what is parsed; a document left
+ * unparsed is 200 with *doc NULL, sent on as the statement wrote it.
  */
-int sql_answer(const struct db_result *, bool want_arrays, json_t **doc,
+enum sql_parse {
+	SQL_PARSE_ALL,     /* every document */
+	SQL_PARSE_OBJECTS, /* objects; an array is a document, unparsed */
+	SQL_PARSE_REFUSALS /* only a value that may be a refusal */
+};
+int sql_answer(const struct db_result *, enum sql_parse, json_t **doc,
     char *why, size_t whylen);
 /*
  * A finished job's answer read by sql_answer: true with the document in
- * *doc (the caller's; NULL for an unparsed array); false when it has
+ * *doc (the caller's; NULL when left unparsed); false when it has
  * already replied with the job's failure, the SQL's refusal or a 500.
  */
 bool db_answer_document(
-    struct request *, const struct db_result *, bool want_arrays, json_t **doc);
+    struct request *, const struct db_result *, enum sql_parse, json_t **doc);
 
 /*
  * "Store, re-audit, reply", written once: re-evaluates the people listed

@@ -48,6 +48,21 @@ tokens_list_returns('{"error": "odd", "http_status": 200}');
 ($s) = $d->req(GET => '/v1/tokens', token => $admin);
 is $s, 200, 'http_status 200 is no refusal';
 
+# ---- "http_status" below the top, or as a value: a document.  (effortd
+# parses only an answer whose text holds the key; these are parsed and
+# found to be documents.)
+tokens_list_returns('{"note": "http_status", "tokens": [{"error": "inner", "http_status": 409}]}');
+($s, $j) = $d->req(GET => '/v1/tokens', token => $admin);
+is $s, 200, 'a refusal nested in a document, and "http_status" as a value: 200';
+is_deeply $j, { note => 'http_status', tokens => [ { error => 'inner', http_status => 409 } ] },
+	'… answered as it is';
+
+# ---- a refusal's text inside a string: a document, sent unparsed
+tokens_list_returns(q({"note": "{\\"error\\": \\"x\\", \\"http_status\\": 409}", "tokens": []}));
+($s, $j) = $d->req(GET => '/v1/tokens', token => $admin);
+is $s, 200, 'a refusal written inside a string: 200';
+is_deeply $j, { note => '{"error": "x", "http_status": 409}', tokens => [] }, '… answered as it is';
+
 # ---- no value at all: 500, logged
 psql($db, q{CREATE OR REPLACE FUNCTION tokens_list() RETURNS jsonb LANGUAGE sql STABLE AS $$ SELECT NULL::jsonb $$});
 ($s, $j) = $d->req(GET => '/v1/tokens', token => $admin);
