@@ -13,7 +13,10 @@
  *     arrive, armed when the connection opens and after each reply and
  *     disarmed while a request is being handled.  A client that trickles
  *     bytes (slowloris) keeps resetting evhttp's idle timeout
- *     (limits.idle_timeout) but not this one; its socket is shut down;
+ *     (limits.idle_timeout) but not this one; its socket is shut down.
+ *     A request still arriving at MIN_RATE or more (a large feed, a slow
+ *     link, or effortd reading slowly: libevent 2.1 reads 4 KiB a turn of
+ *     the loop) gets another period;
  *   - while a request is handled, a watch on the socket that tells the
  *     request when its client closes the connection (evhttp stops reading
  *     while a request is handled, so its close callback would not fire);
@@ -57,6 +60,8 @@
 #define FLUSH_POLL_USEC 50000
 #define FLUSH_POLLS     20 /* a second at most */
 #define NO_NUL          UINT64_MAX
+/* Bytes a second a request must arrive at to outlive its deadline. */
+#define MIN_RATE (16 * 1024)
 
 struct conn {
 	struct bufferevent *bev; /* socket or TLS; one reference is ours */
@@ -67,11 +72,12 @@ struct conn {
 	void (*gone)(void *);
 	void *gone_arg;
 	/* Offsets in the stream of bytes the client sent: */
-	uint64_t taken;   /* the bytes evhttp has taken from the input */
-	uint64_t scanned; /* the bytes looked at for a NUL */
-	uint64_t nul_at;  /* the first NUL of the request being read, or
-	                     NO_NUL */
-	bool head_nul;    /* the request handled had a NUL in its head */
+	uint64_t taken;    /* the bytes evhttp has taken from the input */
+	uint64_t scanned;  /* the bytes looked at for a NUL */
+	uint64_t nul_at;   /* the first NUL of the request being read, or
+	                      NO_NUL */
+	uint64_t armed_at; /* scanned when the deadline was armed */
+	bool head_nul;     /* the request handled had a NUL in its head */
 	LIST_ENTRY(conn) entry;
 };
 
@@ -80,6 +86,7 @@ static int nconns;
 static struct event *reaper;
 
 static bool conn_released(struct conn *);
+static void arm(struct conn *);
 static void on_input(
     struct evbuffer *, const struct evbuffer_cb_info *, void *);
 
@@ -112,12 +119,17 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		if (s >= 0 && tls_context() == NULL &&
 		    send(s, refusal, sizeof refusal - 1, MSG_NOSIGNAL) < 0)
 			log_debug("refusing a connection: send failed");
-	} else if (!c->busy) {
+	} else if (c->busy) {
+		return;
+	} else if (c->scanned - c->armed_at >=
+	           (uint64_t)effortd.cfg.request_timeout * MIN_RATE) {
+		arm(c); /* arriving steadily: another period */
+		return;
+	} else {
 		log_info("closing a connection that took over %d s to send "
 		         "its request",
 		    effortd.cfg.request_timeout);
-	} else
-		return;
+	}
 	conn_cut(c);
 }
 
@@ -126,6 +138,7 @@ arm(struct conn *c)
 {
 	struct timeval tv = { effortd.cfg.request_timeout, 0 };
 
+	c->armed_at = c->scanned;
 	evtimer_add(c->timer, &tv);
 }
 

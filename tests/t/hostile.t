@@ -82,6 +82,24 @@ ok defined $closed, 'the slowloris connection is closed by effortd';
 cmp_ok $closed + 0.5, '<', 4.5, sprintf('… within limits.request_timeout (3 s) of connecting (%.1f s)', ($closed // 99) + 0.5);
 like $d->log_text, qr/closing a connection that took over 3 s/, '… and logged';
 
+# ---- a body arriving steadily for longer than limits.request_timeout (a
+# large feed over a slow link, or while effortd is busy with others): 600
+# KiB at 100 KiB/s, 6 s against the 3-s deadline.  It is answered (401:
+# no token), not cut: each period it sent more than 16 KiB/s.
+my $steady = connect_raw();
+my $body = 'x' x (50 * 1024);
+syswrite($steady, "POST /v1/people HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+	. 'Content-Length: ' . (12 * length $body) . "\r\n\r\n");
+$t0 = time;
+for (1 .. 12) {
+	syswrite($steady, $body) == length $body or last;
+	sleep 0.5;
+}
+my ($answered, $reply) = time_to_close($steady, 10);
+$took = time - $t0;
+like $reply // '', qr{^HTTP/1\.1 401 }, sprintf('a request arriving at 100 KiB/s for %.1f s is answered (401), not cut', $took);
+cmp_ok $took, '>', 4, '… having taken longer than limits.request_timeout';
+
 # ---- a silent connection: closed after limits.idle_timeout
 my $quiet = connect_raw();
 my ($after) = time_to_close($quiet, 10);
