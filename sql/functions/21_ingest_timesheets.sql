@@ -67,8 +67,8 @@ BEGIN
 	 WHERE person_id IN (SELECT rec ->> 'person_id' FROM feed_stage)
 	 ORDER BY person_id FOR UPDATE;
 
-	-- The plan: one row per record, in a table of the transaction (as
-	-- feed_stage: see 22_ingest_stage.sql).
+	-- The plan: one row per record, in a table of the session emptied at
+	-- commit (as feed_stage: see 22_ingest_stage.sql).
 	IF to_regclass('pg_temp.effort_ts_plan') IS NULL THEN
 		CREATE TEMP TABLE effort_ts_plan (
 			idx int, person_id text, period_start date, period_end date,
@@ -78,7 +78,7 @@ BEGIN
 			cur_decision text, cur_by text, cur_at timestamptz,
 			same boolean, known boolean, exact boolean, auth_version int,
 			action text, target_version int
-		) ON COMMIT DROP;
+		) ON COMMIT DELETE ROWS;
 	ELSE
 		DELETE FROM effort_ts_plan;
 	END IF;
@@ -133,6 +133,8 @@ BEGIN
 	                                           WHERE d.timesheet_id = t.timesheet_id
 	                                           ORDER BY d.decision_id DESC LIMIT 1) d ON true) c
 	    ON true;
+	-- (the planner learns the batch's size: see 22_ingest_stage.sql)
+	ANALYZE effort_ts_plan (idx);
 
 	SELECT coalesce(jsonb_agg(err ORDER BY (err ->> 'index')::int), '[]')
 	  INTO v_errors

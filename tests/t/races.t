@@ -28,21 +28,20 @@ sub row_lock {
 
 sub row_unlock { $db->release_held($_[0], 'races_holder') }
 
-# Pauses the next feed to open its transaction (BEGIN, then the staging
-# table's CREATE TEMP TABLE) until unpause: an event trigger waits there
-# for an advisory lock the test holds.  Only the first feed waits (it takes
-# a second advisory lock for its transaction); feeds after it pass.
+# Pauses the next feed to open its transaction (BEGIN, then
+# feed_stage_open, which readies the session's staging table) until
+# unpause: feed_stage_open is replaced for the while by a copy that first
+# waits for an advisory lock the test holds (a feed running the copy when
+# unpause puts the original back finishes the copy).  Only the first feed
+# waits (it takes a second advisory lock for its transaction); feeds after
+# it pass.
+my $stage_open = psql_value($db, q{SELECT pg_get_functiondef('feed_stage_open()'::regprocedure)});
 sub pause_next_feed {
-	psql($db, q{
-		CREATE FUNCTION races_pause() RETURNS event_trigger LANGUAGE plpgsql AS $f$
-		BEGIN
-			IF pg_try_advisory_xact_lock(7702) THEN
-				PERFORM pg_advisory_xact_lock_shared(7701);
-			END IF;
-		END $f$;
-		CREATE EVENT TRIGGER races_pause ON ddl_command_end WHEN TAG IN ('CREATE TABLE')
-			EXECUTE FUNCTION races_pause();
-	});
+	(my $paused = $stage_open) =~ s/^BEGIN$/BEGIN
+	IF pg_try_advisory_xact_lock(7702) THEN
+		PERFORM pg_advisory_xact_lock_shared(7701);
+	END IF;/m or die "races.t: feed_stage_open has no BEGIN line:\n$stage_open";
+	psql($db, $paused);
 	return row_lock('SELECT pg_advisory_lock(7701)', 1);
 }
 
@@ -54,7 +53,7 @@ sub feed_paused {
 
 sub unpause {
 	my ($holder) = @_;
-	psql($db, 'DROP EVENT TRIGGER races_pause; DROP FUNCTION races_pause()');
+	psql($db, $stage_open);
 	row_unlock($holder);
 }
 
