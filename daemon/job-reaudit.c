@@ -6,9 +6,10 @@
  * themselves.  The SQL side (audit_sweep) takes advisory locks so that
  * several effortd instances never sweep at once, and queues a full sweep
  * ahead of the scoped sweeps that arrive after it, so that steady feed
- * traffic cannot starve it; a full sweep that fails (e.g. its lock wait
- * timed out) is tried again after SWEEP_RETRY_SECONDS, not at the next
- * interval or midnight.
+ * traffic cannot starve it; the full sweep holds up re-audits only while
+ * it reconciles, not while it evaluates (40_audit.sql).  A full sweep that
+ * fails (e.g. its lock wait timed out) is tried again after
+ * SWEEP_RETRY_SECONDS, not at the next interval or midnight.
  */
 #include <stdbool.h>
 #include <stdlib.h>

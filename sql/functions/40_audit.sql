@@ -18,15 +18,34 @@
 -- then one lock per person in one order, so that scoped sweeps of
 -- different people run side by side and never deadlock; a larger scope
 -- takes the sweep lock exclusively (one lock per person would fill the
--- shared lock table: 17,000 people after a large charges batch).  A full
--- sweep cannot starve: it queues for the sweep lock exclusively, and while
--- it waits PostgreSQL queues every new request for that lock behind it, so
--- it waits only for the sweeps already running (at most 60 s, a
--- lock_timeout for that wait alone; then it fails and effortd retries,
--- audit.c); the scoped sweeps that arrive meanwhile wait for it (one full
--- sweep, about 2 s at 10,000 staff).  A full sweep that finds another one
--- queued or running (the sweep-pending lock) skips ({"skipped": true}):
--- that one covers it.
+-- shared lock table: 17,000 people after a large charges batch).
+-- A full sweep evaluates everyone first, then reconciles; it holds the
+-- sweep lock exclusively only for the reconcile, so that feeds and their
+-- re-audits go on while it evaluates (about 2-3 s at 10,000 staff, 15-20 s
+-- at 50,000):
+--   1. it takes the evaluation lock exclusively (waiting for the scoped
+--      sweeps that hold it shared: those that began before it), notes
+--      when, and evaluates everyone;
+--   2. a scoped sweep that cannot take the evaluation lock shared (a full
+--      sweep holds it, or waits for it) marks its people in
+--      audit_sweep_overtaken (migration 019) and goes on: its findings
+--      will be newer than the full sweep's evaluation of those people;
+--   3. the full sweep takes the sweep lock exclusively, which waits for
+--      the scoped sweeps running (at most 60 s, a lock_timeout for that
+--      wait alone; then it fails and effortd retries, audit.c), and
+--      reconciles everyone but the people marked since step 1.
+-- Why that is right: a change to a person committed after the full
+-- sweep's evaluation began is re-audited after its commit, either during
+-- step 1 (marked, so the full sweep leaves that person's findings to the
+-- re-audit) or after the full sweep commits (the re-audit then replaces
+-- the full sweep's findings).  A change committed before is in the
+-- evaluation.  Marking more people than needed only leaves their findings
+-- to re-audits as of the same day.
+-- A full sweep cannot starve: it queues for each lock exclusively, and
+-- while it waits PostgreSQL queues every new request for that lock behind
+-- it, so it waits only for the sweeps already running.  A full sweep that
+-- finds another one queued or running (the sweep-pending lock) skips
+-- ({"skipped": true}): that one covers it.
 -- Speed (docs/performance.md): no JIT (compiling the rule query costs more
 -- than running it), enough work_mem for its sorts and hashes to stay in
 -- memory, index probes costed as what they are on tables held in memory
@@ -63,11 +82,17 @@ DECLARE
 	-- whose findings are evaluated: the scope, or everyone (NULL) for a
 	-- scope of half the organisation or more
 	v_eval     text[] := v_people;
+	-- a full sweep's evaluation, and when it began (steps 1 and 3 above)
+	v_found    rule_finding[];
+	v_began    timestamptz;
 BEGIN
 	IF v_people IS NULL THEN
 		IF NOT pg_try_advisory_xact_lock(hashtext('effortd.audit_sweep.full')) THEN
 			RETURN jsonb_build_object('skipped', true);
 		END IF;
+		PERFORM pg_advisory_xact_lock(hashtext('effortd.audit_sweep.evaluating'));
+		v_began := clock_timestamp();
+		v_found := ARRAY(SELECT ROW(f.*)::rule_finding FROM audit_findings(v_as_of, p_params, NULL) f);
 		PERFORM set_config('lock_timeout', '60s', true);
 		PERFORM pg_advisory_xact_lock(hashtext('effortd.audit_sweep'));
 		PERFORM set_config('lock_timeout', v_lock_timeout, true);
@@ -86,6 +111,11 @@ BEGIN
 		  ORDER BY k;
 		PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);
 	END IF;
+	IF v_people IS NOT NULL
+	   AND NOT pg_try_advisory_xact_lock_shared(hashtext('effortd.audit_sweep.evaluating')) THEN
+		INSERT INTO audit_sweep_overtaken (person_id, marked_at)
+		SELECT p, clock_timestamp() FROM unnest(v_people) p;
+	END IF;
 
 	-- One statement: every part sees the findings as they were before it.
 	-- pair: every produced finding beside the open one of the same
@@ -95,8 +125,19 @@ BEGIN
 	-- (cur: the scope's findings; evaluated for everyone, those of the
 	-- scope kept.  The filter is outside the MATERIALIZED evaluation so
 	-- that it never reaches into the rule query's plan.)
-	WITH evaluated AS MATERIALIZED (
+	-- (A full sweep's: everyone's evaluation, less the people a scoped
+	-- sweep marked since it began, in cur and in old alike.)
+	WITH overtaken AS MATERIALIZED (
+		SELECT DISTINCT o.person_id FROM audit_sweep_overtaken o
+		 WHERE v_people IS NULL AND o.marked_at >= v_began
+	),
+	evaluated AS MATERIALIZED (
 		SELECT * FROM audit_findings(v_as_of, p_params, v_eval)
+		 WHERE v_people IS NOT NULL
+		UNION ALL
+		SELECT * FROM unnest(v_found) e
+		 WHERE v_people IS NULL
+		   AND NOT EXISTS (SELECT 1 FROM overtaken o WHERE o.person_id = e.person_id)
 	),
 	cur AS (
 		SELECT e.* FROM evaluated e
@@ -107,6 +148,7 @@ BEGIN
 		       f.period_start, f.period_end
 		  FROM findings f
 		 WHERE f.resolved_at IS NULL AND v_people IS NULL
+		   AND NOT EXISTS (SELECT 1 FROM overtaken o WHERE o.person_id = f.person_id)
 		UNION ALL
 		SELECT f.finding_id, f.rule, f.person_id, coalesce(f.grant_ref, ''),
 		       f.period_start, f.period_end
@@ -147,11 +189,17 @@ BEGIN
 	       (SELECT count(*) FILTER (WHERE produced) FROM upd),
 	       (SELECT count(*) FILTER (WHERE NOT produced) FROM upd),
 	       (SELECT count(*) FROM old)
+	       + (SELECT count(*) FROM findings f
+	           WHERE f.resolved_at IS NULL AND f.person_id IN (SELECT person_id FROM overtaken))
 	  INTO v_opened, v_updated, v_resolved, v_open;
-	-- open now: those open before, less the resolved, plus the opened
+	-- open now: those open before (the overtaken people's, left as they
+	-- are, counted too), less the resolved, plus the opened
 	v_open := v_open - v_resolved + v_opened;
 	-- everyone's findings are now as of v_as_of with p_params (violations_list)
 	IF v_people IS NULL THEN
+		-- the marks are read (scoped sweeps wait for the sweep lock, so
+		-- none is being written)
+		DELETE FROM audit_sweep_overtaken;
 		INSERT INTO audit_sweep_last (as_of, params, finished_at)
 		VALUES (v_as_of, coalesce(p_params, '{}'), now())
 		ON CONFLICT (one) DO UPDATE

@@ -45,7 +45,7 @@ is psql($db, 'SELECT count(*) FROM charges'), 12 * $N, "an organisation of $N pe
 my $sweeps = join '', map { sprintf "SELECT audit_sweep('2026-01-01', NULL, ARRAY['P%05d']);\n", $_ * 401 } 1 .. 6;
 my ($notices, $status) = psql_explained($db, $sweeps, log_analyze => 'on', log_timing => 'off');
 is $status, 0, 'six scoped sweeps of one person each' or diag $notices;
-like $notices, qr/Query Text: WITH evaluated AS MATERIALIZED/, "… explained (the sweep's statement)";
+like $notices, qr/Query Text: WITH overtaken AS MATERIALIZED/, "… explained (the sweep's statement)";
 my @charges_read = $notices =~ /on charges \w+ .*?actual rows=12 loops=1/g;
 ok scalar(@charges_read) >= 6, "… each read its person's 12 charges by index" or diag $notices;
 
