@@ -6,8 +6,9 @@
  * themselves.  The SQL side (audit_sweep) takes advisory locks so that
  * several effortd instances never sweep at once, and queues a full sweep
  * ahead of the scoped sweeps that arrive after it, so that steady feed
- * traffic cannot starve it; the full sweep holds up re-audits only while
- * it reconciles, not while it evaluates (40_audit.sql).  A full sweep that
+ * traffic cannot starve it; the full sweep, and a re-audit of more than
+ * 1,000 people, hold up re-audits only while they reconcile, not while
+ * they evaluate (40_audit.sql).  A full sweep that
  * fails (e.g. its lock wait timed out) is tried again after
  * SWEEP_RETRY_SECONDS, not at the next interval or midnight.
  */

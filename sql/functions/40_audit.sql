@@ -17,28 +17,30 @@
 -- them): scoped sweeps of up to 1,000 people take the sweep lock shared,
 -- then one lock per person in one order, so that scoped sweeps of
 -- different people run side by side and never deadlock; a larger scope
--- takes the sweep lock exclusively (one lock per person would fill the
--- shared lock table: 17,000 people after a large charges batch).
--- A full sweep evaluates everyone first, then reconciles; it holds the
--- sweep lock exclusively only for the reconcile, so that feeds and their
--- re-audits go on while it evaluates (about 2-3 s at 10,000 staff, 15-20 s
--- at 50,000):
+-- (one lock per person would fill the shared lock table: 17,000 people
+-- after a large charges batch) and a full sweep evaluate first, then
+-- reconcile, holding the sweep lock exclusively only for the reconcile,
+-- so that feeds and their re-audits go on while they evaluate (a full
+-- sweep: about 2-3 s at 10,000 staff, 15-20 s at 50,000; a month's
+-- charges of everyone, the same):
 --   1. it takes the evaluation lock exclusively (waiting for the scoped
---      sweeps that hold it shared: those that began before it), notes
---      when, and evaluates everyone;
+--      sweeps that hold it shared: those that began before it, and for
+--      the full sweep or large scope evaluating), notes when, and
+--      evaluates (a full sweep: everyone);
 --   2. a scoped sweep that cannot take the evaluation lock shared (a full
---      sweep holds it, or waits for it) marks its people in
---      audit_sweep_overtaken (migration 019) and goes on: its findings
---      will be newer than the full sweep's evaluation of those people;
---   3. the full sweep takes the sweep lock exclusively, which waits for
---      the scoped sweeps running (at most 60 s, a lock_timeout for that
---      wait alone; then it fails and effortd retries, audit.c), and
---      reconciles everyone but the people marked since step 1.
--- Why that is right: a change to a person committed after the full
--- sweep's evaluation began is re-audited after its commit, either during
--- step 1 (marked, so the full sweep leaves that person's findings to the
--- re-audit) or after the full sweep commits (the re-audit then replaces
--- the full sweep's findings).  A change committed before is in the
+--      sweep or a large scope holds it, or waits for it) marks its people
+--      in audit_sweep_overtaken (migration 019) and goes on: its findings
+--      will be newer than that evaluation of those people;
+--   3. it takes the sweep lock exclusively, which waits for the scoped
+--      sweeps running (at most 60 s, a lock_timeout for that wait alone;
+--      then it fails: effortd retries a full sweep, audit.c, and leaves a
+--      large scope to the next one, job-reaudit.c), and reconciles its
+--      scope but the people marked since step 1, whose marks it deletes.
+-- Why that is right: a change to a person committed after the
+-- evaluation began is re-audited after its commit, either during step 1
+-- (marked, so the full sweep or large scope leaves that person's findings
+-- to the re-audit) or after it commits (the re-audit then replaces its
+-- findings).  A change committed before is in the
 -- evaluation.  Marking more people than needed only leaves their findings
 -- to re-audits as of the same day.
 -- A full sweep cannot starve: it queues for each lock exclusively, and
@@ -90,14 +92,7 @@ BEGIN
 		IF NOT pg_try_advisory_xact_lock(hashtext('effortd.audit_sweep.full')) THEN
 			RETURN jsonb_build_object('skipped', true);
 		END IF;
-		PERFORM pg_advisory_xact_lock(hashtext('effortd.audit_sweep.evaluating'));
-		v_began := clock_timestamp();
-		v_found := ARRAY(SELECT ROW(f.*)::rule_finding FROM audit_findings(v_as_of, p_params, NULL) f);
-		PERFORM set_config('lock_timeout', '60s', true);
-		PERFORM pg_advisory_xact_lock(hashtext('effortd.audit_sweep'));
-		PERFORM set_config('lock_timeout', v_lock_timeout, true);
 	ELSIF cardinality(v_people) > 1000 THEN
-		PERFORM pg_advisory_xact_lock(hashtext('effortd.audit_sweep'));
 		IF cardinality(v_people) * 2 >= (SELECT count(*) FROM people) THEN
 			v_eval := NULL;
 		ELSE
@@ -110,11 +105,19 @@ BEGIN
 		           FROM unnest(v_people) p) s
 		  ORDER BY k;
 		PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);
+		IF NOT pg_try_advisory_xact_lock_shared(hashtext('effortd.audit_sweep.evaluating')) THEN
+			INSERT INTO audit_sweep_overtaken (person_id, marked_at)
+			SELECT p, clock_timestamp() FROM unnest(v_people) p;
+		END IF;
 	END IF;
-	IF v_people IS NOT NULL
-	   AND NOT pg_try_advisory_xact_lock_shared(hashtext('effortd.audit_sweep.evaluating')) THEN
-		INSERT INTO audit_sweep_overtaken (person_id, marked_at)
-		SELECT p, clock_timestamp() FROM unnest(v_people) p;
+	-- a full sweep or a large scope: evaluate, then take the sweep lock
+	IF v_people IS NULL OR cardinality(v_people) > 1000 THEN
+		PERFORM pg_advisory_xact_lock(hashtext('effortd.audit_sweep.evaluating'));
+		v_began := clock_timestamp();
+		v_found := ARRAY(SELECT ROW(f.*)::rule_finding FROM audit_findings(v_as_of, p_params, v_eval) f);
+		PERFORM set_config('lock_timeout', '60s', true);
+		PERFORM pg_advisory_xact_lock(hashtext('effortd.audit_sweep'));
+		PERFORM set_config('lock_timeout', v_lock_timeout, true);
 	END IF;
 
 	-- One statement: every part sees the findings as they were before it.
@@ -125,18 +128,19 @@ BEGIN
 	-- (cur: the scope's findings; evaluated for everyone, those of the
 	-- scope kept.  The filter is outside the MATERIALIZED evaluation so
 	-- that it never reaches into the rule query's plan.)
-	-- (A full sweep's: everyone's evaluation, less the people a scoped
-	-- sweep marked since it began, in cur and in old alike.)
+	-- (A full sweep's or a large scope's: its evaluation, less the people
+	-- a scoped sweep marked since it began, in cur and in old alike.)
 	WITH overtaken AS MATERIALIZED (
 		SELECT DISTINCT o.person_id FROM audit_sweep_overtaken o
-		 WHERE v_people IS NULL AND o.marked_at >= v_began
+		 WHERE v_began IS NOT NULL AND o.marked_at >= v_began
+		   AND (v_people IS NULL OR o.person_id = ANY (v_people))
 	),
 	evaluated AS MATERIALIZED (
 		SELECT * FROM audit_findings(v_as_of, p_params, v_eval)
-		 WHERE v_people IS NOT NULL
+		 WHERE v_began IS NULL
 		UNION ALL
 		SELECT * FROM unnest(v_found) e
-		 WHERE v_people IS NULL
+		 WHERE v_began IS NOT NULL
 		   AND NOT EXISTS (SELECT 1 FROM overtaken o WHERE o.person_id = e.person_id)
 	),
 	cur AS (
@@ -154,6 +158,7 @@ BEGIN
 		       f.period_start, f.period_end
 		  FROM findings f
 		 WHERE f.resolved_at IS NULL AND f.person_id = ANY (v_people)
+		   AND NOT EXISTS (SELECT 1 FROM overtaken o WHERE o.person_id = f.person_id)
 	),
 	pair AS MATERIALIZED (
 		SELECT o.finding_id, c.rule IS NOT NULL AS produced, c.*
@@ -196,10 +201,13 @@ BEGIN
 	-- are, counted too), less the resolved, plus the opened
 	v_open := v_open - v_resolved + v_opened;
 	-- everyone's findings are now as of v_as_of with p_params (violations_list)
-	IF v_people IS NULL THEN
+	IF v_began IS NOT NULL THEN
 		-- the marks are read (scoped sweeps wait for the sweep lock, so
-		-- none is being written)
+		-- none is being written); only the holder of the evaluation lock
+		-- reads them, and the next one begins after this commit
 		DELETE FROM audit_sweep_overtaken;
+	END IF;
+	IF v_people IS NULL THEN
 		INSERT INTO audit_sweep_last (as_of, params, finished_at)
 		VALUES (v_as_of, coalesce(p_params, '{}'), now())
 		ON CONFLICT (one) DO UPDATE

@@ -9,11 +9,15 @@
 #     stored behind effortd's back during the evaluation is not in it; one
 #     stored before is);
 #   - the marks are gone once the full sweep is done, and a re-audit
-#     outside a full sweep writes none.
-# The full sweep's evaluation is made slow for the test: audit_findings is
-# replaced by a copy that sleeps first when it evaluates everyone (STABLE:
-# it reads what its caller's statement saw when it began).  Before, the
-# POST waited for the whole full sweep.
+#     outside a full sweep writes none;
+#   - a feed whose re-audit has more than 1,000 people (a month's charges)
+#     evaluates them the same way, first, and holds up other feeds only
+#     while it reconciles: everyone's plan for half the people or more,
+#     the scope's generic plan for fewer.
+# The evaluation is made slow for the test: audit_findings is replaced by
+# a copy that sleeps first when it evaluates everyone or more than 1,000
+# people (STABLE: it reads what its caller's statement saw when it
+# began).  Before, the POST waited for the whole full sweep or re-audit.
 use strict;
 use warnings;
 use utf8;
@@ -23,7 +27,7 @@ use lib "$FindBin::Bin/../lib";
 use POSIX qw(_exit);
 use Test::More;
 use Time::HiRes qw(sleep time);
-use EffortTest qw(new_db start_effortd psql psql_value post_feed json_encode json_decode slurp spew wait_for);
+use EffortTest qw(new_db start_effortd psql psql_value post_feed post_bg collect_bg json_encode json_decode slurp spew wait_for);
 
 my $SLEEP = 5;    # the full sweep's evaluation, made this long
 
@@ -33,8 +37,10 @@ my $d = start_effortd(db => $db, 'audit.sweep_interval' => 0);
 # test's)
 ok wait_for(sub { $d->log_text =~ /audit sweep: / }, 10), "effortd's first full sweep is done";
 my $G = 'EP/O000001/1';
+# X and Y, and 2,400 more (W0001...) for the large re-audits at the end
+my @many = map { sprintf 'W%04d', $_ } 1 .. 2400;
 is((post_feed($d, people => [ { person_id => 'M', name => 'Manager', fte => 1, employment_start => '2015-01-05' },
-	map { { person_id => $_, name => "Worker $_", line_manager_id => 'M', fte => 1, employment_start => '2015-01-05' } } qw(X Y) ]))[0],
+	map { { person_id => $_, name => "Worker $_", line_manager_id => 'M', fte => 1, employment_start => '2015-01-05' } } qw(X Y), @many ]))[0],
 	200, 'setup: people');
 is((post_feed($d, grants => [ { grant_ref => $G, title => 'Overtaken', start_date => '2020-01-01', end_date => '2099-12-31' } ]))[0],
 	200, 'setup: grant');
@@ -65,7 +71,7 @@ psql($db, qq{
 	               period_start date, period_end date, hours numeric, detail text)
 	LANGUAGE plpgsql STABLE AS \$f\$
 	BEGIN
-		IF p_people IS NULL THEN
+		IF p_people IS NULL OR cardinality(p_people) > 1000 THEN
 			PERFORM pg_sleep($SLEEP);
 		END IF;
 		RETURN QUERY SELECT (s.finding).* FROM effort_rule_stages(p_as_of, p_params, p_people) s
@@ -123,5 +129,38 @@ is open_findings('Y', 'timesheet_missing'), '2025-01,2025-02,2025-03,2025-05,202
 is psql_value($db, 'SELECT count(*) FROM audit_sweep_overtaken'), 0, '… and no mark written';
 is open_findings('Y', 'activity_missing'), '2025-02,2025-05',
 	"… the re-audit of Y finds the charge stored during the evaluation, which the full sweep had not";
+
+# ---- a large re-audit evaluating; a POST meanwhile ------------------------------
+# A month's charges of 1,300 of the 2,403 people (half or more: everyone
+# evaluated), then of the other 1,100 (fewer than half: the scope's
+# generic plan).  Each month of X's POSTed meanwhile is answered at once
+# and stays resolved.
+# (charged: each case's month, X's charge thus new each time)
+my @large = ([ 'everyone evaluated', [ @many[0 .. 1299] ], '2025-05', '2025-03' ],
+	[ 'the generic plan', [ @many[1300 .. 2399] ], '2025-06', '2025-04' ]);
+for my $case (@large) {
+	my ($how, $people, $month, $charged) = @$case;
+	my $n = @$people;
+	# (X charged too: X's findings are the re-audit's to reconcile)
+	my $bg = post_bg($d, charges => [ map { { person_id => $_, grant_ref => $G, month => $charged, hours => 10 } } 'X', @$people ]);
+	ok wait_for(sub { psql_value($db, q{SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND wait_event = 'PgSleep'}) == 1 }, 10),
+		"charges of X and $n people ($how): their re-audit is evaluating";
+	my $t = time;
+	my ($s, $j) = post_feed($d, timesheets => [ { person_id => 'X', period_start => "$month-01",
+		period_end => $month eq '2025-05' ? '2025-05-31' : '2025-06-30', submitted_at => '2025-07-01T09:00:00Z',
+		entries => [ { kind => 'grant', activity => $G, hours => 80 }, { kind => 'research', activity => 'research', hours => 80 } ] } ]);
+	my $took = time - $t;
+	is $s, 200, "… X's $month POSTed meanwhile: 200" or diag json_encode($j);
+	cmp_ok $took, '<', $SLEEP / 2, sprintf('… answered in %.2f s, not after the charges\' re-audit (%d s)', $took, $SLEEP);
+	unlike open_findings('X', 'timesheet_missing'), qr/$month/, "… X's $month re-audited: resolved";
+	my ($cs, $cj) = collect_bg($bg);
+	is $cs, 200, "the charges of X and $n people: 200" or diag json_encode($cj);
+	unlike open_findings('X', 'timesheet_missing'), qr/$month/, "… X's $month not opened again by their older evaluation";
+	is psql_value($db, qq{SELECT count(*) FROM findings WHERE resolved_at IS NULL AND rule = 'activity_missing'
+		AND person_id BETWEEN '$people->[0]' AND '$people->[-1]'}), $n, "… every one of the $n charged found";
+	is psql_value($db, 'SELECT count(*) FROM audit_sweep_overtaken'), 0, '… and the marks deleted';
+}
+is open_findings('X', 'timesheet_missing'), '2025-01,2025-02,2025-04', "X's months after all that";
 
 done_testing;
