@@ -124,8 +124,11 @@ $$;
 
 -- The stages' row types: what effort_rule_stages returns for each stage
 -- (re-created with the functions; nothing stores them).
+DROP FUNCTION IF EXISTS audit_findings_part(date, jsonb, text, text);
 DROP FUNCTION IF EXISTS audit_findings(date, jsonb, text[]);
+DROP FUNCTION IF EXISTS audit_findings(date, jsonb, text[], text, text);
 DROP FUNCTION IF EXISTS effort_rule_stages(date, jsonb, text[]);
+DROP FUNCTION IF EXISTS effort_rule_stages(date, jsonb, text[], text, text);
 DROP TYPE IF EXISTS rule_finding, rule_timesheet_check, rule_person_month,
 	rule_person_month_grant, rule_cap_year, rule_cap_year_grant CASCADE;
 CREATE TYPE rule_finding AS (rule text, severity text, person_id text, grant_ref text,
@@ -147,7 +150,8 @@ CREATE TYPE rule_cap_year_grant AS (person_id text, year_start date, grant_ref t
 	source text, hours numeric, ended_months_hours numeric);
 
 -- The rule engine: every stage of the rules for the people of p_people
--- (NULL: everyone) as of p_as_of, one row per stage row, the stage named in
+-- (NULL: everyone; or, with p_from or p_to, everyone whose person_id is
+-- in [p_from, p_to)) as of p_as_of, one row per stage row, the stage named in
 -- "stage" and its row in the column of that name (the others NULL):
 --   finding               every finding (audit_findings)
 --   timesheet_check       every latest timesheet and its authorisation checks
@@ -158,7 +162,8 @@ CREATE TYPE rule_cap_year_grant AS (person_id text, year_start date, grant_ref t
 -- A reader names the stages it wants (WHERE stage = ... or IN (...)): the
 -- function is inlined into its query, the other stages' branches are
 -- planned away and the stages they alone read never run.
-CREATE FUNCTION effort_rule_stages(p_as_of date, p_params jsonb, p_people text[] DEFAULT NULL)
+CREATE FUNCTION effort_rule_stages(p_as_of date, p_params jsonb, p_people text[] DEFAULT NULL,
+	p_from text DEFAULT NULL, p_to text DEFAULT NULL)
 RETURNS TABLE (stage text, finding rule_finding, timesheet_check rule_timesheet_check,
 	person_month rule_person_month, person_month_grant rule_person_month_grant,
 	cap_year rule_cap_year, cap_year_grant rule_cap_year_grant)
@@ -181,6 +186,7 @@ scope_people AS (
 	       p.fte * s.standard_weekly_hours AS weekly
 	  FROM people p, settings s
 	 WHERE p_people IS NULL
+	   AND (p_from IS NULL OR p.person_id >= p_from) AND (p_to IS NULL OR p.person_id < p_to)
 	   AND (p_people IS NULL OR p.fte < 0) AND (p_people IS NULL OR p.employment_start < DATE '0001-01-01')
 ),
 -- The latest version of every timesheet of those people and its latest
@@ -326,6 +332,7 @@ person_month_grants AS (
 	                UNION ALL
 	                SELECT c.* FROM charges c
 	                 WHERE p_people IS NULL AND c.hours IS NOT NULL
+	                   AND (p_from IS NULL OR c.person_id >= p_from) AND (p_to IS NULL OR c.person_id < p_to)
 	                   AND NOT EXISTS (SELECT 1 FROM people q WHERE q.person_id = c.person_id)) c
 	          CROSS JOIN settings s
 	         WHERE effort_month_end(c.month) < s.as_of) x
@@ -719,11 +726,47 @@ SELECT 'cap_year_grant', NULL, NULL, NULL, NULL, NULL,
 $$;
 
 -- Every finding as of p_as_of (NULL: today) for the people of p_people
--- (NULL: everyone): the stage "finding" of effort_rule_stages.
-CREATE FUNCTION audit_findings(p_as_of date, p_params jsonb, p_people text[] DEFAULT NULL)
+-- (NULL: everyone, or those whose person_id is in [p_from, p_to), either
+-- bound NULL for none): the stage "finding" of effort_rule_stages.
+CREATE FUNCTION audit_findings(p_as_of date, p_params jsonb, p_people text[] DEFAULT NULL,
+	p_from text DEFAULT NULL, p_to text DEFAULT NULL)
 RETURNS TABLE (rule text, severity text, person_id text, grant_ref text,
                period_start date, period_end date, hours numeric, detail text)
 LANGUAGE sql STABLE AS $$
-	SELECT (s.finding).* FROM effort_rule_stages(p_as_of, p_params, p_people) s
+	SELECT (s.finding).* FROM effort_rule_stages(p_as_of, p_params, p_people, p_from, p_to) s
 	 WHERE s.stage = 'finding'
+$$;
+
+-- The same for everyone in [p_from, p_to), as a part of an evaluation of
+-- everyone that PostgreSQL may run in a parallel worker (audit_sweep: two
+-- parts, one per core; the rules of one person read no other person's
+-- rows).  Not inlined: each part is planned, in its worker, as the
+-- evaluation of an organisation of its size.  (The cost tells the planner
+-- that a part is worth a worker; it must set no setting, which a worker
+-- may not.)
+CREATE FUNCTION audit_findings_part(p_as_of date, p_params jsonb, p_from text, p_to text)
+RETURNS SETOF rule_finding LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 10000 COST 100000000 AS $$
+BEGIN
+	RETURN QUERY SELECT * FROM audit_findings(p_as_of, p_params, NULL, p_from, p_to);
+END
+$$;
+
+-- Everyone's findings, evaluated in two halves by person_id side by side
+-- (two parallel workers, or this backend and one, or this backend alone
+-- when no worker is free).  (RETURN QUERY: a query that plpgsql runs for
+-- a value or INTO stops after its first rows and is never run in
+-- parallel.)
+DROP FUNCTION IF EXISTS audit_findings_everyone(date, jsonb);
+CREATE FUNCTION audit_findings_everyone(p_as_of date, p_params jsonb)
+RETURNS SETOF rule_finding LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	-- the first person of the second half (NULL: nobody, one part)
+	v_split text := (SELECT p.person_id FROM people p ORDER BY p.person_id
+	                  OFFSET (SELECT count(*) / 2 FROM people) LIMIT 1);
+BEGIN
+	RETURN QUERY
+		SELECT * FROM audit_findings_part(p_as_of, p_params, NULL, v_split)
+		UNION ALL
+		SELECT * FROM audit_findings_part(p_as_of, p_params, v_split, NULL) WHERE v_split IS NOT NULL;
+END
 $$;

@@ -114,7 +114,9 @@ BEGIN
 	IF v_people IS NULL OR cardinality(v_people) > 1000 THEN
 		PERFORM pg_advisory_xact_lock(hashtext('effortd.audit_sweep.evaluating'));
 		v_began := clock_timestamp();
-		v_found := ARRAY(SELECT ROW(f.*)::rule_finding FROM audit_findings(v_as_of, p_params, v_eval) f);
+		v_found := CASE WHEN v_eval IS NULL
+		                THEN ARRAY(SELECT f FROM audit_findings_everyone(v_as_of, p_params) f)
+		                ELSE ARRAY(SELECT ROW(f.*)::rule_finding FROM audit_findings(v_as_of, p_params, v_eval) f) END;
 		PERFORM set_config('lock_timeout', '60s', true);
 		PERFORM pg_advisory_xact_lock(hashtext('effortd.audit_sweep'));
 		PERFORM set_config('lock_timeout', v_lock_timeout, true);

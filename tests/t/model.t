@@ -19,7 +19,7 @@ use lib "$FindBin::Bin/../lib";
 use Test::More;
 use Time::HiRes qw(time);
 use POSIX ();
-use EffortTest qw(new_db start_effortd slurp json_decode);
+use EffortTest qw(new_db start_effortd slurp json_decode psql_value);
 use RulesModel;
 use ModelOrg qw(org feed differences person grant asg charge ts full_month ts_id decide_api);
 
@@ -38,6 +38,13 @@ sub agrees {
 		$compared += $n;
 		ok !@$diff, "$name as of $as_of: effortd lists the model's $n findings"
 			or diag join "\n", @$diff[ 0 .. ($#$diff < 29 ? $#$diff : 29) ], @$diff > 30 ? ('...' . @$diff . ' differences') : ();
+		# (the full sweep's evaluation in two halves, audit_findings_everyone:
+		# the same rows as one pass)
+		is psql_value($o->{d}{db}, qq{SELECT count(*) FROM (
+			(SELECT * FROM audit_findings('$as_of', '{}') EXCEPT ALL SELECT * FROM audit_findings_everyone('$as_of', '{}'))
+			UNION ALL
+			(SELECT * FROM audit_findings_everyone('$as_of', '{}') EXCEPT ALL SELECT * FROM audit_findings('$as_of', '{}'))) d}),
+			0, "… and the full sweep's two halves produce the findings of one pass";
 	}
 }
 

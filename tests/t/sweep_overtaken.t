@@ -66,7 +66,8 @@ psql($db, qq{INSERT INTO charges (person_id, grant_ref, month, hours) VALUES ('Y
 is open_findings('Y', 'activity_missing'), '', "Y's charge stored behind effortd's back: no finding yet";
 
 psql($db, qq{
-	CREATE OR REPLACE FUNCTION audit_findings(p_as_of date, p_params jsonb, p_people text[] DEFAULT NULL)
+	CREATE OR REPLACE FUNCTION audit_findings(p_as_of date, p_params jsonb, p_people text[] DEFAULT NULL,
+		p_from text DEFAULT NULL, p_to text DEFAULT NULL)
 	RETURNS TABLE (rule text, severity text, person_id text, grant_ref text,
 	               period_start date, period_end date, hours numeric, detail text)
 	LANGUAGE plpgsql STABLE AS \$f\$
@@ -74,7 +75,7 @@ psql($db, qq{
 		IF p_people IS NULL OR cardinality(p_people) > 1000 THEN
 			PERFORM pg_sleep($SLEEP);
 		END IF;
-		RETURN QUERY SELECT (s.finding).* FROM effort_rule_stages(p_as_of, p_params, p_people) s
+		RETURN QUERY SELECT (s.finding).* FROM effort_rule_stages(p_as_of, p_params, p_people, p_from, p_to) s
 		              WHERE s.stage = 'finding';
 	END \$f\$;
 });
@@ -89,7 +90,7 @@ if (!$pid) {
 	_exit($ok ? 0 : 1);
 }
 ok wait_for(sub { psql_value($db, q{SELECT count(*) FROM pg_stat_activity
-	WHERE datname = current_database() AND wait_event = 'PgSleep'}) == 1 }, 10),
+	WHERE datname = current_database() AND wait_event = 'PgSleep'}) >= 1 }, 10),
 	'the full sweep is evaluating';
 # Y's second charge arrives after the evaluation began: it is not in it.
 psql($db, qq{INSERT INTO charges (person_id, grant_ref, month, hours) VALUES ('Y', '$G', '2025-05-01', 30)});
@@ -144,7 +145,7 @@ for my $case (@large) {
 	# (X charged too: X's findings are the re-audit's to reconcile)
 	my $bg = post_bg($d, charges => [ map { { person_id => $_, grant_ref => $G, month => $charged, hours => 10 } } 'X', @$people ]);
 	ok wait_for(sub { psql_value($db, q{SELECT count(*) FROM pg_stat_activity
-		WHERE datname = current_database() AND wait_event = 'PgSleep'}) == 1 }, 10),
+		WHERE datname = current_database() AND wait_event = 'PgSleep'}) >= 1 }, 10),
 		"charges of X and $n people ($how): their re-audit is evaluating";
 	my $t = time;
 	my ($s, $j) = post_feed($d, timesheets => [ { person_id => 'X', period_start => "$month-01",
