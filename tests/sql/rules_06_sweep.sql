@@ -4,7 +4,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 SET client_min_messages = warning;
 
 \ir fixtures.psql
-SELECT plan(26);
+SELECT plan(28);
 
 SELECT pg_temp.person('S1', 1.0, '2020-01-01', NULL, 'M0');
 SELECT pg_temp.person('S2', 1.0, '2020-01-01', NULL, 'M9');
@@ -132,6 +132,17 @@ SELECT is(audit_sweep('2025-06-01', '{}',
 	ARRAY['S1'] || ARRAY(SELECT 'NOBODY' || i FROM generate_series(1, 1000) i)) - 'as_of',
 	'{"opened": 1, "updated": 0, "resolved": 1, "open": 1}'::jsonb,
 	'a scope of 1,001 of 2,104 people: S1''s missing January opened, overdue resolved');
+
+-- The full sweep's evaluation of everyone, in two halves by person_id
+-- (parallel workers), or in one part with parallel query switched off:
+-- the rows of one pass either way.
+SELECT bag_eq($$SELECT * FROM audit_findings_everyone('2025-06-01', '{}')$$,
+	$$SELECT * FROM audit_findings('2025-06-01', '{}')$$,
+	'everyone''s findings in two halves: those of one pass');
+SET LOCAL max_parallel_workers_per_gather = 0;
+SELECT bag_eq($$SELECT * FROM audit_findings_everyone('2025-06-01', '{}')$$,
+	$$SELECT * FROM audit_findings('2025-06-01', '{}')$$,
+	'… and in one part, parallel query switched off');
 
 SELECT * FROM finish();
 ROLLBACK;
