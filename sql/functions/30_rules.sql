@@ -124,6 +124,7 @@ $$;
 
 -- The stages' row types: what effort_rule_stages returns for each stage
 -- (re-created with the functions; nothing stores them).
+DROP FUNCTION IF EXISTS audit_findings_everyone(date, jsonb);
 DROP FUNCTION IF EXISTS audit_findings_part(date, jsonb, text, text);
 DROP FUNCTION IF EXISTS audit_findings(date, jsonb, text[]);
 DROP FUNCTION IF EXISTS audit_findings(date, jsonb, text[], text, text);
@@ -758,7 +759,6 @@ $$;
 -- cost about a fifth more than one pass.  (RETURN QUERY: a query that
 -- plpgsql runs for a value or INTO stops after its first rows and is
 -- never run in parallel.)
-DROP FUNCTION IF EXISTS audit_findings_everyone(date, jsonb);
 CREATE FUNCTION audit_findings_everyone(p_as_of date, p_params jsonb)
 RETURNS SETOF rule_finding LANGUAGE plpgsql STABLE AS $$
 DECLARE

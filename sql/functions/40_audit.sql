@@ -90,17 +90,7 @@ DECLARE
 	v_found    rule_finding[];
 	v_began    timestamptz;
 BEGIN
-	IF v_people IS NULL THEN
-		IF NOT pg_try_advisory_xact_lock(hashtext('effortd.audit_sweep.full')) THEN
-			RETURN jsonb_build_object('skipped', true);
-		END IF;
-	ELSIF cardinality(v_people) > 1000 THEN
-		IF cardinality(v_people) * 2 >= (SELECT count(*) FROM people) THEN
-			v_eval := NULL;
-		ELSE
-			PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);
-		END IF;
-	ELSE
+	IF v_people IS NOT NULL AND cardinality(v_people) <= 1000 THEN
 		PERFORM pg_advisory_xact_lock_shared(hashtext('effortd.audit_sweep'));
 		PERFORM pg_advisory_xact_lock(k)
 		   FROM (SELECT DISTINCT hashtext('effortd.audit_sweep:' || p) AS k
@@ -111,14 +101,24 @@ BEGIN
 			INSERT INTO audit_sweep_overtaken (person_id, marked_at)
 			SELECT p, clock_timestamp() FROM unnest(v_people) p;
 		END IF;
-	END IF;
-	-- a full sweep or a large scope: evaluate, then take the sweep lock
-	IF v_people IS NULL OR cardinality(v_people) > 1000 THEN
+	ELSE
+		-- a full sweep or a large scope: evaluate, then take the sweep lock
+		IF v_people IS NULL THEN
+			IF NOT pg_try_advisory_xact_lock(hashtext('effortd.audit_sweep.full')) THEN
+				RETURN jsonb_build_object('skipped', true);
+			END IF;
+		ELSIF cardinality(v_people) * 2 >= (SELECT count(*) FROM people) THEN
+			v_eval := NULL;
+		ELSE
+			PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);
+		END IF;
 		PERFORM pg_advisory_xact_lock(hashtext('effortd.audit_sweep.evaluating'));
 		v_began := clock_timestamp();
-		v_found := CASE WHEN v_eval IS NULL
-		                THEN ARRAY(SELECT f FROM audit_findings_everyone(v_as_of, p_params) f)
-		                ELSE ARRAY(SELECT ROW(f.*)::rule_finding FROM audit_findings(v_as_of, p_params, v_eval) f) END;
+		IF v_eval IS NULL THEN
+			v_found := ARRAY(SELECT f FROM audit_findings_everyone(v_as_of, p_params) f);
+		ELSE
+			v_found := ARRAY(SELECT ROW(f.*)::rule_finding FROM audit_findings(v_as_of, p_params, v_eval) f);
+		END IF;
 		PERFORM set_config('lock_timeout', '60s', true);
 		PERFORM pg_advisory_xact_lock(hashtext('effortd.audit_sweep'));
 		PERFORM set_config('lock_timeout', v_lock_timeout, true);
