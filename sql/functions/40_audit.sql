@@ -6,8 +6,9 @@
 -- organisation zone) and reconcile the findings table for the scope
 -- (everyone when p_people is NULL, else only the findings of those people):
 --   * a finding produced now and not open yet is inserted (opened);
---   * an open finding still produced gets severity, hours, detail and
---     last_seen_at refreshed (updated: every still-produced finding counts);
+--   * an open finding still produced is updated (every still-produced
+--     finding counts), but written only when its severity, hours or detail
+--     differ, which sets changed_at (migration 020);
 --   * an open finding no longer produced gets resolved_at = now() (resolved);
 --     findings are never deleted, so a finding re-detected after being
 --     resolved is a new row with a new first_detected_at.
@@ -153,19 +154,21 @@ BEGIN
 	),
 	old AS MATERIALIZED (
 		SELECT f.finding_id, f.rule, f.person_id, coalesce(f.grant_ref, '') AS g,
-		       f.period_start, f.period_end
+		       f.period_start, f.period_end, f.severity, f.hours, f.detail
 		  FROM findings f
 		 WHERE f.resolved_at IS NULL AND v_people IS NULL
 		   AND NOT EXISTS (SELECT 1 FROM overtaken o WHERE o.person_id = f.person_id)
 		UNION ALL
 		SELECT f.finding_id, f.rule, f.person_id, coalesce(f.grant_ref, ''),
-		       f.period_start, f.period_end
+		       f.period_start, f.period_end, f.severity, f.hours, f.detail
 		  FROM findings f
 		 WHERE f.resolved_at IS NULL AND f.person_id = ANY (v_people)
 		   AND NOT EXISTS (SELECT 1 FROM overtaken o WHERE o.person_id = f.person_id)
 	),
 	pair AS MATERIALIZED (
-		SELECT o.finding_id, c.rule IS NOT NULL AS produced, c.*
+		SELECT o.finding_id, c.rule IS NOT NULL AS produced,
+		       (o.severity, o.hours, o.detail) IS DISTINCT FROM (c.severity, c.hours, c.detail) AS differs,
+		       c.*
 		  FROM old o
 		  FULL JOIN cur c
 		    ON o.rule = c.rule AND o.person_id = c.person_id
@@ -177,17 +180,19 @@ BEGIN
 		   SET severity = CASE WHEN p.produced THEN p.severity ELSE f.severity END,
 		       hours = CASE WHEN p.produced THEN p.hours ELSE f.hours END,
 		       detail = CASE WHEN p.produced THEN p.detail ELSE f.detail END,
-		       last_seen_at = CASE WHEN p.produced THEN now() ELSE f.last_seen_at END,
+		       changed_at = CASE WHEN p.produced THEN now() ELSE f.changed_at END,
 		       resolved_at = CASE WHEN p.produced THEN NULL ELSE now() END
 		  FROM pair p
 		 WHERE f.finding_id = p.finding_id
-		   -- (by primary key: otherwise every finding ever kept is hashed)
-		   AND f.finding_id = ANY (ARRAY(SELECT q.finding_id FROM pair q WHERE q.finding_id IS NOT NULL))
+		   -- (by primary key: otherwise every finding ever kept is hashed;
+		   -- only those resolved or produced with other values)
+		   AND f.finding_id = ANY (ARRAY(SELECT q.finding_id FROM pair q
+		                                  WHERE q.finding_id IS NOT NULL AND q.differs))
 		RETURNING p.produced
 	),
 	ins AS (
 		INSERT INTO findings (rule, person_id, grant_ref, period_start, period_end,
-		                      severity, hours, detail, first_detected_at, last_seen_at)
+		                      severity, hours, detail, first_detected_at, changed_at)
 		SELECT p.rule, p.person_id, p.grant_ref, p.period_start, p.period_end,
 		       p.severity, p.hours, p.detail, now(), now()
 		  FROM pair p
@@ -195,7 +200,7 @@ BEGIN
 		RETURNING finding_id
 	)
 	SELECT (SELECT count(*) FROM ins),
-	       (SELECT count(*) FILTER (WHERE produced) FROM upd),
+	       (SELECT count(*) FROM pair p WHERE p.finding_id IS NOT NULL AND p.produced),
 	       (SELECT count(*) FILTER (WHERE NOT produced) FROM upd),
 	       (SELECT count(*) FROM old)
 	       + (SELECT count(*) FROM findings f

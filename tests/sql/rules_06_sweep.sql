@@ -4,7 +4,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 SET client_min_messages = warning;
 
 \ir fixtures.psql
-SELECT plan(28);
+SELECT plan(31);
 
 SELECT pg_temp.person('S1', 1.0, '2020-01-01', NULL, 'M0');
 SELECT pg_temp.person('S2', 1.0, '2020-01-01', NULL, 'M9');
@@ -41,6 +41,24 @@ SELECT is((SELECT count(*)::int FROM findings WHERE person_id = 'S2' AND resolve
 	'a scoped sweep leaves other people alone');
 SELECT is(audit_sweep('2025-06-01', '{"all_hours_tolerance": 0.5}', NULL)->'updated', '6'::jsonb,
 	'a sweep with nothing new only updates');
+
+-- Only findings produced with other values are written (changed_at,
+-- migration 020): a finding whose stored hours are off is rewritten, the
+-- other still-produced ones keep their row version (ctid), and all of
+-- them count as updated.
+CREATE TEMP TABLE kept_rows AS
+	SELECT finding_id, ctid AS row_version FROM findings WHERE resolved_at IS NULL;
+UPDATE findings SET hours = hours + 1, changed_at = '2025-03-01 00:00+00'
+ WHERE person_id = 'S2' AND rule = 'unassigned_grant_hours' AND grant_ref = 'G4';
+SELECT is(audit_sweep('2025-06-01', '{"all_hours_tolerance": 0.5}', NULL)->'updated', '6'::jsonb,
+	'a sweep that finds one stored finding off: all six still produced count as updated');
+SELECT results_eq($$SELECT hours, changed_at = now() FROM findings
+                     WHERE person_id = 'S2' AND rule = 'unassigned_grant_hours' AND grant_ref = 'G4' AND resolved_at IS NULL$$,
+	$$VALUES (10.00::numeric(10,2), true)$$,
+	'… that one is rewritten: its hours as produced, changed_at now');
+SELECT is((SELECT count(*)::int FROM findings f JOIN kept_rows k USING (finding_id)
+            WHERE f.ctid = k.row_version),
+	5, '… the five produced as stored are not written (same row versions)');
 
 -- A scope of more than 1,000 people takes the sweep lock itself, not one
 -- advisory lock per person (the shared lock table holds a few thousand).

@@ -196,7 +196,7 @@ is_deeply [ map { [ $_->[1], $_->[7] eq 'open' ? 'open' : 'resolved' ] } @{ find
 # ---------------------------------------------------------------- a past as_of does not write
 sleep 2;    # well after the start-up sweep
 my $snap_sql = q{SELECT finding_id, rule, person_id, grant_ref, period_start, period_end, severity, hours, detail,
-	first_detected_at, last_seen_at, resolved_at FROM findings ORDER BY finding_id};
+	first_detected_at, changed_at, resolved_at FROM findings ORDER BY finding_id};
 my @before = psql($db, $snap_sql);
 ok scalar @before >= 6, 'the findings table has rows (' . scalar(@before) . ')';
 {

@@ -29,8 +29,8 @@ my $feed = $d->token('feed');
 my $reviewer = $d->token('reviewer');
 $d->token($_) for qw(admin);
 $d->token('manager', 'E0001');
-# The full sweep effortd starts with is over (it refreshes every open
-# finding's last_seen_at): from here on only the feeds change findings.
+# The full sweep effortd starts with is over (it opens the sample's
+# findings): from here on only the feeds change findings.
 for (1 .. 100) {
 	last if $d->log_text =~ /audit sweep: /;
 	select undef, undef, undef, 0.1;
