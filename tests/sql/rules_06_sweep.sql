@@ -4,7 +4,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 SET client_min_messages = warning;
 
 \ir fixtures.psql
-SELECT plan(31);
+SELECT plan(32);
 
 SELECT pg_temp.person('S1', 1.0, '2020-01-01', NULL, 'M0');
 SELECT pg_temp.person('S2', 1.0, '2020-01-01', NULL, 'M9');
@@ -153,7 +153,15 @@ SELECT is(audit_sweep('2025-06-01', '{}',
 
 -- The full sweep's evaluation of everyone, in two halves by person_id
 -- (parallel workers), or in one part with parallel query switched off:
--- the rows of one pass either way.
+-- the rows of one pass either way.  Two people the people feed has not
+-- sent, one sorting before everyone and one after, are charged hours: each
+-- half reads the charges of the unknown people of its own range only.
+INSERT INTO charges (person_id, grant_ref, month, hours)
+VALUES ('A-UNKNOWN', 'G1', '2025-02-01', 10), ('ZZ-UNKNOWN', 'G1', '2025-02-01', 12);
+SELECT results_eq($$SELECT person_id, rule, hours FROM audit_findings_everyone('2025-06-01', '{}')
+                     WHERE person_id LIKE '%-UNKNOWN' ORDER BY person_id$$,
+	$$VALUES ('A-UNKNOWN', 'activity_missing', 10.00), ('ZZ-UNKNOWN', 'activity_missing', 12.00)$$,
+	'charges to people not in the people feed: one finding each, in the half of their person_id');
 SELECT bag_eq($$SELECT * FROM audit_findings_everyone('2025-06-01', '{}')$$,
 	$$SELECT * FROM audit_findings('2025-06-01', '{}')$$,
 	'everyone''s findings in two halves: those of one pass');
