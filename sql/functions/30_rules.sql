@@ -125,7 +125,9 @@ $$;
 -- The stages' row types: what effort_rule_stages returns for each stage
 -- (re-created with the functions; nothing stores them).
 DROP FUNCTION IF EXISTS audit_findings_everyone(date, jsonb);
+DROP FUNCTION IF EXISTS audit_findings_halves(date, jsonb, text[]);
 DROP FUNCTION IF EXISTS audit_findings_part(date, jsonb, text, text);
+DROP FUNCTION IF EXISTS audit_findings_part(date, jsonb, text[], text, text);
 DROP FUNCTION IF EXISTS audit_findings(date, jsonb, text[]);
 DROP FUNCTION IF EXISTS audit_findings(date, jsonb, text[], text, text);
 DROP FUNCTION IF EXISTS effort_rule_stages(date, jsonb, text[]);
@@ -738,38 +740,56 @@ LANGUAGE sql STABLE AS $$
 	 WHERE s.stage = 'finding'
 $$;
 
--- The same for everyone in [p_from, p_to), as a part of an evaluation of
--- everyone that PostgreSQL may run in a parallel worker (audit_sweep: two
--- parts, one per core; the rules of one person read no other person's
--- rows).  Not inlined: each part is planned, in its worker, as the
--- evaluation of an organisation of its size.  (The cost tells the planner
+-- The findings of p_people, or of everyone in [p_from, p_to) (p_people
+-- NULL), as a part of an evaluation that PostgreSQL may run in a parallel
+-- worker (audit_findings_halves: two parts, one per core; the rules of
+-- one person read no other person's rows).  Not inlined: each part is
+-- planned in its worker, everyone's as the evaluation of an organisation
+-- of its size, a scope's with the plan_cache_mode audit_sweep set (a
+-- worker starts with its leader's settings).  (The cost tells the planner
 -- that a part is worth a worker; it must set no setting, which a worker
 -- may not.)
-CREATE FUNCTION audit_findings_part(p_as_of date, p_params jsonb, p_from text, p_to text)
+CREATE FUNCTION audit_findings_part(p_as_of date, p_params jsonb, p_people text[],
+	p_from text, p_to text)
 RETURNS SETOF rule_finding LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 10000 COST 100000000 AS $$
 BEGIN
-	RETURN QUERY SELECT * FROM audit_findings(p_as_of, p_params, NULL, p_from, p_to);
+	RETURN QUERY SELECT * FROM audit_findings(p_as_of, p_params, p_people, p_from, p_to);
 END
 $$;
 
--- Everyone's findings, evaluated in two halves by person_id side by side
--- (two parallel workers, or this backend and one, or this backend alone
--- when no worker is free); in one part when parallel query is switched off
--- (max_parallel_workers_per_gather = 0), since two halves in one process
--- cost about a fifth more than one pass.  (RETURN QUERY: a query that
--- plpgsql runs for a value or INTO stops after its first rows and is
--- never run in parallel.)
-CREATE FUNCTION audit_findings_everyone(p_as_of date, p_params jsonb)
+-- The findings of p_people (NULL: everyone), evaluated in two halves side
+-- by side (two parallel workers, or this backend and one, or this backend
+-- alone when no worker is free): everyone's split by person_id at the
+-- median person, a scope's into its first and second half; in one part
+-- when parallel query is switched off (max_parallel_workers_per_gather =
+-- 0), since two halves of everyone in one process cost about a fifth more
+-- than one pass.  (RETURN QUERY: a query that plpgsql runs for a value or
+-- INTO stops after its first rows and is never run in parallel.)
+CREATE FUNCTION audit_findings_halves(p_as_of date, p_params jsonb, p_people text[] DEFAULT NULL)
 RETURNS SETOF rule_finding LANGUAGE plpgsql STABLE AS $$
 DECLARE
-	-- the first person of the second half (NULL: nobody, one part)
-	v_split text := CASE WHEN current_setting('max_parallel_workers_per_gather')::int > 0 THEN
+	v_two boolean := current_setting('max_parallel_workers_per_gather')::int > 0;
+	-- everyone: the first person of the second half (NULL: nobody, one part)
+	v_split text := CASE WHEN v_two AND p_people IS NULL THEN
 	                   (SELECT p.person_id FROM people p ORDER BY p.person_id
 	                     OFFSET (SELECT count(*) / 2 FROM people) LIMIT 1) END;
+	-- a scope: each person once, and the size of its second half (0: one part)
+	v_scope text[] := ARRAY(SELECT DISTINCT p FROM unnest(p_people) p WHERE p IS NOT NULL);
+	v_second int := CASE WHEN v_two THEN cardinality(v_scope) / 2 ELSE 0 END;
+	v_first int := cardinality(v_scope) - v_second;
 BEGIN
-	RETURN QUERY
-		SELECT * FROM audit_findings_part(p_as_of, p_params, NULL, v_split)
-		UNION ALL
-		SELECT * FROM audit_findings_part(p_as_of, p_params, v_split, NULL) WHERE v_split IS NOT NULL;
+	IF p_people IS NULL THEN
+		RETURN QUERY
+			SELECT * FROM audit_findings_part(p_as_of, p_params, NULL, NULL, v_split)
+			UNION ALL
+			SELECT * FROM audit_findings_part(p_as_of, p_params, NULL, v_split, NULL)
+			 WHERE v_split IS NOT NULL;
+	ELSE
+		RETURN QUERY
+			SELECT * FROM audit_findings_part(p_as_of, p_params, v_scope[1:v_first], NULL, NULL)
+			UNION ALL
+			SELECT * FROM audit_findings_part(p_as_of, p_params, v_scope[v_first + 1:], NULL, NULL)
+			 WHERE v_second > 0;
+	END IF;
 END
 $$;

@@ -66,9 +66,11 @@
 -- and 127 s for 25,000, against 0.7 s and 8.1 s (docs/performance.md,
 -- "Large scopes").  Half the people or more: the plan for everyone (what
 -- a full sweep costs) evaluates everyone, and only the scope's findings
--- are kept and reconciled.  Everyone is evaluated in two halves by
--- person_id in parallel workers (audit_findings_everyone, 30_rules.sql):
--- a quarter to a third less time on two cores than one pass.
+-- are kept and reconciled.  A full sweep and a scope of more than 1,000
+-- people are evaluated in two halves in parallel workers
+-- (audit_findings_halves, 30_rules.sql): everyone's by person_id, a
+-- quarter to a third less time on two cores than one pass; a scope's by
+-- its list.
 DROP FUNCTION IF EXISTS audit_sweep(date, jsonb, text[]);
 CREATE FUNCTION audit_sweep(p_as_of date, p_params jsonb, p_people text[] DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql VOLATILE
@@ -115,11 +117,7 @@ BEGIN
 		END IF;
 		PERFORM pg_advisory_xact_lock(hashtext('effortd.audit_sweep.evaluating'));
 		v_began := clock_timestamp();
-		IF v_eval IS NULL THEN
-			v_found := ARRAY(SELECT f FROM audit_findings_everyone(v_as_of, p_params) f);
-		ELSE
-			v_found := ARRAY(SELECT ROW(f.*)::rule_finding FROM audit_findings(v_as_of, p_params, v_eval) f);
-		END IF;
+		v_found := ARRAY(SELECT f FROM audit_findings_halves(v_as_of, p_params, v_eval) f);
 		PERFORM set_config('lock_timeout', '60s', true);
 		PERFORM pg_advisory_xact_lock(hashtext('effortd.audit_sweep'));
 		PERFORM set_config('lock_timeout', v_lock_timeout, true);

@@ -4,7 +4,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 SET client_min_messages = warning;
 
 \ir fixtures.psql
-SELECT plan(32);
+SELECT plan(34);
 
 SELECT pg_temp.person('S1', 1.0, '2020-01-01', NULL, 'M0');
 SELECT pg_temp.person('S2', 1.0, '2020-01-01', NULL, 'M9');
@@ -158,17 +158,23 @@ SELECT is(audit_sweep('2025-06-01', '{}',
 -- half reads the charges of the unknown people of its own range only.
 INSERT INTO charges (person_id, grant_ref, month, hours)
 VALUES ('A-UNKNOWN', 'G1', '2025-02-01', 10), ('ZZ-UNKNOWN', 'G1', '2025-02-01', 12);
-SELECT results_eq($$SELECT person_id, rule, hours FROM audit_findings_everyone('2025-06-01', '{}')
+SELECT results_eq($$SELECT person_id, rule, hours FROM audit_findings_halves('2025-06-01', '{}')
                      WHERE person_id LIKE '%-UNKNOWN' ORDER BY person_id$$,
 	$$VALUES ('A-UNKNOWN', 'activity_missing', 10.00), ('ZZ-UNKNOWN', 'activity_missing', 12.00)$$,
 	'charges to people not in the people feed: one finding each, in the half of their person_id');
-SELECT bag_eq($$SELECT * FROM audit_findings_everyone('2025-06-01', '{}')$$,
+SELECT bag_eq($$SELECT * FROM audit_findings_halves('2025-06-01', '{}')$$,
 	$$SELECT * FROM audit_findings('2025-06-01', '{}')$$,
 	'everyone''s findings in two halves: those of one pass');
+SELECT bag_eq($$SELECT * FROM audit_findings_halves('2025-06-01', '{}', ARRAY['S2', 'ZZ-UNKNOWN', 'S1', 'S2', 'A-UNKNOWN'])$$,
+	$$SELECT * FROM audit_findings('2025-06-01', '{}', ARRAY['S1', 'S2', 'A-UNKNOWN', 'ZZ-UNKNOWN'])$$,
+	'a scope''s findings in two halves of its list (a person listed twice counted once): those of one pass');
 SET LOCAL max_parallel_workers_per_gather = 0;
-SELECT bag_eq($$SELECT * FROM audit_findings_everyone('2025-06-01', '{}')$$,
+SELECT bag_eq($$SELECT * FROM audit_findings_halves('2025-06-01', '{}')$$,
 	$$SELECT * FROM audit_findings('2025-06-01', '{}')$$,
 	'… and in one part, parallel query switched off');
+SELECT bag_eq($$SELECT * FROM audit_findings_halves('2025-06-01', '{}', ARRAY['S2', 'ZZ-UNKNOWN', 'S1', 'S2', 'A-UNKNOWN'])$$,
+	$$SELECT * FROM audit_findings('2025-06-01', '{}', ARRAY['S1', 'S2', 'A-UNKNOWN', 'ZZ-UNKNOWN'])$$,
+	'… and a scope''s');
 
 SELECT * FROM finish();
 ROLLBACK;

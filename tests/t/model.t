@@ -38,13 +38,21 @@ sub agrees {
 		$compared += $n;
 		ok !@$diff, "$name as of $as_of: effortd lists the model's $n findings"
 			or diag join "\n", @$diff[ 0 .. ($#$diff < 29 ? $#$diff : 29) ], @$diff > 30 ? ('...' . @$diff . ' differences') : ();
-		# (the full sweep's evaluation in two halves, audit_findings_everyone:
-		# the same rows as one pass)
+		# (the full sweep's evaluation in two halves, audit_findings_halves:
+		# the same rows as one pass; and a large re-audit's, of every other
+		# person, each listed twice, in two halves of its list)
 		is psql_value($o->{d}{db}, qq{SELECT count(*) FROM (
-			(SELECT * FROM audit_findings('$as_of', '{}') EXCEPT ALL SELECT * FROM audit_findings_everyone('$as_of', '{}'))
+			(SELECT * FROM audit_findings('$as_of', '{}') EXCEPT ALL SELECT * FROM audit_findings_halves('$as_of', '{}'))
 			UNION ALL
-			(SELECT * FROM audit_findings_everyone('$as_of', '{}') EXCEPT ALL SELECT * FROM audit_findings('$as_of', '{}'))) d}),
+			(SELECT * FROM audit_findings_halves('$as_of', '{}') EXCEPT ALL SELECT * FROM audit_findings('$as_of', '{}'))) d}),
 			0, "… and the full sweep's two halves produce the findings of one pass";
+		my $scope = q{ARRAY(SELECT p.person_id FROM (SELECT person_id, row_number() OVER (ORDER BY person_id) AS n
+			FROM people) p, generate_series(1, 2) WHERE p.n % 2 = 1)};
+		is psql_value($o->{d}{db}, qq{SELECT count(*) FROM (
+			(SELECT * FROM audit_findings('$as_of', '{}', $scope) EXCEPT ALL SELECT * FROM audit_findings_halves('$as_of', '{}', $scope))
+			UNION ALL
+			(SELECT * FROM audit_findings_halves('$as_of', '{}', $scope) EXCEPT ALL SELECT * FROM audit_findings('$as_of', '{}', $scope))) d}),
+			0, "… and so do a scope's two halves";
 	}
 }
 
