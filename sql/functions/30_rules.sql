@@ -245,13 +245,16 @@ months AS (
 -- required: the month needs a timesheet (req_month): it overlaps a DI or
 -- EXC assignment, unless a single assignment of 1.0 FTE covers every
 -- employed day of the month and no other assignment overlaps it.
+-- (Grouped by person and month alone, the person's employment and weekly
+-- hours joined after: the aggregate's hash table of 300,000 groups per
+-- half at 50,000 staff is narrower, the full sweep about 8 % quicker.)
 person_months AS (
-	SELECT y.*, coalesce(y.di AND NOT (y.n_asg = 1 AND y.one_full), false) AS required
-	  FROM (SELECT x.person_id, x.m, x.es, x.ee, x.weekly,
+	SELECT y.*, p.es, p.ee, p.weekly, coalesce(y.di AND NOT (y.n_asg = 1 AND y.one_full), false) AS required
+	  FROM (SELECT x.person_id, x.m,
 	               count(x.total) AS n_ts, sum(x.total) * 0.01 AS total, bit_or(x.mask) AS mask,
 	               sum(x.taught) * 0.01 AS taught,
 	               count(x.di) AS n_asg, bool_or(x.di) AS di, bool_and(x.one_full) AS one_full
-	          FROM (SELECT t.person_id, t.m, t.es, t.ee, t.weekly, (t.total_hours * 100)::int AS total,
+	          FROM (SELECT t.person_id, t.m, (t.total_hours * 100)::int AS total,
 	                       CASE WHEN least(t.period_end, coalesce(t.ee, t.period_end))
 	                                 < greatest(t.period_start, t.es) THEN 0
 	                            ELSE (1::bigint << (least(t.period_end, coalesce(t.ee, t.period_end)) - t.m + 1))
@@ -259,11 +262,11 @@ person_months AS (
 	                       NULL::int AS taught, NULL::boolean AS di, NULL::boolean AS one_full
 	                  FROM latest_timesheets t
 	                UNION ALL
-	                SELECT t.person_id, t.m, t.es, t.ee, t.weekly, NULL, NULL, (e.hours * 100)::int, NULL, NULL
+	                SELECT t.person_id, t.m, NULL, NULL, (e.hours * 100)::int, NULL, NULL
 	                  FROM latest_timesheets t
 	                  JOIN timesheet_entries e ON e.timesheet_id = t.timesheet_id AND e.kind = 'teaching'
 	                UNION ALL
-	                SELECT a.person_id, g.m, p.es, p.ee, p.weekly, NULL, NULL, NULL,
+	                SELECT a.person_id, g.m, NULL, NULL, NULL,
 	                       a.cost_type IN ('DI', 'EXC'),
 	                       a.fte_share = 1
 	                       AND a.start_date <= greatest(g.m, p.es)
@@ -279,7 +282,8 @@ person_months AS (
 	                                                         coalesce(p.ee, 'infinity'::date),
 	                                                         s.last_ended))::timestamp,
 	                                interval '1 month')::date)) AS g(m)) x
-	         GROUP BY x.person_id, x.m, x.es, x.ee, x.weekly) y
+	         GROUP BY x.person_id, x.m) y
+	  JOIN scope_people p ON p.person_id = y.person_id
 ),
 -- Per person, month and grant, from the grant entries of the month's
 -- timesheets and the charges of ended months (one at most):
