@@ -17,7 +17,8 @@
 # The evaluation is made slow for the test: audit_findings is replaced by
 # a copy that sleeps first when it evaluates everyone or more than 100
 # people (a re-audit of more than 1,000 evaluates them in two halves;
-# STABLE: it reads what its caller's statement saw when it began).  Before, the POST waited for the whole full sweep or re-audit.
+# STABLE: it reads what its caller's statement saw when it began).
+# Before, the POST waited for the whole full sweep or re-audit.
 use strict;
 use warnings;
 use utf8;
