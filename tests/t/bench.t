@@ -37,7 +37,8 @@ like($out, qr/^\(b\) COPY .*: $num s, $num rows\/s$/m, '(b) COPY rows/s');
 like($out, qr/^\(c\) naive INSERT per row .*: $num s, $num rows\/s$/m, '(c) naive rows/s');
 like($out, qr/ratio a\/b = $num\s+ratio a\/c = $num/, 'ratios a/b and a/c');
 like($out, qr/^    CPU: PostgreSQL $num s in \(a\), $num s in \(b\); effortd $num s in \(a\)$/m, 'CPU of (a) and (b)');
-like($out, qr/^\(d\) full audit sweep as of 2026-10-01: $num ms .*"open": \d+/m, '(d) full audit');
+like($out, qr/^\(d\) full audit sweep as of 2026-10-01: $num ms, the median of 5 \($num to $num ms, nothing changed between them\) -> .*"open": \d+/m,
+	'(d) full audit: the median of five sweeps, with the fastest and the slowest');
 like($out, qr/^\(d\) .*"as_of": "2026-10-01"/m, '(d) the sweep audits the fixed AS_OF, the day after the data');
 like($out, qr/^\(e\) re-audit after one change: POST of one timesheet end to end p50 $num ms, p99 $num ms \((\d+) POSTs of different people, beside a feed of (\d+) changed batches of \d+\); scoped sweep alone p50 $num ms, p99 $num ms/m,
 	'(e) re-audit latency');
