@@ -79,6 +79,15 @@ ok(index($out, $file) >= 0, 'the results file holds what was printed');
 		'BENCH_ROLE=owner: effortd served as the owner');
 }
 {
+	# A failure after PostgreSQL started (a results file that cannot be
+	# written): the run exits non-zero, whatever the clean-up does after.
+	local $ENV{AB_ONLY} = 1;
+	local $ENV{RESULTS} = "$EffortTest::TMP/no-such-directory-$$/results.txt";
+	my $failed = `$EffortTest::TOP/bench/run 2>&1`;
+	isnt($? >> 8, 0, 'AB_ONLY=1 with a RESULTS that cannot be written: exits non-zero') or diag($failed);
+	like($failed, qr/no-such-directory-\d+\/results\.txt: No such file or directory/, '… naming the file');
+}
+{
 	local $ENV{BENCH_ROLE} = 'superuser';
 	my $bad = `$EffortTest::TOP/bench/run 2>&1`;
 	isnt($? >> 8, 0, 'BENCH_ROLE=superuser is refused');
