@@ -43,7 +43,7 @@ use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(new_db start_effortd psql psql_value psql_explained effortctl private_cluster replicated_cluster post_feed
     load_sample sample_file row_counts json_decode json_encode slurp spew wait_for
-    parse_csv post_bg collect_bg);
+    parse_csv post_bg collect_bg month_ago);
 
 our $TOP = $ENV{EFFORT_TOP} // abs_path(dirname(__FILE__) . '/../..');
 our $EFFORTD = $ENV{EFFORTD} // "$TOP/build/effortd";
@@ -439,6 +439,18 @@ SQL
 	my $output = do { local $/; <$out> } // '';
 	waitpid $pid, 0;
 	return ($output, $? >> 8);
+}
+
+# The month $n months before this one (0: this one), today being the
+# organisation's (Europe/London): { start, end, deadline (effort_deadline
+# with the default two months), days_left (from today to the deadline) }.
+sub month_ago {
+	my ($db, $n) = @_;
+	my ($row) = psql($db, qq{SELECT s, e, effort_deadline(e, 2), effort_deadline(e, 2) - today
+		FROM (SELECT (now() AT TIME ZONE 'Europe/London')::date AS today) t,
+		LATERAL (SELECT (date_trunc('month', today) - interval '$n month')::date AS s) m,
+		LATERAL (SELECT (s + interval '1 month' - interval '1 day')::date AS e) l});
+	return { start => $row->[0], end => $row->[1], deadline => $row->[2], days_left => $row->[3] };
 }
 
 # Polls $what every 0.1 s until it is true (1) or $timeout seconds (20)

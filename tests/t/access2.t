@@ -18,18 +18,14 @@ use lib "$FindBin::Bin/../lib";
 use IO::Socket::INET;
 use POSIX ();
 use Test::More;
-use EffortTest qw(new_db start_effortd psql post_feed json_encode json_decode);
+use EffortTest qw(new_db start_effortd psql post_feed json_encode json_decode month_ago);
 use OidcProvider;
 
 my $db = new_db();
 my $d = start_effortd(db => $db);
 
 my $today = psql($db, q{SELECT (now() AT TIME ZONE 'Europe/London')::date});
-my ($P1s, $P1e, $P2s, $P2e) = @{ (psql($db, qq{SELECT
-	(date_trunc('month', DATE '$today') - interval '1 month')::date,
-	(date_trunc('month', DATE '$today') - interval '1 day')::date,
-	(date_trunc('month', DATE '$today') - interval '2 month')::date,
-	(date_trunc('month', DATE '$today') - interval '1 month' - interval '1 day')::date}))[0] };
+my ($P1s, $P1e, $P2s, $P2e) = map { @{ month_ago($db, $_) }{qw(start end)} } 1, 2;
 my $submitted = psql($db, q{SELECT to_char((now() - interval '1 hour') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')});
 
 sub ok_feed {

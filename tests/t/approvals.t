@@ -14,22 +14,13 @@ use utf8;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
-use EffortTest qw(new_db start_effortd psql post_feed json_encode effortctl);
+use EffortTest qw(new_db start_effortd psql post_feed json_encode effortctl month_ago);
 
 my $db = new_db();
 my $d = start_effortd(db => $db);
 
 my $today = psql($db, q{SELECT (now() AT TIME ZONE 'Europe/London')::date});
-# [start, end, deadline] of the month $n months before this one (0 = this).
-sub month {
-	my ($n) = @_;
-	my ($row) = psql($db, qq{SELECT s, e, effort_deadline(e, 2) FROM (SELECT
-		(date_trunc('month', DATE '$today') - interval '$n month')::date AS s,
-		(date_trunc('month', DATE '$today') - interval '$n month' + interval '1 month' - interval '1 day')::date AS e) x});
-	return { start => $row->[0], end => $row->[1], deadline => $row->[2],
-		days_left => scalar psql($db, "SELECT DATE '$row->[2]' - DATE '$today'") };
-}
-my ($P0, $P1, $P2, $P3) = map { month($_) } 0 .. 3;
+my ($P0, $P1, $P2, $P3) = map { month_ago($db, $_) } 0 .. 3;
 note "today $today; P1 $P1->{start}, P3 $P3->{start} (deadline $P3->{deadline})";
 
 my $submitted = psql($db, q{SELECT to_char((now() - interval '1 hour') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')});

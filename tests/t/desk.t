@@ -14,7 +14,7 @@ use utf8;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
-use EffortTest qw(new_db start_effortd psql post_feed load_sample slurp sample_file json_encode effortctl);
+use EffortTest qw(new_db start_effortd psql post_feed load_sample slurp sample_file json_encode effortctl month_ago);
 
 my $db = new_db();
 my $d = start_effortd(db => $db);
@@ -86,14 +86,7 @@ my $ada_dec_v1 = ts_id('E1001', '2025-12-01', 1);
 
 # A small team of our own (months relative to today) for approve --clean
 # and the reading rights: MA manages S1, S2, S3; P3 is three months ago.
-my $today = psql($db, q{SELECT (now() AT TIME ZONE 'Europe/London')::date});
-sub month {
-	my ($n) = @_;
-	my ($row) = psql($db, qq{SELECT s, (s + interval '1 month' - interval '1 day')::date
-		FROM (SELECT (date_trunc('month', DATE '$today') - interval '$n month')::date AS s) x});
-	return { start => $row->[0], end => $row->[1] };
-}
-my ($P1, $P2, $P3) = map { month($_) } 1 .. 3;
+my ($P1, $P2, $P3) = map { month_ago($db, $_) } 1 .. 3;
 my $submitted = psql($db, q{SELECT to_char((now() - interval '1 hour') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')});
 sub full {
 	my ($m) = @_;

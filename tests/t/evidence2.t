@@ -15,7 +15,7 @@ use lib "$FindBin::Bin/../lib";
 use Test::More;
 use Time::HiRes qw(sleep);
 use POSIX ();
-use EffortTest qw(new_db start_effortd psql post_feed json_encode json_decode private_cluster wait_for);
+use EffortTest qw(new_db start_effortd psql post_feed json_encode json_decode private_cluster wait_for month_ago);
 
 my $db = new_db();
 my $d = start_effortd(db => $db);
@@ -168,8 +168,7 @@ is trail_rows(), $n, '… no row was added';
 # approvals, rejections, a manager's delegation, tokens.
 {
 	my $dr = start_effortd(db => $db, 'db.conninfo' => $rt->conninfo($db->name));
-	my ($ls, $le) = @{ (psql($db, q{SELECT (date_trunc('month', now()) - interval '1 month')::date,
-		(date_trunc('month', now()) - interval '1 day')::date}))[0] };
+	my ($ls, $le) = @{ month_ago($db, 1) }{qw(start end)};
 	my $n0 = trail_rows();
 	my $ok = sub {
 		my ($what, $st, $body) = @_;

@@ -22,13 +22,11 @@ use MIME::Base64 qw(encode_base64url decode_base64url);
 use Test::More;
 use JSON::PP ();
 use Time::HiRes qw(sleep);
-use EffortTest qw(new_db start_effortd psql post_feed json_encode json_decode);
+use EffortTest qw(new_db start_effortd psql post_feed json_encode json_decode month_ago);
 use OidcProvider;
 
 my $db = new_db();
-my $today = psql($db, q{SELECT current_date});
-my $last_month = psql($db, q{SELECT (date_trunc('month', current_date) - interval '1 month')::date});
-my $last_month_end = psql($db, q{SELECT (date_trunc('month', current_date) - interval '1 day')::date});
+my ($last_month, $last_month_end) = @{ month_ago($db, 1) }{qw(start end)};
 my $long_ago = psql($db, q{SELECT (current_date - 40)::date});
 
 my $p = OidcProvider->new(accounts => {

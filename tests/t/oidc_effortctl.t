@@ -14,7 +14,7 @@ use File::Path qw(make_path);
 use POSIX qw(:sys_wait_h);
 use Test::More;
 use Time::HiRes qw(sleep time);
-use EffortTest qw(new_db start_effortd psql post_feed effortctl json_encode json_decode slurp spew);
+use EffortTest qw(new_db start_effortd psql post_feed effortctl json_encode json_decode slurp spew month_ago);
 use OidcProvider;
 
 my $db = new_db();
@@ -24,8 +24,7 @@ my $p = OidcProvider->new(accounts => {
 my $d = start_effortd(db => $db, 'oidc.issuer' => $p->issuer, 'oidc.audience' => 'effortd',
 	'oidc.ca_file' => $p->ca_file, 'oidc.leeway' => 0, 'auth.cache_seconds' => 0);
 
-my $last_month = psql($db, q{SELECT (date_trunc('month', current_date) - interval '1 month')::date});
-my $last_month_end = psql($db, q{SELECT (date_trunc('month', current_date) - interval '1 day')::date});
+my ($last_month, $last_month_end) = @{ month_ago($db, 1) }{qw(start end)};
 my $submitted = psql($db, q{SELECT to_char((now() - interval '1 hour') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')});
 my ($s, $j) = post_feed($d, people => [
 	{ person_id => 'AM', name => 'Ann Manager', fte => 1, employment_start => '2015-01-01' },

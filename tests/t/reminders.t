@@ -15,7 +15,7 @@ use Test::More;
 use IO::Socket::INET;
 use POSIX ();
 use Time::HiRes qw(sleep time);
-use EffortTest qw(new_db start_effortd psql post_feed json_encode json_decode effortctl slurp);
+use EffortTest qw(new_db start_effortd psql post_feed json_encode json_decode effortctl slurp month_ago);
 
 my $tmp = $EffortTest::TMP;
 my $mail = "$tmp/mail-$$";
@@ -59,13 +59,7 @@ my %notify = ('notify.sendmail' => "$EffortTest::TOP/tests/data/fake-sendmail $m
 my $d = start_effortd(db => $db, %notify);
 
 my $today = psql($db, q{SELECT (now() AT TIME ZONE 'Europe/London')::date});
-sub month {
-	my ($n) = @_;
-	my ($r) = psql($db, qq{SELECT s, (s + interval '1 month' - interval '1 day')::date FROM
-		(SELECT (date_trunc('month', DATE '$today') - interval '$n month')::date AS s) x});
-	return { start => $r->[0], end => $r->[1], deadline => scalar psql($db, "SELECT effort_deadline('$r->[1]', 2)") };
-}
-my ($P1, $P2, $P3) = map { month($_) } 1 .. 3;
+my ($P1, $P2, $P3) = map { month_ago($db, $_) } 1 .. 3;
 sub ok_feed {
 	my ($f, $body, $name) = @_;
 	my ($s, $j) = post_feed($d, $f => $body);

@@ -20,7 +20,7 @@ use Test::More;
 use IO::Socket::INET;
 use POSIX ();
 use Time::HiRes qw(sleep time);
-use EffortTest qw(new_db start_effortd psql post_feed json_encode slurp spew wait_for);
+use EffortTest qw(new_db start_effortd psql post_feed json_encode slurp spew wait_for month_ago);
 use EffortPostfix;
 
 plan skip_all => 'needs root: the test starts a private Postfix (run as root, as CI does)' if $> != 0;
@@ -108,9 +108,7 @@ my $d = start_effortd(db => $db, %notify);
 my $admin = $d->token('admin');
 
 my $today = psql($db, q{SELECT (now() AT TIME ZONE 'Europe/London')::date});
-my ($p1s, $p1e, $p3s, $p3e) = @{ (psql($db, qq{SELECT (m - interval '1 month')::date, (m - interval '1 day')::date,
-	(m - interval '3 month')::date, (m - interval '2 month' - interval '1 day')::date
-	FROM (SELECT date_trunc('month', DATE '$today')::date AS m) x}))[0] };
+my ($p1s, $p1e, $p3s, $p3e) = map { @{ month_ago($db, $_) }{qw(start end)} } 1, 3;
 sub ok_feed {
 	my ($f, $body, $name) = @_;
 	my ($s, $j) = post_feed($d, $f => $body);

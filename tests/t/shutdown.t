@@ -17,7 +17,7 @@ use POSIX qw(_exit);
 use IO::Socket::INET;
 use Test::More;
 use Time::HiRes qw(sleep time);
-use EffortTest qw(new_db start_effortd psql post_feed private_cluster json_encode json_decode slurp spew);
+use EffortTest qw(new_db start_effortd psql post_feed private_cluster json_encode json_decode slurp spew month_ago);
 
 my $db = new_db();
 
@@ -278,8 +278,7 @@ sub statements_waiting {
 {
 	my $d = start_effortd(db => $db, 'limits.drain_timeout' => 2, 'notify.from' => 'effortd@example.ac.uk',
 		'notify.sendmail' => 'exec sleep 60');
-	my ($start, $end_date) = @{ (psql($db, q{SELECT s, (s + interval '1 month' - interval '1 day')::date FROM
-		(SELECT (date_trunc('month', now() AT TIME ZONE 'Europe/London') - interval '3 month')::date AS s) x}))[0] };
+	my ($start, $end_date) = @{ month_ago($db, 3) }{qw(start end)};
 	my ($s) = post_feed($d, people => [
 		{ person_id => 'SM', name => 'Sam Manager', email => 'sam@example.ac.uk', fte => 1, employment_start => '2015-01-01' },
 		{ person_id => 'S1', name => 'Sid One', line_manager_id => 'SM', fte => 1, employment_start => '2015-01-01' } ]);
