@@ -68,6 +68,7 @@ const struct config_option config_options[] = {
 	{ "limits.max_body", OPT_INT, "67108864", OFF(max_body), true, 1024, 2147483647, NULL },
 	{ "limits.max_records", OPT_INT, "100000", OFF(max_records), false, 1, 10000000, NULL },
 	{ "limits.request_timeout", OPT_INT, "60", OFF(request_timeout), true, 1, 3600, NULL },
+	{ "limits.min_rate", OPT_INT, "16384", OFF(min_rate), false, 1, 1073741824, NULL },
 	{ "limits.max_connections", OPT_INT, "1000", OFF(max_connections), false, 1, 1000000, NULL },
 	{ "limits.max_json_depth", OPT_INT, "32", OFF(max_json_depth), false, 2, 10000, NULL },
 	{ "limits.max_header_size", OPT_INT, "16384", OFF(max_header_size), false, 1024, 1048576, NULL },

@@ -52,6 +52,7 @@ struct config {
 	int max_body;
 	int max_records;
 	int request_timeout; /* seconds */
+	int min_rate;        /* bytes a second that earn another period */
 	int max_connections;
 	int max_json_depth;
 	int max_header_size;

@@ -14,9 +14,9 @@
  *     disarmed while a request is being handled.  A client that trickles
  *     bytes (slowloris) keeps resetting evhttp's idle timeout
  *     (limits.idle_timeout) but not this one; its socket is shut down.
- *     A request still arriving at MIN_RATE or more (a large feed, a slow
- *     link, or effortd reading slowly: libevent 2.1 reads 4 KiB a turn of
- *     the loop) gets another period;
+ *     A request still arriving at limits.min_rate bytes a second or more
+ *     (a large feed, a slow link, or effortd reading slowly: libevent 2.1
+ *     reads 4 KiB a turn of the loop) gets another period;
  *   - while a request is handled, a watch on the socket that tells the
  *     request when its client closes the connection (evhttp stops reading
  *     while a request is handled, so its close callback would not fire);
@@ -60,8 +60,6 @@
 #define FLUSH_POLL_USEC 50000
 #define FLUSH_POLLS     20 /* a second at most */
 #define NO_NUL          UINT64_MAX
-/* Bytes a second a request must arrive at to outlive its deadline. */
-#define MIN_RATE (16 * 1024)
 
 struct conn {
 	struct bufferevent *bev; /* socket or TLS; one reference is ours */
@@ -122,7 +120,8 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	} else if (c->busy) {
 		return;
 	} else if (c->scanned - c->armed_at >=
-	           (uint64_t)effortd.cfg.request_timeout * MIN_RATE) {
+	           (uint64_t)effortd.cfg.request_timeout *
+	               (uint64_t)effortd.cfg.min_rate) {
 		arm(c); /* arriving steadily: another period */
 		return;
 	} else {

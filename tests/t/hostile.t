@@ -10,7 +10,7 @@ use lib "$FindBin::Bin/../lib";
 use IO::Socket::INET;
 use Test::More;
 use Time::HiRes qw(sleep time);
-use EffortTest qw(new_db start_effortd psql post_feed json_encode);
+use EffortTest qw(new_db start_effortd psql post_feed json_encode wait_for);
 
 my $db = new_db();
 my $d = start_effortd(db => $db, 'limits.max_json_depth' => 4, 'limits.max_header_size' => 2048,
@@ -85,20 +85,43 @@ like $d->log_text, qr/closing a connection that took over 3 s/, '… and logged'
 # ---- a body arriving steadily for longer than limits.request_timeout (a
 # large feed over a slow link, or while effortd is busy with others): 600
 # KiB at 100 KiB/s, 6 s against the 3-s deadline.  It is answered (401:
-# no token), not cut: each period it sent more than 16 KiB/s.
-my $steady = connect_raw();
+# no token), not cut: each period it sent more than limits.min_rate (16
+# KiB/s).  Returns the seconds until effortd closed and what it answered.
 my $body = 'x' x (50 * 1024);
-syswrite($steady, "POST /v1/people HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-	. 'Content-Length: ' . (12 * length $body) . "\r\n\r\n");
-$t0 = time;
-for (1 .. 12) {
-	syswrite($steady, $body) == length $body or last;
-	sleep 0.5;
+sub steady_sender {
+	my $sock = connect_raw();
+	syswrite($sock, "POST /v1/people HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+		. 'Content-Length: ' . (12 * length $body) . "\r\n\r\n");
+	my $t = time;
+	local $SIG{PIPE} = 'IGNORE';
+	for (1 .. 12) {
+		(syswrite($sock, $body) // 0) == length $body or last;
+		sleep 0.5;
+	}
+	my (undef, $answer) = time_to_close($sock, 10);
+	return (time - $t, $answer);
 }
-my (undef, $reply) = time_to_close($steady, 10);
-$took = time - $t0;
+($took, my $reply) = steady_sender();
 like $reply // '', qr{^HTTP/1\.1 401 }, sprintf('a request arriving at 100 KiB/s for %.1f s is answered (401), not cut', $took);
 cmp_ok $took, '>', 4, '… having taken longer than limits.request_timeout';
+
+# The same sender once limits.min_rate (reloaded by SIGHUP) asks 200 KiB/s:
+# its first period is up at 3 s with 300 KiB sent, and it is cut.
+sub reload_with {
+	my (%opt) = @_;
+	my $n = () = $d->log_text =~ /configuration reloaded/g;
+	$d->write_config($d->options, %opt);
+	$d->signal('HUP');
+	return wait_for(sub { my $now = () = $d->log_text =~ /configuration reloaded/g; $now > $n }, 5);
+}
+my $cuts = () = $d->log_text =~ /closing a connection that took over 3 s/g;
+ok reload_with('limits.min_rate' => 200 * 1024), 'limits.min_rate = 204800, reloaded';
+($took, $reply) = steady_sender();
+is $reply, '', sprintf('the same sender is then cut, unanswered (%.1f s)', $took);
+cmp_ok $took, '<', 4.5, '… when its first period is up';
+my $cuts_now = () = $d->log_text =~ /closing a connection that took over 3 s/g;
+is $cuts_now, $cuts + 1, '… and logged';
+ok reload_with('limits.min_rate' => 16384), 'limits.min_rate = 16384 again';
 
 # ---- a silent connection: closed after limits.idle_timeout
 my $quiet = connect_raw();
