@@ -2,7 +2,10 @@
 -- people effortd does not know, which the feed may name before the people
 -- feed sends them (a line manager, a delegating manager or their
 -- delegate, the person who authorised a timesheet), and, for people,
--- line managers that form a cycle.  effortd calls
+-- line managers that form a cycle and line managers that a record ends
+-- (its line_manager_id null or left out, where the person had one: an
+-- upsert replaces the whole record, and a partial HR record would
+-- otherwise silently leave nobody who may approve).  effortd calls
 -- ingest_warnings(feed) after the feed's ingest function, in the feed's
 -- own transaction, so that people the same batch (or an earlier one)
 -- stored are known; it reads the staged records (feed_stage, see
@@ -111,6 +114,27 @@ BEGIN
 			       || array_to_string(c.cycle, ' → ') AS message
 			  FROM ingest_manager_cycles() c
 			 WHERE p_feed = 'people'
+		), ended AS (
+			-- The history's last row is this batch's (the person is
+			-- locked since the upsert, valid_from is after this
+			-- transaction began) and has no manager; the one before
+			-- had one.
+			SELECT s.idx, (s.rec ->> '_line')::bigint AS line, 1 AS ord,
+			       'line_manager_id' AS field,
+			       format('no line manager from now on (it was "%s"): nobody '
+			              'may approve this person''s timesheets', h.before) AS message
+			  FROM feed_stage s
+			  JOIN LATERAL (SELECT h1.line_manager_id AS now_id, h1.valid_from,
+			                       lead(h1.line_manager_id) OVER w AS before,
+			                       row_number() OVER w AS n
+			                  FROM (SELECT * FROM line_manager_history h0
+			                         WHERE h0.person_id = s.rec ->> 'person_id'
+			                         ORDER BY h0.valid_from DESC LIMIT 2) h1
+			                WINDOW w AS (ORDER BY h1.valid_from DESC)) h ON h.n = 1
+			 WHERE p_feed = 'people'
+			   AND s.rec ->> 'line_manager_id' IS NULL
+			   AND h.now_id IS NULL AND h.before IS NOT NULL
+			   AND h.valid_from >= now()
 		), unknown AS (
 			SELECT s.idx, (s.rec ->> '_line')::bigint AS line, f.ord, f.field,
 			       format('unknown person "%s" (not in the people feed yet)',
@@ -129,7 +153,8 @@ BEGIN
 		                    ELSE jsonb_build_object('index', u.idx) END
 		               || jsonb_build_object('field', u.field, 'message', u.message)
 		               AS warning
-		          FROM (SELECT * FROM unknown UNION ALL SELECT * FROM cycle) u
+		          FROM (SELECT * FROM unknown UNION ALL SELECT * FROM cycle
+		                UNION ALL SELECT * FROM ended) u
 		         ORDER BY u.idx, u.ord
 		         LIMIT 1000) w);
 END

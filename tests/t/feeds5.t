@@ -261,6 +261,33 @@ sub person {
 	cmp_ok $took, '<', 5, "… in $took s (a generous bound)";
 }
 
+# A record that ends a person's line manager (line_manager_id null, or
+# left out: the upsert replaces the whole record) is stored and warned of,
+# as nobody may approve that person's timesheets from then on.
+{
+	($s, $j) = post_feed($d, people => [ person('E0', undef), person('E1', 'E0'), person('E2', 'E0'),
+		person('E3', 'E0') ]);
+	is_deeply [ $s, $j->{warnings} ], [ 200, undef ], 'E1, E2 and E3 managed by E0: no warning';
+	my %e2 = %{ person('E2', undef) };
+	delete $e2{line_manager_id};
+	($s, $j) = post_feed($d, people => [ person('E1', undef), \%e2, person('E3', 'E0') ]);
+	is $s, 200, 'E1 sent with line_manager_id null, E2 without it, E3 unchanged: 200';
+	is_deeply warnings_of($j), [
+		[ 0, 'line_manager_id', 'no line manager from now on (it was "E0"): nobody may approve this person\'s timesheets' ],
+		[ 1, 'line_manager_id', 'no line manager from now on (it was "E0"): nobody may approve this person\'s timesheets' ],
+	], '… a warning on E1 and E2, naming the manager they had' or diag explain $j;
+	is_deeply [ psql($db, q{SELECT person_id, line_manager_id FROM people WHERE person_id IN ('E1', 'E2', 'E3') ORDER BY 1}) ],
+		[ [ 'E1', undef ], [ 'E2', undef ], [ 'E3', 'E0' ] ], '… both stored without one';
+	($s, $j) = post_feed($d, people => [ person('E1', undef) ]);
+	is_deeply [ $s, $j->{warnings} ], [ 200, undef ], 'E1 sent again without one: no warning (nothing ends)';
+	($s, $j) = csv(people => "person_id,name,fte,employment_start\nE3,Person E3,1,2020-01-01\n");
+	is_deeply [ $s, warnings_of($j) ], [ 200, [ [ 2, 'line_manager_id',
+		'no line manager from now on (it was "E0"): nobody may approve this person\'s timesheets' ] ] ],
+		'CSV without a line_manager_id column: warned on the line' or diag explain $j;
+	($s, $j) = post_feed($d, people => [ person('E4', undef) ]);
+	is_deeply [ $s, $j->{warnings} ], [ 200, undef ], 'a new person without one: no warning';
+}
+
 # ====================================================================
 # (4) CSV hostility
 # ====================================================================
