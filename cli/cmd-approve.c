@@ -78,7 +78,8 @@ undecidable(json_t *versions, long long id)
 	if (status != NULL && strcmp(status, "authorised") == 0)
 		xasprintf(&why, "already authorised by %s", by ? by : "?");
 	else if (status != NULL && strcmp(status, "rejected") == 0)
-		why = xstrdup("rejected; it waits for a new version");
+		xasprintf(&why, "rejected by %s; it waits for a new version",
+		    by ? by : "?");
 	return why;
 }
 

@@ -344,7 +344,8 @@ BEGIN
 	ELSIF c.decision = 'authorised' THEN
 		RETURN effort_refuse(409, format('already authorised by %s', c.decided_by));
 	ELSIF c.decision = 'rejected' THEN
-		RETURN effort_refuse(409, 'rejected; it waits for a new version');
+		RETURN effort_refuse(409, format('rejected by %s; it waits for a new version',
+			c.decided_by));
 	ELSIF v_today <= t.period_end THEN
 		RETURN effort_refuse(409, format('the period ends on %s; it cannot be '
 			'%s before then', t.period_end, p_decision));

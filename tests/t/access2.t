@@ -202,7 +202,7 @@ my $not_theirs = "you are not the line manager of this timesheet's owner, nor an
 	($s, $j) = decide($am, $ts{'S5:P1'}, 'reject', { reason => 'leave missing' });
 	is_deeply [ $s, $j->{timesheet}{status} ], [ 200, 'rejected' ], 'AM rejects S5 P1: 200';
 	($s, $j) = decide($am, $ts{'S5:P1'}, 'approve');
-	is_deeply [ $s, $j->{error} ], [ 409, 'rejected; it waits for a new version' ], '… then approving it: 409';
+	is_deeply [ $s, $j->{error} ], [ 409, 'rejected by AM; it waits for a new version' ], '… then approving it: 409';
 	($s, $j) = decide($dd, $ts{'S5:P1'}, 'approve');
 	is $s, 409, '… nor may the delegate approve it: 409';
 

@@ -132,7 +132,7 @@ is $j->{timesheet}{status}, 'rejected', '… status rejected';
 is $j->{timesheet}{rejected_reason}, 'teaching hours missing', '… with the reason';
 ($s, $j) = decide($am, $s2p2, 'approve');
 is $s, 409, 'approving a rejected timesheet: 409';
-like $j->{error}, qr/rejected; it waits for a new version/, '… it waits for a new version';
+like $j->{error}, qr/^rejected by AM; it waits for a new version$/, '… it waits for a new version';
 ($s, $j) = decide($am, $s2p2, 'reject', { reason => 'again' });
 is $s, 409, 'rejecting it again: 409';
 ok_feed(timesheets => [ ts('S2', $P2, 162.5) ], 'S2 sends a corrected version');

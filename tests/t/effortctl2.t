@@ -237,7 +237,7 @@ my $aziz_sep = ts_id('E1012', '2026-09-01');         # Nowak's report, not Okafo
 	like $out, qr/^    rejected  E0101  \S+  approval  \Q$reason\E$/m, '… with the reason, as given';
 	($rc, $out, $err) = ctl($d, { token => $okafor }, 'approve', $ben_oct);
 	is $rc, 3, 'approving the rejected one: exit 3';
-	like $err, qr/rejected; it waits for a new version \(HTTP 409 Conflict\)/, '… rejected, waiting for a new version';
+	like $err, qr/rejected by E0101; it waits for a new version \(HTTP 409 Conflict\)/, '… rejected, waiting for a new version';
 }
 
 # ---------------------------------------------------------------- arguments that are not UTF-8
