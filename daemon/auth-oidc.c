@@ -361,8 +361,8 @@ signin(struct request *r, json_t *claims, authorised_fn authorised)
 	struct signin *s;
 
 	if (sub == NULL || *sub == '\0') {
-		reply_error(
-		    r, 401, "token refused: it has no sub (subject)", NULL);
+		reply_unauthorised(
+		    r, true, "token refused: it has no sub (subject)");
 		return;
 	}
 	if (json_is_string(pv) && *json_string_value(pv) != '\0')
@@ -446,7 +446,7 @@ need_keys(struct request *r, const char *token, const char *kid,
 	    "token refused: it is signed with key \"%s\", which is not among "
 	    "the identity provider's keys",
 	    kid);
-	reply_error(r, 401, msg, NULL);
+	reply_unauthorised(r, true, msg);
 }
 
 static void
@@ -462,9 +462,7 @@ authenticate(struct request *r, const char *token, authorised_fn authorised,
 		json_decref(claims);
 		break;
 	case REFUSED:
-		evhttp_add_header(evhttp_request_get_output_headers(r->req),
-		    "WWW-Authenticate", "Bearer error=\"invalid_token\"");
-		reply_error(r, 401, why, NULL);
+		reply_unauthorised(r, true, why);
 		break;
 	case NEED_KEYS:
 		need_keys(r, token, why, authorised, refetched);

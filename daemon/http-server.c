@@ -299,6 +299,15 @@ reply_error(struct request *r, int code, const char *msg, json_t *errors)
 }
 
 void
+reply_unauthorised(struct request *r, bool token_given, const char *msg)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(r->req),
+	    "WWW-Authenticate",
+	    token_given ? "Bearer error=\"invalid_token\"" : "Bearer");
+	reply_error(r, 401, msg, NULL);
+}
+
+void
 reply_field_error(struct request *r, int code, const char *msg,
     const char *field, const char *message)
 {
@@ -695,7 +704,7 @@ auth_done(const struct db_result *res, void *arg)
 		return;
 	}
 	if (PQntuples(res->res) != 1) {
-		reply_error(r, 401, "unknown or revoked token", NULL);
+		reply_unauthorised(r, true, "unknown or revoked token");
 		return;
 	}
 	if (!PQgetisnull(res->res, 0, 3)) { /* its person has left */
@@ -723,9 +732,7 @@ authenticate(struct request *r)
 	const char *params[1] = { r->token_hash };
 
 	if (token == NULL) {
-		evhttp_add_header(evhttp_request_get_output_headers(r->req),
-		    "WWW-Authenticate", "Bearer");
-		reply_error(r, 401, "missing bearer token", NULL);
+		reply_unauthorised(r, false, "missing bearer token");
 		return;
 	}
 	token_hash_hex(token, r->token_hash);

@@ -125,6 +125,10 @@ void reply_param_error(
 /* True when query parameter name is absent or a date YYYY-MM-DD effortd
  * takes (1900-01-01 to 9999-12-31); else it has answered that 400. */
 bool request_date_ok(struct request *, const char *name);
+/* A 401 with its WWW-Authenticate challenge (RFC 6750): "Bearer" when the
+ * request had no token, with error="invalid_token" when it had one that
+ * is refused (unknown, revoked, expired, not verified). */
+void reply_unauthorised(struct request *, bool token_given, const char *msg);
 /* reply_error with one error naming the field: {"error": msg, "errors":
  * [{"field": field, "message": message}]}. */
 void reply_field_error(struct request *, int code, const char *msg,

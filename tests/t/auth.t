@@ -16,13 +16,18 @@ my $person = [ { person_id => 'Z1', name => 'Zed', fte => 1, employment_start =>
 my $before = psql($db, 'SELECT count(*) FROM people');
 
 # ---- 401
-my ($s, $j) = $d->req(POST => '/v1/people', body => $person);
+# (RFC 6750: every 401 carries a challenge; error="invalid_token" when a
+# token was sent and refused.)
+my ($s, $j, $res) = $d->req(POST => '/v1/people', body => $person);
 is $s, 401, 'no token: 401';
 ok ref $j eq 'HASH' && defined $j->{error}, 'no token: an error body';
-($s) = $d->req(POST => '/v1/people', body => $person, token => 'eff_' . ('0' x 64));
-is $s, 401, 'unknown token: 401';
-($s) = $d->req(POST => '/v1/people', body => $person, headers => { Authorization => 'Basic dXNlcjpwYXNz' });
+is $res->{headers}{'www-authenticate'}, 'Bearer', '… WWW-Authenticate: Bearer';
+($s, $j, $res) = $d->req(POST => '/v1/people', body => $person, token => 'eff_' . ('0' x 64));
+is_deeply [ $s, $j->{error} ], [ 401, 'unknown or revoked token' ], 'unknown token: 401';
+is $res->{headers}{'www-authenticate'}, 'Bearer error="invalid_token"', '… WWW-Authenticate: Bearer error="invalid_token"';
+($s, undef, $res) = $d->req(POST => '/v1/people', body => $person, headers => { Authorization => 'Basic dXNlcjpwYXNz' });
 is $s, 401, 'not a bearer token: 401';
+is $res->{headers}{'www-authenticate'}, 'Bearer', '… WWW-Authenticate: Bearer';
 ($s) = $d->req(GET => '/v1/timesheets');
 is $s, 401, 'GET /v1/timesheets without a token: 401';
 ($s) = $d->req(GET => '/v1/violations', token => 'nonsense');

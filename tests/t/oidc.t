@@ -144,8 +144,9 @@ like $j->{error}, qr/^signed in as alice \(person AM\), who left on /, '… the 
 
 # ---------------------------------------------------------------- refused tokens (401)
 my $other = $p->robot_token('urn:other')->{access_token};
-($s, $j) = $d->req(GET => '/v1/pending', token => $other);
+($s, $j, my $res) = $d->req(GET => '/v1/pending', token => $other);
 is $s, 401, 'a token for another audience: 401';
+is $res->{headers}{'www-authenticate'}, 'Bearer error="invalid_token"', '… WWW-Authenticate: Bearer error="invalid_token"';
 is $j->{error}, 'token refused: its audience "other-api" is not "effortd" (a token meant for another service)', '… naming it';
 
 my ($h, $c, $sig) = split /\./, $tok{rita};
