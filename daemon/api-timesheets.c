@@ -115,19 +115,20 @@ static const struct field_spec reject_fields[] = {
 static const char *
 reject_reason(struct request *r, json_t *doc)
 {
-	const char *reason = json_string_value(json_object_get(doc, "reason"));
+	json_t *value = json_object_get(doc, "reason");
+	const char *reason = json_string_value(value);
 	const char *why;
 	char msg[256];
 
 	if (doc == NULL)
 		return NULL;
-	if (reason == NULL || reason[strspn(reason, " \t\r\n")] == '\0') {
+	if (json_is_null(value) || value == NULL ||
+	    (reason != NULL && reason[strspn(reason, " \t\r\n")] == '\0')) {
 		reply_field_error(r, 422,
 		    "a reason is required to reject a timesheet", "reason",
 		    "is required");
-	} else if ((why = feed_field_problem(&reason_field,
-	                json_object_get(doc, "reason"), msg, sizeof msg)) !=
-	           NULL) {
+	} else if ((why = feed_field_problem(&reason_field, value, msg,
+	                sizeof msg)) != NULL) {
 		reply_field_error(r, 422, "invalid reason", "reason", why);
 	} else
 		return reason;

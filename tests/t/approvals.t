@@ -126,6 +126,11 @@ my $s2p2 = ts_id('S2', $P2);
 ($s, $j) = decide($am, $s2p2, 'reject', {});
 is $s, 422, 'rejecting without a reason: 422';
 is $j->{errors}[0]{field}, 'reason', '… on reason';
+for my $bad ([ 5, 'must be a string' ], [ [ 'x' ], 'must be a string' ], [ undef, 'is required' ], [ " \t", 'is required' ]) {
+	($s, $j) = decide($am, $s2p2, 'reject', { reason => $bad->[0] });
+	is_deeply [ $s, $j->{errors} ], [ 422, [ { field => 'reason', message => $bad->[1] } ] ],
+		'a reason of ' . json_encode($bad->[0]) . ": 422 $bad->[1]" or diag json_encode($j);
+}
 ($s, $j) = decide($am, $s2p2, 'reject', { reason => 'teaching hours missing' });
 is $s, 200, 'AM rejects S2\'s P2 with a reason: 200';
 is $j->{timesheet}{status}, 'rejected', '… status rejected';
