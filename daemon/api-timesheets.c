@@ -127,8 +127,8 @@ reject_reason(struct request *r, json_t *doc)
 		reply_field_error(r, 422,
 		    "a reason is required to reject a timesheet", "reason",
 		    "is required");
-	} else if ((why = feed_field_problem(&reason_field, value, msg,
-	                sizeof msg)) != NULL) {
+	} else if ((why = feed_field_problem(
+	                &reason_field, value, msg, sizeof msg)) != NULL) {
 		reply_field_error(r, 422, "invalid reason", "reason", why);
 	} else
 		return reason;
