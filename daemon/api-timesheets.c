@@ -169,10 +169,13 @@ approve_many_errors(json_t *doc)
 	size_t i;
 
 	if (!json_is_array(ids) || json_array_size(ids) == 0 ||
-	    json_array_size(ids) > APPROVE_MANY_MAX)
+	    json_array_size(ids) > APPROVE_MANY_MAX) {
+		/* that alone: not one error per id of any number of them */
 		json_array_append_new(errors,
 		    json_pack("{s:s, s:s}", "field", "timesheet_ids", "message",
 		        "must be an array of 1 to 1000 timesheet ids"));
+		return errors;
+	}
 	json_array_foreach(ids, i, v)
 	{
 		if (json_is_integer(v) && json_integer_value(v) > 0)

@@ -31,7 +31,13 @@
 #include "request.h"
 #include "auth-token.h"
 #include "feed-validate.h"
+#include "api-handlers.h"
 #include "xmalloc.h"
+
+/* The largest body a route that is not a feed takes (a reject's reason,
+ * 1,000 approvals, a token or delegation): parsed whole on the loop, so
+ * kept small (limits.max_body is a feed's). */
+#define SMALL_BODY_MAX (64 * 1024)
 
 /* Matches path against pattern; a {…} segment captures into *arg. */
 static bool
@@ -914,6 +920,16 @@ request_admit(struct request *r, const char *path)
 		reply_error(r, code,
 		    code == 404 ? "no such resource" : "method not allowed",
 		    NULL);
+		return false;
+	}
+	if (r->route->handler != handle_feed &&
+	    evbuffer_get_length(evhttp_request_get_input_buffer(r->req)) >
+	        SMALL_BODY_MAX) {
+		char msg[96];
+		snprintf(msg, sizeof msg,
+		    "request body larger than %d bytes (only a feed takes more)",
+		    SMALL_BODY_MAX);
+		reply_error(r, 413, msg, NULL);
 		return false;
 	}
 	return true;

@@ -118,6 +118,17 @@ my $mb = $d->token('manager', 'MB');
 	is $s, 422, '… an empty list: 422';
 	($s) = $d->req(POST => '/v1/approvals', token => $ma, body => '[1]', type => 'application/json');
 	is $s, 400, '… not an object: 400';
+	# More than 1,000 ids: that one error, not one per id (a body of
+	# 30,000 zeros answered 30,001 errors; a few MB of them took the
+	# daemon's memory by the GB).
+	($s, $j) = $d->req(POST => '/v1/approvals', token => $ma, body => { timesheet_ids => [ (0) x 30000 ] });
+	is_deeply [ $s, $j->{errors} ], [ 422, [ { field => 'timesheet_ids', message => 'must be an array of 1 to 1000 timesheet ids' } ] ],
+		'… 30,000 ids, all bad: 422 with the one error on timesheet_ids';
+	($s, $j) = $d->req(POST => '/v1/approvals', token => $ma, body => { timesheet_ids => [ (0) x 40000 ] });
+	is_deeply [ $s, $j ], [ 413, { error => 'request body larger than 65536 bytes (only a feed takes more)' } ],
+		'… a body over 64 KiB (not a feed): 413';
+	($s, $j) = $d->req(POST => '/v1/timesheets/1/reject', token => $ma, body => { reason => 'x' x 70000 });
+	is $s, 413, 'a reject with a 70,000-byte reason: 413';
 	($s, $j) = $d->req(POST => '/v1/approvals', token => $reviewer, body => { timesheet_ids => [1] });
 	is $s, 403, '… a reviewer: 403';
 	is $j->{error}, 'this needs a manager token', '… saying which role it needs';
