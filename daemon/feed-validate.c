@@ -302,17 +302,30 @@ code_point(const unsigned char *s, size_t step)
 	return cp;
 }
 
-/* A character that shows nothing: the soft hyphen, the combining
- * grapheme joiner, zero-width spaces and joiners, direction marks,
- * embeddings, overrides and isolates, the word joiner and the invisible
- * operators, the byte-order mark (a zero-width no-break space). */
+/* A character that shows nothing: Unicode's Default_Ignorable_Code_Point
+ * (DerivedCoreProperties.txt: the soft hyphen, the combining grapheme
+ * joiner, the Arabic letter mark, the Hangul fillers, the Khmer inherent
+ * vowels, the Mongolian variation selectors and vowel separator,
+ * zero-width spaces and joiners, direction marks, embeddings, overrides
+ * and isolates, the word joiner and invisible operators, the variation
+ * selectors, the byte-order mark, the shorthand and musical format
+ * controls, the tags), the interlinear annotation controls and the blank
+ * Braille pattern. */
 static bool
 invisible(unsigned cp)
 {
-	return cp == 0xad || cp == 0x34f || cp == 0x180e ||
-	       (cp >= 0x200b && cp <= 0x200f) ||
-	       (cp >= 0x202a && cp <= 0x202e) ||
-	       (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff;
+	static const unsigned ranges[][2] = { { 0xad, 0xad }, { 0x34f, 0x34f },
+		{ 0x61c, 0x61c }, { 0x115f, 0x1160 }, { 0x17b4, 0x17b5 },
+		{ 0x180b, 0x180f }, { 0x200b, 0x200f }, { 0x202a, 0x202e },
+		{ 0x2060, 0x206f }, { 0x2800, 0x2800 }, { 0x3164, 0x3164 },
+		{ 0xfe00, 0xfe0f }, { 0xfeff, 0xfeff }, { 0xffa0, 0xffa0 },
+		{ 0xfff0, 0xfffb }, { 0x1bca0, 0x1bca3 }, { 0x1d173, 0x1d17a },
+		{ 0xe0000, 0xe0fff } };
+
+	for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
+		if (cp >= ranges[i][0] && cp <= ranges[i][1])
+			return true;
+	return false;
 }
 
 /* A blank: space, tab, the no-break space and Unicode's other spaces. */

@@ -828,11 +828,52 @@ request_arm(struct request *r)
 	evtimer_add(r->deadline, &tv);
 }
 
+/* Where the request's body ends is unclear, so where the next request on
+ * the connection starts is too (request smuggling behind a proxy that
+ * reads the head otherwise): a blank between a field name and its colon
+ * (RFC 9112 5.1), a Transfer-Encoding other than one "chunked" (evhttp
+ * would read the body by Content-Length, or as empty, and the rest as the
+ * next request; 6.1), Transfer-Encoding in HTTP/1.0 (6.1), a
+ * Content-Length that is not digits ("+72", "-0") or two that differ
+ * (6.3).  What is wrong, or NULL. */
+static const char *
+framing_problem(struct request *r)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
+	const char *length = NULL, *coding = NULL;
+	struct evkeyval *h;
+
+	TAILQ_FOREACH(h, in, next)
+	{
+		if (h->key[strcspn(h->key, " \t")] != '\0')
+			return "a blank between a header field's name and its "
+			       "colon";
+		if (strcasecmp(h->key, "Transfer-Encoding") == 0) {
+			if (coding != NULL)
+				return "two Transfer-Encoding headers";
+			coding = h->value;
+		}
+		if (strcasecmp(h->key, "Content-Length") != 0)
+			continue;
+		if (h->value[0] == '\0' ||
+		    h->value[strspn(h->value, "0123456789")] != '\0')
+			return "a Content-Length that is not a number of bytes";
+		if (length != NULL && strcmp(length, h->value) != 0)
+			return "two different Content-Length headers";
+		length = h->value;
+	}
+	if (coding != NULL && r->req->major == 1 && r->req->minor == 0)
+		return "Transfer-Encoding in an HTTP/1.0 request";
+	if (coding != NULL && strcasecmp(coding, "chunked") != 0)
+		return "a Transfer-Encoding other than chunked (the only one "
+		       "taken)";
+	return NULL;
+}
+
 /* The request's headers effortd refuses: a NUL byte in its head (RFC 9110
  * 5.5: evhttp would hand us the value cut at the NUL, "Bearer TOKEN\0junk"
- * as "Bearer TOKEN": 400), two Content-Length headers that
- * differ (the body's end is ambiguous, RFC 9112 6.3: 400, and the
- * connection closed), an HTTP/1.1 request without exactly one Host
+ * as "Bearer TOKEN": 400), framing_problem's (400, and the connection
+ * closed), an HTTP/1.1 request without exactly one Host
  * (RFC 9112 3.2: 400), two Authorization headers (which identity acts is
  * ambiguous; it is no list, RFC 9110 5.3: 400), a Content-Encoding other
  * than identity (a body is never read as something it was not said to
@@ -841,13 +882,17 @@ static bool
 request_headers_ok(struct request *r)
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
-	const char *length = NULL, *coding;
+	const char *coding, *framing = NULL;
 	struct evkeyval *h;
 	int hosts = 0, authorizations = 0;
 
-	if (conn_head_nul(r->req)) {
+	if (conn_head_nul(r->req) || (framing = framing_problem(r)) != NULL) {
+		evhttp_add_header(evhttp_request_get_output_headers(r->req),
+		    "Connection", "close");
 		reply_error(r, 400,
-		    "the request line or a header field contains a NUL byte",
+		    framing ? framing
+		            : "the request line or a header field contains a "
+		              "NUL byte",
 		    NULL);
 		return false;
 	}
@@ -860,17 +905,6 @@ request_headers_ok(struct request *r)
 			    "two Authorization headers; send one", NULL);
 			return false;
 		}
-		if (strcasecmp(h->key, "Content-Length") != 0)
-			continue;
-		if (length != NULL && strcmp(length, h->value) != 0) {
-			evhttp_add_header(
-			    evhttp_request_get_output_headers(r->req),
-			    "Connection", "close");
-			reply_error(r, 400,
-			    "two different Content-Length headers", NULL);
-			return false;
-		}
-		length = h->value;
 	}
 	if (hosts > 1 ||
 	    (hosts == 0 && r->req->major == 1 && r->req->minor >= 1)) {

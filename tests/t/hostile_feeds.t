@@ -83,6 +83,16 @@ refused('a CSV row beginning with a byte-order mark', people => "$PEOPLE_CSV\x{f
 	{ line => 2 }, 'person_id', qr/^contains the invisible character U\+FEFF at offset 0/);
 refused('person_id "Q\x{202e}1" (right-to-left override)', people => [ person(person_id => "Q\x{202e}1") ],
 	{ index => 0 }, 'person_id', qr/^contains the invisible character U\+202E/);
+# Every default-ignorable code point shows nothing: each of these made a
+# person "P1" followed by it, another than P1 that prints as P1.
+for my $cp (0x61c, 0x115f, 0x17b4, 0x180b, 0x2800, 0x3164, 0xfe0f, 0xffa0, 0xfff9, 0x1bca0, 0x1d173, 0xe0001,
+	0xe0041, 0xe0100) {
+	my $hex = sprintf '%04X', $cp;
+	refused("person_id \"Q1\" and U+$hex", people => [ person(person_id => 'Q1' . chr $cp) ],
+		{ index => 0 }, 'person_id', qr/^contains the invisible character U\+$hex at offset 2$/);
+}
+refused('person_id "Q1" and U+E0041 in CSV', people => $PEOPLE_CSV . "Q1\x{e0041},Charles Babbage,1,2020-01-01\n",
+	{ line => 2 }, 'person_id', qr/^contains the invisible character U\+E0041 at offset 2$/);
 refused('line_manager_id "M1\t"', people => [ person(line_manager_id => "M1\t") ], { index => 0 },
 	'line_manager_id', qr/^contains the control character 0x09 at offset 2/);
 refused('grant_ref "GR/1 " of a charge', charges => [ { person_id => 'P1', grant_ref => 'GR/1 ',
