@@ -482,6 +482,14 @@ next_json(struct feed_job *job)
 		finish(job, 422, "expected a JSON array of records", NULL, NULL,
 		    NULL);
 		return -2;
+	case JSS_TOO_LARGE:
+		finish(job, 413, "a record larger than 1 MiB",
+		    json_pack("[{s:I, s:s, s:s}]", "index",
+		        (json_int_t)job->records, "field", "", "message",
+		        "is larger than 1048576 bytes (1 MiB), the most a record "
+		        "may take"),
+		    NULL, NULL);
+		return -2;
 	}
 	return -2;
 }

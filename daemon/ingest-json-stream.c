@@ -166,15 +166,21 @@ fail_with_prefix(struct json_stream *js, struct evbuffer *buf,
 	return fail_at(js, &e, (int)k);
 }
 
-/* The body is not an array: decodes all of it to tell a 400 from a 422. */
+/* The body is not an array: decodes all of it to tell a 400 from a 422
+ * (one over JSON_RECORD_MAX is not decoded: a 422 either way). */
 static enum json_stream_status
 whole_body(struct json_stream *js, struct evbuffer *buf)
 {
 	size_t n = evbuffer_get_length(buf);
-	const char *p = n ? (const char *)evbuffer_pullup(buf, -1) : "";
+	const char *p;
 	json_error_t e;
 	json_t *v;
 
+	if (n > JSON_RECORD_MAX) {
+		js->state = JS_DONE;
+		return JSS_NOT_ARRAY;
+	}
+	p = n ? (const char *)evbuffer_pullup(buf, -1) : "";
 	if (!scan_upto(js, p, n)) {
 		js->state = JS_DONE;
 		return JSS_ERROR;
@@ -212,8 +218,12 @@ element(struct json_stream *js, struct evbuffer *buf, bool eof, json_t **out)
 			break;
 		/* The window may end inside the element: widen it. */
 		json_decref(v);
-		if (w == avail)
+		if (w == avail && w < JSON_RECORD_MAX)
 			return JSS_NEED_MORE;
+		if (js->window >= JSON_RECORD_MAX) {
+			js->state = JS_DONE;
+			return JSS_TOO_LARGE;
+		}
 		js->window *= 2;
 	}
 	js->window = WINDOW_MIN;

@@ -45,12 +45,20 @@ enum json_stream_state {
 	JS_DONE,
 };
 
+/* The largest element (one record) decoded: jansson decodes one whole, on
+ * the event loop, so a record of megabytes (4 million empty entries, a
+ * name of 40 MB) would hold the loop for seconds and the daemon's memory
+ * by the GB.  A real record is a few KB.  Also the largest body that is
+ * not an array decoded whole to tell a 400 from a 422. */
+#define JSON_RECORD_MAX (1 << 20)
+
 enum json_stream_status {
 	JSS_RECORD,    /* *out: the next element (a new reference) */
 	JSS_NEED_MORE, /* the buffer ends too soon; only when !eof */
 	JSS_END,       /* the array ended and so did the body */
 	JSS_ERROR,     /* error: the 400's message */
 	JSS_NOT_ARRAY, /* valid JSON, but not an array (a 422) */
+	JSS_TOO_LARGE, /* the next element is over JSON_RECORD_MAX (a 413) */
 };
 
 struct json_stream {

@@ -112,6 +112,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		if (st == JSS_END &&
 		    (!json_is_array(expect) || json_array_size(expect) != i))
 			abort(); /* ended early, or jansson refuses it */
+		if (st == JSS_TOO_LARGE && n < JSON_RECORD_MAX)
+			abort(); /* only an element over the limit is */
 		if (st == JSS_NOT_ARRAY &&
 		    (expect == NULL || json_is_array(expect)))
 			abort();

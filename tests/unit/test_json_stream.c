@@ -104,6 +104,8 @@ streamed(const char *body, size_t len, size_t split, bool trickle, char *out)
 			strncat(out, "END\n", MAX_OUT - strlen(out) - 1);
 		else if (st == JSS_NOT_ARRAY)
 			strncat(out, "NOT_ARRAY\n", MAX_OUT - strlen(out) - 1);
+		else if (st == JSS_TOO_LARGE)
+			strncat(out, "TOO_LARGE\n", MAX_OUT - strlen(out) - 1);
 		else {
 			strncat(out, "ERR:", MAX_OUT - strlen(out) - 1);
 			strncat(out, js.error, MAX_OUT - strlen(out) - 1);
@@ -237,6 +239,43 @@ test_large_elements(void **state)
 	free(body);
 }
 
+/* An element over JSON_RECORD_MAX (1 MiB) is not decoded, whole or
+ * trickled (it would hold the loop and the memory); one just under is; a
+ * body of over 1 MiB that is not an array is not decoded either. */
+static void
+test_too_large(void **state)
+{
+	size_t n = JSON_RECORD_MAX + 16;
+	char *body = malloc(n + 64), *p;
+
+	(void)state;
+	for (int len = JSON_RECORD_MAX - 64; len <= JSON_RECORD_MAX;
+	     len += 64) {
+		p = body;
+		p += sprintf(p, "[1,\"");
+		memset(p, 'x', (size_t)len);
+		p += len;
+		p += sprintf(p, "\",2]");
+		streamed(body, (size_t)(p - body), 65536, false, got);
+		if (len < JSON_RECORD_MAX)
+			assert_true(strncmp(got, "E:1.0\nE:\"xxx", 12) == 0 &&
+			            strstr(got, "\nE:2.0\nEND\n") != NULL);
+		else
+			assert_string_equal(got, "E:1.0\nTOO_LARGE\n");
+		streamed(body, (size_t)(p - body), 4096, true, got);
+		if (len == JSON_RECORD_MAX)
+			assert_string_equal(got, "E:1.0\nTOO_LARGE\n");
+	}
+	p = body;
+	p += sprintf(p, "{\"a\":\"");
+	memset(p, 'x', n);
+	p += n;
+	p += sprintf(p, "\"}");
+	streamed(body, (size_t)(p - body), 65536, false, got);
+	assert_string_equal(got, "NOT_ARRAY\n");
+	free(body);
+}
+
 /* The nesting limit: 32 levels counting the array itself. */
 static void
 test_depth(void **state)
@@ -272,6 +311,7 @@ main(void)
 		cmocka_unit_test(test_bodies),
 		cmocka_unit_test(test_nul_bytes),
 		cmocka_unit_test(test_large_elements),
+		cmocka_unit_test(test_too_large),
 		cmocka_unit_test(test_depth),
 	};
 
