@@ -193,12 +193,14 @@ check_repeated_activity(
 static void
 check_entries(json_t *rec, int index, struct feed_errors *errs, long days)
 {
-	json_t *entries = json_object_get(rec, "entries"), *e;
-	json_t *seen = json_object();
+	json_t *entries = json_object_get(rec, "entries"), *e, *seen;
 	size_t i;
 	char field[64];
 	double total = 0;
 
+	if (json_array_size(entries) > TIMESHEET_ENTRIES_MAX)
+		return; /* refused already (feed-validate.c) */
+	seen = json_object();
 	json_array_foreach(entries, i, e)
 	{
 		double h = json_number_value(json_object_get(e, "hours"));

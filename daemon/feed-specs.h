@@ -39,6 +39,12 @@ enum field_type {
 /* The longest free text a feed field (name, title, reason) may hold, in
  * bytes; a manager's reject reason has the same limit. */
 #define FEED_TEXT_MAX 1000
+/* The most entries a timesheet may have: one per activity (its key), and
+ * nobody works on a thousand activities a month.  Checked before any
+ * entry, so that a timesheet of 100,000 entries (a CSV grouped in one, or
+ * a JSON record of 1 MiB) is refused without checking each on the event
+ * loop; the CSV reader keeps no more than one over. */
+#define TIMESHEET_ENTRIES_MAX 1000
 /* The longest id (person_id, grant_ref, ...) a feed takes, in bytes: a
  * longer one in a query or a path could match nothing. */
 #define FEED_ID_MAX 64

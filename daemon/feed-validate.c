@@ -635,6 +635,13 @@ check_entries(const struct feed_spec *feed, json_t *rec, int index,
 		                    : "must be an array of entries");
 		return;
 	}
+	if (json_array_size(entries) > TIMESHEET_ENTRIES_MAX) {
+		feed_error(errs, index, "entries",
+		    "more than %d entries; a timesheet has one per activity, "
+		    "at most %d",
+		    TIMESHEET_ENTRIES_MAX, TIMESHEET_ENTRIES_MAX);
+		return;
+	}
 	json_array_foreach(entries, i, e)
 	{
 		snprintf(prefix, sizeof prefix, "entries[%zu].", i);
