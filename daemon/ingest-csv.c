@@ -399,7 +399,8 @@ data_row(struct csv_reader *cr)
 		/* one over the most is enough for it to be refused */
 		if (json_array_size(json_object_get(ts, "entries")) <=
 		    TIMESHEET_ENTRIES_MAX)
-			json_array_append(json_object_get(ts, "entries"), entry);
+			json_array_append(
+			    json_object_get(ts, "entries"), entry);
 	}
 	if (cr->errs->count != errors || json_object_size(bad) > 0 ||
 	    json_object_size(entry_bad) > 0)
