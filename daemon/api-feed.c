@@ -15,6 +15,7 @@
 #include "api-feed-type.h"
 #include "api-handlers.h"
 #include "ingest-feed.h"
+#include "log.h"
 #include "request.h"
 
 /* Whether the client closed its end: its socket reads as ended (a peek,
@@ -77,6 +78,16 @@ http_done(const struct feed_outcome *o, void *arg)
 	struct request *r = arg;
 	json_t *d = o->doc;
 
+	/* Cancelled (its client gone, say) once the batch was read whole: the
+	 * merge and commit ran on, and the log's "cancelled" line is not the
+	 * end of it. */
+	if (r->state == REQ_CANCELLED && o->status == 200 && !wants_preview(r))
+		log_info("%s: stored all the same (%lld records accepted), "
+		         "its client gone before the answer; sending it again "
+		         "is safe",
+		    r->route->name,
+		    (long long)json_integer_value(
+		        json_object_get(d, "accepted")));
 	if (o->status == 200 && wants_preview(r))
 		reply_json(r, 200, preview_reply(d));
 	else if (o->status == 200)

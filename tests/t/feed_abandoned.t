@@ -5,7 +5,8 @@
 # answered (or dropped) at once and its libevent request freed, while the
 # feed job runs on to its next slice: it must not touch the freed request
 # or its body (it crashed with SIGSEGV), it stores nothing, and effortd
-# serves on or stops cleanly.
+# serves on or stops cleanly.  A client gone once its batch was read whole
+# does not stop the merge: that batch is stored, and logged as such.
 use strict;
 use warnings;
 use FindBin;
@@ -13,7 +14,7 @@ use lib "$FindBin::Bin/../lib";
 use IO::Socket::INET;
 use Test::More;
 use Time::HiRes qw(sleep time);
-use EffortTest qw(new_db start_effortd psql_value);
+use EffortTest qw(new_db start_effortd psql_value wait_for);
 
 my $db = new_db();
 my $d = start_effortd(db => $db);
@@ -50,6 +51,33 @@ for my $round (1 .. 3) {
 	ok healthy(), "… and answers /healthz";
 }
 is psql_value($db, q{SELECT count(*) FROM people WHERE person_id LIKE 'A%'}), 0, 'nothing of the abandoned feeds was stored';
+
+# A client that leaves once its batch is read whole, while the merge waits
+# (here for a lock another session holds on the person): the batch is
+# stored all the same, and the log says so after its "cancelled" line,
+# for an operator who would otherwise take it for nothing stored.
+{
+	my $small = '[{"person_id":"L1","name":"Locked","fte":1,"employment_start":"2020-01-01"}]';
+	my $pid = fork // die;
+	if (!$pid) {
+		EffortTest::psql($db, q{BEGIN; LOCK TABLE people IN SHARE MODE; SELECT pg_sleep(3); COMMIT});
+		POSIX::_exit(0);
+	}
+	wait_for(sub { psql_value($db, q{SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+		WHERE c.relname = 'people' AND l.mode = 'ShareLock' AND l.granted
+		AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())}) > 0 }, 10);
+	my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $d->port, Proto => 'tcp') or die "connect: $!";
+	print $sock "POST /v1/people HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer $feed\r\n"
+		. "Content-Type: application/json\r\nContent-Length: " . length($small) . "\r\n\r\n$small";
+	sleep 0.5;
+	close $sock;
+	waitpid $pid, 0;
+	my $stored = wait_for(sub { $d->log_text =~ /people: stored all the same \(1 records accepted\), its client gone before the answer/ }, 20);
+	like $d->log_text, qr/people: cancelled while authenticated: the client went away/, 'the client gone: logged';
+	ok $stored, '… and then, the batch stored once the lock was free: logged as stored all the same'
+		or diag $d->log_text;
+	is psql_value($db, q{SELECT name FROM people WHERE person_id = 'L1'}), 'Locked', '… and it is';
+}
 
 # SIGTERM while a feed is read: the client gets a 503, effortd exits 0.
 {
