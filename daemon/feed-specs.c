@@ -162,7 +162,8 @@ static const struct field_spec timesheets_fields[] = {
 /* clang-format on */
 
 /* The most hours a timesheet's entries may total: timesheets.total_hours
- * is numeric(8,2) (only a timesheet of over 1,300 activities reaches it). */
+ * is numeric(8,2).  TIMESHEET_ENTRIES_MAX entries of 744 h (24 x 31 days)
+ * total 744,000 h: kept as the column's own bound. */
 #define TIMESHEET_TOTAL_MAX 999999.99
 
 /* entries[i] repeats an earlier entry's activity: seen maps each activity

@@ -338,7 +338,8 @@ sub bad_param {
 	is $s, 422, 'a reason of 1001 characters (the feed text limit is 1000): 422';
 	is_deeply $j->{errors}, [ { field => 'reason', message => 'longer than 1000 bytes (UTF-8)' } ], '… on reason, saying the limit';
 	($s, $j) = $reject->(body => { reason => 'x' x 102400 });
-	is $s, 422, 'a reason of 100 kB: 422';
+	is_deeply [ $s, $j->{error} ], [ 413, 'request body larger than 65536 bytes (only a feed takes more)' ],
+		'a reason of 100 kB: 413 (a body that is not a feed is at most 64 KiB)';
 	is stored(), $before, 'nothing stored by the refused rejections';
 
 	# Someone else's staff: 403 naming nobody.
