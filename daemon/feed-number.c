@@ -94,8 +94,8 @@ decimal_parse(const char *s, size_t n, struct decimal *d)
 
 /* n's shortest text: 15 digits read back for all but the numbers that
  * need 16 or 17, and %g drops the zeros the shortest text does not have. */
-static void
-shortest_text(double n, char *text, size_t len)
+void
+number_text(double n, char *text, size_t len)
 {
 	for (int digits = 15; digits <= 17; digits++) {
 		snprintf(text, len, "%.*g", digits, n);
@@ -110,7 +110,7 @@ number_decimals(double n)
 	struct decimal d;
 	char text[40];
 
-	shortest_text(n, text, sizeof text);
+	number_text(n, text, sizeof text);
 	if (!decimal_parse(text, strlen(text), &d))
 		return 0; /* inf or nan: the range check refuses them */
 	return d.scale < 0 ? -d.scale : 0;
@@ -173,7 +173,7 @@ number_literal_exact(const char *s, size_t n, long *decimals)
 	v = strtod(text, NULL);
 	if (v == 0 || !isfinite(v))
 		return false;
-	shortest_text(v, text, sizeof text);
+	number_text(v, text, sizeof text);
 	return decimal_parse(text, strlen(text), &back) &&
 	       back.count == literal.count && back.scale == literal.scale &&
 	       strcmp(back.digits, literal.digits) == 0;

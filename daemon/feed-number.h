@@ -14,6 +14,8 @@
 /* The decimals of n's shortest text: the fewest significant digits that
  * read back as n, which is what the sender's language prints for it. */
 long number_decimals(double n);
+/* That shortest text ("1.0000001", not %g's "1"), for messages. */
+void number_text(double n, char *text, size_t len);
 
 /*
  * Whether the n bytes at s, a number literal (JSON's form, or a decimal

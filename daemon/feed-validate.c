@@ -269,9 +269,11 @@ static const char *
 number_problem(const struct field_spec *f, double n, char *buf, size_t len)
 {
 	int places = decimal_places(f);
+	char text[40];
 
 	if (n < f->min || n > f->max || ((f->flags & F_ABOVE) && n <= f->min)) {
-		snprintf(buf, len, "%g is out of range (%s%g to %g)", n,
+		number_text(n, text, sizeof text);
+		snprintf(buf, len, "%s is out of range (%s%g to %g)", text,
 		    f->flags & F_ABOVE ? "more than " : "", f->min, f->max);
 		return buf;
 	}

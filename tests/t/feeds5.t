@@ -94,9 +94,11 @@ for my $lit ('Infinity', 'NaN', '0x10', '-Infinity') {
 }
 
 # Refused in both with the same field and reason.
-for ([ '7.505', 'at most 2 decimals' ], [ '1' x 30, '1.11111e+29 is out of range (0 to 744)' ],
-	[ '18446744073709551616', '1.84467e+19 is out of range (0 to 744)' ],
-	[ '-7', '-7 is out of range (0 to 744)' ]) {
+# (The value in a message is as sent, as far as a double holds it: 744
+# and a little more is not "744 is out of range".)
+for ([ '7.505', 'at most 2 decimals' ], [ '1' x 30, '1.111111111111111e+29 is out of range (0 to 744)' ],
+	[ '18446744073709551616', '1.8446744073709552e+19 is out of range (0 to 744)' ],
+	[ '-7', '-7 is out of range (0 to 744)' ], [ '744.0000001', '744.0000001 is out of range (0 to 744)' ]) {
 	my ($lit, $why) = @$_;
 	$n++;
 	my ($js, $jj) = json_raw(charges => qq{[{"person_id":"P1","grant_ref":"J$n","month":"2025-01","hours":$lit}]});

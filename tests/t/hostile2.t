@@ -79,7 +79,7 @@ refused('hours 1e400', timesheets => ts_body('1e400'), 'application/json', 400);
 # An integer past 2^63 is valid JSON: out of range with its record and
 # field, as in CSV (feeds5.t), not jansson's 400 "too big integer".
 refused('hours of 30 digits', timesheets => ts_body('123456789012345678901234567890'), 'application/json', 422,
-	{ index => 0, field => 'entries[0].hours', message => qr/^1\.23457e\+29 is out of range \(0 to 744\)$/ });
+	{ index => 0, field => 'entries[0].hours', message => qr/^1\.2345678901234568e\+29 is out of range \(0 to 744\)$/ });
 refused('fte 0.1234565 (7 decimals)', people => sprintf($PERSON, 'Q1', '0.1234565'), 'application/json', 422,
 	{ index => 0, field => 'fte', message => qr/^at most 6 decimals$/ });
 is((post_feed($d, people => sprintf($PERSON, 'Q2', '0.6667'), type => 'application/json'))[0], 200, 'fte 0.6667: 200');
@@ -215,15 +215,16 @@ refused('CSV: a row with an extra cell', people => "person_id,name,fte,employmen
 }
 
 # A timesheet's entries may each hold up to 24 x days hours; 1400 of 744 h
-# total more than timesheets.total_hours (numeric(8,2)) holds: a 422 on
-# entries, not the database's overflow (a 500).
+# total more than timesheets.total_hours (numeric(8,2)) holds, and more
+# entries than a timesheet may have (1,000 of 744 h total 744,000 h, which
+# it holds): a 422 on entries, not the database's overflow (a 500).
 {
 	my @entries = map { { kind => 'admin', activity => "A$_", hours => 744 } } 1 .. 1400;
 	my ($s, $j) = refused('a timesheet of 1400 entries of 744 h (1041600 h in January)', timesheets => json_encode([ {
 		person_id => 'P1', period_start => '2025-01-01', period_end => '2025-01-31', submitted_at => '2025-02-01T09:00:00Z',
 		entries => \@entries } ]), 'application/json', 422, { index => 0 });
 	is_deeply ref $j eq 'HASH' && $j->{errors} ? $j->{errors}[0] : undef, { index => 0, field => 'entries',
-		message => 'the entries total 1041600.00 h; a timesheet holds at most 999999.99 h' }, '… on its entries, saying why';
+		message => 'more than 1000 entries; a timesheet has one per activity, at most 1000' }, '… on its entries, saying why';
 }
 # A cell the CSV reader refuses names the entry, as the validator does
 # (docs/api.md: "the field (with the entry index for timesheet entries)").
