@@ -17,8 +17,13 @@ use EffortTest qw(new_db start_effortd psql json_encode json_decode slurp spew);
 my $db = new_db();
 my $d = start_effortd(db => $db, 'db.pool_size' => 1, 'db.statement_timeout' => 1);
 my $token = $d->token('reviewer');
-my $end = time + 10;
+# The first full sweep must have finished, or violations are evaluated on
+# the fly and never wait for the lock on findings.  With a 1-s statement
+# timeout it can time out under load (two test files at once); it is
+# tried again 10 s later.
+my $end = time + 35;
 sleep 0.1 until $d->log_text =~ /audit sweep:/ || time > $end;
+ok $d->log_text =~ /audit sweep:/, 'a full sweep has finished' or diag $d->log_text;
 my ($s) = $d->req(GET => '/v1/violations', token => $token);
 is $s, 200, 'violations answer (and the token is cached)';
 

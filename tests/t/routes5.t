@@ -99,18 +99,21 @@ sub get_req {
 	is_deeply [ replies($out) ], [ $nul400 ], 'a NUL in a header of a route without a token: 400';
 
 	# Pipelined on one connection: a body with a NUL (refused as a body),
-	# then a request with one in its header, then a good one.
+	# then a request with one in its header, then a good one.  The NUL in
+	# a head closes the connection after its 400 (what evhttp read of that
+	# head, a value cut at the NUL, may not be where a proxy thinks the
+	# request ends): the good one after it is never run.
 	my $body = "person_id,name\r\nX\0Y,Z\r\n";
 	my $post = "POST /v1/people HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer $admin\r\n"
 		. "Content-Type: text/csv\r\nContent-Length: " . length($body) . "\r\n\r\n$body";
 	($out) = raw($post . get_req('/v1/me', "Authorization: Bearer $reviewer\r\nX-A: \0\r\n")
 		. get_req('/v1/me', "Authorization: Bearer $reviewer\r\nConnection: close\r\n"));
 	my @r = replies($out);
-	is scalar @r, 3, 'pipelined: three replies';
+	is scalar @r, 2, 'pipelined: two replies';
 	isnt $r[0][2]{error}, $nul400->[2]{error}, '... a NUL in the first one\'s body is not one in its header';
 	is $r[0][0], 422, '... it is the feed\'s 422' or diag json_encode($r[0]);
 	is_deeply $r[1], $nul400, '... the second, with a NUL in its header: 400';
-	is_deeply [ $r[2][0], $r[2][2]{roles} ], [ 200, ['reviewer'] ], '... the third: 200';
+	like $out, qr{\r\nConnection: close\r\n(?!.*HTTP/1\.1 )}s, '... which closes the connection: the third is never run';
 	is psql($db, q{SELECT count(*) FROM people WHERE person_id LIKE 'X%'}), 0, '... nothing of the body stored';
 
 	# Chunked: the framing is the head's, the data the body's.
