@@ -23,6 +23,12 @@
 #include "xmalloc.h"
 
 #define ISO_DATE "%Y-%m-%d"
+/* The most of a cell kept, cut at a character's start: far more than any
+ * field takes (free text 1000 bytes, ids 64), so that a cell of megabytes
+ * is refused by the field checks on its head ("longer than 1000 bytes")
+ * rather than copied and checked whole on the event loop (a 40 MB cell
+ * held it half a second). */
+#define CELL_KEEP (64 * 1024)
 
 /* What a column of the header is. */
 enum column_kind {
@@ -81,6 +87,11 @@ on_field(void *s, size_t len, void *arg)
 	 * checks refuse them with the line and the field (feed-validate.c). */
 	if (s == NULL)
 		len = 0;
+	if (len > CELL_KEEP) {
+		len = CELL_KEEP;
+		while (len > 0 && (((unsigned char *)s)[len] & 0xC0) == 0x80)
+			len--;
+	}
 	cr->row[cr->nfields] = xmalloc(len + 1);
 	memcpy(cr->row[cr->nfields], s ? s : "", len);
 	cr->row[cr->nfields][len] = '\0';

@@ -136,6 +136,12 @@ refused('amendment_reason with U+2029 (paragraph separator)', timesheets => [ ti
 refused('name with U+2028 in CSV', people => $PEOPLE_CSV . "Q1,Charles\x{2028}Babbage,1,2020-01-01\n", { line => 2 },
 	'name', qr/^contains the line separator U\+2028 at offset 7$/);
 
+# ---- a CSV cell of 2 MB: refused on its head (the first 64 KiB, cut at a
+# character's start), not copied and checked whole on the event loop; an
+# "é" across the cut is not taken for invalid UTF-8.
+refused('a CSV name of 2 MB ("x" and a million "é")', people => $PEOPLE_CSV . 'Q1,x' . ("\x{e9}" x 1_000_000)
+	. ",1,2020-01-01\n", { line => 2 }, 'name', qr/^longer than 1000 bytes \(UTF-8\)$/);
+
 # ---- a timesheet of 1,000 entries is taken, of 1,001 refused on
 # "entries" before any entry is checked: one of 100,000 rows of CSV (4.7
 # MB, grouped into one timesheet) held the event loop a third of a
