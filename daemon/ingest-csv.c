@@ -46,6 +46,10 @@ struct csv_reader {
 	size_t row_record;  /* the record the last data row went to */
 	unsigned char *bad; /* per record: its rows had errors */
 	size_t bad_cap;
+	/* Timesheets are kept until the body ends: past max_records (0: no
+	 * limit) a new one is not, and over says so. */
+	size_t max_records;
+	bool over;
 	bool started, finished;
 	json_t *groups; /* timesheets: "person|start|end" -> index */
 	/* timesheets: the current row's refused entry cells, [[field,
@@ -312,6 +316,12 @@ timesheet_record(struct csv_reader *cr, json_t *rec)
 	    json_string_value(json_object_get(rec, "period_start")) ?: "",
 	    json_string_value(json_object_get(rec, "period_end")) ?: "");
 	idx = json_object_get(cr->groups, key);
+	if (idx == NULL && cr->max_records > 0 &&
+	    json_array_size(cr->records) >= cr->max_records) {
+		cr->over = true;
+		free(key);
+		return NULL;
+	}
 	if (idx == NULL) {
 		cr->row_record = json_array_size(cr->records);
 		json_object_set_new(cr->groups, key,
@@ -401,8 +411,7 @@ data_row(struct csv_reader *cr)
 	if (!cr->feed->has_entries) {
 		cr->row_record = json_array_size(cr->records);
 		json_array_append(cr->records, rec);
-	} else {
-		ts = timesheet_record(cr, rec);
+	} else if ((ts = timesheet_record(cr, rec)) != NULL) {
 		entry_errors_out(
 		    cr, json_array_size(json_object_get(ts, "entries")));
 		set_bad(entry, entry_bad, true, cr);
@@ -816,6 +825,18 @@ csv_reader_new(const struct feed_spec *feed, struct feed_errors *errs)
 	cr->decimal = '.';
 	csv_init(&cr->parser, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL);
 	return cr;
+}
+
+void
+csv_reader_limit(struct csv_reader *cr, size_t max_records)
+{
+	cr->max_records = max_records;
+}
+
+bool
+csv_reader_over(const struct csv_reader *cr)
+{
+	return cr->over;
 }
 
 void

@@ -35,6 +35,11 @@ json_t *csv_feed_parse_map(const struct feed_spec *, const struct feed_map *,
 struct csv_reader;
 struct csv_reader *csv_reader_new(
     const struct feed_spec *, struct feed_errors *);
+/* Timesheets, kept whole until the body ends: at most max_records of them
+ * (0: no limit); csv_reader_over says a row began one more, which was not
+ * kept (a 413: the batch is over the limit). */
+void csv_reader_limit(struct csv_reader *, size_t max_records);
+bool csv_reader_over(const struct csv_reader *);
 /* Reads the body as the feed's mapping says (config.h; before the first
  * csv_reader_feed; the reader keeps its own copy). */
 void csv_reader_map(struct csv_reader *, const struct feed_map *);

@@ -513,6 +513,13 @@ next_csv(struct feed_job *job)
 			finish(job, 400, err, NULL, NULL, NULL);
 			return -2;
 		}
+		if (csv_reader_over(job->csv)) { /* timesheets, kept whole */
+			snprintf(err, sizeof err,
+			    "more than %d records in one batch; the limit is %d",
+			    effortd.cfg.max_records, effortd.cfg.max_records);
+			finish(job, 413, err, NULL, NULL, NULL);
+			return -2;
+		}
 		if (evbuffer_get_length(job->src.body) < before)
 			return 1;
 	}
@@ -845,6 +852,7 @@ feed_ingest(const struct feed_source *src, feed_done_cb done, void *arg)
 	feed_errors_init(&job->errs, src->csv);
 	if (src->csv) {
 		job->csv = csv_reader_new(job->feed, &job->errs);
+		csv_reader_limit(job->csv, (size_t)effortd.cfg.max_records);
 		csv_reader_map(
 		    job->csv, config_feed_map(&effortd.cfg, job->feed->name));
 	} else

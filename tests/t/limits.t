@@ -60,4 +60,26 @@ is $s, 404, 'an unknown path: 404';
 
 is_deeply row_counts($db)->{timesheets}, $before->{timesheets}, 'no timesheets appeared';
 
+# More records than limits.max_records (3): 413, nothing stored.  CSV
+# timesheets are kept whole until the body ends, so the reader keeps no
+# more than the limit: one more is refused at once (150,000 of them had
+# grown the daemon to 323 MB before the count refused them).
+{
+	my $d3 = start_effortd(db => $db, 'limits.max_records' => 3);
+	my $counts = row_counts($db);
+	($s, $j) = post_feed($d3, people => [ map { person($_) } 201 .. 204 ]);
+	is_deeply [ $s, $j->{error} ], [ 413, '4 records in one batch; the limit is 3' ], 'JSON, 4 people: 413';
+	($s, $j) = post_feed($d3, people => "person_id,name,fte,employment_start\n"
+		. join('', map { "C$_,Person $_,1,2020-01-01\n" } 1 .. 4));
+	is_deeply [ $s, $j->{error} ], [ 413, '4 records in one batch; the limit is 3' ], 'CSV, 4 people: 413';
+	my $ts = "person_id,period_start,period_end,submitted_at,kind,activity,hours\n";
+	my $rows = sub { join '', map { my $m = $_; map { "P0001,2025-0$m-01,2025-0$m-28,2025-0$m-28T09:00:00Z,admin,a$_,1\n" } 1 .. 5 } @_ };
+	($s, $j) = post_feed($d3, timesheets => $ts . $rows->(1 .. 4));
+	is_deeply [ $s, $j->{error} ], [ 413, 'more than 3 records in one batch; the limit is 3' ],
+		'CSV, 4 timesheets of 5 rows each: 413' or diag json_encode($j);
+	is_deeply row_counts($db), $counts, '… nothing of them stored';
+	($s, $j) = post_feed($d3, timesheets => $ts . $rows->(1 .. 3));
+	is_deeply [ $s, $j->{accepted} ], [ 200, 3 ], 'CSV, 3 timesheets of 5 rows each: 200' or diag json_encode($j);
+}
+
 done_testing;
