@@ -78,16 +78,17 @@ http_done(const struct feed_outcome *o, void *arg)
 	struct request *r = arg;
 	json_t *d = o->doc;
 
-	/* Cancelled (its client gone, say) once the batch was read whole: the
-	 * merge and commit ran on, and the log's "cancelled" line is not the
-	 * end of it. */
+	/* Cancelled (its client gone, its deadline, a shutdown) once the batch
+	 * was read whole: the merge and commit ran on, and the log's
+	 * "cancelled" line is not the end of it. */
 	if (r->state == REQ_CANCELLED && o->status == 200 && !wants_preview(r))
-		log_info("%s: stored all the same (%lld records accepted), "
-		         "its client gone before the answer; sending it again "
-		         "is safe",
+		log_info(
+		    "%s: stored all the same (%lld records accepted) after "
+		    "it was cancelled (%s); sending it again is safe",
 		    r->route->name,
 		    (long long)json_integer_value(
-		        json_object_get(d, "accepted")));
+		        json_object_get(d, "accepted")),
+		    r->cancelled_why ? r->cancelled_why : "?");
 	if (o->status == 200 && wants_preview(r))
 		reply_json(r, 200, preview_reply(d));
 	else if (o->status == 200)

@@ -307,9 +307,10 @@ reply_error(struct request *r, int code, const char *msg, json_t *errors)
 void
 reply_unauthorised(struct request *r, bool token_given, const char *msg)
 {
-	evhttp_add_header(evhttp_request_get_output_headers(r->req),
-	    "WWW-Authenticate",
-	    token_given ? "Bearer error=\"invalid_token\"" : "Bearer");
+	if (r->req != NULL) /* (NULL: cancelled, the reply is dropped) */
+		evhttp_add_header(evhttp_request_get_output_headers(r->req),
+		    "WWW-Authenticate",
+		    token_given ? "Bearer error=\"invalid_token\"" : "Bearer");
 	reply_error(r, 401, msg, NULL);
 }
 
@@ -328,6 +329,7 @@ request_cancel(struct request *r, int code, const char *why)
 		return;
 	log_info("%s: cancelled while %s: %s", r->route ? r->route->name : "-",
 	    state_names[r->state], why);
+	r->cancelled_why = why; /* a string constant, or the caller's */
 	db_cancel(r->db.job, why);
 	if (code != 0) {
 		json_t *body = json_pack("{s:s}", "error", why);
@@ -828,26 +830,47 @@ request_arm(struct request *r)
 	evtimer_add(r->deadline, &tv);
 }
 
+/* Whether name is a header field name, an RFC 9110 token (5.1, 5.6.2):
+ * evhttp keeps whatever came before the colon, so "Content-Length\v" or
+ * "Content-Length/" would be another header to it, and not to a proxy. */
+static bool
+field_name_ok(const char *name)
+{
+	static const char tchar[] = "!#$%&'*+-.^_`|~";
+
+	if (*name == '\0')
+		return false;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		        (*p >= '0' && *p <= '9') || strchr(tchar, *p) != NULL))
+			return false;
+	return true;
+}
+
 /* Where the request's body ends is unclear, so where the next request on
  * the connection starts is too (request smuggling behind a proxy that
- * reads the head otherwise): a blank between a field name and its colon
- * (RFC 9112 5.1), a Transfer-Encoding other than one "chunked" (evhttp
- * would read the body by Content-Length, or as empty, and the rest as the
- * next request; 6.1), Transfer-Encoding in HTTP/1.0 (6.1), a
+ * reads the head otherwise): a field name that is not a token, a blank
+ * between it and its colon among them (RFC 9112 5.1), a
+ * Transfer-Encoding other than one "chunked" (evhttp would read the body
+ * by Content-Length, or as empty, and the rest as the next request; 6.1),
+ * Transfer-Encoding in HTTP/1.0 (6.1), a
  * Content-Length that is not digits ("+72", "-0") or two that differ
  * (6.3).  What is wrong, or NULL. */
 static const char *
 framing_problem(struct request *r)
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
-	const char *length = NULL, *coding = NULL;
+	const char *length = NULL, *coding = NULL, *value;
 	struct evkeyval *h;
 
 	TAILQ_FOREACH(h, in, next)
 	{
-		if (h->key[strcspn(h->key, " \t")] != '\0')
-			return "a blank between a header field's name and its "
-			       "colon";
+		if (!field_name_ok(h->key))
+			return h->key[strcspn(h->key, " \t")] != '\0'
+			           ? "a blank between a header field's name and "
+			             "its colon"
+			           : "a header field name that is not a token "
+			             "(RFC 9110)";
 		if (strcasecmp(h->key, "Transfer-Encoding") == 0) {
 			if (coding != NULL)
 				return "two Transfer-Encoding headers";
@@ -855,12 +878,13 @@ framing_problem(struct request *r)
 		}
 		if (strcasecmp(h->key, "Content-Length") != 0)
 			continue;
-		if (h->value[0] == '\0' ||
-		    h->value[strspn(h->value, "0123456789")] != '\0')
+		value = h->value + strspn(h->value, " \t"); /* OWS */
+		if (value[0] == '\0' ||
+		    value[strspn(value, "0123456789")] != '\0')
 			return "a Content-Length that is not a number of bytes";
-		if (length != NULL && strcmp(length, h->value) != 0)
+		if (length != NULL && strcmp(length, value) != 0)
 			return "two different Content-Length headers";
-		length = h->value;
+		length = value;
 	}
 	if (coding != NULL && r->req->major == 1 && r->req->minor == 0)
 		return "Transfer-Encoding in an HTTP/1.0 request";

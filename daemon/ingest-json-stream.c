@@ -23,6 +23,9 @@
 #include "xmalloc.h"
 
 #define WINDOW_MIN (64 * 1024)
+/* The widest window: an element of JSON_RECORD_MAX bytes and the margin
+ * beyond it that makes its end trusted (below). */
+#define WINDOW_MAX (JSON_RECORD_MAX + 8)
 #define RECORD_FLAGS                                                           \
 	(JSON_STREAM_FLAGS | JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK)
 
@@ -218,15 +221,21 @@ element(struct json_stream *js, struct evbuffer *buf, bool eof, json_t **out)
 			break;
 		/* The window may end inside the element: widen it. */
 		json_decref(v);
-		if (w == avail && w < JSON_RECORD_MAX)
+		if (w == avail && w < WINDOW_MAX)
 			return JSS_NEED_MORE;
-		if (js->window >= JSON_RECORD_MAX) {
+		if (js->window >= WINDOW_MAX) {
 			js->state = JS_DONE;
 			return JSS_TOO_LARGE;
 		}
-		js->window *= 2;
+		js->window =
+		    js->window * 2 < WINDOW_MAX ? js->window * 2 : WINDOW_MAX;
 	}
 	js->window = WINDOW_MIN;
+	if (used > JSON_RECORD_MAX) { /* read whole, and too large */
+		json_decref(v);
+		js->state = JS_DONE;
+		return JSS_TOO_LARGE;
+	}
 	if (v != NULL && e.text[0] != '\0') {
 		/* A value cut short by a bad byte (a number before invalid
 		 * UTF-8): jansson returns it and the error both. */

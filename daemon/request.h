@@ -84,6 +84,7 @@ struct request {
 	char token_hash[65];   /* SHA-256 (hex) of the bearer token */
 	double started;        /* metrics_now() at arrival */
 	json_t *pending_reply; /* reply_after_audit: the answer to come */
+	const char *cancelled_why; /* REQ_CANCELLED: request_cancel's why */
 };
 
 extern const struct route routes[];

@@ -143,6 +143,8 @@ BEGIN
 		-- meanwhile was checked against the manager before the change
 		-- and stays valid (tests/t/races.t).
 		v_since := clock_timestamp();
+		-- (for ingest_warnings: the rows this batch added, by their time)
+		PERFORM set_config('effortd.manager_since', v_since::text, true);
 		INSERT INTO line_manager_history (person_id, line_manager_id, valid_from)
 		SELECT p.person_id, p.line_manager_id, v_since
 		  FROM people p

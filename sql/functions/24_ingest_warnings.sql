@@ -116,8 +116,8 @@ BEGIN
 			 WHERE p_feed = 'people'
 		), ended AS (
 			-- The history's last row is this batch's (the person is
-			-- locked since the upsert, valid_from is after this
-			-- transaction began) and has no manager; the one before
+			-- locked since the upsert; ingest_feed noted the time of
+			-- the rows it added) and has no manager; the one before
 			-- had one.
 			SELECT s.idx, (s.rec ->> '_line')::bigint AS line, 1 AS ord,
 			       'line_manager_id' AS field,
@@ -134,7 +134,8 @@ BEGIN
 			 WHERE p_feed = 'people'
 			   AND s.rec ->> 'line_manager_id' IS NULL
 			   AND h.now_id IS NULL AND h.before IS NOT NULL
-			   AND h.valid_from >= now()
+			   AND h.valid_from = nullif(current_setting(
+			       'effortd.manager_since', true), '')::timestamptz
 		), unknown AS (
 			SELECT s.idx, (s.rec ->> '_line')::bigint AS line, f.ord, f.field,
 			       format('unknown person "%s" (not in the people feed yet)',

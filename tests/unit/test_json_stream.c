@@ -20,7 +20,7 @@
 
 #include "ingest-json-stream.h"
 
-#define MAX_OUT (1 << 20)
+#define MAX_OUT (2 << 20) /* an element of 1 MiB and more */
 
 static char want[MAX_OUT], got[MAX_OUT];
 
@@ -240,8 +240,9 @@ test_large_elements(void **state)
 }
 
 /* An element over JSON_RECORD_MAX (1 MiB) is not decoded, whole or
- * trickled (it would hold the loop and the memory); one just under is; a
- * body of over 1 MiB that is not an array is not decoded either. */
+ * trickled, last in the body or not (it would hold the loop and the
+ * memory); one of exactly 1 MiB is; a body of over 1 MiB that is not an
+ * array is not decoded either. */
 static void
 test_too_large(void **state)
 {
@@ -249,23 +250,30 @@ test_too_large(void **state)
 	char *body = malloc(n + 64), *p;
 
 	(void)state;
-	for (int len = JSON_RECORD_MAX - 64; len <= JSON_RECORD_MAX;
-	     len += 64) {
-		p = body;
-		p += sprintf(p, "[1,\"");
-		memset(p, 'x', (size_t)len);
-		p += len;
-		p += sprintf(p, "\",2]");
-		streamed(body, (size_t)(p - body), 65536, false, got);
-		if (len < JSON_RECORD_MAX)
-			assert_true(strncmp(got, "E:1.0\nE:\"xxx", 12) == 0 &&
-			            strstr(got, "\nE:2.0\nEND\n") != NULL);
-		else
-			assert_string_equal(got, "E:1.0\nTOO_LARGE\n");
-		streamed(body, (size_t)(p - body), 4096, true, got);
-		if (len == JSON_RECORD_MAX)
-			assert_string_equal(got, "E:1.0\nTOO_LARGE\n");
-	}
+	for (int size = JSON_RECORD_MAX - 1; size <= JSON_RECORD_MAX + 1;
+	     size++)
+		for (int last = 0; last <= 1; last++) {
+			/* an element of size bytes (a string) */
+			p = body;
+			p += sprintf(p, "[1,\"");
+			memset(p, 'x', (size_t)size - 2);
+			p += size - 2;
+			p += sprintf(p, last ? "\"]" : "\",2]");
+			for (int trickle = 0; trickle <= 1; trickle++) {
+				streamed(body, (size_t)(p - body),
+				    trickle ? 4096 : 65536, trickle, got);
+				if (size > JSON_RECORD_MAX)
+					assert_string_equal(
+					    got, "E:1.0\nTOO_LARGE\n");
+				else
+					assert_true(
+					    strncmp(got, "E:1.0\nE:\"xxx",
+					        12) == 0 &&
+					    strstr(
+					        got, last ? "\"\nEND\n"
+					                  : "\nE:2.0\nEND\n"));
+			}
+		}
 	p = body;
 	p += sprintf(p, "{\"a\":\"");
 	memset(p, 'x', n);
