@@ -269,7 +269,9 @@ sub get_req {
 		'limits.max_header_size' => 2048);
 	my @r;
 	for (1 .. 100) {
-		@r = replies((raw(get_req('/healthz', "Connection: close\r\n"), 2, $t))[0]);
+		# (not listening yet: raw dies on the refused connection)
+		my ($out) = eval { raw(get_req('/healthz', "Connection: close\r\n"), 2, $t) };
+		@r = replies($out // '');
 		last if @r && $r[0][0] == 200;
 		select undef, undef, undef, 0.2;
 	}
