@@ -115,27 +115,25 @@ BEGIN
 			  FROM ingest_manager_cycles() c
 			 WHERE p_feed = 'people'
 		), ended AS (
-			-- The history's last row is this batch's (the person is
-			-- locked since the upsert; ingest_feed noted the time of
-			-- the rows it added) and has no manager; the one before
-			-- had one.
+			-- The history row this batch added (ingest_feed noted its
+			-- time) has no manager, and the one before it had one.
 			SELECT s.idx, (s.rec ->> '_line')::bigint AS line, 1 AS ord,
 			       'line_manager_id' AS field,
 			       format('no line manager from now on (it was "%s"): nobody '
-			              'may approve this person''s timesheets', h.before) AS message
+			              'may approve this person''s timesheets', before.id) AS message
 			  FROM feed_stage s
-			  JOIN LATERAL (SELECT h1.line_manager_id AS now_id, h1.valid_from,
-			                       lead(h1.line_manager_id) OVER w AS before,
-			                       row_number() OVER w AS n
-			                  FROM (SELECT * FROM line_manager_history h0
-			                         WHERE h0.person_id = s.rec ->> 'person_id'
-			                         ORDER BY h0.valid_from DESC LIMIT 2) h1
-			                WINDOW w AS (ORDER BY h1.valid_from DESC)) h ON h.n = 1
-			 WHERE p_feed = 'people'
-			   AND s.rec ->> 'line_manager_id' IS NULL
-			   AND h.now_id IS NULL AND h.before IS NOT NULL
+			  JOIN line_manager_history h
+			    ON h.person_id = s.rec ->> 'person_id'
 			   AND h.valid_from = nullif(current_setting(
 			       'effortd.manager_since', true), '')::timestamptz
+			   AND h.line_manager_id IS NULL
+			  JOIN LATERAL (SELECT b.line_manager_id AS id
+			                  FROM line_manager_history b
+			                 WHERE b.person_id = h.person_id
+			                   AND b.valid_from < h.valid_from
+			                 ORDER BY b.valid_from DESC LIMIT 1) before
+			    ON before.id IS NOT NULL
+			 WHERE p_feed = 'people'
 		), unknown AS (
 			SELECT s.idx, (s.rec ->> '_line')::bigint AS line, f.ord, f.field,
 			       format('unknown person "%s" (not in the people feed yet)',
