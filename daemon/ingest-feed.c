@@ -459,6 +459,23 @@ read_more(struct feed_job *job)
 	return true;
 }
 
+/* JSON: the next record is over JSON_RECORD_MAX: the batch is refused
+ * there, naming it (next_json's -2). */
+static int
+too_large(struct feed_job *job)
+{
+	char msg[96];
+
+	snprintf(msg, sizeof msg,
+	    "is larger than %d bytes (%d MiB), the most a record may take",
+	    JSON_RECORD_MAX, JSON_RECORD_MAX >> 20);
+	finish(job, 413, "a record larger than 1 MiB",
+	    json_pack("[{s:I, s:s, s:s}]", "index", (json_int_t)job->records,
+	        "field", "", "message", msg),
+	    NULL, NULL);
+	return -2;
+}
+
 /* JSON: the next record.  1 taken, 0 wants more of the body, -1 the end
  * of the body (or the job finished). */
 static int
@@ -483,13 +500,7 @@ next_json(struct feed_job *job)
 		    NULL);
 		return -2;
 	case JSS_TOO_LARGE:
-		finish(job, 413, "a record larger than 1 MiB",
-		    json_pack("[{s:I, s:s, s:s}]", "index",
-		        (json_int_t)job->records, "field", "", "message",
-		        "is larger than 1048576 bytes (1 MiB), the most a record "
-		        "may take"),
-		    NULL, NULL);
-		return -2;
+		return too_large(job);
 	}
 	return -2;
 }
