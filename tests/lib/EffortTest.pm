@@ -43,7 +43,7 @@ use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(new_db start_effortd psql psql_value psql_explained effortctl private_cluster replicated_cluster post_feed
     load_sample sample_file row_counts json_decode json_encode slurp spew wait_for
-    parse_csv post_bg collect_bg month_ago);
+    parse_csv post_bg collect_bg month_ago clear_of_midnight);
 
 our $TOP = $ENV{EFFORT_TOP} // abs_path(dirname(__FILE__) . '/../..');
 our $EFFORTD = $ENV{EFFORTD} // "$TOP/build/effortd";
@@ -441,11 +441,30 @@ SQL
 	return ($output, $? >> 8);
 }
 
+# A test whose expected answers are computed from today must not straddle
+# the organisation's midnight (Europe/London): the reminders claimed "for
+# today", a delegation that may not start before today.  When that midnight
+# is less than $seconds away on the database's clock, this waits until it
+# has passed (and says so); a suite started at 23:59 then runs on the new
+# day instead of failing half-way.
+sub clear_of_midnight {
+	my ($db, $seconds) = @_;
+	my $left = psql($db, q{SELECT ceil(extract(epoch FROM date_trunc('day', x) + interval '1 day' - x))
+		FROM (SELECT now() AT TIME ZONE 'Europe/London' AS x) n});
+	return if $left >= $seconds;
+	Test::More::diag("$left s to midnight in Europe/London: waiting for the new day, as this test needs $seconds s of one day");
+	sleep $left + 1;
+}
+
 # The month $n months before this one (0: this one), today being the
 # organisation's (Europe/London): { start, end, deadline (effort_deadline
 # with the default two months), days_left (from today to the deadline) }.
+# The first call waits, if need be, for a day that lasts the test's next
+# five minutes (clear_of_midnight).
+my $midnight_cleared;
 sub month_ago {
 	my ($db, $n) = @_;
+	clear_of_midnight($db, 300) unless $midnight_cleared++;
 	my ($row) = psql($db, qq{SELECT s, e, effort_deadline(e, 2), effort_deadline(e, 2) - today
 		FROM (SELECT (now() AT TIME ZONE 'Europe/London')::date AS today) t,
 		LATERAL (SELECT (date_trunc('month', today) - interval '$n month')::date AS s) m,

@@ -106,7 +106,6 @@ for my $g ($ENV{MODEL_SKIP_GEN} ? () : @generated) {
 
 my $now_iso = POSIX::strftime('%Y-%m-%dT%H:%M:%SZ', gmtime);
 my $today = RulesModel::ds(RulesModel->new->local_day($now_iso));
-my $in_a_month = RulesModel::ds(RulesModel::dn($today) + 30);
 
 # Employment, calendar and charges: mid-month starts and ends (one on a
 # Saturday), fte with 6 decimals, several timesheets in a month, open-ended
@@ -273,11 +272,15 @@ sub authorisation_org {
 	decide_api($o, 'A0002', 'approve', 'A1005', '2026-01-01', '2026-01-31');
 	decide_api($o, 'A0002', 'approve', 'A1005', '2026-10-01', '2026-10-31');
 	decide_api($o, 'A0002', 'approve', 'A1005', '2026-11-01', '2026-11-30');
-	# a manager's own delegation counts for approvals recorded after it only
+	# a manager's own delegation counts for approvals recorded after it only;
+	# it may not start before today, the organisation's today as it is now
+	# (the suite may have started on another day)
+	my $from = RulesModel::ds($o->{m}->local_day(POSIX::strftime('%Y-%m-%dT%H:%M:%SZ', gmtime)));
+	my $to = RulesModel::ds(RulesModel::dn($from) + 30);
 	my ($s, $j) = $o->{d}->req(POST => '/v1/me/delegations', token => $o->{d}->token('manager', 'A0001'),
-		body => { delegate_id => 'A0003', start_date => $today, end_date => $in_a_month });
+		body => { delegate_id => 'A0003', start_date => $from, end_date => $to });
 	die "POST /v1/me/delegations: $s\n" unless $s == 200;
-	$o->{m}->my_delegation({ manager_id => 'A0001', delegate_id => 'A0003', start_date => $today, end_date => $in_a_month });
+	$o->{m}->my_delegation({ manager_id => 'A0001', delegate_id => 'A0003', start_date => $from, end_date => $to });
 	decide_api($o, 'A0003', 'approve', 'A1006', '2026-10-01', '2026-10-31');
 	decide_api($o, 'A0003', 'approve', 'A1006', '2026-08-01', '2026-08-31');
 	# line manager changes: A1003 moves to A0003; A1004 and A1007 lose theirs
@@ -313,7 +316,7 @@ sub authorisation_org {
 		ts('A1006', '2026-09', $m->('2026-09'), by => 'A0003', at => $now_iso),
 	]);
 	# a delegate of the HR feed's approving through the API today
-	feed($o, 'delegations', [ { manager_id => 'A0002', delegate_id => 'A0001', start_date => $today, end_date => $in_a_month } ]);
+	feed($o, 'delegations', [ { manager_id => 'A0002', delegate_id => 'A0001', start_date => $from, end_date => $to } ]);
 	decide_api($o, 'A0001', 'approve', 'A1010', '2026-10-01', '2026-10-31');
 	# a manager removed, then another or the same one named again; a
 	# delegate of a manager who is no longer anyone's manager of the person

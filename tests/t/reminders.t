@@ -15,7 +15,7 @@ use Test::More;
 use IO::Socket::INET;
 use POSIX ();
 use Time::HiRes qw(sleep time);
-use EffortTest qw(new_db start_effortd psql post_feed json_encode json_decode effortctl slurp month_ago);
+use EffortTest qw(new_db start_effortd psql post_feed json_encode json_decode effortctl slurp month_ago clear_of_midnight);
 
 my $tmp = $EffortTest::TMP;
 my $mail = "$tmp/mail-$$";
@@ -58,6 +58,7 @@ my %notify = ('notify.sendmail' => "$EffortTest::TOP/tests/data/fake-sendmail $m
 	'notify.from' => 'effortd@example.ac.uk');
 my $d = start_effortd(db => $db, %notify);
 
+clear_of_midnight($db, 300);    # a run's claims are for the day it runs
 my $today = psql($db, q{SELECT (now() AT TIME ZONE 'Europe/London')::date});
 my ($P1, $P2, $P3) = map { month_ago($db, $_) } 1 .. 3;
 sub ok_feed {
