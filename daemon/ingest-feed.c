@@ -459,17 +459,31 @@ read_more(struct feed_job *job)
 	return true;
 }
 
-/* JSON: the next record is over JSON_RECORD_MAX: the batch is refused
- * there, naming it (next_json's -2). */
+/* JSON: the next record is over JSON_RECORD_MAX bytes or
+ * JSON_RECORD_VALUES_MAX values (status): the batch is refused there,
+ * naming it (next_json's -2). */
 static int
-too_large(struct feed_job *job)
+too_large(struct feed_job *job, enum json_stream_status status)
 {
-	char msg[96];
+	char error[64], msg[128];
 
-	snprintf(msg, sizeof msg,
-	    "is larger than %d bytes (%d MiB), the most a record may take",
-	    JSON_RECORD_MAX, JSON_RECORD_MAX >> 20);
-	finish(job, 413, "a record larger than 1 MiB",
+	if (status == JSS_TOO_MANY) {
+		snprintf(error, sizeof error, "a record of more than %d values",
+		    JSON_RECORD_VALUES_MAX);
+		snprintf(msg, sizeof msg,
+		    "holds more than %d JSON values, the most a record may "
+		    "(a timesheet of %d entries holds about %d)",
+		    JSON_RECORD_VALUES_MAX, TIMESHEET_ENTRIES_MAX,
+		    4 * TIMESHEET_ENTRIES_MAX);
+	} else {
+		snprintf(error, sizeof error, "a record larger than %d MiB",
+		    JSON_RECORD_MAX >> 20);
+		snprintf(msg, sizeof msg,
+		    "is larger than %d bytes (%d MiB), the most a record may "
+		    "take",
+		    JSON_RECORD_MAX, JSON_RECORD_MAX >> 20);
+	}
+	finish(job, 413, error,
 	    json_pack("[{s:I, s:s, s:s}]", "index", (json_int_t)job->records,
 	        "field", "", "message", msg),
 	    NULL, NULL);
@@ -482,9 +496,10 @@ static int
 next_json(struct feed_job *job)
 {
 	json_t *rec;
+	enum json_stream_status status =
+	    json_stream_next(&job->js, job->src.body, job->body_end, &rec);
 
-	switch (
-	    json_stream_next(&job->js, job->src.body, job->body_end, &rec)) {
+	switch (status) {
 	case JSS_RECORD:
 		take_record(job, rec, false);
 		return 1;
@@ -500,7 +515,8 @@ next_json(struct feed_job *job)
 		    NULL);
 		return -2;
 	case JSS_TOO_LARGE:
-		return too_large(job);
+	case JSS_TOO_MANY:
+		return too_large(job, status);
 	}
 	return -2;
 }

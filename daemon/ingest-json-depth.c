@@ -1,8 +1,11 @@
 /*
- * The nesting pre-scan for JSON bodies (limits.max_json_depth): jansson
- * has no depth limit of its own and recurses, so text is scanned here,
- * byte by byte, before jansson parses it (ingest-json-stream.c scans each
- * window before decoding from it; json_too_deep scans a whole buffer).
+ * The pre-scans of JSON text before jansson parses it.  Nesting
+ * (limits.max_json_depth): jansson has no depth limit of its own and
+ * recurses, so text is scanned here, byte by byte (ingest-json-stream.c
+ * scans each window before decoding from it; json_too_deep scans a whole
+ * buffer).  An element's extent: where a feed's record ends and how many
+ * values it holds, so that it is decoded once, and only when it is not
+ * too large to decode on the event loop.
  */
 #include <event2/buffer.h>
 
@@ -29,6 +32,44 @@ json_depth_scan(struct json_depth *d, const void *text, size_t n, int max)
 			d->depth--;
 	}
 	return true;
+}
+
+/* A byte outside strings: nesting, items, and the end of the element
+ * (after its closing bracket, or at the separator or bracket that follows
+ * a scalar; a stray closing bracket ends it too, for jansson to refuse). */
+static void
+element_byte(struct json_element *el, unsigned char c)
+{
+	if (c == '"')
+		el->in_string = true;
+	else if (c == '[' || c == '{') {
+		el->depth++;
+		el->values++;
+	} else if (c == ']' || c == '}')
+		el->ended = --el->depth <= 0;
+	else if (c == ',') {
+		el->ended = el->depth == 0;
+		el->values += !el->ended;
+	}
+}
+
+void
+json_element_scan(struct json_element *el, const char *text, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t i;
+
+	for (i = el->scanned; i < n && !el->ended; i++) {
+		if (el->escaped)
+			el->escaped = false;
+		else if (el->in_string) {
+			el->in_string = p[i] != '"';
+			el->escaped = p[i] == '\\';
+			el->ended = !el->in_string && el->depth == 0;
+		} else
+			element_byte(el, p[i]);
+	}
+	el->scanned = i;
 }
 
 bool

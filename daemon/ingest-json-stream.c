@@ -3,11 +3,14 @@
  *
  * jansson decodes one element from a window at the buffer's head with
  * JSON_DISABLE_EOF_CHECK and says in json_error_t.position how much it
- * used.  A window that may end inside the element (the position comes
- * within a character of its end while more of the body follows) is
- * doubled and the element decoded again, so an element of any size works and a
- * normal one costs one pass.  The bytes used are depth-checked first
- * (json_depth_scan), counted as jansson counts lines and columns, and drained.
+ * used.  A pre-scan (json_element_scan) finds where the element ends and
+ * counts its values first: the window is doubled until it holds the end,
+ * then the element is decoded once, unless it holds more values than
+ * jansson may build on the event loop.  jansson's position has the last
+ * word: one within a character of the window's end while more of the body
+ * follows means the window may end inside the element, and it is widened
+ * again.  The bytes used are depth-checked first (json_depth_scan), counted
+ * as jansson counts lines and columns, and drained.
  * The separators are read here; when one is wrong, jansson is shown the rest of
  * the body behind a prefix that puts it in the same place ("[{}" before a bad
  * separator, "[]" before text after the array), so that the message is
@@ -170,7 +173,8 @@ fail_with_prefix(struct json_stream *js, struct evbuffer *buf,
 }
 
 /* The body is not an array: decodes all of it to tell a 400 from a 422
- * (one over JSON_RECORD_MAX is not decoded: a 422 either way). */
+ * (one over JSON_RECORD_MAX or JSON_RECORD_VALUES_MAX is not decoded: a
+ * 422 either way). */
 static enum json_stream_status
 whole_body(struct json_stream *js, struct evbuffer *buf)
 {
@@ -187,6 +191,11 @@ whole_body(struct json_stream *js, struct evbuffer *buf)
 	if (!scan_upto(js, p, n)) {
 		js->state = JS_DONE;
 		return JSS_ERROR;
+	}
+	json_element_scan(&js->element, p, n);
+	if (js->element.values > JSON_RECORD_VALUES_MAX) {
+		js->state = JS_DONE;
+		return JSS_NOT_ARRAY;
 	}
 	v = json_loadb(p, n, JSON_STREAM_FLAGS, &e);
 	js->state = JS_DONE;
@@ -213,14 +222,25 @@ element(struct json_stream *js, struct evbuffer *buf, bool eof, json_t **out)
 			js->state = JS_DONE;
 			return JSS_ERROR;
 		}
-		v = json_loadb(p, w, RECORD_FLAGS, &e);
-		used = (size_t)e.position;
-		/* Trusted if jansson stopped short of the window's end by more
-		 * than a character (UTF-8: up to 4 bytes) or saw the body's. */
-		if (used + 4 < w || (w == avail && eof))
-			break;
+		json_element_scan(&js->element, p, w);
+		if (js->element.values > JSON_RECORD_VALUES_MAX) {
+			js->state = JS_DONE;
+			return JSS_TOO_MANY;
+		}
+		/* Decoded once its end is in the window (or the body's, or
+		 * the widest window's, for jansson's error or the 413). */
+		if (js->element.ended || (w == avail && eof) ||
+		    w >= WINDOW_MAX) {
+			v = json_loadb(p, w, RECORD_FLAGS, &e);
+			used = (size_t)e.position;
+			/* Trusted if jansson stopped short of the window's
+			 * end by more than a character (UTF-8: up to 4
+			 * bytes) or saw the body's. */
+			if (used + 4 < w || (w == avail && eof))
+				break;
+			json_decref(v);
+		}
 		/* The window may end inside the element: widen it. */
-		json_decref(v);
 		if (w == avail && w < WINDOW_MAX)
 			return JSS_NEED_MORE;
 		if (js->window >= WINDOW_MAX) {
@@ -231,6 +251,7 @@ element(struct json_stream *js, struct evbuffer *buf, bool eof, json_t **out)
 		    js->window * 2 < WINDOW_MAX ? js->window * 2 : WINDOW_MAX;
 	}
 	js->window = WINDOW_MIN;
+	memset(&js->element, 0, sizeof js->element);
 	if (used > JSON_RECORD_MAX) { /* read whole, and too large */
 		json_decref(v);
 		js->state = JS_DONE;

@@ -36,6 +36,20 @@ struct json_depth {
 /* Scans n more bytes; false once the text nests deeper than max. */
 bool json_depth_scan(struct json_depth *, const void *, size_t n, int max);
 
+/* One element's pre-scan, from its first byte (the text need not be
+ * valid JSON): where it ends and how many values it holds, known before
+ * jansson decodes it. */
+struct json_element {
+	size_t scanned; /* bytes from the element's start scanned */
+	bool ended;     /* its end is among them */
+	long values;    /* its arrays and objects, and the commas between
+	                 * their items: about the values it holds */
+	int depth;
+	bool in_string, escaped;
+};
+/* Scans text[el->scanned, n) until the element's end. */
+void json_element_scan(struct json_element *el, const char *text, size_t n);
+
 enum json_stream_state {
 	JS_START, /* before the opening '[' */
 	JS_FIRST, /* after '[': an element or ']' */
@@ -51,6 +65,11 @@ enum json_stream_state {
  * by the GB.  A real record is a few KB.  Also the largest body that is
  * not an array decoded whole to tell a 400 from a 422. */
 #define JSON_RECORD_MAX (1 << 20)
+/* The most values one record may hold: jansson builds each, so 1 MiB of
+ * empty objects ("{},{},...") held the loop for half a second.  A
+ * timesheet of TIMESHEET_ENTRIES_MAX entries of three fields holds about
+ * 4,000; a record of more is refused before it is decoded. */
+#define JSON_RECORD_VALUES_MAX 16384
 
 enum json_stream_status {
 	JSS_RECORD,    /* *out: the next element (a new reference) */
@@ -59,6 +78,7 @@ enum json_stream_status {
 	JSS_ERROR,     /* error: the 400's message */
 	JSS_NOT_ARRAY, /* valid JSON, but not an array (a 422) */
 	JSS_TOO_LARGE, /* the next element is over JSON_RECORD_MAX (a 413) */
+	JSS_TOO_MANY, /* ... holds over JSON_RECORD_VALUES_MAX values (a 413) */
 };
 
 struct json_stream {
@@ -68,6 +88,7 @@ struct json_stream {
 	size_t window;    /* bytes to offer jansson for the next element */
 	bool bom_done;    /* the start was checked for a byte-order mark */
 	struct json_depth depth;
+	struct json_element element; /* the element at the head */
 	int max_depth;
 	char error[256];
 	/* The last element's literals no double holds as written

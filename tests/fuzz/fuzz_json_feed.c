@@ -114,9 +114,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			abort(); /* ended early, or jansson refuses it */
 		if (st == JSS_TOO_LARGE && n < JSON_RECORD_MAX)
 			abort(); /* only an element over the limit is */
+		if (st == JSS_TOO_MANY && n <= JSON_RECORD_VALUES_MAX)
+			abort(); /* a value takes a byte at least */
 		if (st == JSS_NOT_ARRAY &&
-		    (expect == NULL || json_is_array(expect)))
-			abort();
+		    (expect == NULL || json_is_array(expect)) &&
+		    n <= JSON_RECORD_VALUES_MAX)
+			abort(); /* (a denser body is not decoded) */
 		if (st == JSS_ERROR &&
 		    (expect != NULL || strcmp(js.error, msg) != 0))
 			abort(); /* another error than jansson's */

@@ -45,6 +45,17 @@ ok $d->alive, 'the daemon survived';
 	chop $entries;
 	($s, $j) = post_feed($d, timesheets => qq{[{"person_id":"P1","entries":[$entries]}]}, type => 'application/json');
 	is_deeply [ $s, $j->{errors}[0]{index} ], [ 413, 0 ], 'a timesheet of 400,000 empty entries (1.2 MB): 413 naming record 0';
+	# under 1 MiB, but more values than a record holds: jansson would build
+	# 300,000 objects on the loop (half a second); not decoded either
+	$entries = '{},' x 300_000;
+	chop $entries;
+	($s, $j) = post_feed($d, timesheets => qq{[{"person_id":"P1"},{"person_id":"P2","entries":[$entries]}]}, type => 'application/json');
+	is_deeply [ $s, $j ], [ 413, { error => 'a record of more than 16384 values', errors => [ { index => 1, field => '',
+		message => 'holds more than 16384 JSON values, the most a record may (a timesheet of 1000 entries holds about 4000)' } ] } ],
+		'a timesheet of 300,000 empty entries (0.9 MB): 413 naming record 1' or diag json_encode($j);
+	my $dense = '[' . join(',', ('0') x 20_000) . ']';
+	($s, $j) = post_feed($d, people => qq{{"a":$dense}}, type => 'application/json');
+	is_deeply [ $s, $j->{error} ], [ 422, 'expected a JSON array of records' ], 'an object of 20,000 numbers: 422, not decoded';
 	($s, $j) = post_feed($d, people => '{"a":"' . ('x' x (2 << 20)) . '"}', type => 'application/json');
 	is_deeply [ $s, $j->{error} ], [ 422, 'expected a JSON array of records' ], 'an object of 2 MiB: 422, not decoded';
 	is_deeply row_counts($db), $before, '… nothing stored';

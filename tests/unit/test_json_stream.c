@@ -106,6 +106,8 @@ streamed(const char *body, size_t len, size_t split, bool trickle, char *out)
 			strncat(out, "NOT_ARRAY\n", MAX_OUT - strlen(out) - 1);
 		else if (st == JSS_TOO_LARGE)
 			strncat(out, "TOO_LARGE\n", MAX_OUT - strlen(out) - 1);
+		else if (st == JSS_TOO_MANY)
+			strncat(out, "TOO_MANY\n", MAX_OUT - strlen(out) - 1);
 		else {
 			strncat(out, "ERR:", MAX_OUT - strlen(out) - 1);
 			strncat(out, js.error, MAX_OUT - strlen(out) - 1);
@@ -284,6 +286,52 @@ test_too_large(void **state)
 	free(body);
 }
 
+/* An element of more than JSON_RECORD_VALUES_MAX values is not decoded
+ * (jansson would build each on the event loop), whole or trickled, last
+ * or not; one of exactly that many is, and commas in strings do not
+ * count.  A body that is not an array and as dense is not decoded either. */
+static void
+test_too_many(void **state)
+{
+	size_t n = 3 * JSON_RECORD_VALUES_MAX;
+	char *body = malloc(n + 64), *p;
+
+	(void)state;
+	for (int k = JSON_RECORD_VALUES_MAX; k <= JSON_RECORD_VALUES_MAX + 1;
+	     k++)
+		for (int last = 0; last <= 1; last++) {
+			/* [1,[0,0,...]] : an element of k values */
+			p = body;
+			p += sprintf(p, "[1,[\",,,\"");
+			for (int i = 1; i < k; i++)
+				p += sprintf(p, ",0");
+			p += sprintf(p, last ? "]]" : "],2]");
+			for (int trickle = 0; trickle <= 1; trickle++) {
+				streamed(body, (size_t)(p - body),
+				    trickle ? 4096 : 65536, trickle, got);
+				if (k > JSON_RECORD_VALUES_MAX)
+					assert_string_equal(
+					    got, "E:1.0\nTOO_MANY\n");
+				else
+					assert_true(
+					    strncmp(got,
+					        "E:1.0\nE:[\",,,\",0.0,",
+					        19) == 0 &&
+					    strstr(
+					        got, last ? "]\nEND\n"
+					                  : "]\nE:2.0\nEND\n"));
+			}
+		}
+	p = body;
+	p += sprintf(p, "{\"a\":[0");
+	for (int i = 0; i < JSON_RECORD_VALUES_MAX; i++)
+		p += sprintf(p, ",0");
+	p += sprintf(p, "]}");
+	streamed(body, (size_t)(p - body), 65536, false, got);
+	assert_string_equal(got, "NOT_ARRAY\n");
+	free(body);
+}
+
 /* The nesting limit: 32 levels counting the array itself. */
 static void
 test_depth(void **state)
@@ -320,6 +368,7 @@ main(void)
 		cmocka_unit_test(test_nul_bytes),
 		cmocka_unit_test(test_large_elements),
 		cmocka_unit_test(test_too_large),
+		cmocka_unit_test(test_too_many),
 		cmocka_unit_test(test_depth),
 	};
 
