@@ -18,10 +18,11 @@ use lib "$FindBin::Bin/../lib";
 use IO::Socket::INET;
 use POSIX ();
 use Test::More;
-use EffortTest qw(new_db start_effortd psql post_feed json_encode json_decode month_ago);
+use EffortTest qw(new_db start_effortd psql post_feed json_encode json_decode month_ago clear_of_midnight);
 use OidcProvider;
 
 my $db = new_db();
+clear_of_midnight($db, 300);
 my $d = start_effortd(db => $db);
 
 my $today = psql($db, q{SELECT (now() AT TIME ZONE 'Europe/London')::date});

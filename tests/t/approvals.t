@@ -14,9 +14,10 @@ use utf8;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
-use EffortTest qw(new_db start_effortd psql post_feed json_encode effortctl month_ago);
+use EffortTest qw(new_db start_effortd psql post_feed json_encode effortctl month_ago clear_of_midnight);
 
 my $db = new_db();
+clear_of_midnight($db, 300);
 my $d = start_effortd(db => $db);
 
 my $today = psql($db, q{SELECT (now() AT TIME ZONE 'Europe/London')::date});

@@ -12,9 +12,10 @@ use utf8;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
-use EffortTest qw(new_db start_effortd psql post_feed load_sample slurp sample_file json_encode);
+use EffortTest qw(new_db start_effortd psql post_feed load_sample slurp sample_file json_encode clear_of_midnight);
 
 my $db = new_db();
+clear_of_midnight($db, 300);
 my $d = start_effortd(db => $db);
 my $reviewer = $d->token('reviewer');
 

@@ -15,9 +15,10 @@ use lib "$FindBin::Bin/../lib";
 use Test::More;
 use Time::HiRes qw(sleep time);
 use Time::Local qw(timegm);
-use EffortTest qw(new_db start_effortd psql post_feed json_encode);
+use EffortTest qw(new_db start_effortd psql post_feed json_encode clear_of_midnight);
 
 my $db = new_db();
+clear_of_midnight($db, 300);
 my $d = start_effortd(db => $db);
 my $reviewer = $d->token('reviewer');
 # Today's list answers from the kept findings once a full sweep as of today

@@ -32,9 +32,10 @@ use lib "$FindBin::Bin/../lib";
 use Test::More;
 use Time::HiRes qw(sleep time);
 use POSIX ();
-use EffortTest qw(new_db start_effortd psql psql_value post_feed json_encode json_decode wait_for);
+use EffortTest qw(new_db start_effortd psql psql_value post_feed json_encode json_decode wait_for clear_of_midnight);
 
 my $db = new_db();
+clear_of_midnight($db, 300);
 my $a = start_effortd(db => $db);
 my $b = start_effortd(db => $db);
 my $feed = $a->token('feed');

@@ -20,7 +20,7 @@ use Test::More;
 use IO::Socket::INET;
 use POSIX ();
 use Time::HiRes qw(sleep time);
-use EffortTest qw(new_db start_effortd psql post_feed json_encode slurp spew wait_for month_ago);
+use EffortTest qw(new_db start_effortd psql post_feed json_encode slurp spew wait_for month_ago clear_of_midnight);
 use EffortPostfix;
 
 plan skip_all => 'needs root: the test starts a private Postfix (run as root, as CI does)' if $> != 0;
@@ -95,6 +95,7 @@ sub count_delivered { scalar(() = $postfix->delivered) }
 
 # ---------------------------------------------------------------- effortd and its reminders
 my $db = new_db();
+clear_of_midnight($db, 300);
 my $sendmail_dir = "$tmp/sendmail-$$";
 mkdir $sendmail_dir or die "$sendmail_dir: $!";
 my %notify = (

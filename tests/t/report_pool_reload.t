@@ -11,9 +11,10 @@ use Test::More;
 use POSIX qw(_exit);
 use Time::HiRes qw(sleep time);
 use lib 'tests/lib';
-use EffortTest qw(new_db start_effortd psql json_encode json_decode slurp spew);
+use EffortTest qw(new_db start_effortd psql json_encode json_decode slurp spew clear_of_midnight);
 
 my $db = new_db();
+clear_of_midnight($db, 300);
 my $tmp = $EffortTest::TMP;
 # An explicit as_of (the report pool) of today reads the findings table.
 my $today = psql($db, q{SELECT (now() AT TIME ZONE 'Europe/London')::date});

@@ -36,9 +36,10 @@ use Test::More;
 use POSIX qw(floor strftime);
 use Time::HiRes qw(sleep);
 use Time::Local qw(timegm);
-use EffortTest qw(new_db start_effortd psql_value post_feed json_encode);
+use EffortTest qw(new_db start_effortd psql_value post_feed json_encode clear_of_midnight);
 
 my $db = new_db();
+clear_of_midnight($db, 300);
 my $d = start_effortd(db => $db);
 my $reviewer = $d->token('reviewer');
 # Today in Europe/London, the last calendar month and this one, and the day
