@@ -206,6 +206,20 @@ whole_body(struct json_stream *js, struct evbuffer *buf)
 	return JSS_NOT_ARRAY;
 }
 
+/* The body does not start an array: decoded whole at its end (to tell a
+ * 400 from a 422), unless it already is too large to be: then a 422 at
+ * once, without reading (or keeping) the rest of it. */
+static enum json_stream_status
+not_array(struct json_stream *js, struct evbuffer *buf, bool eof)
+{
+	if (eof)
+		return whole_body(js, buf);
+	if (evbuffer_get_length(buf) <= JSON_RECORD_MAX)
+		return JSS_NEED_MORE;
+	js->state = JS_DONE;
+	return JSS_NOT_ARRAY;
+}
+
 /* Decodes the element at the head of buf. */
 static enum json_stream_status
 element(struct json_stream *js, struct evbuffer *buf, bool eof, json_t **out)
@@ -337,8 +351,7 @@ json_stream_next(
 		switch (js->state) {
 		case JS_START:
 			if (c != '[')
-				return eof ? whole_body(js, buf)
-				           : JSS_NEED_MORE;
+				return not_array(js, buf, eof);
 			if (!take(js, buf, '[', JS_FIRST))
 				return JSS_ERROR;
 			break;

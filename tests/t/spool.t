@@ -88,6 +88,11 @@ like slurp("$dir/failed/people-broken.csv.errors"), qr/malformed CSV at line 2/,
 drop('timesheets-deep.json', '[' x 100 . ']' x 100);
 ok wait_for(sub { -f "$dir/failed/timesheets-deep.json.errors" }), 'JSON nested too deep goes to failed/';
 like slurp("$dir/failed/timesheets-deep.json.errors"), qr/nested deeper than 32/, '… saying why';
+# A JSON file that is not an array: refused once 1 MiB of it is read, not
+# read whole (up to limits.max_body) to be refused the same.
+drop('people-object.json', '{"a":"' . ('x' x (8 << 20)) . '"}');
+ok wait_for(sub { -f "$dir/failed/people-object.json.errors" }), 'an 8 MiB JSON object goes to failed/';
+like slurp("$dir/failed/people-object.json.errors"), qr/expected a JSON array of records/, '… saying why';
 
 # ---- restart: a file seen again is not stored twice
 my $people_updated = psql($db, q{SELECT max(updated_at) FROM people});

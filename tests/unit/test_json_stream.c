@@ -241,6 +241,8 @@ test_large_elements(void **state)
 	free(body);
 }
 
+static bool not_array_before_end(void);
+
 /* An element over JSON_RECORD_MAX (1 MiB) is not decoded, whole or
  * trickled, last in the body or not (it would hold the loop and the
  * memory); one of exactly 1 MiB is; a body of over 1 MiB that is not an
@@ -283,7 +285,35 @@ test_too_large(void **state)
 	p += sprintf(p, "\"}");
 	streamed(body, (size_t)(p - body), 65536, false, got);
 	assert_string_equal(got, "NOT_ARRAY\n");
+	streamed(body, (size_t)(p - body), 65536, true, got);
+	assert_string_equal(got, "NOT_ARRAY\n");
+	assert_true(not_array_before_end());
 	free(body);
+}
+
+/* Whether a body that is not an array is refused as soon as more than
+ * JSON_RECORD_MAX bytes of it are in, before its end (a spooled file of
+ * limits.max_body is not read whole for its 422). */
+static bool
+not_array_before_end(void)
+{
+	struct evbuffer *buf = evbuffer_new();
+	struct json_stream js;
+	enum json_stream_status st = JSS_NEED_MORE;
+	char piece[4096];
+	size_t at = 0;
+	json_t *v;
+
+	json_stream_init(&js, 32);
+	memset(piece, 'x', sizeof piece);
+	evbuffer_add(buf, "{\"a\":\"", 6);
+	while (st == JSS_NEED_MORE && at < 2 * JSON_RECORD_MAX) {
+		evbuffer_add(buf, piece, sizeof piece);
+		at += sizeof piece;
+		st = json_stream_next(&js, buf, false, &v);
+	}
+	evbuffer_free(buf);
+	return st == JSS_NOT_ARRAY && at <= JSON_RECORD_MAX + sizeof piece;
 }
 
 /* An element of more than JSON_RECORD_VALUES_MAX values is not decoded
