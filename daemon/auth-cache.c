@@ -26,6 +26,9 @@ struct entry {
 };
 
 static struct entry slots[SLOTS];
+/* authcache_clear's count: a lookup that began before the last clear is
+ * not kept (authcache_put). */
+static unsigned times_cleared;
 
 static int
 hexval(char c)
@@ -65,28 +68,20 @@ authcache_get(const char *hash, struct request *r)
 }
 
 void
-authcache_put(
-    const char *hash, enum role role, const char *person, const char *token_id)
+authcache_put(const struct request *r, double max_seconds)
 {
-	authcache_put_for(hash, role, person, token_id, 1e12);
-}
-
-void
-authcache_put_for(const char *hash, enum role role, const char *person,
-    const char *token_id, double max_seconds)
-{
-	struct entry *e = slot_of(hash);
+	struct entry *e = slot_of(r->token_hash);
 	double ttl = effortd.cfg.auth_cache_seconds;
 
 	if (ttl > max_seconds)
 		ttl = max_seconds;
-	if (ttl <= 0)
+	if (ttl <= 0 || r->auth_cleared != times_cleared)
 		return;
 	entry_clear(e);
-	strcpy(e->hash, hash);
-	e->role = role;
-	e->person_id = person ? xstrdup(person) : NULL;
-	e->token_id = xstrdup(token_id);
+	strcpy(e->hash, r->token_hash);
+	e->role = r->role;
+	e->person_id = r->person_id ? xstrdup(r->person_id) : NULL;
+	e->token_id = xstrdup(r->token_id);
 	e->expires = metrics_now() + ttl;
 }
 
@@ -95,4 +90,11 @@ authcache_clear(void)
 {
 	for (int i = 0; i < SLOTS; i++)
 		entry_clear(&slots[i]);
+	times_cleared++;
+}
+
+unsigned
+authcache_cleared(void)
+{
+	return times_cleared;
 }

@@ -318,8 +318,7 @@ signin_done(const struct db_result *res, void *arg)
 	    json_integer_value(json_object_get(doc, "token_id")));
 	r->token_id = xstrdup(id);
 	json_decref(doc);
-	authcache_put_for(
-	    r->token_hash, r->role, r->person_id, r->token_id, s->lifetime);
+	authcache_put(r, s->lifetime);
 	s->authorised(r);
 	free(s);
 }

@@ -729,7 +729,7 @@ auth_done(const struct db_result *res, void *arg)
 	if (!PQgetisnull(res->res, 0, 1))
 		r->person_id = xstrdup(PQgetvalue(res->res, 0, 1));
 	r->token_id = xstrdup(PQgetvalue(res->res, 0, 2));
-	authcache_put(r->token_hash, r->role, r->person_id, r->token_id);
+	authcache_put(r, AUTHCACHE_UNBOUNDED);
 	authorised(r);
 }
 
@@ -744,6 +744,7 @@ authenticate(struct request *r)
 		return;
 	}
 	token_hash_hex(token, r->token_hash);
+	r->auth_cleared = authcache_cleared();
 	if (authcache_get(r->token_hash, r))
 		authorised(r);
 	else if (oidc_token(token))

@@ -79,11 +79,12 @@ struct request {
 	char *arg;              /* the {…} path segment, decoded */
 	struct evkeyvalq query; /* decoded query string */
 	enum role role;
-	char *person_id;           /* manager tokens */
-	char *token_id;            /* as text, for SQL parameters */
-	char token_hash[65];       /* SHA-256 (hex) of the bearer token */
-	double started;            /* metrics_now() at arrival */
-	json_t *pending_reply;     /* reply_after_audit: the answer to come */
+	char *person_id;       /* manager tokens */
+	char *token_id;        /* as text, for SQL parameters */
+	char token_hash[65];   /* SHA-256 (hex) of the bearer token */
+	unsigned auth_cleared; /* authcache_cleared() when its lookup began */
+	double started;        /* metrics_now() at arrival */
+	json_t *pending_reply; /* reply_after_audit: the answer to come */
 	const char *cancelled_why; /* REQ_CANCELLED: request_cancel's why */
 };
 
