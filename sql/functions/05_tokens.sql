@@ -123,9 +123,12 @@ BEGIN
 END
 $$;
 
--- POST /v1/tokens/{id}/revoke.  The last active admin token is kept (409):
--- without one nobody could manage tokens over the API.  Revoking an admin
--- token first locks every active admin token, in id order, so that two
+-- POST /v1/tokens/{id}/revoke.  The last active admin API token is kept
+-- (409): without one nobody could manage tokens over the API.  A sign-in's
+-- row (06_oidc.sql) does not count as one: it keeps the role of its last
+-- sign-in, though its person may since have left or left the admin group
+-- (the identity provider knows, the database does not).  Revoking an
+-- admin API token first locks every active one, in id order, so that two
 -- revocations at once cannot each leave the other as the last.
 CREATE OR REPLACE FUNCTION token_revoke(p_id bigint, p_actor bigint)
 RETURNS jsonb LANGUAGE plpgsql AS $$
@@ -133,8 +136,10 @@ DECLARE
 	t tokens;
 BEGIN
 	PERFORM effort_set_actor(p_actor);
-	IF (SELECT role FROM tokens WHERE token_id = p_id) = 'admin' THEN
+	IF EXISTS (SELECT 1 FROM tokens WHERE token_id = p_id AND role = 'admin'
+	           AND oidc_subject IS NULL) THEN
 		PERFORM 1 FROM tokens WHERE role = 'admin' AND revoked_at IS NULL
+		   AND oidc_subject IS NULL
 		 ORDER BY token_id FOR UPDATE;
 	END IF;
 	SELECT * INTO t FROM tokens WHERE token_id = p_id FOR UPDATE;
@@ -143,8 +148,9 @@ BEGIN
 	ELSIF t.revoked_at IS NOT NULL THEN
 		RETURN effort_refuse(409, format('token %s was revoked at %s', p_id,
 			to_char(t.revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')));
-	ELSIF t.role = 'admin' AND NOT EXISTS (SELECT 1 FROM tokens o
-	      WHERE o.role = 'admin' AND o.revoked_at IS NULL AND o.token_id <> p_id) THEN
+	ELSIF t.role = 'admin' AND t.oidc_subject IS NULL AND NOT EXISTS (SELECT 1 FROM tokens o
+	      WHERE o.role = 'admin' AND o.revoked_at IS NULL AND o.oidc_subject IS NULL
+	        AND o.token_id <> p_id) THEN
 		RETURN effort_refuse(409, format('token %s is the last active admin token; '
 			'revoking it would lock every administrator out. Create another first '
 			'(effortd --create-token admin, or POST /v1/tokens with role admin), '

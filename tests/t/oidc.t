@@ -217,6 +217,19 @@ sleep 5.2;
 is $s, 403, 'rita after the revocation: 403';
 is $j->{error}, "signed in as rita (person RR), whose sign-in was revoked by an administrator (token $rita_row)", '… saying so';
 
+# The last admin API token is kept though adam signed in as an admin: a
+# sign-in's row keeps the role of its last sign-in, whoever has left the
+# admin group or the organisation since, so it does not count.
+my $api_admin = $d->token('admin');
+my $api_admin_id = psql($db, q{SELECT token_id FROM tokens WHERE role = 'admin' AND oidc_subject IS NULL AND revoked_at IS NULL});
+my $adam_row = psql($db, q{SELECT token_id FROM tokens WHERE oidc_subject = 'adam' AND role = 'admin'});
+ok $api_admin_id && $adam_row, "setup: one admin API token ($api_admin_id) and adam's admin sign-in ($adam_row)";
+($s, $j) = $d->req(POST => "/v1/tokens/$api_admin_id/revoke", token => $api_admin);
+is $s, 409, 'revoking the one admin API token while an admin sign-in exists: 409';
+like $j->{error}, qr/^token $api_admin_id is the last active admin token/, '… the last active admin token' or diag json_encode($j);
+($s, $j) = $d->req(POST => "/v1/tokens/$adam_row/revoke", token => $api_admin);
+is $s, 200, "revoking adam's admin sign-in is never refused for being the last admin: 200" or diag json_encode($j);
+
 unlike $d->log_text, qr/\Q$tok{alice}\E|\Q$c\E/, 'no token is ever logged';
 
 # ---------------------------------------------------------------- configuration
