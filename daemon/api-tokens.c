@@ -113,10 +113,10 @@ handle_token_create(struct request *r)
 	job = xcalloc(1, sizeof *job);
 	job->r = r;
 	token_new(job->token, hash);
-	const char *params[5] = { hash, string_member(doc, "role"),
+	const char *params[6] = { hash, string_member(doc, "role"),
 		string_member(doc, "person_id"), string_member(doc, "label"),
-		r->token_id };
-	db_query(effortd.db, STMT_TOKEN_ISSUE, 5, params, issued, job);
+		r->token_id, effortd.rules_json };
+	db_query(effortd.db, STMT_TOKEN_ISSUE, 6, params, issued, job);
 	json_decref(doc);
 }
 

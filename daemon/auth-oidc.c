@@ -387,10 +387,11 @@ signin(struct request *r, json_t *claims, authorised_fn authorised)
 	s->lifetime =
 	    (double)(json_integer_value(json_object_get(claims, "exp")) -
 	             (json_int_t)time(NULL));
-	const char *params[6] = { effortd.cfg.oidc_issuer, sub,
-		effortd.cfg.oidc_person_match, claim, value, roles };
+	const char *params[7] = { effortd.cfg.oidc_issuer, sub,
+		effortd.cfg.oidc_person_match, claim, value, roles,
+		effortd.rules_json };
 	db_query_owned(
-	    effortd.db, &r->db, STMT_OIDC_SIGNIN, 6, params, signin_done, s);
+	    effortd.db, &r->db, STMT_OIDC_SIGNIN, 7, params, signin_done, s);
 }
 
 /* 503: the keys the token needs cannot be had from the provider now. */

@@ -43,7 +43,7 @@ token_new(char token[TOKEN_LEN + 1], char hash[65])
 
 int
 token_create(const char *conninfo, const char *role, const char *person,
-    const char *label)
+    const char *label, const char *rules_json)
 {
 	char token[TOKEN_LEN + 1], hash[65];
 	PGconn *pg;
@@ -58,9 +58,9 @@ token_create(const char *conninfo, const char *role, const char *person,
 		PQfinish(pg);
 		return 1;
 	}
-	const char *params[4] = { hash, role, person, label };
-	res = PQexecParams(pg, "SELECT token_create($1, $2, $3, $4)", 4, NULL,
-	    params, NULL, NULL, 0);
+	const char *params[5] = { hash, role, person, label, rules_json };
+	res = PQexecParams(pg, "SELECT token_create($1, $2, $3, $4, $5::jsonb)",
+	    5, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_error("cannot create the token: %s",
 		    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));

@@ -7,11 +7,13 @@
 
 const struct statement statements[STMT_COUNT] = {
 	[STMT_PING] = { "ping", "SELECT 1", 0 },
-	/* token hash (hex) -> role, person_id, token_id */
-	[STMT_AUTH] = { "auth", "SELECT * FROM effort_auth($1)", 1 },
-	/* issuer, subject, match, claim, value, group roles -> jsonb */
+	/* token hash (hex), rules json -> role, person_id, token_id, left_on */
+	[STMT_AUTH] = { "auth", "SELECT * FROM effort_auth($1, $2::jsonb)", 2 },
+	/* issuer, subject, match, claim, value, group roles, rules json */
 	[STMT_OIDC_SIGNIN] = { "oidc_signin",
-	    "SELECT effort_oidc_signin($1, $2, $3, $4, $5, $6::text[])", 6 },
+	    "SELECT effort_oidc_signin($1, $2, $3, $4, $5, $6::text[], "
+	    "$7::jsonb)",
+	    7 },
 	/* batch (jsonb), token_id, check only */
 	[STMT_INGEST_PEOPLE] = { "ingest_people",
 	    "SELECT ingest_people($1::jsonb, $2::bigint, $3::boolean)", 3 },
@@ -69,9 +71,9 @@ const struct statement statements[STMT_COUNT] = {
 	    "$6::jsonb)",
 	    6 },
 	[STMT_TOKENS_LIST] = { "tokens_list", "SELECT tokens_list()", 0 },
-	/* hash (hex), role, person, label, acting token_id */
+	/* hash (hex), role, person, label, acting token_id, rules json */
 	[STMT_TOKEN_ISSUE] = { "token_issue",
-	    "SELECT token_issue($1, $2, $3, $4, $5::bigint)", 5 },
+	    "SELECT token_issue($1, $2, $3, $4, $5::bigint, $6::jsonb)", 6 },
 	/* token id, acting token_id */
 	[STMT_TOKEN_REVOKE] = { "token_revoke",
 	    "SELECT token_revoke($1::bigint, $2::bigint)", 2 },

@@ -737,7 +737,7 @@ static void
 authenticate(struct request *r)
 {
 	const char *token = bearer_token(r);
-	const char *params[1] = { r->token_hash };
+	const char *params[2] = { r->token_hash, effortd.rules_json };
 
 	if (token == NULL) {
 		reply_unauthorised(r, false, "missing bearer token");
@@ -751,7 +751,7 @@ authenticate(struct request *r)
 		oidc_authenticate(r, token, authorised);
 	else
 		db_query_owned(
-		    effortd.db, &r->db, STMT_AUTH, 1, params, auth_done, r);
+		    effortd.db, &r->db, STMT_AUTH, 2, params, auth_done, r);
 }
 
 /* Whether libevent 2.1 leaves a body sent with method m unread: HEAD,

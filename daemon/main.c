@@ -443,7 +443,8 @@ main(int argc, char **argv)
 		rc = migrate_run(effortd.cfg.db_conninfo, effortd.cfg.sql_dir);
 		break;
 	case OPT_TOKEN:
-		rc = token_create(effortd.cfg.db_conninfo, role, person, label);
+		rc = token_create(effortd.cfg.db_conninfo, role, person, label,
+		    effortd.rules_json);
 		break;
 	default:
 		rc = serve();

@@ -2,17 +2,21 @@
 
 -- Looks up a token by the hex SHA-256 of its text.  Returns its role,
 -- person and id, and left_on when its person's employment ended before
--- today (effortd refuses it, 403: docs/operations.md, "How leavers lose
--- access"), or no row when unknown or revoked.  last_used_at is kept to
--- the minute so that busy clients do not write on every request.
+-- today, the organisation's (effort_today of the rules p_params: effortd
+-- refuses it, 403: docs/operations.md, "How leavers lose access"), or no
+-- row when unknown or revoked.  last_used_at is kept to the minute so that
+-- busy clients do not write on every request.  (p_params may be left out:
+-- an effortd of the release before calls effort_auth($1) until it is
+-- replaced, and gets the default rules' zone.)
 DROP FUNCTION IF EXISTS effort_auth(text);
-CREATE FUNCTION effort_auth(p_hash text)
+DROP FUNCTION IF EXISTS effort_auth(text, jsonb);
+CREATE FUNCTION effort_auth(p_hash text, p_params jsonb DEFAULT NULL)
 RETURNS TABLE (role text, person_id text, token_id bigint, left_on date)
 LANGUAGE plpgsql AS $$
 BEGIN
 	RETURN QUERY
 	SELECT t.role, t.person_id, t.token_id,
-	       CASE WHEN p.employment_end < current_date THEN p.employment_end END
+	       CASE WHEN p.employment_end < effort_today(p_params) THEN p.employment_end END
 	  FROM tokens t LEFT JOIN people p ON p.person_id = t.person_id
 	 WHERE t.token_hash = decode(p_hash, 'hex') AND t.revoked_at IS NULL
 	   AND t.oidc_subject IS NULL; -- a sign-in's row is no token (06_oidc.sql)
@@ -30,9 +34,14 @@ $$;
 
 -- Why a token of this role and person may not be made, or NULL: the
 -- checks POST /v1/tokens and effortd --create-token share, word for word.
-CREATE OR REPLACE FUNCTION effort_token_refusal(p_role text, p_person text)
-RETURNS text LANGUAGE sql STABLE AS $$
-	SELECT CASE
+-- A leaver is one whose employment ended before the organisation's today
+-- (the rules p_params).
+DROP FUNCTION IF EXISTS effort_token_refusal(text, text);
+CREATE OR REPLACE FUNCTION effort_token_refusal(p_role text, p_person text,
+	p_params jsonb DEFAULT NULL)
+RETURNS text LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN CASE
 	WHEN p_role IS NULL OR p_role NOT IN ('feed', 'manager', 'reviewer', 'admin') THEN
 		'role must be feed, manager, reviewer or admin'
 	WHEN p_role = 'manager' AND p_person IS NULL THEN
@@ -45,19 +54,21 @@ RETURNS text LANGUAGE sql STABLE AS $$
 		format('unknown person "%s": send it in the people feed first', p_person)
 	WHEN p_person IS NOT NULL AND EXISTS
 	     (SELECT 1 FROM people WHERE person_id = p_person
-	         AND employment_end < current_date) THEN
+	         AND employment_end < effort_today(p_params)) THEN
 		format('person "%s" left on %s: a leaver''s token would be refused at once',
 			p_person, (SELECT employment_end FROM people WHERE person_id = p_person))
-	END
+	END;
+END
 $$;
 
 -- effortd --create-token (logged in the audit trail as made from the
 -- command line).  A refusal is an error whose message is the API's.
+DROP FUNCTION IF EXISTS token_create(text, text, text, text);
 CREATE OR REPLACE FUNCTION token_create(p_hash text, p_role text,
-	p_person text, p_label text)
+	p_person text, p_label text, p_params jsonb DEFAULT NULL)
 RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
-	v_refusal text := effort_token_refusal(p_role, p_person);
+	v_refusal text := effort_token_refusal(p_role, p_person, p_params);
 	v_id bigint;
 BEGIN
 	IF v_refusal IS NOT NULL THEN
@@ -105,12 +116,13 @@ $$;
 
 -- POST /v1/tokens: stores a new token's hash (effortd made the token and
 -- shows it once).  p_actor: the admin token creating it.
+DROP FUNCTION IF EXISTS token_issue(text, text, text, text, bigint);
 CREATE OR REPLACE FUNCTION token_issue(p_hash text, p_role text,
-	p_person text, p_label text, p_actor bigint)
+	p_person text, p_label text, p_actor bigint, p_params jsonb DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
 	t tokens;
-	v_refusal text := effort_token_refusal(p_role, p_person);
+	v_refusal text := effort_token_refusal(p_role, p_person, p_params);
 BEGIN
 	PERFORM effort_set_actor(p_actor);
 	IF v_refusal IS NOT NULL THEN

@@ -12,11 +12,15 @@
 -- person who line-manages someone still employed, or who holds a
 -- delegation in force today.  Answers {"token_id", "person_id", "roles"}
 -- or a 403 refusal: an unknown person, a leaver (employment ended), an
--- identity an administrator revoked, or nobody with a role.
+-- identity an administrator revoked, or nobody with a role.  Today is
+-- the organisation's (effort_today of the rules p_params).
+DROP FUNCTION IF EXISTS effort_oidc_signin(text, text, text, text, text, text[]);
 CREATE OR REPLACE FUNCTION effort_oidc_signin(p_issuer text, p_subject text,
-	p_match text, p_claim text, p_value text, p_group_roles text[])
+	p_match text, p_claim text, p_value text, p_group_roles text[],
+	p_params jsonb DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
+	v_today date := effort_today(p_params);
 	p people;
 	n int;
 	v_roles text[];
@@ -37,7 +41,7 @@ BEGIN
 	SELECT * INTO p FROM people x
 	 WHERE CASE p_match WHEN 'email' THEN lower(x.email) = lower(p_value)
 	                    ELSE x.person_id = p_value END;
-	IF p.employment_end IS NOT NULL AND p.employment_end < current_date THEN
+	IF p.employment_end IS NOT NULL AND p.employment_end < v_today THEN
 		RETURN effort_refuse(403, format('signed in as %s (person %s), who left '
 			'on %s: access ended with the employment', p_subject, p.person_id,
 			p.employment_end));
@@ -53,10 +57,10 @@ BEGIN
 		WHERE r = ANY (p_group_roles)
 		   OR (r = 'manager' AND (EXISTS (SELECT 1 FROM people s
 		         WHERE s.line_manager_id = p.person_id
-		           AND (s.employment_end IS NULL OR s.employment_end >= current_date))
+		           AND (s.employment_end IS NULL OR s.employment_end >= v_today))
 		       OR EXISTS (SELECT 1 FROM delegations d
 		         WHERE d.delegate_id = p.person_id
-		           AND current_date BETWEEN d.start_date AND d.end_date))));
+		           AND v_today BETWEEN d.start_date AND d.end_date))));
 	IF cardinality(v_roles) = 0 THEN
 		RETURN effort_refuse(403, format('signed in as %s (person %s), who has '
 			'no role here: not a line manager, no delegation in force, and not '
