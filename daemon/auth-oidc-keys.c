@@ -6,8 +6,11 @@
  *        (a failure at either step goes back to READY with the old keys,
  *         or to NONE when there were none; the reason is kept)
  *
- * Discovery is skipped when jwks_uri is known (an unknown kid); SIGHUP
- * discovers again.  Fetches run on the event loop (https.c) with the
+ * A refresh is prompted by an unknown kid, by SIGHUP, and by a timer
+ * oidc.keys_max_age after the last fetch began, so a key the provider
+ * withdrew is not trusted for longer than that.  Discovery is skipped
+ * when jwks_uri is known (an unknown kid, the timer); SIGHUP discovers
+ * again.  Fetches run on the event loop (https.c) with the
  * pools' resolver; nothing here blocks.  Only RSA and EC signing keys are
  * kept: a symmetric key in a JWKS is ignored, so no token can be checked
  * as an HMAC over a public key.
@@ -44,6 +47,7 @@ static struct {
 	bool started;      /* a fetch ever began */
 	char error[1024];  /* why the last fetch failed; "" */
 	struct https_fetch *fetch;
+	struct event *max_age; /* the next periodic fetch (keys_max_age) */
 	SSL_CTX *ctx;
 	keys_fetched_fn fetched;
 } idp;
@@ -79,7 +83,10 @@ fetch_ended(const char *error)
 {
 	idp.fetch = NULL;
 	snprintf(idp.error, sizeof idp.error, "%s", error ? error : "");
-	if (error != NULL)
+	if (error != NULL && idp.nkeys > 0)
+		log_warn("OIDC: %s; the %d signing key(s) held are kept", error,
+		    idp.nkeys);
+	else if (error != NULL)
 		log_warn("OIDC: %s", error);
 	keys_to(idp.nkeys > 0 ? KEYS_READY : KEYS_NONE);
 	if (idp.fetched != NULL)
@@ -257,6 +264,46 @@ oidc_keys_wait(void)
 	return !idp.started || left <= 0 ? 0 : (int)left + 1;
 }
 
+static void fetch_start(bool discover);
+
+/* The periodic fetch: even when every token names a key held, the set is
+ * fetched again oidc.keys_max_age after the last fetch began, so a key
+ * the provider withdrew is dropped (a failed fetch keeps the keys). */
+static void
+on_max_age(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	fetch_start(idp.jwks_uri == NULL);
+}
+
+static void
+max_age_arm(void)
+{
+	struct timeval tv = { effortd.cfg.oidc_keys_max_age, 0 };
+
+	if (idp.max_age == NULL)
+		idp.max_age = evtimer_new(effortd.base, on_max_age, NULL);
+	evtimer_add(idp.max_age, &tv);
+}
+
+/* A fetch begins (unless one runs): discovery first when asked or when
+ * jwks_uri is unknown; the periodic one is due keys_max_age from now. */
+static void
+fetch_start(bool discover)
+{
+	max_age_arm();
+	if (idp.fetch != NULL)
+		return;
+	idp.started = true;
+	idp.last_start = metrics_now();
+	if (discover || idp.jwks_uri == NULL)
+		discovery_start();
+	else
+		jwks_start();
+}
+
 bool
 oidc_keys_refresh(bool force)
 {
@@ -266,12 +313,7 @@ oidc_keys_refresh(bool force)
 		return true;
 	if (!force && oidc_keys_wait() > 0)
 		return false;
-	idp.started = true;
-	idp.last_start = metrics_now();
-	if (idp.jwks_uri != NULL && !force)
-		jwks_start();
-	else
-		discovery_start();
+	fetch_start(force);
 	return idp.fetch != NULL;
 }
 
@@ -286,6 +328,8 @@ void
 oidc_keys_stop(void)
 {
 	stop_fetch();
+	if (idp.max_age != NULL)
+		event_free(idp.max_age);
 	keys_free();
 	free(idp.issuer);
 	free(idp.ca_file);

@@ -2,7 +2,8 @@
  * The OpenID Connect provider's signing keys (auth-oidc-keys.c): discovery
  * (issuer/.well-known/openid-configuration), then the JWKS, fetched with
  * the event loop's HTTPS client and cached; fetched again for a key id it
- * does not know (at most once per oidc.refresh_interval) and at SIGHUP.
+ * does not know (at most once per oidc.refresh_interval), at SIGHUP, and
+ * oidc.keys_max_age after the last fetch began (a withdrawn key goes).
  */
 #ifndef AUTH_OIDC_KEYS_H
 #define AUTH_OIDC_KEYS_H

@@ -104,6 +104,7 @@ const struct config_option config_options[] = {
 	{ "oidc.reviewer_groups", OPT_STRING, "", OFF(oidc_reviewer_groups), false, 0, 0, NULL },
 	{ "oidc.admin_groups", OPT_STRING, "", OFF(oidc_admin_groups), false, 0, 0, NULL },
 	{ "oidc.refresh_interval", OPT_INT, "60", OFF(oidc_refresh_interval), false, 1, 86400, NULL },
+	{ "oidc.keys_max_age", OPT_INT, "3600", OFF(oidc_keys_max_age), false, 1, 604800, NULL },
 	{ "oidc.fetch_timeout", OPT_INT, "10", OFF(oidc_fetch_timeout), false, 1, 300, NULL },
 	{ "rules.timezone", OPT_STRING, "Europe/London", OFF(rules.timezone), false, 0, 0, check_timezone },
 	{ "rules.standard_weekly_hours", OPT_DOUBLE, "37.5", OFF(rules.standard_weekly_hours), false, 0.01, 168, NULL },

@@ -97,6 +97,7 @@ struct config {
 	char *oidc_reviewer_groups; /* comma-separated values */
 	char *oidc_admin_groups;
 	int oidc_refresh_interval; /* seconds between key fetches at least */
+	int oidc_keys_max_age;     /* seconds: fetched again at least */
 	int oidc_fetch_timeout;    /* seconds */
 
 	struct rules_config rules;
