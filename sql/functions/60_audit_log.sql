@@ -109,6 +109,22 @@ CREATE OR REPLACE AGGREGATE audit_chain(bytea, bytea) (
 -- named audit_pending cannot take the rows; the arm row is kept unique by
 -- the index audit_pending_arm (016_evidence_guards.sql), not by a setting
 -- the session could set.
+-- The trail's trigger functions serve effortd's own tables only: one
+-- attached to another table (a temporary "timesheets", say, whose rows
+-- it would stage as a stored version's) raises.  The runtime role cannot
+-- attach them at all: EXECUTE on them is revoked (effort_revoke_triggers,
+-- 61_runtime_role.sql), which CREATE TRIGGER needs and firing does not.
+CREATE OR REPLACE FUNCTION effort_trail_table(p_rel oid, p_fn text)
+RETURNS void LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	IF (SELECT c.relnamespace FROM pg_class c WHERE c.oid = p_rel)
+	   IS DISTINCT FROM 'public'::regnamespace THEN
+		RAISE EXCEPTION '%: % is not a table of the trail', p_fn, p_rel::regclass
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION effort_audit_stmt()
 RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp AS $$
@@ -122,6 +138,7 @@ DECLARE
 	v_new jsonb[];
 	v_rows bigint;
 BEGIN
+	PERFORM effort_trail_table(TG_RELID, 'effort_audit_stmt');
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO audit_pending (action, entity, entity_key, after)
 		SELECT CASE WHEN TG_TABLE_NAME = 'timesheet_decisions'
@@ -187,6 +204,7 @@ DECLARE
 	v_tails bytea[];     -- their canonical tails (audit_canon_tail)
 	v_seq regclass := pg_get_serial_sequence('audit_log', 'id')::regclass;
 BEGIN
+	PERFORM effort_trail_table(TG_RELID, 'effort_audit_flush');
 	-- Everything but the ids, times and hashes is done before the lock,
 	-- which every other writer's commit waits for: the logged versions'
 	-- entries (effort_entries_docs, read at once by index: one

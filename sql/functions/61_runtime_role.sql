@@ -12,6 +12,31 @@
 -- the owner's default privileges so that tables later migrations create
 -- are granted too (re-run it after a migration adds an append-only table).
 
+-- Trigger functions are attached by the owner's migrations only: EXECUTE
+-- on them, which CREATE TRIGGER needs (firing does not), is revoked from
+-- everyone but the owner, PUBLIC included.  The trail's run as the owner
+-- (60_audit_log.sql): attached to a table of the runtime role's own they
+-- would stage its rows in the trail.  Run at every migration, and by
+-- effort_grant_runtime after it grants EXECUTE on all functions.
+CREATE OR REPLACE FUNCTION effort_revoke_triggers()
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN SELECT p.oid::regprocedure AS fn,
+	                coalesce(a.grantee::regrole::text, 'PUBLIC') AS who
+	           FROM pg_proc p
+	           CROSS JOIN LATERAL aclexplode(coalesce(p.proacl,
+	                acldefault('f', p.proowner))) a
+	          WHERE p.pronamespace = 'public'::regnamespace
+	            AND p.prorettype = 'trigger'::regtype
+	            AND a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner LOOP
+		EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM %s', r.fn,
+			CASE WHEN r.who = '-' THEN 'PUBLIC' ELSE r.who END);
+	END LOOP;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION effort_grant_runtime(p_role name)
 RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
@@ -22,6 +47,9 @@ BEGIN
 	EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %I', p_role);
 	EXECUTE format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO %I', p_role);
 	EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO %I', p_role);
+	-- but the trigger functions: CREATE TRIGGER needs EXECUTE (firing does
+	-- not), and the trail's run as the owner (60_audit_log.sql).
+	PERFORM effort_revoke_triggers();
 	EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO %I', p_role);
 	EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO %I', p_role);
 	-- The audit trail is append-only for the runtime role.
@@ -40,3 +68,5 @@ BEGIN
 	RETURN format('granted the runtime privileges to %s', p_role);
 END
 $$;
+
+SELECT effort_revoke_triggers();

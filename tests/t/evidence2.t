@@ -104,6 +104,35 @@ not_hidden('INSERT an approval decided long ago, recorded now', qq{INSERT INTO t
 not_hidden('INSERT a manager\'s delegation recorded long ago', q{INSERT INTO delegations (manager_id, delegate_id, start_date,
 	end_date, source, recorded_at) VALUES ('M1', 'X9', '2025-01-01', '2025-12-31', 'manager', '2025-01-01')},
 	refused => qr/delegations: recorded_at must be the time the row is written/);
+# The trail's trigger functions run as the owner (SECURITY DEFINER): the
+# runtime role may not attach them to a table of its own, such as a
+# temporary "timesheets" whose rows would be staged as a stored version's
+# "created" row, letting an entry into that authorised version pass the
+# entries guard (a review found it).  Nor do they serve any table outside
+# the schema, whoever attached them.
+for my $fn (qw(effort_audit_stmt effort_audit_flush effort_entries_guard effort_recorded_now_guard)) {
+	like as_rt(qq{CREATE TEMP TABLE timesheets (timesheet_id bigint, person_id text, period_start date, version int);
+		CREATE TRIGGER f AFTER INSERT ON pg_temp.timesheets REFERENCING NEW TABLE AS effort_new FOR EACH STATEMENT
+		EXECUTE FUNCTION public.$fn('timesheet_id')}), qr/permission denied for function (public\.)?$fn/,
+		"the runtime role may not attach $fn to a table of its own";
+}
+not_hidden('a temporary "timesheets" staged by the trail\'s trigger, then an entry into the stored version', qq{BEGIN;
+	CREATE TEMP TABLE timesheets (timesheet_id bigint, person_id text, period_start date, version int);
+	CREATE TRIGGER f AFTER INSERT ON pg_temp.timesheets REFERENCING NEW TABLE AS effort_new FOR EACH STATEMENT
+	  EXECUTE FUNCTION public.effort_audit_stmt('timesheet_id', 'person_id', 'period_start', 'version');
+	INSERT INTO pg_temp.timesheets VALUES ($ts, 'P1', '2025-01-01', 1);
+	INSERT INTO public.timesheet_entries (timesheet_id, position, kind, activity, hours) VALUES ($ts, 2, 'grant', 'G-FORGED', 72.5);
+	COMMIT;}, refused => qr/permission denied for function (public\.)?effort_audit_stmt/);
+eval { psql($db, qq{BEGIN;
+	CREATE TEMP TABLE timesheets (timesheet_id bigint, person_id text, period_start date, version int);
+	CREATE TRIGGER f AFTER INSERT ON pg_temp.timesheets REFERENCING NEW TABLE AS effort_new FOR EACH STATEMENT
+	  EXECUTE FUNCTION public.effort_audit_stmt('timesheet_id');
+	INSERT INTO pg_temp.timesheets VALUES ($ts, 'P1', '2025-01-01', 1);
+	COMMIT;}) };
+like $@, qr/effort_audit_stmt: pg_temp_\d+\.timesheets is not a table of the trail/,
+	'as the owner, attached to a temporary table: it refuses to stage its rows';
+is psql($db, q{SELECT count(*) FROM audit_pending}), 0, '… nothing staged';
+
 # A new version with its entries, in one transaction, is what effortd does:
 # allowed, and logged with exactly the entries stored.
 is as_rt(q{BEGIN;
