@@ -152,9 +152,12 @@ audit_verify(const struct cli_ctx *ctx, struct client *cl, const char *last_id,
 		out_print_json(stdout, resp.body, resp.len);
 	if (json_is_true(json_object_get(resp.json, "ok"))) {
 		if (ctx->format != FORMAT_JSON)
-			printf("audit trail intact: %lld rows, last hash %s\n",
+			printf("audit trail intact: %lld rows, last id %lld, "
+			       "last hash %s\n",
 			    (long long)json_integer_value(
 			        json_object_get(resp.json, "rows")),
+			    (long long)json_integer_value(
+			        json_object_get(resp.json, "last_id")),
 			    json_text(resp.json, "last_hash") ?: "-");
 	} else {
 		/* with --format json the reply says it; stderr keeps it JSON */
