@@ -21,7 +21,9 @@ package EffortTest;
 # files at once on the shared cluster: a test looks only at its own database
 # in pg_locks (database = its oid) and pg_stat_activity (datname =
 # current_database()), and names the roles it makes with its pid.  Every daemon still running at the end is sent
-# SIGTERM, and a daemon that does not exit with status 0 fails the test file.
+# SIGTERM, and a daemon that does not exit with status 0 fails the test file;
+# so does one the test stopped itself that exited 99 (AddressSanitizer's
+# report under make check-asan).
 
 use strict;
 use warnings;
@@ -882,6 +884,11 @@ sub _finish {
 		if (!$d->alive) {
 			push @bad, "effortd (pid $d->{pid}) exited unexpectedly with status $d->{exit}; log $d->{log}"
 				unless $d->{stop_requested};
+			# A daemon the test stopped itself may not have exited 99,
+			# AddressSanitizer's report (make check-asan's exitcode): a
+			# leak or an error found as it shut down.
+			push @bad, "effortd (pid $d->{pid}) stopped with status 99, a sanitizer's report; log $d->{log}"
+				if $d->{stop_requested} && ($d->{exit} // 0) == 99;
 			next;
 		}
 		my $st = $d->stop('TERM', 15);
