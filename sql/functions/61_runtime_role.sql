@@ -65,6 +65,13 @@ BEGIN
 	-- entries, decisions and who line-managed whom are insert-only.
 	EXECUTE format('REVOKE UPDATE, DELETE ON timesheets, timesheet_entries, '
 		'timesheet_decisions, line_manager_history FROM %I', p_role);
+	-- A token's hash is never changed (the trail leaves hashes out, so a
+	-- new one would go unseen): every column of tokens but token_hash.
+	EXECUTE format('REVOKE UPDATE ON tokens FROM %I', p_role);
+	EXECUTE format('GRANT UPDATE (%s) ON tokens TO %I', (SELECT string_agg(
+		quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
+		WHERE a.attrelid = 'tokens'::regclass AND a.attnum > 0
+		  AND NOT a.attisdropped AND a.attname <> 'token_hash'), p_role);
 	RETURN format('granted the runtime privileges to %s', p_role);
 END
 $$;

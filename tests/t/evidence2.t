@@ -104,6 +104,12 @@ not_hidden('INSERT an approval decided long ago, recorded now', qq{INSERT INTO t
 not_hidden('INSERT a manager\'s delegation recorded long ago', q{INSERT INTO delegations (manager_id, delegate_id, start_date,
 	end_date, source, recorded_at) VALUES ('M1', 'X9', '2025-01-01', '2025-12-31', 'manager', '2025-01-01')},
 	refused => qr/delegations: recorded_at must be the time the row is written/);
+# A token's hash cannot be changed (the trail leaves hashes out: a new
+# secret for someone's token would go unseen; a review found it).
+not_hidden('UPDATE a token\'s hash', q{UPDATE tokens SET token_hash = sha256('eff_x')},
+	refused => qr/permission denied for table tokens/);
+is as_rt(q{UPDATE tokens SET last_used_at = now() WHERE false}), 'ok', '… its other columns may be written';
+
 # The trail's trigger functions run as the owner (SECURITY DEFINER): the
 # runtime role may not attach them to a table of its own, such as a
 # temporary "timesheets" whose rows would be staged as a stored version's
