@@ -104,6 +104,20 @@ not_hidden('INSERT an approval decided long ago, recorded now', qq{INSERT INTO t
 not_hidden('INSERT a manager\'s delegation recorded long ago', q{INSERT INTO delegations (manager_id, delegate_id, start_date,
 	end_date, source, recorded_at) VALUES ('M1', 'X9', '2025-01-01', '2025-12-31', 'manager', '2025-01-01')},
 	refused => qr/delegations: recorded_at must be the time the row is written/);
+# A line manager written to the history directly (the runtime role may
+# insert there, dated now) is in the trail: the rules read the history to
+# judge who may authorise (a review found it unlogged).
+{
+	my $n = psql($db, q{SELECT count(*) FROM audit_log WHERE entity = 'line_manager_history'});
+	is as_rt(q{INSERT INTO line_manager_history VALUES ('P1', 'X9', now())}), 'ok',
+		'the runtime role writes a line manager into the history, dated now';
+	is psql($db, q{SELECT count(*) FROM audit_log WHERE entity = 'line_manager_history'}), $n + 1, '… one trail row';
+	is psql($db, q{SELECT concat_ws(' ', action, entity_key ->> 'person_id', after ->> 'line_manager_id') FROM audit_log
+		WHERE entity = 'line_manager_history' ORDER BY id DESC LIMIT 1}), 'created P1 X9', '… saying who and whom';
+	is as_rt(q{INSERT INTO line_manager_history VALUES ('P1', 'M1', now())}), 'ok', '… and back to M1';
+	is verify()->{ok}, JSON::PP::true, '… the chain verifies';
+}
+
 # A token's hash cannot be changed (the trail leaves hashes out: a new
 # secret for someone's token would go unseen; a review found it).
 not_hidden('UPDATE a token\'s hash', q{UPDATE tokens SET token_hash = sha256('eff_x')},
@@ -245,7 +259,7 @@ is trail_rows(), $n, '… no row was added';
 	$ok->('a token', $ts2, $tj);
 	$ok->('its revocation', $dr->req(POST => "/v1/tokens/$tj->{token}{id}/revoke", token => $admin));
 	my $entities = join ',', map { $_->[0] } psql($db, qq{SELECT DISTINCT entity FROM audit_log WHERE id > $n0 ORDER BY 1});
-	is $entities, 'delegations,people,timesheet_decisions,timesheets,tokens', '… all in the trail';
+	is $entities, 'delegations,line_manager_history,people,timesheet_decisions,timesheets,tokens', '… all in the trail';
 	is psql($db, qq{SELECT string_agg(DISTINCT actor ->> 'db_user', ',') FROM audit_log WHERE id > $n0}), $role,
 		'… written as the runtime role';
 	is psql($db, q{SELECT count(*) FROM audit_pending}), 0, '… nothing left staged';
