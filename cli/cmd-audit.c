@@ -194,6 +194,13 @@ audit_log(
 		rc = cli_print_list(ctx, &resp, "entries", audit_columns,
 		    sizeof audit_columns / sizeof audit_columns[0],
 		    "No changes recorded.");
+		if (json_is_true(json_object_get(resp.json, "more")))
+			fprintf(stderr,
+			    "effortctl: only the latest %zu changes are shown; "
+			    "older ones match too (--limit N, or --since "
+			    "YYYY-MM-DD)\n",
+			    json_array_size(
+			        json_object_get(resp.json, "entries")));
 	}
 	response_free(&resp);
 	free(path);

@@ -320,11 +320,13 @@ $$;
 -- GET /v1/audit: the latest p_limit rows (shown oldest first) about a
 -- person (their records, timesheets, decisions, delegations, tokens), a
 -- timesheet (every version of its person and period, and their
--- decisions), since a local date.
+-- decisions), since a local date; "more": older rows match too (one more
+-- row than the limit is read to tell).
 CREATE OR REPLACE FUNCTION audit_list(p_person text, p_timesheet bigint,
 	p_since date, p_limit int, p_params jsonb)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
-	WITH ts AS (
+	WITH lim AS (SELECT greatest(coalesce(p_limit, 1000), 1) AS n),
+	ts AS (
 		SELECT v.timesheet_id FROM timesheets t
 		  JOIN timesheets v USING (person_id, period_start, period_end)
 		 WHERE t.timesheet_id = p_timesheet),
@@ -342,12 +344,14 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
 		   AND (p_timesheet IS NULL
 		        OR (a.entity IN ('timesheets', 'timesheet_decisions')
 		            AND (x.r ->> 'timesheet_id')::bigint IN (SELECT timesheet_id FROM ts)))
-		 ORDER BY a.id DESC LIMIT greatest(coalesce(p_limit, 1000), 1))
+		 ORDER BY a.id DESC LIMIT (SELECT n + 1 FROM lim)),
+	kept AS (SELECT * FROM sel ORDER BY id DESC LIMIT (SELECT n FROM lim))
 	SELECT jsonb_build_object('entries', coalesce(jsonb_agg(jsonb_build_object(
 		'id', s.id, 'at', s.at, 'actor', s.actor, 'action', s.action,
 		'entity', s.entity, 'key', s.entity_key, 'before', s.before,
-		'after', s.after, 'hash', encode(s.hash, 'hex')) ORDER BY s.id), '[]'))
-	  FROM sel s
+		'after', s.after, 'hash', encode(s.hash, 'hex')) ORDER BY s.id), '[]'),
+		'more', (SELECT count(*) FROM sel) > (SELECT n FROM lim))
+	  FROM kept s
 $$;
 
 -- The guards of 016_evidence_guards.sql.  Whether the role that signed

@@ -111,8 +111,23 @@ is_deeply [ map { "$_->{entity} $_->{action}" } @{ audit(timesheet_id => $v1) } 
 	[ 'timesheets created', 'timesheet_decisions authorised', 'timesheets created', 'timesheet_decisions rejected' ],
 	'?timesheet_id: every version of the timesheet and their decisions';
 is_deeply [ map { $_->{entity} } grep { $_->{entity} ne 'timesheets' && $_->{entity} ne 'timesheet_decisions' } @{ audit(person_id => 'PD') } ],
-	[ qw(people delegations delegations delegations) ], '?person_id=PD: their record and the delegations to them';
+	[ qw(people line_manager_history delegations delegations delegations) ], '?person_id=PD: their record, their line manager and the delegations to them';
 is scalar @{ audit(since => '2999-01-01') }, 0, '?since in the future: nothing';
+{
+	# ?limit: the latest N, and "more" says older changes match too
+	my $all = audit(person_id => 'PD');
+	my $n = @$all;
+	my ($s2, $j2) = $d->req(GET => '/v1/audit', token => $reviewer, query => { person_id => 'PD', limit => $n - 1 });
+	is_deeply [ $s2, [ map { $_->{id} } @{ $j2->{entries} } ], $j2->{more} ],
+		[ 200, [ map { $_->{id} } @$all[ 1 .. $#$all ] ], JSON::PP::true ],
+		"?limit=@{[ $n - 1 ]} of $n: the latest, oldest first, and more: true" or diag json_encode($j2);
+	($s2, $j2) = $d->req(GET => '/v1/audit', token => $reviewer, query => { person_id => 'PD', limit => $n });
+	is_deeply [ scalar @{ $j2->{entries} }, $j2->{more} ], [ $n, JSON::PP::false ], "?limit=$n of $n: all, and more: false";
+	my ($rc, $out, $err) = effortctl($d, { token => $reviewer }, 'audit', 'log', '--person', 'PD', '--limit', $n - 1);
+	is $rc, 0, 'effortctl audit log --limit short of them all: exit 0';
+	is $err, 'effortctl: only the latest ' . ($n - 1) . " changes are shown; older ones match too (--limit N, or --since YYYY-MM-DD)\n",
+		'… and says older ones match too';
+}
 ($s) = $d->req(GET => '/v1/audit', token => $pm);
 is $s, 403, 'a manager reading the audit trail: 403';
 {
