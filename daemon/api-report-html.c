@@ -727,10 +727,11 @@ html_evidence(FILE *fp, json_t *doc)
 	page_start(fp, title, doc);
 	fputs("<p>", fp);
 	html_esc(fp, report_str(g, "title"));
-	fputs(". Every timesheet version with an entry for this grant, "
-	      "superseded versions included (in grey), with their entries, "
-	      "amendment reasons and decisions, then the audit-log rows "
-	      "behind them.</p>\n",
+	fputs(". Every timesheet version of each person and period in which "
+	      "a version has an entry for this grant, superseded versions "
+	      "(in grey) and later ones without the grant included, with "
+	      "their entries, amendment reasons and decisions, then the "
+	      "audit-log rows behind them.</p>\n",
 	    fp);
 	h2(fp, "Timesheet versions");
 	if (json_array_size(json_object_get(doc, "versions")) == 0)

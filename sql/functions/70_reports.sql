@@ -159,8 +159,8 @@ END
 $$;
 
 -- ------------------------------------------------------------ evidence pack
--- Every timesheet version (latest or not) with a grant entry for the grant,
--- with all its entries, amendment reason, submission, decisions and
+-- Every timesheet version (latest or not) of a person and period of which
+-- some version has a grant entry for the grant, with all its entries, amendment reason, submission, decisions and
 -- deadline, oldest first per person and period; and the rows of the
 -- audit_log table behind them (sql/002_audit_trail.sql: each version's
 -- "created" row and each decision's row, keyed by entity_key.timesheet_id).
@@ -185,9 +185,17 @@ SET jit = off AS $$
 BEGIN
 	RETURN (
 	WITH settings AS (SELECT * FROM effort_rule_settings(p_as_of, p_params)),
+	-- every version of each timesheet (person and period) of which some
+	-- version has a grant entry for the grant: a later version that took
+	-- the grant's hours away is evidence too (its amendment reason says why)
 	versions AS (
-		SELECT coalesce(array_agg(DISTINCT e.timesheet_id ORDER BY e.timesheet_id), '{}') AS ids
-		  FROM timesheet_entries e WHERE e.kind = 'grant' AND e.activity = p_ref
+		SELECT coalesce(array_agg(t.timesheet_id ORDER BY t.timesheet_id), '{}') AS ids
+		  FROM timesheets t
+		 WHERE (t.person_id, t.period_start, t.period_end) IN (
+			SELECT g.person_id, g.period_start, g.period_end
+			  FROM timesheet_entries e
+			  JOIN timesheets g ON g.timesheet_id = e.timesheet_id
+			 WHERE e.kind = 'grant' AND e.activity = p_ref)
 	)
 	SELECT CASE WHEN effort_grant_doc(p_ref) IS NULL
 	            THEN effort_refuse(404, format('no such grant: %s', p_ref))
@@ -200,9 +208,9 @@ BEGIN
 			'version', t.version, 'latest', t.timesheet_id = c.timesheet_id,
 			'submitted_at', t.submitted_at, 'received_at', t.received_at,
 			'total_hours', t.total_hours, 'amendment_reason', t.amendment_reason,
-			'grant_hours', (SELECT e.hours FROM timesheet_entries e
+			'grant_hours', coalesce((SELECT e.hours FROM timesheet_entries e
 			                 WHERE e.timesheet_id = t.timesheet_id AND e.kind = 'grant'
-			                   AND e.activity = p_ref),
+			                   AND e.activity = p_ref), 0),
 			'status', effort_status((SELECT d.decision FROM timesheet_decisions d
 				WHERE d.timesheet_id = t.timesheet_id ORDER BY d.decision_id DESC LIMIT 1)),
 			'deadline', effort_deadline(t.period_end, s.authorisation_months),

@@ -771,7 +771,16 @@ is_deeply { map { $_->{month} => tot($_) } @{ $ga->{months} } }, {
 		[ 'v1 100.00', 'v2 90.00 latest' ], 'GA evidence: P1 March, the superseded version kept';
 	is_deeply [ map { "v$_->{version} " . h2($_->{grant_hours}) . ($_->{latest} ? ' latest' : '') }
 			grep { $_->{person_id} eq 'P8' } @{ $ev->{versions} } ],
-		[ 'v1 15.00' ], 'GA evidence: P8 April version 1 only (version 2 has no GA entry)';
+		[ 'v1 15.00', 'v2 0.00 latest' ], 'GA evidence: P8 April version 2 too, which took the 15 h off GA (0 h on it)';
+	my ($p8v2) = grep { $_->{person_id} eq 'P8' && $_->{version} == 2 } @{ $ev->{versions} };
+	is_deeply [ map { "$_->{kind} $_->{activity} " . h2($_->{hours}) } @{ $p8v2->{entries} } ], [ 'research research 165.00' ],
+		'... with its entries';
+	is scalar(grep { $_->{action} eq 'created' && $_->{entity_key}{timesheet_id} eq $p8v2->{id} } @{ $ev->{audit_log} }), 1,
+		'... and its audit-log row';
+	is scalar(grep { $_->{person_id} eq 'P8' } @{ $ev->{versions} }), 2, '... and no other of P8';
+	($rows) = csv_report('/v1/reports/grants/' . enc($GA) . '/evidence', as_of => $AS_OF);
+	is_deeply [ map { "$_->{version} $_->{kind} $_->{hours}" } grep { $_->{person_id} eq 'P8' } @$rows ],
+		[ '1 grant 15.00', '1 research 150.00', '2 research 165.00' ], 'GA evidence CSV: P8 version 2\'s entry too';
 }
 
 # ================================================================ compliance
