@@ -62,10 +62,6 @@ report_cell(json_t *obj, const struct rcol *col)
 		if (json_is_boolean(v))
 			return xstrdup(json_is_true(v) ? "yes" : "no");
 		break;
-	case RC_DAY:
-		if (json_is_string(v))
-			return xstrndup(json_string_value(v), 10);
-		break;
 	case RC_TEXT:
 		break;
 	}

@@ -405,8 +405,8 @@ static const struct rcol person_month_cols[] = {
 	{ "unevidenced", "Unevidenced h", RC_HOURS },
 	{ "status", "Timesheet", RC_TEXT },
 	{ "evidence_ok", "Evidence", RC_BOOL },
-	{ "submitted_at", "Submitted", RC_DAY },
-	{ "authorised_at", "Authorised", RC_DAY },
+	{ "submitted_on", "Submitted", RC_TEXT },
+	{ "authorised_on", "Authorised", RC_TEXT },
 	{ "deadline", "Deadline", RC_TEXT },
 };
 

@@ -27,7 +27,6 @@ enum rcol_type {
 	RC_HOURS, /* two decimals */
 	RC_INT,
 	RC_BOOL, /* yes / no */
-	RC_DAY,  /* the date of a timestamp (its first 10 characters) */
 };
 
 struct rcol {

@@ -106,6 +106,8 @@ BEGIN
 		                    ELSE 0 END AS evidenced,
 		               coalesce(mc.status, 'missing') AS status, coalesce(mc.ok, false) AS evidence_ok,
 		               mc.submitted_at, mc.authorised_at,
+		               (mc.submitted_at AT TIME ZONE settings.timezone)::date AS submitted_on,
+		               (mc.authorised_at AT TIME ZONE settings.timezone)::date AS authorised_on,
 		               coalesce(mc.deadline, effort_deadline(effort_month_end(gm.m),
 		                                                     settings.authorisation_months)) AS deadline,
 		               coalesce(mc.ts, '[]'::jsonb) AS timesheets
@@ -128,6 +130,7 @@ BEGIN
 		           'charged', r.charged, 'recorded', r.recorded, 'evidenced', r.evidenced,
 		           'unevidenced', r.unevidenced, 'status', r.status, 'evidence_ok', r.evidence_ok,
 		           'submitted_at', r.submitted_at, 'authorised_at', r.authorised_at,
+		           'submitted_on', r.submitted_on, 'authorised_on', r.authorised_on,
 		           'deadline', r.deadline, 'timesheets', r.timesheets) ORDER BY r.m) AS months
 		  FROM rows r GROUP BY r.person_id
 	)

@@ -362,6 +362,15 @@ is row($ga, 'P1', '2025-02')->{deadline}, '2025-04-30', 'GA P1 Feb: deadline of 
 is row($ga, 'P1', '2025-02')->{authorised_at}, '2025-02-20T09:00:00+00:00', 'GA P1 Feb: authorised_at of the authorised one';
 is row($ga, 'P1', '2025-02')->{submitted_at}, '2025-02-28T18:00:00+00:00', 'GA P1 Feb: submitted_at of the later one';
 ok !row($ga, 'P1', '2025-05')->{evidence_ok}, 'GA P1 May: evidence_ok false (late)';
+# The dates the deadline is judged by: Europe/London's.
+is_deeply [ @{ row($ga, 'P1', '2025-05') }{qw(authorised_at authorised_on deadline)} ],
+	[ '2025-07-31T23:30:00+00:00', '2025-08-01', '2025-07-31' ], 'GA P1 May: authorised 00:30 BST on 1 Aug (authorised_on), after the deadline';
+is_deeply [ @{ row($ga, 'P1', '2025-06') }{qw(authorised_on deadline)} ], [ '2025-08-31', '2025-08-31' ],
+	'GA P1 Jun: authorised_on 31 Aug, the deadline';
+is_deeply [ @{ row($ga, 'P1', '2025-02') }{qw(submitted_on authorised_on)} ], [ '2025-02-28', '2025-02-20' ],
+	'GA P1 Feb: submitted_on and authorised_on';
+is_deeply [ @{ row($ga, 'P1', '2025-09') }{qw(submitted_on authorised_on)} ], [ undef, undef ],
+	'GA P1 Sep (no timesheet): submitted_on and authorised_on null';
 ok row($ga, 'P1', '2025-06')->{evidence_ok}, 'GA P1 Jun: evidence_ok true (authorised in the deadline\'s last hour)';
 is row($ga, 'P1', '2025-09')->{deadline}, '2025-11-30', 'GA P1 Sep (no timesheet): deadline 30 Nov';
 is scalar(@{ row($ga, 'P1', '2025-02')->{timesheets} }), 2, 'GA P1 Feb: both timesheets listed';
@@ -438,6 +447,8 @@ is_deeply { map { $_->{month} => tot($_) } @{ $ga->{months} } }, {
 	# HTML: the same totals, the names as sent (escaped, no formula guard).
 	my ($s, $html) = get('/v1/reports/grants/' . enc($GA), as_of => $AS_OF, format => 'html');
 	is $s, 200, 'GA HTML: 200';
+	like $html, qr{<td class="nw">2025-05</td>.*<td class="nw">2025-08-01</td><td class="nw">2025-07-31</td></tr>},
+		'GA HTML: P1 May authorised 2025-08-01 (London), deadline 2025-07-31, as the finding says';
 	ok $html =~ /540\.45/ && $html =~ /375\.45/ && $html =~ /165\.00/, 'GA HTML: the grant totals 540.45, 165.00, 375.45';
 	ok $html =~ /Smith, (?:&quot;|&#34;|")Jo(?:&quot;|&#34;|")/, 'GA HTML: Smith, "Jo" escaped';
 	ok $html =~ /=Formula, Person/ && $html !~ /'=Formula/, 'GA HTML: =Formula, Person unchanged';
