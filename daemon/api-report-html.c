@@ -453,6 +453,28 @@ grant_people(FILE *fp, json_t *people)
 	table_end(fp);
 }
 
+static const struct rcol unconverted_cols[] = {
+	{ "person_id", "Person", RC_TEXT },
+	{ "month", "Month", RC_TEXT },
+	{ "fte_fraction", "Share of salary", RC_TEXT },
+};
+
+/* Salary-share charges to people the people feed has not sent: no
+ * contracted hours convert them, so no figure above holds them. */
+static void
+unconverted_charges(FILE *fp, json_t *charges)
+{
+	if (json_array_size(charges) == 0)
+		return;
+	h2(fp, "Charges not in these figures");
+	fputs("<p>Payroll charged these shares of salary to the grant for "
+	      "people the people feed has not sent: without their contracted "
+	      "hours they cannot be converted to hours, so they are in no "
+	      "figure above until the people feed sends them.</p>\n",
+	    fp);
+	table_of(fp, charges, unconverted_cols, NCOLS(unconverted_cols), "");
+}
+
 static void
 html_grant(FILE *fp, json_t *doc)
 {
@@ -488,6 +510,7 @@ html_grant(FILE *fp, json_t *doc)
 	h2(fp, "Findings");
 	table_of(fp, json_object_get(doc, "findings"), finding_cols,
 	    NCOLS(finding_cols), "No findings.");
+	unconverted_charges(fp, json_object_get(doc, "unconverted_charges"));
 	page_end(fp);
 	free(title);
 }

@@ -230,6 +230,10 @@ setup_ok(charges => [
 	charge('P5', $GA, '2025-04', fte_fraction => 0),
 	charge('P9', $GP, '2025-03', hours => 40),
 	charge('P6', $GP, '2023-06', fte_fraction => 1),    # before any other data of P6
+	# PX: never in the people feed: no contracted hours for a salary share
+	charge('PX', $GA, '2025-03', fte_fraction => 0.25),
+	charge('PX', $GA, '2025-10', fte_fraction => 0.5),    # not ended
+	charge('PX', $GP, '2025-03', fte_fraction => 0.1),
 ], 'charges');
 
 my %SEEN;    # person|period_start -> submitted_at of the last version sent
@@ -449,6 +453,13 @@ is_deeply { map { $_->{month} => tot($_) } @{ $ga->{months} } }, {
 	is $s, 200, 'GA HTML: 200';
 	like $html, qr{<td class="nw">2025-05</td>.*<td class="nw">2025-08-01</td><td class="nw">2025-07-31</td></tr>},
 		'GA HTML: P1 May authorised 2025-08-01 (London), deadline 2025-07-31, as the finding says';
+	# PX's salary share of March: listed apart, in no figure (no PX row,
+	# the totals above unchanged); October's has not ended.
+	is_deeply $ga->{unconverted_charges}, [ { person_id => 'PX', month => '2025-03', fte_fraction => 0.25 } ],
+		'GA: PX\'s March charge of 0.25 of salary listed as unconverted';
+	ok !row($ga, 'PX', '2025-03'), '... with no row of its own';
+	like $html, qr{<h2>Charges not in these figures</h2>.*<td class="nw">PX</td><td class="nw">2025-03</td><td[^>]*>0\.25</td>}s,
+		'GA HTML: PX 2025-03 0.25 under "Charges not in these figures"';
 	ok $html =~ /540\.45/ && $html =~ /375\.45/ && $html =~ /165\.00/, 'GA HTML: the grant totals 540.45, 165.00, 375.45';
 	ok $html =~ /Smith, (?:&quot;|&#34;|")Jo(?:&quot;|&#34;|")/, 'GA HTML: Smith, "Jo" escaped';
 	ok $html =~ /=Formula, Person/ && $html !~ /'=Formula/, 'GA HTML: =Formula, Person unchanged';
@@ -457,7 +468,8 @@ is_deeply { map { $_->{month} => tot($_) } @{ $ga->{months} } }, {
 # ---------------------------------------------------------------- empty grant, outside period
 {
 	my $ge = grant_report($GE, $AS_OF);
-	is_deeply [ $ge->{people}, $ge->{months}, $ge->{findings} ], [ [], [], [] ], 'GE (nobody on it): no rows, months or findings';
+	is_deeply [ $ge->{people}, $ge->{months}, $ge->{findings}, $ge->{unconverted_charges} ], [ [], [], [], [] ],
+		'GE (nobody on it): no rows, months, findings or unconverted charges';
 	is_deeply tot($ge->{totals}), [ '0.00', '0.00', '0.00', '0.00' ], 'GE: totals 0';
 	my ($rows) = csv_report('/v1/reports/grants/' . enc($GE), as_of => $AS_OF);
 	is_deeply [ map { "$_->{row_type} $_->{charged}" } @$rows ], [ 'grant_total 0.00' ], 'GE CSV: only the grant total row, 0.00';
