@@ -22,6 +22,7 @@
 #include <cjose/cjose.h>
 #include <jansson.h>
 
+#include "auth-cache.h"
 #include "db-pool.h"
 #include "effortd.h"
 #include "https.h"
@@ -152,6 +153,10 @@ jwks_load(const char *body, char *why, size_t len)
 	keys_free();
 	idp.keys = keys;
 	idp.nkeys = n;
+	/* Sign-ins the cache holds were checked against the keys held before:
+	 * one signed with a key just withdrawn must be checked again, not
+	 * served for auth.cache_seconds more. */
+	authcache_clear();
 	log_info("OIDC: %d signing key(s) from %s", n, idp.jwks_uri);
 	return NULL;
 }

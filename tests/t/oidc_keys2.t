@@ -28,6 +28,10 @@ my %oidc = ('oidc.issuer' => $p->issuer, 'oidc.audience' => 'effortd', 'oidc.ca_
 	'oidc.reviewer_groups' => 'effort-reviewers', 'oidc.refresh_interval' => 3600, 'oidc.fetch_timeout' => 3,
 	'oidc.keys_max_age' => 2, 'auth.cache_seconds' => 0);
 my $d = start_effortd(db => $db, %oidc);
+# An instance that caches sign-ins for two minutes: a withdrawn key's
+# token is refused as soon as the set without it is loaded, not served
+# from the cache.
+my $dc = start_effortd(db => $db, %oidc, 'auth.cache_seconds' => 120);
 my ($s, $j) = post_feed($d, people => [
 	{ person_id => 'RR', name => 'Rita Reviewer', fte => 1, employment_start => '2015-01-01' } ]);
 is $s, 200, 'setup: people' or diag json_encode($j);
@@ -51,6 +55,8 @@ my $ta = $p->device_token('rita')->{access_token};
 ok((grep { $_ eq kid($ta) } @a), 'a token signed with key A (' . kid($ta) . ')');
 ($s, $j) = verify_as($d, $ta);
 is $s, 200, '… 200' or diag json_encode($j);
+($s, $j) = verify_as($dc, $ta);
+is $s, 200, '… 200 from the caching instance too (cached now)' or diag json_encode($j);
 
 # ---------------------------------------------------------------- rotation: A and B published
 $p->restart(rotate => 1);
@@ -78,6 +84,13 @@ is $j->{error}, sprintf('token refused: it is signed with key "%s", which is not
 like $d->log_text, qr/OIDC: 4 signing key\(s\).*OIDC: 2 signing key\(s\) from /s, '… the set fetched last holds only B';
 ($s, $j) = verify_as($d, $tb);
 is $s, 200, 'the token signed with B: 200' or diag json_encode($j);
+ok wait_for(sub { $dc->log_text =~ /OIDC: 4 signing key\(s\).*OIDC: 2 signing key\(s\) from /s }, 20),
+	'the caching instance has loaded the set without A';
+($s, $j) = verify_as($dc, $ta);
+is $s, 401, '… and refuses the token signed with A at once, though it was cached for 120 s' or diag json_encode($j);
+($s, $j) = verify_as($dc, $tb);
+is $s, 200, '… while B\'s is 200' or diag json_encode($j);
+$dc->stop;
 
 # ---------------------------------------------------------------- provider down
 my $before = length $d->log_text;
