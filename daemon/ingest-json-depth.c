@@ -34,13 +34,22 @@ json_depth_scan(struct json_depth *d, const void *text, size_t n, int max)
 	return true;
 }
 
+static bool
+json_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 /* A byte outside strings: nesting, items, and the end of the element
- * (after its closing bracket, or at the separator or bracket that follows
- * a scalar; a stray closing bracket ends it too, for jansson to refuse). */
+ * (after its closing bracket, or at the first byte after a scalar that
+ * cannot continue it: a space, separator or bracket; a stray closing
+ * bracket ends it too, for jansson to refuse). */
 static void
 element_byte(struct json_element *el, unsigned char c)
 {
-	if (c == '"')
+	if (el->scalar && (json_space(c) || c == '"' || c == '[' || c == '{'))
+		el->ended = true; /* "1 [...": not one element of [...]'s */
+	else if (c == '"')
 		el->in_string = true;
 	else if (c == '[' || c == '{') {
 		el->depth++;
@@ -50,7 +59,8 @@ element_byte(struct json_element *el, unsigned char c)
 	else if (c == ',') {
 		el->ended = el->depth == 0;
 		el->values += !el->ended;
-	}
+	} else if (el->depth == 0 && !json_space(c))
+		el->scalar = true; /* a number, true, false or null */
 }
 
 void

@@ -46,6 +46,7 @@ struct json_element {
 	                 * their items: about the values it holds */
 	int depth;
 	bool in_string, escaped;
+	bool scalar; /* a number, true, false or null began at depth 0 */
 };
 /* Scans text[el->scanned, n) until the element's end. */
 void json_element_scan(struct json_element *el, const char *text, size_t n);

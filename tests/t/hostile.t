@@ -54,6 +54,11 @@ ok $d->alive, 'the daemon survived';
 		message => 'holds more than 16384 JSON values, the most a record may (a timesheet of 1000 entries holds about 4000)' } ] } ],
 		'a timesheet of 300,000 empty entries (0.9 MB): 413 naming record 1' or diag json_encode($j);
 	my $dense = '[' . join(',', ('0') x 20_000) . ']';
+	# a scalar record ends at the space after it: the array that follows
+	# is a syntax error (400 with its place), not 20,000 values of record 0
+	($s, $j) = post_feed($d, people => "[1 $dense]", type => 'application/json');
+	is_deeply [ $s, $j->{error} ], [ 400, 'invalid JSON at line 1, column 4: \']\' expected near \'[\'' ],
+		'[1 [0,0,…]]: 400 at the array, not 413' or diag json_encode($j);
 	($s, $j) = post_feed($d, people => qq{{"a":$dense}}, type => 'application/json');
 	is_deeply [ $s, $j->{error} ], [ 422, 'expected a JSON array of records' ], 'an object of 20,000 numbers: 422, not decoded';
 	($s, $j) = post_feed($d, people => '{"a":"' . ('x' x (2 << 20)) . '"}', type => 'application/json');

@@ -352,6 +352,22 @@ test_too_many(void **state)
 					                  : "]\nE:2.0\nEND\n"));
 			}
 		}
+	/* A scalar ends at the space after it: "[1 [0,0,...]]" is a syntax
+	 * error (400), not one record of k values (413); so is "[true{...". */
+	for (int lit = 0; lit <= 1; lit++) {
+		p = body;
+		p += sprintf(p, lit ? "[true\t{\"a\":[0" : "[1 [0");
+		for (int i = 0; i < JSON_RECORD_VALUES_MAX + 1; i++)
+			p += sprintf(p, ",0");
+		p += sprintf(p, lit ? "]}]" : "]]");
+		for (int trickle = 0; trickle <= 1; trickle++) {
+			streamed(body, (size_t)(p - body),
+			    trickle ? 4096 : 65536, trickle, got);
+			assert_true(
+			    strncmp(got, lit ? "E:true\nERR:" : "E:1.0\nERR:",
+			        lit ? 11 : 10) == 0);
+		}
+	}
 	p = body;
 	p += sprintf(p, "{\"a\":[0");
 	for (int i = 0; i < JSON_RECORD_VALUES_MAX; i++)
