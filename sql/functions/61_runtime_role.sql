@@ -37,6 +37,32 @@ BEGIN
 END
 $$;
 
+-- A token's hash is never changed (the trail leaves hashes out, so a new
+-- one would go unseen): whoever but the owner may update tokens may update
+-- every column but token_hash.  Run at every migration, so that upgrading
+-- takes it from a runtime role granted by an older effort_grant_runtime,
+-- and by effort_grant_runtime after its GRANT on all tables.
+CREATE OR REPLACE FUNCTION effort_protect_token_hash()
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	v_cols text := (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum)
+	                  FROM pg_attribute a
+	                 WHERE a.attrelid = 'tokens'::regclass AND a.attnum > 0
+	                   AND NOT a.attisdropped AND a.attname <> 'token_hash');
+	r record;
+BEGIN
+	FOR r IN SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC'
+	                              ELSE a.grantee::regrole::text END AS who
+	           FROM pg_class c
+	           CROSS JOIN LATERAL aclexplode(c.relacl) a
+	          WHERE c.oid = 'tokens'::regclass AND a.privilege_type = 'UPDATE'
+	            AND a.grantee <> c.relowner LOOP
+		EXECUTE format('REVOKE UPDATE ON tokens FROM %s', r.who);
+		EXECUTE format('GRANT UPDATE (%s) ON tokens TO %s', v_cols, r.who);
+	END LOOP;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION effort_grant_runtime(p_role name)
 RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
@@ -65,15 +91,11 @@ BEGIN
 	-- entries, decisions and who line-managed whom are insert-only.
 	EXECUTE format('REVOKE UPDATE, DELETE ON timesheets, timesheet_entries, '
 		'timesheet_decisions, line_manager_history FROM %I', p_role);
-	-- A token's hash is never changed (the trail leaves hashes out, so a
-	-- new one would go unseen): every column of tokens but token_hash.
-	EXECUTE format('REVOKE UPDATE ON tokens FROM %I', p_role);
-	EXECUTE format('GRANT UPDATE (%s) ON tokens TO %I', (SELECT string_agg(
-		quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
-		WHERE a.attrelid = 'tokens'::regclass AND a.attnum > 0
-		  AND NOT a.attisdropped AND a.attname <> 'token_hash'), p_role);
+	-- A token's hash is never changed: every column of tokens but it.
+	PERFORM effort_protect_token_hash();
 	RETURN format('granted the runtime privileges to %s', p_role);
 END
 $$;
 
 SELECT effort_revoke_triggers();
+SELECT effort_protect_token_hash();

@@ -123,6 +123,15 @@ not_hidden('INSERT a manager\'s delegation recorded long ago', q{INSERT INTO del
 not_hidden('UPDATE a token\'s hash', q{UPDATE tokens SET token_hash = sha256('eff_x')},
 	refused => qr/permission denied for table tokens/);
 is as_rt(q{UPDATE tokens SET last_used_at = now() WHERE false}), 'ok', '… its other columns may be written';
+# A runtime role granted by an older release (UPDATE on the whole table)
+# loses it at the next migration, before effort_grant_runtime is run again.
+psql($db, qq{GRANT UPDATE ON tokens TO "$role"});
+like as_rt(q{UPDATE tokens SET token_hash = token_hash WHERE false}), qr/^ok$/, 'setup: UPDATE on tokens granted as before';
+my ($rc, $out) = EffortTest::migrate($db);
+is $rc, 0, 'effortd --migrate: 0' or diag $out;
+like as_rt(q{UPDATE tokens SET token_hash = sha256('eff_x')}), qr/permission denied for table tokens/,
+	'… and after it the hash may not be written';
+is as_rt(q{UPDATE tokens SET last_used_at = now() WHERE false}), 'ok', '… its other columns may';
 
 # The trail's trigger functions run as the owner (SECURITY DEFINER): the
 # runtime role may not attach them to a table of its own, such as a
