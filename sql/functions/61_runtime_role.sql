@@ -24,15 +24,15 @@ DECLARE
 	r record;
 BEGIN
 	FOR r IN SELECT p.oid::regprocedure AS fn,
-	                coalesce(a.grantee::regrole::text, 'PUBLIC') AS who
+	                CASE WHEN a.grantee = 0 THEN 'PUBLIC'
+	                     ELSE a.grantee::regrole::text END AS who
 	           FROM pg_proc p
 	           CROSS JOIN LATERAL aclexplode(coalesce(p.proacl,
 	                acldefault('f', p.proowner))) a
 	          WHERE p.pronamespace = 'public'::regnamespace
 	            AND p.prorettype = 'trigger'::regtype
 	            AND a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner LOOP
-		EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM %s', r.fn,
-			CASE WHEN r.who = '-' THEN 'PUBLIC' ELSE r.who END);
+		EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM %s', r.fn, r.who);
 	END LOOP;
 END
 $$;

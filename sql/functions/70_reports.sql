@@ -175,8 +175,9 @@ $$;
 
 -- ------------------------------------------------------------ evidence pack
 -- Every timesheet version (latest or not) of a person and period of which
--- some version has a grant entry for the grant, with all its entries, amendment reason, submission, decisions and
--- deadline, oldest first per person and period; and the rows of the
+-- some version has a grant entry for the grant, with all its entries,
+-- amendment reason, submission, decisions and deadline, oldest first per
+-- person and period; and the rows of the
 -- audit_log table behind them (sql/002_audit_trail.sql: each version's
 -- "created" row and each decision's row, keyed by entity_key.timesheet_id).
 DROP FUNCTION IF EXISTS effort_audit_log_rows(bigint[]);
