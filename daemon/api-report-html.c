@@ -490,8 +490,11 @@ html_grant(FILE *fp, json_t *doc)
 	html_esc(fp, report_str(g, "funder"));
 	fputs("), ", fp);
 	html_esc(fp, report_str(g, "start_date"));
-	fputs(" to ", fp);
-	html_esc(fp, report_str(g, "end_date"));
+	if (json_is_string(json_object_get(g, "end_date"))) {
+		fputs(" to ", fp);
+		html_esc(fp, report_str(g, "end_date"));
+	} else
+		fputs(" onwards (no end date)", fp);
 	fputs(". Evidenced hours are charged hours backed by recorded hours "
 	      "in timesheets that are all authorised on time and validly; "
 	      "the rest are unevidenced.</p>\n",

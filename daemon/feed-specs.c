@@ -70,7 +70,7 @@ static const struct field_spec grants_fields[] = {
 	{ "title", FT_STRING, F_REQUIRED, NULL, 1, TEXT_MAX },
 	{ "funder", FT_STRING, 0, NULL, 0, TEXT_MAX },
 	{ "start_date", FT_DATE, F_REQUIRED, NULL, 0, 0 },
-	{ "end_date", FT_DATE, F_REQUIRED, NULL, 0, 0 },
+	{ "end_date", FT_DATE, 0, NULL, 0, 0 }, /* none: open-ended */
 	{ NULL, 0, 0, NULL, 0, 0 }
 };
 /* clang-format on */

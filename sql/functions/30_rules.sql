@@ -652,9 +652,10 @@ rule_unassigned_grant_hours AS (
 rule_outside_grant_period AS (
 	SELECT 'outside_grant_period'::text, 'violation'::text, r.person_id, r.grant_ref, r.m,
 	       effort_month_end(r.m), r.outside,
-	       format('%s: %s h recorded on %s outside its grant period %s to %s',
+	       format('%s: %s h recorded on %s outside its grant period %s',
 	              effort_month_label(r.m), effort_fmt_hours(r.outside), r.grant_ref,
-	              g.start_date, g.end_date)
+	              CASE WHEN g.end_date IS NULL THEN format('from %s (no end date)', g.start_date)
+	                   ELSE format('%s to %s', g.start_date, g.end_date) END)
 	  FROM person_month_grants r
 	  JOIN grants g ON g.grant_ref = r.grant_ref
 	  CROSS JOIN settings s

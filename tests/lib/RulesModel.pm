@@ -723,8 +723,10 @@ sub cap_rules {
 # teaching_weekly_hours × FTE a week on average over the ended months of
 # the assignment that have a timesheet.
 # AMBIGUOUS: the assignment "has ended" when its last day (its grant's for
-# an open-ended one) is before as_of; an assignment open without end has
-# period_end null.
+# an open-ended one) is before as_of; an assignment open without end (its
+# grant unknown or without an end) has period_end 9999-12-31, the last day
+# a date may name (docs/rules.md, reading 10; a finding's period always has
+# an end).
 sub teaching_rules {
 	my ($self, $p, $as_of) = @_;
 	my @f;
@@ -745,7 +747,8 @@ sub teaching_rules {
 		$taught = H($taught);
 		next unless $taught > $limit;
 		my $sev = defined $end && $end < $as_of ? 'violation' : 'warning';
-		push @f, finding('teaching_excess', $sev, $p->{id}, $a->{grant}, $a->{start}, $end, $taught - $limit);
+		push @f, finding('teaching_excess', $sev, $p->{id}, $a->{grant}, $a->{start}, $end // dn('9999-12-31'),
+			$taught - $limit);
 	}
 	return @f;
 }

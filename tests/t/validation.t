@@ -70,7 +70,7 @@ my @cases = (
 	[ 'fte 0', people => sub { $_[0]{fte} = 0 }, 'fte' ],
 	[ 'employment_end before employment_start', people => sub { $_[0]{employment_end} = '2021-05-03' }, 'employment_end' ],
 	[ 'unknown field', people => sub { $_[0]{salary} = 40000 }, 'salary' ],
-	[ 'missing grant end_date', grants => sub { delete $_[0]{end_date} }, 'end_date' ],
+	[ 'missing grant start_date', grants => sub { delete $_[0]{start_date} }, 'start_date' ],
 	[ 'delegation to oneself', delegations => sub { $_[0]{delegate_id} = 'P0' }, 'delegate_id' ],
 );
 
