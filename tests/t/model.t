@@ -30,19 +30,20 @@ my $top = "$FindBin::Bin/../..";
 my ($orgs, $dates, $compared) = (0, 0, 0);
 
 # The rows audit_findings_halves and audit_findings disagree on (EXCEPT
-# ALL both ways) for the same arguments ($args: their SQL).
+# ALL both ways) for the same arguments ($args: their SQL), each evaluated
+# once.
 sub halves_differ {
 	my ($db, $args) = @_;
-	return psql_value($db, qq{SELECT count(*) FROM (
-		(SELECT * FROM audit_findings($args) EXCEPT ALL SELECT * FROM audit_findings_halves($args))
-		UNION ALL
-		(SELECT * FROM audit_findings_halves($args) EXCEPT ALL SELECT * FROM audit_findings($args))) d});
+	return psql_value($db, qq{WITH one AS MATERIALIZED (SELECT * FROM audit_findings($args)),
+		halves AS MATERIALIZED (SELECT * FROM audit_findings_halves($args))
+		SELECT count(*) FROM ((TABLE one EXCEPT ALL TABLE halves) UNION ALL (TABLE halves EXCEPT ALL TABLE one)) d});
 }
 
 sub agrees {
 	my ($o, $name, @dates) = @_;
 	$orgs++;
-	for my $as_of (@dates) {
+	for my $i (0 .. $#dates) {
+		my $as_of = $dates[$i];
 		my ($diff, $n) = differences($o, $as_of);
 		$dates++;
 		$compared += $n;
@@ -50,7 +51,10 @@ sub agrees {
 			or diag join "\n", @$diff[ 0 .. ($#$diff < 29 ? $#$diff : 29) ], @$diff > 30 ? ('...' . @$diff . ' differences') : ();
 		# (the full sweep's evaluation in two halves, audit_findings_halves:
 		# the same rows as one pass; and a large re-audit's, of every other
-		# person, each listed twice, in two halves of its list)
+		# person, each listed twice, in two halves of its list; at every
+		# third date and the last: the two evaluate the rules four times, and
+		# at every date they took two thirds of this file's time)
+		next unless $i % 3 == 0 || $i == $#dates;
 		is halves_differ($o->{d}{db}, "'$as_of', '{}'"), 0,
 			"… and the full sweep's two halves produce the findings of one pass";
 		is halves_differ($o->{d}{db}, "'$as_of', '{}', " . q{ARRAY(SELECT p.person_id
@@ -498,7 +502,7 @@ sub random_org {
 			# assignments to a grant that ended before them: TODO cases below)
 			my ($grant) = grep { $_->{grant_ref} eq $g } @grants;
 			my $open = rand() < 0.4 && !($g eq $refs[-1] && $role =~ /^(researcher|fellow)$/)
-				&& !($grant && $grant->{end_date} lt $start);
+				&& !($grant && defined $grant->{end_date} && $grant->{end_date} lt $start);
 			push @asg, asg($id, $g, $role, $cost, $start, $open ? undef : $day->($start, '2026-12-31'), $pick->(1, 1, 0.5, 0, 0 + sprintf('%.2f', rand)),
 				$cost eq 'DA' && rand() < 0.8 ? 100 + int rand 1700 : undef);
 			push @{ $asg_of{$id} }, $g;

@@ -74,7 +74,7 @@ is psql($db, q{SELECT count(*) FROM spool_files WHERE file_name = 'grants-bad.cs
 
 # The same name refused again (a nightly export): the first refusal and
 # its .errors are kept, the second beside them.
-drop('grants-bad.csv', "grant_ref,title,funder,start_date,end_date\nG/BAD/9,No end,EPSRC,2025-01-01,\n");
+drop('grants-bad.csv', "grant_ref,title,funder,start_date,end_date\nG/BAD/9,Backwards,EPSRC,2025-01-01,2024-12-31\n");
 ok wait_for(sub { -f "$dir/failed/grants-bad.csv.1" }), 'refused again under the same name: kept as failed/grants-bad.csv.1'
 	or diag `ls $dir/failed`;
 like slurp("$dir/failed/grants-bad.csv.1.errors"), qr/^line 2: end_date: /m, '… with its own .errors';

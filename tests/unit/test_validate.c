@@ -676,8 +676,8 @@ test_grants(void **state)
 	    "end_date is before start_date");
 	expect_valid(
 	    &feed_grants, patched(grant_ok, "{\"end_date\":\"2023-04-01\"}"));
-	expect_one(&feed_grants, patched(grant_ok, "{\"end_date\":null}"),
-	    "end_date", "is required");
+	/* no end_date: an open-ended grant (RULES.md, second edition) */
+	expect_valid(&feed_grants, patched(grant_ok, "{\"end_date\":null}"));
 	expect_one(&feed_grants, patched(grant_ok, "{\"title\":null}"), "title",
 	    "is required");
 }
