@@ -86,6 +86,8 @@ BEGIN
 		            ELSE 'submitted' END AS status,
 		       max(k.submitted_at) AS submitted_at,
 		       max(k.decided_at) FILTER (WHERE k.is_auth) AS authorised_at,
+		       -- the local day the deadline is judged by (the rules' auth_day)
+		       max(k.auth_day) AS authorised_on,
 		       max(k.deadline) AS deadline,
 		       jsonb_agg(jsonb_build_object('id', k.timesheet_id, 'version', k.version,
 		           'period_start', k.period_start, 'period_end', k.period_end,
@@ -109,7 +111,7 @@ BEGIN
 		               coalesce(mc.status, 'missing') AS status, coalesce(mc.ok, false) AS evidence_ok,
 		               mc.submitted_at, mc.authorised_at,
 		               (mc.submitted_at AT TIME ZONE settings.timezone)::date AS submitted_on,
-		               (mc.authorised_at AT TIME ZONE settings.timezone)::date AS authorised_on,
+		               mc.authorised_on,
 		               coalesce(mc.deadline, effort_deadline(effort_month_end(gm.m),
 		                                                     settings.authorisation_months)) AS deadline,
 		               coalesce(mc.ts, '[]'::jsonb) AS timesheets
