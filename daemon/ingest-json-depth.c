@@ -34,12 +34,6 @@ json_depth_scan(struct json_depth *d, const void *text, size_t n, int max)
 	return true;
 }
 
-static bool
-json_space(unsigned char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
 /* A byte outside strings: nesting, items, and the end of the element
  * (after its closing bracket, or at the first byte after a scalar that
  * cannot continue it: a space, separator or bracket; a stray closing

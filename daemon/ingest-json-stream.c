@@ -114,8 +114,7 @@ skip_blanks(struct json_stream *js, struct evbuffer *buf)
 
 	while (evbuffer_peek(buf, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
 		const char *p = v.iov_base;
-		for (n = 0; n < v.iov_len && p[n] != '\0' &&
-		            strchr(" \t\r\n", p[n]) != NULL;
+		for (n = 0; n < v.iov_len && json_space((unsigned char)p[n]);
 		     n++)
 			;
 		if (!advance(js, buf, p, n))

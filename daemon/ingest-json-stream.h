@@ -28,6 +28,13 @@
 #define JSON_STREAM_FLAGS                                                      \
 	(JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL)
 
+/* JSON's whitespace (RFC 8259: space, tab, line feed, carriage return). */
+static inline bool
+json_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 /* The nesting pre-scan (limits.max_json_depth), a few bytes at a time. */
 struct json_depth {
 	int depth;
