@@ -12,6 +12,13 @@
 -- the owner's default privileges so that tables later migrations create
 -- are granted too (re-run it after a migration adds an append-only table).
 
+-- The role an ACL item (aclexplode) names, as GRANT and REVOKE take it:
+-- PUBLIC for grantee 0.
+CREATE OR REPLACE FUNCTION effort_acl_grantee(p_grantee oid)
+RETURNS text LANGUAGE sql STABLE AS $$
+	SELECT CASE WHEN p_grantee = 0 THEN 'PUBLIC' ELSE p_grantee::regrole::text END
+$$;
+
 -- Trigger functions are attached by the owner's migrations only: EXECUTE
 -- on them, which CREATE TRIGGER needs (firing does not), is revoked from
 -- everyone but the owner, PUBLIC included.  The trail's run as the owner
@@ -23,9 +30,7 @@ RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
 	r record;
 BEGIN
-	FOR r IN SELECT p.oid::regprocedure AS fn,
-	                CASE WHEN a.grantee = 0 THEN 'PUBLIC'
-	                     ELSE a.grantee::regrole::text END AS who
+	FOR r IN SELECT p.oid::regprocedure AS fn, effort_acl_grantee(a.grantee) AS who
 	           FROM pg_proc p
 	           CROSS JOIN LATERAL aclexplode(coalesce(p.proacl,
 	                acldefault('f', p.proowner))) a
@@ -51,8 +56,7 @@ DECLARE
 	                   AND NOT a.attisdropped AND a.attname <> 'token_hash');
 	r record;
 BEGIN
-	FOR r IN SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC'
-	                              ELSE a.grantee::regrole::text END AS who
+	FOR r IN SELECT DISTINCT effort_acl_grantee(a.grantee) AS who
 	           FROM pg_class c
 	           CROSS JOIN LATERAL aclexplode(c.relacl) a
 	          WHERE c.oid = 'tokens'::regclass AND a.privilege_type = 'UPDATE'
