@@ -118,21 +118,10 @@ BEGIN
 	                 period_end date, submitted_at timestamptz,
 	                 authorised_by text, authorised_at timestamptz,
 	                 amendment_reason text, entries jsonb)) b
-	  -- current_timesheets for just these keys: the view would sort every
-	  -- timesheet ever stored for each batch; these are index probes.
-	  LEFT JOIN LATERAL (SELECT t.timesheet_id, t.version, t.submitted_at,
-	                            d.decision, d.decided_by, d.decided_at
-	                       FROM (SELECT t.timesheet_id, t.version, t.submitted_at
-	                               FROM timesheets t
-	                              WHERE t.person_id = b.person_id
-	                                AND t.period_start = b.period_start
-	                                AND t.period_end = b.period_end
-	                              ORDER BY t.version DESC LIMIT 1) t
-	                       LEFT JOIN LATERAL (SELECT d.decision, d.decided_by, d.decided_at
-	                                            FROM timesheet_decisions d
-	                                           WHERE d.timesheet_id = t.timesheet_id
-	                                           ORDER BY d.decision_id DESC LIMIT 1) d ON true) c
-	    ON true;
+	  -- the current version of the key (12_timesheet_latest.sql)
+	  LEFT JOIN timesheet_latest c
+	    ON c.person_id = b.person_id AND c.period_start = b.period_start
+	   AND c.period_end = b.period_end;
 	-- (the planner learns the batch's size: see 22_ingest_stage.sql)
 	ANALYZE effort_ts_plan (idx);
 

@@ -18,8 +18,9 @@
 --   effort_rule_stages     the engine:
 --     settings             effort_rule_settings
 --     scope_people         people in scope, their contracted weekly hours
---     latest_timesheets    latest versions (the view current_timesheets,
---                          migration 014) and their latest decisions
+--     latest_timesheets    latest versions, their latest decisions and
+--                          teaching hours (timesheet_latest, kept at
+--                          ingest: 12_timesheet_latest.sql)
 --     months               the months of the data: last day, days,
 --                          weekdays, deadline, cap year
 --     person_months        per person and month: timesheets (hours, days
@@ -192,15 +193,18 @@ scope_people AS (
 	   AND (p_from IS NULL OR p.person_id >= p_from) AND (p_to IS NULL OR p.person_id < p_to)
 	   AND (p_people IS NULL OR p.fte < 0) AND (p_people IS NULL OR p.employment_start < DATE '0001-01-01')
 ),
--- The latest version of every timesheet of those people and its latest
--- decision (current_timesheets, migration 014), with the person's
--- employment and weekly hours; m: the month of its period_start.
+-- The latest version of every timesheet of those people, its latest
+-- decision and its teaching hours in hundredths (timesheet_latest,
+-- 12_timesheet_latest.sql), with the person's employment and weekly
+-- hours; m: the month of its period_start.
 latest_timesheets AS (
 	SELECT c.timesheet_id, c.person_id, c.period_start, c.period_end, c.version,
 	       c.submitted_at, c.total_hours, c.decision, c.decided_by, c.decided_at,
-	       c.decision_recorded_at, effort_month_start(c.period_start) AS m, p.es, p.ee, p.weekly
-	  FROM current_timesheets c
+	       c.decision_recorded_at, c.taught, effort_month_start(c.period_start) AS m,
+	       p.es, p.ee, p.weekly
+	  FROM timesheet_latest c
 	  JOIN scope_people p ON p.person_id = c.person_id
+	   AND (p_from IS NULL OR c.person_id >= p_from) AND (p_to IS NULL OR c.person_id < p_to)
 ),
 -- Every month from the first month of a timesheet or of an assignment
 -- (inside the employment) in scope to the last month of a timesheet or
@@ -234,7 +238,7 @@ months AS (
 --   the month's timesheets: n_ts, total (their total hours) and mask, the
 --     days they cover inside the employment (bit i: day m + i), a day
 --     covered twice counted once;
---   its teaching entries: taught;
+--   the teaching hours of those timesheets: taught;
 --   the assignments overlapping the month, for the ended months inside the
 --     employment (timesheet_missing, RGC 4.6): n_asg, di (one of them is
 --     DI or EXC), one_full (each is of 1.0 FTE and covers every employed
@@ -262,9 +266,9 @@ person_months AS (
 	                       NULL::int AS taught, NULL::boolean AS di, NULL::boolean AS one_full
 	                  FROM latest_timesheets t
 	                UNION ALL
-	                SELECT t.person_id, t.m, NULL, NULL, (e.hours * 100)::int, NULL, NULL
+	                SELECT t.person_id, t.m, NULL, NULL, t.taught, NULL, NULL
 	                  FROM latest_timesheets t
-	                  JOIN timesheet_entries e ON e.timesheet_id = t.timesheet_id AND e.kind = 'teaching'
+	                 WHERE t.taught IS NOT NULL
 	                UNION ALL
 	                SELECT a.person_id, g.m, NULL, NULL, NULL,
 	                       a.cost_type IN ('DI', 'EXC'),
@@ -286,7 +290,8 @@ person_months AS (
 	  JOIN scope_people p ON p.person_id = y.person_id
 ),
 -- Per person, month and grant, from the grant entries of the month's
--- timesheets and the charges of ended months (one at most):
+-- latest timesheets (timesheet_latest_grant_entries, kept at ingest) and
+-- the charges of ended months (one at most):
 --   recorded  the hours of entries of more than 0 h (NULL: none)
 --   grant_hours  all of them (the cap); outside: those of timesheets whose
 --             period lies wholly outside the grant's (NULL: none)
@@ -300,11 +305,12 @@ person_month_grants AS (
 	       sum(x.hours) * 0.01 AS grant_hours,
 	       sum(x.hours) FILTER (WHERE x.hours > 0 AND x.outside) * 0.01 AS outside,
 	       min(x.charged) AS charged, min(x.ch) AS ch, min(x.cf) AS cf, min(x.contracted) AS contracted
-	  FROM (SELECT t.person_id, t.m, e.activity AS grant_ref, (e.hours * 100)::int AS hours,
-	               t.period_end < g.start_date OR t.period_start > g.end_date AS outside,
+	  FROM (SELECT e.person_id, e.month AS m, e.activity AS grant_ref, (e.hours * 100)::int AS hours,
+	               e.period_end < g.start_date OR e.period_start > g.end_date AS outside,
 	               NULL::numeric AS charged, NULL::int AS ch, NULL::int AS cf, NULL::numeric AS contracted
-	          FROM latest_timesheets t
-	          JOIN timesheet_entries e ON e.timesheet_id = t.timesheet_id AND e.kind = 'grant'
+	          FROM timesheet_latest_grant_entries e
+	          JOIN scope_people p ON p.person_id = e.person_id
+	           AND (p_from IS NULL OR e.person_id >= p_from) AND (p_to IS NULL OR e.person_id < p_to)
 	          LEFT JOIN grants g ON g.grant_ref = e.activity
 	        UNION ALL
 	        SELECT c.person_id, c.month, c.grant_ref, NULL, NULL,
@@ -312,6 +318,7 @@ person_month_grants AS (
 	               (c.hours * 100)::int, (c.fte_fraction * 1000000)::int, k.contracted
 	          FROM charges c
 	          JOIN scope_people p ON p.person_id = c.person_id
+	           AND (p_from IS NULL OR c.person_id >= p_from) AND (p_to IS NULL OR c.person_id < p_to)
 	          CROSS JOIN settings s
 	          LEFT JOIN months mo ON mo.m = c.month
 	          CROSS JOIN LATERAL (

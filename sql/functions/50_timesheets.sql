@@ -179,18 +179,11 @@ RETURNS boolean LANGUAGE sql STABLE AS $$
 	                  AND (s.to_day IS NULL OR s.to_day > p_start))
 $$;
 
--- current_timesheets for the people of p_people only: their latest
--- versions read by index, not the whole table's (a manager's listings).
+-- current_timesheets for the people of p_people only (a manager's
+-- listings): their latest versions read by index.
 CREATE OR REPLACE FUNCTION effort_current_of(p_people text[])
 RETURNS SETOF current_timesheets LANGUAGE sql STABLE AS $$
-	SELECT t.*, d.decision, d.decided_by, d.decided_at, d.reason, d.recorded_at
-	  FROM (SELECT DISTINCT ON (x.person_id, x.period_start, x.period_end) x.*
-	          FROM timesheets x
-	         WHERE x.person_id = ANY (p_people)
-	         ORDER BY x.person_id, x.period_start, x.period_end, x.version DESC) t
-	  LEFT JOIN LATERAL (SELECT * FROM timesheet_decisions d
-	                      WHERE d.timesheet_id = t.timesheet_id
-	                      ORDER BY d.decision_id DESC LIMIT 1) d ON true
+	SELECT * FROM current_timesheets c WHERE c.person_id = ANY (p_people)
 $$;
 
 -- GET /v1/timesheets.  A manager (p_manager) sees the timesheets

@@ -4,7 +4,8 @@
 -- triggers append to as the owner: PostgreSQL itself refuses it INSERT,
 -- UPDATE, DELETE and TRUNCATE on audit_log, any write to audit_pending,
 -- and UPDATE or DELETE of timesheets, their entries, decisions and the
--- line manager history.
+-- line manager history, and any write to the latest versions kept from
+-- them (timesheet_latest, timesheet_latest_grant_entries).
 --
 --   SELECT effort_grant_runtime('effortd');   -- as the owner; re-runnable
 --
@@ -67,6 +68,27 @@ BEGIN
 END
 $$;
 
+-- The latest versions (timesheet_latest and its grant entries, migration
+-- 023) are written by their triggers alone, as the owner: whoever else
+-- holds INSERT, UPDATE, DELETE or TRUNCATE on them (the runtime role, by
+-- the owner's default privileges when the migration created them) loses
+-- it and keeps SELECT.  Run at every migration and by effort_grant_runtime.
+CREATE OR REPLACE FUNCTION effort_protect_derived()
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN SELECT DISTINCT c.oid::regclass AS tbl, effort_acl_grantee(a.grantee) AS who
+	           FROM pg_class c
+	           CROSS JOIN LATERAL aclexplode(c.relacl) a
+	          WHERE c.oid IN ('timesheet_latest'::regclass, 'timesheet_latest_grant_entries'::regclass)
+	            AND a.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')
+	            AND a.grantee <> c.relowner LOOP
+		EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON %s FROM %s', r.tbl, r.who);
+	END LOOP;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION effort_grant_runtime(p_role name)
 RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
@@ -97,9 +119,12 @@ BEGIN
 		'timesheet_decisions, line_manager_history FROM %I', p_role);
 	-- A token's hash is never changed: every column of tokens but it.
 	PERFORM effort_protect_token_hash();
+	-- The latest versions are their triggers' to write.
+	PERFORM effort_protect_derived();
 	RETURN format('granted the runtime privileges to %s', p_role);
 END
 $$;
 
 SELECT effort_revoke_triggers();
 SELECT effort_protect_token_hash();
+SELECT effort_protect_derived();
