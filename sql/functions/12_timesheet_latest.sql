@@ -57,15 +57,12 @@ BEGIN
 END
 $$;
 
--- Rebuild both tables whole from every timesheet stored.  Writers of
--- versions, entries and decisions wait until the transaction ends (an
--- effortd serving during an upgrade would otherwise store a version
--- between the fill's snapshot and the commit of the functions that keep
--- the tables from then on).
+-- Rebuild both tables whole from every timesheet stored.  (A writer
+-- storing versions meanwhile rebuilds its own keys: the people locks
+-- order the two.)
 CREATE OR REPLACE FUNCTION effort_latest_rebuild()
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-	LOCK TABLE timesheets, timesheet_entries, timesheet_decisions IN SHARE MODE;
 	PERFORM effort_latest_refresh(array_agg(k.person_id), array_agg(k.period_start),
 	                              array_agg(k.period_end))
 	   FROM (SELECT person_id, period_start, period_end FROM timesheet_latest
@@ -100,6 +97,16 @@ BEGIN
 END
 $$;
 
--- Migration 023 created the tables empty: fill them once.
-SELECT effort_latest_rebuild()
- WHERE NOT EXISTS (SELECT 1 FROM timesheet_latest) AND EXISTS (SELECT 1 FROM timesheets);
+-- Migration 023 created the tables empty: fill them once.  Writers of
+-- versions, entries and decisions wait until these functions commit: an
+-- effortd serving during the upgrade still runs the migration's empty
+-- trigger function until then, and would store a version the fill did
+-- not see.
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM timesheet_latest) AND EXISTS (SELECT 1 FROM timesheets) THEN
+		LOCK TABLE timesheets, timesheet_entries, timesheet_decisions IN SHARE MODE;
+		PERFORM effort_latest_rebuild();
+	END IF;
+END
+$$;

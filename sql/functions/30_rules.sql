@@ -239,8 +239,7 @@ months AS (
 -- Per person and month, from three kinds of rows:
 --   the month's timesheets: n_ts, total (their total hours) and mask, the
 --     days they cover inside the employment (bit i: day m + i), a day
---     covered twice counted once;
---   the teaching hours of those timesheets: taught;
+--     covered twice counted once, and taught, their teaching hours;
 --   the assignments overlapping the month, for the ended months inside the
 --     employment (timesheet_missing, RGC 4.6): n_asg, di (one of them is
 --     DI or EXC), one_full (each is of 1.0 FTE and covers every employed
@@ -265,12 +264,8 @@ person_months AS (
 	                                 < greatest(t.period_start, t.es) THEN 0
 	                            ELSE (1::bigint << (least(t.period_end, coalesce(t.ee, t.period_end)) - t.m + 1))
 	                               - (1::bigint << (greatest(t.period_start, t.es) - t.m)) END AS mask,
-	                       NULL::int AS taught, NULL::boolean AS di, NULL::boolean AS one_full
+	                       t.taught, NULL::boolean AS di, NULL::boolean AS one_full
 	                  FROM latest_timesheets t
-	                UNION ALL
-	                SELECT t.person_id, t.m, NULL, NULL, t.taught, NULL, NULL
-	                  FROM latest_timesheets t
-	                 WHERE t.taught IS NOT NULL
 	                UNION ALL
 	                SELECT a.person_id, g.m, NULL, NULL, NULL,
 	                       a.cost_type IN ('DI', 'EXC'),
