@@ -104,6 +104,7 @@ BEGIN
 			INSERT INTO audit_sweep_overtaken (person_id, marked_at)
 			SELECT p, clock_timestamp() FROM unnest(v_people) p;
 		END IF;
+		v_found := ARRAY(SELECT ROW(f.*)::rule_finding FROM audit_findings(v_as_of, p_params, v_people) f);
 	ELSE
 		-- a full sweep or a large scope: evaluate, then take the sweep lock
 		IF v_people IS NULL THEN
@@ -123,14 +124,17 @@ BEGIN
 		PERFORM set_config('lock_timeout', v_lock_timeout, true);
 	END IF;
 
-	-- One statement: every part sees the findings as they were before it.
+	-- The reconcile, one statement: every part sees the findings as they
+	-- were before it.  It reads the evaluation from v_found and never
+	-- holds the rule query: a full sweep's statement is planned anew each
+	-- time (custom plan), and planning the rule query in it as well, for a
+	-- branch not run, cost 8-56 ms (docs/performance.md, twentieth round).
 	-- pair: every produced finding beside the open one of the same
 	-- identity, and every open finding (in scope) no longer produced.
 	-- (old reads everyone's or the scope's open findings, whichever
 	-- applies; the other half is not run.)
 	-- (cur: the scope's findings; evaluated for everyone, those of the
-	-- scope kept.  The filter is outside the MATERIALIZED evaluation so
-	-- that it never reaches into the rule query's plan.)
+	-- scope kept.)
 	-- (A full sweep's or a large scope's: its evaluation, less the people
 	-- a scoped sweep marked since it began, in cur and in old alike.)
 	WITH overtaken AS MATERIALIZED (
@@ -138,17 +142,10 @@ BEGIN
 		 WHERE v_began IS NOT NULL AND o.marked_at >= v_began
 		   AND (v_people IS NULL OR o.person_id = ANY (v_people))
 	),
-	evaluated AS MATERIALIZED (
-		SELECT * FROM audit_findings(v_as_of, p_params, v_eval)
-		 WHERE v_began IS NULL
-		UNION ALL
-		SELECT * FROM unnest(v_found) e
-		 WHERE v_began IS NOT NULL
-		   AND NOT EXISTS (SELECT 1 FROM overtaken o WHERE o.person_id = e.person_id)
-	),
 	cur AS (
-		SELECT e.* FROM evaluated e
-		 WHERE v_eval IS NOT NULL OR v_people IS NULL OR e.person_id = ANY (v_people)
+		SELECT e.* FROM unnest(v_found) e
+		 WHERE NOT EXISTS (SELECT 1 FROM overtaken o WHERE o.person_id = e.person_id)
+		   AND (v_eval IS NOT NULL OR v_people IS NULL OR e.person_id = ANY (v_people))
 	),
 	old AS MATERIALIZED (
 		SELECT f.finding_id, f.rule, f.person_id, coalesce(f.grant_ref, '') AS g,
