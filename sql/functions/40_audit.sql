@@ -89,7 +89,8 @@ DECLARE
 	-- whose findings are evaluated: the scope, or everyone (NULL) for a
 	-- scope of half the organisation or more
 	v_eval     text[] := v_people;
-	-- a full sweep's evaluation, and when it began (steps 1 and 3 above)
+	-- the sweep's evaluation (every sweep's), and when a full sweep's or a
+	-- large scope's began (steps 1 and 3 above; NULL for a scoped sweep)
 	v_found    rule_finding[];
 	v_began    timestamptz;
 BEGIN
@@ -128,7 +129,8 @@ BEGIN
 	-- were before it.  It reads the evaluation from v_found and never
 	-- holds the rule query: a full sweep's statement is planned anew each
 	-- time (custom plan), and planning the rule query in it as well, for a
-	-- branch not run, cost 8-56 ms (docs/performance.md, twentieth round).
+	-- branch not run, cost 11-34 ms a sweep, about 50 ms a connection's
+	-- first (docs/performance.md, twentieth round).
 	-- pair: every produced finding beside the open one of the same
 	-- identity, and every open finding (in scope) no longer produced.
 	-- (old reads everyone's or the scope's open findings, whichever
