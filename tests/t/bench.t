@@ -22,6 +22,8 @@ local $ENV{DURATION} = 3;
 local $ENV{NAIVE} = 200;
 local $ENV{DURABLE} = 0;
 local $ENV{BURST} = 1 << 20;
+# (the default, a quarter of the machine's memory, is for the figures)
+local $ENV{SHARED_BUFFERS} = 128;
 local $ENV{RESULTS} = $results;
 local $ENV{EFFORTD} = $EffortTest::EFFORTD;
 local $ENV{TMPDIR} = $EffortTest::TMP;
@@ -30,6 +32,7 @@ my $out = `$EffortTest::TOP/bench/run 2>&1`;
 is($? >> 8, 0, 'bench/run at 100 staff exits 0') or diag($out);
 
 my $num = qr/\d+(?:\.\d+)?/;
+like($out, qr/^effortd benchmark, .* \(durable=off, shared_buffers=128 MB\)$/m, 'the server\'s durability and shared_buffers');
 like($out, qr/^organisation: 100 staff x 12 months: (\d+) timesheets, (\d+) entries/m, 'organisation size');
 like($out, qr/^effortd connected as effortd \(the runtime role, effort_grant_runtime\); migrations, \(b\), \(c\), VACUUM ANALYZE as the owner postgres$/m,
 	'effortd served as the runtime role, every connection of its pool');
@@ -93,6 +96,12 @@ ok(index($out, $file) >= 0, 'the results file holds what was printed');
 	my $failed = `$EffortTest::TOP/bench/run 2>&1`;
 	isnt($? >> 8, 0, 'AB_ONLY=1 with a RESULTS that cannot be written: exits non-zero') or diag($failed);
 	like($failed, qr/no-such-directory-\d+\/results\.txt: No such file or directory/, '… naming the file');
+}
+{
+	local $ENV{SHARED_BUFFERS} = '1GB';
+	my $bad = `$EffortTest::TOP/bench/run 2>&1`;
+	isnt($? >> 8, 0, 'SHARED_BUFFERS=1GB is refused');
+	like($bad, qr/SHARED_BUFFERS must be a whole number of MB/, 'naming the setting');
 }
 {
 	local $ENV{BENCH_ROLE} = 'superuser';
