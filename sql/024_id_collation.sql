@@ -33,6 +33,7 @@ DO $$
 DECLARE
 	v_grants text[];
 	v_grant  text;
+	v_alter  text;
 BEGIN
 	SELECT coalesce(array_agg(format('GRANT %s ON %I TO %s', a.privilege_type, c.relname,
 	                                 CASE WHEN a.grantee = 0 THEN 'PUBLIC'
@@ -49,38 +50,30 @@ BEGIN
 	DROP VIEW current_timesheets;
 	DROP VIEW assignments_effective;
 
-	ALTER TABLE people
-		ALTER COLUMN person_id TYPE text COLLATE "C",
-		ALTER COLUMN line_manager_id TYPE text COLLATE "C";
-	ALTER TABLE grants ALTER COLUMN grant_ref TYPE text COLLATE "C";
-	ALTER TABLE assignments
-		ALTER COLUMN person_id TYPE text COLLATE "C",
-		ALTER COLUMN grant_ref TYPE text COLLATE "C";
-	ALTER TABLE charges
-		ALTER COLUMN person_id TYPE text COLLATE "C",
-		ALTER COLUMN grant_ref TYPE text COLLATE "C";
-	ALTER TABLE delegations
-		ALTER COLUMN manager_id TYPE text COLLATE "C",
-		ALTER COLUMN delegate_id TYPE text COLLATE "C";
-	ALTER TABLE line_manager_history
-		ALTER COLUMN person_id TYPE text COLLATE "C",
-		ALTER COLUMN line_manager_id TYPE text COLLATE "C";
-	ALTER TABLE timesheets ALTER COLUMN person_id TYPE text COLLATE "C";
-	ALTER TABLE timesheet_entries ALTER COLUMN activity TYPE text COLLATE "C";
-	ALTER TABLE timesheet_decisions ALTER COLUMN decided_by TYPE text COLLATE "C";
-	ALTER TABLE timesheet_latest
-		ALTER COLUMN person_id TYPE text COLLATE "C",
-		ALTER COLUMN decided_by TYPE text COLLATE "C";
-	ALTER TABLE timesheet_latest_grant_entries
-		ALTER COLUMN person_id TYPE text COLLATE "C",
-		ALTER COLUMN activity TYPE text COLLATE "C";
-	ALTER TABLE findings
-		ALTER COLUMN rule TYPE text COLLATE "C",
-		ALTER COLUMN person_id TYPE text COLLATE "C",
-		ALTER COLUMN grant_ref TYPE text COLLATE "C";
-	ALTER TABLE audit_sweep_overtaken ALTER COLUMN person_id TYPE text COLLATE "C";
-	ALTER TABLE tokens ALTER COLUMN person_id TYPE text COLLATE "C";
-	ALTER TABLE reminder_claims ALTER COLUMN recipient_id TYPE text COLLATE "C";
+	-- one ALTER TABLE a table, so that an index over several of its
+	-- columns is rebuilt once
+	FOR v_alter IN
+		SELECT format('ALTER TABLE %I %s', t.tab,
+		              (SELECT string_agg(format('ALTER COLUMN %I TYPE text COLLATE "C"', c), ', ')
+		                 FROM unnest(t.cols) c))
+		  FROM (VALUES ('people', '{person_id,line_manager_id}'::text[]),
+		               ('grants', '{grant_ref}'),
+		               ('assignments', '{person_id,grant_ref}'),
+		               ('charges', '{person_id,grant_ref}'),
+		               ('delegations', '{manager_id,delegate_id}'),
+		               ('line_manager_history', '{person_id,line_manager_id}'),
+		               ('timesheets', '{person_id}'),
+		               ('timesheet_entries', '{activity}'),
+		               ('timesheet_decisions', '{decided_by}'),
+		               ('timesheet_latest', '{person_id,decided_by}'),
+		               ('timesheet_latest_grant_entries', '{person_id,activity}'),
+		               ('findings', '{rule,person_id,grant_ref}'),
+		               ('audit_sweep_overtaken', '{person_id}'),
+		               ('tokens', '{person_id}'),
+		               ('reminder_claims', '{recipient_id}')) AS t(tab, cols)
+	LOOP
+		EXECUTE v_alter;
+	END LOOP;
 
 	-- as migration 023 left it
 	CREATE VIEW current_timesheets AS
