@@ -22,7 +22,7 @@
 -- after a large charges batch) and a full sweep evaluate first, then
 -- reconcile, holding the sweep lock exclusively only for the reconcile,
 -- so that feeds and their re-audits go on while they evaluate (a full
--- sweep: about 1.3-2.0 s at 10,000 staff, 7.8-8.4 s at 50,000, on two
+-- sweep: about 1.3-2.0 s at 10,000 staff, 6.6-7.3 s at 50,000, on two
 -- cores; a month's charges of everyone, the same):
 --   1. it takes the evaluation lock exclusively (waiting for the scoped
 --      sweeps that hold it shared: those that began before it, and for
