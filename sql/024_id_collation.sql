@@ -29,6 +29,9 @@
 -- with it: the function files, re-applied after the migrations in the
 -- same run, make them again.  Anything else built on the views (a view
 -- of the operator's) stops the migration, which then changes nothing.
+-- (The grantee as effort_acl_grantee, 61_runtime_role.sql, writes it: a
+-- migration runs before the function files, on a new database before
+-- that function exists.)
 DO $$
 DECLARE
 	v_grants text[];
@@ -37,7 +40,7 @@ DECLARE
 BEGIN
 	SELECT coalesce(array_agg(format('GRANT %s ON %I TO %s', a.privilege_type, c.relname,
 	                                 CASE WHEN a.grantee = 0 THEN 'PUBLIC'
-	                                      ELSE quote_ident(pg_get_userbyid(a.grantee)) END)), '{}')
+	                                      ELSE a.grantee::regrole::text END)), '{}')
 	  INTO v_grants
 	  FROM pg_class c
 	 CROSS JOIN LATERAL aclexplode(c.relacl) a
