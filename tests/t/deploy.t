@@ -163,5 +163,43 @@ ok $s == 200 && $body->{ok}, '... and the audit trail verifies';
 	is $e->stop, 0, 'that instance stops cleanly (exit 0)';
 }
 
+# ---- migration 024 on a database at 023 (docs/operations.md, Upgrading):
+# the views it makes again keep their privileges; an operator's view over
+# one of them stops it, changing nothing.
+{
+	my $db = new_db(migrate => 0);
+	my $pre = sql_copy('pre024');
+	unlink "$pre/024_id_collation.sql" or die "unlink: $!";
+	my ($rc, $out) = migrate_with($db, $pre);
+	is $rc, 0, 'a database migrated up to 023: exit 0' or diag $out;
+	my $role = "deploy_reader_$$";
+	my $collation = q{SELECT coalesce(collname, 'the database''s') FROM pg_attribute a LEFT JOIN pg_collation k
+		ON k.oid = a.attcollation AND a.attcollation <> 100
+		WHERE a.attrelid = 'people'::regclass AND a.attname = 'person_id'};
+	my $acl = q{SELECT string_agg(relname || ' ' || array_to_string(relacl, ','), '; ' ORDER BY relname)
+		FROM pg_class WHERE relname IN ('current_timesheets', 'assignments_effective')};
+	psql($db, qq{CREATE ROLE $role; GRANT SELECT ON current_timesheets TO $role;
+		GRANT SELECT ON assignments_effective TO PUBLIC;
+		CREATE VIEW operator_sheets AS SELECT person_id FROM current_timesheets});
+	my $acl_before = psql($db, $acl);
+
+	($rc, $out) = migrate_with($db);
+	is $rc, 1, '024 with an operator\'s view over current_timesheets: exit 1';
+	like $out, qr/024_id_collation\.sql: ERROR:  cannot drop view current_timesheets because other objects depend on it/,
+		'... saying it cannot drop the view';
+	is psql($db, q{SELECT count(*) FROM schema_migrations WHERE version = '024_id_collation.sql'}), 0,
+		'... not recorded';
+	is psql($db, $collation), "the database's", '... and person_id keeps the database\'s collation';
+
+	psql($db, 'DROP VIEW operator_sheets');
+	($rc, $out) = migrate_with($db);
+	is $rc, 0, 'the view dropped: 024 applies, exit 0' or diag $out;
+	is psql($db, $collation), 'C', '... person_id is COLLATE "C"';
+	is psql($db, $acl), $acl_before, '... the views have the privileges they had';
+	like $acl_before, qr/^assignments_effective [^;]*,=r\//, '... (PUBLIC\'s on assignments_effective)';
+	like $acl_before, qr/; current_timesheets [^;]*\b\Q$role\E=r\//, '... (a role\'s on current_timesheets)';
+	psql($db, "REVOKE ALL ON current_timesheets FROM $role; DROP ROLE $role");
+}
+
 is $d->stop, 0, 'the instance stops cleanly (exit 0)';
 done_testing;
